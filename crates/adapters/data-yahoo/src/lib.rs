@@ -1,0 +1,1 @@
+//! data-yahoo (being built).

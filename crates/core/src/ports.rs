@@ -1,0 +1,237 @@
+//! Port traits: the boundary between the pure core and the outside world.
+//!
+//! Adapters (`store-sqlite`, `data-csv`, `data-yahoo`, …) implement these; only the `pulse` binary
+//! names concrete adapters. Async methods use return-position `impl Future` (no `async_trait`).
+
+use crate::action::CorporateAction;
+use crate::bar::Bar;
+use crate::instrument::Instrument;
+use crate::quality::Finding;
+use crate::symbol::Symbol;
+use crate::timeframe::Timeframe;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// Source of the current time. Production uses [`crate::WallClock`]; backtests and time travel use
+/// [`crate::SimClock`].
+pub trait Clock: Send + Sync {
+    /// The current instant (UTC).
+    fn now(&self) -> Timestamp;
+}
+
+/// A request for historical bars from a market-data source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    /// Symbol in the source's own spelling (`TSLA`, `^VIX`, `005930.KS`).
+    pub symbol: Symbol,
+    /// Bar size wanted (sources serve `1d` and `1m`).
+    pub timeframe: Timeframe,
+    /// First instant wanted (inclusive, UTC).
+    pub start: Timestamp,
+    /// Last instant wanted (exclusive, UTC).
+    pub end: Timestamp,
+}
+
+/// Bars, corporate actions and instrument facts returned by a source for one symbol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedSeries {
+    /// What the source says the instrument is (or the inferred default).
+    pub instrument: Instrument,
+    /// Bar size of `bars`.
+    pub timeframe: Timeframe,
+    /// Bars in strictly increasing time order; bars the source reported as all-null are omitted.
+    pub bars: Vec<Bar>,
+    /// Dividends and splits inside the requested range.
+    pub actions: Vec<CorporateAction>,
+}
+
+/// A source of historical market data (Yahoo, Alpha Vantage, KIS…).
+pub trait MarketData {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Short name of the source, as used on the command line (`yahoo`, `alphavantage`).
+    fn source_name(&self) -> &'static str;
+
+    /// Fetches bars and corporate actions for one symbol and range.
+    fn fetch_bars(
+        &self,
+        request: &FetchRequest,
+    ) -> impl Future<Output = Result<FetchedSeries, Self::Error>> + Send;
+}
+
+/// Everything one file or one fetch contributes to the store, written in one transaction with
+/// the other batches of the same import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportBatch {
+    /// The instrument the bars belong to (upserted).
+    pub instrument: Instrument,
+    /// Bar size.
+    pub timeframe: Timeframe,
+    /// Bars, strictly increasing in time.
+    pub bars: Vec<Bar>,
+    /// Corporate actions (upserted by symbol, ex-date and kind).
+    pub actions: Vec<CorporateAction>,
+    /// Where the data came from (a file path or `yahoo:TSLA`), recorded in the import log.
+    pub source: String,
+}
+
+/// Row counts of one import: what it inserted, what it changed and what was already identical.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Bars that were not in the store.
+    pub bars_inserted: u64,
+    /// Bars that were present with different values and were overwritten.
+    pub bars_updated: u64,
+    /// Bars that were already stored with identical values.
+    pub bars_unchanged: u64,
+    /// Corporate actions that were new.
+    pub actions_inserted: u64,
+    /// Corporate actions whose value changed.
+    pub actions_updated: u64,
+    /// Corporate actions already stored identically.
+    pub actions_unchanged: u64,
+}
+
+impl ImportSummary {
+    /// Adds another summary's counts to this one.
+    pub fn add(&mut self, other: &ImportSummary) {
+        self.bars_inserted += other.bars_inserted;
+        self.bars_updated += other.bars_updated;
+        self.bars_unchanged += other.bars_unchanged;
+        self.actions_inserted += other.actions_inserted;
+        self.actions_updated += other.actions_updated;
+        self.actions_unchanged += other.actions_unchanged;
+    }
+
+    /// True when the import changed nothing in the store.
+    pub fn is_no_op(&self) -> bool {
+        self.bars_inserted + self.bars_updated + self.actions_inserted + self.actions_updated == 0
+    }
+}
+
+/// One stored series (symbol × timeframe) with its extent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesSummary {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Bar size.
+    pub timeframe: Timeframe,
+    /// Number of bars stored.
+    pub rows: u64,
+    /// Timestamp of the first bar.
+    pub first: Timestamp,
+    /// Timestamp of the last bar.
+    pub last: Timestamp,
+}
+
+/// Which bars to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BarQuery {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Bar size.
+    pub timeframe: Timeframe,
+    /// First timestamp wanted (inclusive), or from the beginning.
+    pub start: Option<Timestamp>,
+    /// Last timestamp wanted (inclusive), or to the end.
+    pub end: Option<Timestamp>,
+}
+
+/// Persistent storage of market data, corporate actions and data-quality findings.
+///
+/// Contract: writes are transactional and idempotent; reads of bars are paged by key (`after`),
+/// so that a caller can stream any amount of data with bounded memory (see [`BarPager`]).
+pub trait Store {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Upserts all batches in ONE transaction: either every bar and action is written, or none.
+    /// Re-importing identical data changes nothing (and reports it as unchanged).
+    fn import(
+        &self,
+        batches: &[ImportBatch],
+    ) -> impl Future<Output = Result<ImportSummary, Self::Error>> + Send;
+
+    /// All known instruments, ordered by symbol.
+    fn instruments(&self) -> impl Future<Output = Result<Vec<Instrument>, Self::Error>> + Send;
+
+    /// One instrument, if known.
+    fn instrument(
+        &self,
+        symbol: &Symbol,
+    ) -> impl Future<Output = Result<Option<Instrument>, Self::Error>> + Send;
+
+    /// Every stored series with its row count and first/last timestamps, ordered by symbol then
+    /// timeframe.
+    fn series(&self) -> impl Future<Output = Result<Vec<SeriesSummary>, Self::Error>> + Send;
+
+    /// Up to `limit` bars matching `query` with `ts > after` (or from the start), in time order.
+    fn bars_page(
+        &self,
+        query: &BarQuery,
+        after: Option<Timestamp>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Bar>, Self::Error>> + Send;
+
+    /// Corporate actions of a symbol, by ex-date.
+    fn corporate_actions(
+        &self,
+        symbol: &Symbol,
+    ) -> impl Future<Output = Result<Vec<CorporateAction>, Self::Error>> + Send;
+
+    /// In one transaction, deletes the stored findings of every series in `scope` and stores
+    /// `findings` (each of which must belong to a series of `scope`). Returns how many were stored.
+    fn replace_findings(
+        &self,
+        scope: &[(Symbol, Timeframe)],
+        findings: &[Finding],
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+
+    /// All stored findings, ordered by symbol, timeframe and timestamp.
+    fn findings(&self) -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
+}
+
+/// Streams the bars of a query from a [`Store`] in fixed-size chunks (keyset pagination), so that
+/// memory stays bounded by `chunk` bars whatever the size of the table.
+#[derive(Debug, Clone)]
+pub struct BarPager {
+    query: BarQuery,
+    after: Option<Timestamp>,
+    chunk: u32,
+    done: bool,
+}
+
+impl BarPager {
+    /// A pager over `query` reading `chunk` bars at a time (at least 1).
+    pub fn new(query: BarQuery, chunk: u32) -> Self {
+        BarPager {
+            query,
+            after: None,
+            chunk: chunk.max(1),
+            done: false,
+        }
+    }
+
+    /// The next chunk, or `None` once the query is exhausted.
+    pub async fn next_chunk<S: Store>(&mut self, store: &S) -> Result<Option<Vec<Bar>>, S::Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = store.bars_page(&self.query, self.after, self.chunk).await?;
+        if (page.len() as u64) < u64::from(self.chunk) {
+            self.done = true;
+        }
+        match page.last() {
+            Some(last) => {
+                self.after = Some(last.ts);
+                Ok(Some(page))
+            }
+            None => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! pulse-indicators (being built).

@@ -1,0 +1,39 @@
+//! `pulse-testkit` locates the real market data shared beside the repository (`../shared/data`)
+//! for tests and benchmarks. Dev-dependency only.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the directory holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    // crates/testkit → two levels up.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The shared data directory: `$PULSE_SHARED_DATA` if set, else `<workspace>/../shared/data`.
+///
+/// Panics with a clear message when it is missing: tests on real data cannot run without it.
+pub fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("PULSE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("..").join("shared").join("data"));
+    assert!(
+        dir.join("README.md").is_file(),
+        "shared market data not found at {} (set PULSE_SHARED_DATA)",
+        dir.display()
+    );
+    dir
+}
+
+/// A file of the shared data, e.g. `shared_file("daily-ohlcv/TSLA.csv")`.
+pub fn shared_file(relative: &str) -> PathBuf {
+    shared_data().join(relative)
+}
+
+/// The bundled sample data compiled into the binary (`<workspace>/data/bundle`).
+pub fn bundle_dir() -> PathBuf {
+    workspace_root().join("data").join("bundle")
+}
