@@ -1,0 +1,79 @@
+//! The application context shared by commands: configuration, output mode and the store.
+
+use crate::cli::Cli;
+use crate::config::Config;
+use anyhow::Context;
+use pulse_core::ports::Store;
+use std::path::PathBuf;
+use store_sqlite::SqliteStore;
+
+/// A usage error detected after parsing (exit code 2), e.g. an unknown symbol spelling.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Returns a usage error (exit code 2) as an `anyhow::Error`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// Global options and lazily opened resources of one `pulse` invocation.
+pub struct App {
+    /// Loaded configuration.
+    pub config: Config,
+    /// `--json`: machine-readable output.
+    pub json: bool,
+    /// `-q`: no progress bars or chatter.
+    pub quiet: bool,
+    db: Option<PathBuf>,
+}
+
+impl App {
+    /// Builds the context from the parsed command line.
+    pub fn new(cli: &Cli) -> anyhow::Result<App> {
+        let config = Config::load(cli.config.as_deref())?;
+        Ok(App { config, json: cli.json, quiet: cli.quiet, db: cli.db.clone() })
+    }
+
+    /// The database path: --db / PULSE_DB, else `[store] path`, else the default location.
+    /// The flag says whether it is the default location (which seeds itself when empty).
+    pub fn db_path(&self) -> anyhow::Result<(PathBuf, bool)> {
+        if let Some(p) = &self.db {
+            return Ok((p.clone(), false));
+        }
+        if let Some(p) = &self.config.store.path {
+            return Ok((p.clone(), false));
+        }
+        let dir = dirs::data_dir()
+            .context("cannot find a data directory (set HOME or XDG_DATA_HOME, or pass --db)")?;
+        Ok((dir.join("pulse").join("pulse.db"), true))
+    }
+
+    /// Opens the store; an empty database at the default location is seeded with the bundled
+    /// sample data first (so that a fresh machine with no network has data to work on).
+    pub async fn store(&self) -> anyhow::Result<SqliteStore> {
+        let (path, is_default) = self.db_path()?;
+        let store = SqliteStore::open(&path)
+            .await
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        if is_default && store.series().await?.is_empty() {
+            if !self.quiet && !self.json {
+                eprintln!("First run: seeding {} with the bundled sample data…", path.display());
+            }
+            crate::commands::data::seed(&store).await?;
+        }
+        Ok(store)
+    }
+
+    /// True when progress bars should be drawn.
+    pub fn progress(&self) -> bool {
+        !self.quiet && !self.json
+    }
+}

@@ -1,0 +1,47 @@
+//! Command implementations.
+
+pub mod data;
+pub mod ta;
+
+use crate::app::{App, usage};
+use crate::cli::{Cli, Command};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let app = App::new(&cli)?;
+    match cli.command {
+        Command::Data(cmd) => data::run(&app, cmd).await,
+        Command::Ta(args) => ta::run(&app, args).await,
+    }
+}
+
+/// Parses a user-supplied instant: `YYYY-MM-DD` (that date at 00:00Z, or the end of that day
+/// when `end_of_day`) or an RFC 3339 timestamp.
+pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(ts) = s.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let date: Date = s.parse().map_err(|_| {
+        usage(format!("{flag} {s:?}: expected a date YYYY-MM-DD or an RFC 3339 timestamp"))
+    })?;
+    let zoned = date.to_zoned(jiff::tz::TimeZone::UTC)?;
+    let ts = zoned.timestamp();
+    Ok(if end_of_day { ts.checked_add(jiff::SignedDuration::from_secs(86_399))? } else { ts })
+}
+
+/// Parses a comma-separated or repeated symbol list.
+pub fn parse_symbols(raw: &[String]) -> anyhow::Result<Vec<pulse_core::Symbol>> {
+    raw.iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| pulse_core::Symbol::try_new(s).map_err(|e| usage(e.to_string())))
+        .collect()
+}
+
+/// Parses a timeframe flag.
+pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
+    s.parse().map_err(|e: pulse_core::CoreError| usage(e.to_string()))
+}
