@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod instrument;
 pub mod money;
+pub mod periodicity;
 pub mod ports;
 pub mod quality;
 pub mod resample;
@@ -22,6 +23,7 @@ pub use clock::{SimClock, WallClock};
 pub use error::CoreError;
 pub use instrument::{AssetClass, Currency, Exchange, Instrument};
 pub use money::Money;
+pub use periodicity::Periodicity;
 pub use symbol::Symbol;
 pub use timeframe::Timeframe;
 
