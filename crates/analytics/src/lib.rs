@@ -1,0 +1,1 @@
+//! pulse-analytics (being built).
