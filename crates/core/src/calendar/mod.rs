@@ -34,9 +34,9 @@ pub struct Session {
     pub early_close: bool,
 }
 
-const NYSE_TABLE: &str = include_str!("../data/calendar_nyse.csv");
-const KRX_TABLE: &str = include_str!("../data/calendar_krx.csv");
-const OVERRIDES: &str = include_str!("../data/calendar_overrides.csv");
+const NYSE_TABLE: &str = include_str!("../../data/calendar_nyse.csv");
+const KRX_TABLE: &str = include_str!("../../data/calendar_krx.csv");
+const OVERRIDES: &str = include_str!("../../data/calendar_overrides.csv");
 
 /// First date of the computed (crypto / none) calendars.
 const COMPUTED_FIRST: Date = jiff::civil::date(1900, 1, 1);
@@ -511,31 +511,4 @@ impl ExchangeCalendar {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use jiff::civil::date;
-
-    #[test]
-    fn compiled_tables_parse() {
-        for ex in [Exchange::Nyse, Exchange::Nasdaq, Exchange::Krx] {
-            let cal = calendar(ex);
-            assert!(
-                matches!(cal.kind, Kind::Table(_)),
-                "{ex}: {:?}",
-                match &cal.kind {
-                    Kind::Broken(m) => m.as_str(),
-                    _ => "",
-                }
-            );
-        }
-    }
-
-    #[test]
-    fn weekday_rank_is_consistent() {
-        let cal = calendar(Exchange::None);
-        let d = date(2024, 3, 1); // Friday
-        assert_eq!(cal.next_trading_day(d).unwrap(), date(2024, 3, 4));
-        assert_eq!(cal.previous_trading_day(date(2024, 3, 4)).unwrap(), d);
-        assert_eq!(cal.add_trading_days(date(2024, 3, 2), 0).unwrap(), date(2024, 3, 4));
-    }
-}
+mod tests;
