@@ -197,7 +197,11 @@ fn build_table(file: &str, text: &str, key: &str, tz: &TimeZone) -> Result<Table
         }
         let f: Vec<&str> = raw.split(',').collect();
         if f.len() != 4 {
-            return Err(table_err(file, line, "expected 4 fields date,kind,open,close"));
+            return Err(table_err(
+                file,
+                line,
+                "expected 4 fields date,kind,open,close",
+            ));
         }
         let date = parse_date(file, line, f[0])?;
         match f[1] {
@@ -248,9 +252,8 @@ fn build_table(file: &str, text: &str, key: &str, tz: &TimeZone) -> Result<Table
     }
     deviations.sort_by_key(|(d, _)| *d);
 
-    let n_days = usize::try_from(first.until(last)?.get_days())
-        .map_err(|e| table_err(file, 0, e))?
-        + 1;
+    let n_days =
+        usize::try_from(first.until(last)?.get_days()).map_err(|e| table_err(file, 0, e))? + 1;
     let mut days = Vec::with_capacity(n_days);
     let mut rank = Vec::with_capacity(n_days + 1);
     let mut trading = Vec::new();
@@ -314,7 +317,10 @@ fn build_table(file: &str, text: &str, key: &str, tz: &TimeZone) -> Result<Table
 /// Days from `origin` to `d` (negative when `d` is before).
 fn day_number(origin: Date, d: Date) -> i64 {
     // Both dates are within jiff's range, so `until` in days cannot fail; fall back to 0 defensively.
-    origin.until(d).map(|s| i64::from(s.get_days())).unwrap_or(0)
+    origin
+        .until(d)
+        .map(|s| i64::from(s.get_days()))
+        .unwrap_or(0)
 }
 
 impl ExchangeCalendar {
@@ -384,8 +390,15 @@ impl ExchangeCalendar {
     /// The `k`-th trading day (0-based) of the coverage; `beyond` names the date reported on error.
     fn nth_trading_day(&self, k: i64) -> Result<Date, CoreError> {
         let (first, last) = self.coverage();
-        let before = || first.yesterday().map_or_else(|_| self.outside(first), |d| self.outside(d));
-        let after = || last.tomorrow().map_or_else(|_| self.outside(last), |d| self.outside(d));
+        let before = || {
+            first
+                .yesterday()
+                .map_or_else(|_| self.outside(first), |d| self.outside(d))
+        };
+        let after = || {
+            last.tomorrow()
+                .map_or_else(|_| self.outside(last), |d| self.outside(d))
+        };
         if k < 0 {
             return Err(before());
         }
@@ -424,12 +437,16 @@ impl ExchangeCalendar {
     pub fn session(&self, d: Date) -> Result<Option<Session>, CoreError> {
         let idx = self.index(d)?;
         match &self.kind {
-            Kind::Table(t) => Ok(t.days.get(idx).filter(|day| day.trading).map(|day| Session {
-                date: d,
-                open: day.open,
-                close: day.close,
-                early_close: day.early_close,
-            })),
+            Kind::Table(t) => Ok(t
+                .days
+                .get(idx)
+                .filter(|day| day.trading)
+                .map(|day| Session {
+                    date: d,
+                    open: day.open,
+                    close: day.close,
+                    early_close: day.early_close,
+                })),
             _ => {
                 if !self.trading_at_index(d, idx) {
                     return Ok(None);
@@ -487,7 +504,11 @@ impl ExchangeCalendar {
                 usize::try_from(from).unwrap_or(0),
                 usize::try_from(to).unwrap_or(0),
             );
-            return Ok(t.trading.get(a..b).map(<[Date]>::to_vec).unwrap_or_default());
+            return Ok(t
+                .trading
+                .get(a..b)
+                .map(<[Date]>::to_vec)
+                .unwrap_or_default());
         }
         let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
         for k in from..to {
@@ -499,9 +520,7 @@ impl ExchangeCalendar {
     /// The session containing the instant `ts` (`open <= ts < close`), if any.
     pub fn session_at(&self, ts: Timestamp) -> Result<Option<Session>, CoreError> {
         let d = self.local_date(ts);
-        Ok(self
-            .session(d)?
-            .filter(|s| s.open <= ts && ts < s.close))
+        Ok(self.session(d)?.filter(|s| s.open <= ts && ts < s.close))
     }
 
     /// The exchange-local calendar date of the instant `ts`.

@@ -35,8 +35,14 @@ fn assert_file_matches(ex: Exchange, relative: &str, from: Option<Date>) -> usiz
     let expected: BTreeSet<Date> = cal.trading_days(first, last).unwrap().into_iter().collect();
     let extra: Vec<_> = set.difference(&expected).collect();
     let missing: Vec<_> = expected.difference(&set).collect();
-    assert!(extra.is_empty(), "{relative}: dates that are not {ex} trading days: {extra:?}");
-    assert!(missing.is_empty(), "{relative}: {ex} trading days missing from the file: {missing:?}");
+    assert!(
+        extra.is_empty(),
+        "{relative}: dates that are not {ex} trading days: {extra:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "{relative}: {ex} trading days missing from the file: {missing:?}"
+    );
     dates.len()
 }
 
@@ -102,7 +108,11 @@ fn nyse_one_off_closures_and_half_days() {
     for d in [date(2024, 11, 29), date(2024, 12, 24)] {
         let s = nyse.session(d).unwrap().unwrap();
         assert!(s.early_close, "{d}");
-        assert_eq!(s.close, ts(&format!("{d}T18:00:00Z")), "{d} (EST: 13:00 = 18:00Z)");
+        assert_eq!(
+            s.close,
+            ts(&format!("{d}T18:00:00Z")),
+            "{d} (EST: 13:00 = 18:00Z)"
+        );
     }
     let normal = nyse.session(date(2024, 7, 2)).unwrap().unwrap();
     assert!(!normal.early_close);
@@ -138,7 +148,7 @@ fn krx_holidays_and_hours() {
         date(2024, 9, 18),
         date(2024, 12, 31), // year-end closing day
         date(2023, 12, 29), // year-end closing day (12-31 was a Sunday)
-        date(2025, 1, 28), // Seollal
+        date(2025, 1, 28),  // Seollal
         date(2025, 1, 29),
         date(2025, 1, 30),
         date(2024, 2, 9), // Seollal 2024
@@ -148,14 +158,23 @@ fn krx_holidays_and_hours() {
     }
     // Regular session 09:00-15:30 KST = 00:00-06:30Z.
     let s = krx.session(date(2024, 6, 4)).unwrap().unwrap();
-    assert_eq!((s.open, s.close), (ts("2024-06-04T00:00:00Z"), ts("2024-06-04T06:30:00Z")));
+    assert_eq!(
+        (s.open, s.close),
+        (ts("2024-06-04T00:00:00Z"), ts("2024-06-04T06:30:00Z"))
+    );
     assert!(!s.early_close);
     // First trading day of the year opens at 10:00.
     let s = krx.session(date(2025, 1, 2)).unwrap().unwrap();
-    assert_eq!((s.open, s.close), (ts("2025-01-02T01:00:00Z"), ts("2025-01-02T06:30:00Z")));
+    assert_eq!(
+        (s.open, s.close),
+        (ts("2025-01-02T01:00:00Z"), ts("2025-01-02T06:30:00Z"))
+    );
     // CSAT day (override): 10:00-16:30.
     let s = krx.session(date(2024, 11, 14)).unwrap().unwrap();
-    assert_eq!((s.open, s.close), (ts("2024-11-14T01:00:00Z"), ts("2024-11-14T07:30:00Z")));
+    assert_eq!(
+        (s.open, s.close),
+        (ts("2024-11-14T01:00:00Z"), ts("2024-11-14T07:30:00Z"))
+    );
     assert!(!s.early_close);
     // 2017-11-16: CSAT postponed, regular hours (override corrects the generated table).
     let s = krx.session(date(2017, 11, 16)).unwrap().unwrap();
@@ -168,19 +187,55 @@ fn krx_holidays_and_hours() {
 #[test]
 fn next_and_previous_cross_holidays_and_weekends() {
     let nyse = calendar(Exchange::Nyse);
-    assert_eq!(nyse.next_trading_day(date(2024, 7, 3)).unwrap(), date(2024, 7, 5));
-    assert_eq!(nyse.previous_trading_day(date(2024, 7, 5)).unwrap(), date(2024, 7, 3));
-    assert_eq!(nyse.next_trading_day(date(2024, 7, 4)).unwrap(), date(2024, 7, 5));
-    assert_eq!(nyse.next_trading_day(date(2024, 11, 22)).unwrap(), date(2024, 11, 25));
-    assert_eq!(nyse.next_trading_day(date(2024, 11, 23)).unwrap(), date(2024, 11, 25));
-    assert_eq!(nyse.next_trading_day(date(2025, 1, 8)).unwrap(), date(2025, 1, 10));
-    assert_eq!(nyse.previous_trading_day(date(2025, 1, 10)).unwrap(), date(2025, 1, 8));
-    assert_eq!(nyse.previous_trading_day(date(2024, 12, 2)).unwrap(), date(2024, 11, 29));
+    assert_eq!(
+        nyse.next_trading_day(date(2024, 7, 3)).unwrap(),
+        date(2024, 7, 5)
+    );
+    assert_eq!(
+        nyse.previous_trading_day(date(2024, 7, 5)).unwrap(),
+        date(2024, 7, 3)
+    );
+    assert_eq!(
+        nyse.next_trading_day(date(2024, 7, 4)).unwrap(),
+        date(2024, 7, 5)
+    );
+    assert_eq!(
+        nyse.next_trading_day(date(2024, 11, 22)).unwrap(),
+        date(2024, 11, 25)
+    );
+    assert_eq!(
+        nyse.next_trading_day(date(2024, 11, 23)).unwrap(),
+        date(2024, 11, 25)
+    );
+    assert_eq!(
+        nyse.next_trading_day(date(2025, 1, 8)).unwrap(),
+        date(2025, 1, 10)
+    );
+    assert_eq!(
+        nyse.previous_trading_day(date(2025, 1, 10)).unwrap(),
+        date(2025, 1, 8)
+    );
+    assert_eq!(
+        nyse.previous_trading_day(date(2024, 12, 2)).unwrap(),
+        date(2024, 11, 29)
+    );
     let krx = calendar(Exchange::Krx);
-    assert_eq!(krx.next_trading_day(date(2024, 9, 13)).unwrap(), date(2024, 9, 19));
-    assert_eq!(krx.previous_trading_day(date(2024, 9, 19)).unwrap(), date(2024, 9, 13));
-    assert_eq!(krx.previous_trading_day(date(2025, 1, 2)).unwrap(), date(2024, 12, 30));
-    assert_eq!(krx.next_trading_day(date(2025, 1, 24)).unwrap(), date(2025, 1, 31));
+    assert_eq!(
+        krx.next_trading_day(date(2024, 9, 13)).unwrap(),
+        date(2024, 9, 19)
+    );
+    assert_eq!(
+        krx.previous_trading_day(date(2024, 9, 19)).unwrap(),
+        date(2024, 9, 13)
+    );
+    assert_eq!(
+        krx.previous_trading_day(date(2025, 1, 2)).unwrap(),
+        date(2024, 12, 30)
+    );
+    assert_eq!(
+        krx.next_trading_day(date(2025, 1, 24)).unwrap(),
+        date(2025, 1, 31)
+    );
 }
 
 #[test]
@@ -192,16 +247,42 @@ fn add_trading_days_across_year_ends() {
     assert_eq!(nyse.add_trading_days(d, 2).unwrap(), date(2025, 1, 2));
     assert_eq!(nyse.add_trading_days(d, 3).unwrap(), date(2025, 1, 3));
     assert_eq!(nyse.add_trading_days(date(2025, 1, 3), -3).unwrap(), d);
-    assert_eq!(nyse.add_trading_days(date(2025, 1, 1), 0).unwrap(), date(2025, 1, 2));
-    assert_eq!(nyse.add_trading_days(date(2025, 1, 1), 1).unwrap(), date(2025, 1, 2));
-    assert_eq!(nyse.add_trading_days(date(2025, 1, 1), -1).unwrap(), date(2024, 12, 31));
+    assert_eq!(
+        nyse.add_trading_days(date(2025, 1, 1), 0).unwrap(),
+        date(2025, 1, 2)
+    );
+    assert_eq!(
+        nyse.add_trading_days(date(2025, 1, 1), 1).unwrap(),
+        date(2025, 1, 2)
+    );
+    assert_eq!(
+        nyse.add_trading_days(date(2025, 1, 1), -1).unwrap(),
+        date(2024, 12, 31)
+    );
     // 2024 had 252 NYSE sessions: 252 trading days after the last one of 2023 is the last of 2024.
-    assert_eq!(nyse.trading_days(date(2024, 1, 1), date(2024, 12, 31)).unwrap().len(), 252);
-    assert_eq!(nyse.add_trading_days(date(2023, 12, 29), 252).unwrap(), date(2024, 12, 31));
+    assert_eq!(
+        nyse.trading_days(date(2024, 1, 1), date(2024, 12, 31))
+            .unwrap()
+            .len(),
+        252
+    );
+    assert_eq!(
+        nyse.add_trading_days(date(2023, 12, 29), 252).unwrap(),
+        date(2024, 12, 31)
+    );
     let krx = calendar(Exchange::Krx);
-    assert_eq!(krx.add_trading_days(date(2024, 12, 27), 1).unwrap(), date(2024, 12, 30));
-    assert_eq!(krx.add_trading_days(date(2024, 12, 27), 2).unwrap(), date(2025, 1, 2));
-    assert_eq!(krx.add_trading_days(date(2025, 1, 2), -2).unwrap(), date(2024, 12, 27));
+    assert_eq!(
+        krx.add_trading_days(date(2024, 12, 27), 1).unwrap(),
+        date(2024, 12, 30)
+    );
+    assert_eq!(
+        krx.add_trading_days(date(2024, 12, 27), 2).unwrap(),
+        date(2025, 1, 2)
+    );
+    assert_eq!(
+        krx.add_trading_days(date(2025, 1, 2), -2).unwrap(),
+        date(2024, 12, 27)
+    );
 }
 
 #[test]
@@ -220,7 +301,10 @@ fn coverage_errors() {
     assert!(nyse.add_trading_days(date(2027, 12, 1), 100).is_err());
     assert!(nyse.add_trading_days(date(1990, 1, 3), -5).is_err());
     assert!(nyse.add_trading_days(date(2020, 1, 2), i32::MAX).is_err());
-    assert!(nyse.trading_days(date(2027, 1, 1), date(2028, 1, 1)).is_err());
+    assert!(
+        nyse.trading_days(date(2027, 1, 1), date(2028, 1, 1))
+            .is_err()
+    );
     assert!(nyse.session_at(ts("1985-06-03T15:00:00Z")).is_err());
     let krx = calendar(Exchange::Krx);
     assert!(krx.is_trading_day(date(2000, 12, 29)).is_err());
@@ -235,12 +319,22 @@ fn coverage_errors() {
 #[test]
 fn session_at_and_local_date() {
     let nyse = calendar(Exchange::Nyse);
-    let s = nyse.session_at(ts("2024-07-03T16:59:59Z")).unwrap().unwrap();
+    let s = nyse
+        .session_at(ts("2024-07-03T16:59:59Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!(s.date, date(2024, 7, 3));
     assert_eq!(nyse.session_at(ts("2024-07-03T17:00:00Z")).unwrap(), None);
     assert_eq!(nyse.session_at(ts("2024-07-03T13:29:59Z")).unwrap(), None);
-    assert!(nyse.session_at(ts("2024-07-03T13:30:00Z")).unwrap().is_some());
-    assert_eq!(nyse.local_date(ts("2024-07-03T02:00:00Z")), date(2024, 7, 2));
+    assert!(
+        nyse.session_at(ts("2024-07-03T13:30:00Z"))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        nyse.local_date(ts("2024-07-03T02:00:00Z")),
+        date(2024, 7, 2)
+    );
     let krx = calendar(Exchange::Krx);
     // 2024-06-03T23:30Z is 08:30 KST on 06-04: before the open.
     assert_eq!(krx.local_date(ts("2024-06-03T23:30:00Z")), date(2024, 6, 4));
@@ -255,25 +349,67 @@ fn crypto_and_none_calendars() {
     assert_eq!(crypto.exchange(), Exchange::Crypto);
     assert_eq!(crypto.time_zone().iana_name(), Some("UTC"));
     let s = crypto.session(date(2025, 6, 1)).unwrap().unwrap(); // a Sunday
-    assert_eq!((s.open, s.close), (ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z")));
-    assert_eq!(crypto.next_trading_day(date(2025, 6, 1)).unwrap(), date(2025, 6, 2));
-    assert_eq!(crypto.add_trading_days(date(2024, 12, 30), 3).unwrap(), date(2025, 1, 2));
-    assert_eq!(crypto.trading_days(date(2024, 2, 1), date(2024, 2, 29)).unwrap().len(), 29);
     assert_eq!(
-        crypto.session_at(ts("2025-06-01T23:59:59Z")).unwrap().map(|s| s.date),
+        (s.open, s.close),
+        (ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z"))
+    );
+    assert_eq!(
+        crypto.next_trading_day(date(2025, 6, 1)).unwrap(),
+        date(2025, 6, 2)
+    );
+    assert_eq!(
+        crypto.add_trading_days(date(2024, 12, 30), 3).unwrap(),
+        date(2025, 1, 2)
+    );
+    assert_eq!(
+        crypto
+            .trading_days(date(2024, 2, 1), date(2024, 2, 29))
+            .unwrap()
+            .len(),
+        29
+    );
+    assert_eq!(
+        crypto
+            .session_at(ts("2025-06-01T23:59:59Z"))
+            .unwrap()
+            .map(|s| s.date),
         Some(date(2025, 6, 1))
     );
     let none = calendar(Exchange::None);
     assert!(!none.is_trading_day(date(2025, 6, 1)).unwrap());
     assert_eq!(none.session(date(2025, 6, 1)).unwrap(), None);
     assert!(none.is_trading_day(date(2025, 1, 1)).unwrap()); // holidays do not exist here
-    assert_eq!(none.next_trading_day(date(2025, 5, 30)).unwrap(), date(2025, 6, 2));
-    assert_eq!(none.previous_trading_day(date(2025, 6, 2)).unwrap(), date(2025, 5, 30));
-    assert_eq!(none.add_trading_days(date(2025, 5, 31), 0).unwrap(), date(2025, 6, 2));
-    assert_eq!(none.add_trading_days(date(2025, 5, 28), 10).unwrap(), date(2025, 6, 11));
-    assert_eq!(none.add_trading_days(date(2025, 6, 11), -10).unwrap(), date(2025, 5, 28));
-    assert_eq!(none.trading_days(date(2025, 6, 1), date(2025, 6, 30)).unwrap().len(), 21);
-    assert!(none.trading_days(date(2025, 6, 2), date(2025, 6, 1)).unwrap().is_empty());
+    assert_eq!(
+        none.next_trading_day(date(2025, 5, 30)).unwrap(),
+        date(2025, 6, 2)
+    );
+    assert_eq!(
+        none.previous_trading_day(date(2025, 6, 2)).unwrap(),
+        date(2025, 5, 30)
+    );
+    assert_eq!(
+        none.add_trading_days(date(2025, 5, 31), 0).unwrap(),
+        date(2025, 6, 2)
+    );
+    assert_eq!(
+        none.add_trading_days(date(2025, 5, 28), 10).unwrap(),
+        date(2025, 6, 11)
+    );
+    assert_eq!(
+        none.add_trading_days(date(2025, 6, 11), -10).unwrap(),
+        date(2025, 5, 28)
+    );
+    assert_eq!(
+        none.trading_days(date(2025, 6, 1), date(2025, 6, 30))
+            .unwrap()
+            .len(),
+        21
+    );
+    assert!(
+        none.trading_days(date(2025, 6, 2), date(2025, 6, 1))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Brute-force reference: walk day by day.
@@ -315,10 +451,11 @@ proptest! {
         let d = first.checked_add(jiff::Span::new().days(offset + 3_000)).unwrap();
         let got = cal.add_trading_days(d, n).ok();
         prop_assert_eq!(got, brute_add(cal, d, n));
-        if let Some(g) = got {
-            if n != 0 && cal.is_trading_day(d).unwrap() {
-                prop_assert_eq!(cal.add_trading_days(g, -n).unwrap(), d);
-            }
+        if let Some(g) = got
+            && n != 0
+            && cal.is_trading_day(d).unwrap()
+        {
+            prop_assert_eq!(cal.add_trading_days(g, -n).unwrap(), d);
         }
         prop_assert_eq!(cal.next_trading_day(d).ok(), brute_add(cal, d, 1));
         prop_assert_eq!(cal.previous_trading_day(d).ok(), brute_add(cal, d, -1));
