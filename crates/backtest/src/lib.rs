@@ -1,0 +1,1 @@
+//! pulse-backtest (being built).

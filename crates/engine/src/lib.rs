@@ -1,0 +1,1 @@
+//! pulse-engine (being built).
