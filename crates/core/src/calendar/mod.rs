@@ -46,14 +46,23 @@ const COMPUTED_LAST: Date = jiff::civil::date(2199, 12, 31);
 const MONDAY_ORIGIN: Date = jiff::civil::date(1900, 1, 1);
 
 /// A calendar of trading sessions for one exchange.
-#[derive(Debug)]
 pub struct ExchangeCalendar {
     exchange: Exchange,
     tz: TimeZone,
     kind: Kind,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for ExchangeCalendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (first, last) = self.coverage();
+        f.debug_struct("ExchangeCalendar")
+            .field("exchange", &self.exchange)
+            .field("time_zone", &self.tz.iana_name())
+            .field("coverage", &format_args!("{first}..={last}"))
+            .finish_non_exhaustive()
+    }
+}
+
 enum Kind {
     /// Table-driven calendar.
     Table(Table),
@@ -73,7 +82,6 @@ struct Day {
     early_close: bool,
 }
 
-#[derive(Debug)]
 struct Table {
     first: Date,
     last: Date,
