@@ -1,1 +1,227 @@
-//! pulse-engine (being built).
+//! `pulse-engine` owns the decision loop shared by backtests and live trading:
+//! [`Engine::process`] takes one [`Event`] (a bar close, a fill, a dividend) and returns an
+//! [`Output`] (orders to submit, an alert, the new target). It is synchronous, deterministic and
+//! does no I/O: the backtest runner feeds it replayed events, the live runner feeds it the same
+//! events from the market and the broker.
+
+pub mod costs;
+pub mod sizing;
+
+pub use costs::CostModel;
+pub use sizing::{SizingConfig, plan_orders};
+
+use jiff::Timestamp;
+use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Symbol, money::price_to_money};
+use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Engine settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// How target weights become orders (whole shares, drift band, minimum trade).
+    pub sizing: SizingConfig,
+    /// Costs assumed when sizing buys (the broker charges the real ones).
+    pub costs: CostModel,
+    /// A change of any target weight by more than this (fraction of equity) raises an alert.
+    pub alert_threshold: f64,
+    /// Let cash go negative (margin). Off by default.
+    pub allow_negative_cash: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            sizing: SizingConfig::default(),
+            costs: CostModel::default(),
+            alert_threshold: 0.05,
+            allow_negative_cash: false,
+        }
+    }
+}
+
+/// Something that happened, in time order.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A bar closed for the traded symbols (and context series): decide.
+    BarClose(MarketSnapshot<'a>),
+    /// The broker executed (part of) an order: book it.
+    Fill(&'a Fill),
+    /// A cash dividend went ex: credit `cash_per_share` × shares held before the ex-date.
+    Dividend {
+        /// Security.
+        symbol: &'a Symbol,
+        /// Cash per share (account currency).
+        cash_per_share: Decimal,
+        /// Ex-date instant (for the record).
+        ts: Timestamp,
+    },
+}
+
+/// A notable change of target weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// When the decision was made.
+    pub ts: Timestamp,
+    /// Strategy name.
+    pub strategy: String,
+    /// Previous target (fractions).
+    pub old: TargetWeights,
+    /// New target (fractions).
+    pub new: TargetWeights,
+    /// Human-readable summary, e.g. "TSLL 50.0% → 0.0%".
+    pub message: String,
+}
+
+/// What the engine decided in response to one event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    /// Orders to submit now (fill at the next opportunity, never at the decision bar).
+    pub orders: Vec<OrderRequest>,
+    /// A target-change alert.
+    pub alert: Option<Alert>,
+    /// The target in force after this event, when the strategy issued one.
+    pub target: Option<TargetWeights>,
+    /// Dividend cash credited by this event.
+    pub dividend: Option<Decimal>,
+}
+
+/// Engine errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A fill could not be booked (the broker and the engine disagree).
+    #[error("cannot book fill: {0}")]
+    Booking(#[from] BookingError),
+}
+
+/// The decision engine around one strategy and one account.
+#[derive(Debug)]
+pub struct Engine<S> {
+    strategy: S,
+    config: EngineConfig,
+    portfolio: Portfolio,
+    target: TargetWeights,
+    last_prices: BTreeMap<Symbol, f64>,
+    order_seq: u64,
+}
+
+impl<S: Strategy> Engine<S> {
+    /// A new engine with a starting account.
+    pub fn new(strategy: S, config: EngineConfig, portfolio: Portfolio) -> Self {
+        Engine {
+            strategy,
+            config,
+            portfolio,
+            target: TargetWeights::new(),
+            last_prices: BTreeMap::new(),
+            order_seq: 0,
+        }
+    }
+
+    /// The account as booked so far.
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    /// The strategy (for inspection, e.g. its last decision's reasons).
+    pub fn strategy(&self) -> &S {
+        &self.strategy
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The target weights currently in force.
+    pub fn target(&self) -> &TargetWeights {
+        &self.target
+    }
+
+    /// Latest close seen per traded symbol (marks the portfolio).
+    pub fn last_prices(&self) -> &BTreeMap<Symbol, f64> {
+        &self.last_prices
+    }
+
+    /// Handles one event.
+    pub fn process(&mut self, event: Event<'_>) -> Result<Output, EngineError> {
+        match event {
+            Event::Fill(fill) => {
+                self.portfolio.apply_fill(fill, self.config.allow_negative_cash)?;
+                Ok(Output::default())
+            }
+            Event::Dividend { symbol, cash_per_share, .. } => {
+                let cash = self.portfolio.quantity(symbol) * cash_per_share;
+                self.portfolio.cash += cash;
+                Ok(Output { dividend: Some(cash), ..Output::default() })
+            }
+            Event::BarClose(snapshot) => Ok(self.on_bar_close(&snapshot)),
+        }
+    }
+
+    fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Output {
+        for (symbol, bar) in snapshot.bars {
+            self.last_prices.insert(symbol.clone(), bar.close);
+        }
+        let mut out = Output::default();
+        if let Some(new_target) = self.strategy.on_bar_close(snapshot) {
+            out.alert = self.alert_for(snapshot.ts, &new_target);
+            self.target = new_target.clone();
+            out.target = Some(new_target);
+        }
+        if self.target.is_empty() && self.portfolio.positions.is_empty() {
+            return out;
+        }
+        let prices: BTreeMap<Symbol, Decimal> = self
+            .last_prices
+            .iter()
+            .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
+            .collect();
+        let planned = plan_orders(
+            &self.portfolio,
+            &self.target,
+            &prices,
+            &self.config.sizing,
+            &self.config.costs,
+        );
+        for (symbol, side, quantity) in planned {
+            self.order_seq += 1;
+            out.orders.push(OrderRequest {
+                client_id: pulse_core::ClientOrderId(format!(
+                    "{}-{}-{}",
+                    self.strategy.name().to_ascii_lowercase().replace(' ', "_"),
+                    snapshot.ts.as_second(),
+                    self.order_seq
+                )),
+                symbol,
+                side,
+                quantity,
+                decided_at: snapshot.ts,
+            });
+        }
+        out
+    }
+
+    fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {
+        let symbols: std::collections::BTreeSet<&Symbol> = self.target.keys().chain(new.keys()).collect();
+        let mut changes = Vec::new();
+        for s in symbols {
+            let old_w = self.target.get(s).copied().unwrap_or(0.0);
+            let new_w = new.get(s).copied().unwrap_or(0.0);
+            if (new_w - old_w).abs() > self.config.alert_threshold {
+                changes.push(format!("{s} {:.1}% → {:.1}%", old_w * 100.0, new_w * 100.0));
+            }
+        }
+        if changes.is_empty() {
+            return None;
+        }
+        Some(Alert {
+            ts,
+            strategy: self.strategy.name().to_string(),
+            old: self.target.clone(),
+            new: new.clone(),
+            message: changes.join(", "),
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Transaction costs: commission as a fraction of notional, optional minimum fee, slippage.
+
+use pulse_core::Side;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Commission and slippage, booked exactly in decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostModel {
+    /// Commission per side as a fraction of notional (0.001 = 0.1 %, the default).
+    pub commission_rate: Decimal,
+    /// Minimum commission per fill in account currency (0 = none).
+    pub min_fee: Decimal,
+    /// Slippage in basis points of the price, against the trader (buys pay more, sells get less).
+    pub slippage_bps: Decimal,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            commission_rate: Decimal::new(1, 3),
+            min_fee: Decimal::ZERO,
+            slippage_bps: Decimal::ZERO,
+        }
+    }
+}
+
+impl CostModel {
+    /// Execution price after slippage: `price × (1 ± bps / 10 000)`, exact.
+    pub fn execution_price(&self, side: Side, price: Decimal) -> Decimal {
+        let k = self.slippage_bps / Decimal::from(10_000);
+        match side {
+            Side::Buy => price * (Decimal::ONE + k),
+            Side::Sell => price * (Decimal::ONE - k),
+        }
+    }
+
+    /// Commission of a fill: `max(min_fee, rate × notional)`, exact (not rounded), so that the
+    /// fees of a run equal the rate times the traded notional to the last decimal.
+    pub fn fee(&self, notional: Decimal) -> Decimal {
+        (self.commission_rate * notional.abs()).max(self.min_fee)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn fee_and_slippage_are_exact() {
+        let c = CostModel { slippage_bps: Decimal::from(5), ..CostModel::default() };
+        let p = Decimal::from_str("200.00").unwrap();
+        assert_eq!(c.execution_price(Side::Buy, p), Decimal::from_str("200.1").unwrap());
+        assert_eq!(c.execution_price(Side::Sell, p), Decimal::from_str("199.9").unwrap());
+        assert_eq!(c.fee(Decimal::from_str("12345.67").unwrap()), Decimal::from_str("12.34567").unwrap());
+        let m = CostModel { min_fee: Decimal::ONE, ..CostModel::default() };
+        assert_eq!(m.fee(Decimal::from(100)), Decimal::ONE);
+    }
+}
