@@ -1,7 +1,10 @@
 //! A reader that refuses physical lines longer than a limit, so that a file with a 2 GB line is
 //! rejected after reading about `limit` bytes instead of being buffered whole by the CSV parser.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 /// The error carried inside an `io::Error` when a line exceeds the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,26 +21,40 @@ impl std::fmt::Display for LineTooLong {
 
 impl std::error::Error for LineTooLong {}
 
+/// Offsets of the `\r` and `\n` bytes read ahead but not yet attributed to a record, shared
+/// between the reader (which sees the bytes) and the parser (which sees record offsets).
+pub(crate) type Terminators = Rc<RefCell<VecDeque<(u64, u8)>>>;
+
 /// Wraps a reader and fails as soon as the current physical line (bytes between `\n`) grows
-/// beyond `limit` bytes. Memory use is independent of the input: it keeps two counters.
+/// beyond `limit` bytes. Memory use is independent of the input: two counters, plus the line
+/// terminators of the read-ahead buffer (drained by [`LineTracker`] record by record).
 pub(crate) struct LineLimitReader<R> {
     inner: R,
     limit: usize,
     line: u64,
     current: usize,
+    offset: u64,
     failed: Option<u64>,
+    terms: Terminators,
 }
 
 impl<R: Read> LineLimitReader<R> {
-    /// A reader allowing lines of at most `limit` bytes (excluding the `\n`).
-    pub fn new(inner: R, limit: usize) -> Self {
-        LineLimitReader {
-            inner,
-            limit,
-            line: 1,
-            current: 0,
-            failed: None,
-        }
+    /// A reader allowing lines of at most `limit` bytes (excluding the `\n`), and the tracker
+    /// that turns record byte offsets into 1-based line numbers.
+    pub fn new(inner: R, limit: usize) -> (Self, LineTracker) {
+        let terms: Terminators = Rc::new(RefCell::new(VecDeque::new()));
+        (
+            LineLimitReader {
+                inner,
+                limit,
+                line: 1,
+                current: 0,
+                offset: 0,
+                failed: None,
+                terms: Rc::clone(&terms),
+            },
+            LineTracker { terms, newlines: 0 },
+        )
     }
 }
 
@@ -49,21 +66,59 @@ impl<R: Read> Read for LineLimitReader<R> {
         // The caller's buffer bounds the over-read: the CSV reader passes its 8 KiB buffer, so
         // at most `limit` + 8 KiB bytes of an over-long line are ever read.
         let n = self.inner.read(buf)?;
-        let mut rest = &buf[..n];
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
-            if self.current + pos > self.limit {
+        let mut terms = self.terms.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            match b {
+                b'\n' => {
+                    terms.push_back((self.offset + i as u64, b));
+                    self.line += 1;
+                    self.current = 0;
+                    continue;
+                }
+                b'\r' => terms.push_back((self.offset + i as u64, b)),
+                _ => {}
+            }
+            self.current += 1;
+            if self.current > self.limit {
                 self.failed = Some(self.line);
                 return Err(io::Error::other(LineTooLong { line: self.line }));
             }
-            self.line += 1;
-            self.current = 0;
-            rest = &rest[pos + 1..];
         }
-        self.current += rest.len();
-        if self.current > self.limit {
-            self.failed = Some(self.line);
-            return Err(io::Error::other(LineTooLong { line: self.line }));
-        }
+        self.offset += n as u64;
         Ok(n)
+    }
+}
+
+/// Turns the byte offsets the CSV reader reports for records into physical line numbers (the
+/// reader's own line counter is wrong for CRLF files and after blank lines).
+pub(crate) struct LineTracker {
+    terms: Terminators,
+    newlines: u64,
+}
+
+impl LineTracker {
+    /// The 1-based line of a record whose scan began at byte `start` (just after the previous
+    /// record's first terminator byte; blank lines in between are skipped by the reader).
+    pub fn line_of(&mut self, start: u64) -> u64 {
+        let mut terms = self.terms.borrow_mut();
+        while let Some(&(off, b)) = terms.front() {
+            if off >= start {
+                break;
+            }
+            self.newlines += u64::from(b == b'\n');
+            terms.pop_front();
+        }
+        // The run of terminators starting at `start` is the rest of the previous line's ending
+        // and any blank lines: the record begins after it.
+        let mut cursor = start;
+        while let Some(&(off, b)) = terms.front() {
+            if off != cursor {
+                break;
+            }
+            self.newlines += u64::from(b == b'\n');
+            terms.pop_front();
+            cursor += 1;
+        }
+        self.newlines + 1
     }
 }

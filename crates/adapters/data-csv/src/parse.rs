@@ -354,8 +354,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn csv_err(&self, e: csv::Error, last_line: u64) -> CsvError {
-        let line = e.position().map(|p| p.line()).unwrap_or(last_line);
+    fn csv_err(&self, e: csv::Error, line: u64) -> CsvError {
         match e.into_kind() {
             csv::ErrorKind::Io(io) => {
                 if let Some(t) = io.get_ref().and_then(|r| r.downcast_ref::<LineTooLong>()) {
@@ -404,7 +403,7 @@ impl<'a> Parser<'a> {
     }
 
     fn run<R: Read>(self, r: R) -> Result<ParsedFile, CsvError> {
-        let limited = LineLimitReader::new(r, self.opts.max_line_bytes);
+        let (limited, mut lines) = LineLimitReader::new(r, self.opts.max_line_bytes);
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -425,7 +424,7 @@ impl<'a> Parser<'a> {
             }
             Err(e) => return Err(self.csv_err(e, 1)),
         }
-        let header_line = header_rec.position().map(|p| p.line()).unwrap_or(1);
+        let header_line = lines.line_of(header_rec.position().map(|p| p.byte()).unwrap_or(0));
         self.texts(&header_rec, header_line, &mut texts)?;
         let cells: Vec<String> = texts
             .iter()
@@ -475,8 +474,14 @@ impl<'a> Parser<'a> {
                 Ok(false) => break,
                 Err(e) => return Err(self.csv_err(e, last_line)),
             }
-            let line = rec.position().map(|p| p.line()).unwrap_or(last_line + 1);
+            let line = match rec.position() {
+                Some(p) => lines.line_of(p.byte()),
+                None => last_line + 1,
+            };
             last_line = line;
+            if rec.len() == 1 && rec.get(0).is_some_and(<[u8]>::is_empty) {
+                continue; // a line of blanks
+            }
             if rec.len() != ncols {
                 return Err(CsvError::FieldCount {
                     file: self.file.clone(),
