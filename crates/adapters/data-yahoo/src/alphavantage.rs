@@ -162,9 +162,9 @@ impl AlphaVantageClient {
                 &self.host,
                 symbol.as_str(),
                 url,
-                |body| match rate_limit_notice(body) {
-                    Some(msg) => BodyVerdict::RateLimited(msg),
-                    None => BodyVerdict::Accept,
+                |status, body| match rate_limit_notice(body) {
+                    Some(msg) if status.is_success() => BodyVerdict::RateLimited(msg),
+                    _ => BodyVerdict::Accept,
                 },
             )
             .await

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 /// How requests are paced, retried and timed out. Shared by both sources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpConfig {
-    /// Minimum time between the starts of two requests of one client (default 500 ms).
+    /// Minimum time from the start, and from the end, of one request of a client to the start of
+    /// its next request (default 500 ms).
     pub min_interval: Duration,
     /// Retries after the first attempt on HTTP 429, 5xx, timeouts and connection errors
     /// (default 4, so at most 5 requests).
@@ -49,12 +50,14 @@ impl Default for HttpConfig {
     }
 }
 
-/// What a caller's body inspection says about a 2xx body.
+/// What a caller's inspection says about a body (2xx, or 4xx other than 429).
 pub(crate) enum BodyVerdict {
-    /// The body is the answer.
+    /// A 2xx body is the answer; a 4xx body is a plain rejection.
     Accept,
     /// The body is a rate-limit message (Alpha Vantage `Note`/`Information`): retry.
     RateLimited(String),
+    /// The body explains the failure (Yahoo's `chart.error` on a 404): stop with this error.
+    Fail(DataError),
 }
 
 /// Why one attempt failed, when it may be retried.
@@ -69,7 +72,7 @@ enum Transient {
 pub(crate) struct Http {
     client: reqwest::Client,
     config: HttpConfig,
-    /// Start of the last request (for the rate limiter).
+    /// Start or end of the last request, whichever is later (for the rate limiter).
     last_start: Mutex<Option<Instant>>,
     /// State of the jitter generator (splitmix64).
     rng: StdMutex<u64>,
@@ -132,6 +135,15 @@ impl Http {
         *last = Some(Instant::now());
     }
 
+    /// Records the end of a request: the next one starts at least `min_interval` after it.
+    async fn mark_done(&self) {
+        let mut last = self.last_start.lock().await;
+        let now = Instant::now();
+        if last.is_none_or(|t| t < now) {
+            *last = Some(now);
+        }
+    }
+
     /// Backoff before retry number `retry` (0-based), with jitter in [0.5, 1.0].
     fn backoff(&self, retry: u32) -> Duration {
         let factor = 2u32.checked_pow(retry.min(20)).unwrap_or(u32::MAX);
@@ -165,7 +177,7 @@ impl Http {
         host: &str,
         symbol: &str,
         url: reqwest::Url,
-        inspect: impl Fn(&[u8]) -> BodyVerdict,
+        inspect: impl Fn(StatusCode, &[u8]) -> BodyVerdict + Send + Sync,
     ) -> Result<Vec<u8>, DataError> {
         let attempts_max = self.config.max_retries.saturating_add(1);
         let mut attempt: u32 = 0;
@@ -178,10 +190,17 @@ impl Http {
                     let status = resp.status();
                     if status.is_success() {
                         match resp.bytes().await {
-                            Ok(body) => match inspect(&body) {
-                                BodyVerdict::Accept => return Ok(body.to_vec()),
+                            Ok(body) => match inspect(status, &body) {
+                                BodyVerdict::Accept => {
+                                    self.mark_done().await;
+                                    return Ok(body.to_vec());
+                                }
                                 BodyVerdict::RateLimited(msg) => {
                                     (Transient::RateLimited(self.redact(&msg)), None)
+                                }
+                                BodyVerdict::Fail(e) => {
+                                    self.mark_done().await;
+                                    return Err(e);
                                 }
                             },
                             Err(e) => (classify(e), None),
@@ -191,6 +210,10 @@ impl Http {
                         (Transient::Status(status.as_u16()), wait)
                     } else {
                         let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                        self.mark_done().await;
+                        if let BodyVerdict::Fail(e) = inspect(status, &body) {
+                            return Err(e);
+                        }
                         let text = String::from_utf8_lossy(&body);
                         let snippet: String = text.chars().take(200).collect();
                         return Err(DataError::Rejected {
@@ -202,6 +225,7 @@ impl Http {
                     }
                 }
             };
+            self.mark_done().await;
             if attempt >= attempts_max {
                 return Err(self.give_up(source_name, host, transient, attempt));
             }

@@ -164,9 +164,22 @@ impl YahooClient {
             let url = self.chart_url(&request.symbol, timeframe, p1, p2)?;
             let body = self
                 .http
-                .get(SOURCE, &self.host, request.symbol.as_str(), url, |_| {
-                    BodyVerdict::Accept
-                })
+                .get(
+                    SOURCE,
+                    &self.host,
+                    request.symbol.as_str(),
+                    url,
+                    |status, body| {
+                        if status.is_success() {
+                            return BodyVerdict::Accept;
+                        }
+                        // Yahoo answers an unknown symbol with 404 and a chart.error body.
+                        match parse_chart_json(&request.symbol, timeframe, body) {
+                            Err(e @ DataError::Api { .. }) => BodyVerdict::Fail(e),
+                            _ => BodyVerdict::Accept,
+                        }
+                    },
+                )
                 .await?;
             let parsed = parse_chart_json(&request.symbol, timeframe, &body)?;
             skipped += parsed.skipped_null_bars;
