@@ -1,1 +1,881 @@
-//! store-sqlite (being built).
+//! `store-sqlite`: the embedded SQLite implementation of [`pulse_core::ports::Store`].
+//!
+//! One file holds instruments, bars (keyed by symbol, timeframe and unix-second timestamp),
+//! corporate actions, data-quality findings and an import log. The file runs in WAL mode with
+//! foreign keys on; its schema is versioned by embedded migrations (`migrations/NNNN_*.sql`).
+//!
+//! Writes are idempotent upserts inside one transaction per import, with exact counts of
+//! inserted / updated / unchanged rows. Prices are stored as IEEE doubles, so every `f64` is read
+//! back bit for bit; decimal amounts are stored as exact `rust_decimal` strings.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), store_sqlite::StoreError> {
+//! use pulse_core::ports::Store;
+//! let store = store_sqlite::SqliteStore::open(std::path::Path::new("pulse.db")).await?;
+//! for series in store.series().await? {
+//!     println!("{} {} {} rows", series.symbol, series.timeframe, series.rows);
+//! }
+//! store.close().await;
+//! # Ok(()) }
+//! ```
+
+mod error;
+
+pub use error::StoreError;
+
+use pulse_core::jiff::Timestamp;
+use pulse_core::jiff::civil::Date;
+use pulse_core::ports::{BarQuery, Clock, ImportBatch, ImportSummary, SeriesSummary, Store};
+use pulse_core::quality::{Finding, FindingKind};
+use pulse_core::rust_decimal::Decimal;
+use pulse_core::{
+    AssetClass, Bar, CorporateAction, CorporateActionKind, Currency, Exchange, Instrument, Symbol,
+    Timeframe, WallClock,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The embedded migrations (`crates/adapters/store-sqlite/migrations`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Bars per multi-row `INSERT` statement (7 bound values per bar + 2 shared).
+const UPSERT_CHUNK: usize = 500;
+
+/// How long a writer waits for another connection's lock before failing (seconds).
+const BUSY_TIMEOUT_SECS: u64 = 30;
+
+/// Connections in the pool (WAL allows concurrent readers beside one writer).
+const MAX_CONNECTIONS: u32 = 4;
+
+/// Row counts of every table, for diagnostics (`pulse db stats`) and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    /// Rows in `instruments`.
+    pub instruments: u64,
+    /// Rows in `bars`.
+    pub bars: u64,
+    /// Rows in `corporate_actions`.
+    pub corporate_actions: u64,
+    /// Rows in `quality_findings`.
+    pub quality_findings: u64,
+    /// Rows in `import_log` (one per imported batch).
+    pub import_log: u64,
+}
+
+/// One row of the import log: what one batch of one import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLogEntry {
+    /// Sequence number (increasing with time).
+    pub id: i64,
+    /// When the import committed its transaction (UTC, whole seconds).
+    pub imported_at: Timestamp,
+    /// The batch's source (a file path or `yahoo:TSLA`).
+    pub source: String,
+    /// Symbol of the batch.
+    pub symbol: String,
+    /// Timeframe of the batch (`1m`, `1d`…).
+    pub timeframe: String,
+    /// Row counts of the batch.
+    pub summary: ImportSummary,
+}
+
+/// A Portfolio Pulse store in one SQLite file. Cheap to clone (a shared connection pool).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories if missing) the database at `path`, in WAL
+    /// mode with foreign keys on and a busy timeout, and migrates it to the latest schema.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|source| StoreError::CreateDir {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|source| open_error(path, source))?;
+        // A file that is not SQLite may only fail on its first real read.
+        if let Err(source) = sqlx::query("SELECT count(*) FROM sqlite_schema")
+            .execute(&pool)
+            .await
+        {
+            pool.close().await;
+            return Err(open_error(path, source));
+        }
+        if let Err(source) = MIGRATOR.run(&pool).await {
+            pool.close().await;
+            return Err(StoreError::Migrate {
+                path: path.to_path_buf(),
+                target: latest_schema_version(),
+                source,
+            });
+        }
+        Ok(SqliteStore {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the file is at (the highest applied migration; 0 if none).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.db("reading the schema version", e))?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Row counts of every table.
+    pub async fn table_counts(&self) -> Result<TableCounts, StoreError> {
+        let (instruments, bars, corporate_actions, quality_findings, import_log): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM instruments), (SELECT count(*) FROM bars), \
+             (SELECT count(*) FROM corporate_actions), (SELECT count(*) FROM quality_findings), \
+             (SELECT count(*) FROM import_log)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.db("counting rows", e))?;
+        Ok(TableCounts {
+            instruments: to_u64(instruments),
+            bars: to_u64(bars),
+            corporate_actions: to_u64(corporate_actions),
+            quality_findings: to_u64(quality_findings),
+            import_log: to_u64(import_log),
+        })
+    }
+
+    /// The import log, oldest first (one entry per imported batch).
+    pub async fn import_log(&self) -> Result<Vec<ImportLogEntry>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, imported_at, source, symbol, timeframe, bars_inserted, bars_updated, \
+             bars_unchanged, actions_inserted, actions_updated, actions_unchanged \
+             FROM import_log ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading the import log", e))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ImportLogEntry {
+                    id: r.0,
+                    imported_at: self.decode_ts("import_log", "imported_at", &r.0, r.1)?,
+                    source: r.2,
+                    symbol: r.3,
+                    timeframe: r.4,
+                    summary: ImportSummary {
+                        bars_inserted: to_u64(r.5),
+                        bars_updated: to_u64(r.6),
+                        bars_unchanged: to_u64(r.7),
+                        actions_inserted: to_u64(r.8),
+                        actions_updated: to_u64(r.9),
+                        actions_unchanged: to_u64(r.10),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Waits for running queries, then closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn db(&self, context: impl Into<String>, source: sqlx::Error) -> StoreError {
+        StoreError::Database {
+            path: self.path.clone(),
+            context: context.into(),
+            source,
+        }
+    }
+
+    fn corrupt(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        key: impl std::fmt::Display,
+        value: impl std::fmt::Display,
+        reason: impl std::fmt::Display,
+    ) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            location: format!("{table}.{column} of row {key}"),
+            value: value.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn decode_ts(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        key: &dyn std::fmt::Display,
+        secs: i64,
+    ) -> Result<Timestamp, StoreError> {
+        Timestamp::from_second(secs).map_err(|e| self.corrupt(table, column, key, secs, e))
+    }
+
+    async fn import_all(&self, batches: &[ImportBatch]) -> Result<ImportSummary, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the import transaction", e))?;
+        let imported_at = WallClock.now().as_second();
+        let mut total = ImportSummary::default();
+        for (index, batch) in batches.iter().enumerate() {
+            // Validated inside the transaction, batch by batch: a bad batch after good ones rolls
+            // the good ones back.
+            let outcome = match validate_batch(index, batch) {
+                Ok(()) => self.import_batch(&mut tx, index, batch, imported_at).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(summary) => total.add(&summary),
+                Err(e) => {
+                    // Dropping the transaction would roll back too; doing it here reports nothing
+                    // new but releases the write lock before returning.
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing the import transaction", e))?;
+        Ok(total)
+    }
+
+    async fn import_batch(
+        &self,
+        conn: &mut SqliteConnection,
+        index: usize,
+        batch: &ImportBatch,
+        imported_at: i64,
+    ) -> Result<ImportSummary, StoreError> {
+        let symbol = batch.instrument.symbol.as_str();
+        let timeframe = batch.timeframe.as_str();
+        let what = |doing: &str| {
+            format!(
+                "{doing} of import batch {index} ({}, {symbol} {timeframe})",
+                batch.source
+            )
+        };
+        upsert_instrument(conn, &batch.instrument)
+            .await
+            .map_err(|e| self.db(what("upserting the instrument"), e))?;
+
+        let mut summary = ImportSummary::default();
+        if let (Some(first), Some(last)) = (batch.bars.first(), batch.bars.last()) {
+            let (lo, hi) = (first.ts.as_second(), last.ts.as_second());
+            let before = count_bars(conn, symbol, timeframe, lo, hi)
+                .await
+                .map_err(|e| self.db(what("counting existing bars"), e))?;
+            let mut affected = 0u64;
+            for (chunk_no, chunk) in batch.bars.chunks(UPSERT_CHUNK).enumerate() {
+                let mut query = sqlx::query(upsert_bars_sql(chunk.len()))
+                    .bind(symbol)
+                    .bind(timeframe);
+                for bar in chunk {
+                    query = query
+                        .bind(bar.ts.as_second())
+                        .bind(bar.open)
+                        .bind(bar.high)
+                        .bind(bar.low)
+                        .bind(bar.close)
+                        .bind(bar.adj_close)
+                        .bind(bar.volume);
+                }
+                let done = query.execute(&mut *conn).await.map_err(|e| {
+                    let from = chunk_no * UPSERT_CHUNK;
+                    self.db(
+                        what(&format!(
+                            "upserting bars {from}..{} (ts {}..={})",
+                            from + chunk.len(),
+                            chunk.first().map(|b| b.ts).unwrap_or(first.ts),
+                            chunk.last().map(|b| b.ts).unwrap_or(last.ts),
+                        )),
+                        e,
+                    )
+                })?;
+                affected += done.rows_affected();
+            }
+            let after = count_bars(conn, symbol, timeframe, lo, hi)
+                .await
+                .map_err(|e| self.db(what("counting upserted bars"), e))?;
+            let n = batch.bars.len() as u64;
+            // Only inserts can change the number of rows in [lo, hi]; `affected` counts inserted
+            // plus actually-changed rows (the upsert skips identical rows).
+            summary.bars_inserted = after.saturating_sub(before);
+            summary.bars_updated = affected.saturating_sub(summary.bars_inserted);
+            summary.bars_unchanged = n.saturating_sub(affected);
+        }
+
+        for (i, action) in batch.actions.iter().enumerate() {
+            let ex_date = action.ex_date.to_string();
+            let kind = action.kind_name();
+            let value = action.value().to_string();
+            let context = || {
+                what(&format!(
+                    "writing corporate action {i} ({} {ex_date} {kind} {value})",
+                    action.symbol
+                ))
+            };
+            let stored: Option<String> = sqlx::query_scalar(
+                "SELECT value FROM corporate_actions WHERE symbol = ?1 AND ex_date = ?2 AND kind = ?3",
+            )
+            .bind(action.symbol.as_str())
+            .bind(&ex_date)
+            .bind(kind)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| self.db(context(), e))?;
+            match stored {
+                Some(v) if v == value => summary.actions_unchanged += 1,
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE corporate_actions SET value = ?4 \
+                         WHERE symbol = ?1 AND ex_date = ?2 AND kind = ?3",
+                    )
+                    .bind(action.symbol.as_str())
+                    .bind(&ex_date)
+                    .bind(kind)
+                    .bind(&value)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| self.db(context(), e))?;
+                    summary.actions_updated += 1;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO corporate_actions (symbol, ex_date, kind, value) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .bind(action.symbol.as_str())
+                    .bind(&ex_date)
+                    .bind(kind)
+                    .bind(&value)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| self.db(context(), e))?;
+                    summary.actions_inserted += 1;
+                }
+            }
+        }
+
+        sqlx::query(
+            "INSERT INTO import_log (imported_at, source, symbol, timeframe, bars_inserted, \
+             bars_updated, bars_unchanged, actions_inserted, actions_updated, actions_unchanged) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(imported_at)
+        .bind(&batch.source)
+        .bind(symbol)
+        .bind(timeframe)
+        .bind(to_i64(summary.bars_inserted))
+        .bind(to_i64(summary.bars_updated))
+        .bind(to_i64(summary.bars_unchanged))
+        .bind(to_i64(summary.actions_inserted))
+        .bind(to_i64(summary.actions_updated))
+        .bind(to_i64(summary.actions_unchanged))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| self.db(what("writing the import log"), e))?;
+        Ok(summary)
+    }
+
+    fn decode_instrument(&self, row: InstrumentRow) -> Result<Instrument, StoreError> {
+        let (symbol, exchange, currency, asset_class, leverage, underlying) = row;
+        let t = "instruments";
+        let sym = Symbol::try_new(symbol.clone())
+            .map_err(|e| self.corrupt(t, "symbol", &symbol, &symbol, e))?;
+        Ok(Instrument {
+            exchange: Exchange::from_str(&exchange)
+                .map_err(|e| self.corrupt(t, "exchange", &symbol, &exchange, e))?,
+            currency: Currency::from_str(&currency)
+                .map_err(|e| self.corrupt(t, "currency", &symbol, &currency, e))?,
+            asset_class: AssetClass::from_str(&asset_class)
+                .map_err(|e| self.corrupt(t, "asset_class", &symbol, &asset_class, e))?,
+            leverage,
+            underlying: match underlying {
+                None => None,
+                Some(u) => Some(
+                    Symbol::try_new(u.clone())
+                        .map_err(|e| self.corrupt(t, "underlying", &symbol, &u, e))?,
+                ),
+            },
+            symbol: sym,
+        })
+    }
+}
+
+type InstrumentRow = (String, String, String, String, f64, Option<String>);
+type BarRow = (i64, f64, f64, f64, f64, Option<f64>, Option<f64>);
+
+fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
+    let not_a_db = source.as_database_error().is_some_and(|d| {
+        d.code().is_some_and(|c| c == "26") || d.message().contains("not a database")
+    });
+    if not_a_db {
+        StoreError::NotADatabase {
+            path: path.to_path_buf(),
+            source,
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The highest schema version embedded in this build (what [`SqliteStore::open`] migrates to).
+pub fn latest_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT DO UPDATE … WHERE <something differs>` for `rows` bars.
+/// `?1` is the symbol and `?2` the timeframe, shared by every row.
+fn upsert_bars_sql(rows: usize) -> SqlStr {
+    fn build(rows: usize) -> String {
+        let mut sql = String::with_capacity(200 + rows * 40);
+        sql.push_str(
+            "INSERT INTO bars (symbol, timeframe, ts, open, high, low, close, adj_close, volume) VALUES ",
+        );
+        for r in 0..rows {
+            let p = 3 + r * 7;
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(?1,?2,?{},?{},?{},?{},?{},?{},?{})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6
+            ));
+        }
+        sql.push_str(
+            " ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, \
+             high = excluded.high, low = excluded.low, close = excluded.close, \
+             adj_close = excluded.adj_close, volume = excluded.volume \
+             WHERE bars.open IS NOT excluded.open OR bars.high IS NOT excluded.high \
+             OR bars.low IS NOT excluded.low OR bars.close IS NOT excluded.close \
+             OR bars.adj_close IS NOT excluded.adj_close OR bars.volume IS NOT excluded.volume",
+        );
+        sql
+    }
+    static FULL: OnceLock<String> = OnceLock::new();
+    if rows == UPSERT_CHUNK {
+        FULL.get_or_init(|| build(UPSERT_CHUNK))
+            .as_str()
+            .into_sql_str()
+    } else {
+        // Built only from placeholders: no data is interpolated into the SQL text.
+        AssertSqlSafe(build(rows)).into_sql_str()
+    }
+}
+
+async fn upsert_instrument(
+    conn: &mut SqliteConnection,
+    instrument: &Instrument,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO instruments (symbol, exchange, currency, asset_class, leverage, underlying) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (symbol) DO UPDATE SET exchange = excluded.exchange, \
+         currency = excluded.currency, asset_class = excluded.asset_class, \
+         leverage = excluded.leverage, underlying = excluded.underlying \
+         WHERE instruments.exchange IS NOT excluded.exchange \
+         OR instruments.currency IS NOT excluded.currency \
+         OR instruments.asset_class IS NOT excluded.asset_class \
+         OR instruments.leverage IS NOT excluded.leverage \
+         OR instruments.underlying IS NOT excluded.underlying",
+    )
+    .bind(instrument.symbol.as_str())
+    .bind(instrument.exchange.as_str())
+    .bind(instrument.currency.as_str())
+    .bind(instrument.asset_class.as_str())
+    .bind(instrument.leverage)
+    .bind(instrument.underlying.as_ref().map(|u| u.as_str()))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+async fn count_bars(
+    conn: &mut SqliteConnection,
+    symbol: &str,
+    timeframe: &str,
+    lo: i64,
+    hi: i64,
+) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM bars WHERE symbol = ?1 AND timeframe = ?2 AND ts BETWEEN ?3 AND ?4",
+    )
+    .bind(symbol)
+    .bind(timeframe)
+    .bind(lo)
+    .bind(hi)
+    .fetch_one(conn)
+    .await?;
+    Ok(to_u64(n))
+}
+
+/// Checks what SQLite would silently mangle or what the contract forbids: whole-second
+/// timestamps, strictly increasing time, finite values (SQLite stores NaN as NULL), finite
+/// leverage.
+fn validate_batch(index: usize, batch: &ImportBatch) -> Result<(), StoreError> {
+    let fail = |reason: String| StoreError::InvalidBatch {
+        batch: index,
+        series: format!(
+            "{}, {} {}",
+            batch.source, batch.instrument.symbol, batch.timeframe
+        ),
+        reason,
+    };
+    if !batch.instrument.leverage.is_finite() {
+        return Err(fail(format!(
+            "instrument leverage {} is not finite",
+            batch.instrument.leverage
+        )));
+    }
+    let mut previous: Option<Timestamp> = None;
+    for (row, bar) in batch.bars.iter().enumerate() {
+        if bar.ts.subsec_nanosecond() != 0 {
+            return Err(fail(format!(
+                "bar {row} at {}: timestamp has a fraction of a second",
+                bar.ts
+            )));
+        }
+        if let Some(prev) = previous
+            && bar.ts <= prev
+        {
+            return Err(fail(format!(
+                "bar {row} at {} is not after the previous bar at {prev} (bars must be strictly increasing in time)",
+                bar.ts
+            )));
+        }
+        bar.validate_finite()
+            .map_err(|e| fail(format!("bar {row}: {e}")))?;
+        previous = Some(bar.ts);
+    }
+    Ok(())
+}
+
+/// Smallest whole second `>= ts`.
+fn ceil_second(ts: Timestamp) -> i64 {
+    let s = ts.as_second();
+    if ts.subsec_nanosecond() > 0 { s + 1 } else { s }
+}
+
+/// Largest whole second `<= ts`.
+fn floor_second(ts: Timestamp) -> i64 {
+    let s = ts.as_second();
+    if ts.subsec_nanosecond() < 0 { s - 1 } else { s }
+}
+
+fn finding_in_scope(f: &Finding, scope: &[(Symbol, Timeframe)]) -> bool {
+    scope
+        .iter()
+        .any(|(s, tf)| *s == f.symbol && *tf == f.timeframe)
+}
+
+impl Store for SqliteStore {
+    type Error = StoreError;
+
+    async fn import(&self, batches: &[ImportBatch]) -> Result<ImportSummary, StoreError> {
+        self.import_all(batches).await
+    }
+
+    async fn instruments(&self) -> Result<Vec<Instrument>, StoreError> {
+        let rows: Vec<InstrumentRow> = sqlx::query_as(
+            "SELECT symbol, exchange, currency, asset_class, leverage, underlying \
+             FROM instruments ORDER BY symbol",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading instruments", e))?;
+        rows.into_iter()
+            .map(|r| self.decode_instrument(r))
+            .collect()
+    }
+
+    async fn instrument(&self, symbol: &Symbol) -> Result<Option<Instrument>, StoreError> {
+        let row: Option<InstrumentRow> = sqlx::query_as(
+            "SELECT symbol, exchange, currency, asset_class, leverage, underlying \
+             FROM instruments WHERE symbol = ?1",
+        )
+        .bind(symbol.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(format!("reading instrument {symbol}"), e))?;
+        row.map(|r| self.decode_instrument(r)).transpose()
+    }
+
+    async fn series(&self) -> Result<Vec<SeriesSummary>, StoreError> {
+        let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT symbol, timeframe, count(*), min(ts), max(ts) FROM bars \
+             GROUP BY symbol, timeframe",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("summarising stored series", e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (symbol, timeframe, rows, first, last) in rows {
+            let key = format!("{symbol} {timeframe}");
+            out.push(SeriesSummary {
+                symbol: Symbol::try_new(symbol.clone())
+                    .map_err(|e| self.corrupt("bars", "symbol", &key, &symbol, e))?,
+                timeframe: Timeframe::from_str(&timeframe)
+                    .map_err(|e| self.corrupt("bars", "timeframe", &key, &timeframe, e))?,
+                rows: to_u64(rows),
+                first: self.decode_ts("bars", "ts", &key, first)?,
+                last: self.decode_ts("bars", "ts", &key, last)?,
+            });
+        }
+        // Domain order (1m < 15m < 1h < 1d), not SQLite's text order.
+        out.sort_by(|a, b| (&a.symbol, a.timeframe).cmp(&(&b.symbol, b.timeframe)));
+        Ok(out)
+    }
+
+    async fn bars_page(
+        &self,
+        query: &BarQuery,
+        after: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<Bar>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut lo = query.start.map(ceil_second).unwrap_or(i64::MIN);
+        if let Some(after) = after {
+            lo = lo.max(floor_second(after).saturating_add(1));
+        }
+        let hi = query.end.map(floor_second).unwrap_or(i64::MAX);
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<BarRow> = sqlx::query_as(
+            "SELECT ts, open, high, low, close, adj_close, volume FROM bars \
+             WHERE symbol = ?1 AND timeframe = ?2 AND ts >= ?3 AND ts <= ?4 \
+             ORDER BY ts LIMIT ?5",
+        )
+        .bind(query.symbol.as_str())
+        .bind(query.timeframe.as_str())
+        .bind(lo)
+        .bind(hi)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| {
+            self.db(
+                format!(
+                    "reading bars of {} {} (ts {lo}..={hi})",
+                    query.symbol, query.timeframe
+                ),
+                e,
+            )
+        })?;
+        let key = format!("{} {}", query.symbol, query.timeframe);
+        rows.into_iter()
+            .map(|(ts, open, high, low, close, adj_close, volume)| {
+                Ok(Bar {
+                    ts: self.decode_ts("bars", "ts", &key, ts)?,
+                    open,
+                    high,
+                    low,
+                    close,
+                    adj_close,
+                    volume,
+                })
+            })
+            .collect()
+    }
+
+    async fn corporate_actions(&self, symbol: &Symbol) -> Result<Vec<CorporateAction>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT ex_date, kind, value FROM corporate_actions WHERE symbol = ?1 \
+             ORDER BY ex_date, kind",
+        )
+        .bind(symbol.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(format!("reading corporate actions of {symbol}"), e))?;
+        let t = "corporate_actions";
+        rows.into_iter()
+            .map(|(ex_date, kind, value)| {
+                let key = format!("{symbol} {ex_date} {kind}");
+                let date = Date::from_str(&ex_date)
+                    .map_err(|e| self.corrupt(t, "ex_date", &key, &ex_date, e))?;
+                let v = Decimal::from_str(&value)
+                    .map_err(|e| self.corrupt(t, "value", &key, &value, e))?;
+                let kind = match kind.as_str() {
+                    "dividend" => CorporateActionKind::Dividend { cash_per_share: v },
+                    "split" => CorporateActionKind::Split { ratio: v },
+                    _ => {
+                        return Err(self.corrupt(
+                            t,
+                            "kind",
+                            &key,
+                            &kind,
+                            "expected dividend or split",
+                        ));
+                    }
+                };
+                Ok(CorporateAction {
+                    symbol: symbol.clone(),
+                    ex_date: date,
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_findings(
+        &self,
+        scope: &[(Symbol, Timeframe)],
+        findings: &[Finding],
+    ) -> Result<u64, StoreError> {
+        for (index, f) in findings.iter().enumerate() {
+            let reason = if !finding_in_scope(f, scope) {
+                Some("its series is not in the replaced scope")
+            } else if f.ts.subsec_nanosecond() != 0 {
+                Some("timestamp has a fraction of a second")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(StoreError::InvalidFinding {
+                    index,
+                    finding: format!("{} {} {} at {}", f.symbol, f.timeframe, f.kind, f.ts),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the findings transaction", e))?;
+        for (symbol, timeframe) in scope {
+            sqlx::query("DELETE FROM quality_findings WHERE symbol = ?1 AND timeframe = ?2")
+                .bind(symbol.as_str())
+                .bind(timeframe.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(format!("deleting findings of {symbol} {timeframe}"), e))?;
+        }
+        for (index, f) in findings.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO quality_findings (symbol, timeframe, ts, kind, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(f.symbol.as_str())
+            .bind(f.timeframe.as_str())
+            .bind(f.ts.as_second())
+            .bind(f.kind.as_str())
+            .bind(&f.detail)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                self.db(
+                    format!(
+                        "storing finding {index} ({} {} {} at {})",
+                        f.symbol, f.timeframe, f.kind, f.ts
+                    ),
+                    e,
+                )
+            })?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing findings", e))?;
+        Ok(findings.len() as u64)
+    }
+
+    async fn findings(&self) -> Result<Vec<Finding>, StoreError> {
+        let rows: Vec<(i64, String, String, i64, String, String)> = sqlx::query_as(
+            "SELECT id, symbol, timeframe, ts, kind, detail FROM quality_findings \
+             ORDER BY symbol, timeframe, ts, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading findings", e))?;
+        let t = "quality_findings";
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, symbol, timeframe, ts, kind, detail) in rows {
+            out.push(Finding {
+                symbol: Symbol::try_new(symbol.clone())
+                    .map_err(|e| self.corrupt(t, "symbol", id, &symbol, e))?,
+                timeframe: Timeframe::from_str(&timeframe)
+                    .map_err(|e| self.corrupt(t, "timeframe", id, &timeframe, e))?,
+                ts: self.decode_ts(t, "ts", &id, ts)?,
+                kind: FindingKind::parse(&kind)
+                    .ok_or_else(|| self.corrupt(t, "kind", id, &kind, "unknown finding kind"))?,
+                detail,
+            });
+        }
+        // Domain order of timeframes; the sort is stable, so ties keep insertion (id) order.
+        out.sort_by(|a, b| (&a.symbol, a.timeframe, a.ts).cmp(&(&b.symbol, b.timeframe, b.ts)));
+        Ok(out)
+    }
+}
