@@ -108,10 +108,10 @@ pub(crate) fn instrument_from_facts(
     ) {
         // Index points and yields are not prices, whatever currency the source labels them with.
         inst.currency = Currency::None;
-    } else if let Some(c) = currency.and_then(|c| c.parse::<Currency>().ok()) {
-        if c != Currency::None {
-            inst.currency = c;
-        }
+    } else if let Some(c) = currency.and_then(|c| c.parse::<Currency>().ok())
+        && c != Currency::None
+    {
+        inst.currency = c;
     }
     inst
 }

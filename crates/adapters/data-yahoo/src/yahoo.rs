@@ -371,7 +371,7 @@ pub fn parse_chart_json(
         .ok_or_else(|| fail("chart.result is null or empty and chart.error is null".into()))?;
 
     let meta = result.meta;
-    let tz = exchange_tz(meta.as_ref()).map_err(|e| fail(e))?;
+    let tz = exchange_tz(meta.as_ref()).map_err(&fail)?;
     let instrument = match &meta {
         Some(m) => instrument_from_facts(
             symbol,
@@ -544,10 +544,10 @@ fn exchange_tz(meta: Option<&Meta>) -> Result<TimeZone, String> {
     let Some(meta) = meta else {
         return Ok(TimeZone::UTC);
     };
-    if let Some(name) = &meta.exchange_timezone_name {
-        if let Ok(tz) = TimeZone::get(name) {
-            return Ok(tz);
-        }
+    if let Some(name) = &meta.exchange_timezone_name
+        && let Ok(tz) = TimeZone::get(name)
+    {
+        return Ok(tz);
     }
     match meta.gmtoffset {
         Some(secs) => {
