@@ -1,0 +1,310 @@
+//! Moving averages: SMA, EMA, WMA (TA-Lib `SMA`, `EMA`, `WMA`).
+
+use crate::util::{Ring, all_finite, check_len, check_period};
+use crate::{Indicator, IndicatorError, drive};
+
+/// Simple moving average of the last `period` inputs (TA-Lib `SMA`, lookback `period-1`).
+#[derive(Debug, Clone)]
+pub struct Sma {
+    period: usize,
+    pf: f64,
+    total: f64,
+    count: usize,
+    ring: Ring,
+}
+
+impl Sma {
+    /// A new SMA; `period ≥ 1`.
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("sma", "period", period, 1)?;
+        Ok(Self {
+            period,
+            pf: period as f64,
+            total: 0.0,
+            count: 0,
+            ring: Ring::new(period),
+        })
+    }
+
+    /// Update without the finite check (internal composition, e.g. STOCH smoothing).
+    #[inline(always)]
+    pub(crate) fn step(&mut self, x: f64) -> Option<f64> {
+        self.total += x;
+        self.ring.push(x);
+        if self.count + 1 < self.period {
+            self.count += 1;
+            return None;
+        }
+        let t = self.total;
+        self.total -= self.ring.oldest();
+        Some(t / self.pf)
+    }
+}
+
+impl Indicator for Sma {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        self.step(x)
+    }
+    fn reset(&mut self) {
+        self.total = 0.0;
+        self.count = 0;
+        self.ring.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch SMA into `out` (same length as `input`); NaN in warm-up positions.
+pub fn sma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    let mut s = Sma::try_new(period)?;
+    check_len("sma", "out", input.len(), out.len())?;
+    if !all_finite(input) {
+        drive(
+            &mut s,
+            input.len(),
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    let n = input.len();
+    let lb = period - 1;
+    let pf = period as f64;
+    out[..lb.min(n)].fill(f64::NAN);
+    if n <= lb {
+        return Ok(());
+    }
+    let mut total = 0.0;
+    for &x in &input[..lb] {
+        total += x;
+    }
+    let (head, tail) = (&input[lb..], &input[..n - lb]);
+    for ((o, &x), &t) in out[lb..].iter_mut().zip(head).zip(tail) {
+        total += x;
+        let tmp = total;
+        total -= t;
+        *o = tmp / pf;
+    }
+    Ok(())
+}
+
+/// Batch SMA, allocating the output.
+pub fn sma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    sma_into(input, period, &mut out)?;
+    Ok(out)
+}
+
+/// Exponential moving average seeded with the SMA of the first `period` inputs
+/// (TA-Lib `EMA`, `k = 2/(period+1)`, lookback `period-1`).
+#[derive(Debug, Clone)]
+pub struct Ema {
+    period: usize,
+    k: f64,
+    count: usize,
+    sum: f64,
+    prev: f64,
+}
+
+impl Ema {
+    /// A new EMA; `period ≥ 1`.
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("ema", "period", period, 1)?;
+        Ok(Self {
+            period,
+            k: 2.0 / (period + 1) as f64,
+            count: 0,
+            sum: 0.0,
+            prev: 0.0,
+        })
+    }
+}
+
+impl Indicator for Ema {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        if self.count < self.period {
+            self.sum += x;
+            self.count += 1;
+            if self.count < self.period {
+                return None;
+            }
+            self.prev = self.sum / self.period as f64;
+            return Some(self.prev);
+        }
+        self.prev = (x - self.prev) * self.k + self.prev;
+        Some(self.prev)
+    }
+    fn reset(&mut self) {
+        self.count = 0;
+        self.sum = 0.0;
+        self.prev = 0.0;
+    }
+    fn warmup_period(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch EMA into `out`; NaN in warm-up positions.
+pub fn ema_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    let mut s = Ema::try_new(period)?;
+    check_len("ema", "out", input.len(), out.len())?;
+    if !all_finite(input) {
+        drive(
+            &mut s,
+            input.len(),
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    let n = input.len();
+    let lb = period - 1;
+    out[..lb.min(n)].fill(f64::NAN);
+    if n <= lb {
+        return Ok(());
+    }
+    let mut sum = 0.0;
+    for &x in &input[..period] {
+        sum += x;
+    }
+    let mut prev = sum / period as f64;
+    out[lb] = prev;
+    let k = s.k;
+    for (o, &x) in out[period..].iter_mut().zip(&input[period..]) {
+        prev = (x - prev) * k + prev;
+        *o = prev;
+    }
+    Ok(())
+}
+
+/// Batch EMA, allocating the output.
+pub fn ema(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    ema_into(input, period, &mut out)?;
+    Ok(out)
+}
+
+/// Linearly weighted moving average, weights `1..=period` (TA-Lib `WMA`, lookback `period-1`).
+#[derive(Debug, Clone)]
+pub struct Wma {
+    period: usize,
+    divider: f64,
+    count: usize,
+    period_sum: f64,
+    period_sub: f64,
+    trailing: f64,
+    ring: Ring,
+}
+
+impl Wma {
+    /// A new WMA; `period ≥ 1`.
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("wma", "period", period, 1)?;
+        Ok(Self {
+            period,
+            divider: ((period * (period + 1)) >> 1) as f64,
+            count: 0,
+            period_sum: 0.0,
+            period_sub: 0.0,
+            trailing: 0.0,
+            ring: Ring::new(period),
+        })
+    }
+}
+
+impl Indicator for Wma {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        if self.period == 1 {
+            return Some(x);
+        }
+        self.ring.push(x);
+        if self.count + 1 < self.period {
+            self.count += 1;
+            self.period_sub += x;
+            self.period_sum += x * self.count as f64;
+            return None;
+        }
+        self.period_sub += x;
+        self.period_sub -= self.trailing;
+        self.period_sum += x * self.period as f64;
+        self.trailing = self.ring.oldest();
+        let out = self.period_sum / self.divider;
+        self.period_sum -= self.period_sub;
+        Some(out)
+    }
+    fn reset(&mut self) {
+        self.count = 0;
+        self.period_sum = 0.0;
+        self.period_sub = 0.0;
+        self.trailing = 0.0;
+        self.ring.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch WMA into `out`; NaN in warm-up positions.
+pub fn wma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    let mut s = Wma::try_new(period)?;
+    check_len("wma", "out", input.len(), out.len())?;
+    if !all_finite(input) || period == 1 {
+        drive(
+            &mut s,
+            input.len(),
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    let n = input.len();
+    let lb = period - 1;
+    out[..lb.min(n)].fill(f64::NAN);
+    if n <= lb {
+        return Ok(());
+    }
+    let (mut sum, mut sub) = (0.0f64, 0.0f64);
+    for (i, &x) in input[..lb].iter().enumerate() {
+        sub += x;
+        sum += x * (i + 1) as f64;
+    }
+    let pf = period as f64;
+    let divider = s.divider;
+    let mut trailing = 0.0;
+    for i in lb..n {
+        let x = input[i];
+        sub += x;
+        sub -= trailing;
+        sum += x * pf;
+        trailing = input[i - lb];
+        out[i] = sum / divider;
+        sum -= sub;
+    }
+    Ok(())
+}
+
+/// Batch WMA, allocating the output.
+pub fn wma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    wma_into(input, period, &mut out)?;
+    Ok(out)
+}

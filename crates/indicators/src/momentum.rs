@@ -1,0 +1,819 @@
+//! Momentum: RSI, MACD, stochastic, ADX, ROC, momentum, returns and log returns.
+
+use crate::ma::Sma;
+use crate::util::{Ring, all_finite, check_len, check_period, ta_is_zero};
+use crate::{Hlc, Indicator, IndicatorError, drive};
+
+/// Relative Strength Index, Wilder smoothing (TA-Lib `RSI`, lookback `period`), 0..=100.
+#[derive(Debug, Clone)]
+pub struct Rsi {
+    period: usize,
+    count: usize,
+    prev: f64,
+    gain: f64,
+    loss: f64,
+}
+
+impl Rsi {
+    /// A new RSI; `period ≥ 2` (TA-Lib's minimum).
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("rsi", "period", period, 2)?;
+        Ok(Self {
+            period,
+            count: 0,
+            prev: 0.0,
+            gain: 0.0,
+            loss: 0.0,
+        })
+    }
+
+    #[inline(always)]
+    fn value(gain: f64, loss: f64) -> f64 {
+        let t = gain + loss;
+        if !ta_is_zero(t) {
+            100.0 * (gain / t)
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Indicator for Rsi {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        let pf = self.period as f64;
+        if self.count == 0 {
+            self.prev = x;
+            self.count = 1;
+            return None;
+        }
+        let diff = x - self.prev;
+        self.prev = x;
+        if self.count <= self.period {
+            if diff < 0.0 {
+                self.loss -= diff;
+            } else {
+                self.gain += diff;
+            }
+            self.count += 1;
+            if self.count <= self.period {
+                return None;
+            }
+            self.loss /= pf;
+            self.gain /= pf;
+            return Some(Self::value(self.gain, self.loss));
+        }
+        let pm1 = (self.period - 1) as f64;
+        self.loss *= pm1;
+        self.gain *= pm1;
+        if diff < 0.0 {
+            self.loss -= diff;
+        } else {
+            self.gain += diff;
+        }
+        self.loss /= pf;
+        self.gain /= pf;
+        Some(Self::value(self.gain, self.loss))
+    }
+    fn reset(&mut self) {
+        self.count = 0;
+        self.prev = 0.0;
+        self.gain = 0.0;
+        self.loss = 0.0;
+    }
+    fn warmup_period(&self) -> usize {
+        self.period
+    }
+}
+
+/// Batch RSI into `out`; NaN in warm-up positions.
+pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    let mut s = Rsi::try_new(period)?;
+    check_len("rsi", "out", input.len(), out.len())?;
+    if !all_finite(input) {
+        drive(
+            &mut s,
+            input.len(),
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    let n = input.len();
+    out[..period.min(n)].fill(f64::NAN);
+    if n <= period {
+        return Ok(());
+    }
+    let pf = period as f64;
+    let pm1 = (period - 1) as f64;
+    let (mut gain, mut loss) = (0.0f64, 0.0f64);
+    let mut prev = input[0];
+    for &x in &input[1..=period] {
+        let d = x - prev;
+        prev = x;
+        if d < 0.0 {
+            loss -= d;
+        } else {
+            gain += d;
+        }
+    }
+    loss /= pf;
+    gain /= pf;
+    out[period] = Rsi::value(gain, loss);
+    for (o, &x) in out[period + 1..].iter_mut().zip(&input[period + 1..]) {
+        let d = x - prev;
+        prev = x;
+        loss *= pm1;
+        gain *= pm1;
+        if d < 0.0 {
+            loss -= d;
+        } else {
+            gain += d;
+        }
+        loss /= pf;
+        gain /= pf;
+        *o = Rsi::value(gain, loss);
+    }
+    Ok(())
+}
+
+/// Batch RSI, allocating the output.
+pub fn rsi(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    rsi_into(input, period, &mut out)?;
+    Ok(out)
+}
+
+/// One MACD value: line = fast EMA − slow EMA, signal = EMA of the line, histogram = line − signal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MacdOutput {
+    /// MACD line (price units).
+    pub macd: f64,
+    /// Signal line (price units).
+    pub signal: f64,
+    /// Histogram = macd − signal (price units).
+    pub hist: f64,
+}
+
+/// MACD with TA-Lib's alignment (TA-Lib `MACD`, lookback `slow-1 + signal-1`).
+#[derive(Debug, Clone)]
+pub struct Macd {
+    fast: usize,
+    slow: usize,
+    signal: usize,
+    fast_k: f64,
+    slow_k: f64,
+    signal_k: f64,
+    count: usize,
+    slow_sum: f64,
+    fast_sum: f64,
+    prev_fast: f64,
+    prev_slow: f64,
+    prev_signal: f64,
+}
+
+impl Macd {
+    /// A new MACD; `fast, slow ≥ 2`, `signal ≥ 1`; `fast > slow` is swapped as in TA-Lib.
+    pub fn try_new(fast: usize, slow: usize, signal: usize) -> Result<Self, IndicatorError> {
+        check_period("macd", "fast", fast, 2)?;
+        check_period("macd", "slow", slow, 2)?;
+        check_period("macd", "signal", signal, 1)?;
+        let (fast, slow) = if slow < fast {
+            (slow, fast)
+        } else {
+            (fast, slow)
+        };
+        Ok(Self {
+            fast,
+            slow,
+            signal,
+            fast_k: 2.0 / (fast + 1) as f64,
+            slow_k: 2.0 / (slow + 1) as f64,
+            signal_k: 2.0 / (signal + 1) as f64,
+            count: 0,
+            slow_sum: 0.0,
+            fast_sum: 0.0,
+            prev_fast: 0.0,
+            prev_slow: 0.0,
+            prev_signal: 0.0,
+        })
+    }
+}
+
+impl Indicator for Macd {
+    type Input = f64;
+    type Output = MacdOutput;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<MacdOutput> {
+        if !x.is_finite() {
+            return None;
+        }
+        self.count += 1;
+        let n = self.count;
+        let last_seed = self.slow + self.signal - 1;
+        if n <= self.slow {
+            if n <= self.slow - self.fast {
+                self.slow_sum += x;
+            } else {
+                self.fast_sum += x;
+                self.slow_sum += x;
+            }
+            if n < self.slow {
+                return None;
+            }
+            self.prev_slow = self.slow_sum / self.slow as f64;
+            self.prev_fast = self.fast_sum / self.fast as f64;
+            let m = self.prev_fast - self.prev_slow;
+            self.prev_signal = 0.0;
+            self.prev_signal += m;
+            if self.signal == 1 {
+                self.prev_signal /= self.signal as f64;
+                return Some(MacdOutput {
+                    macd: m,
+                    signal: self.prev_signal,
+                    hist: m - self.prev_signal,
+                });
+            }
+            return None;
+        }
+        self.prev_fast = (x - self.prev_fast) * self.fast_k + self.prev_fast;
+        self.prev_slow = (x - self.prev_slow) * self.slow_k + self.prev_slow;
+        let m = self.prev_fast - self.prev_slow;
+        if n <= last_seed {
+            self.prev_signal += m;
+            if n < last_seed {
+                return None;
+            }
+            self.prev_signal /= self.signal as f64;
+        } else {
+            self.prev_signal = (m - self.prev_signal) * self.signal_k + self.prev_signal;
+        }
+        Some(MacdOutput {
+            macd: m,
+            signal: self.prev_signal,
+            hist: m - self.prev_signal,
+        })
+    }
+    fn reset(&mut self) {
+        self.count = 0;
+        self.slow_sum = 0.0;
+        self.fast_sum = 0.0;
+        self.prev_fast = 0.0;
+        self.prev_slow = 0.0;
+        self.prev_signal = 0.0;
+    }
+    fn warmup_period(&self) -> usize {
+        self.slow - 1 + self.signal - 1
+    }
+}
+
+/// Batch MACD into three outputs (line, signal, histogram); NaN in warm-up positions.
+pub fn macd_into(
+    input: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+    out_macd: &mut [f64],
+    out_signal: &mut [f64],
+    out_hist: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = Macd::try_new(fast, slow, signal)?;
+    let n = input.len();
+    check_len("macd", "out_macd", n, out_macd.len())?;
+    check_len("macd", "out_signal", n, out_signal.len())?;
+    check_len("macd", "out_hist", n, out_hist.len())?;
+    // MACD is latency-bound (three dependent EMA recurrences); the streaming state machine
+    // costs nothing extra there, so batch drives it directly.
+    drive(
+        &mut s,
+        n,
+        |i| input[i],
+        |i, o| match o {
+            Some(v) => {
+                out_macd[i] = v.macd;
+                out_signal[i] = v.signal;
+                out_hist[i] = v.hist;
+            }
+            None => {
+                out_macd[i] = f64::NAN;
+                out_signal[i] = f64::NAN;
+                out_hist[i] = f64::NAN;
+            }
+        },
+    );
+    Ok(())
+}
+
+/// Batch MACD, allocating `(macd, signal, hist)`.
+pub fn macd(
+    input: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), IndicatorError> {
+    let n = input.len();
+    let (mut a, mut b, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    macd_into(input, fast, slow, signal, &mut a, &mut b, &mut c)?;
+    Ok((a, b, c))
+}
+
+/// One stochastic value: slow %K and %D, 0..=100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StochOutput {
+    /// Slow %K (SMA of fast %K over `slowk` bars).
+    pub k: f64,
+    /// Slow %D (SMA of slow %K over `slowd` bars).
+    pub d: f64,
+}
+
+/// Stochastic oscillator with SMA smoothing (TA-Lib `STOCH`, defaults 5,3,3,
+/// lookback `fastk-1 + slowk-1 + slowd-1`).
+#[derive(Debug, Clone)]
+pub struct Stoch {
+    fastk: usize,
+    highs: Ring,
+    lows: Ring,
+    slow_k: Sma,
+    slow_d: Sma,
+}
+
+impl Stoch {
+    /// A new stochastic; every period ≥ 1.
+    pub fn try_new(fastk: usize, slowk: usize, slowd: usize) -> Result<Self, IndicatorError> {
+        check_period("stoch", "fastk", fastk, 1)?;
+        check_period("stoch", "slowk", slowk, 1)?;
+        check_period("stoch", "slowd", slowd, 1)?;
+        Ok(Self {
+            fastk,
+            highs: Ring::new(fastk),
+            lows: Ring::new(fastk),
+            slow_k: Sma::try_new(slowk)?,
+            slow_d: Sma::try_new(slowd)?,
+        })
+    }
+
+    #[inline(always)]
+    fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
+        let diff = (highest - lowest) / 100.0;
+        if diff != 0.0 {
+            (close - lowest) / diff
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Indicator for Stoch {
+    type Input = Hlc;
+    type Output = StochOutput;
+    #[inline]
+    fn update(&mut self, b: Hlc) -> Option<StochOutput> {
+        if !b.is_finite() {
+            return None;
+        }
+        self.highs.push(b.high);
+        self.lows.push(b.low);
+        if !self.highs.is_full() {
+            return None;
+        }
+        let hh = self
+            .highs
+            .values()
+            .iter()
+            .fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a });
+        let ll = self
+            .lows
+            .values()
+            .iter()
+            .fold(f64::INFINITY, |a, &v| if v < a { v } else { a });
+        let k = self.slow_k.step(Self::fast_k(b.close, hh, ll))?;
+        let d = self.slow_d.step(k)?;
+        Some(StochOutput { k, d })
+    }
+    fn reset(&mut self) {
+        self.highs.clear();
+        self.lows.clear();
+        self.slow_k.reset();
+        self.slow_d.reset();
+    }
+    fn warmup_period(&self) -> usize {
+        self.fastk - 1 + self.slow_k.warmup_period() + self.slow_d.warmup_period()
+    }
+}
+
+/// Batch stochastic into `(out_k, out_d)`; NaN in warm-up positions.
+#[allow(clippy::too_many_arguments)]
+pub fn stoch_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+    out_k: &mut [f64],
+    out_d: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = Stoch::try_new(fastk, slowk, slowd)?;
+    let n = close.len();
+    check_len("stoch", "high", n, high.len())?;
+    check_len("stoch", "low", n, low.len())?;
+    check_len("stoch", "out_k", n, out_k.len())?;
+    check_len("stoch", "out_d", n, out_d.len())?;
+    let write = |i: usize, o: Option<StochOutput>, out_k: &mut [f64], out_d: &mut [f64]| match o {
+        Some(v) => {
+            out_k[i] = v.k;
+            out_d[i] = v.d;
+        }
+        None => {
+            out_k[i] = f64::NAN;
+            out_d[i] = f64::NAN;
+        }
+    };
+    if !(all_finite(high) && all_finite(low) && all_finite(close)) {
+        for i in 0..n {
+            let o = s.update(Hlc {
+                high: high[i],
+                low: low[i],
+                close: close[i],
+            });
+            write(i, o, out_k, out_d);
+        }
+        return Ok(());
+    }
+    // Fast path: TA-Lib's incremental highest/lowest tracking (rescan only when the extreme
+    // leaves the window), then the same SMA state machines as the streaming struct.
+    let lbk = fastk - 1;
+    let (mut hi_idx, mut lo_idx) = (usize::MAX, usize::MAX);
+    let (mut highest, mut lowest) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        if i < lbk {
+            write(i, None, out_k, out_d);
+            continue;
+        }
+        let trailing = i - lbk;
+        if lo_idx == usize::MAX || lo_idx < trailing {
+            lo_idx = trailing;
+            lowest = low[trailing];
+            for (j, &v) in low.iter().enumerate().take(i + 1).skip(trailing + 1) {
+                if v < lowest {
+                    lo_idx = j;
+                    lowest = v;
+                }
+            }
+        } else if low[i] <= lowest {
+            lo_idx = i;
+            lowest = low[i];
+        }
+        if hi_idx == usize::MAX || hi_idx < trailing {
+            hi_idx = trailing;
+            highest = high[trailing];
+            for (j, &v) in high.iter().enumerate().take(i + 1).skip(trailing + 1) {
+                if v > highest {
+                    hi_idx = j;
+                    highest = v;
+                }
+            }
+        } else if high[i] >= highest {
+            hi_idx = i;
+            highest = high[i];
+        }
+        let fk = Stoch::fast_k(close[i], highest, lowest);
+        let o = s
+            .slow_k
+            .step(fk)
+            .and_then(|k| s.slow_d.step(k).map(|d| StochOutput { k, d }));
+        write(i, o, out_k, out_d);
+    }
+    Ok(())
+}
+
+/// Batch stochastic, allocating `(k, d)`.
+pub fn stoch(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+) -> Result<(Vec<f64>, Vec<f64>), IndicatorError> {
+    let n = close.len();
+    let (mut k, mut d) = (vec![0.0; n], vec![0.0; n]);
+    stoch_into(high, low, close, fastk, slowk, slowd, &mut k, &mut d)?;
+    Ok((k, d))
+}
+
+/// Average Directional Movement Index, Wilder (TA-Lib `ADX`, lookback `2·period − 1`), 0..=100.
+#[derive(Debug, Clone)]
+pub struct Adx {
+    period: usize,
+    count: usize,
+    prev_high: f64,
+    prev_low: f64,
+    prev_close: f64,
+    minus_dm: f64,
+    plus_dm: f64,
+    tr: f64,
+    sum_dx: f64,
+    adx: f64,
+}
+
+impl Adx {
+    /// A new ADX; `period ≥ 2` (TA-Lib's minimum).
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("adx", "period", period, 2)?;
+        Ok(Self {
+            period,
+            count: 0,
+            prev_high: 0.0,
+            prev_low: 0.0,
+            prev_close: 0.0,
+            minus_dm: 0.0,
+            plus_dm: 0.0,
+            tr: 0.0,
+            sum_dx: 0.0,
+            adx: 0.0,
+        })
+    }
+
+    /// DX of the current smoothed DM/TR, if defined (TA-Lib's two `TA_IS_ZERO` guards).
+    #[inline(always)]
+    fn dx(&self) -> Option<f64> {
+        if ta_is_zero(self.tr) {
+            return None;
+        }
+        let minus_di = 100.0 * (self.minus_dm / self.tr);
+        let plus_di = 100.0 * (self.plus_dm / self.tr);
+        let t = minus_di + plus_di;
+        if ta_is_zero(t) {
+            return None;
+        }
+        Some(100.0 * ((minus_di - plus_di).abs() / t))
+    }
+}
+
+impl Indicator for Adx {
+    type Input = Hlc;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: Hlc) -> Option<f64> {
+        if !b.is_finite() {
+            return None;
+        }
+        self.count += 1;
+        let n = self.count;
+        let p = self.period;
+        let pf = p as f64;
+        if n == 1 {
+            self.prev_high = b.high;
+            self.prev_low = b.low;
+            self.prev_close = b.close;
+            return None;
+        }
+        let diff_p = b.high - self.prev_high;
+        self.prev_high = b.high;
+        let diff_m = self.prev_low - b.low;
+        self.prev_low = b.low;
+        let smoothing = n > p;
+        if smoothing {
+            self.minus_dm -= self.minus_dm / pf;
+            self.plus_dm -= self.plus_dm / pf;
+        }
+        if diff_m > 0.0 && diff_p < diff_m {
+            self.minus_dm += diff_m;
+        } else if diff_p > 0.0 && diff_p > diff_m {
+            self.plus_dm += diff_p;
+        }
+        let mut range = self.prev_high - self.prev_low;
+        let t = (self.prev_high - self.prev_close).abs();
+        if t > range {
+            range = t;
+        }
+        let t = (self.prev_low - self.prev_close).abs();
+        if t > range {
+            range = t;
+        }
+        self.prev_close = b.close;
+        if !smoothing {
+            self.tr += range;
+            return None;
+        }
+        self.tr = self.tr - self.tr / pf + range;
+        if n <= 2 * p {
+            if let Some(dx) = self.dx() {
+                self.sum_dx += dx;
+            }
+            if n < 2 * p {
+                return None;
+            }
+            self.adx = self.sum_dx / pf;
+            return Some(self.adx);
+        }
+        if let Some(dx) = self.dx() {
+            self.adx = (self.adx * (p - 1) as f64 + dx) / pf;
+        }
+        Some(self.adx)
+    }
+    fn reset(&mut self) {
+        let p = self.period;
+        *self = Self {
+            period: p,
+            count: 0,
+            prev_high: 0.0,
+            prev_low: 0.0,
+            prev_close: 0.0,
+            minus_dm: 0.0,
+            plus_dm: 0.0,
+            tr: 0.0,
+            sum_dx: 0.0,
+            adx: 0.0,
+        };
+    }
+    fn warmup_period(&self) -> usize {
+        2 * self.period - 1
+    }
+}
+
+/// Batch ADX into `out`; NaN in warm-up positions.
+pub fn adx_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = Adx::try_new(period)?;
+    let n = close.len();
+    check_len("adx", "high", n, high.len())?;
+    check_len("adx", "low", n, low.len())?;
+    check_len("adx", "out", n, out.len())?;
+    drive(
+        &mut s,
+        n,
+        |i| Hlc {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch ADX, allocating the output.
+pub fn adx(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    adx_into(high, low, close, period, &mut out)?;
+    Ok(out)
+}
+
+/// Generates a "value vs value `period` bars ago" indicator (ROC, MOM, returns).
+macro_rules! lag_indicator {
+    ($(#[$doc:meta])* $name:ident, $key:literal, $min:literal, $into:ident, $alloc:ident, |$x:ident, $prev:ident| $f:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            period: usize,
+            ring: Ring,
+        }
+
+        impl $name {
+            /// A new instance; `period ≥ 1`.
+            pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+                check_period($key, "period", period, $min)?;
+                Ok(Self { period, ring: Ring::new(period) })
+            }
+
+            #[inline(always)]
+            fn calc($x: f64, $prev: f64) -> f64 {
+                $f
+            }
+        }
+
+        impl Indicator for $name {
+            type Input = f64;
+            type Output = f64;
+            #[inline]
+            fn update(&mut self, x: f64) -> Option<f64> {
+                if !x.is_finite() {
+                    return None;
+                }
+                let out = if self.ring.is_full() { Some(Self::calc(x, self.ring.oldest())) } else { None };
+                self.ring.push(x);
+                out
+            }
+            fn reset(&mut self) {
+                self.ring.clear();
+            }
+            fn warmup_period(&self) -> usize {
+                self.period
+            }
+        }
+
+        /// Batch version into `out`; NaN in warm-up positions.
+        pub fn $into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+            let mut s = $name::try_new(period)?;
+            check_len($key, "out", input.len(), out.len())?;
+            if !all_finite(input) {
+                drive(&mut s, input.len(), |i| input[i], |i, o| out[i] = o.unwrap_or(f64::NAN));
+                return Ok(());
+            }
+            let n = input.len();
+            out[..period.min(n)].fill(f64::NAN);
+            if n <= period {
+                return Ok(());
+            }
+            for ((o, &x), &p) in out[period..].iter_mut().zip(&input[period..]).zip(&input[..n - period]) {
+                *o = $name::calc(x, p);
+            }
+            Ok(())
+        }
+
+        /// Batch version, allocating the output.
+        pub fn $alloc(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+            let mut out = vec![0.0; input.len()];
+            $into(input, period, &mut out)?;
+            Ok(out)
+        }
+    };
+}
+
+lag_indicator!(
+    /// Rate of change in percent, `((x / x[-period]) - 1) * 100`, 0 when `x[-period]` is 0
+    /// (TA-Lib `ROC`, lookback `period`).
+    Roc, "roc", 1, roc_into, roc,
+    |x, prev| if prev != 0.0 { ((x / prev) - 1.0) * 100.0 } else { 0.0 }
+);
+lag_indicator!(
+    /// Momentum, `x - x[-period]` in price units (TA-Lib `MOM`, lookback `period`).
+    Mom, "mom", 1, mom_into, mom,
+    |x, prev| x - prev
+);
+lag_indicator!(
+    /// Simple returns over `period` bars, `(x - x[-period]) / x[-period]` as a fraction, 0 when
+    /// `x[-period]` is 0 (TA-Lib `ROCP`; `period = 1` gives bar returns).
+    Returns, "ret", 1, returns_into, returns,
+    |x, prev| if prev != 0.0 { (x - prev) / prev } else { 0.0 }
+);
+
+/// Log returns `ln(x_t / x_{t-1})` (lookback 1). Non-positive prices count as non-finite.
+#[derive(Debug, Clone, Default)]
+pub struct LogReturn {
+    prev: Option<f64>,
+}
+
+impl LogReturn {
+    /// A new log-return stream (no parameters; never fails).
+    pub fn try_new() -> Result<Self, IndicatorError> {
+        Ok(Self { prev: None })
+    }
+}
+
+impl Indicator for LogReturn {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !(x.is_finite() && x > 0.0) {
+            return None;
+        }
+        let out = self.prev.map(|p| (x / p).ln());
+        self.prev = Some(x);
+        out
+    }
+    fn reset(&mut self) {
+        self.prev = None;
+    }
+    fn warmup_period(&self) -> usize {
+        1
+    }
+}
+
+/// Batch log returns into `out`; NaN in warm-up positions.
+pub fn log_returns_into(input: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+    check_len("logret", "out", input.len(), out.len())?;
+    let mut s = LogReturn::default();
+    drive(
+        &mut s,
+        input.len(),
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch log returns, allocating the output.
+pub fn log_returns(input: &[f64]) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    log_returns_into(input, &mut out)?;
+    Ok(out)
+}

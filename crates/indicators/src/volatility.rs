@@ -1,0 +1,730 @@
+//! Volatility: true range, ATR, ATR percentile rank, Bollinger Bands, rolling standard deviation,
+//! annualized rolling volatility, z-score.
+
+use crate::ma::Sma;
+use crate::util::{
+    Moments, Ring, all_finite, check_finite, check_len, check_period, ta_is_zero_or_neg,
+};
+use crate::{Hlc, Indicator, IndicatorError, drive};
+
+/// TA-Lib's true range of a bar given the previous close (greatest of h−l, |pc−h|, |pc−l|).
+#[inline(always)]
+fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (prev_close - low).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
+
+/// True range (TA-Lib `TRANGE`, lookback 1), price units.
+#[derive(Debug, Clone, Default)]
+pub struct TrueRange {
+    prev_close: Option<f64>,
+}
+
+impl TrueRange {
+    /// A new true-range stream (no parameters; never fails).
+    pub fn try_new() -> Result<Self, IndicatorError> {
+        Ok(Self::default())
+    }
+}
+
+impl Indicator for TrueRange {
+    type Input = Hlc;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: Hlc) -> Option<f64> {
+        if !b.is_finite() {
+            return None;
+        }
+        let out = self.prev_close.map(|pc| true_range(b.high, b.low, pc));
+        self.prev_close = Some(b.close);
+        out
+    }
+    fn reset(&mut self) {
+        self.prev_close = None;
+    }
+    fn warmup_period(&self) -> usize {
+        1
+    }
+}
+
+fn check_hlc(
+    ind: &'static str,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: usize,
+) -> Result<(), IndicatorError> {
+    let n = close.len();
+    check_len(ind, "high", n, high.len())?;
+    check_len(ind, "low", n, low.len())?;
+    check_len(ind, "out", n, out)
+}
+
+fn hlc_finite(high: &[f64], low: &[f64], close: &[f64]) -> bool {
+    all_finite(high) && all_finite(low) && all_finite(close)
+}
+
+/// Batch true range into `out`; NaN at index 0.
+pub fn trange_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    check_hlc("trange", high, low, close, out.len())?;
+    let n = close.len();
+    if !hlc_finite(high, low, close) {
+        let mut s = TrueRange::default();
+        drive(
+            &mut s,
+            n,
+            |i| Hlc {
+                high: high[i],
+                low: low[i],
+                close: close[i],
+            },
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    out[0] = f64::NAN;
+    for i in 1..n {
+        out[i] = true_range(high[i], low[i], close[i - 1]);
+    }
+    Ok(())
+}
+
+/// Batch true range, allocating the output.
+pub fn trange(high: &[f64], low: &[f64], close: &[f64]) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    trange_into(high, low, close, &mut out)?;
+    Ok(out)
+}
+
+/// Average true range, Wilder smoothing (TA-Lib `ATR`, lookback `period`), price units.
+#[derive(Debug, Clone)]
+pub struct Atr {
+    period: usize,
+    tr: TrueRange,
+    count: usize,
+    sum: f64,
+    prev: f64,
+}
+
+impl Atr {
+    /// A new ATR; `period ≥ 1` (period 1 is the true range, as in TA-Lib).
+    pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
+        check_period("atr", "period", period, 1)?;
+        Ok(Self {
+            period,
+            tr: TrueRange::default(),
+            count: 0,
+            sum: 0.0,
+            prev: 0.0,
+        })
+    }
+
+    #[inline(always)]
+    fn on_tr(&mut self, tr: f64) -> Option<f64> {
+        if self.period == 1 {
+            return Some(tr);
+        }
+        if self.count < self.period {
+            self.sum += tr;
+            self.count += 1;
+            if self.count < self.period {
+                return None;
+            }
+            self.prev = self.sum / self.period as f64;
+            return Some(self.prev);
+        }
+        self.prev *= (self.period - 1) as f64;
+        self.prev += tr;
+        self.prev /= self.period as f64;
+        Some(self.prev)
+    }
+}
+
+impl Indicator for Atr {
+    type Input = Hlc;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: Hlc) -> Option<f64> {
+        let tr = self.tr.update(b)?;
+        self.on_tr(tr)
+    }
+    fn reset(&mut self) {
+        self.tr.reset();
+        self.count = 0;
+        self.sum = 0.0;
+        self.prev = 0.0;
+    }
+    fn warmup_period(&self) -> usize {
+        self.period
+    }
+}
+
+/// Batch ATR into `out`; NaN in warm-up positions.
+pub fn atr_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = Atr::try_new(period)?;
+    check_hlc("atr", high, low, close, out.len())?;
+    let n = close.len();
+    if !hlc_finite(high, low, close) || period == 1 {
+        drive(
+            &mut s,
+            n,
+            |i| Hlc {
+                high: high[i],
+                low: low[i],
+                close: close[i],
+            },
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    out[..period.min(n)].fill(f64::NAN);
+    if n <= period {
+        return Ok(());
+    }
+    let pf = period as f64;
+    let pm1 = (period - 1) as f64;
+    let mut sum = 0.0;
+    for i in 1..=period {
+        sum += true_range(high[i], low[i], close[i - 1]);
+    }
+    let mut prev = sum / pf;
+    out[period] = prev;
+    for i in period + 1..n {
+        prev *= pm1;
+        prev += true_range(high[i], low[i], close[i - 1]);
+        prev /= pf;
+        out[i] = prev;
+    }
+    Ok(())
+}
+
+/// Batch ATR, allocating the output.
+pub fn atr(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    atr_into(high, low, close, period, &mut out)?;
+    Ok(out)
+}
+
+/// ATR percentile rank: percentage of the previous `window` ATR values strictly below the current
+/// one (TA-Lib `PERCENTRANK(ATR(period), window)`, lookback `period + window`), 0..=100.
+#[derive(Debug, Clone)]
+pub struct AtrPercentile {
+    atr: Atr,
+    window: usize,
+    ring: Ring,
+}
+
+impl AtrPercentile {
+    /// A new ATR percentile rank; `period ≥ 1`, `window ≥ 2` (TA-Lib's PERCENTRANK minimum).
+    pub fn try_new(period: usize, window: usize) -> Result<Self, IndicatorError> {
+        check_period("atrp", "window", window, 2)?;
+        Ok(Self {
+            atr: Atr::try_new(period)?,
+            window,
+            ring: Ring::new(window + 1),
+        })
+    }
+}
+
+impl Indicator for AtrPercentile {
+    type Input = Hlc;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: Hlc) -> Option<f64> {
+        let a = self.atr.update(b)?;
+        self.ring.push(a);
+        if !self.ring.is_full() {
+            return None;
+        }
+        let mut count = 0usize;
+        for k in 1..=self.window {
+            if self.ring.back(k) < a {
+                count += 1;
+            }
+        }
+        Some(count as f64 / self.window as f64 * 100.0)
+    }
+    fn reset(&mut self) {
+        self.atr.reset();
+        self.ring.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.atr.warmup_period() + self.window
+    }
+}
+
+/// Batch ATR percentile rank into `out`; NaN in warm-up positions.
+pub fn atr_percentile_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    window: usize,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = AtrPercentile::try_new(period, window)?;
+    check_hlc("atrp", high, low, close, out.len())?;
+    if !hlc_finite(high, low, close) {
+        drive(
+            &mut s,
+            close.len(),
+            |i| Hlc {
+                high: high[i],
+                low: low[i],
+                close: close[i],
+            },
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    atr_into(high, low, close, period, out)?;
+    // Rank in place from the end backwards would overwrite needed values; rank forward with a
+    // lag: position i needs ATR[i-window..=i], all at or before i, and we overwrite i only after
+    // every later position that needs it has been computed — so walk backwards.
+    let n = close.len();
+    let lb = period + window;
+    let wf = window as f64;
+    for i in (lb..n).rev() {
+        let cur = out[i];
+        let mut count = 0usize;
+        for &v in &out[i - window..i] {
+            if v < cur {
+                count += 1;
+            }
+        }
+        out[i] = count as f64 / wf * 100.0;
+    }
+    out[..lb.min(n)].fill(f64::NAN);
+    Ok(())
+}
+
+/// Batch ATR percentile rank, allocating the output.
+pub fn atr_percentile(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    window: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    atr_percentile_into(high, low, close, period, window, &mut out)?;
+    Ok(out)
+}
+
+/// One Bollinger Bands value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBandsOutput {
+    /// Upper band = middle + k·σ (price units).
+    pub upper: f64,
+    /// Middle band = SMA (price units).
+    pub middle: f64,
+    /// Lower band = middle − k·σ (price units).
+    pub lower: f64,
+    /// %B = (close − lower) / (upper − lower), 0.5 when the bands collapse (fraction).
+    pub percent_b: f64,
+    /// Bandwidth = (upper − lower) / middle, 0 when middle is 0 (fraction).
+    pub bandwidth: f64,
+}
+
+/// Bollinger Bands: SMA ± k·population σ (TA-Lib `BBANDS` with `matype=SMA`, lookback `period-1`).
+/// The middle band is TA-Lib's rolling-sum SMA; σ comes from shifted rolling moments (accurate to
+/// ~1e-12 relative like TA-Lib 0.8, where the textbook `E[x²]−E[x]²` loses digits on large prices).
+#[derive(Debug, Clone)]
+pub struct BollingerBands {
+    period: usize,
+    k: f64,
+    sma: Sma,
+    moments: Moments,
+}
+
+impl BollingerBands {
+    /// New bands; `period ≥ 2` (TA-Lib's minimum), `k` finite.
+    pub fn try_new(period: usize, k: f64) -> Result<Self, IndicatorError> {
+        check_period("bbands", "period", period, 2)?;
+        check_finite("bbands", "nbdev", k)?;
+        Ok(Self {
+            period,
+            k,
+            sma: Sma::try_new(period)?,
+            moments: Moments::new(period),
+        })
+    }
+
+    #[inline(always)]
+    fn finish(x: f64, middle: f64, var: f64, k: f64) -> BBandsOutput {
+        let sd = if !ta_is_zero_or_neg(var) {
+            var.sqrt()
+        } else {
+            0.0
+        };
+        let t = sd * k;
+        let upper = middle + t;
+        let lower = middle - t;
+        let w = upper - lower;
+        BBandsOutput {
+            upper,
+            middle,
+            lower,
+            percent_b: if w != 0.0 { (x - lower) / w } else { 0.5 },
+            bandwidth: if middle != 0.0 { w / middle } else { 0.0 },
+        }
+    }
+}
+
+impl Indicator for BollingerBands {
+    type Input = f64;
+    type Output = BBandsOutput;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<BBandsOutput> {
+        if !x.is_finite() {
+            return None;
+        }
+        let m = self.sma.step(x);
+        let (_, var) = self.moments.push(x)?;
+        Some(Self::finish(x, m?, var, self.k))
+    }
+    fn reset(&mut self) {
+        self.sma.reset();
+        self.moments.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Output slices for [`bbands_into`], each the length of the input.
+#[derive(Debug)]
+pub struct BBandsOut<'a> {
+    /// Upper band.
+    pub upper: &'a mut [f64],
+    /// Middle band.
+    pub middle: &'a mut [f64],
+    /// Lower band.
+    pub lower: &'a mut [f64],
+    /// %B.
+    pub percent_b: &'a mut [f64],
+    /// Bandwidth.
+    pub bandwidth: &'a mut [f64],
+}
+
+impl BBandsOut<'_> {
+    #[inline(always)]
+    fn set(&mut self, i: usize, o: Option<BBandsOutput>) {
+        let v = o.unwrap_or(BBandsOutput {
+            upper: f64::NAN,
+            middle: f64::NAN,
+            lower: f64::NAN,
+            percent_b: f64::NAN,
+            bandwidth: f64::NAN,
+        });
+        self.upper[i] = v.upper;
+        self.middle[i] = v.middle;
+        self.lower[i] = v.lower;
+        self.percent_b[i] = v.percent_b;
+        self.bandwidth[i] = v.bandwidth;
+    }
+}
+
+/// Batch Bollinger Bands into `out`; NaN in warm-up positions.
+pub fn bbands_into(
+    input: &[f64],
+    period: usize,
+    k: f64,
+    out: &mut BBandsOut<'_>,
+) -> Result<(), IndicatorError> {
+    let mut s = BollingerBands::try_new(period, k)?;
+    let n = input.len();
+    check_len("bbands", "upper", n, out.upper.len())?;
+    check_len("bbands", "middle", n, out.middle.len())?;
+    check_len("bbands", "lower", n, out.lower.len())?;
+    check_len("bbands", "percent_b", n, out.percent_b.len())?;
+    check_len("bbands", "bandwidth", n, out.bandwidth.len())?;
+    for (i, &x) in input.iter().enumerate() {
+        let o = s.update(x);
+        out.set(i, o);
+    }
+    Ok(())
+}
+
+/// Batch Bollinger Bands, allocating `[upper, middle, lower, percent_b, bandwidth]`.
+pub fn bbands(input: &[f64], period: usize, k: f64) -> Result<[Vec<f64>; 5], IndicatorError> {
+    let n = input.len();
+    let mut v: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; n]);
+    let [a, b, c, d, e] = &mut v;
+    bbands_into(
+        input,
+        period,
+        k,
+        &mut BBandsOut {
+            upper: a,
+            middle: b,
+            lower: c,
+            percent_b: d,
+            bandwidth: e,
+        },
+    )?;
+    Ok(v)
+}
+
+/// Rolling population standard deviation × `nbdev` (TA-Lib `STDDEV`, lookback `period-1`), from
+/// shifted rolling moments (see [`BollingerBands`]).
+#[derive(Debug, Clone)]
+pub struct StdDev {
+    period: usize,
+    nbdev: f64,
+    moments: Moments,
+}
+
+impl StdDev {
+    /// A new rolling σ; `period ≥ 2`, `nbdev` finite.
+    pub fn try_new(period: usize, nbdev: f64) -> Result<Self, IndicatorError> {
+        check_period("stddev", "period", period, 2)?;
+        check_finite("stddev", "nbdev", nbdev)?;
+        Ok(Self {
+            period,
+            nbdev,
+            moments: Moments::new(period),
+        })
+    }
+}
+
+impl Indicator for StdDev {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        let (_, var) = self.moments.push(x)?;
+        Some(if !ta_is_zero_or_neg(var) {
+            var.sqrt() * self.nbdev
+        } else {
+            0.0
+        })
+    }
+    fn reset(&mut self) {
+        self.moments.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch rolling σ into `out`; NaN in warm-up positions.
+pub fn stddev_into(
+    input: &[f64],
+    period: usize,
+    nbdev: f64,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = StdDev::try_new(period, nbdev)?;
+    check_len("stddev", "out", input.len(), out.len())?;
+    drive(
+        &mut s,
+        input.len(),
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch rolling σ, allocating the output.
+pub fn stddev(input: &[f64], period: usize, nbdev: f64) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    stddev_into(input, period, nbdev, &mut out)?;
+    Ok(out)
+}
+
+/// Annualized rolling volatility: sample σ (ddof 1) of the last `window` log returns ×
+/// `sqrt(periods_per_year)` (lookback `window`), as a fraction (0.5 = 50 %/yr).
+#[derive(Debug, Clone)]
+pub struct RollingVolatility {
+    window: usize,
+    ann: f64,
+    prev: Option<f64>,
+    s: f64,
+    ss: f64,
+    ring: Ring,
+}
+
+impl RollingVolatility {
+    /// New rolling volatility; `window ≥ 2`, `periods_per_year` finite and > 0 (252 for daily).
+    pub fn try_new(window: usize, periods_per_year: f64) -> Result<Self, IndicatorError> {
+        check_period("vol", "window", window, 2)?;
+        if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+            return Err(IndicatorError::InvalidParameter {
+                indicator: "vol",
+                param: "periods_per_year",
+                value: periods_per_year,
+                requirement: "finite and > 0",
+            });
+        }
+        Ok(Self {
+            window,
+            ann: periods_per_year.sqrt(),
+            prev: None,
+            s: 0.0,
+            ss: 0.0,
+            ring: Ring::new(window),
+        })
+    }
+}
+
+impl Indicator for RollingVolatility {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !(x.is_finite() && x > 0.0) {
+            return None;
+        }
+        let prev = self.prev.replace(x)?;
+        let r = (x / prev).ln();
+        if self.ring.is_full() {
+            let t = self.ring.oldest();
+            self.s -= t;
+            self.ss -= t * t;
+        }
+        self.ring.push(r);
+        self.s += r;
+        self.ss += r * r;
+        if !self.ring.is_full() {
+            return None;
+        }
+        let nf = self.window as f64;
+        let var = (self.ss - self.s * self.s / nf) / (nf - 1.0);
+        Some(if var > 0.0 {
+            var.sqrt() * self.ann
+        } else {
+            0.0
+        })
+    }
+    fn reset(&mut self) {
+        self.prev = None;
+        self.s = 0.0;
+        self.ss = 0.0;
+        self.ring.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.window
+    }
+}
+
+/// Batch annualized rolling volatility into `out`; NaN in warm-up positions.
+pub fn rolling_volatility_into(
+    input: &[f64],
+    window: usize,
+    periods_per_year: f64,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = RollingVolatility::try_new(window, periods_per_year)?;
+    check_len("vol", "out", input.len(), out.len())?;
+    drive(
+        &mut s,
+        input.len(),
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch annualized rolling volatility, allocating the output.
+pub fn rolling_volatility(
+    input: &[f64],
+    window: usize,
+    periods_per_year: f64,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    rolling_volatility_into(input, window, periods_per_year, &mut out)?;
+    Ok(out)
+}
+
+/// Rolling z-score `(x − mean) / σ` over the last `window` inputs, population σ; 0 when σ is 0
+/// (lookback `window-1`), dimensionless. Uses shifted rolling moments (see [`BollingerBands`]).
+#[derive(Debug, Clone)]
+pub struct ZScore {
+    window: usize,
+    moments: Moments,
+}
+
+impl ZScore {
+    /// A new z-score; `window ≥ 2`.
+    pub fn try_new(window: usize) -> Result<Self, IndicatorError> {
+        check_period("zscore", "window", window, 2)?;
+        Ok(Self {
+            window,
+            moments: Moments::new(window),
+        })
+    }
+}
+
+impl Indicator for ZScore {
+    type Input = f64;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, x: f64) -> Option<f64> {
+        if !x.is_finite() {
+            return None;
+        }
+        let (mean, var) = self.moments.push(x)?;
+        Some(if var > 0.0 {
+            (x - mean) / var.sqrt()
+        } else {
+            0.0
+        })
+    }
+    fn reset(&mut self) {
+        self.moments.clear();
+    }
+    fn warmup_period(&self) -> usize {
+        self.window - 1
+    }
+}
+
+/// Batch z-score into `out`; NaN in warm-up positions.
+pub fn zscore_into(input: &[f64], window: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    let mut s = ZScore::try_new(window)?;
+    check_len("zscore", "out", input.len(), out.len())?;
+    drive(
+        &mut s,
+        input.len(),
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch z-score, allocating the output.
+pub fn zscore(input: &[f64], window: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; input.len()];
+    zscore_into(input, window, &mut out)?;
+    Ok(out)
+}

@@ -1,0 +1,298 @@
+//! Volume: on-balance volume, session-anchored VWAP, rolling-window VWAP.
+
+use crate::util::{Ring, all_finite, check_len, check_period};
+use crate::{Indicator, IndicatorError, drive};
+
+/// On-balance volume (TA-Lib `OBV`, lookback 0), volume units. Input `(close, volume)`.
+#[derive(Debug, Clone, Default)]
+pub struct Obv {
+    state: Option<(f64, f64)>,
+}
+
+impl Obv {
+    /// A new OBV stream (no parameters; never fails).
+    pub fn try_new() -> Result<Self, IndicatorError> {
+        Ok(Self::default())
+    }
+}
+
+impl Indicator for Obv {
+    type Input = (f64, f64);
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, (c, v): (f64, f64)) -> Option<f64> {
+        if !(c.is_finite() && v.is_finite()) {
+            return None;
+        }
+        let obv = match self.state {
+            None => v,
+            Some((prev_c, mut obv)) => {
+                if c > prev_c {
+                    obv += v;
+                } else if c < prev_c {
+                    obv -= v;
+                }
+                obv
+            }
+        };
+        self.state = Some((c, obv));
+        Some(obv)
+    }
+    fn reset(&mut self) {
+        self.state = None;
+    }
+    fn warmup_period(&self) -> usize {
+        0
+    }
+}
+
+/// Batch OBV into `out`.
+pub fn obv_into(close: &[f64], volume: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+    let n = close.len();
+    check_len("obv", "volume", n, volume.len())?;
+    check_len("obv", "out", n, out.len())?;
+    let mut s = Obv::default();
+    if !(all_finite(close) && all_finite(volume)) || n == 0 {
+        drive(
+            &mut s,
+            n,
+            |i| (close[i], volume[i]),
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+        return Ok(());
+    }
+    let mut obv = volume[0];
+    let mut prev = close[0];
+    out[0] = obv;
+    for i in 1..n {
+        let c = close[i];
+        if c > prev {
+            obv += volume[i];
+        } else if c < prev {
+            obv -= volume[i];
+        }
+        out[i] = obv;
+        prev = c;
+    }
+    Ok(())
+}
+
+/// Batch OBV, allocating the output.
+pub fn obv(close: &[f64], volume: &[f64]) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    obv_into(close, volume, &mut out)?;
+    Ok(out)
+}
+
+/// One bar for VWAP: prices, volume and the id of the trading session it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VwapBar {
+    /// High price.
+    pub high: f64,
+    /// Low price.
+    pub low: f64,
+    /// Close price.
+    pub close: f64,
+    /// Volume (units traded).
+    pub volume: f64,
+    /// Session id (e.g. the UTC day number); a change of id starts a new session.
+    pub session: i64,
+}
+
+#[inline(always)]
+fn typical(h: f64, l: f64, c: f64) -> f64 {
+    (h + l + c) / 3.0
+}
+
+/// Session-anchored VWAP (TA-Lib `VWAP` over each session's bars, lookback 0), price units.
+#[derive(Debug, Clone, Default)]
+pub struct SessionVwap {
+    session: Option<i64>,
+    sum_pv: f64,
+    sum_v: f64,
+}
+
+impl SessionVwap {
+    /// A new session VWAP (no parameters; never fails).
+    pub fn try_new() -> Result<Self, IndicatorError> {
+        Ok(Self::default())
+    }
+}
+
+impl Indicator for SessionVwap {
+    type Input = VwapBar;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: VwapBar) -> Option<f64> {
+        if !(b.high.is_finite() && b.low.is_finite() && b.close.is_finite() && b.volume.is_finite())
+        {
+            return None;
+        }
+        if self.session != Some(b.session) {
+            self.session = Some(b.session);
+            self.sum_pv = 0.0;
+            self.sum_v = 0.0;
+        }
+        let tp = typical(b.high, b.low, b.close);
+        let pv = tp * b.volume;
+        self.sum_pv += pv;
+        self.sum_v += b.volume;
+        if self.sum_v > 0.0 {
+            Some(self.sum_pv / self.sum_v)
+        } else {
+            None
+        }
+    }
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+    fn warmup_period(&self) -> usize {
+        0
+    }
+}
+
+/// Batch session VWAP into `out` (`session` ids per bar); NaN where undefined.
+pub fn session_vwap_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    session: &[i64],
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let n = close.len();
+    check_len("vwap", "high", n, high.len())?;
+    check_len("vwap", "low", n, low.len())?;
+    check_len("vwap", "volume", n, volume.len())?;
+    check_len("vwap", "session", n, session.len())?;
+    check_len("vwap", "out", n, out.len())?;
+    let mut s = SessionVwap::default();
+    drive(
+        &mut s,
+        n,
+        |i| VwapBar {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+            volume: volume[i],
+            session: session[i],
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch session VWAP, allocating the output.
+pub fn session_vwap(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    session: &[i64],
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    session_vwap_into(high, low, close, volume, session, &mut out)?;
+    Ok(out)
+}
+
+/// Rolling-window VWAP over the last `window` bars (lookback `window-1`), price units.
+/// Input [`VwapBar`] (the session id is ignored). Empty while the window's volume is 0.
+#[derive(Debug, Clone)]
+pub struct RollingVwap {
+    window: usize,
+    pvs: Ring,
+    vs: Ring,
+    sum_pv: f64,
+    sum_v: f64,
+}
+
+impl RollingVwap {
+    /// A new rolling VWAP; `window ≥ 1`.
+    pub fn try_new(window: usize) -> Result<Self, IndicatorError> {
+        check_period("vwap", "window", window, 1)?;
+        Ok(Self {
+            window,
+            pvs: Ring::new(window),
+            vs: Ring::new(window),
+            sum_pv: 0.0,
+            sum_v: 0.0,
+        })
+    }
+}
+
+impl Indicator for RollingVwap {
+    type Input = VwapBar;
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, b: VwapBar) -> Option<f64> {
+        if !(b.high.is_finite() && b.low.is_finite() && b.close.is_finite() && b.volume.is_finite())
+        {
+            return None;
+        }
+        if self.pvs.is_full() {
+            self.sum_pv -= self.pvs.oldest();
+            self.sum_v -= self.vs.oldest();
+        }
+        let pv = typical(b.high, b.low, b.close) * b.volume;
+        self.pvs.push(pv);
+        self.vs.push(b.volume);
+        self.sum_pv += pv;
+        self.sum_v += b.volume;
+        if !self.pvs.is_full() || self.sum_v <= 0.0 {
+            return None;
+        }
+        Some(self.sum_pv / self.sum_v)
+    }
+    fn reset(&mut self) {
+        self.pvs.clear();
+        self.vs.clear();
+        self.sum_pv = 0.0;
+        self.sum_v = 0.0;
+    }
+    fn warmup_period(&self) -> usize {
+        self.window - 1
+    }
+}
+
+/// Batch rolling VWAP into `out`; NaN in warm-up positions.
+pub fn rolling_vwap_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    window: usize,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let mut s = RollingVwap::try_new(window)?;
+    let n = close.len();
+    check_len("vwap", "high", n, high.len())?;
+    check_len("vwap", "low", n, low.len())?;
+    check_len("vwap", "volume", n, volume.len())?;
+    check_len("vwap", "out", n, out.len())?;
+    drive(
+        &mut s,
+        n,
+        |i| VwapBar {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+            volume: volume[i],
+            session: 0,
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch rolling VWAP, allocating the output.
+pub fn rolling_vwap(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    window: usize,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    rolling_vwap_into(high, low, close, volume, window, &mut out)?;
+    Ok(out)
+}
