@@ -67,13 +67,13 @@ impl Bar {
             ("volume", self.volume),
         ];
         for (name, v) in fields {
-            if let Some(v) = v {
-                if !v.is_finite() {
-                    return Err(CoreError::InvalidBar {
-                        ts: self.ts,
-                        reason: format!("{name} is not a finite number ({v})"),
-                    });
-                }
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                return Err(CoreError::InvalidBar {
+                    ts: self.ts,
+                    reason: format!("{name} is not a finite number ({v})"),
+                });
             }
         }
         Ok(())

@@ -175,8 +175,18 @@ pub struct Instrument {
     pub underlying: Option<Symbol>,
 }
 
+/// (symbol, exchange, currency, asset class, leverage, underlying) of one known instrument.
+type KnownInstrument = (
+    &'static str,
+    Exchange,
+    Currency,
+    AssetClass,
+    f64,
+    Option<&'static str>,
+);
+
 /// Symbols whose asset class the naming rules cannot guess, with their known facts.
-const KNOWN: &[(&str, Exchange, Currency, AssetClass, f64, Option<&str>)] = &[
+const KNOWN: &[KnownInstrument] = &[
     (
         "TSLL",
         Exchange::Nasdaq,

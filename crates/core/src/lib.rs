@@ -15,6 +15,7 @@ pub mod periodicity;
 pub mod portfolio;
 pub mod ports;
 pub mod quality;
+pub mod quality_check;
 pub mod resample;
 pub mod symbol;
 pub mod timeframe;

@@ -34,7 +34,10 @@ impl Periodicity {
             Periodicity::Daily => Self::TRADING_DAYS_PER_YEAR,
             Periodicity::Weekly => 52.0,
             Periodicity::Monthly => 12.0,
-            Periodicity::Intraday { minutes, session_minutes } => {
+            Periodicity::Intraday {
+                minutes,
+                session_minutes,
+            } => {
                 Self::TRADING_DAYS_PER_YEAR * f64::from(session_minutes) / f64::from(minutes.max(1))
             }
             Periodicity::PerYear(n) => n,
@@ -50,7 +53,11 @@ mod tests {
     fn periods_per_year() {
         assert_eq!(Periodicity::Daily.periods_per_year(), 252.0);
         assert_eq!(
-            Periodicity::Intraday { minutes: 1, session_minutes: 390 }.periods_per_year(),
+            Periodicity::Intraday {
+                minutes: 1,
+                session_minutes: 390
+            }
+            .periods_per_year(),
             98_280.0
         );
         assert_eq!(Periodicity::PerYear(365.0).periods_per_year(), 365.0);

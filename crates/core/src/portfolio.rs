@@ -55,7 +55,10 @@ pub struct Portfolio {
 impl Portfolio {
     /// An account holding only `cash`.
     pub fn with_cash(cash: Money) -> Self {
-        Portfolio { cash, positions: BTreeMap::new() }
+        Portfolio {
+            cash,
+            positions: BTreeMap::new(),
+        }
     }
 
     /// Shares held of `symbol` (zero if none).
@@ -65,11 +68,19 @@ impl Portfolio {
 
     /// Books a fill; refuses to oversell, and (unless `allow_negative_cash`) to overspend.
     /// On error nothing changes.
-    pub fn apply_fill(&mut self, fill: &Fill, allow_negative_cash: bool) -> Result<(), BookingError> {
-        if fill.quantity <= Decimal::ZERO || fill.price < Decimal::ZERO || fill.fee < Decimal::ZERO {
+    pub fn apply_fill(
+        &mut self,
+        fill: &Fill,
+        allow_negative_cash: bool,
+    ) -> Result<(), BookingError> {
+        if fill.quantity <= Decimal::ZERO || fill.price < Decimal::ZERO || fill.fee < Decimal::ZERO
+        {
             return Err(BookingError::Invalid {
                 symbol: fill.symbol.clone(),
-                reason: format!("quantity {} price {} fee {}", fill.quantity, fill.price, fill.fee),
+                reason: format!(
+                    "quantity {} price {} fee {}",
+                    fill.quantity, fill.price, fill.fee
+                ),
             });
         }
         let held = self.quantity(&fill.symbol);
@@ -157,9 +168,11 @@ mod tests {
     #[test]
     fn books_buys_and_sells_exactly() {
         let mut p = Portfolio::with_cash(d("100000"));
-        p.apply_fill(&fill(Side::Buy, "10", "248.42", "2.4842"), false).unwrap();
+        p.apply_fill(&fill(Side::Buy, "10", "248.42", "2.4842"), false)
+            .unwrap();
         assert_eq!(p.cash, d("97513.3158"));
-        p.apply_fill(&fill(Side::Sell, "4", "250.00", "1.00"), false).unwrap();
+        p.apply_fill(&fill(Side::Sell, "4", "250.00", "1.00"), false)
+            .unwrap();
         assert_eq!(p.cash, d("98512.3158"));
         assert_eq!(p.quantity(&Symbol::try_new("TSLA").unwrap()), d("6"));
     }
@@ -177,7 +190,8 @@ mod tests {
             Err(BookingError::InsufficientCash { .. })
         ));
         assert_eq!(p, before);
-        p.apply_fill(&fill(Side::Buy, "5", "200", "1"), true).unwrap();
+        p.apply_fill(&fill(Side::Buy, "5", "200", "1"), true)
+            .unwrap();
         assert_eq!(p.cash, d("-1"));
     }
 }

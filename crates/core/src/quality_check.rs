@@ -89,7 +89,8 @@ impl SeriesChecker {
         for a in actions.iter().filter(|a| a.symbol == instrument.symbol) {
             action_dates.insert(a.ex_date, ());
             if let CorporateActionKind::Dividend { cash_per_share } = a.kind {
-                *dividends.entry(a.ex_date).or_insert(0.0) += cash_per_share.to_f64().unwrap_or(0.0);
+                *dividends.entry(a.ex_date).or_insert(0.0) +=
+                    cash_per_share.to_f64().unwrap_or(0.0);
             }
         }
         SeriesChecker {
@@ -131,7 +132,11 @@ impl SeriesChecker {
         self.check_values(bar);
         let in_order = match self.prev {
             Some(prev) if bar.ts == prev.ts => {
-                self.report(bar.ts, FindingKind::Duplicate, format!("second bar at {}", bar.ts));
+                self.report(
+                    bar.ts,
+                    FindingKind::Duplicate,
+                    format!("second bar at {}", bar.ts),
+                );
                 false
             }
             Some(prev) if bar.ts < prev.ts => {
@@ -172,8 +177,11 @@ impl SeriesChecker {
                 ("close", bar.close),
                 ("adj_close", bar.adj_close.unwrap_or(1.0)),
             ];
-            let bad: Vec<String> =
-                prices.iter().filter(|(_, v)| *v <= 0.0).map(|(n, v)| format!("{n} {v}")).collect();
+            let bad: Vec<String> = prices
+                .iter()
+                .filter(|(_, v)| *v <= 0.0)
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect();
             if !bad.is_empty() {
                 self.report(bar.ts, FindingKind::NonPositivePrice, bad.join(", "));
             }
@@ -182,26 +190,34 @@ impl SeriesChecker {
             self.report(
                 bar.ts,
                 FindingKind::HighBelowOpenClose,
-                format!("high {} < max(open {}, close {})", bar.high, bar.open, bar.close),
+                format!(
+                    "high {} < max(open {}, close {})",
+                    bar.high, bar.open, bar.close
+                ),
             );
         }
         if bar.low > bar.open.min(bar.close) {
             self.report(
                 bar.ts,
                 FindingKind::LowAboveOpenClose,
-                format!("low {} > min(open {}, close {})", bar.low, bar.open, bar.close),
+                format!(
+                    "low {} > min(open {}, close {})",
+                    bar.low, bar.open, bar.close
+                ),
             );
         }
-        if let Some(v) = bar.volume {
-            if v < 0.0 {
-                self.report(bar.ts, FindingKind::NegativeVolume, format!("volume {v}"));
-            }
+        if let Some(v) = bar.volume
+            && v < 0.0
+        {
+            self.report(bar.ts, FindingKind::NegativeVolume, format!("volume {v}"));
         }
     }
 
     fn check_adjustment(&mut self, bar: &Bar) {
         let Some(prev) = self.prev else { return };
-        let (Some(adj), Some(prev_adj)) = (bar.adj_close, prev.adj_close) else { return };
+        let (Some(adj), Some(prev_adj)) = (bar.adj_close, prev.adj_close) else {
+            return;
+        };
         if bar.close <= 0.0 || prev.close <= 0.0 || adj <= 0.0 || prev_adj <= 0.0 {
             return;
         }
@@ -268,21 +284,27 @@ impl SeriesChecker {
         }
         let Some(prev) = self.prev else { return };
         let prev_date = self.bar_date(&prev);
-        let Ok(start) = cal.next_trading_day(prev_date) else { return };
+        let Ok(start) = cal.next_trading_day(prev_date) else {
+            return;
+        };
         if start >= date {
             return;
         }
-        let Ok(end) = cal.previous_trading_day(date) else { return };
-        if let Ok(missing) = cal.trading_days(start, end) {
-            if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
-                let ts = first.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp());
-                let detail = if missing.len() == 1 {
-                    format!("missing session {first}")
-                } else {
-                    format!("missing {} sessions {first}..={last}", missing.len())
-                };
-                self.report(ts.unwrap_or(bar.ts), FindingKind::Gap, detail);
-            }
+        let Ok(end) = cal.previous_trading_day(date) else {
+            return;
+        };
+        if let Ok(missing) = cal.trading_days(start, end)
+            && let (Some(first), Some(last)) = (missing.first(), missing.last())
+        {
+            let ts = first
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp());
+            let detail = if missing.len() == 1 {
+                format!("missing session {first}")
+            } else {
+                format!("missing {} sessions {first}..={last}", missing.len())
+            };
+            self.report(ts.unwrap_or(bar.ts), FindingKind::Gap, detail);
         }
     }
 
@@ -315,19 +337,16 @@ impl SeriesChecker {
                 if let (Ok(from), Ok(to)) = (
                     cal.next_trading_day(ps.date),
                     cal.previous_trading_day(session.date),
-                ) {
-                    if from <= to {
-                        if let Ok(days) = cal.trading_days(from, to) {
-                            if let (Some(first), Some(last)) = (days.first(), days.last()) {
-                                let ts = cal.session(*first).ok().flatten().map(|s| s.open);
-                                self.report(
-                                    ts.unwrap_or(bar.ts),
-                                    FindingKind::Gap,
-                                    format!("no bars in {} sessions {first}..={last}", days.len()),
-                                );
-                            }
-                        }
-                    }
+                ) && from <= to
+                    && let Ok(days) = cal.trading_days(from, to)
+                    && let (Some(first), Some(last)) = (days.first(), days.last())
+                {
+                    let ts = cal.session(*first).ok().flatten().map(|s| s.open);
+                    self.report(
+                        ts.unwrap_or(bar.ts),
+                        FindingKind::Gap,
+                        format!("no bars in {} sessions {first}..={last}", days.len()),
+                    );
                 }
                 Some(session.open)
             }
@@ -340,7 +359,12 @@ impl SeriesChecker {
     }
 
     /// Reports the bars missing in `[from, to)` (one finding per contiguous hole).
-    fn report_hole(&mut self, from: jiff::Timestamp, to: jiff::Timestamp, step: jiff::SignedDuration) {
+    fn report_hole(
+        &mut self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        step: jiff::SignedDuration,
+    ) {
         if from >= to {
             return;
         }
@@ -380,5 +404,154 @@ impl SeriesChecker {
             suppressed,
             calendar_note,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::CorporateAction;
+    use jiff::Timestamp;
+    use rust_decimal::Decimal;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::try_new(s).unwrap()
+    }
+
+    fn day(d: &str, close: f64, adj: f64) -> Bar {
+        let ts: Timestamp = format!("{d}T00:00:00Z").parse().unwrap();
+        Bar {
+            ts,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            adj_close: Some(adj),
+            volume: Some(1.0),
+        }
+    }
+
+    fn kinds(r: &CheckReport) -> Vec<FindingKind> {
+        r.findings.iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn clean_series_has_no_findings() {
+        let inst = Instrument::infer(&sym("SPY"));
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[]);
+        // 2024-07-03 (half day), 07-05; 07-04 is a holiday.
+        for (d, p) in [
+            ("2024-07-02", 100.0),
+            ("2024-07-03", 101.0),
+            ("2024-07-05", 102.0),
+        ] {
+            c.push(&day(d, p, p * 0.9));
+        }
+        let r = c.finish();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert_eq!(r.bars_checked, 3);
+    }
+
+    #[test]
+    fn reports_each_kind_of_problem() {
+        let inst = Instrument::infer(&sym("SPY"));
+        let split_as_dividend = CorporateAction {
+            symbol: sym("SPY"),
+            ex_date: "2024-07-11".parse().unwrap(),
+            kind: CorporateActionKind::Dividend {
+                cash_per_share: Decimal::from(5),
+            },
+        };
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[split_as_dividend]);
+        c.push(&day("2024-07-03", 100.0, 100.0));
+        c.push(&day("2024-07-04", 100.0, 100.0)); // holiday → outside session
+        c.push(&day("2024-07-08", 100.0, 100.0)); // 07-05 missing → gap
+        c.push(&day("2024-07-08", 100.0, 100.0)); // duplicate
+        c.push(&day("2024-07-05", 100.0, 100.0)); // out of order
+        c.push(&day("2024-07-09", 100.0, 99.0)); // adj jump without action
+        c.push(&day("2024-07-10", 100.0, 99.0));
+        c.push(&day("2024-07-11", 100.0, 99.0)); // "dividend" 5 moved nothing
+        let mut bad = day("2024-07-12", 100.0, 99.0);
+        bad.high = 90.0;
+        bad.low = 101.0;
+        bad.volume = Some(-1.0);
+        bad.open = -1.0;
+        c.push(&bad);
+        let r = c.finish();
+        let k = kinds(&r);
+        for want in [
+            FindingKind::OutsideSession,
+            FindingKind::Gap,
+            FindingKind::Duplicate,
+            FindingKind::OutOfOrder,
+            FindingKind::AdjCloseJumpWithoutAction,
+            FindingKind::DividendWithoutAdjustment,
+            FindingKind::HighBelowOpenClose,
+            FindingKind::LowAboveOpenClose,
+            FindingKind::NegativeVolume,
+            FindingKind::NonPositivePrice,
+        ] {
+            assert!(k.contains(&want), "missing {want:?} in {k:?}");
+        }
+        let gap = r
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Gap)
+            .unwrap();
+        assert!(gap.detail.contains("2024-07-05"), "{}", gap.detail);
+    }
+
+    #[test]
+    fn a_real_dividend_moves_the_adjustment_and_is_not_reported() {
+        let inst = Instrument::infer(&sym("SPY"));
+        let div = CorporateAction {
+            symbol: sym("SPY"),
+            ex_date: "2020-03-20".parse().unwrap(),
+            kind: CorporateActionKind::Dividend {
+                cash_per_share: "1.406".parse().unwrap(),
+            },
+        };
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[div]);
+        // Real SPY rows around its 2020-03-20 ex-date (daily-ohlcv/SPY.csv).
+        c.push(&day("2020-03-19", 240.50999450683594, 221.04580688476562));
+        c.push(&day("2020-03-20", 228.8000030517578, 211.52003479003906));
+        let r = c.finish();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    #[test]
+    fn intraday_holes_and_out_of_session_bars() {
+        let inst = Instrument::infer(&sym("SPY"));
+        let mut c = SeriesChecker::new(&inst, Timeframe::M1, &[]);
+        let bar = |t: &str| Bar::from_value(t.parse().unwrap(), 10.0, None);
+        c.push(&bar("2019-02-11T14:30:00Z"));
+        c.push(&bar("2019-02-11T14:31:00Z"));
+        c.push(&bar("2019-02-11T14:35:00Z")); // 3 missing minutes
+        c.push(&bar("2019-02-11T21:00:00Z")); // at the close: outside the session
+        let r = c.finish();
+        let gaps: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Gap)
+            .collect();
+        assert_eq!(gaps.len(), 1);
+        assert!(
+            gaps[0].detail.starts_with("3 missing"),
+            "{}",
+            gaps[0].detail
+        );
+        assert!(kinds(&r).contains(&FindingKind::OutsideSession));
+    }
+
+    #[test]
+    fn rates_may_be_negative() {
+        let inst = Instrument::infer(&sym("IRX"));
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[]);
+        c.push(&Bar::from_value(
+            "2020-03-19T00:00:00Z".parse().unwrap(),
+            -0.028,
+            None,
+        ));
+        assert!(c.finish().findings.is_empty());
     }
 }
