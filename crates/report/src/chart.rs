@@ -105,7 +105,7 @@ pub struct Island {
 pub struct AxisData {
     /// Dates as given.
     pub dates: Vec<String>,
-    /// Positions.
+    /// Positions, rounded to 1e-6 day.
     pub x: Vec<f64>,
 }
 
@@ -254,14 +254,16 @@ fn draw_mode(
             out.push_str("</text>");
         }
     }
-    if !axis.log && axis.lo < 0.0 && axis.hi > 0.0 {
-        if let Some(y) = f.py(axis, 0.0) {
-            let _ = write!(
-                out,
-                "<line class=\"zero\" x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>",
-                f.l, f.r
-            );
-        }
+    if !axis.log
+        && axis.lo < 0.0
+        && axis.hi > 0.0
+        && let Some(y) = f.py(axis, 0.0)
+    {
+        let _ = write!(
+            out,
+            "<line class=\"zero\" x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>",
+            f.l, f.r
+        );
     }
     for (i, line) in spec.lines.iter().enumerate() {
         let idx = draw_indices(&line.y, MAX_DRAWN_POINTS);
@@ -379,11 +381,11 @@ pub fn render(spec: &ChartSpec<'_>, island: &mut Island, currency: &str) -> Stri
     let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut pos_lo, mut pos_hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for line in &spec.lines {
-        if spec.x_range.is_none() {
-            if let (Some(a), Some(b)) = (line.x.first(), line.x.last()) {
-                x_lo = x_lo.min(*a);
-                x_hi = x_hi.max(*b);
-            }
+        if spec.x_range.is_none()
+            && let (Some(a), Some(b)) = (line.x.first(), line.x.last())
+        {
+            x_lo = x_lo.min(*a);
+            x_hi = x_hi.max(*b);
         }
         for &v in line.y.iter().filter(|v| v.is_finite()) {
             y_lo = y_lo.min(v);

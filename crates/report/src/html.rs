@@ -22,14 +22,14 @@ pub(crate) fn positions(field: &str, dates: &[String]) -> Result<Vec<f64>, Repor
             index,
             value: d.clone(),
         })?;
-        if let Some(prev) = out.last() {
-            if x <= *prev {
-                return Err(ReportError::UnorderedDates {
-                    field: field.to_string(),
-                    index,
-                    value: d.clone(),
-                });
-            }
+        if let Some(prev) = out.last()
+            && x <= *prev
+        {
+            return Err(ReportError::UnorderedDates {
+                field: field.to_string(),
+                index,
+                value: d.clone(),
+            });
         }
         out.push(x);
     }

@@ -41,7 +41,7 @@ impl ValueAxis {
 }
 
 fn nice_step(raw: f64) -> f64 {
-    if !(raw > 0.0) || !raw.is_finite() {
+    if raw.is_nan() || raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
     let mag = 10f64.powf(raw.log10().floor());
@@ -89,7 +89,7 @@ pub fn linear_axis(lo: f64, hi: f64, n: usize) -> ValueAxis {
 /// A logarithmic axis covering `[lo, hi]` (both > 0): decades, or 1-2-5 ticks, or nice linear
 /// ticks placed logarithmically when the range is narrower than a decade.
 pub fn log_axis(lo: f64, hi: f64, n: usize) -> ValueAxis {
-    if !(lo > 0.0) || !(hi > 0.0) || !lo.is_finite() || !hi.is_finite() {
+    if lo.is_nan() || hi.is_nan() || lo <= 0.0 || hi <= 0.0 || !lo.is_finite() || !hi.is_finite() {
         return linear_axis(lo, hi, n);
     }
     let (lo, hi) = if hi <= lo {

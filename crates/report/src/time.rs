@@ -87,13 +87,18 @@ pub fn parse_day(text: &str) -> Option<f64> {
             (rest, 0)
         };
     let mut parts = clock.splitn(3, ':');
-    let h = num(parts.next()?)?;
-    let mi = num(parts.next()?)?;
+    let two = |p: Option<&str>| p.filter(|p| p.len() == 2).and_then(num);
+    let h = two(parts.next())?;
+    let mi = two(parts.next())?;
     let sec: f64 = match parts.next() {
         None => 0.0,
         Some(sx) => {
-            let (whole, frac) = sx.split_once('.').unwrap_or((sx, ""));
-            let w = num(whole)? as f64;
+            let (whole, frac) = match sx.split_once('.') {
+                Some((w, f)) if !f.is_empty() && f.len() <= 9 => (w, f),
+                Some(_) => return None,
+                None => (sx, ""),
+            };
+            let w = two(Some(whole))? as f64;
             let f = if frac.is_empty() {
                 0.0
             } else {
@@ -121,7 +126,7 @@ pub struct DateTick {
 /// Calendar-aligned ticks inside `[lo, hi]`, at most `max_ticks` of them (at least 2 when the range
 /// allows): whole years, months, days, hours or minutes, whichever step fits.
 pub fn date_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<DateTick> {
-    if !(hi > lo) {
+    if hi.is_nan() || lo.is_nan() || hi <= lo {
         return Vec::new();
     }
     let max_ticks = max_ticks.max(2);
@@ -241,6 +246,23 @@ mod tests {
             "2022-08-09x",
         ] {
             assert_eq!(parse_day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        for s in [
+            "2022-08-0é",
+            "é022-08-09",
+            "2022-08-09Té",
+            "2022-08-09T10:00é00:00",
+            "2022-08-09T10:00+0é:00",
+            "２０２２-08-09",
+            "2022-08-09T",
+            "2022-08-09T1:2:3.",
+            "2022-08-09T10:00:00.ééZ",
+        ] {
+            assert_eq!(parse_day(s), None, "{s}");
         }
     }
 
