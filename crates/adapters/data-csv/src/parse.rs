@@ -538,6 +538,21 @@ impl<'a> Parser<'a> {
         } else {
             Timeframe::D1
         };
+        if layout.is_intraday() && timeframe == Timeframe::D1 {
+            // Daily bars are labelled by their date at 00:00Z.
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.bar.ts.as_nanosecond() % 86_400_000_000_000 != 0)
+            {
+                return Err(self.field_err(
+                    r.line,
+                    1,
+                    "ts",
+                    &r.bar.ts.to_string(),
+                    "timeframe 1d needs timestamps at 00:00:00Z",
+                ));
+            }
+        }
         if layout.is_intraday() && self.opts.bar_label == BarLabel::End {
             let shift = SignedDuration::from_secs(timeframe.seconds());
             for r in &mut rows {
@@ -574,7 +589,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Smallest positive spacing between consecutive rows → 1m / 15m / 1h (/ 1d). Fewer than two
+    /// Smallest positive spacing between consecutive rows → 1m / 15m / 1h. Fewer than two
     /// distinct timestamps: 1m.
     fn infer_timeframe(&self, rows: &[Row]) -> Result<Timeframe, CsvError> {
         let mut best: Option<(i64, u64, u64)> = None;
@@ -588,13 +603,13 @@ impl<'a> Parser<'a> {
         let Some((secs, a, b)) = best else {
             return Ok(Timeframe::M1);
         };
-        Timeframe::ALL
+        [Timeframe::M1, Timeframe::M15, Timeframe::H1]
             .into_iter()
             .find(|tf| tf.seconds() == secs)
             .ok_or_else(|| CsvError::Timeframe {
                 file: self.file.clone(),
                 reason: format!(
-                    "cannot infer the timeframe: the smallest spacing between rows is {secs} s (lines {a} and {b}); expected 60, 900, 3600 or 86400 s — give the timeframe"
+                    "cannot infer the timeframe: the smallest spacing between rows is {secs} s (lines {a} and {b}); expected 60, 900 or 3600 s — give the timeframe (daily data: use a `date` column or give 1d)"
                 ),
             })
     }

@@ -339,6 +339,25 @@ fn timeframes_are_inferred_from_spacing_or_given() {
     };
     let pf = parse_reader("x.csv", rows(120, 5).as_bytes(), &given).unwrap();
     assert_eq!(pf.timeframe, Timeframe::H1);
+    // Daily spacing is not guessed for a `ts` file; given as 1d, timestamps must be midnights.
+    err_has(
+        parse(&rows(86_400, 3)),
+        &["spacing between rows is 86400 s"],
+    );
+    let d1 = ImportOptions {
+        timeframe: Some(Timeframe::D1),
+        ..ImportOptions::default()
+    };
+    let e = parse_reader("x.csv", rows(86_400, 3).as_bytes(), &d1).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("x.csv:2:1: field `ts`: timeframe 1d needs"),
+        "{e}"
+    );
+    let midnights = "ts,open,high,low,close,volume\n2024-01-02T00:00:00Z,1,1,1,1,\n2024-01-03T00:00:00Z,1,1,1,1,\n";
+    let pf = parse_reader("x.csv", midnights.as_bytes(), &d1).unwrap();
+    assert_eq!(pf.timeframe, Timeframe::D1);
+    assert_eq!(pf.rows[1].bar.volume, None);
     // Daily layouts are daily.
     let m1 = ImportOptions {
         timeframe: Some(Timeframe::M1),
