@@ -1,0 +1,105 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Batch (10,000,000 bars, best of 5, allocating variants — TA-Lib allocates its outputs too) and
+//! streaming (ns/update) timings. Writes the synthetic series to /tmp/pulse_bench_10m.f64
+//! (close, high, low, volume: 4 × N little-endian f64) for bench/peers/talib_bench.py.
+//! Prints a markdown table; `PULSE_BENCH_N` overrides N.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Instant;
+
+use pulse_indicators::*;
+
+struct Rng(u64);
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn series(n: usize) -> [Vec<f64>; 4] {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut c, mut h, mut l, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut p = 100.0f64;
+    for _ in 0..n {
+        p *= 1.0 + (r.next_f64() - 0.5) * 0.02;
+        let hi = p * (1.0 + r.next_f64() * 0.01);
+        let lo = p * (1.0 - r.next_f64() * 0.01);
+        c.push(p);
+        h.push(hi);
+        l.push(lo);
+        v.push(1000.0 + (r.next_f64() * 1e6).floor());
+    }
+    [c, h, l, v]
+}
+
+fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        black_box(f());
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn stream<I: Indicator>(mut ind: I, n: usize, input: impl Fn(usize) -> I::Input) -> f64 {
+    let t = Instant::now();
+    for i in 0..n {
+        black_box(ind.update(black_box(input(i))));
+    }
+    t.elapsed().as_secs_f64() * 1e9 / n as f64
+}
+
+fn main() {
+    let n: usize = std::env::var("PULSE_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let [c, h, l, v] = series(n);
+    let mut f = std::io::BufWriter::new(std::fs::File::create("/tmp/pulse_bench_10m.f64").unwrap());
+    for s in [&c, &h, &l, &v] {
+        for x in s.iter() {
+            f.write_all(&x.to_le_bytes()).unwrap();
+        }
+    }
+    f.flush().unwrap();
+    drop(f);
+    let (c, h, l, v) = (&c[..], &h[..], &l[..], &v[..]);
+    let hlc = |i: usize| Hlc { high: h[i], low: l[i], close: c[i] };
+    let vb = |i: usize| VwapBar { high: h[i], low: l[i], close: c[i], volume: v[i], session: 0 };
+    let sn = n.min(2_000_000);
+    let r = 5;
+    let rows: Vec<(&str, f64, f64)> = vec![
+        ("SMA(5)", best_of(r, || sma(c, 5).unwrap()), stream(Sma::try_new(5).unwrap(), sn, |i| c[i])),
+        ("SMA(20)", best_of(r, || sma(c, 20).unwrap()), stream(Sma::try_new(20).unwrap(), sn, |i| c[i])),
+        ("EMA(10)", best_of(r, || ema(c, 10).unwrap()), stream(Ema::try_new(10).unwrap(), sn, |i| c[i])),
+        ("WMA(10)", best_of(r, || wma(c, 10).unwrap()), stream(Wma::try_new(10).unwrap(), sn, |i| c[i])),
+        ("RSI(14)", best_of(r, || rsi(c, 14).unwrap()), stream(Rsi::try_new(14).unwrap(), sn, |i| c[i])),
+        ("MACD(12,26,9)", best_of(r, || macd(c, 12, 26, 9).unwrap()), stream(Macd::try_new(12, 26, 9).unwrap(), sn, |i| c[i])),
+        ("BBANDS(20,2)", best_of(r, || bbands(c, 20, 2.0).unwrap()), stream(BollingerBands::try_new(20, 2.0).unwrap(), sn, |i| c[i])),
+        ("TRANGE", best_of(r, || trange(h, l, c).unwrap()), stream(TrueRange::try_new().unwrap(), sn, hlc)),
+        ("ATR(14)", best_of(r, || atr(h, l, c, 14).unwrap()), stream(Atr::try_new(14).unwrap(), sn, hlc)),
+        ("ATR pct rank(14,100)", best_of(r, || atr_percentile(h, l, c, 14, 100).unwrap()), stream(AtrPercentile::try_new(14, 100).unwrap(), sn, hlc)),
+        ("ADX(14)", best_of(r, || adx(h, l, c, 14).unwrap()), stream(Adx::try_new(14).unwrap(), sn, hlc)),
+        ("STOCH(5,3,3)", best_of(r, || stoch(h, l, c, 5, 3, 3).unwrap()), stream(Stoch::try_new(5, 3, 3).unwrap(), sn, hlc)),
+        ("OBV", best_of(r, || obv(c, v).unwrap()), stream(Obv::try_new().unwrap(), sn, |i| (c[i], v[i]))),
+        ("ROC(10)", best_of(r, || roc(c, 10).unwrap()), stream(Roc::try_new(10).unwrap(), sn, |i| c[i])),
+        ("MOM(10)", best_of(r, || mom(c, 10).unwrap()), stream(Mom::try_new(10).unwrap(), sn, |i| c[i])),
+        ("returns (ROCP 1)", best_of(r, || returns(c, 1).unwrap()), stream(Returns::try_new(1).unwrap(), sn, |i| c[i])),
+        ("STDDEV(20)", best_of(r, || stddev(c, 20, 1.0).unwrap()), stream(StdDev::try_new(20, 1.0).unwrap(), sn, |i| c[i])),
+        ("CORREL(60)", best_of(r, || correlation(c, h, 60).unwrap()), stream(Correlation::try_new(60).unwrap(), sn, |i| (c[i], h[i]))),
+        ("BETA(60)", best_of(r, || beta(c, h, 60).unwrap()), stream(Beta::try_new(60).unwrap(), sn, |i| (c[i], h[i]))),
+        ("VWAP session", best_of(r, || session_vwap(h, l, c, v, &vec![0i64; n]).unwrap()), stream(SessionVwap::try_new().unwrap(), sn, vb)),
+        ("VWAP rolling(20)", best_of(r, || rolling_vwap(h, l, c, v, 20).unwrap()), stream(RollingVwap::try_new(20).unwrap(), sn, vb)),
+        ("z-score(20)", best_of(r, || zscore(c, 20).unwrap()), stream(ZScore::try_new(20).unwrap(), sn, |i| c[i])),
+        ("volatility(20,252)", best_of(r, || rolling_volatility(c, 20, 252.0).unwrap()), stream(RollingVolatility::try_new(20, 252.0).unwrap(), sn, |i| c[i])),
+        ("log returns", best_of(r, || log_returns(c).unwrap()), stream(LogReturn::try_new().unwrap(), sn, |i| c[i])),
+    ];
+    println!("| indicator | pulse batch ms ({n} bars) | ns/bar batch | ns/update streaming |");
+    println!("|---|---:|---:|---:|");
+    for (name, secs, ns) in &rows {
+        println!("| {name} | {:.2} | {:.2} | {:.2} |", secs * 1e3, secs * 1e9 / n as f64, ns);
+    }
+}
