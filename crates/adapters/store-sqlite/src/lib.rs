@@ -489,34 +489,30 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT DO UPDATE … WHERE <something differs>` for `rows` bars.
-/// `?1` is the symbol and `?2` the timeframe, shared by every row.
+/// `INSERT … SELECT ?, ?, v.* FROM (VALUES (…), (…)) … ON CONFLICT DO UPDATE … WHERE <something
+/// differs>` for `rows` bars: the first two (anonymous) parameters are the symbol and timeframe
+/// shared by every row, then 7 per bar. Numbered parameters (`?NNN`) are avoided on purpose:
+/// `sqlite3_bind_parameter_name`, which the driver calls for every parameter, scans the list of
+/// named parameters linearly, which made a 3,500-parameter statement quadratic.
 fn upsert_bars_sql(rows: usize) -> SqlStr {
     fn build(rows: usize) -> String {
-        let mut sql = String::with_capacity(200 + rows * 40);
+        let mut sql = String::with_capacity(600 + rows * 16);
         sql.push_str(
-            "INSERT INTO bars (symbol, timeframe, ts, open, high, low, close, adj_close, volume) VALUES ",
+            "INSERT INTO bars (symbol, timeframe, ts, open, high, low, close, adj_close, volume) \
+             SELECT ?, ?, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, \
+             v.column7 FROM (VALUES ",
         );
         for r in 0..rows {
-            let p = 3 + r * 7;
             if r > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "(?1,?2,?{},?{},?{},?{},?{},?{},?{})",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6
-            ));
+            sql.push_str("(?,?,?,?,?,?,?)");
         }
+        // `WHERE true` resolves the parsing ambiguity of an upsert on INSERT … SELECT.
         sql.push_str(
-            " ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, \
-             high = excluded.high, low = excluded.low, close = excluded.close, \
-             adj_close = excluded.adj_close, volume = excluded.volume \
+            ") AS v WHERE true ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET \
+             open = excluded.open, high = excluded.high, low = excluded.low, \
+             close = excluded.close, adj_close = excluded.adj_close, volume = excluded.volume \
              WHERE bars.open IS NOT excluded.open OR bars.high IS NOT excluded.high \
              OR bars.low IS NOT excluded.low OR bars.close IS NOT excluded.close \
              OR bars.adj_close IS NOT excluded.adj_close OR bars.volume IS NOT excluded.volume",
