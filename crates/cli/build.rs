@@ -17,7 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|n| n.ends_with(".csv"))
         .collect();
     names.sort();
-    let mut table = String::from("/// (file name, gzip-compressed CSV bytes) of the bundled sample data.\n");
+    let mut table =
+        String::from("/// (file name, gzip-compressed CSV bytes) of the bundled sample data.\n");
     table.push_str("pub const BUNDLE: &[(&str, &[u8])] = &[\n");
     for name in &names {
         let raw = std::fs::read(bundle.join(name))?;

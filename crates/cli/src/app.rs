@@ -39,7 +39,12 @@ impl App {
     /// Builds the context from the parsed command line.
     pub fn new(cli: &Cli) -> anyhow::Result<App> {
         let config = Config::load(cli.config.as_deref())?;
-        Ok(App { config, json: cli.json, quiet: cli.quiet, db: cli.db.clone() })
+        Ok(App {
+            config,
+            json: cli.json,
+            quiet: cli.quiet,
+            db: cli.db.clone(),
+        })
     }
 
     /// The database path: --db / PULSE_DB, else `[store] path`, else the default location.
@@ -65,7 +70,10 @@ impl App {
             .with_context(|| format!("cannot open database {}", path.display()))?;
         if is_default && store.series().await?.is_empty() {
             if !self.quiet && !self.json {
-                eprintln!("First run: seeding {} with the bundled sample data…", path.display());
+                eprintln!(
+                    "First run: seeding {} with the bundled sample data…",
+                    path.display()
+                );
             }
             crate::commands::data::seed(&store).await?;
         }

@@ -57,14 +57,20 @@ fn bar_label(arg: BarLabelArg) -> BarLabel {
 pub async fn seed(store: &SqliteStore) -> anyhow::Result<ImportSummary> {
     let mut batches = Vec::new();
     for (name, bytes) in crate::bundle::files()? {
-        let parsed = data_csv::parse_reader(&format!("bundle:{name}"), &bytes[..], &ImportOptions::default())?;
+        let parsed = data_csv::parse_reader(
+            &format!("bundle/{name}"),
+            &bytes[..],
+            &ImportOptions::default(),
+        )?;
         batches.extend(parsed.into_batches()?);
     }
     Ok(store.import(&batches).await?)
 }
 
 /// Runs `work` unless Ctrl-C arrives first; an interrupted store write is rolled back.
-async fn interruptible<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+async fn interruptible<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     tokio::select! {
         r = work => r,
         _ = tokio::signal::ctrl_c() => bail!("interrupted: the transaction was rolled back, nothing was written"),
@@ -78,7 +84,9 @@ fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("cannot read directory {}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+                .filter(|f| {
+                    f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+                })
                 .collect();
             inside.sort();
             files.extend(inside);
@@ -89,7 +97,14 @@ fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     if files.is_empty() {
-        bail!("no CSV files found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no CSV files found in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(files)
 }
@@ -100,7 +115,12 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         return Err(usage("--symbol needs exactly one file"));
     }
     let opts = ImportOptions {
-        symbol: args.symbol.as_deref().map(Symbol::try_new).transpose().map_err(|e| usage(e.to_string()))?,
+        symbol: args
+            .symbol
+            .as_deref()
+            .map(Symbol::try_new)
+            .transpose()
+            .map_err(|e| usage(e.to_string()))?,
         timeframe: args.timeframe.as_deref().map(parse_timeframe).transpose()?,
         bar_label: bar_label(args.bar_label),
         ..ImportOptions::default()
@@ -109,7 +129,11 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     let pb = bar(app.progress(), files.len() as u64, "parsing");
     let mut batches = Vec::new();
     for file in &files {
-        pb.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        pb.set_message(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         let parsed = data_csv::parse_path(file, &opts)?;
         batches.extend(parsed.into_batches()?);
         pb.inc(1);
@@ -130,7 +154,12 @@ fn report_import(app: &App, what: &str, s: &ImportSummary) -> anyhow::Result<()>
     if !app.quiet {
         println!(
             "Imported {what}: bars {} new, {} updated, {} unchanged; corporate actions {} new, {} updated, {} unchanged.",
-            s.bars_inserted, s.bars_updated, s.bars_unchanged, s.actions_inserted, s.actions_updated, s.actions_unchanged
+            s.bars_inserted,
+            s.bars_updated,
+            s.bars_unchanged,
+            s.actions_inserted,
+            s.actions_updated,
+            s.actions_unchanged
         );
     }
     Ok(())
@@ -152,18 +181,25 @@ async fn fetch(app: &App, args: FetchArgs) -> anyhow::Result<()> {
     }
     let requests: Vec<FetchRequest> = symbols
         .into_iter()
-        .map(|symbol| FetchRequest { symbol, timeframe, start, end })
+        .map(|symbol| FetchRequest {
+            symbol,
+            timeframe,
+            start,
+            end,
+        })
         .collect();
     let batches = match args.source {
         SourceArg::Yahoo => {
-            let client = data_yahoo::YahooClient::new(yahoo_config(app)?)?;
+            let client = data_yahoo::YahooClient::new(yahoo_config(app))?;
             fetch_all(app, &client, &requests).await?
         }
         SourceArg::Alphavantage => {
             let key = std::env::var("ALPHAVANTAGE_API_KEY").map_err(|_| {
-                anyhow::anyhow!("Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY in the environment")
+                anyhow::anyhow!(
+                    "Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY in the environment"
+                )
             })?;
-            let client = data_yahoo::alphavantage::AlphaVantageClient::new(alphavantage_config(app, key)?)?;
+            let client = data_yahoo::AlphaVantageClient::new(alphavantage_config(app, key))?;
             fetch_all(app, &client, &requests).await?
         }
     };
@@ -172,52 +208,51 @@ async fn fetch(app: &App, args: FetchArgs) -> anyhow::Result<()> {
     report_import(app, &format!("{} symbol(s)", batches.len()), &summary)
 }
 
-fn yahoo_config(app: &App) -> anyhow::Result<data_yahoo::YahooConfig> {
-    let c = &app.config.yahoo;
+/// Applies a `[yahoo]` / `[alphavantage]` section to a client's base URL and HTTP settings.
+fn apply_source_config(
+    c: &crate::config::SourceConfig,
+    base_url: &mut String,
+    http: &mut data_yahoo::HttpConfig,
+) {
+    if let Some(u) = &c.base_url {
+        *base_url = u.clone();
+    }
+    if let Some(ms) = c.min_interval_ms {
+        http.min_interval = std::time::Duration::from_millis(ms);
+    }
+    if let Some(n) = c.max_retries {
+        http.max_retries = n;
+    }
+    if let Some(s) = c.timeout_secs {
+        http.timeout = std::time::Duration::from_secs(s);
+    }
+}
+
+fn yahoo_config(app: &App) -> data_yahoo::YahooConfig {
     let mut cfg = data_yahoo::YahooConfig::default();
-    if let Some(u) = &c.base_url {
-        cfg.base_url = u.clone();
-    }
-    if let Some(ms) = c.min_interval_ms {
-        cfg.min_interval = std::time::Duration::from_millis(ms);
-    }
-    if let Some(n) = c.max_retries {
-        cfg.max_retries = n;
-    }
-    if let Some(s) = c.timeout_secs {
-        cfg.timeout = std::time::Duration::from_secs(s);
-    }
-    Ok(cfg)
+    apply_source_config(&app.config.yahoo, &mut cfg.base_url, &mut cfg.http);
+    cfg
 }
 
-fn alphavantage_config(app: &App, key: String) -> anyhow::Result<data_yahoo::alphavantage::AlphaVantageConfig> {
-    let c = &app.config.alphavantage;
-    let mut cfg = data_yahoo::alphavantage::AlphaVantageConfig::new(key);
-    if let Some(u) = &c.base_url {
-        cfg.base_url = u.clone();
-    }
-    if let Some(ms) = c.min_interval_ms {
-        cfg.min_interval = std::time::Duration::from_millis(ms);
-    }
-    if let Some(n) = c.max_retries {
-        cfg.max_retries = n;
-    }
-    if let Some(s) = c.timeout_secs {
-        cfg.timeout = std::time::Duration::from_secs(s);
-    }
-    Ok(cfg)
+fn alphavantage_config(app: &App, key: String) -> data_yahoo::AlphaVantageConfig {
+    let mut cfg = data_yahoo::AlphaVantageConfig::new(data_yahoo::ApiKey::new(key));
+    apply_source_config(&app.config.alphavantage, &mut cfg.base_url, &mut cfg.http);
+    cfg
 }
 
-async fn fetch_all<M: MarketData>(app: &App, source: &M, requests: &[FetchRequest]) -> anyhow::Result<Vec<ImportBatch>> {
+async fn fetch_all<M: MarketData>(
+    app: &App,
+    source: &M,
+    requests: &[FetchRequest],
+) -> anyhow::Result<Vec<ImportBatch>> {
     let pb = bar(app.progress(), requests.len() as u64, "fetching");
     let mut batches = Vec::new();
     for req in requests {
         pb.set_message(req.symbol.to_string());
         let series = interruptible(async {
-            source
-                .fetch_bars(req)
-                .await
-                .with_context(|| format!("{} {} from {}", source.source_name(), req.symbol, req.start))
+            source.fetch_bars(req).await.with_context(|| {
+                format!("{} {} from {}", source.source_name(), req.symbol, req.start)
+            })
         })
         .await?;
         batches.push(ImportBatch {
@@ -267,21 +302,38 @@ async fn list(app: &App) -> anyhow::Result<()> {
         return print_json(&rows);
     }
     if rows.is_empty() {
-        println!("The store is empty. Import data with `pulse data import PATH` or `pulse data seed`.");
+        println!(
+            "The store is empty. Import data with `pulse data import PATH` or `pulse data seed`."
+        );
         return Ok(());
     }
     let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| vec![r.symbol.to_string(), r.timeframe.to_string(), r.rows.to_string(), r.first.clone(), r.last.clone()])
+        .map(|r| {
+            vec![
+                r.symbol.to_string(),
+                r.timeframe.to_string(),
+                r.rows.to_string(),
+                r.first.clone(),
+                r.last.clone(),
+            ]
+        })
         .collect();
     print_table(&["symbol", "timeframe", "rows", "first", "last"], &table)
 }
 
-fn query_for(symbol: Symbol, timeframe: Timeframe, from: Option<&str>, to: Option<&str>) -> anyhow::Result<BarQuery> {
+fn query_for(
+    symbol: Symbol,
+    timeframe: Timeframe,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<BarQuery> {
     Ok(BarQuery {
         symbol,
         timeframe,
-        start: from.map(|s| parse_instant(s, false, "--from")).transpose()?,
+        start: from
+            .map(|s| parse_instant(s, false, "--from"))
+            .transpose()?,
         end: to.map(|s| parse_instant(s, true, "--to")).transpose()?,
     })
 }
@@ -301,7 +353,12 @@ async fn show(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     let symbol = Symbol::try_new(args.symbol.as_str()).map_err(|e| usage(e.to_string()))?;
     let timeframe = parse_timeframe(&args.timeframe)?;
     let store = app.store().await?;
-    if !store.series().await?.iter().any(|s| s.symbol == symbol && s.timeframe == timeframe) {
+    if !store
+        .series()
+        .await?
+        .iter()
+        .any(|s| s.symbol == symbol && s.timeframe == timeframe)
+    {
         bail!("no {timeframe} bars stored for {symbol} (see `pulse data list`)");
     }
     let query = query_for(symbol, timeframe, args.from.as_deref(), args.to.as_deref())?;
@@ -342,14 +399,40 @@ async fn show(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![r.ts.clone(), r.open.to_string(), r.high.to_string(), r.low.to_string(), r.close.to_string(), opt(r.adj_close), opt(r.volume)]
+            vec![
+                r.ts.clone(),
+                r.open.to_string(),
+                r.high.to_string(),
+                r.low.to_string(),
+                r.close.to_string(),
+                opt(r.adj_close),
+                opt(r.volume),
+            ]
         })
         .collect();
-    print_table(&[if timeframe == Timeframe::D1 { "date" } else { "ts" }, "open", "high", "low", "close", "adj_close", "volume"], &table)
+    print_table(
+        &[
+            if timeframe == Timeframe::D1 {
+                "date"
+            } else {
+                "ts"
+            },
+            "open",
+            "high",
+            "low",
+            "close",
+            "adj_close",
+            "volume",
+        ],
+        &table,
+    )
 }
 
 async fn instrument_of(store: &SqliteStore, symbol: &Symbol) -> anyhow::Result<Instrument> {
-    Ok(store.instrument(symbol).await?.unwrap_or_else(|| Instrument::infer(symbol)))
+    Ok(store
+        .instrument(symbol)
+        .await?
+        .unwrap_or_else(|| Instrument::infer(symbol)))
 }
 
 fn wanted(filter: &[Symbol], symbol: &Symbol) -> bool {
@@ -360,10 +443,15 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
     let filter = parse_symbols(&args.symbols)?;
     let mut reports: Vec<CheckReport> = Vec::new();
     if !args.files.is_empty() {
-        let opts = ImportOptions { bar_label: bar_label(args.bar_label), ..ImportOptions::default() };
+        let opts = ImportOptions {
+            bar_label: bar_label(args.bar_label),
+            ..ImportOptions::default()
+        };
         for file in expand_paths(&args.files)? {
             let parsed = data_csv::parse_path(&file, &opts)?;
-            let Some(symbol) = parsed.symbol.clone() else { continue };
+            let Some(symbol) = parsed.symbol.clone() else {
+                continue;
+            };
             let instrument = Instrument::infer(&symbol);
             let actions: Vec<_> = parsed.actions.iter().map(|(_, a)| a.clone()).collect();
             let mut checker = SeriesChecker::new(&instrument, parsed.timeframe, &actions);
@@ -374,8 +462,12 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
         }
     } else {
         let store = app.store().await?;
-        let series: Vec<SeriesSummary> =
-            store.series().await?.into_iter().filter(|s| wanted(&filter, &s.symbol)).collect();
+        let series: Vec<SeriesSummary> = store
+            .series()
+            .await?
+            .into_iter()
+            .filter(|s| wanted(&filter, &s.symbol))
+            .collect();
         if series.is_empty() {
             bail!("nothing to check: no stored series match");
         }
@@ -386,7 +478,12 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
             let actions = store.corporate_actions(&s.symbol).await?;
             let mut checker = SeriesChecker::new(&instrument, s.timeframe, &actions);
             let mut pager = BarPager::new(
-                BarQuery { symbol: s.symbol.clone(), timeframe: s.timeframe, start: None, end: None },
+                BarQuery {
+                    symbol: s.symbol.clone(),
+                    timeframe: s.timeframe,
+                    start: None,
+                    end: None,
+                },
                 CHUNK,
             );
             while let Some(chunk) = pager.next_chunk(&store).await? {
@@ -398,8 +495,14 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
             reports.push(checker.finish());
         }
         pb.finish_and_clear();
-        let scope: Vec<(Symbol, Timeframe)> = series.iter().map(|s| (s.symbol.clone(), s.timeframe)).collect();
-        let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.iter().cloned()).collect();
+        let scope: Vec<(Symbol, Timeframe)> = series
+            .iter()
+            .map(|s| (s.symbol.clone(), s.timeframe))
+            .collect();
+        let all: Vec<Finding> = reports
+            .iter()
+            .flat_map(|r| r.findings.iter().cloned())
+            .collect();
         store.replace_findings(&scope, &all).await?;
     }
     if app.json {
@@ -416,9 +519,16 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
         let summary = if counts.is_empty() {
             "clean".to_string()
         } else {
-            counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+            counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        println!("{} {} ({} bars): {summary}", r.symbol, r.timeframe, r.bars_checked);
+        println!(
+            "{} {} ({} bars): {summary}",
+            r.symbol, r.timeframe, r.bars_checked
+        );
         if let Some(note) = &r.calendar_note {
             println!("  note: {note}");
         }
@@ -427,7 +537,10 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
             println!("  {} {} {}", format_ts(f.ts, f.timeframe), f.kind, f.detail);
         }
         if r.findings.len() > shown {
-            println!("  … {} more (use --all or --json)", r.findings.len() - shown);
+            println!(
+                "  … {} more (use --all or --json)",
+                r.findings.len() - shown
+            );
         }
     }
     Ok(())
@@ -452,28 +565,47 @@ async fn export(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let mut splits = Vec::new();
     for s in &series {
         let dir = args.out.join(s.timeframe.as_str());
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let actions = store.corporate_actions(&s.symbol).await?;
         if s.timeframe == Timeframe::D1 {
-            splits.extend(actions.iter().filter(|a| matches!(a.kind, CorporateActionKind::Split { .. })).cloned());
+            splits.extend(
+                actions
+                    .iter()
+                    .filter(|a| matches!(a.kind, CorporateActionKind::Split { .. }))
+                    .cloned(),
+            );
         }
         let ext = match args.format {
             ExportFormat::Csv => "csv",
             ExportFormat::Parquet => "parquet",
         };
         let path = dir.join(format!("{}.{ext}", s.symbol));
-        let query = BarQuery { symbol: s.symbol.clone(), timeframe: s.timeframe, start: None, end: None };
-        write_atomically(&path, |tmp| {
-            Box::pin(export_one(&store, args.format, tmp, query.clone(), &actions, &pb))
-        })
-        .await?;
+        let query = BarQuery {
+            symbol: s.symbol.clone(),
+            timeframe: s.timeframe,
+            start: None,
+            end: None,
+        };
+        // Write through a temporary sibling and rename it into place, so that an error or an
+        // interruption never leaves a half-written export.
+        let tmp = path.with_extension("partial");
+        match export_one(&store, args.format, &tmp, query, &actions, &pb).await {
+            Ok(()) => std::fs::rename(&tmp, &path)
+                .with_context(|| format!("cannot move {} into place", path.display()))?,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
         written.push(path);
     }
     if !splits.is_empty() {
         splits.sort_by(|a, b| (a.ex_date, &a.symbol).cmp(&(b.ex_date, &b.symbol)));
         splits.dedup();
         let path = args.out.join("1d").join("SPLITS.csv");
-        let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         data_csv::write_splits_csv(std::io::BufWriter::new(file), &splits)?;
         written.push(path);
     }
@@ -487,23 +619,6 @@ async fn export(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a file through a temporary sibling and renames it into place, so that an error or an
-/// interruption never leaves a half-written export.
-async fn write_atomically<F>(path: &Path, write: F) -> anyhow::Result<()>
-where
-    F: for<'a> FnOnce(&'a Path) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'a>>,
-{
-    let tmp = path.with_extension("partial");
-    let result = write(&tmp).await;
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display())),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
 async fn export_one(
     store: &SqliteStore,
     format: ExportFormat,
@@ -513,11 +628,13 @@ async fn export_one(
     pb: &indicatif::ProgressBar,
 ) -> anyhow::Result<()> {
     let timeframe = query.timeframe;
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut pager = BarPager::new(query, CHUNK);
     match format {
         ExportFormat::Csv => {
-            let mut w = data_csv::SeriesCsvWriter::new(std::io::BufWriter::new(file), timeframe, actions)?;
+            let mut w = data_csv::SeriesCsvWriter::new(std::io::BufWriter::new(file), timeframe)?
+                .with_dividends(actions);
             while let Some(chunk) = pager.next_chunk(store).await? {
                 w.write_bars(&chunk)?;
                 pb.inc(chunk.len() as u64);
@@ -525,7 +642,8 @@ async fn export_one(
             w.finish()?;
         }
         ExportFormat::Parquet => {
-            let mut w = data_csv::parquet::ParquetBarWriter::new(file)?;
+            let mut w =
+                data_csv::parquet_io::ParquetBarWriter::new(&path.display().to_string(), file)?;
             while let Some(chunk) = pager.next_chunk(store).await? {
                 w.write_bars(&chunk)?;
                 pb.inc(chunk.len() as u64);
@@ -566,10 +684,16 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for s in &series {
         let instrument = instrument_of(&store, &s.symbol).await?;
-        let mut resampler = Resampler::try_new(instrument.exchange, from, to).map_err(|e| usage(e.to_string()))?;
+        let mut resampler =
+            Resampler::try_new(instrument.exchange, from, to).map_err(|e| usage(e.to_string()))?;
         let mut out = Vec::new();
         let mut pager = BarPager::new(
-            BarQuery { symbol: s.symbol.clone(), timeframe: from, start: None, end: None },
+            BarQuery {
+                symbol: s.symbol.clone(),
+                timeframe: from,
+                start: None,
+                end: None,
+            },
             CHUNK,
         );
         while let Some(chunk) = pager.next_chunk(&store).await? {
@@ -580,7 +704,7 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let outside = resampler.outside_session();
+        let outside = resampler.out_of_session() as u64;
         if let Some(last) = resampler.finish() {
             out.push(last);
         }
@@ -611,7 +735,10 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        println!("{} {} → {}: {} bars → {}{warn}", r.symbol, r.from, r.to, r.bars_in, r.bars_out);
+        println!(
+            "{} {} → {}: {} bars → {}{warn}",
+            r.symbol, r.from, r.to, r.bars_in, r.bars_out
+        );
     }
     report_import(app, "resampled bars", &summary)
 }

@@ -24,11 +24,17 @@ pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Ti
         return Ok(ts);
     }
     let date: Date = s.parse().map_err(|_| {
-        usage(format!("{flag} {s:?}: expected a date YYYY-MM-DD or an RFC 3339 timestamp"))
+        usage(format!(
+            "{flag} {s:?}: expected a date YYYY-MM-DD or an RFC 3339 timestamp"
+        ))
     })?;
     let zoned = date.to_zoned(jiff::tz::TimeZone::UTC)?;
     let ts = zoned.timestamp();
-    Ok(if end_of_day { ts.checked_add(jiff::SignedDuration::from_secs(86_399))? } else { ts })
+    Ok(if end_of_day {
+        ts.checked_add(jiff::SignedDuration::from_secs(86_399))?
+    } else {
+        ts
+    })
 }
 
 /// Parses a comma-separated or repeated symbol list.
@@ -43,5 +49,6 @@ pub fn parse_symbols(raw: &[String]) -> anyhow::Result<Vec<pulse_core::Symbol>> 
 
 /// Parses a timeframe flag.
 pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
-    s.parse().map_err(|e: pulse_core::CoreError| usage(e.to_string()))
+    s.parse()
+        .map_err(|e: pulse_core::CoreError| usage(e.to_string()))
 }
