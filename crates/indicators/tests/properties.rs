@@ -1,0 +1,590 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Property tests: streaming == batch bit for bit (random walks at magnitudes 1e-12 … 1e12,
+//! constant series, zeros, series with non-finite holes), the non-finite rule (a skipped bar
+//! leaves the state untouched), warm-up length == TA-Lib lookback, and `try_new` validation.
+
+use proptest::prelude::*;
+use pulse_indicators::spec::{IndicatorSpec, OhlcvColumns, compute, list, parse_spec};
+use pulse_indicators::*;
+
+#[derive(Debug, Clone)]
+struct Bars {
+    h: Vec<f64>,
+    l: Vec<f64>,
+    c: Vec<f64>,
+    v: Vec<f64>,
+    b: Vec<f64>,
+}
+
+fn hlc(x: &Bars, i: usize) -> Hlc {
+    Hlc {
+        high: x.h[i],
+        low: x.l[i],
+        close: x.c[i],
+    }
+}
+
+fn vb(x: &Bars, i: usize) -> VwapBar {
+    VwapBar {
+        high: x.h[i],
+        low: x.l[i],
+        close: x.c[i],
+        volume: x.v[i],
+        session: (i / 7) as i64,
+    }
+}
+
+fn stream1<I: Indicator<Output = f64>>(
+    mut ind: I,
+    n: usize,
+    input: impl Fn(usize) -> I::Input,
+) -> Vec<Vec<f64>> {
+    vec![
+        (0..n)
+            .map(|i| ind.update(input(i)).unwrap_or(f64::NAN))
+            .collect(),
+    ]
+}
+
+/// Every indicator, computed both ways: (name, batch columns, streaming columns).
+fn all(x: &Bars) -> Vec<(&'static str, Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+    let n = x.c.len();
+    let c = &x.c;
+    let sessions: Vec<i64> = (0..n).map(|i| (i / 7) as i64).collect();
+    let mut out = vec![
+        (
+            "sma",
+            vec![sma(c, 5).unwrap()],
+            stream1(Sma::try_new(5).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "ema",
+            vec![ema(c, 4).unwrap()],
+            stream1(Ema::try_new(4).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "wma",
+            vec![wma(c, 6).unwrap()],
+            stream1(Wma::try_new(6).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "rsi",
+            vec![rsi(c, 5).unwrap()],
+            stream1(Rsi::try_new(5).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "trange",
+            vec![trange(&x.h, &x.l, c).unwrap()],
+            stream1(TrueRange::try_new().unwrap(), n, |i| hlc(x, i)),
+        ),
+        (
+            "atr",
+            vec![atr(&x.h, &x.l, c, 5).unwrap()],
+            stream1(Atr::try_new(5).unwrap(), n, |i| hlc(x, i)),
+        ),
+        (
+            "atr1",
+            vec![atr(&x.h, &x.l, c, 1).unwrap()],
+            stream1(Atr::try_new(1).unwrap(), n, |i| hlc(x, i)),
+        ),
+        (
+            "atrp",
+            vec![atr_percentile(&x.h, &x.l, c, 3, 6).unwrap()],
+            stream1(AtrPercentile::try_new(3, 6).unwrap(), n, |i| hlc(x, i)),
+        ),
+        (
+            "adx",
+            vec![adx(&x.h, &x.l, c, 4).unwrap()],
+            stream1(Adx::try_new(4).unwrap(), n, |i| hlc(x, i)),
+        ),
+        (
+            "obv",
+            vec![obv(c, &x.v).unwrap()],
+            stream1(Obv::try_new().unwrap(), n, |i| (c[i], x.v[i])),
+        ),
+        (
+            "roc",
+            vec![roc(c, 3).unwrap()],
+            stream1(Roc::try_new(3).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "mom",
+            vec![mom(c, 3).unwrap()],
+            stream1(Mom::try_new(3).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "ret",
+            vec![returns(c, 1).unwrap()],
+            stream1(Returns::try_new(1).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "logret",
+            vec![log_returns(c).unwrap()],
+            stream1(LogReturn::try_new().unwrap(), n, |i| c[i]),
+        ),
+        (
+            "stddev",
+            vec![stddev(c, 5, 1.5).unwrap()],
+            stream1(StdDev::try_new(5, 1.5).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "vol",
+            vec![rolling_volatility(c, 5, 252.0).unwrap()],
+            stream1(RollingVolatility::try_new(5, 252.0).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "zscore",
+            vec![zscore(c, 5).unwrap()],
+            stream1(ZScore::try_new(5).unwrap(), n, |i| c[i]),
+        ),
+        (
+            "corr",
+            vec![correlation(c, &x.b, 5).unwrap()],
+            stream1(Correlation::try_new(5).unwrap(), n, |i| (c[i], x.b[i])),
+        ),
+        (
+            "beta",
+            vec![beta(&x.b, c, 5).unwrap()],
+            stream1(Beta::try_new(5).unwrap(), n, |i| (x.b[i], c[i])),
+        ),
+        (
+            "vwap",
+            vec![session_vwap(&x.h, &x.l, c, &x.v, &sessions).unwrap()],
+            stream1(SessionVwap::try_new().unwrap(), n, |i| vb(x, i)),
+        ),
+        (
+            "rvwap",
+            vec![rolling_vwap(&x.h, &x.l, c, &x.v, 4).unwrap()],
+            stream1(RollingVwap::try_new(4).unwrap(), n, |i| vb(x, i)),
+        ),
+    ];
+    let (a, b, d) = macd(c, 5, 9, 4).unwrap();
+    let mut m = Macd::try_new(5, 9, 4).unwrap();
+    let ms: Vec<Option<MacdOutput>> = (0..n).map(|i| m.update(c[i])).collect();
+    let col = |f: fn(&MacdOutput) -> f64| {
+        ms.iter()
+            .map(|o| o.as_ref().map(f).unwrap_or(f64::NAN))
+            .collect::<Vec<_>>()
+    };
+    out.push((
+        "macd",
+        vec![a, b, d],
+        vec![col(|o| o.macd), col(|o| o.signal), col(|o| o.hist)],
+    ));
+    let bb = bbands(c, 5, 2.0).unwrap();
+    let mut s = BollingerBands::try_new(5, 2.0).unwrap();
+    let bs: Vec<Option<BBandsOutput>> = (0..n).map(|i| s.update(c[i])).collect();
+    let colb = |f: fn(&BBandsOutput) -> f64| {
+        bs.iter()
+            .map(|o| o.as_ref().map(f).unwrap_or(f64::NAN))
+            .collect::<Vec<_>>()
+    };
+    out.push((
+        "bbands",
+        bb.to_vec(),
+        vec![
+            colb(|o| o.upper),
+            colb(|o| o.middle),
+            colb(|o| o.lower),
+            colb(|o| o.percent_b),
+            colb(|o| o.bandwidth),
+        ],
+    ));
+    let (k, dd) = stoch(&x.h, &x.l, c, 4, 3, 2).unwrap();
+    let mut st = Stoch::try_new(4, 3, 2).unwrap();
+    let ss: Vec<Option<StochOutput>> = (0..n).map(|i| st.update(hlc(x, i))).collect();
+    out.push((
+        "stoch",
+        vec![k, dd],
+        vec![
+            ss.iter()
+                .map(|o| o.map(|o| o.k).unwrap_or(f64::NAN))
+                .collect(),
+            ss.iter()
+                .map(|o| o.map(|o| o.d).unwrap_or(f64::NAN))
+                .collect(),
+        ],
+    ));
+    out
+}
+
+fn same_bits(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+fn assert_stream_eq_batch(x: &Bars) {
+    for (name, batch, streamed) in all(x) {
+        assert_eq!(batch.len(), streamed.len(), "{name}");
+        for (j, (bc, sc)) in batch.iter().zip(&streamed).enumerate() {
+            for i in 0..bc.len() {
+                assert!(
+                    same_bits(bc[i], sc[i]),
+                    "{name} col {j} bar {i}: batch {:e} != stream {:e}",
+                    bc[i],
+                    sc[i]
+                );
+            }
+        }
+    }
+}
+
+/// A random-walk bar series at `scale`, with optional non-finite holes.
+fn bars(scale: f64, steps: Vec<(f64, f64, f64, f64)>, holes: Vec<usize>) -> Bars {
+    let mut p = 1.0f64;
+    let mut x = Bars {
+        h: vec![],
+        l: vec![],
+        c: vec![],
+        v: vec![],
+        b: vec![],
+    };
+    for (i, (r, up, dn, vol)) in steps.into_iter().enumerate() {
+        p *= 1.0 + r;
+        x.c.push(p * scale);
+        x.h.push(p * scale * (1.0 + up));
+        x.l.push(p * scale * (1.0 - dn));
+        x.v.push(vol);
+        x.b.push(scale * (1.0 + 0.5 * r + 0.001 * (i % 5) as f64));
+    }
+    for k in holes {
+        if !x.c.is_empty() {
+            let i = k % x.c.len();
+            match k % 3 {
+                0 => x.c[i] = f64::NAN,
+                1 => x.h[i] = f64::INFINITY,
+                _ => x.v[i] = f64::NEG_INFINITY,
+            }
+        }
+    }
+    x
+}
+
+fn step() -> impl Strategy<Value = (f64, f64, f64, f64)> {
+    (-0.05f64..0.05, 0.0f64..0.03, 0.0f64..0.03, 0.0f64..1e6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn streaming_equals_batch_random_walks(
+        scale in prop::sample::select(vec![1e-12, 1e-3, 1.0, 250.0, 1e6, 1e12]),
+        steps in prop::collection::vec(step(), 0..120),
+    ) {
+        assert_stream_eq_batch(&bars(scale, steps, vec![]));
+    }
+
+    #[test]
+    fn streaming_equals_batch_with_non_finite_holes(
+        steps in prop::collection::vec(step(), 1..120),
+        holes in prop::collection::vec(0usize..1000, 1..6),
+    ) {
+        assert_stream_eq_batch(&bars(100.0, steps, holes));
+    }
+
+    #[test]
+    fn constant_and_zero_series(value in prop::sample::select(vec![0.0, 1e-12, 1.0, 42.5, 1e12]), n in 0usize..80) {
+        let x = Bars { h: vec![value; n], l: vec![value; n], c: vec![value; n], v: vec![value; n], b: vec![value; n] };
+        assert_stream_eq_batch(&x);
+        // Nothing emits NaN/inf after warm-up on finite constant input (except undefined VWAP at 0 volume
+        // and log returns of zeros, which are skipped by rule).
+        for (name, batch, _) in all(&x) {
+            if matches!(name, "vwap" | "rvwap" | "logret" | "vol") && value == 0.0 { continue; }
+            for col in &batch {
+                for v in col { prop_assert!(v.is_nan() || v.is_finite(), "{name}: {v}"); }
+            }
+        }
+    }
+
+    /// The non-finite rule: a NaN bar yields no value and leaves the state exactly as it was, so
+    /// the outputs on the remaining bars equal the outputs on the series without that bar.
+    #[test]
+    fn non_finite_bar_is_skipped_without_state_change(
+        steps in prop::collection::vec(step(), 2..100),
+        at in 0usize..1000,
+    ) {
+        let full = bars(50.0, steps, vec![]);
+        let n = full.c.len();
+        let k = at % n;
+        let mut holed = full.clone();
+        holed.c[k] = f64::NAN;
+        holed.h[k] = f64::NAN;
+        holed.l[k] = f64::NAN;
+        holed.v[k] = f64::NAN;
+        holed.b[k] = f64::NAN;
+        let mut removed = full.clone();
+        for s in [&mut removed.c, &mut removed.h, &mut removed.l, &mut removed.v, &mut removed.b] { s.remove(k); }
+        let with_hole = all(&holed);
+        let without = all(&removed);
+        for ((name, _, sh), (_, _, sr)) in with_hole.iter().zip(&without) {
+            if matches!(*name, "vwap") { continue; } // session ids are positional (i / 7)
+            for (ch, cr) in sh.iter().zip(sr) {
+                prop_assert!(ch[k].is_nan(), "{name}: output at the skipped bar");
+                let kept: Vec<f64> = ch.iter().enumerate().filter(|(i, _)| *i != k).map(|(_, v)| *v).collect();
+                for (i, (a, b)) in kept.iter().zip(cr).enumerate() {
+                    prop_assert!(same_bits(*a, *b), "{name} bar {i}: {a:e} vs {b:e}");
+                }
+            }
+        }
+    }
+}
+
+/// Warm-up length == TA-Lib lookback: first defined output index on gap-free input equals
+/// `warmup_period()` of the streaming struct and of the spec.
+#[test]
+fn warmup_equals_talib_lookback() {
+    let steps: Vec<_> = (0..300)
+        .map(|i| {
+            (
+                ((i * 7919) % 101) as f64 / 1000.0 - 0.05,
+                0.01,
+                0.012,
+                1000.0 + i as f64,
+            )
+        })
+        .collect();
+    let x = bars(100.0, steps, vec![]);
+    let cols = OhlcvColumns {
+        timestamps: &[],
+        open: &x.c,
+        high: &x.h,
+        low: &x.l,
+        close: &x.c,
+        volume: &x.v,
+        sessions: Some(&vec![0; 300]),
+        benchmark_close: Some(&x.b),
+    };
+    let expected: &[(&str, usize)] = &[
+        ("sma:5", 4),
+        ("ema:10", 9),
+        ("wma:10", 9),
+        ("rsi:14", 14),
+        ("rsi:5", 5),
+        ("macd:12,26,9", 33),
+        ("bbands:20,2", 19),
+        ("trange", 1),
+        ("atr:14", 14),
+        ("atrp:14,100", 114),
+        ("vwap", 0),
+        ("vwap:20", 19),
+        ("stddev:20", 19),
+        ("vol:20,252", 20),
+        ("beta:60", 60),
+        ("zscore:20", 19),
+        ("roc:10", 10),
+        ("mom:10", 10),
+        ("ret", 1),
+        ("logret", 1),
+        ("stoch:5,3,3", 8),
+        ("obv", 0),
+        ("adx:14", 27),
+        ("corr:60", 60), // correlation of returns: 1 (returns) + 59
+    ];
+    for (s, lb) in expected {
+        let spec = parse_spec(s).unwrap();
+        assert_eq!(spec.warmup_period(), *lb, "{s}: spec warm-up");
+        for (name, col) in compute(&spec, &cols).unwrap() {
+            let first = col.iter().position(|v| !v.is_nan()).unwrap();
+            assert_eq!(first, *lb, "{name}: first defined index");
+        }
+    }
+    assert_eq!(Sma::try_new(5).unwrap().warmup_period(), 4);
+    assert_eq!(Macd::try_new(12, 26, 9).unwrap().warmup_period(), 33);
+    assert_eq!(
+        Macd::try_new(26, 12, 9).unwrap().warmup_period(),
+        33,
+        "fast/slow swapped as TA-Lib"
+    );
+    assert_eq!(Adx::try_new(14).unwrap().warmup_period(), 27);
+    assert_eq!(Stoch::try_new(5, 3, 3).unwrap().warmup_period(), 8);
+    assert_eq!(
+        AtrPercentile::try_new(14, 100).unwrap().warmup_period(),
+        114
+    );
+}
+
+#[test]
+fn try_new_rejects_bad_parameters() {
+    use IndicatorError::*;
+    assert!(matches!(
+        Sma::try_new(0),
+        Err(InvalidPeriod {
+            indicator: "sma",
+            value: 0,
+            ..
+        })
+    ));
+    assert!(matches!(Ema::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Wma::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Rsi::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Rsi::try_new(1), Err(InvalidPeriod { min: 2, .. })));
+    assert!(matches!(
+        Macd::try_new(0, 26, 9),
+        Err(InvalidPeriod { param: "fast", .. })
+    ));
+    assert!(matches!(
+        Macd::try_new(12, 26, 0),
+        Err(InvalidPeriod {
+            param: "signal",
+            ..
+        })
+    ));
+    assert!(matches!(
+        BollingerBands::try_new(0, 2.0),
+        Err(InvalidPeriod { .. })
+    ));
+    assert!(matches!(
+        BollingerBands::try_new(20, f64::NAN),
+        Err(InvalidParameter { param: "nbdev", .. })
+    ));
+    assert!(matches!(
+        BollingerBands::try_new(20, f64::INFINITY),
+        Err(InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        StdDev::try_new(20, f64::NEG_INFINITY),
+        Err(InvalidParameter { .. })
+    ));
+    assert!(matches!(Atr::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(
+        AtrPercentile::try_new(14, 0),
+        Err(InvalidPeriod { .. })
+    ));
+    assert!(matches!(Adx::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(
+        Stoch::try_new(5, 0, 3),
+        Err(InvalidPeriod { param: "slowk", .. })
+    ));
+    assert!(matches!(Roc::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Mom::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Returns::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Correlation::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(Beta::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(ZScore::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(RollingVwap::try_new(0), Err(InvalidPeriod { .. })));
+    assert!(matches!(
+        RollingVolatility::try_new(20, f64::NAN),
+        Err(InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        RollingVolatility::try_new(0, 252.0),
+        Err(InvalidPeriod { .. })
+    ));
+    // Batch functions validate too, and check lengths.
+    assert!(sma(&[1.0, 2.0], 0).is_err());
+    let mut out = vec![0.0; 1];
+    assert!(matches!(
+        sma_into(&[1.0, 2.0], 1, &mut out),
+        Err(LengthMismatch { field: "out", .. })
+    ));
+    let msg = BollingerBands::try_new(20, f64::NAN)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("bbands") && msg.contains("nbdev"), "{msg}");
+}
+
+#[test]
+fn spec_parsing_and_column_names() {
+    let names = |s: &str| parse_spec(s).unwrap().column_names();
+    assert_eq!(names("rsi:14"), ["rsi_14"]);
+    assert_eq!(
+        names("macd:12,26,9"),
+        ["macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9"]
+    );
+    assert_eq!(
+        names("bbands:20,2"),
+        [
+            "bb_upper_20_2",
+            "bb_middle_20_2",
+            "bb_lower_20_2",
+            "bb_pctb_20_2",
+            "bb_width_20_2"
+        ]
+    );
+    assert_eq!(names("bbands:20,2.5")[0], "bb_upper_20_2.5");
+    assert_eq!(names("sma:5"), ["sma_5"]);
+    assert_eq!(names("atr:14"), ["atr_14"]);
+    assert_eq!(names("ema:10"), ["ema_10"]);
+    assert_eq!(names("vwap"), ["vwap"]);
+    assert_eq!(names("vwap:20"), ["vwap_20"]);
+    assert_eq!(names("stoch"), ["stoch_k_5_3_3", "stoch_d_5_3_3"]);
+    assert_eq!(names("adx:14"), ["adx_14"]);
+    assert_eq!(
+        names("MACD"),
+        ["macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9"]
+    );
+    assert_eq!(
+        parse_spec("macd:12,26,9").unwrap(),
+        IndicatorSpec::Macd {
+            fast: 12,
+            slow: 26,
+            signal: 9
+        }
+    );
+    for bad in [
+        "",
+        "foo",
+        "rsi:",
+        "rsi:x",
+        "rsi:0",
+        "rsi:14,3",
+        "bbands:20,nan",
+        "bbands:20,inf",
+        "sma:-1",
+        "macd:12,26,0",
+    ] {
+        assert!(parse_spec(bad).is_err(), "{bad:?} should be rejected");
+    }
+    // Every listed indicator parses with its defaults and names as many columns as it lists outputs.
+    let l = list();
+    assert!(l.len() >= 22);
+    for info in l {
+        let spec = parse_spec(info.name).unwrap();
+        assert_eq!(
+            spec.column_names().len(),
+            info.outputs.len(),
+            "{}",
+            info.name
+        );
+        assert!(!info.description.is_empty());
+    }
+    // corr/beta need a benchmark.
+    let c = vec![1.0; 10];
+    let cols = OhlcvColumns {
+        timestamps: &[],
+        open: &c,
+        high: &c,
+        low: &c,
+        close: &c,
+        volume: &c,
+        sessions: None,
+        benchmark_close: None,
+    };
+    assert!(matches!(
+        compute(&parse_spec("beta:5").unwrap(), &cols),
+        Err(IndicatorError::MissingInput { .. })
+    ));
+    // Session VWAP without session ids needs timestamps.
+    assert!(compute(&parse_spec("vwap").unwrap(), &cols).is_err());
+}
+
+/// Reset really forgets: after reset, outputs equal a fresh instance's.
+#[test]
+fn reset_restarts_warmup() {
+    let xs: Vec<f64> = (0..100).map(|i| 100.0 + ((i * 37) % 17) as f64).collect();
+    let mut a = Macd::try_new(12, 26, 9).unwrap();
+    for &x in &xs {
+        a.update(x);
+    }
+    a.reset();
+    let mut b = Macd::try_new(12, 26, 9).unwrap();
+    for &x in &xs {
+        assert_eq!(a.update(x), b.update(x));
+    }
+    let mut r = Rsi::try_new(14).unwrap();
+    for &x in &xs {
+        r.update(x);
+    }
+    r.reset();
+    assert_eq!(r.update(1.0), None);
+}
