@@ -6,7 +6,7 @@ use serde::{Serialize, Serializer};
 
 use crate::AnalyticsError;
 use crate::drawdown::Drawdown;
-use crate::monthly::{MonthlyReturn, monthly_returns};
+use crate::monthly::{MonthlyReturn, YearlyReturn, monthly_returns, yearly_returns};
 use crate::returns::{returns, rf_per_period_from_annual_rate};
 use crate::stats::{mean, quantile_sorted, sample_std};
 use crate::trades::{ClosedTrade, FillRecord, TradeStats, closed_trades};
@@ -162,6 +162,8 @@ pub struct Analysis {
     pub drawdown: Drawdown,
     /// Calendar-month returns for the heatmap.
     pub monthly: Vec<MonthlyReturn>,
+    /// Calendar-year returns (compounded months).
+    pub yearly: Vec<YearlyReturn>,
     /// FIFO-matched closed trades, in fill order.
     pub trades: Vec<ClosedTrade>,
 }
@@ -377,9 +379,12 @@ impl Analysis {
             var_95,
             cvar_95,
         };
+        let monthly = monthly_returns(ts, eq);
+        let yearly = yearly_returns(&monthly);
         Ok(Analysis {
             metrics,
-            monthly: monthly_returns(ts, eq),
+            monthly,
+            yearly,
             returns: r,
             drawdown,
             trades,

@@ -63,6 +63,31 @@ pub fn monthly_returns(timestamps: &[Timestamp], equity: &[f64]) -> Vec<MonthlyR
     out
 }
 
+/// Compounded return of one calendar year (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct YearlyReturn {
+    /// Calendar year.
+    pub year: i16,
+    /// `Π(1 + r_i) − 1` over the period returns whose END timestamp falls in this year, fraction
+    /// (the first year is relative to the first equity point).
+    pub ret: f64,
+}
+
+/// Calendar-year returns (the heatmap's row totals), ascending, compounded from the monthly table.
+pub fn yearly_returns(monthly: &[MonthlyReturn]) -> Vec<YearlyReturn> {
+    let mut out: Vec<YearlyReturn> = Vec::new();
+    for m in monthly {
+        match out.last_mut() {
+            Some(y) if y.year == m.year => y.ret = (1.0 + y.ret) * (1.0 + m.ret) - 1.0,
+            _ => out.push(YearlyReturn {
+                year: m.year,
+                ret: m.ret,
+            }),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,25 @@ pub fn forward_fill_onto(target: &[Timestamp], source: &[(Timestamp, f64)]) -> V
     out
 }
 
+/// The per-period risk-free series for [`crate::RiskFree::PerPeriod`] from a dated annual yield in
+/// PERCENT p.a. (the ^IRX close): forward-fill the yield onto `target` ([`forward_fill_onto`]),
+/// then convert each with [`rf_per_period_from_annual_yield_pct`]. Target points before the
+/// first quote take the first quote (back-fill; documented approximation for a series starting
+/// before the yield data). `None` when `yields_pct` is empty (use `RiskFree::Zero` or a constant).
+pub fn rf_series_from_yield_pct(
+    target: &[Timestamp],
+    yields_pct: &[(Timestamp, f64)],
+    periodicity: Periodicity,
+) -> Option<Vec<f64>> {
+    let first = yields_pct.first()?.1;
+    Some(
+        forward_fill_onto(target, yields_pct)
+            .into_iter()
+            .map(|y| rf_per_period_from_annual_yield_pct(y.unwrap_or(first), periodicity))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

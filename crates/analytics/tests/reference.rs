@@ -7,7 +7,7 @@ use std::fs;
 
 use pulse_analytics::{
     Analysis, FillRecord, PerformanceInput, RiskFree, Side, forward_fill_onto,
-    rf_per_period_from_annual_yield_pct,
+    rf_per_period_from_annual_yield_pct, rf_series_from_yield_pct,
 };
 use pulse_core::Periodicity;
 use pulse_core::jiff::Timestamp;
@@ -76,6 +76,16 @@ fn assert_monthly(analysis: &Analysis, expected: &Value) {
     }
 }
 
+fn assert_yearly(analysis: &Analysis, expected: &Value) {
+    let rows = expected.as_array().unwrap();
+    assert_eq!(analysis.yearly.len(), rows.len());
+    for (y, row) in analysis.yearly.iter().zip(rows) {
+        assert_eq!(i64::from(y.year), row[0].as_i64().unwrap());
+        let e = row[1].as_f64().unwrap();
+        assert!(close(y.ret, e), "{}: {} vs {e}", y.year, y.ret);
+    }
+}
+
 #[test]
 fn spy_buy_and_hold_matches_numpy_pandas() {
     let fx = fixture("spy_buy_hold.json");
@@ -94,6 +104,11 @@ fn spy_buy_and_hold_matches_numpy_pandas() {
         .into_iter()
         .map(|y| rf_per_period_from_annual_yield_pct(y.unwrap(), Periodicity::Daily))
         .collect();
+    // The one-call helper the CLI uses gives the same series (IRX starts in 1976: no back-fill).
+    assert_eq!(
+        rf_series_from_yield_pct(&ts, &irx, Periodicity::Daily).unwrap(),
+        rf
+    );
     let qty = 100_000.0 / p0;
     assert!(close(qty, fx["inputs"]["shares"].as_f64().unwrap()));
     let last = spy.last().unwrap();
@@ -127,7 +142,8 @@ fn spy_buy_and_hold_matches_numpy_pandas() {
     .unwrap();
     assert_matches(&serde_json::to_value(&a.metrics).unwrap(), &fx["expected"]);
     assert_monthly(&a, &fx["monthly"]);
-    assert_eq!(a.monthly.len(), 120);
+    assert_yearly(&a, &fx["yearly"]);
+    assert_eq!((a.monthly.len(), a.yearly.len()), (120, 10));
     for (i, v) in fx["drawdown_series_checkpoints"].as_object().unwrap() {
         let i: usize = i.parse().unwrap();
         assert!(
@@ -196,6 +212,7 @@ fn hand_example_matches_reference_and_hand_values() {
     let a = Analysis::compute(&input).unwrap();
     assert_matches(&serde_json::to_value(&a.metrics).unwrap(), &fx["expected"]);
     assert_monthly(&a, &fx["monthly"]);
+    assert_yearly(&a, &fx["yearly"]);
     let dd = fx["drawdown_series"].as_array().unwrap();
     for (x, e) in a.drawdown.series.iter().zip(dd) {
         assert!(close(*x, e.as_f64().unwrap()));

@@ -26,6 +26,7 @@ Conventions (the same as the Rust docs; fractions, never percent):
   win_rate     = wins / closed trades; profit_factor = gross profit / gross loss; expectancy = mean P&L
   exposure     = mean(gross exposure); time_in_market = share of points with exposure > 0
   monthly      = (1 + r).groupby(year, month of the period END date).prod() - 1
+  yearly       = (1 + r).groupby(year of the period END date).prod() - 1
 """
 import json
 import math
@@ -115,6 +116,7 @@ def metrics(dates, equity, rf_per_period, fills, exposure):
     turnover = notional / 2 / s.mean() / (days / 365.25)
     expo = np.asarray(exposure, dtype=float)
     monthly = (1 + r).groupby([r.index.year, r.index.month]).prod() - 1
+    yearly = (1 + r).groupby(r.index.year).prod() - 1
     return {
         "start": iso(s.index[0]),
         "end": iso(s.index[-1]),
@@ -154,6 +156,7 @@ def metrics(dates, equity, rf_per_period, fills, exposure):
         "cvar_95": fnum(cvar),
     }, {
         "monthly": [[int(y), int(m), float(v)] for (y, m), v in monthly.items()],
+        "yearly": [[int(y), float(v)] for y, v in yearly.items()],
         "drawdown_series": [float(x) for x in dd],
         "trade_pnl": [float(p) for p in pnl],
         "sharpe_excess_mean": float(ex.mean()),
@@ -267,6 +270,7 @@ def spy():
         "inputs": {"shares": qty, "irx_forward_filled_dates": filled, "periods_per_year": PPY},
         "expected": m,
         "monthly": extra["monthly"],
+        "yearly": extra["yearly"],
         "trade_pnl": extra["trade_pnl"],
         "drawdown_series_checkpoints": {str(i): extra["drawdown_series"][i]
                                         for i in range(0, len(px), 250)},
