@@ -117,7 +117,12 @@ pub fn log_axis(lo: f64, hi: f64, n: usize) -> ValueAxis {
         decades.into_iter().step_by(stride.max(1)).collect()
     } else {
         let t = pick(&[1.0, 2.0, 5.0]);
-        if t.len() >= 3 && t.len() <= n + 2 {
+        let finer = pick(&[1.0, 1.5, 2.0, 3.0, 5.0, 7.0]);
+        if t.len() >= 4 && t.len() <= n + 2 {
+            t
+        } else if finer.len() >= 3 && finer.len() <= n + 2 {
+            finer
+        } else if t.len() >= 3 && t.len() <= n + 2 {
             t
         } else {
             let lin = linear_axis(lo, hi, n);
@@ -289,6 +294,12 @@ mod tests {
         let a = log_axis(20_000.0, 2_500_000.0, 6);
         assert!(a.log);
         assert!(a.ticks.contains(&100_000.0) && a.ticks.contains(&1_000_000.0));
+        // $18k..$180k: 1-2-5 gives only 3 ticks, the finer 1-1.5-2-3-5-7 set is used.
+        let b = log_axis(18_000.0, 180_000.0, 7);
+        assert_eq!(
+            b.ticks,
+            vec![20_000.0, 30_000.0, 50_000.0, 70_000.0, 100_000.0, 150_000.0]
+        );
         let narrow = log_axis(95_000.0, 130_000.0, 6);
         assert!(narrow.ticks.len() >= 3, "{narrow:?}");
         assert!(narrow.unit(0.0).is_none());
