@@ -1,0 +1,604 @@
+//! End-to-end tests of `pulse data …` on the real shared data, through the real binary and real
+//! SQLite files.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use pulse_testkit::shared_file;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pulse(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("PULSE_DB")
+        .env_remove("PULSE_CONFIG")
+        .env("XDG_CONFIG_HOME", db.parent().unwrap())
+        .output()
+        .expect("run pulse")
+}
+
+fn ok_json(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "pulse failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// (rows, first date, last date) of a shared CSV file, read independently of the importer.
+fn file_extent(path: &Path) -> (u64, String, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    let first = rows.first().unwrap().split(',').next().unwrap().to_string();
+    let last = rows.last().unwrap().split(',').next().unwrap().to_string();
+    (rows.len() as u64, first, last)
+}
+
+fn series<'a>(list: &'a Value, symbol: &str, tf: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["symbol"] == symbol && s["timeframe"] == tf)
+        .unwrap_or_else(|| panic!("{symbol} {tf} not listed in {list}"))
+}
+
+#[test]
+fn first_run_seeds_the_default_database_from_the_bundle() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args(["data", "list", "--json"])
+        .env_remove("PULSE_DB")
+        .env_remove("PULSE_CONFIG")
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .output()
+        .unwrap();
+    let list = ok_json(out);
+    let bundle = pulse_testkit::bundle_dir();
+    for sym in ["TSLA", "TSLL", "VIX", "FEAR_GREED"] {
+        let (rows, first, last) = file_extent(&bundle.join(format!("{sym}.csv")));
+        let s = series(&list, sym, "1d");
+        assert_eq!(s["rows"], rows, "{sym}");
+        assert_eq!(s["first"], first.as_str(), "{sym}");
+        assert_eq!(s["last"], last.as_str(), "{sym}");
+    }
+    assert!(home.path().join("pulse").join("pulse.db").is_file());
+}
+
+#[test]
+fn imports_every_daily_file_with_exact_counts_and_reimport_changes_nothing() {
+    for folder in ["daily-ohlcv", "daily-adjclose", "daily-index"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("p.db");
+        let src = shared_file(folder);
+        let summary = ok_json(pulse(
+            &db,
+            &["--json", "data", "import", src.to_str().unwrap()],
+        ));
+        assert!(summary["bars_inserted"].as_u64().unwrap() > 0);
+        let list = ok_json(pulse(&db, &["--json", "data", "list"]));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in &files {
+            let sym = f.file_stem().unwrap().to_str().unwrap();
+            let (rows, first, last) = file_extent(f);
+            let s = series(&list, sym, "1d");
+            assert_eq!(s["rows"], rows, "{folder}/{sym}");
+            assert_eq!(s["first"], first.as_str(), "{folder}/{sym}");
+            assert_eq!(s["last"], last.as_str(), "{folder}/{sym}");
+        }
+        let again = ok_json(pulse(
+            &db,
+            &["--json", "data", "import", src.to_str().unwrap()],
+        ));
+        assert_eq!(again["bars_inserted"], 0, "{folder}");
+        assert_eq!(again["bars_updated"], 0, "{folder}");
+        assert_eq!(again["actions_updated"], 0, "{folder}");
+        assert_eq!(
+            again["bars_unchanged"], summary["bars_inserted"],
+            "{folder}"
+        );
+    }
+}
+
+#[test]
+fn imports_intraday_files_and_checks_first_and_last_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let btc = shared_file("intraday-1m/BTCUSDT.csv");
+    ok_json(pulse(
+        &db,
+        &["--json", "data", "import", btc.to_str().unwrap()],
+    ));
+    let tsla = shared_file("intraday-1m/TSLA.csv");
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            "--bar-label",
+            "end",
+            "--symbol",
+            "TSLA",
+            tsla.to_str().unwrap(),
+        ],
+    ));
+    let list = ok_json(pulse(&db, &["--json", "data", "list"]));
+    let s = series(&list, "BTCUSDT", "1m");
+    assert_eq!(s["rows"], 43_200);
+    assert_eq!(s["first"], "2025-05-30T16:39:00Z");
+    assert_eq!(s["last"], "2025-06-29T16:38:00Z");
+    // End-of-minute labels shifted to bar starts: 14:31Z → 14:30Z.
+    let s = series(&list, "TSLA", "1m");
+    assert_eq!(s["rows"], 1946);
+    assert_eq!(s["first"], "2019-02-11T14:30:00Z");
+    assert_eq!(s["last"], "2019-02-15T20:59:00Z");
+    // Values: first and last bars equal the file's rows.
+    let text = std::fs::read_to_string(&btc).unwrap();
+    let first: Vec<f64> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let shown = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "show",
+            "BTCUSDT",
+            "--timeframe",
+            "1m",
+            "--limit",
+            "1",
+        ],
+    ));
+    let bar = &shown[0];
+    assert_eq!(bar["open"].as_f64().unwrap(), first[0]);
+    assert_eq!(bar["high"].as_f64().unwrap(), first[1]);
+    assert_eq!(bar["low"].as_f64().unwrap(), first[2]);
+    assert_eq!(bar["close"].as_f64().unwrap(), first[3]);
+    assert_eq!(bar["volume"].as_f64().unwrap(), first[4]);
+    let last: Vec<f64> = text
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let shown = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "show",
+            "BTCUSDT",
+            "--timeframe",
+            "1m",
+            "--limit",
+            "1",
+            "--tail",
+        ],
+    ));
+    assert_eq!(shown[0]["close"].as_f64().unwrap(), last[3]);
+}
+
+#[test]
+fn resampling_minutes_to_days_matches_hand_computed_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let tsla = shared_file("intraday-1m/TSLA.csv");
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            "--bar-label",
+            "end",
+            tsla.to_str().unwrap(),
+        ],
+    ));
+    let out = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "resample",
+            "--to",
+            "1d",
+            "--symbols",
+            "TSLA",
+        ],
+    ));
+    assert_eq!(out["series"][0]["bars_out"], 5);
+    assert_eq!(out["series"][0]["outside_session"], 0);
+    // Hand computation from the raw file: every minute labelled 2019-02-15T14:31Z..21:00Z.
+    let text = std::fs::read_to_string(&tsla).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[0].starts_with("2019-02-15"))
+        .collect();
+    let f = |r: &Vec<&str>, i: usize| r[i].parse::<f64>().unwrap();
+    let open = f(&rows[0], 1);
+    let high = rows.iter().map(|r| f(r, 2)).fold(f64::MIN, f64::max);
+    let low = rows.iter().map(|r| f(r, 3)).fold(f64::MAX, f64::min);
+    let close = f(rows.last().unwrap(), 4);
+    let volume: f64 = rows.iter().map(|r| f(r, 5)).sum();
+    let shown = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "show",
+            "TSLA",
+            "--from",
+            "2019-02-15",
+            "--to",
+            "2019-02-15",
+        ],
+    ));
+    let bar = &shown[0];
+    assert_eq!(bar["ts"], "2019-02-15");
+    assert_eq!(bar["open"].as_f64().unwrap(), open);
+    assert_eq!(bar["high"].as_f64().unwrap(), high);
+    assert_eq!(bar["low"].as_f64().unwrap(), low);
+    assert_eq!(bar["close"].as_f64().unwrap(), close);
+    assert_eq!(bar["volume"].as_f64().unwrap(), volume);
+}
+
+#[test]
+fn export_then_import_round_trips_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    for p in [
+        "daily-ohlcv/TSLA.csv",
+        "daily-ohlcv/TSLL.csv",
+        "daily-ohlcv/VIX.csv",
+        "daily-index/FEAR_GREED.csv",
+        "intraday-1m/ETHUSDT.csv",
+    ] {
+        ok_json(pulse(
+            &db,
+            &["--json", "data", "import", shared_file(p).to_str().unwrap()],
+        ));
+    }
+    let splits = pulse_testkit::bundle_dir().join("SPLITS.csv");
+    ok_json(pulse(
+        &db,
+        &["--json", "data", "import", splits.to_str().unwrap()],
+    ));
+    let out_a = dir.path().join("export-a");
+    ok_json(pulse(
+        &db,
+        &["--json", "data", "export", "--out", out_a.to_str().unwrap()],
+    ));
+    let db_b = dir.path().join("b.db");
+    for sub in ["1d", "1m"] {
+        ok_json(pulse(
+            &db_b,
+            &[
+                "--json",
+                "data",
+                "import",
+                out_a.join(sub).to_str().unwrap(),
+            ],
+        ));
+    }
+    let out_b = dir.path().join("export-b");
+    ok_json(pulse(
+        &db_b,
+        &["--json", "data", "export", "--out", out_b.to_str().unwrap()],
+    ));
+    let mut compared = 0;
+    for sub in ["1d", "1m"] {
+        for e in std::fs::read_dir(out_a.join(sub)).unwrap() {
+            let a = e.unwrap().path();
+            let b = out_b.join(sub).join(a.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{}",
+                a.display()
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(
+        compared, 6,
+        "TSLA, TSLL, VIX, FEAR_GREED, SPLITS daily + ETHUSDT 1m"
+    );
+    // Parquet export writes a file per series too.
+    let pq = dir.path().join("pq");
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "export",
+            "--format",
+            "parquet",
+            "--out",
+            pq.to_str().unwrap(),
+            "--symbols",
+            "TSLL",
+        ],
+    ));
+    assert!(pq.join("1d").join("TSLL.parquet").metadata().unwrap().len() > 1000);
+}
+
+#[test]
+fn bad_files_name_the_place_exit_1_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            shared_file("daily-ohlcv/TSLL.csv").to_str().unwrap(),
+        ],
+    ));
+    let before = ok_json(pulse(&db, &["--json", "data", "list"]));
+    let good = dir.path().join("GOOD.csv");
+    std::fs::copy(shared_file("daily-ohlcv/SPY.csv"), &good).unwrap();
+    let bad = dir.path().join("BAD.csv");
+    std::fs::write(&bad, "date,open,high,low,close,adj_close,volume,dividends\n2024-01-02,1,2,0.5,1.5,1.5,100,0\n2024-01-03,1,two,0.5,1.5,1.5,100,0\n").unwrap();
+    let out = pulse(
+        &db,
+        &[
+            "data",
+            "import",
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BAD.csv") && err.contains(":3:"), "{err}");
+    assert!(err.contains("high"), "{err}");
+    let after = ok_json(pulse(&db, &["--json", "data", "list"]));
+    assert_eq!(before, after, "a failed import must write nothing");
+    // Empty and binary files.
+    let empty = dir.path().join("EMPTY.csv");
+    std::fs::write(&empty, "").unwrap();
+    let out = pulse(&db, &["data", "import", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EMPTY.csv"));
+    let binary = dir.path().join("BIN.csv");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+    let out = pulse(&db, &["data", "import", binary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(ok_json(pulse(&db, &["--json", "data", "list"])), before);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    assert_eq!(pulse(&db, &["data", "frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        pulse(&db, &["data", "resample", "--to", "2m"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        pulse(&db, &["data", "show", "BAD SYMBOL"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn quality_check_flags_the_tsla_split_ratios_stored_as_dividends() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            shared_file("daily-ohlcv/TSLA.csv").to_str().unwrap(),
+        ],
+    ));
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            shared_file("daily-ohlcv/TSLL.csv").to_str().unwrap(),
+        ],
+    ));
+    let reports = ok_json(pulse(&db, &["--json", "data", "check"]));
+    let tsla = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["symbol"] == "TSLA")
+        .unwrap();
+    let flagged: Vec<&str> = tsla["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "dividend_without_adjustment")
+        .map(|f| f["ts"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flagged,
+        vec!["2020-08-31T00:00:00Z", "2022-08-25T00:00:00Z"]
+    );
+    // TSLL's real distributions all move its adjusted close: nothing to report.
+    let tsll = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["symbol"] == "TSLL")
+        .unwrap();
+    assert_eq!(tsll["findings"].as_array().unwrap().len(), 0, "{tsll}");
+    // The same check straight on the file, and on VIX's known anomalies (holiday rows, bad OHLC).
+    let file = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "check",
+            shared_file("daily-ohlcv/VIX.csv").to_str().unwrap(),
+        ],
+    ));
+    let kinds: Vec<&str> = file[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"outside_session"));
+    assert!(kinds.contains(&"high_below_open_close") || kinds.contains(&"low_above_open_close"));
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering every request with `status` and `body`.
+fn serve(status: u16, body: String, requests: usize) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..requests {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 8192];
+            let _ = stream.read(&mut buf);
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (format!("http://{addr}"), handle)
+}
+
+#[test]
+fn fetch_from_a_yahoo_shaped_server_and_report_offline_clearly() {
+    // Build a Yahoo chart body from the real TSLL rows of September 2025.
+    let text = std::fs::read_to_string(shared_file("daily-ohlcv/TSLL.csv")).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("2025-09"))
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let ts: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            let d: jiff::civil::Date = r[0].parse().unwrap();
+            d.at(9, 30, 0, 0)
+                .in_tz("America/New_York")
+                .unwrap()
+                .timestamp()
+                .as_second()
+        })
+        .collect();
+    let col = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let body = format!(
+        r#"{{"chart":{{"result":[{{"meta":{{"currency":"USD","symbol":"TSLL","exchangeName":"NMS","instrumentType":"ETF","exchangeTimezoneName":"America/New_York","gmtoffset":-14400}},"timestamp":[{}],"indicators":{{"quote":[{{"open":[{}],"high":[{}],"low":[{}],"close":[{}],"volume":[{}]}}],"adjclose":[{{"adjclose":[{}]}}]}}}}],"error":null}}}}"#,
+        ts.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        col(1),
+        col(2),
+        col(3),
+        col(4),
+        col(6),
+        col(5)
+    );
+    let (url, server) = serve(200, body, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+            "data",
+            "fetch",
+            "--symbols",
+            "TSLL",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-09-30",
+        ])
+        .env("PULSE_YAHOO_BASE_URL", &url)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    let summary = ok_json(out);
+    server.join().unwrap();
+    assert_eq!(summary["bars_inserted"], rows.len());
+    let shown = ok_json(pulse(&db, &["--json", "data", "show", "TSLL"]));
+    assert_eq!(shown.as_array().unwrap().len(), rows.len());
+    assert_eq!(shown[0]["ts"], rows[0][0].as_str());
+    assert_eq!(
+        shown[0]["close"].as_f64().unwrap(),
+        rows[0][4].parse::<f64>().unwrap()
+    );
+    // Nothing listens on this port: the error says so and points at CSV import.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cfg = dir.path().join("fast.toml");
+    std::fs::write(
+        &cfg,
+        "[yahoo]\nmin_interval_ms = 1\nmax_retries = 1\ntimeout_secs = 2\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "data",
+            "fetch",
+            "--symbols",
+            "TSLA",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-09-30",
+        ])
+        .env("PULSE_YAHOO_BASE_URL", format!("http://{closed}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach") && err.contains("pulse data import"),
+        "{err}"
+    );
+}
