@@ -26,6 +26,17 @@ fn vm_hwm_kib() -> u64 {
         .unwrap()
 }
 
+/// CPU time (user + system, all threads) of this process, in seconds. The machine is shared, so
+/// wall time alone overstates the cost when other jobs compete for the 2 cores.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_comm = stat.rsplit(')').next().unwrap();
+    let f: Vec<&str> = after_comm.split_whitespace().collect();
+    // Fields 14 (utime) and 15 (stime) of proc(5), i.e. 12 and 13 after "pid (comm)".
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -152,8 +163,10 @@ fn main() {
     println!(
         "### Import (each line = one `Store::import` call = one transaction; release build)\n"
     );
-    println!("| import | files | rows | inserted | updated | unchanged | seconds | rows/s |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| import | files | rows | inserted | updated | unchanged | wall s | CPU s | rows/s (wall) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 
     // 1. BTCUSDT alone into a fresh file: the 43,200-row target.
     let btc = read_batch(
@@ -163,11 +176,12 @@ fn main() {
     rt.block_on(async {
         let store = SqliteStore::open(&dir.path().join("btc.db")).await.unwrap();
         for label in ["BTCUSDT 1m, fresh file", "BTCUSDT 1m, re-import (no-op)"] {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_secs());
             let s = store.import(std::slice::from_ref(&btc)).await.unwrap();
             let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_secs() - c;
             println!(
-                "| {label} | 1 | {} | {} | {} | {} | {secs:.3} | {} |",
+                "| {label} | 1 | {} | {} | {} | {} | {secs:.3} | {cpu:.2} | {} |",
                 btc.bars.len(),
                 s.bars_inserted,
                 s.bars_updated,
@@ -182,15 +196,17 @@ fn main() {
     let db = dir.path().join("all.db");
     rt.block_on(async {
         let store = SqliteStore::open(&db).await.unwrap();
-        let mut total_secs = 0.0;
+        let (mut total_secs, mut total_cpu) = (0.0, 0.0);
         for (name, batches) in &groups {
             let rows: u64 = batches.iter().map(|b| b.bars.len() as u64).sum();
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_secs());
             let s = store.import(batches).await.unwrap();
             let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_secs() - c;
             total_secs += secs;
+            total_cpu += cpu;
             println!(
-                "| {name} (in order, same file) | {} | {rows} | {} | {} | {} | {secs:.3} | {} |",
+                "| {name} (in order, same file) | {} | {rows} | {} | {} | {} | {secs:.3} | {cpu:.2} | {} |",
                 batches.len(),
                 s.bars_inserted,
                 s.bars_updated,
@@ -199,16 +215,17 @@ fn main() {
             );
         }
         println!(
-            "| **all shared data, first load** | {} | {total_rows} | | | | {total_secs:.3} | {} |",
+            "| **all shared data, first load** | {} | {total_rows} | | | | {total_secs:.3} | {total_cpu:.2} | {} |",
             files.len(),
             rate(total_rows, total_secs)
         );
         let all: Vec<ImportBatch> = groups.iter().flat_map(|g| g.1.clone()).collect();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_secs());
         let s = store.import(&all).await.unwrap();
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_secs() - c;
         println!(
-            "| all shared data, re-import in one transaction | {} | {total_rows} | {} | {} | {} | {secs:.3} | {} |",
+            "| all shared data, re-import in one transaction | {} | {total_rows} | {} | {} | {} | {secs:.3} | {cpu:.2} | {} |",
             all.len(),
             s.bars_inserted,
             s.bars_updated,
@@ -227,12 +244,12 @@ fn main() {
 
         // 3. Streaming read throughput (in this process; throughput only).
         println!("### Streaming read with BarPager (every series, in time order)\n");
-        println!("| scope | chunk | rows | seconds | rows/s |");
-        println!("|---|---:|---:|---:|---:|");
+        println!("| scope | chunk | rows | wall s | CPU s | rows/s (wall) |");
+        println!("|---|---:|---:|---:|---:|---:|");
         let series = store.series().await.unwrap();
         for (scope, tf) in [("all series", None), ("1m series", Some(Timeframe::M1))] {
             for chunk in [1_000u32, 10_000] {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_secs());
                 let mut rows = 0u64;
                 for s in series.iter().filter(|s| tf.is_none_or(|tf| s.timeframe == tf)) {
                     let mut pager = BarPager::new(
@@ -250,14 +267,20 @@ fn main() {
                     }
                 }
                 let secs = t.elapsed().as_secs_f64();
-                println!("| {scope} | {chunk} | {rows} | {secs:.3} | {} |", rate(rows, secs));
+                let cpu = cpu_secs() - c;
+                println!(
+                    "| {scope} | {chunk} | {rows} | {secs:.3} | {cpu:.2} | {} |",
+                    rate(rows, secs)
+                );
             }
         }
         store.close().await;
     });
 
     // 4. Peak memory of full scans, each in a fresh process (VmHWM before/after the scan).
-    println!("\n### Peak memory of a full streaming scan (fresh process per row; VmHWM in KiB)\n");
+    println!(
+        "\n### Peak memory of a full streaming scan (each scan in a fresh process; VmHWM in KiB)\n"
+    );
     println!("| scan | chunk | rows | VmHWM before | VmHWM after | growth | seconds |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (label, chunk, which, collect) in [
