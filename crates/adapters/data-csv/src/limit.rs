@@ -25,7 +25,7 @@ impl std::error::Error for LineTooLong {}
 /// between the reader (which sees the bytes) and the parser (which sees record offsets).
 pub(crate) type Terminators = Rc<RefCell<VecDeque<(u64, u8)>>>;
 
-/// Wraps a reader and fails as soon as the current physical line (bytes between `\n`) grows
+/// Wraps a reader and fails as soon as the current physical line (ended by `\n`, `\r\n` or `\r`) grows
 /// beyond `limit` bytes. Memory use is independent of the input: two counters, plus the line
 /// terminators of the read-ahead buffer (drained by [`LineTracker`] record by record).
 pub(crate) struct LineLimitReader<R> {
@@ -34,6 +34,7 @@ pub(crate) struct LineLimitReader<R> {
     line: u64,
     current: usize,
     offset: u64,
+    prev_cr: bool,
     failed: Option<u64>,
     terms: Terminators,
 }
@@ -50,10 +51,15 @@ impl<R: Read> LineLimitReader<R> {
                 line: 1,
                 current: 0,
                 offset: 0,
+                prev_cr: false,
                 failed: None,
                 terms: Rc::clone(&terms),
             },
-            LineTracker { terms, newlines: 0 },
+            LineTracker {
+                terms,
+                newlines: 0,
+                last_cr: None,
+            },
         )
     }
 }
@@ -68,15 +74,18 @@ impl<R: Read> Read for LineLimitReader<R> {
         let n = self.inner.read(buf)?;
         let mut terms = self.terms.borrow_mut();
         for (i, &b) in buf[..n].iter().enumerate() {
+            // Lines end at `\n`, `\r\n` or a lone `\r`, as for the CSV reader.
             match b {
-                b'\n' => {
+                b'\n' | b'\r' => {
                     terms.push_back((self.offset + i as u64, b));
-                    self.line += 1;
+                    if !(b == b'\n' && self.prev_cr) {
+                        self.line += 1;
+                    }
+                    self.prev_cr = b == b'\r';
                     self.current = 0;
                     continue;
                 }
-                b'\r' => terms.push_back((self.offset + i as u64, b)),
-                _ => {}
+                _ => self.prev_cr = false,
             }
             self.current += 1;
             if self.current > self.limit {
@@ -94,18 +103,30 @@ impl<R: Read> Read for LineLimitReader<R> {
 pub(crate) struct LineTracker {
     terms: Terminators,
     newlines: u64,
+    last_cr: Option<u64>,
 }
 
 impl LineTracker {
+    /// Counts one terminator byte: `\r` ends a line, `\n` too unless it completes `\r\n`.
+    fn count(&mut self, off: u64, b: u8) {
+        if b == b'\r' {
+            self.newlines += 1;
+            self.last_cr = Some(off);
+        } else if self.last_cr.is_none_or(|cr| cr + 1 != off) {
+            self.newlines += 1;
+        }
+    }
+
     /// The 1-based line of a record whose scan began at byte `start` (just after the previous
     /// record's first terminator byte; blank lines in between are skipped by the reader).
     pub fn line_of(&mut self, start: u64) -> u64 {
-        let mut terms = self.terms.borrow_mut();
+        let shared = Rc::clone(&self.terms);
+        let mut terms = shared.borrow_mut();
         while let Some(&(off, b)) = terms.front() {
             if off >= start {
                 break;
             }
-            self.newlines += u64::from(b == b'\n');
+            self.count(off, b);
             terms.pop_front();
         }
         // The run of terminators starting at `start` is the rest of the previous line's ending
@@ -115,7 +136,7 @@ impl LineTracker {
             if off != cursor {
                 break;
             }
-            self.newlines += u64::from(b == b'\n');
+            self.count(off, b);
             terms.pop_front();
             cursor += 1;
         }

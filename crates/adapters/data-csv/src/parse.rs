@@ -451,17 +451,16 @@ impl<'a> Parser<'a> {
         };
         let ncols = layout.columns().len();
 
-        if !layout.is_intraday() {
-            if let Some(tf) = self.opts.timeframe {
-                if tf != Timeframe::D1 {
-                    return Err(CsvError::Timeframe {
-                        file: self.file.clone(),
-                        reason: format!(
-                            "the {layout} layout holds daily bars; timeframe {tf} was asked for"
-                        ),
-                    });
-                }
-            }
+        if let Some(tf) = self.opts.timeframe
+            && !layout.is_intraday()
+            && tf != Timeframe::D1
+        {
+            return Err(CsvError::Timeframe {
+                file: self.file.clone(),
+                reason: format!(
+                    "the {layout} layout holds daily bars; timeframe {tf} was asked for"
+                ),
+            });
         }
 
         let mut rows: Vec<Row> = Vec::new();

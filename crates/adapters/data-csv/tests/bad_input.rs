@@ -424,7 +424,7 @@ fn export_refuses_daily_bars_off_midnight_and_streams_in_chunks() {
     let e = write_series_csv(
         Vec::new(),
         Timeframe::D1,
-        &[Bar::from_value(ts, 1.0, None)],
+        [Bar::from_value(ts, 1.0, None)],
         &[],
     )
     .unwrap_err();
