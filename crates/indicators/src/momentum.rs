@@ -309,13 +309,16 @@ pub fn macd_into(
     Ok(())
 }
 
+/// MACD batch output columns `(macd, signal, hist)`.
+pub type MacdColumns = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Batch MACD, allocating `(macd, signal, hist)`.
 pub fn macd(
     input: &[f64],
     fast: usize,
     slow: usize,
     signal: usize,
-) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), IndicatorError> {
+) -> Result<MacdColumns, IndicatorError> {
     let n = input.len();
     let (mut a, mut b, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     macd_into(input, fast, slow, signal, &mut a, &mut b, &mut c)?;

@@ -284,6 +284,7 @@ pub fn beta_into(
         sx += x;
         sy += y;
     }
+    #[allow(clippy::needless_range_loop)]
     for i in period..n {
         let (x, y) = ret(i);
         sxx += x * x;

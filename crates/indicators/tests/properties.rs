@@ -47,7 +47,9 @@ fn stream1<I: Indicator<Output = f64>>(
 }
 
 /// Every indicator, computed both ways: (name, batch columns, streaming columns).
-fn all(x: &Bars) -> Vec<(&'static str, Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+type Case = (&'static str, Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+fn all(x: &Bars) -> Vec<Case> {
     let n = x.c.len();
     let c = &x.c;
     let sessions: Vec<i64> = (0..n).map(|i| (i / 7) as i64).collect();
