@@ -2,7 +2,7 @@
 
 use pulse_core::Periodicity;
 use pulse_core::jiff::Timestamp;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::AnalyticsError;
 use crate::drawdown::Drawdown;
@@ -63,9 +63,30 @@ fn ser_f64_or_string<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::E
     }
 }
 
+fn de_f64_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(f64),
+        Text(String),
+    }
+    match Option::<NumOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrText::Num(x)) => Ok(Some(x)),
+        Some(NumOrText::Text(t)) => match t.as_str() {
+            "inf" => Ok(Some(f64::INFINITY)),
+            "-inf" => Ok(Some(f64::NEG_INFINITY)),
+            "NaN" => Ok(Some(f64::NAN)),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a number, null, \"inf\", \"-inf\" or \"NaN\", got {other:?}"
+            ))),
+        },
+    }
+}
+
 /// The flat metrics record (JSON field names = these field names). Fractions, never percent.
 /// `None` (JSON `null`) marks a metric that is undefined for the input (documented per field).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// First equity timestamp.
     pub start: Option<Timestamp>,
@@ -117,7 +138,10 @@ pub struct Metrics {
     pub gross_loss: f64,
     /// `gross_profit / gross_loss`; the JSON string `"inf"` when there are wins and no losses;
     /// `None` without closed trades (or when both sums are 0).
-    #[serde(serialize_with = "ser_f64_or_string")]
+    #[serde(
+        serialize_with = "ser_f64_or_string",
+        deserialize_with = "de_f64_or_string"
+    )]
     pub profit_factor: Option<f64>,
     /// Mean realized P&L per closed trade, net of fees (currency); `None` without closed trades.
     pub expectancy: Option<f64>,

@@ -229,4 +229,10 @@ fn profit_factor_infinity_serializes_as_string() {
     assert_eq!(json["profit_factor"], "inf");
     assert_eq!(json["win_rate"], 1.0);
     assert_eq!(json["start"], "2023-11-14T22:13:20Z");
+    // Round trip through JSON (how `pulse runs` reads stored metrics back).
+    let back: Metrics = serde_json::from_value(json).unwrap();
+    assert_eq!(back, a.metrics);
+    let mut bad = serde_json::to_value(&a.metrics).unwrap();
+    bad["profit_factor"] = "lots".into();
+    assert!(serde_json::from_value::<Metrics>(bad).is_err());
 }
