@@ -319,7 +319,11 @@ fn draw_mode(
             }
         );
     }
-    for m in &spec.markers {
+    for m in spec
+        .markers
+        .iter()
+        .filter(|m| m.x >= f.x_lo && m.x <= f.x_hi)
+    {
         let Some(y) = f.py(axis, m.y) else { continue };
         let x = f.px(m.x);
         let (pts, cls) = if m.buy {

@@ -15,6 +15,24 @@
 //! Long series: the SVG draws at most [`chart::MAX_DRAWN_POINTS`] points per series (min/max
 //! bucketing keeps extremes); hover values are exact up to [`chart::MAX_HOVER_POINTS`] points per
 //! series and thinned beyond (flagged `"exact": false` in the island).
+//!
+//! ```no_run
+//! use pulse_report::*;
+//! let report = BacktestReport {
+//!     title: "Pulse backtest".into(),
+//!     currency: "USD".into(),
+//!     metric_catalogue: default_metric_catalogue(),
+//!     series: vec![EquitySeries {
+//!         name: "Pulse".into(),
+//!         dates: vec!["2024-01-02".into(), "2024-01-03".into()],
+//!         equity: vec![100_000.0, 101_250.0],
+//!     }],
+//!     ..BacktestReport::default()
+//! };
+//! write_html(std::path::Path::new("report.html"), &report)?; // --report FILE.html
+//! println!("{}", to_json(&report)?); // --json
+//! # Ok::<(), ReportError>(())
+//! ```
 
 pub mod chart;
 pub mod error;

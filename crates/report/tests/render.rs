@@ -109,6 +109,34 @@ fn real_report_is_complete_and_self_contained() {
 }
 
 #[test]
+fn sample_label_badge_is_clear() {
+    let mut report = common::real_report();
+    for (label, text, class) in [
+        (SampleLabel::InSample, "IN-SAMPLE", "badge in-sample"),
+        (
+            SampleLabel::OutOfSample,
+            "OUT-OF-SAMPLE",
+            "badge out-of-sample",
+        ),
+        (
+            SampleLabel::FullHistory,
+            "FULL HISTORY",
+            "badge full-history",
+        ),
+    ] {
+        report.sample_label = label;
+        let page = render_html(&report).unwrap();
+        assert!(page.contains(&format!("<span class=\"{class}\"")), "{text}");
+        assert!(page.contains(&format!(">{text}</span>")), "{text}");
+        let json: Value = serde_json::from_str(&to_json(&report).unwrap()).unwrap();
+        assert_eq!(
+            json["sample_label"],
+            text.to_ascii_lowercase().replace(' ', "-")
+        );
+    }
+}
+
+#[test]
 fn data_island_holds_the_exact_values() {
     let report = common::real_report();
     let page = render_html(&report).unwrap();
@@ -276,7 +304,7 @@ fn invalid_models_are_errors_naming_the_field() {
         })
     ));
 
-    let mut r = base;
+    let mut r = base.clone();
     r.prices[1].markers[0].date = "yesterday".into();
     assert!(
         to_json(&r)
