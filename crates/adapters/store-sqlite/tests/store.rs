@@ -606,3 +606,99 @@ async fn findings_are_replaced_per_scope() {
     assert!(err.to_string().contains("VIX"), "{err}");
     assert_eq!(store.findings().await.unwrap().len(), 2);
 }
+
+/// Opens the raw SQLite file with sqlx directly (what another program editing it would do).
+async fn raw(path: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", path.display());
+    sqlx::SqliteConnection::connect(&url).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pulse.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.close().await;
+    let mut conn = raw(&path).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (2, 'from a newer pulse', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Migrate { target: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn hand_edited_values_are_reported_with_table_column_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pulse.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.import(&[tsll()]).await.unwrap();
+    let mut conn = raw(&path).await;
+    sqlx::query("UPDATE instruments SET exchange = 'lse' WHERE symbol = 'TSLL'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE corporate_actions SET value = 'ten cents' WHERE ex_date = '2022-09-20'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let err = store.instruments().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        msg.contains("instruments.exchange") && msg.contains("TSLL") && msg.contains("lse"),
+        "{msg}"
+    );
+    let err = store.corporate_actions(&sym("TSLL")).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("corporate_actions.value")
+            && msg.contains("2022-09-20")
+            && msg.contains("ten cents"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn readers_see_the_data_before_or_after_an_import_never_half_of_it() {
+    let (_dir, store) = fresh().await;
+    let batches: Vec<ImportBatch> = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+        .iter()
+        .map(|s| {
+            read_batch(
+                &shared_file(&format!("intraday-1m/{s}.csv")),
+                Layout::Intraday,
+            )
+        })
+        .collect();
+    let writer = {
+        let store = store.clone();
+        let batches = batches.clone();
+        tokio::spawn(async move { store.import(&batches).await.unwrap() })
+    };
+    // WAL: readers run beside the writer and see either nothing or everything.
+    let mut seen = std::collections::BTreeSet::new();
+    while !writer.is_finished() {
+        let total: u64 = store.series().await.unwrap().iter().map(|s| s.rows).sum();
+        seen.insert(total);
+        tokio::task::yield_now().await;
+    }
+    let summary = writer.await.unwrap();
+    assert_eq!(summary.bars_inserted, 3 * 43_200);
+    seen.insert(store.table_counts().await.unwrap().bars);
+    assert!(seen.iter().all(|&n| n == 0 || n == 3 * 43_200), "{seen:?}");
+}
