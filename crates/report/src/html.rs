@@ -232,17 +232,24 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         "</h1><span class=\"badge {badge_class}\" title=\"{badge_help}\">{}</span></div><p class=\"sub\">",
         r.sample_label.badge()
     );
-    push_html(&mut out, &r.generated_for);
-    let _ = write!(
-        out,
-        " · initial cash {} · currency ",
-        html(&money(r.initial_cash, cur, 2))
-    );
-    push_html(&mut out, cur);
-    let _ = write!(
-        out,
-        " · <span class=\"badge-note {badge_class}\">{badge_help}</span></p>"
-    );
+    let mut facts: Vec<String> = Vec::new();
+    if !r.generated_for.trim().is_empty() {
+        facts.push(html(&r.generated_for));
+    }
+    if r.initial_cash > 0.0 {
+        facts.push(format!(
+            "initial cash {}",
+            html(&money(r.initial_cash, cur, 2))
+        ));
+    }
+    if !cur.trim().is_empty() {
+        facts.push(format!("currency {}", html(cur)));
+    }
+    facts.push(format!(
+        "<span class=\"badge-note {badge_class}\">{badge_help}</span>"
+    ));
+    out.push_str(&facts.join(" · "));
+    out.push_str("</p>");
     if !r.notes.is_empty() {
         out.push_str("<ul class=\"notes\">");
         for n in &r.notes {

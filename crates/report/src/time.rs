@@ -157,9 +157,11 @@ pub fn date_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<DateTick> {
             continue;
         }
         let mut out = Vec::new();
-        let mut k = (lo / days as f64).ceil() as i64;
-        while ((k * days) as f64) <= hi + 1e-9 {
-            let day = k * days;
+        // Weekly steps start on Mondays (day 4 = Monday 1970-01-05).
+        let origin = if days >= 7 { 4 } else { 0 };
+        let mut k = ((lo - origin as f64) / days as f64).ceil() as i64;
+        while ((origin + k * days) as f64) <= hi + 1e-9 {
+            let day = origin + k * days;
             let (y, m, d) = civil_from_days(day);
             out.push(DateTick {
                 x: day as f64,
@@ -275,6 +277,16 @@ mod tests {
         assert!(t.len() <= 10 && t.len() >= 4);
         let t = date_ticks(lo, lo + 200.0, 8);
         assert!(t.iter().all(|t| t.label.contains(' ')), "{t:?}");
+        // A month of minutes: weekly ticks on Mondays.
+        let t = date_ticks(
+            parse_day("2025-05-30").unwrap(),
+            parse_day("2025-06-29").unwrap(),
+            10,
+        );
+        assert_eq!(
+            t.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
+            ["2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23"]
+        );
         let t = date_ticks(lo + 0.3, lo + 0.7, 8);
         assert!(!t.is_empty() && t[0].label.contains(':'), "{t:?}");
     }

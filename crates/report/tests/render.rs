@@ -84,6 +84,9 @@ fn real_report_is_complete_and_self_contained() {
     assert!(page.contains("class=\"logtoggle\""), "log toggle");
     assert!(page.contains("class=\"mode-log\""), "log-scale drawing");
     assert!(page.contains("FULL HISTORY"));
+    assert!(page.contains(
+        "TSLA+TSLL daily 2022-08-09..2025-09-29 · initial cash $100,000.00 · currency USD"
+    ));
     assert!(page.len() < 2_000_000, "page is {} bytes", page.len());
     // One price chart per symbol with buy and sell triangles; one weight panel per symbol + cash.
     assert!(page.contains("id=\"chart-price-0\"") && page.contains("id=\"chart-price-1\""));
