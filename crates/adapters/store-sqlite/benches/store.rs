@@ -232,14 +232,18 @@ fn main() {
             s.bars_unchanged,
             rate(total_rows, secs)
         );
+        let t = Instant::now();
+        let n_series = black_box(store.series().await.unwrap()).len();
+        let series_secs = t.elapsed().as_secs_f64();
         let counts = store.table_counts().await.unwrap();
         println!(
-            "\nstored: {} bars in {} series, {} instruments, {} corporate actions; file {:.1} MiB\n",
+            "\nstored: {} bars in {n_series} series, {} instruments, {} corporate actions; file {:.1} MiB; \
+             `series()` (count/min/max over the whole bars table) {:.1} ms\n",
             counts.bars,
-            store.series().await.unwrap().len(),
             counts.instruments,
             counts.corporate_actions,
-            std::fs::metadata(&db).unwrap().len() as f64 / 1048576.0
+            std::fs::metadata(&db).unwrap().len() as f64 / 1048576.0,
+            series_secs * 1000.0
         );
 
         // 3. Streaming read throughput (in this process; throughput only).
