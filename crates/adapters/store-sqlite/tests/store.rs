@@ -702,3 +702,23 @@ async fn readers_see_the_data_before_or_after_an_import_never_half_of_it() {
     seen.insert(store.table_counts().await.unwrap().bars);
     assert!(seen.iter().all(|&n| n == 0 || n == 3 * 43_200), "{seen:?}");
 }
+
+#[tokio::test]
+async fn two_processes_worth_of_writers_wait_for_each_other() {
+    // Two independent stores (two pools, as two `pulse` processes would have) on one file: the
+    // busy timeout and BEGIN IMMEDIATE make the second writer wait instead of failing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pulse.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    let eth = read_batch(&shared_file("intraday-1m/ETHUSDT.csv"), Layout::Intraday);
+    let (btc_batch, eth_batch) = (btc(), eth);
+    let (ra, rb) = tokio::join!(
+        a.import(std::slice::from_ref(&btc_batch)),
+        b.import(std::slice::from_ref(&eth_batch))
+    );
+    assert_eq!(ra.unwrap().bars_inserted, 43_200);
+    assert_eq!(rb.unwrap().bars_inserted, 43_200);
+    assert_eq!(a.table_counts().await.unwrap().bars, 86_400);
+    assert_eq!(b.table_counts().await.unwrap().import_log, 2);
+}
