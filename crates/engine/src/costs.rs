@@ -49,12 +49,27 @@ mod tests {
 
     #[test]
     fn fee_and_slippage_are_exact() {
-        let c = CostModel { slippage_bps: Decimal::from(5), ..CostModel::default() };
+        let c = CostModel {
+            slippage_bps: Decimal::from(5),
+            ..CostModel::default()
+        };
         let p = Decimal::from_str("200.00").unwrap();
-        assert_eq!(c.execution_price(Side::Buy, p), Decimal::from_str("200.1").unwrap());
-        assert_eq!(c.execution_price(Side::Sell, p), Decimal::from_str("199.9").unwrap());
-        assert_eq!(c.fee(Decimal::from_str("12345.67").unwrap()), Decimal::from_str("12.34567").unwrap());
-        let m = CostModel { min_fee: Decimal::ONE, ..CostModel::default() };
+        assert_eq!(
+            c.execution_price(Side::Buy, p),
+            Decimal::from_str("200.1").unwrap()
+        );
+        assert_eq!(
+            c.execution_price(Side::Sell, p),
+            Decimal::from_str("199.9").unwrap()
+        );
+        assert_eq!(
+            c.fee(Decimal::from_str("12345.67").unwrap()),
+            Decimal::from_str("12.34567").unwrap()
+        );
+        let m = CostModel {
+            min_fee: Decimal::ONE,
+            ..CostModel::default()
+        };
         assert_eq!(m.fee(Decimal::from(100)), Decimal::ONE);
     }
 }

@@ -148,13 +148,21 @@ impl<S: Strategy> Engine<S> {
     pub fn process(&mut self, event: Event<'_>) -> Result<Output, EngineError> {
         match event {
             Event::Fill(fill) => {
-                self.portfolio.apply_fill(fill, self.config.allow_negative_cash)?;
+                self.portfolio
+                    .apply_fill(fill, self.config.allow_negative_cash)?;
                 Ok(Output::default())
             }
-            Event::Dividend { symbol, cash_per_share, .. } => {
+            Event::Dividend {
+                symbol,
+                cash_per_share,
+                ..
+            } => {
                 let cash = self.portfolio.quantity(symbol) * cash_per_share;
                 self.portfolio.cash += cash;
-                Ok(Output { dividend: Some(cash), ..Output::default() })
+                Ok(Output {
+                    dividend: Some(cash),
+                    ..Output::default()
+                })
             }
             Event::BarClose(snapshot) => Ok(self.on_bar_close(&snapshot)),
         }
@@ -165,14 +173,15 @@ impl<S: Strategy> Engine<S> {
             self.last_prices.insert(symbol.clone(), bar.close);
         }
         let mut out = Output::default();
-        if let Some(new_target) = self.strategy.on_bar_close(snapshot) {
-            out.alert = self.alert_for(snapshot.ts, &new_target);
-            self.target = new_target.clone();
-            out.target = Some(new_target);
-        }
-        if self.target.is_empty() && self.portfolio.positions.is_empty() {
+        // Orders are planned only when the strategy issues a target: `None` means "hold" (a
+        // buy-and-hold benchmark issues once, a monthly mix once a month, Pulse every bar, the
+        // drift band and minimum trade then keep it from churning).
+        let Some(new_target) = self.strategy.on_bar_close(snapshot) else {
             return out;
-        }
+        };
+        out.alert = self.alert_for(snapshot.ts, &new_target);
+        self.target = new_target.clone();
+        out.target = Some(new_target);
         let prices: BTreeMap<Symbol, Decimal> = self
             .last_prices
             .iter()
@@ -204,7 +213,8 @@ impl<S: Strategy> Engine<S> {
     }
 
     fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {
-        let symbols: std::collections::BTreeSet<&Symbol> = self.target.keys().chain(new.keys()).collect();
+        let symbols: std::collections::BTreeSet<&Symbol> =
+            self.target.keys().chain(new.keys()).collect();
         let mut changes = Vec::new();
         for s in symbols {
             let old_w = self.target.get(s).copied().unwrap_or(0.0);

@@ -36,7 +36,11 @@ impl Default for SizingConfig {
 
 impl SizingConfig {
     fn round_quantity(&self, q: Decimal) -> Decimal {
-        let dp = if self.whole_shares { 0 } else { self.fractional_dp };
+        let dp = if self.whole_shares {
+            0
+        } else {
+            self.fractional_dp
+        };
         q.round_dp_with_strategy(dp, RoundingStrategy::ToZero)
     }
 }
@@ -68,7 +72,9 @@ pub fn plan_orders(
     let mut sells = Vec::new();
     let mut buys = Vec::new();
     for symbol in symbols {
-        let Some(&price) = prices.get(symbol) else { continue };
+        let Some(&price) = prices.get(symbol) else {
+            continue;
+        };
         if price <= Decimal::ZERO {
             continue;
         }
@@ -153,10 +159,19 @@ mod tests {
         let p = Portfolio::with_cash(d("100000"));
         let target = TargetWeights::from([(sym("TSLA"), 0.5), (sym("TSLL"), 0.3)]);
         let prices = BTreeMap::from([(sym("TSLA"), d("250")), (sym("TSLL"), d("13.37"))]);
-        let orders = plan_orders(&p, &target, &prices, &SizingConfig::default(), &CostModel::default());
+        let orders = plan_orders(
+            &p,
+            &target,
+            &prices,
+            &SizingConfig::default(),
+            &CostModel::default(),
+        );
         assert_eq!(
             orders,
-            vec![(sym("TSLA"), Side::Buy, d("200")), (sym("TSLL"), Side::Buy, d("2243"))]
+            vec![
+                (sym("TSLA"), Side::Buy, d("200")),
+                (sym("TSLL"), Side::Buy, d("2243"))
+            ]
         );
     }
 
@@ -166,11 +181,26 @@ mod tests {
         p.positions.insert(sym("TSLA"), d("200")); // 50 000 at 250 → weight 0.5
         let prices = BTreeMap::from([(sym("TSLA"), d("250"))]);
         let target = TargetWeights::from([(sym("TSLA"), 0.51)]);
-        assert!(plan_orders(&p, &target, &prices, &SizingConfig::default(), &CostModel::default()).is_empty());
+        assert!(
+            plan_orders(
+                &p,
+                &target,
+                &prices,
+                &SizingConfig::default(),
+                &CostModel::default()
+            )
+            .is_empty()
+        );
         // Zero target always closes, whatever the size.
         let close = TargetWeights::from([(sym("TSLA"), 0.0)]);
         assert_eq!(
-            plan_orders(&p, &close, &prices, &SizingConfig::default(), &CostModel::default()),
+            plan_orders(
+                &p,
+                &close,
+                &prices,
+                &SizingConfig::default(),
+                &CostModel::default()
+            ),
             vec![(sym("TSLA"), Side::Sell, d("200"))]
         );
     }
@@ -180,7 +210,13 @@ mod tests {
         let p = Portfolio::with_cash(d("1000"));
         let target = TargetWeights::from([(sym("A"), 1.0)]);
         let prices = BTreeMap::from([(sym("A"), d("100"))]);
-        let orders = plan_orders(&p, &target, &prices, &SizingConfig::default(), &CostModel::default());
+        let orders = plan_orders(
+            &p,
+            &target,
+            &prices,
+            &SizingConfig::default(),
+            &CostModel::default(),
+        );
         // 10 shares would cost 1000 + 1 fee > 1000: only 9 fit.
         assert_eq!(orders, vec![(sym("A"), Side::Buy, d("9"))]);
     }

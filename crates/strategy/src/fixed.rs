@@ -27,7 +27,13 @@ pub struct FixedWeights {
 impl FixedWeights {
     /// A fixed-weight strategy with a display name.
     pub fn new(name: impl Into<String>, weights: TargetWeights, rebalance: Rebalance) -> Self {
-        FixedWeights { name: name.into(), weights, rebalance, last_month: None, started: false }
+        FixedWeights {
+            name: name.into(),
+            weights,
+            rebalance,
+            last_month: None,
+            started: false,
+        }
     }
 }
 
@@ -65,13 +71,24 @@ mod tests {
     #[test]
     fn monthly_reissues_on_month_change_only() {
         let s = Symbol::try_new("SPY").unwrap();
-        let mut strat = FixedWeights::new("m", BTreeMap::from([(s.clone(), 1.0)]), Rebalance::Monthly);
+        let mut strat =
+            FixedWeights::new("m", BTreeMap::from([(s.clone(), 1.0)]), Rebalance::Monthly);
         let ctx = BTreeMap::new();
         let mut issued = Vec::new();
-        for d in ["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02", "2024-03-01"] {
+        for d in [
+            "2024-01-30",
+            "2024-01-31",
+            "2024-02-01",
+            "2024-02-02",
+            "2024-03-01",
+        ] {
             let ts: jiff::Timestamp = format!("{d}T00:00:00Z").parse().unwrap();
             let bars = BTreeMap::from([(s.clone(), Bar::from_value(ts, 1.0, None))]);
-            let snap = MarketSnapshot { ts, bars: &bars, context: &ctx };
+            let snap = MarketSnapshot {
+                ts,
+                bars: &bars,
+                context: &ctx,
+            };
             issued.push(strat.on_bar_close(&snap).is_some());
         }
         assert_eq!(issued, vec![true, false, true, false, true]);

@@ -148,7 +148,8 @@ pub struct PulseConfig {
 impl PulseConfig {
     /// Parses and validates a TOML rule set.
     pub fn from_toml(text: &str) -> Result<Self, StrategyError> {
-        let cfg: PulseConfig = toml::from_str(text).map_err(|e| StrategyError::Config(e.to_string()))?;
+        let cfg: PulseConfig =
+            toml::from_str(text).map_err(|e| StrategyError::Config(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -166,7 +167,10 @@ impl PulseConfig {
     /// Checks every parameter's range.
     pub fn validate(&self) -> Result<(), StrategyError> {
         let bad = |name: &str, reason: String| {
-            Err(StrategyError::Parameter { name: name.to_string(), reason })
+            Err(StrategyError::Parameter {
+                name: name.to_string(),
+                reason,
+            })
         };
         let fraction = |name: &str, v: f64| -> Result<(), StrategyError> {
             if v.is_finite() && (0.0..=1.0).contains(&v) {
@@ -198,7 +202,10 @@ impl PulseConfig {
         fraction("oversold.tsla_add", s.tsla_add)?;
         fraction("oversold.tsll_add", s.tsll_add)?;
         if s.rsi >= o.rsi {
-            return bad("oversold.rsi", format!("{} must be below overbought.rsi {}", s.rsi, o.rsi));
+            return bad(
+                "oversold.rsi",
+                format!("{} must be below overbought.rsi {}", s.rsi, o.rsi),
+            );
         }
         let m = &self.mood;
         fraction("mood.vix_high_tsll_cap", m.vix_high_tsll_cap)?;
@@ -206,16 +213,31 @@ impl PulseConfig {
         fraction("mood.greed_tsll_cap", m.greed_tsll_cap)?;
         level("mood.greed_extreme", m.greed_extreme)?;
         if !(m.vix_high.is_finite() && m.vix_extreme.is_finite() && m.vix_high <= m.vix_extreme) {
-            return bad("mood.vix_high", format!("{} must be ≤ mood.vix_extreme {}", m.vix_high, m.vix_extreme));
+            return bad(
+                "mood.vix_high",
+                format!(
+                    "{} must be ≤ mood.vix_extreme {}",
+                    m.vix_high, m.vix_extreme
+                ),
+            );
         }
         fraction("limits.max_weight", self.limits.max_weight)?;
-        if !(self.limits.max_gross.is_finite() && self.limits.max_gross > 0.0 && self.limits.max_gross <= 1.0) {
-            return bad("limits.max_gross", format!("{} is not in (0, 1]", self.limits.max_gross));
+        if !(self.limits.max_gross.is_finite()
+            && self.limits.max_gross > 0.0
+            && self.limits.max_gross <= 1.0)
+        {
+            return bad(
+                "limits.max_gross",
+                format!("{} is not in (0, 1]", self.limits.max_gross),
+            );
         }
         if self.indicators.sma_fast >= self.indicators.sma_slow {
             return bad(
                 "indicators.sma_fast",
-                format!("{} must be below indicators.sma_slow {}", self.indicators.sma_fast, self.indicators.sma_slow),
+                format!(
+                    "{} must be below indicators.sma_slow {}",
+                    self.indicators.sma_fast, self.indicators.sma_slow
+                ),
             );
         }
         Ok(())
@@ -351,7 +373,12 @@ impl PulseStrategy {
         config.validate()?;
         let base = TickerIndicators::try_new(&config.indicators)?;
         let leveraged = TickerIndicators::try_new(&config.indicators)?;
-        Ok(PulseStrategy { config, base, leveraged, last_decision: None })
+        Ok(PulseStrategy {
+            config,
+            base,
+            leveraged,
+            last_decision: None,
+        })
     }
 
     /// The configuration in use.
@@ -424,7 +451,15 @@ impl PulseStrategy {
             tsla *= k;
             tsll *= k;
         }
-        PulseDecision { score, overbought, extreme, oversold, mood_cap: cap, tsla, tsll }
+        PulseDecision {
+            score,
+            overbought,
+            extreme,
+            oversold,
+            mood_cap: cap,
+            tsla,
+            tsll,
+        }
     }
 }
 
@@ -436,14 +471,23 @@ impl Strategy for PulseStrategy {
     fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Option<TargetWeights> {
         let syms = &self.config.symbols;
         // Each ticker's indicators advance on that ticker's own bars only.
-        let base = snapshot.bars.get(&syms.base).and_then(|b| self.base.update(b));
-        let lev = snapshot.bars.get(&syms.leveraged).and_then(|b| self.leveraged.update(b));
+        let base = snapshot
+            .bars
+            .get(&syms.base)
+            .and_then(|b| self.base.update(b));
+        let lev = snapshot
+            .bars
+            .get(&syms.leveraged)
+            .and_then(|b| self.leveraged.update(b));
         // Decide only at a bar where both tickers traded and both are warm.
         let (base, lev) = (base?, lev?);
         let vix = snapshot.context.get(&syms.vix).copied();
         let fear_greed = snapshot.context.get(&syms.fear_greed).copied();
         let d = Self::decide(&self.config, &base, &lev, vix, fear_greed);
-        let target = TargetWeights::from([(syms.base.clone(), d.tsla), (syms.leveraged.clone(), d.tsll)]);
+        let target = TargetWeights::from([
+            (syms.base.clone(), d.tsla),
+            (syms.leveraged.clone(), d.tsll),
+        ]);
         self.last_decision = Some(d);
         Some(target)
     }
@@ -463,8 +507,18 @@ mod tests {
             close,
             rsi,
             rsi_fast,
-            macd: MacdOutput { macd: hist, signal: 0.0, hist },
-            bbands: BBandsOutput { upper: 110.0, middle: 100.0, lower: 90.0, percent_b: 0.5, bandwidth: 0.2 },
+            macd: MacdOutput {
+                macd: hist,
+                signal: 0.0,
+                hist,
+            },
+            bbands: BBandsOutput {
+                upper: 110.0,
+                middle: 100.0,
+                lower: 90.0,
+                percent_b: 0.5,
+                bandwidth: 0.2,
+            },
             sma_fast: close,
             sma_slow: 100.0,
             vwap: 100.0,
@@ -491,24 +545,57 @@ mod tests {
     fn rules_follow_the_documented_order() {
         let c = PulseConfig::default_config().unwrap();
         // Strong trend, neutral RSI: score 4 → 0.5 / 0.5.
-        let d = PulseStrategy::decide(&c, &state(105.0, 60.0, 60.0, 1.0), &state(50.0, 60.0, 60.0, 1.0), None, None);
+        let d = PulseStrategy::decide(
+            &c,
+            &state(105.0, 60.0, 60.0, 1.0),
+            &state(50.0, 60.0, 60.0, 1.0),
+            None,
+            None,
+        );
         assert_eq!((d.score, d.tsla, d.tsll), (4, 0.5, 0.5));
         // Overbought cuts TSLL first.
-        let d = PulseStrategy::decide(&c, &state(105.0, 72.0, 60.0, 1.0), &state(50.0, 60.0, 60.0, 1.0), None, None);
+        let d = PulseStrategy::decide(
+            &c,
+            &state(105.0, 72.0, 60.0, 1.0),
+            &state(50.0, 60.0, 60.0, 1.0),
+            None,
+            None,
+        );
         assert!(d.overbought && !d.extreme);
         assert_eq!((d.tsla, d.tsll), (0.5, 0.0));
         // Extreme RSI also halves TSLA.
-        let d = PulseStrategy::decide(&c, &state(105.0, 85.0, 60.0, 1.0), &state(50.0, 60.0, 60.0, 1.0), None, None);
+        let d = PulseStrategy::decide(
+            &c,
+            &state(105.0, 85.0, 60.0, 1.0),
+            &state(50.0, 60.0, 60.0, 1.0),
+            None,
+            None,
+        );
         assert_eq!((d.tsla, d.tsll), (0.25, 0.0));
         // Oversold in a downtrend (score 0: 0.2 / 0.0) adds 0.2 to each leg.
-        let d = PulseStrategy::decide(&c, &state(95.0, 25.0, 15.0, -1.0), &state(40.0, 25.0, 15.0, -1.0), None, None);
+        let d = PulseStrategy::decide(
+            &c,
+            &state(95.0, 25.0, 15.0, -1.0),
+            &state(40.0, 25.0, 15.0, -1.0),
+            None,
+            None,
+        );
         assert!(d.oversold);
         assert_eq!(d.score, 0);
         assert!((d.tsla - 0.4).abs() < 1e-12 && (d.tsll - 0.2).abs() < 1e-12);
         // High VIX caps TSLL at 0.1, extreme greed too, extreme VIX at 0.
         let up = state(105.0, 60.0, 60.0, 1.0);
-        assert_eq!(PulseStrategy::decide(&c, &up, &up, Some(31.0), None).tsll, 0.1);
-        assert_eq!(PulseStrategy::decide(&c, &up, &up, None, Some(85.0)).tsll, 0.1);
-        assert_eq!(PulseStrategy::decide(&c, &up, &up, Some(45.0), Some(85.0)).tsll, 0.0);
+        assert_eq!(
+            PulseStrategy::decide(&c, &up, &up, Some(31.0), None).tsll,
+            0.1
+        );
+        assert_eq!(
+            PulseStrategy::decide(&c, &up, &up, None, Some(85.0)).tsll,
+            0.1
+        );
+        assert_eq!(
+            PulseStrategy::decide(&c, &up, &up, Some(45.0), Some(85.0)).tsll,
+            0.0
+        );
     }
 }

@@ -1,0 +1,148 @@
+//! Market data lined up on one timeline for a replay.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use pulse_core::{Bar, CorporateAction, CorporateActionKind, Symbol};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// Bars of the traded symbols on their union timeline, context series as of each step, and
+/// cash dividends by ex-date.
+#[derive(Debug, Clone, Default)]
+pub struct AlignedData {
+    /// Every timestamp at which at least one traded symbol has a bar, ascending.
+    pub timeline: Vec<Timestamp>,
+    /// Per traded symbol, its bar at each timeline step (None when it did not trade then).
+    pub bars: BTreeMap<Symbol, Vec<Option<Bar>>>,
+    /// Per context symbol, the latest close strictly BEFORE each timeline step's date (a daily
+    /// VIX close is printed after the equity close, so the same day's value is not yet known).
+    pub context: BTreeMap<Symbol, Vec<Option<f64>>>,
+    /// Cash dividends per share by ex-date and symbol.
+    pub dividends: BTreeMap<Date, Vec<(Symbol, Decimal)>>,
+}
+
+impl AlignedData {
+    /// Lines up `traded` bars (each series ascending) and forward-fills `context` series from
+    /// the past only. Splits are ignored: prices are split-adjusted back in time.
+    pub fn new(
+        traded: BTreeMap<Symbol, Vec<Bar>>,
+        context: BTreeMap<Symbol, Vec<Bar>>,
+        actions: &[CorporateAction],
+    ) -> AlignedData {
+        let mut timeline: Vec<Timestamp> = traded
+            .values()
+            .flat_map(|bars| bars.iter().map(|b| b.ts))
+            .collect();
+        timeline.sort();
+        timeline.dedup();
+        let index: BTreeMap<Timestamp, usize> =
+            timeline.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+        let mut aligned = BTreeMap::new();
+        for (symbol, bars) in traded {
+            let mut col = vec![None; timeline.len()];
+            for b in bars {
+                if let Some(&i) = index.get(&b.ts) {
+                    col[i] = Some(b);
+                }
+            }
+            aligned.insert(symbol, col);
+        }
+        let mut ctx = BTreeMap::new();
+        for (symbol, bars) in context {
+            let mut col = Vec::with_capacity(timeline.len());
+            let mut j = 0;
+            let mut last: Option<f64> = None;
+            for t in &timeline {
+                let day = t.to_zoned(TimeZone::UTC).date();
+                while j < bars.len() && bars[j].ts.to_zoned(TimeZone::UTC).date() < day {
+                    last = Some(bars[j].close);
+                    j += 1;
+                }
+                col.push(last);
+            }
+            ctx.insert(symbol, col);
+        }
+        let mut dividends: BTreeMap<Date, Vec<(Symbol, Decimal)>> = BTreeMap::new();
+        for a in actions {
+            if let CorporateActionKind::Dividend { cash_per_share } = a.kind
+                && aligned.contains_key(&a.symbol)
+                && cash_per_share > Decimal::ZERO
+            {
+                dividends
+                    .entry(a.ex_date)
+                    .or_default()
+                    .push((a.symbol.clone(), cash_per_share));
+            }
+        }
+        AlignedData {
+            timeline,
+            bars: aligned,
+            context: ctx,
+            dividends,
+        }
+    }
+
+    /// The bars of step `i` of every traded symbol that has one.
+    pub fn bars_at(&self, i: usize) -> BTreeMap<Symbol, Bar> {
+        self.bars
+            .iter()
+            .filter_map(|(s, col)| col.get(i).copied().flatten().map(|b| (s.clone(), b)))
+            .collect()
+    }
+
+    /// Context values known at step `i`.
+    pub fn context_at(&self, i: usize) -> BTreeMap<Symbol, f64> {
+        self.context
+            .iter()
+            .filter_map(|(s, col)| col.get(i).copied().flatten().map(|v| (s.clone(), v)))
+            .collect()
+    }
+
+    /// Index of the first step at or after `ts`.
+    pub fn index_at_or_after(&self, ts: Timestamp) -> usize {
+        self.timeline.partition_point(|t| *t < ts)
+    }
+
+    /// First index at which every traded symbol has traded at least once.
+    pub fn first_common_index(&self) -> usize {
+        self.bars
+            .values()
+            .map(|col| col.iter().position(Option::is_some).unwrap_or(col.len()))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(d: &str, c: f64) -> Bar {
+        Bar::from_value(format!("{d}T00:00:00Z").parse().unwrap(), c, None)
+    }
+
+    #[test]
+    fn context_is_strictly_from_earlier_days() {
+        let s = Symbol::try_new("A").unwrap();
+        let v = Symbol::try_new("VIX").unwrap();
+        let traded = BTreeMap::from([(
+            s.clone(),
+            vec![
+                bar("2024-01-02", 1.0),
+                bar("2024-01-03", 2.0),
+                bar("2024-01-05", 3.0),
+            ],
+        )]);
+        let context = BTreeMap::from([(
+            v.clone(),
+            vec![
+                bar("2024-01-02", 10.0),
+                bar("2024-01-03", 20.0),
+                bar("2024-01-04", 30.0),
+            ],
+        )]);
+        let d = AlignedData::new(traded, context, &[]);
+        assert_eq!(d.context[&v], vec![None, Some(10.0), Some(30.0)]);
+    }
+}

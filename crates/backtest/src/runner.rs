@@ -1,0 +1,228 @@
+//! The replay loop: the same engine as live trading, fed history bar by bar.
+
+use crate::broker::{FillPrice, Rejection, SimBroker};
+use crate::data::AlignedData;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use pulse_core::money::money_to_f64;
+use pulse_core::{Fill, OrderRequest, Portfolio, Symbol};
+use pulse_engine::{Alert, Engine, EngineConfig, EngineError, Event};
+use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Settings of one replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestConfig {
+    /// Engine settings (sizing, costs, alerts, leverage).
+    pub engine: EngineConfig,
+    /// Which price of the next bar orders fill at.
+    pub fill_price: FillPrice,
+    /// Decimals bar prices are rounded to before filling (2 for US equities).
+    pub price_dp: u32,
+    /// First step that trades and is recorded (earlier steps only warm the strategy up).
+    pub start: Option<Timestamp>,
+    /// Last step (inclusive).
+    pub end: Option<Timestamp>,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            engine: EngineConfig::default(),
+            fill_price: FillPrice::NextOpen,
+            price_dp: 2,
+            start: None,
+            end: None,
+        }
+    }
+}
+
+/// Replay errors.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The engine refused a fill (a broker/engine disagreement: a bug, reported loudly).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Nothing to replay.
+    #[error("no bars between the start and end of the backtest")]
+    Empty,
+}
+
+/// What happened at one recorded step, for live-like printing (`pulse simulate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport<'a> {
+    /// Bar close time.
+    pub ts: Timestamp,
+    /// Fills executed at this step (decided at the previous close).
+    pub fills: &'a [Fill],
+    /// A new target issued at this close.
+    pub target: Option<&'a TargetWeights>,
+    /// Orders decided at this close (to fill at the next step).
+    pub orders: &'a [OrderRequest],
+    /// An alert raised at this close.
+    pub alert: Option<&'a Alert>,
+    /// Equity at this close.
+    pub equity: f64,
+}
+
+/// Everything a replay produced, one entry per recorded step where per-step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestResult {
+    /// Strategy name.
+    pub strategy: String,
+    /// Recorded steps (bar closes).
+    pub timestamps: Vec<Timestamp>,
+    /// Equity at each close (cash + positions at their closes), account currency.
+    pub equity: Vec<f64>,
+    /// Cash at each close.
+    pub cash: Vec<f64>,
+    /// Gross exposure (positions value / equity) at each close, fraction.
+    pub gross_exposure: Vec<f64>,
+    /// Target weights in force at each close (fractions).
+    pub target_weights: Vec<TargetWeights>,
+    /// Actual weights at each close (fractions).
+    pub actual_weights: Vec<BTreeMap<Symbol, f64>>,
+    /// Every order decided.
+    pub orders: Vec<OrderRequest>,
+    /// Every fill, in time order.
+    pub fills: Vec<Fill>,
+    /// Orders the broker could not (fully) fill.
+    pub rejections: Vec<Rejection>,
+    /// Target-change alerts.
+    pub alerts: Vec<Alert>,
+    /// Sum of fees (exact).
+    pub fees_paid: Decimal,
+    /// Sum of |quantity × price| of all fills (exact).
+    pub traded_notional: Decimal,
+    /// Dividend cash credited (exact).
+    pub dividends_received: Decimal,
+    /// The account at the end.
+    pub final_portfolio: Portfolio,
+}
+
+/// Replays `data` through an engine around `strategy`, starting from `initial`.
+///
+/// Per step `t` (in this order): dividends going ex on `t`'s date are credited to the shares held
+/// at the previous close; orders decided at the previous close fill at `t`'s open (or close /
+/// typical price); equity is marked at `t`'s close; the strategy decides at `t`'s close and its
+/// orders wait for `t + 1`. A decision therefore never sees a price it trades at.
+pub fn run<S: Strategy>(
+    data: &AlignedData,
+    strategy: S,
+    initial: Portfolio,
+    config: &BacktestConfig,
+    mut on_step: impl FnMut(&StepReport<'_>),
+) -> Result<BacktestResult, BacktestError> {
+    let start_idx = config.start.map_or(0, |t| data.index_at_or_after(t));
+    let end_idx = config.end.map_or(data.timeline.len(), |t| {
+        data.timeline.partition_point(|x| *x <= t)
+    });
+    if start_idx >= end_idx {
+        return Err(BacktestError::Empty);
+    }
+    let e = &config.engine;
+    let broker = SimBroker::new(
+        e.costs.clone(),
+        config.fill_price,
+        config.price_dp,
+        e.sizing.whole_shares,
+        e.sizing.fractional_dp,
+        e.allow_negative_cash,
+    );
+    let name = strategy.name().to_string();
+    let mut engine = Engine::new(strategy, e.clone(), initial);
+    let n = end_idx - start_idx;
+    let mut r = BacktestResult {
+        strategy: name,
+        timestamps: Vec::with_capacity(n),
+        equity: Vec::with_capacity(n),
+        cash: Vec::with_capacity(n),
+        gross_exposure: Vec::with_capacity(n),
+        target_weights: Vec::with_capacity(n),
+        actual_weights: Vec::with_capacity(n),
+        orders: Vec::new(),
+        fills: Vec::new(),
+        rejections: Vec::new(),
+        alerts: Vec::new(),
+        fees_paid: Decimal::ZERO,
+        traded_notional: Decimal::ZERO,
+        dividends_received: Decimal::ZERO,
+        final_portfolio: Portfolio::default(),
+    };
+    let mut pending: Vec<OrderRequest> = Vec::new();
+    for i in 0..end_idx {
+        let ts = data.timeline[i];
+        let bars = data.bars_at(i);
+        let context = data.context_at(i);
+        let recording = i >= start_idx;
+        let mut step_fills = Vec::new();
+        if recording {
+            let date = ts.to_zoned(TimeZone::UTC).date();
+            for (symbol, cash_per_share) in data.dividends.get(&date).into_iter().flatten() {
+                let out = engine.process(Event::Dividend {
+                    symbol,
+                    cash_per_share: *cash_per_share,
+                    ts,
+                })?;
+                r.dividends_received += out.dividend.unwrap_or(Decimal::ZERO);
+            }
+            if !pending.is_empty() {
+                let (fills, rejections) = broker.execute(
+                    &pending,
+                    &bars,
+                    &engine.portfolio().positions,
+                    engine.portfolio().cash,
+                );
+                for fill in &fills {
+                    engine.process(Event::Fill(fill))?;
+                    r.fees_paid += fill.fee;
+                    r.traded_notional += fill.notional();
+                }
+                r.rejections.extend(rejections);
+                step_fills = fills;
+                pending.clear();
+            }
+        }
+        let snapshot = MarketSnapshot {
+            ts,
+            bars: &bars,
+            context: &context,
+        };
+        let out = engine.process(Event::BarClose(snapshot))?;
+        if !recording {
+            continue;
+        }
+        let prices = engine.last_prices();
+        let portfolio = engine.portfolio();
+        let equity = portfolio.equity(prices);
+        let positions_value = portfolio.positions_value(prices);
+        on_step(&StepReport {
+            ts,
+            fills: &step_fills,
+            target: out.target.as_ref(),
+            orders: &out.orders,
+            alert: out.alert.as_ref(),
+            equity,
+        });
+        r.timestamps.push(ts);
+        r.equity.push(equity);
+        r.cash.push(money_to_f64(portfolio.cash));
+        r.gross_exposure.push(if equity > 0.0 {
+            positions_value / equity
+        } else {
+            0.0
+        });
+        r.target_weights.push(engine.target().clone());
+        r.actual_weights.push(portfolio.weights(prices));
+        r.fills.extend(step_fills);
+        r.orders.extend(out.orders.iter().cloned());
+        pending = out.orders;
+        if let Some(alert) = out.alert {
+            r.alerts.push(alert);
+        }
+    }
+    r.final_portfolio = engine.portfolio().clone();
+    Ok(r)
+}
