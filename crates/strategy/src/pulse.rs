@@ -434,10 +434,10 @@ impl PulseStrategy {
                 apply_cap(m.vix_high_tsll_cap);
             }
         }
-        if let Some(g) = fear_greed {
-            if g >= m.greed_extreme {
-                apply_cap(m.greed_tsll_cap);
-            }
+        if let Some(g) = fear_greed
+            && g >= m.greed_extreme
+        {
+            apply_cap(m.greed_tsll_cap);
         }
         if let Some(c) = cap {
             tsll = tsll.min(c);
