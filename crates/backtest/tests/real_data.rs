@@ -56,11 +56,14 @@ fn load(path: &std::path::Path, symbol: &str) -> (Vec<Bar>, Vec<CorporateAction>
 }
 
 /// The bundled data (TSLA's split ratios already removed from its dividend column).
-fn market() -> (
+/// Traded bars, context bars and corporate actions of a replay.
+type Market = (
     BTreeMap<Symbol, Vec<Bar>>,
     BTreeMap<Symbol, Vec<Bar>>,
     Vec<CorporateAction>,
-) {
+);
+
+fn market() -> Market {
     let b = pulse_testkit::bundle_dir();
     let (tsla, a1) = load(&b.join("TSLA.csv"), "TSLA");
     let (tsll, a2) = load(&b.join("TSLL.csv"), "TSLL");
