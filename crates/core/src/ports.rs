@@ -139,6 +139,46 @@ pub struct BarQuery {
     pub end: Option<Timestamp>,
 }
 
+/// One target-change alert of a recorded run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// When the decision was made (bar close).
+    pub ts: Timestamp,
+    /// Strategy that raised it.
+    pub strategy: String,
+    /// Human-readable change, e.g. "TSLL 50.0% → 0.0%".
+    pub message: String,
+    /// Previous and new target weights as JSON objects (`{"TSLA":0.5,…}`), fractions.
+    pub old_weights_json: String,
+    /// New target weights as a JSON object, fractions.
+    pub new_weights_json: String,
+}
+
+/// A recorded backtest, simulation or sweep: what was run on which data, and how it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Store-assigned id (`None` before recording).
+    pub id: Option<i64>,
+    /// `backtest`, `simulate`, …
+    pub kind: String,
+    /// When the run was made (from the injected clock).
+    pub created_at: Timestamp,
+    /// Strategy name.
+    pub strategy: String,
+    /// `in-sample`, `out-of-sample` or `full history`.
+    pub sample: String,
+    /// First and last bar of the evaluated data.
+    pub data_from: Timestamp,
+    /// Last bar of the evaluated data.
+    pub data_to: Timestamp,
+    /// The configuration used (TOML or JSON text).
+    pub config: String,
+    /// The metrics, as JSON (strategy and benchmarks).
+    pub metrics_json: String,
+    /// Alerts raised during the run.
+    pub alerts: Vec<AlertRecord>,
+}
+
 /// Persistent storage of market data, corporate actions and data-quality findings.
 ///
 /// Contract: writes are transactional and idempotent; reads of bars are paged by key (`after`),
@@ -191,6 +231,12 @@ pub trait Store {
 
     /// All stored findings, ordered by symbol, timeframe and timestamp.
     fn findings(&self) -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
+
+    /// Records a run and its alerts in one transaction; returns its id.
+    fn record_run(&self, run: &RunRecord) -> impl Future<Output = Result<i64, Self::Error>> + Send;
+
+    /// The most recent runs (newest first, at most `limit`), with their alerts.
+    fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunRecord>, Self::Error>> + Send;
 }
 
 /// Streams the bars of a query from a [`Store`] in fixed-size chunks (keyset pagination), so that

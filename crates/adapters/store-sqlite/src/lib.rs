@@ -25,7 +25,9 @@ pub use error::StoreError;
 
 use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
-use pulse_core::ports::{BarQuery, Clock, ImportBatch, ImportSummary, SeriesSummary, Store};
+use pulse_core::ports::{
+    AlertRecord, BarQuery, Clock, ImportBatch, ImportSummary, RunRecord, SeriesSummary, Store,
+};
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
 use pulse_core::{
@@ -872,6 +874,97 @@ impl Store for SqliteStore {
         }
         // Domain order of timeframes; the sort is stable, so ties keep insertion (id) order.
         out.sort_by(|a, b| (&a.symbol, a.timeframe, a.ts).cmp(&(&b.symbol, b.timeframe, b.ts)));
+        Ok(out)
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<i64, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the run transaction", e))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (kind, created_at, strategy, sample, data_from, data_to, config, metrics_json) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&run.kind)
+        .bind(run.created_at.as_second())
+        .bind(&run.strategy)
+        .bind(&run.sample)
+        .bind(run.data_from.as_second())
+        .bind(run.data_to.as_second())
+        .bind(&run.config)
+        .bind(&run.metrics_json)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.db("recording a run", e))?;
+        for (seq, a) in run.alerts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO run_alerts (run_id, seq, ts, strategy, message, old_weights_json, new_weights_json) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(seq as i64)
+            .bind(a.ts.as_second())
+            .bind(&a.strategy)
+            .bind(&a.message)
+            .bind(&a.old_weights_json)
+            .bind(&a.new_weights_json)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("recording alert {seq} of run {id}"), e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing a run", e))?;
+        Ok(id)
+    }
+
+    async fn runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        type RunRow = (i64, String, i64, String, String, i64, i64, String, String);
+        let rows: Vec<RunRow> = sqlx::query_as(
+            "SELECT id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json \
+             FROM runs ORDER BY id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading runs", e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json) in
+            rows
+        {
+            let alert_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+                "SELECT ts, strategy, message, old_weights_json, new_weights_json FROM run_alerts \
+                 WHERE run_id = ? ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(format!("reading alerts of run {id}"), e))?;
+            let mut alerts = Vec::with_capacity(alert_rows.len());
+            for (ts, strategy, message, old_weights_json, new_weights_json) in alert_rows {
+                alerts.push(AlertRecord {
+                    ts: self.decode_ts("run_alerts", "ts", &id, ts)?,
+                    strategy,
+                    message,
+                    old_weights_json,
+                    new_weights_json,
+                });
+            }
+            out.push(RunRecord {
+                id: Some(id),
+                kind,
+                created_at: self.decode_ts("runs", "created_at", &id, created_at)?,
+                strategy,
+                sample,
+                data_from: self.decode_ts("runs", "data_from", &id, data_from)?,
+                data_to: self.decode_ts("runs", "data_to", &id, data_to)?,
+                config,
+                metrics_json,
+                alerts,
+            });
+        }
         Ok(out)
     }
 }

@@ -88,8 +88,8 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(latest_schema_version(), 1);
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(latest_schema_version(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts, store_sqlite::TableCounts::default());
     store.close().await;
@@ -99,7 +99,7 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     assert_eq!((header[18], header[19]), (2, 2));
     // Opening again is a no-op migration.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.schema_version().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -506,7 +506,7 @@ async fn instruments_upsert_and_data_survive_reopening() {
     drop(store);
 
     let reopened = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 1);
+    assert_eq!(reopened.schema_version().await.unwrap(), 2);
     assert_eq!(reopened.table_counts().await.unwrap(), counts);
     assert_eq!(content_checksum(&reopened).await, checksum);
     assert_eq!(
@@ -623,7 +623,7 @@ async fn a_file_from_a_newer_schema_is_refused() {
     let mut conn = raw(&path).await;
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (2, 'from a newer pulse', 1, x'00', 0)",
+         VALUES (999, 'from a newer pulse', 1, x'00', 0)",
     )
     .execute(&mut conn)
     .await
@@ -631,7 +631,7 @@ async fn a_file_from_a_newer_schema_is_refused() {
     drop(conn);
     let err = SqliteStore::open(&path).await.unwrap_err();
     assert!(
-        matches!(err, StoreError::Migrate { target: 1, .. }),
+        matches!(err, StoreError::Migrate { target, .. } if target == latest_schema_version()),
         "{err:?}"
     );
     assert!(
@@ -721,4 +721,44 @@ async fn two_processes_worth_of_writers_wait_for_each_other() {
     assert_eq!(rb.unwrap().bars_inserted, 43_200);
     assert_eq!(a.table_counts().await.unwrap().bars, 86_400);
     assert_eq!(b.table_counts().await.unwrap().import_log, 2);
+}
+
+#[tokio::test]
+async fn runs_and_their_alerts_round_trip_newest_first() {
+    use pulse_core::ports::{AlertRecord, RunRecord};
+    let (_dir, store) = fresh().await;
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let mut run = RunRecord {
+        id: None,
+        kind: "backtest".into(),
+        created_at: ts("2026-11-21T10:00:00Z"),
+        strategy: "Pulse".into(),
+        sample: "full history".into(),
+        data_from: ts("2022-09-27T00:00:00Z"),
+        data_to: ts("2025-09-29T00:00:00Z"),
+        config: "[limits]\nmax_gross = 1.0\n".into(),
+        metrics_json: r#"{"Pulse":{"sharpe":1.2}}"#.into(),
+        alerts: vec![AlertRecord {
+            ts: ts("2023-01-03T00:00:00Z"),
+            strategy: "Pulse".into(),
+            message: "TSLL 50.0% → 0.0%".into(),
+            old_weights_json: r#"{"TSLL":0.5}"#.into(),
+            new_weights_json: r#"{"TSLL":0.0}"#.into(),
+        }],
+    };
+    let first = store.record_run(&run).await.unwrap();
+    run.kind = "simulate".into();
+    run.alerts.clear();
+    let second = store.record_run(&run).await.unwrap();
+    assert!(second > first);
+    let runs = store.runs(10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].id, Some(second));
+    assert_eq!(runs[0].kind, "simulate");
+    assert_eq!(runs[1].alerts.len(), 1);
+    assert_eq!(runs[1].alerts[0].message, "TSLL 50.0% → 0.0%");
+    let mut expected = run.clone();
+    expected.id = Some(second);
+    assert_eq!(runs[0], expected);
+    assert_eq!(store.runs(1).await.unwrap().len(), 1);
 }
