@@ -190,9 +190,14 @@ pub fn run<S: Strategy>(
             bars: &bars,
             context: &context,
         };
-        let out = engine.process(Event::BarClose(snapshot))?;
+        let mut out = engine.process(Event::BarClose(snapshot))?;
         if !recording {
             continue;
+        }
+        if i == start_idx && out.target.is_none() {
+            // A target issued during warm-up (buy-and-hold, say) is acted on at the first
+            // evaluated close.
+            out.orders = engine.plan(ts);
         }
         let prices = engine.last_prices();
         let portfolio = engine.portfolio();

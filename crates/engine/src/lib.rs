@@ -182,6 +182,17 @@ impl<S: Strategy> Engine<S> {
         out.alert = self.alert_for(snapshot.ts, &new_target);
         self.target = new_target.clone();
         out.target = Some(new_target);
+        out.orders = self.plan(snapshot.ts);
+        out
+    }
+
+    /// Orders that move the account to the target in force, at the latest closes, stamped as
+    /// decided at `ts`. The runner calls it at the start of an evaluation window so that a
+    /// target issued during warm-up is acted on.
+    pub fn plan(&mut self, ts: Timestamp) -> Vec<OrderRequest> {
+        if self.target.is_empty() && self.portfolio.positions.is_empty() {
+            return Vec::new();
+        }
         let prices: BTreeMap<Symbol, Decimal> = self
             .last_prices
             .iter()
@@ -194,22 +205,23 @@ impl<S: Strategy> Engine<S> {
             &self.config.sizing,
             &self.config.costs,
         );
+        let mut orders = Vec::with_capacity(planned.len());
         for (symbol, side, quantity) in planned {
             self.order_seq += 1;
-            out.orders.push(OrderRequest {
+            orders.push(OrderRequest {
                 client_id: pulse_core::ClientOrderId(format!(
                     "{}-{}-{}",
                     self.strategy.name().to_ascii_lowercase().replace(' ', "_"),
-                    snapshot.ts.as_second(),
+                    ts.as_second(),
                     self.order_seq
                 )),
                 symbol,
                 side,
                 quantity,
-                decided_at: snapshot.ts,
+                decided_at: ts,
             });
         }
-        out
+        orders
     }
 
     fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {
