@@ -6,6 +6,9 @@
 //! - `TIME_SERIES_DAILY_ADJUSTED` returns RAW open/high/low/close/volume with a split
 //!   coefficient per day; bars are split-adjusted here (Yahoo's convention, see `Bar`) by the
 //!   product of the later split coefficients. `5. adjusted close` is kept as `adj_close`.
+//!   (Source: RomelTorres/alpha_vantage issue #252, where AAPL's `1. open` jumps at the 2014
+//!   7:1 split and AV staff point to `5. adjusted close`. The function is premium-only since
+//!   2023 (issue #349): a free key gets an `Information` body, reported as rate limited.)
 //! - Intraday keys are local times in the `Time Zone` of `Meta Data` (US/Eastern) and label the
 //!   END of the interval: the regular session's 1-minute bars run `09:31:00`…`16:00:00`. This
 //!   is how the shared AV-style files were documented (`shared/data/README.md`, intraday-1m:
