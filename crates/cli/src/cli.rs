@@ -36,6 +36,128 @@ pub enum Command {
     Data(DataCommand),
     /// Technical indicators over a CSV file or a stored series.
     Ta(TaArgs),
+    /// Backtest the Pulse strategy (default: bundled TSLA + TSLL, $100,000, 0.1 % per side)
+    /// against buy-and-hold TSLA, buy-and-hold TSLL and a monthly 50/50 mix.
+    Backtest(BacktestArgs),
+    /// Replay a recent period day by day as if live, printing each decision and alert.
+    Simulate(SimulateArgs),
+    /// Strategies: show the shipped rule sets.
+    #[command(subcommand)]
+    Strategy(StrategyCommand),
+    /// Recorded runs (backtests and simulations), newest first.
+    Runs(RunsArgs),
+}
+
+/// `pulse strategy …`
+#[derive(Debug, Subcommand)]
+pub enum StrategyCommand {
+    /// Print a strategy's default rule set (TOML, with its documentation).
+    Show {
+        /// Strategy name (`pulse`).
+        name: String,
+    },
+}
+
+/// Which price of the next bar an order fills at.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FillArg {
+    /// Next bar's open (default).
+    NextOpen,
+    /// Next bar's close.
+    NextClose,
+    /// Next bar's typical price (H+L+C)/3, a VWAP proxy for intraday bars.
+    NextTypical,
+}
+
+/// Settings shared by `backtest` and `simulate`.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Strategy rule set (TOML; default: the shipped Pulse rules, see `pulse strategy show pulse`).
+    #[arg(long, value_name = "FILE")]
+    pub strategy_config: Option<PathBuf>,
+    /// Bar size to trade on (1d, or 1m for intraday data of both symbols).
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+    /// Starting cash (account currency).
+    #[arg(long, default_value = "100000")]
+    pub cash: String,
+    /// Start from the positions and cash rebuilt from this trade history
+    /// (date,symbol,side,quantity,price,fee) instead of cash only.
+    #[arg(long, value_name = "FILE.csv")]
+    pub trades: Option<PathBuf>,
+    /// Commission per side as a fraction of notional (0.001 = 0.1 %).
+    #[arg(long, default_value = "0.001")]
+    pub commission: String,
+    /// Minimum commission per fill.
+    #[arg(long, default_value = "0")]
+    pub min_fee: String,
+    /// Slippage in basis points against the trader.
+    #[arg(long, default_value = "0")]
+    pub slippage_bps: String,
+    /// Fill price of orders.
+    #[arg(long, value_enum, default_value_t = FillArg::NextOpen)]
+    pub fill: FillArg,
+    /// Allow fractional shares (6 decimals).
+    #[arg(long)]
+    pub fractional: bool,
+    /// Leave a position alone when its weight is within this of its target (fraction).
+    #[arg(long, default_value_t = 0.02)]
+    pub drift_band: f64,
+    /// Skip trades smaller than this notional.
+    #[arg(long, default_value = "100")]
+    pub min_trade: String,
+    /// Raise an alert when a target weight moves by more than this (fraction).
+    #[arg(long, default_value_t = 0.05)]
+    pub alert_threshold: f64,
+    /// Annual risk-free rate as a fraction for Sharpe/Sortino (default: the stored ^IRX 13-week
+    /// T-bill yield when present, else 0).
+    #[arg(long)]
+    pub rf: Option<f64>,
+}
+
+/// `pulse backtest`
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Common settings.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// First date to evaluate (default: as soon as both legs have warmed-up indicators).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last date to evaluate (default: the last common bar).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Write the HTML report here.
+    #[arg(long, default_value = "pulse-report.html", value_name = "FILE.html")]
+    pub report: PathBuf,
+    /// Do not write the HTML report.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+/// `pulse simulate`
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Common settings.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// How far back to replay: e.g. 1y, 6m, 90d.
+    #[arg(long, default_value = "1y")]
+    pub last: String,
+    /// POST each alert as JSON to this webhook URL (Slack/Discord/Telegram bridges).
+    #[arg(long, env = "PULSE_WEBHOOK_URL")]
+    pub webhook: Option<String>,
+    /// Print every day, not only days with a decision, trade or alert.
+    #[arg(long)]
+    pub every_day: bool,
+}
+
+/// `pulse runs`
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
 }
 
 /// `pulse data …`

@@ -239,6 +239,15 @@ pub trait Store {
     fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunRecord>, Self::Error>> + Send;
 }
 
+/// Sends alerts to people (webhooks, chat bridges, e-mail…).
+pub trait Notifier {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Delivers one alert.
+    fn notify(&self, alert: &AlertRecord) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
 /// Streams the bars of a query from a [`Store`] in fixed-size chunks (keyset pagination), so that
 /// memory stays bounded by `chunk` bars whatever the size of the table.
 #[derive(Debug, Clone)]

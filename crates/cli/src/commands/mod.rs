@@ -1,5 +1,6 @@
 //! Command implementations.
 
+pub mod backtest;
 pub mod data;
 pub mod ta;
 
@@ -14,6 +15,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(cmd) => data::run(&app, cmd).await,
         Command::Ta(args) => ta::run(&app, args).await,
+        Command::Backtest(args) => backtest::backtest(&app, args).await,
+        Command::Simulate(args) => backtest::simulate(&app, args).await,
+        Command::Strategy(cmd) => backtest::strategy(&app, cmd),
+        Command::Runs(args) => backtest::runs(&app, args).await,
     }
 }
 
