@@ -178,9 +178,7 @@ fn starting_account(run: &RunArgs) -> anyhow::Result<(Portfolio, Option<Timestam
             let after = r
                 .last_date
                 .map(|d| -> anyhow::Result<Timestamp> {
-                    Ok(d.to_zoned(TimeZone::UTC)?
-                        .timestamp()
-                        .checked_add(1.day())?)
+                    Ok(d.tomorrow()?.to_zoned(TimeZone::UTC)?.timestamp())
                 })
                 .transpose()?;
             Ok((

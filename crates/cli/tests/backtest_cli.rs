@@ -1,0 +1,275 @@
+//! End-to-end tests of `pulse backtest`, `simulate`, `strategy show` and `runs` on the bundled
+//! real TSLA/TSLL data, through the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::str::FromStr;
+
+/// Runs pulse with a private default database location (seeded from the bundle on first use).
+fn pulse(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("PULSE_DB")
+        .env_remove("PULSE_CONFIG")
+        .env_remove("PULSE_WEBHOOK_URL")
+        .env("XDG_DATA_HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "pulse failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn default_backtest_prints_the_table_writes_the_report_and_records_the_run() {
+    let home = tempfile::tempdir().unwrap();
+    let out = pulse(home.path(), &["backtest"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Pulse",
+        "Buy & hold TSLA",
+        "Buy & hold TSLL",
+        "50/50 TSLA/TSLL monthly",
+        "Sharpe",
+        "max drawdown",
+        "fees paid",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    let report = std::fs::read_to_string(home.path().join("pulse-report.html")).unwrap();
+    assert!(report.contains("Pulse backtest"));
+    assert!(
+        !report.contains("http://") && !report.contains("https://"),
+        "report must be self-contained"
+    );
+    let runs = ok_json(pulse(home.path(), &["--json", "runs"]));
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["kind"], "backtest");
+    assert_eq!(runs[0]["strategy"], "Pulse");
+}
+
+#[test]
+fn backtest_json_accounts_fees_exactly_and_matches_the_bundled_prices() {
+    let home = tempfile::tempdir().unwrap();
+    let j = ok_json(pulse(home.path(), &["--json", "backtest", "--no-report"]));
+    let strategies = j["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 4);
+    for s in strategies {
+        // fees = 0.1 % × traded notional, exactly.
+        assert_eq!(
+            dec(&s["fees_paid"]),
+            dec(&s["traded_notional"]) * Decimal::new(1, 3),
+            "{}",
+            s["name"]
+        );
+        let m = &s["metrics"];
+        let eq = m["final_equity"].as_f64().unwrap();
+        assert!(eq > 0.0);
+        assert_eq!(m["initial_equity"].as_f64().unwrap(), 100_000.0);
+    }
+    // Buy & hold TSLA: one buy at the open after the first evaluated close; final equity = cash +
+    // shares × last close (2025-09-29 close 443.2099914550781 in the bundle).
+    let bh = &strategies[1];
+    assert_eq!(bh["name"], "Buy & hold TSLA");
+    assert_eq!(bh["metrics"]["fills"], 1);
+    let shares = dec(&bh["final_positions"]["TSLA"]);
+    let cash = dec(&bh["final_cash"]);
+    let expected = rust_decimal::prelude::ToPrimitive::to_f64(&cash).unwrap()
+        + rust_decimal::prelude::ToPrimitive::to_f64(&shares).unwrap() * 443.2099914550781;
+    assert!((bh["metrics"]["final_equity"].as_f64().unwrap() - expected).abs() < 1e-6);
+    let first_trade = j["trades"].as_array().unwrap().first().unwrap();
+    assert!(
+        first_trade["date"].as_str().unwrap() > j["dates"][0].as_str().unwrap(),
+        "first fill is after the first decision"
+    );
+    assert_eq!(
+        j["equity"]["Pulse"].as_array().unwrap().len(),
+        j["dates"].as_array().unwrap().len()
+    );
+    assert!(!j["alerts"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn backtest_from_a_trade_history_and_errors_naming_the_line() {
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join("trades.csv");
+    std::fs::write(&history, "date,symbol,side,quantity,price,fee\n2024-01-02,TSLA,buy,100,250.08,25.01\n2024-01-03,TSLL,buy,1000,17.23,17.23\n").unwrap();
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "backtest",
+            "--no-report",
+            "--trades",
+            history.to_str().unwrap(),
+        ],
+    ));
+    let first = j["dates"][0].as_str().unwrap();
+    assert!(
+        first >= "2024-01-04",
+        "the run starts after the last historical trade: {first}"
+    );
+    // Initial equity = 100000 − costs + positions at the first close: not 100000.
+    let init = j["strategies"][0]["metrics"]["initial_equity"]
+        .as_f64()
+        .unwrap();
+    assert!((init - 100_000.0).abs() > 1.0);
+    std::fs::write(
+        &history,
+        "date,symbol,side,quantity,price,fee\n2024-01-02,TSLA,sell,1,250,0\n",
+    )
+    .unwrap();
+    let out = pulse(
+        home.path(),
+        &[
+            "backtest",
+            "--no-report",
+            "--trades",
+            history.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("trades.csv:2:") && err.contains("cannot sell"),
+        "{err}"
+    );
+}
+
+#[test]
+fn strategy_show_prints_the_documented_default_and_a_bad_config_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let out = pulse(home.path(), &["strategy", "show", "pulse"]);
+    assert!(out.status.success());
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("[overbought]") && toml.contains("rsi = 70.0") && toml.contains("# "));
+    // The printed file is a valid config, and an edited one changes the result.
+    let cfg = home.path().join("my.toml");
+    std::fs::write(
+        &cfg,
+        toml.replace(
+            "tsll = [0.00, 0.00, 0.10, 0.30, 0.50]",
+            "tsll = [0.0, 0.0, 0.0, 0.0, 0.0]",
+        )
+        .replace("tsll_add = 0.20", "tsll_add = 0.0"),
+    )
+    .unwrap();
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "backtest",
+            "--no-report",
+            "--strategy-config",
+            cfg.to_str().unwrap(),
+        ],
+    ));
+    let tsll_trades = j["trades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["symbol"] == "TSLL" && t["side"] == "buy")
+        .count();
+    assert_eq!(
+        tsll_trades, 0,
+        "with zero TSLL weights and no oversold add, Pulse never buys TSLL"
+    );
+    std::fs::write(&cfg, format!("{toml}\n[surprise]\nx = 1\n")).unwrap();
+    let out = pulse(
+        home.path(),
+        &[
+            "backtest",
+            "--no-report",
+            "--strategy-config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("surprise"));
+}
+
+#[test]
+fn simulate_replays_the_last_year_and_posts_alerts_to_a_webhook() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read headers and the body (content-length).
+            loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= i + 4 + len {
+                        seen.lock().unwrap().push(text[i + 4..].to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/hook");
+    let j = ok_json(pulse(
+        home.path(),
+        &["--json", "simulate", "--last", "1y", "--webhook", &url],
+    ));
+    assert!(j["from"].as_str().unwrap() >= "2024-09-27");
+    assert_eq!(j["to"], "2025-09-29");
+    let alerts = j["alerts"].as_array().unwrap().len();
+    assert!(alerts > 0);
+    assert_eq!(j["webhook_sent"], alerts);
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), alerts);
+    let first: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert!(first["text"].as_str().unwrap().starts_with("[Pulse]"));
+    // The human-readable replay prints one line per eventful day.
+    let out = pulse(home.path(), &["simulate", "--last", "3m"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("2025-") && l.contains("equity")),
+        "{text}"
+    );
+    let runs = ok_json(pulse(home.path(), &["--json", "runs"]));
+    assert_eq!(runs[0]["kind"], "simulate");
+}
