@@ -348,4 +348,10 @@ pub struct TaArgs {
     /// List the indicators and their parameters.
     #[arg(long)]
     pub list: bool,
+    /// Benchmark symbol (stored, same timeframe) for `corr` and `beta`.
+    #[arg(long)]
+    pub benchmark: Option<String>,
+    /// Intraday timestamp convention of --input.
+    #[arg(long, value_enum, default_value_t = BarLabelArg::Start)]
+    pub bar_label: BarLabelArg,
 }
