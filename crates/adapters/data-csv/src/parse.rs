@@ -378,7 +378,21 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The fields of a record as text, rejecting NUL bytes and invalid UTF-8.
+    /// One field as text, rejecting NUL bytes and invalid UTF-8.
+    fn text<'r>(&self, raw: &'r [u8], line: u64, column: usize) -> Result<&'r str, CsvError> {
+        let binary = |what: &str| CsvError::Binary {
+            file: self.file.clone(),
+            line,
+            column,
+            what: what.to_string(),
+        };
+        if raw.contains(&0) {
+            return Err(binary("NUL byte"));
+        }
+        std::str::from_utf8(raw).map_err(|_| binary("invalid UTF-8"))
+    }
+
+    /// The fields of a record as text (any number of fields: the header).
     fn texts<'r>(
         &self,
         rec: &'r csv::ByteRecord,
@@ -387,19 +401,19 @@ impl<'a> Parser<'a> {
     ) -> Result<(), CsvError> {
         out.clear();
         for (i, raw) in rec.iter().enumerate() {
-            let binary = |what: &str| CsvError::Binary {
-                file: self.file.clone(),
-                line,
-                column: i + 1,
-                what: what.to_string(),
-            };
-            if raw.contains(&0) {
-                return Err(binary("NUL byte"));
-            }
-            let s = std::str::from_utf8(raw).map_err(|_| binary("invalid UTF-8"))?;
-            out.push(s);
+            out.push(self.text(raw, line, i + 1)?);
         }
         Ok(())
+    }
+
+    /// The fields of a data record (at most 8, checked against the header before) without
+    /// allocating.
+    fn fields<'r>(&self, rec: &'r csv::ByteRecord, line: u64) -> Result<[&'r str; 8], CsvError> {
+        let mut out = [""; 8];
+        for (i, (slot, raw)) in out.iter_mut().zip(rec.iter()).enumerate() {
+            *slot = self.text(raw, line, i + 1)?;
+        }
+        Ok(out)
     }
 
     fn run<R: Read>(self, r: R) -> Result<ParsedFile, CsvError> {
@@ -490,10 +504,10 @@ impl<'a> Parser<'a> {
                     header: layout.columns().join(","),
                 });
             }
-            let mut texts: Vec<&str> = Vec::with_capacity(8);
-            self.texts(&rec, line, &mut texts)?;
+            let all = self.fields(&rec, line)?;
+            let texts = &all[..ncols];
             if layout == Layout::Splits {
-                actions.push((line, self.split_row(line, &texts)?));
+                actions.push((line, self.split_row(line, texts)?));
                 continue;
             }
             let values = &texts[1..];
@@ -505,7 +519,7 @@ impl<'a> Parser<'a> {
                 skipped += 1;
                 continue;
             }
-            let (bar, dividend) = self.bar_row(layout, line, &texts)?;
+            let (bar, dividend) = self.bar_row(layout, line, texts)?;
             if let Some((date, cash)) = dividend {
                 let Some(symbol) = self.symbol.clone() else {
                     return Err(CsvError::Symbol {
