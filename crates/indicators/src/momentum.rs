@@ -1,7 +1,7 @@
 //! Momentum: RSI, MACD, stochastic, ADX, ROC, momentum, returns and log returns.
 
 use crate::ma::Sma;
-use crate::util::{Ring, all_finite, check_len, check_period, ta_is_zero};
+use crate::util::{Ring, check_len, check_period, ta_is_zero};
 use crate::{Hlc, Indicator, IndicatorError, drive};
 
 /// Relative Strength Index, Wilder smoothing (TA-Lib `RSI`, lookback `period`), 0..=100.
@@ -94,50 +94,56 @@ impl Indicator for Rsi {
 /// Batch RSI into `out`; NaN in warm-up positions.
 pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     let mut s = Rsi::try_new(period)?;
-    check_len("rsi", "out", input.len(), out.len())?;
-    if !all_finite(input) {
+    let n = input.len();
+    check_len("rsi", "out", n, out.len())?;
+    if n <= period {
         drive(
             &mut s,
-            input.len(),
+            n,
             |i| input[i],
             |i, o| out[i] = o.unwrap_or(f64::NAN),
         );
         return Ok(());
     }
-    let n = input.len();
-    out[..period.min(n)].fill(f64::NAN);
-    if n <= period {
-        return Ok(());
-    }
+    out[..period].fill(f64::NAN);
     let pf = period as f64;
     let pm1 = (period - 1) as f64;
+    // Fused single pass, branch-free gain/loss split (adding -0.0 leaves a sum bit-identical,
+    // like the streaming struct's untaken branch); finiteness accumulated alongside.
     let (mut gain, mut loss) = (0.0f64, 0.0f64);
     let mut prev = input[0];
+    let mut ok = prev.is_finite();
     for &x in &input[1..=period] {
+        ok &= x.is_finite();
         let d = x - prev;
         prev = x;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
+        let neg = d < 0.0;
+        loss -= if neg { d } else { 0.0 };
+        gain += if neg { -0.0 } else { d };
     }
     loss /= pf;
     gain /= pf;
     out[period] = Rsi::value(gain, loss);
-    for (o, &x) in out[period + 1..].iter_mut().zip(&input[period + 1..]) {
+    for (o, &x) in out[period + 1..n].iter_mut().zip(&input[period + 1..n]) {
+        ok &= x.is_finite();
         let d = x - prev;
         prev = x;
+        let neg = d < 0.0;
         loss *= pm1;
         gain *= pm1;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
+        loss -= if neg { d } else { 0.0 };
+        gain += if neg { -0.0 } else { d };
         loss /= pf;
         gain /= pf;
         *o = Rsi::value(gain, loss);
+    }
+    if !ok {
+        drive(
+            &mut s,
+            n,
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
     }
     Ok(())
 }
@@ -361,7 +367,7 @@ impl Stoch {
     }
 
     #[inline(always)]
-    fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
+    pub(crate) fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
         let diff = (highest - lowest) / 100.0;
         if diff != 0.0 {
             (close - lowest) / diff
@@ -384,16 +390,16 @@ impl Indicator for Stoch {
         if !self.highs.is_full() {
             return None;
         }
+        // `+ 0.0` turns a -0.0 extreme into +0.0, so the result does not depend on which of
+        // two equal zeros the scan met first (batch scans in another order).
         let hh = self
             .highs
             .values()
             .iter()
-            .fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a });
-        let ll = self
-            .lows
-            .values()
-            .iter()
-            .fold(f64::INFINITY, |a, &v| if v < a { v } else { a });
+            .copied()
+            .fold(f64::NEG_INFINITY, max)
+            + 0.0;
+        let ll = self.lows.values().iter().copied().fold(f64::INFINITY, min) + 0.0;
         let k = self.slow_k.step(Self::fast_k(b.close, hh, ll))?;
         let d = self.slow_d.step(k)?;
         Some(StochOutput { k, d })
@@ -427,72 +433,141 @@ pub fn stoch_into(
     check_len("stoch", "low", n, low.len())?;
     check_len("stoch", "out_k", n, out_k.len())?;
     check_len("stoch", "out_d", n, out_d.len())?;
-    let write = |i: usize, o: Option<StochOutput>, out_k: &mut [f64], out_d: &mut [f64]| match o {
-        Some(v) => {
-            out_k[i] = v.k;
-            out_d[i] = v.d;
-        }
-        None => {
-            out_k[i] = f64::NAN;
-            out_d[i] = f64::NAN;
-        }
-    };
-    if !(all_finite(high) && all_finite(low) && all_finite(close)) {
-        for i in 0..n {
-            let o = s.update(Hlc {
-                high: high[i],
-                low: low[i],
-                close: close[i],
-            });
-            write(i, o, out_k, out_d);
-        }
+    let lbk = fastk - 1;
+    let lb = lbk + slowk - 1 + slowd - 1;
+    out_k[..lb.min(n)].fill(f64::NAN);
+    out_d[..lb.min(n)].fill(f64::NAN);
+    if n > lb
+        && slowk <= STOCH_RING
+        && slowd <= STOCH_RING
+        && stoch_fast(high, low, close, fastk, slowk, slowd, out_k, out_d)
+    {
         return Ok(());
     }
-    // Fast path: TA-Lib's incremental highest/lowest tracking (rescan only when the extreme
-    // leaves the window), then the same SMA state machines as the streaming struct.
-    let lbk = fastk - 1;
-    let (mut hi_idx, mut lo_idx) = (usize::MAX, usize::MAX);
-    let (mut highest, mut lowest) = (0.0f64, 0.0f64);
     for i in 0..n {
-        if i < lbk {
-            write(i, None, out_k, out_d);
-            continue;
-        }
-        let trailing = i - lbk;
-        if lo_idx == usize::MAX || lo_idx < trailing {
-            lo_idx = trailing;
-            lowest = low[trailing];
-            for (j, &v) in low.iter().enumerate().take(i + 1).skip(trailing + 1) {
-                if v < lowest {
-                    lo_idx = j;
-                    lowest = v;
-                }
+        let o = s.update(Hlc {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+        });
+        match o {
+            Some(v) => {
+                out_k[i] = v.k;
+                out_d[i] = v.d;
             }
-        } else if low[i] <= lowest {
-            lo_idx = i;
-            lowest = low[i];
-        }
-        if hi_idx == usize::MAX || hi_idx < trailing {
-            hi_idx = trailing;
-            highest = high[trailing];
-            for (j, &v) in high.iter().enumerate().take(i + 1).skip(trailing + 1) {
-                if v > highest {
-                    hi_idx = j;
-                    highest = v;
-                }
+            None => {
+                out_k[i] = f64::NAN;
+                out_d[i] = f64::NAN;
             }
-        } else if high[i] >= highest {
-            hi_idx = i;
-            highest = high[i];
         }
-        let fk = Stoch::fast_k(close[i], highest, lowest);
-        let o = s
-            .slow_k
-            .step(fk)
-            .and_then(|k| s.slow_d.step(k).map(|d| StochOutput { k, d }));
-        write(i, o, out_k, out_d);
     }
     Ok(())
+}
+
+#[inline(always)]
+fn max(a: f64, v: f64) -> f64 {
+    if v > a { v } else { a }
+}
+
+#[inline(always)]
+fn min(a: f64, v: f64) -> f64 {
+    if v < a { v } else { a }
+}
+
+/// Capacity of the on-stack rings of the STOCH fast path (slow periods up to this size).
+const STOCH_RING: usize = 64;
+
+/// STOCH fast path (warm-up already NaN-filled, `n > lookback`): one pass, window extremes by a
+/// direct branch-free scan (small `fastk`) or TA-Lib's incremental tracking, both SMAs inline
+/// with on-stack rings. Returns false (outputs unspecified) if any input was not finite.
+#[allow(clippy::too_many_arguments)]
+fn stoch_fast(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+    out_k: &mut [f64],
+    out_d: &mut [f64],
+) -> bool {
+    const MASK: usize = STOCH_RING - 1;
+    let n = close.len();
+    let (high, low, out_k, out_d) = (&high[..n], &low[..n], &mut out_k[..n], &mut out_d[..n]);
+    let lbk = fastk - 1;
+    let mut ok = true;
+    for i in 0..lbk {
+        ok &= high[i].is_finite() & low[i].is_finite() & close[i].is_finite();
+    }
+    let (skf, sdf) = (slowk as f64, slowd as f64);
+    let (mut fkr, mut kr) = ([0.0f64; STOCH_RING], [0.0f64; STOCH_RING]);
+    let (mut tk, mut td) = (0.0f64, 0.0f64);
+    let direct = fastk <= 16;
+    let (mut hi_idx, mut lo_idx) = (usize::MAX, usize::MAX);
+    let (mut highest, mut lowest) = (0.0f64, 0.0f64);
+    for i in lbk..n {
+        let (h, l, c) = (high[i], low[i], close[i]);
+        ok &= h.is_finite() & l.is_finite() & c.is_finite();
+        let trailing = i - lbk;
+        let (hh, ll) = if direct {
+            let hw = &high[trailing..=i];
+            let lw = &low[trailing..=i];
+            (
+                hw.iter().fold(f64::NEG_INFINITY, |a, &v| max(a, v)),
+                lw.iter().fold(f64::INFINITY, |a, &v| min(a, v)),
+            )
+        } else {
+            if lo_idx == usize::MAX || lo_idx < trailing {
+                lo_idx = trailing;
+                lowest = low[trailing];
+                for (j, &v) in low.iter().enumerate().take(i + 1).skip(trailing + 1) {
+                    if v < lowest {
+                        lo_idx = j;
+                        lowest = v;
+                    }
+                }
+            } else if l <= lowest {
+                lo_idx = i;
+                lowest = l;
+            }
+            if hi_idx == usize::MAX || hi_idx < trailing {
+                hi_idx = trailing;
+                highest = high[trailing];
+                for (j, &v) in high.iter().enumerate().take(i + 1).skip(trailing + 1) {
+                    if v > highest {
+                        hi_idx = j;
+                        highest = v;
+                    }
+                }
+            } else if h >= highest {
+                hi_idx = i;
+                highest = h;
+            }
+            (highest, lowest)
+        };
+        let fk = Stoch::fast_k(c, hh + 0.0, ll + 0.0);
+        // Slow %K: TA-Lib's rolling-sum SMA of fast %K (index j), exactly `Sma::step`.
+        let j = trailing;
+        tk += fk;
+        fkr[j & MASK] = fk;
+        if j + 1 < slowk {
+            continue;
+        }
+        let t = tk;
+        tk -= fkr[(j + 1 - slowk) & MASK];
+        let k = t / skf;
+        let jj = j + 1 - slowk;
+        td += k;
+        kr[jj & MASK] = k;
+        if jj + 1 < slowd {
+            continue;
+        }
+        let t = td;
+        td -= kr[(jj + 1 - slowd) & MASK];
+        out_k[i] = k;
+        out_d[i] = t / sdf;
+    }
+    ok
 }
 
 /// Batch stochastic, allocating `(k, d)`.
@@ -546,16 +621,7 @@ impl Adx {
     /// DX of the current smoothed DM/TR, if defined (TA-Lib's two `TA_IS_ZERO` guards).
     #[inline(always)]
     fn dx(&self) -> Option<f64> {
-        if ta_is_zero(self.tr) {
-            return None;
-        }
-        let minus_di = 100.0 * (self.minus_dm / self.tr);
-        let plus_di = 100.0 * (self.plus_dm / self.tr);
-        let t = minus_di + plus_di;
-        if ta_is_zero(t) {
-            return None;
-        }
-        Some(100.0 * ((minus_di - plus_di).abs() / t))
+        adx_dx(self.minus_dm, self.plus_dm, self.tr)
     }
 }
 
@@ -591,15 +657,7 @@ impl Indicator for Adx {
         } else if diff_p > 0.0 && diff_p > diff_m {
             self.plus_dm += diff_p;
         }
-        let mut range = self.prev_high - self.prev_low;
-        let t = (self.prev_high - self.prev_close).abs();
-        if t > range {
-            range = t;
-        }
-        let t = (self.prev_low - self.prev_close).abs();
-        if t > range {
-            range = t;
-        }
+        let range = adx_range(self.prev_high, self.prev_low, self.prev_close);
         self.prev_close = b.close;
         if !smoothing {
             self.tr += range;
@@ -654,6 +712,13 @@ pub fn adx_into(
     check_len("adx", "high", n, high.len())?;
     check_len("adx", "low", n, low.len())?;
     check_len("adx", "out", n, out.len())?;
+    let lb = 2 * period - 1;
+    if n > lb {
+        out[..lb].fill(f64::NAN);
+        if adx_fast(high, low, close, period, out) {
+            return Ok(());
+        }
+    }
     drive(
         &mut s,
         n,
@@ -665,6 +730,97 @@ pub fn adx_into(
         |i, o| out[i] = o.unwrap_or(f64::NAN),
     );
     Ok(())
+}
+
+/// DX from smoothed −DM, +DM and TR, if defined (TA-Lib's two `TA_IS_ZERO` guards).
+#[inline(always)]
+fn adx_dx(minus_dm: f64, plus_dm: f64, tr: f64) -> Option<f64> {
+    if ta_is_zero(tr) {
+        return None;
+    }
+    let minus_di = 100.0 * (minus_dm / tr);
+    let plus_di = 100.0 * (plus_dm / tr);
+    let t = minus_di + plus_di;
+    if ta_is_zero(t) {
+        return None;
+    }
+    Some(100.0 * ((minus_di - plus_di).abs() / t))
+}
+
+/// TA-Lib ADX's true range (its own order of comparisons).
+#[inline(always)]
+fn adx_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut range = high - low;
+    let t = (high - prev_close).abs();
+    if t > range {
+        range = t;
+    }
+    let t = (low - prev_close).abs();
+    if t > range {
+        range = t;
+    }
+    range
+}
+
+/// One bar of ADX's directional movement: updates `(minus_dm, plus_dm)` branch-free (adding
+/// -0.0 is the identity, so this is bit-identical to the streaming struct's branches).
+#[inline(always)]
+fn adx_dm(diff_p: f64, diff_m: f64, minus_dm: &mut f64, plus_dm: &mut f64) {
+    let m = (diff_m > 0.0) & (diff_p < diff_m);
+    let p = (diff_p > 0.0) & (diff_p > diff_m);
+    *minus_dm += if m { diff_m } else { -0.0 };
+    *plus_dm += if p { diff_p } else { -0.0 };
+}
+
+/// ADX fast path over finite input (`n > 2p-1`, warm-up already NaN-filled): the streaming
+/// arithmetic unrolled into its three phases. Returns false if any input was not finite.
+fn adx_fast(high: &[f64], low: &[f64], close: &[f64], p: usize, out: &mut [f64]) -> bool {
+    let n = close.len();
+    let (high, low, out) = (&high[..n], &low[..n], &mut out[..n]);
+    let pf = p as f64;
+    let pm1 = (p - 1) as f64;
+    let (mut ph, mut pl, mut pc) = (high[0], low[0], close[0]);
+    let mut ok = ph.is_finite() & pl.is_finite() & pc.is_finite();
+    let (mut mdm, mut pdm, mut tr) = (0.0f64, 0.0f64, 0.0f64);
+    for i in 1..p {
+        let (h, l, c) = (high[i], low[i], close[i]);
+        ok &= h.is_finite() & l.is_finite() & c.is_finite();
+        adx_dm(h - ph, pl - l, &mut mdm, &mut pdm);
+        (ph, pl) = (h, l);
+        tr += adx_range(h, l, pc);
+        pc = c;
+    }
+    let mut sum_dx = 0.0;
+    for i in p..2 * p {
+        let (h, l, c) = (high[i], low[i], close[i]);
+        ok &= h.is_finite() & l.is_finite() & c.is_finite();
+        mdm -= mdm / pf;
+        pdm -= pdm / pf;
+        adx_dm(h - ph, pl - l, &mut mdm, &mut pdm);
+        (ph, pl) = (h, l);
+        tr = tr - tr / pf + adx_range(h, l, pc);
+        pc = c;
+        if let Some(dx) = adx_dx(mdm, pdm, tr) {
+            sum_dx += dx;
+        }
+    }
+    let mut adx = sum_dx / pf;
+    out[2 * p - 1] = adx;
+    let (hs, ls, cs) = (&high[2 * p..], &low[2 * p..], &close[2 * p..]);
+    for (((o, &h), &l), &c) in out[2 * p..].iter_mut().zip(hs).zip(ls).zip(cs) {
+        ok &= h.is_finite() & l.is_finite() & c.is_finite();
+        mdm -= mdm / pf;
+        pdm -= pdm / pf;
+        adx_dm(h - ph, pl - l, &mut mdm, &mut pdm);
+        (ph, pl) = (h, l);
+        tr = tr - tr / pf + adx_range(h, l, pc);
+        pc = c;
+        if let Some(dx) = adx_dx(mdm, pdm, tr) {
+            adx = (adx * pm1 + dx) / pf;
+        }
+        *o = adx;
+    }
+    ok
 }
 
 /// Batch ADX, allocating the output.
@@ -725,19 +881,23 @@ macro_rules! lag_indicator {
         /// Batch version into `out`; NaN in warm-up positions.
         pub fn $into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
             let mut s = $name::try_new(period)?;
-            check_len($key, "out", input.len(), out.len())?;
-            if !all_finite(input) {
-                drive(&mut s, input.len(), |i| input[i], |i, o| out[i] = o.unwrap_or(f64::NAN));
-                return Ok(());
-            }
             let n = input.len();
-            out[..period.min(n)].fill(f64::NAN);
-            if n <= period {
-                return Ok(());
+            check_len($key, "out", n, out.len())?;
+            if n > period {
+                // Fused single pass (vectorizes): finiteness accumulated alongside, exact slow
+                // path below if any input was not finite.
+                out[..period].fill(f64::NAN);
+                let mut ok = input[..period].iter().fold(true, |a, x| a & x.is_finite());
+                let (xs, ps) = (&input[period..n], &input[..n - period]);
+                for ((o, &x), &p) in out[period..n].iter_mut().zip(xs).zip(ps) {
+                    ok &= x.is_finite();
+                    *o = $name::calc(x, p);
+                }
+                if ok {
+                    return Ok(());
+                }
             }
-            for ((o, &x), &p) in out[period..].iter_mut().zip(&input[period..]).zip(&input[..n - period]) {
-                *o = $name::calc(x, p);
-            }
+            drive(&mut s, n, |i| input[i], |i, o| out[i] = o.unwrap_or(f64::NAN));
             Ok(())
         }
 
@@ -803,7 +963,20 @@ impl Indicator for LogReturn {
 
 /// Batch log returns into `out`; NaN in warm-up positions.
 pub fn log_returns_into(input: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
-    check_len("logret", "out", input.len(), out.len())?;
+    let n = input.len();
+    check_len("logret", "out", n, out.len())?;
+    if n > 1 {
+        out[0] = f64::NAN;
+        let x0 = input[0];
+        let mut ok = x0.is_finite() & (x0 > 0.0);
+        for ((o, &x), &p) in out[1..n].iter_mut().zip(&input[1..n]).zip(&input[..n - 1]) {
+            ok &= x.is_finite() & (x > 0.0);
+            *o = (x / p).ln();
+        }
+        if ok {
+            return Ok(());
+        }
+    }
     let mut s = LogReturn::default();
     drive(
         &mut s,

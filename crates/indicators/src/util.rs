@@ -151,81 +151,140 @@ impl Ring {
     pub(crate) fn values(&self) -> &[f64] {
         &self.buf[..self.len]
     }
+
+    /// The held values oldest to newest, as two slices (first, then second).
+    #[inline(always)]
+    pub(crate) fn chronological(&self) -> (&[f64], &[f64]) {
+        if self.len < self.buf.len() {
+            (&self.buf[..self.len], &[])
+        } else {
+            let (a, b) = self.buf.split_at(self.pos);
+            (b, a)
+        }
+    }
+}
+
+/// How many outputs a [`Moments`] window rolls before its sums are recomputed from the window
+/// (re-anchoring the shift): `max(256, 8·period)`, so the O(period) recompute costs ≤ ~1/8 of
+/// the O(1) rolling work while the shift never lags the data by more than a few hundred bars.
+#[inline(always)]
+pub(crate) fn rebase_interval(period: usize) -> usize {
+    period.saturating_mul(8).max(256)
+}
+
+/// Shifted sums `(Σ (w - shift), Σ (w - shift)²)` over `window` in chronological order.
+#[inline(always)]
+pub(crate) fn shifted_sums(window: &[f64], shift: f64, mut s1: f64, mut s2: f64) -> (f64, f64) {
+    for &w in window {
+        let d = w - shift;
+        s1 += d;
+        s2 += d * d;
+    }
+    (s1, s2)
+}
+
+/// `(mean, population variance ≥ 0)` from shifted sums (`inv = 1/period`).
+#[inline(always)]
+pub(crate) fn moments_of(shift: f64, s1: f64, s2: f64, inv: f64) -> (f64, f64) {
+    let m = s1 * inv;
+    let var = (s2 - s1 * m) * inv;
+    (shift + m, if var > 0.0 { var } else { 0.0 })
 }
 
 /// Rolling first and second moments of the last `period` values, accurate for data with a large
-/// mean relative to its spread: sums are kept relative to a shift `K` that is re-anchored on the
-/// window mean (sums recomputed exactly from the ring) every `32·period` pushes, bounding both
-/// cancellation and rolling-sum drift. Allocated once.
+/// mean relative to its spread. On every [`rebase_interval`]-th output (the first included) the
+/// sums are recomputed from the window, oldest to newest, relative to a shift `K` = the newest
+/// value; in between they roll: `s1 += d - t`, `s2 += d² - t²` with `d = x - K`, `t = old - K`.
+/// This bounds both cancellation (values stay near `K`) and rolling drift. [`moments_batch`] is
+/// the same arithmetic over a slice, so batch == streaming bit for bit. Allocated once.
 #[derive(Debug, Clone)]
 pub(crate) struct Moments {
     ring: Ring,
-    period: usize,
-    pf: f64,
+    inv: f64,
+    interval: usize,
     shift: f64,
     s1: f64,
     s2: f64,
-    since_rebase: usize,
+    /// Outputs until the next rebase (0 = rebase on the next output).
+    until_rebase: usize,
 }
 
 impl Moments {
     pub(crate) fn new(period: usize) -> Self {
         Self {
             ring: Ring::new(period),
-            period,
-            pf: period as f64,
+            inv: 1.0 / period as f64,
+            interval: rebase_interval(period),
             shift: 0.0,
             s1: 0.0,
             s2: 0.0,
-            since_rebase: 0,
+            until_rebase: 0,
         }
     }
 
     /// Push `x`; returns `(mean, population variance)` once `period` values are held.
     #[inline(always)]
     pub(crate) fn push(&mut self, x: f64) -> Option<(f64, f64)> {
-        if self.ring.len == 0 {
-            self.shift = x;
-        }
-        if self.ring.is_full() {
-            let t = self.ring.oldest() - self.shift;
-            self.s1 -= t;
-            self.s2 -= t * t;
-        }
+        let old = self.ring.oldest();
         self.ring.push(x);
-        let d = x - self.shift;
-        self.s1 += d;
-        self.s2 += d * d;
         if !self.ring.is_full() {
             return None;
         }
-        self.since_rebase += 1;
-        if self.since_rebase >= 32 * self.period {
-            self.since_rebase = 0;
-            self.rebase();
+        if self.until_rebase == 0 {
+            self.until_rebase = self.interval;
+            self.shift = x;
+            let (a, b) = self.ring.chronological();
+            let (s1, s2) = shifted_sums(a, x, 0.0, 0.0);
+            (self.s1, self.s2) = shifted_sums(b, x, s1, s2);
+        } else {
+            let t = old - self.shift;
+            let d = x - self.shift;
+            self.s1 += d - t;
+            self.s2 += d * d - t * t;
         }
-        let m = self.s1 / self.pf;
-        let var = (self.s2 - self.s1 * m) / self.pf;
-        Some((self.shift + m, if var > 0.0 { var } else { 0.0 }))
-    }
-
-    fn rebase(&mut self) {
-        let mut s = 0.0;
-        for &v in self.ring.values() {
-            s += v;
-        }
-        self.shift = s / self.pf;
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &v in self.ring.values() {
-            let d = v - self.shift;
-            s1 += d;
-            s2 += d * d;
-        }
-        self.s1 = s1;
-        self.s2 = s2;
+        self.until_rebase -= 1;
+        Some(moments_of(self.shift, self.s1, self.s2, self.inv))
     }
 
     pub(crate) fn clear(&mut self) {
-        *self = Self::new(self.period);
+        self.ring.clear();
+        self.s1 = 0.0;
+        self.s2 = 0.0;
+        self.until_rebase = 0;
+    }
+}
+
+/// [`Moments`] over a whole slice of **finite** values: calls `emit(i, input[i], mean, var)` for
+/// every index `i ≥ period-1`, bit-identical to pushing `input` into a fresh [`Moments`].
+#[inline(always)]
+pub(crate) fn moments_batch(
+    input: &[f64],
+    period: usize,
+    mut emit: impl FnMut(usize, f64, f64, f64),
+) {
+    let n = input.len();
+    if period == 0 || n < period {
+        return;
+    }
+    let inv = 1.0 / period as f64;
+    let interval = rebase_interval(period);
+    let mut start = period - 1;
+    while start < n {
+        let end = n.min(start.saturating_add(interval));
+        let shift = input[start];
+        let (mut s1, mut s2) = shifted_sums(&input[start + 1 - period..=start], shift, 0.0, 0.0);
+        let (mean, var) = moments_of(shift, s1, s2, inv);
+        emit(start, shift, mean, var);
+        let xs = &input[start + 1..end];
+        let olds = &input[start + 1 - period..end - period];
+        for (k, (&x, &old)) in xs.iter().zip(olds).enumerate() {
+            let t = old - shift;
+            let d = x - shift;
+            s1 += d - t;
+            s2 += d * d - t * t;
+            let (mean, var) = moments_of(shift, s1, s2, inv);
+            emit(start + 1 + k, x, mean, var);
+        }
+        start = end;
     }
 }

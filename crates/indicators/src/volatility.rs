@@ -3,7 +3,7 @@
 
 use crate::ma::Sma;
 use crate::util::{
-    Moments, Ring, all_finite, check_finite, check_len, check_period, ta_is_zero_or_neg,
+    Moments, Ring, check_finite, check_len, check_period, moments_batch, ta_is_zero_or_neg,
 };
 use crate::{Hlc, Indicator, IndicatorError, drive};
 
@@ -68,8 +68,34 @@ fn check_hlc(
     check_len(ind, "out", n, out)
 }
 
-fn hlc_finite(high: &[f64], low: &[f64], close: &[f64]) -> bool {
-    all_finite(high) && all_finite(low) && all_finite(close)
+/// Whether bar `0`'s high/low and the last close are finite (the values a fused fast loop over
+/// `(high[i], low[i], close[i-1])`, `i ≥ 1`, does not visit).
+#[inline(always)]
+fn hlc_edges_finite(high: &[f64], low: &[f64], close: &[f64]) -> bool {
+    match (high.first(), low.first(), close.last()) {
+        (Some(h), Some(l), Some(c)) => h.is_finite() & l.is_finite() & c.is_finite(),
+        _ => true,
+    }
+}
+
+/// Slow path shared by the HLC batch functions: drive the streaming struct (exact skip rule).
+fn drive_hlc<I: Indicator<Input = Hlc, Output = f64>>(
+    s: &mut I,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: &mut [f64],
+) {
+    drive(
+        s,
+        close.len(),
+        |i| Hlc {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
 }
 
 /// Batch true range into `out`; NaN at index 0.
@@ -81,26 +107,19 @@ pub fn trange_into(
 ) -> Result<(), IndicatorError> {
     check_hlc("trange", high, low, close, out.len())?;
     let n = close.len();
-    if !hlc_finite(high, low, close) {
-        let mut s = TrueRange::default();
-        drive(
-            &mut s,
-            n,
-            |i| Hlc {
-                high: high[i],
-                low: low[i],
-                close: close[i],
-            },
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
     if n == 0 {
         return Ok(());
     }
     out[0] = f64::NAN;
-    for i in 1..n {
-        out[i] = true_range(high[i], low[i], close[i - 1]);
+    // Fused single pass: compute and accumulate finiteness; redo exactly if anything was not.
+    let mut ok = hlc_edges_finite(high, low, close);
+    let (h, l, pc) = (&high[1..n], &low[1..n], &close[..n - 1]);
+    for (((o, &h), &l), &pc) in out[1..n].iter_mut().zip(h).zip(l).zip(pc) {
+        ok &= h.is_finite() & l.is_finite() & pc.is_finite();
+        *o = true_range(h, l, pc);
+    }
+    if !ok {
+        drive_hlc(&mut TrueRange::default(), high, low, close, out);
     }
     Ok(())
 }
@@ -186,36 +205,37 @@ pub fn atr_into(
     let mut s = Atr::try_new(period)?;
     check_hlc("atr", high, low, close, out.len())?;
     let n = close.len();
-    if !hlc_finite(high, low, close) || period == 1 {
-        drive(
-            &mut s,
-            n,
-            |i| Hlc {
-                high: high[i],
-                low: low[i],
-                close: close[i],
-            },
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
+    if period == 1 || n <= period {
+        drive_hlc(&mut s, high, low, close, out);
         return Ok(());
     }
-    out[..period.min(n)].fill(f64::NAN);
-    if n <= period {
-        return Ok(());
-    }
+    out[..period].fill(f64::NAN);
     let pf = period as f64;
     let pm1 = (period - 1) as f64;
+    // Fused single pass (finiteness accumulated alongside; exact slow path if any was not).
+    let mut ok = hlc_edges_finite(high, low, close);
     let mut sum = 0.0;
     for i in 1..=period {
-        sum += true_range(high[i], low[i], close[i - 1]);
+        let (h, l, pc) = (high[i], low[i], close[i - 1]);
+        ok &= h.is_finite() & l.is_finite() & pc.is_finite();
+        sum += true_range(h, l, pc);
     }
     let mut prev = sum / pf;
     out[period] = prev;
-    for i in period + 1..n {
+    let (h, l, pc) = (
+        &high[period + 1..n],
+        &low[period + 1..n],
+        &close[period..n - 1],
+    );
+    for (((o, &h), &l), &pc) in out[period + 1..n].iter_mut().zip(h).zip(l).zip(pc) {
+        ok &= h.is_finite() & l.is_finite() & pc.is_finite();
         prev *= pm1;
-        prev += true_range(high[i], low[i], close[i - 1]);
+        prev += true_range(h, l, pc);
         prev /= pf;
-        out[i] = prev;
+        *o = prev;
+    }
+    if !ok {
+        drive_hlc(&mut s, high, low, close, out);
     }
     Ok(())
 }
@@ -291,17 +311,9 @@ pub fn atr_percentile_into(
 ) -> Result<(), IndicatorError> {
     let mut s = AtrPercentile::try_new(period, window)?;
     check_hlc("atrp", high, low, close, out.len())?;
-    if !hlc_finite(high, low, close) {
-        drive(
-            &mut s,
-            close.len(),
-            |i| Hlc {
-                high: high[i],
-                low: low[i],
-                close: close[i],
-            },
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
+    let finite = high.iter().chain(low).chain(close).all(|v| v.is_finite());
+    if !finite {
+        drive_hlc(&mut s, high, low, close, out);
         return Ok(());
     }
     atr_into(high, low, close, period, out)?;
@@ -466,9 +478,42 @@ pub fn bbands_into(
     check_len("bbands", "lower", n, out.lower.len())?;
     check_len("bbands", "percent_b", n, out.percent_b.len())?;
     check_len("bbands", "bandwidth", n, out.bandwidth.len())?;
-    for (i, &x) in input.iter().enumerate() {
-        let o = s.update(x);
-        out.set(i, o);
+    let lb = period - 1;
+    for i in 0..lb.min(n) {
+        out.set(i, None);
+    }
+    // Fused single pass: TA-Lib's rolling-sum SMA for the middle, shifted moments for σ,
+    // finiteness accumulated alongside (exact slow path if any input was not finite).
+    let head = &input[..lb.min(n)];
+    let mut ok = head.iter().fold(true, |a, x| a & x.is_finite());
+    let mut total = 0.0;
+    for &x in head {
+        total += x;
+    }
+    let pf = period as f64;
+    let (upper, middle, lower) = (
+        &mut out.upper[..n],
+        &mut out.middle[..n],
+        &mut out.lower[..n],
+    );
+    let (pb, bw) = (&mut out.percent_b[..n], &mut out.bandwidth[..n]);
+    moments_batch(input, period, |i, x, _, var| {
+        ok &= x.is_finite();
+        total += x;
+        let t = total;
+        total -= input[i + 1 - period];
+        let o = BollingerBands::finish(x, t / pf, var, k);
+        upper[i] = o.upper;
+        middle[i] = o.middle;
+        lower[i] = o.lower;
+        pb[i] = o.percent_b;
+        bw[i] = o.bandwidth;
+    });
+    if !ok {
+        for (i, &x) in input.iter().enumerate() {
+            let o = s.update(x);
+            out.set(i, o);
+        }
     }
     Ok(())
 }
@@ -546,13 +591,28 @@ pub fn stddev_into(
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
     let mut s = StdDev::try_new(period, nbdev)?;
-    check_len("stddev", "out", input.len(), out.len())?;
-    drive(
-        &mut s,
-        input.len(),
-        |i| input[i],
-        |i, o| out[i] = o.unwrap_or(f64::NAN),
-    );
+    let n = input.len();
+    check_len("stddev", "out", n, out.len())?;
+    let lb = (period - 1).min(n);
+    out[..lb].fill(f64::NAN);
+    let mut ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
+    let o = &mut out[..n];
+    moments_batch(input, period, |i, x, _, var| {
+        ok &= x.is_finite();
+        o[i] = if !ta_is_zero_or_neg(var) {
+            var.sqrt() * nbdev
+        } else {
+            0.0
+        };
+    });
+    if !ok {
+        drive(
+            &mut s,
+            n,
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+    }
     Ok(())
 }
 
@@ -712,13 +772,28 @@ impl Indicator for ZScore {
 /// Batch z-score into `out`; NaN in warm-up positions.
 pub fn zscore_into(input: &[f64], window: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     let mut s = ZScore::try_new(window)?;
-    check_len("zscore", "out", input.len(), out.len())?;
-    drive(
-        &mut s,
-        input.len(),
-        |i| input[i],
-        |i, o| out[i] = o.unwrap_or(f64::NAN),
-    );
+    let n = input.len();
+    check_len("zscore", "out", n, out.len())?;
+    let lb = (window - 1).min(n);
+    out[..lb].fill(f64::NAN);
+    let mut ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
+    let o = &mut out[..n];
+    moments_batch(input, window, |i, x, mean, var| {
+        ok &= x.is_finite();
+        o[i] = if var > 0.0 {
+            (x - mean) / var.sqrt()
+        } else {
+            0.0
+        };
+    });
+    if !ok {
+        drive(
+            &mut s,
+            n,
+            |i| input[i],
+            |i, o| out[i] = o.unwrap_or(f64::NAN),
+        );
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Volume: on-balance volume, session-anchored VWAP, rolling-window VWAP.
 
-use crate::util::{Ring, all_finite, check_len, check_period};
+use crate::util::{Ring, check_len, check_period};
 use crate::{Indicator, IndicatorError, drive};
 
 /// On-balance volume (TA-Lib `OBV`, lookback 0), volume units. Input `(close, volume)`.
@@ -51,29 +51,30 @@ pub fn obv_into(close: &[f64], volume: &[f64], out: &mut [f64]) -> Result<(), In
     let n = close.len();
     check_len("obv", "volume", n, volume.len())?;
     check_len("obv", "out", n, out.len())?;
-    let mut s = Obv::default();
-    if !(all_finite(close) && all_finite(volume)) || n == 0 {
-        drive(
-            &mut s,
-            n,
-            |i| (close[i], volume[i]),
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
-    let mut obv = volume[0];
-    let mut prev = close[0];
-    out[0] = obv;
-    for i in 1..n {
-        let c = close[i];
-        if c > prev {
-            obv += volume[i];
-        } else if c < prev {
-            obv -= volume[i];
+    if n > 0 {
+        // Fused single pass, branch-free: `obv + (-v)` is `obv - v` exactly and adding -0.0 is
+        // the identity, so this is bit-identical to the streaming struct's branches.
+        let (c0, v0) = (close[0], volume[0]);
+        let mut ok = c0.is_finite() & v0.is_finite();
+        let mut obv = v0;
+        out[0] = obv;
+        let (cs, ps, vs) = (&close[1..n], &close[..n - 1], &volume[1..n]);
+        for (((o, &c), &p), &v) in out[1..n].iter_mut().zip(cs).zip(ps).zip(vs) {
+            ok &= c.is_finite() & v.is_finite();
+            let up = if c > p { v } else { -0.0 };
+            obv += if c < p { -v } else { up };
+            *o = obv;
         }
-        out[i] = obv;
-        prev = c;
+        if ok {
+            return Ok(());
+        }
     }
+    drive(
+        &mut Obv::default(),
+        n,
+        |i| (close[i], volume[i]),
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 
@@ -166,6 +167,34 @@ pub fn session_vwap_into(
     check_len("vwap", "volume", n, volume.len())?;
     check_len("vwap", "session", n, session.len())?;
     check_len("vwap", "out", n, out.len())?;
+    if n > 0 {
+        // Fused single pass; a session change resets the sums by a select (same bits as the
+        // streaming reset `sum = 0.0; sum += pv`). Exact slow path if any input was not finite.
+        let (high, low, volume, session, out) = (
+            &high[..n],
+            &low[..n],
+            &volume[..n],
+            &session[..n],
+            &mut out[..n],
+        );
+        let mut ok = true;
+        let (mut spv, mut sv) = (0.0f64, 0.0f64);
+        let mut cur = session[0];
+        for i in 0..n {
+            let (h, l, c, v, id) = (high[i], low[i], close[i], volume[i], session[i]);
+            ok &= h.is_finite() & l.is_finite() & c.is_finite() & v.is_finite();
+            let fresh = id != cur;
+            cur = id;
+            spv = if fresh { 0.0 } else { spv };
+            sv = if fresh { 0.0 } else { sv };
+            spv += typical(h, l, c) * v;
+            sv += v;
+            out[i] = if sv > 0.0 { spv / sv } else { f64::NAN };
+        }
+        if ok {
+            return Ok(());
+        }
+    }
     let mut s = SessionVwap::default();
     drive(
         &mut s,
@@ -269,6 +298,35 @@ pub fn rolling_vwap_into(
     check_len("vwap", "low", n, low.len())?;
     check_len("vwap", "volume", n, volume.len())?;
     check_len("vwap", "out", n, out.len())?;
+    let lb = window - 1;
+    if n > lb {
+        // Fused single pass: the leaving bar's `tp·v` is recomputed (same bits as the ring's).
+        let (high, low, volume, out) = (&high[..n], &low[..n], &volume[..n], &mut out[..n]);
+        out[..lb].fill(f64::NAN);
+        let mut ok = true;
+        let (mut spv, mut sv) = (0.0f64, 0.0f64);
+        for i in 0..lb {
+            let (h, l, c, v) = (high[i], low[i], close[i], volume[i]);
+            ok &= h.is_finite() & l.is_finite() & c.is_finite() & v.is_finite();
+            spv += typical(h, l, c) * v;
+            sv += v;
+        }
+        for i in lb..n {
+            let (h, l, c, v) = (high[i], low[i], close[i], volume[i]);
+            ok &= h.is_finite() & l.is_finite() & c.is_finite() & v.is_finite();
+            if i >= window {
+                let j = i - window;
+                spv -= typical(high[j], low[j], close[j]) * volume[j];
+                sv -= volume[j];
+            }
+            spv += typical(h, l, c) * v;
+            sv += v;
+            out[i] = if sv > 0.0 { spv / sv } else { f64::NAN };
+        }
+        if ok {
+            return Ok(());
+        }
+    }
     drive(
         &mut s,
         n,

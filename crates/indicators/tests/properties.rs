@@ -284,6 +284,17 @@ proptest! {
         assert_stream_eq_batch(&bars(100.0, steps, holes));
     }
 
+    /// Long series: the batch fast paths' periodic re-anchoring of rolling moments (every
+    /// `max(256, 8·period)` outputs) and long fused loops, with and without non-finite holes.
+    #[test]
+    fn streaming_equals_batch_long_series(
+        scale in prop::sample::select(vec![1e-6, 1.0, 250.0, 1e9]),
+        steps in prop::collection::vec(step(), 600..1400),
+        holes in prop::collection::vec(0usize..5000, 0..3),
+    ) {
+        assert_stream_eq_batch(&bars(scale, steps, holes));
+    }
+
     #[test]
     fn constant_and_zero_series(value in prop::sample::select(vec![0.0, 1e-12, 1.0, 42.5, 1e12]), n in 0usize..80) {
         let x = Bars { h: vec![value; n], l: vec![value; n], c: vec![value; n], v: vec![value; n], b: vec![value; n] };
@@ -327,6 +338,97 @@ proptest! {
                     prop_assert!(same_bits(*a, *b), "{name} bar {i}: {a:e} vs {b:e}");
                 }
             }
+        }
+    }
+}
+
+/// Larger periods than `all()` uses: STOCH's incremental extreme tracking (fastk > 16) and its
+/// slow path (slow periods beyond the on-stack rings), moments re-anchored every 8·period.
+#[test]
+fn large_periods_streaming_equals_batch() {
+    let steps: Vec<_> = (0..3000)
+        .map(|i| {
+            let f = i as f64;
+            (
+                0.01 * (f * 0.37).sin(),
+                0.004 * (1.0 + (f * 0.11).cos()),
+                0.005 * (1.0 + (f * 0.23).sin()),
+                1000.0 + 500.0 * (f * 0.05).cos(),
+            )
+        })
+        .collect();
+    for holes in [vec![], vec![1234]] {
+        let x = bars(300.0, steps.clone(), holes);
+        let n = x.c.len();
+        let c = &x.c;
+        let cols = |v: Vec<Option<f64>>| {
+            v.into_iter()
+                .map(|o| o.unwrap_or(f64::NAN))
+                .collect::<Vec<_>>()
+        };
+        let check = |name: &str, batch: &[f64], stream: &[f64]| {
+            for i in 0..n {
+                assert!(
+                    same_bits(batch[i], stream[i]),
+                    "{name} bar {i}: {} vs {}",
+                    batch[i],
+                    stream[i]
+                );
+            }
+        };
+        for (fk, sk, sd) in [(20, 3, 3), (5, 70, 3), (14, 3, 80), (40, 10, 5)] {
+            let (k, d) = stoch(&x.h, &x.l, c, fk, sk, sd).unwrap();
+            let mut st = Stoch::try_new(fk, sk, sd).unwrap();
+            let ss: Vec<Option<StochOutput>> = (0..n).map(|i| st.update(hlc(&x, i))).collect();
+            check(
+                "stoch k",
+                &k,
+                &cols(ss.iter().map(|o| o.map(|o| o.k)).collect()),
+            );
+            check(
+                "stoch d",
+                &d,
+                &cols(ss.iter().map(|o| o.map(|o| o.d)).collect()),
+            );
+        }
+        for p in [2, 50, 300] {
+            let mut s = StdDev::try_new(p, 2.0).unwrap();
+            check(
+                "stddev",
+                &stddev(c, p, 2.0).unwrap(),
+                &cols((0..n).map(|i| s.update(c[i])).collect()),
+            );
+            let mut z = ZScore::try_new(p).unwrap();
+            check(
+                "zscore",
+                &zscore(c, p).unwrap(),
+                &cols((0..n).map(|i| z.update(c[i])).collect()),
+            );
+            let bb = bbands(c, p, 1.5).unwrap();
+            let mut b = BollingerBands::try_new(p, 1.5).unwrap();
+            let bs: Vec<Option<BBandsOutput>> = (0..n).map(|i| b.update(c[i])).collect();
+            check(
+                "bb upper",
+                &bb[0],
+                &cols(bs.iter().map(|o| o.map(|o| o.upper)).collect()),
+            );
+            check(
+                "bb pctb",
+                &bb[3],
+                &cols(bs.iter().map(|o| o.map(|o| o.percent_b)).collect()),
+            );
+            let mut a = Adx::try_new(p).unwrap();
+            check(
+                "adx",
+                &adx(&x.h, &x.l, c, p).unwrap(),
+                &cols((0..n).map(|i| a.update(hlc(&x, i))).collect()),
+            );
+            let mut r = Rsi::try_new(p).unwrap();
+            check(
+                "rsi",
+                &rsi(c, p).unwrap(),
+                &cols((0..n).map(|i| r.update(c[i])).collect()),
+            );
         }
     }
 }
