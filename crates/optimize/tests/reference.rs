@@ -1,6 +1,6 @@
 //! Every method PyPortfolioOpt has, against fixtures written by
 //! scripts/reference/optimize/make_fixtures.py (pinned PyPortfolioOpt 1.6.0) on real data.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop, missing_docs)]
 
 mod common;
 
@@ -385,8 +385,23 @@ fn check_allocation(u: &Universe) {
     }
 }
 
+fn check_non_psd(u: &Universe) {
+    let case = &u.fx["non_psd"];
+    let input = matf(&case["input"]);
+    assert!(!pulse_optimize::risk_models::is_positive_semidefinite(
+        &input
+    ));
+    let (fixed, warning) = fix_nonpositive_semidefinite(&input).unwrap();
+    let warning = warning.expect("a repair warning");
+    assert!(warning.contains("not positive semidefinite"), "{warning}");
+    assert_mat_rel("non-PSD repair", &fixed, &matf(&case["fixed"]), 1e-10);
+    let (again, w2) = fix_nonpositive_semidefinite(&fixed).unwrap();
+    assert!(w2.is_none() || again == fixed);
+}
+
 fn run(name: &str) {
     let u = universe(name);
+    check_non_psd(&u);
     check_expected_returns(&u);
     check_risk_models(&u);
     let n = check_frontier(&u);

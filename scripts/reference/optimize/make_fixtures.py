@@ -157,6 +157,15 @@ def main():
         rm["semi_benchmark0"] = mat(risk_models.semicovariance(prices, benchmark=0.0), tickers)
         rm["semi_default"] = mat(risk_models.semicovariance(prices), tickers)
         out["risk_models"] = rm
+        # Nearest-PSD repair: the LW matrix with the first two assets' covariance negated and
+        # doubled is not PSD; PyPortfolioOpt clips its negative eigenvalues.
+        broken = np.array(rm["ledoit_wolf"])
+        broken[0, 1] = broken[1, 0] = -2.0 * broken[0, 1]
+        out["non_psd"] = {
+            "input": broken.tolist(),
+            "fixed": np.asarray(risk_models.fix_nonpositive_semidefinite(broken)).tolist(),
+            "min_eigenvalue": float(np.linalg.eigvalsh(broken).min()),
+        }
 
         mu = expected_returns.mean_historical_return(prices)
         S = risk_models.CovarianceShrinkage(prices).ledoit_wolf()
@@ -221,8 +230,7 @@ def main():
                 "volatility": float(v),
                 "sharpe": float(s),
                 "rf": RF,
-                "order": [tickers.index(t) for t in h.clusters is not None and
-                          np.asarray(rets.columns)[HRPOpt._get_quasi_diag(h.clusters)]],
+                "order": [int(i) for i in HRPOpt._get_quasi_diag(h.clusters)],
             }
         out["hrp"] = hrp
 
