@@ -99,152 +99,162 @@ fn main() {
         vec![0.0; n],
     );
     let r = 5;
-    let rows: Vec<(&str, f64, f64)> = vec![
-        (
-            "SMA(5)",
-            best_of(r, || sma_into(c, 5, &mut o1).unwrap()),
-            stream(Sma::try_new(5).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "SMA(20)",
-            best_of(r, || sma_into(c, 20, &mut o1).unwrap()),
-            stream(Sma::try_new(20).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "EMA(10)",
-            best_of(r, || ema_into(c, 10, &mut o1).unwrap()),
-            stream(Ema::try_new(10).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "WMA(10)",
-            best_of(r, || wma_into(c, 10, &mut o1).unwrap()),
-            stream(Wma::try_new(10).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "RSI(14)",
-            best_of(r, || rsi_into(c, 14, &mut o1).unwrap()),
-            stream(Rsi::try_new(14).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "MACD(12,26,9)",
-            best_of(r, || {
-                macd_into(c, 12, 26, 9, &mut o1, &mut o2, &mut o3).unwrap()
-            }),
-            stream(Macd::try_new(12, 26, 9).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "BBANDS(20,2)",
-            best_of(r, || {
-                bbands_into(
-                    c,
-                    20,
-                    2.0,
-                    &mut volatility::BBandsOut {
-                        upper: &mut o1,
-                        middle: &mut o2,
-                        lower: &mut o3,
-                        percent_b: &mut o4,
-                        bandwidth: &mut o5,
-                    },
-                )
-                .unwrap()
-            }),
-            stream(BollingerBands::try_new(20, 2.0).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "TRANGE",
-            best_of(r, || trange_into(h, l, c, &mut o1).unwrap()),
-            stream(TrueRange::try_new().unwrap(), sn, hlc),
-        ),
-        (
-            "ATR(14)",
-            best_of(r, || atr_into(h, l, c, 14, &mut o1).unwrap()),
-            stream(Atr::try_new(14).unwrap(), sn, hlc),
-        ),
-        (
-            "ATR pct rank(14,100)",
-            best_of(r, || {
-                atr_percentile_into(h, l, c, 14, 100, &mut o1).unwrap()
-            }),
-            stream(AtrPercentile::try_new(14, 100).unwrap(), sn, hlc),
-        ),
-        (
-            "ADX(14)",
-            best_of(r, || adx_into(h, l, c, 14, &mut o1).unwrap()),
-            stream(Adx::try_new(14).unwrap(), sn, hlc),
-        ),
-        (
-            "STOCH(5,3,3)",
-            best_of(r, || {
-                stoch_into(h, l, c, 5, 3, 3, &mut o1, &mut o2).unwrap()
-            }),
-            stream(Stoch::try_new(5, 3, 3).unwrap(), sn, hlc),
-        ),
-        (
-            "OBV",
-            best_of(r, || obv_into(c, v, &mut o1).unwrap()),
-            stream(Obv::try_new().unwrap(), sn, |i| (c[i], v[i])),
-        ),
-        (
-            "ROC(10)",
-            best_of(r, || roc_into(c, 10, &mut o1).unwrap()),
-            stream(Roc::try_new(10).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "MOM(10)",
-            best_of(r, || mom_into(c, 10, &mut o1).unwrap()),
-            stream(Mom::try_new(10).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "returns (ROCP 1)",
-            best_of(r, || returns_into(c, 1, &mut o1).unwrap()),
-            stream(Returns::try_new(1).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "STDDEV(20)",
-            best_of(r, || stddev_into(c, 20, 1.0, &mut o1).unwrap()),
-            stream(StdDev::try_new(20, 1.0).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "CORREL(60)",
-            best_of(r, || correlation_into(c, h, 60, &mut o1).unwrap()),
-            stream(Correlation::try_new(60).unwrap(), sn, |i| (c[i], h[i])),
-        ),
-        (
-            "BETA(60)",
-            best_of(r, || beta_into(c, h, 60, &mut o1).unwrap()),
-            stream(Beta::try_new(60).unwrap(), sn, |i| (c[i], h[i])),
-        ),
-        (
-            "VWAP session",
-            best_of(r, || {
-                session_vwap_into(h, l, c, v, &sessions, &mut o1).unwrap()
-            }),
-            stream(SessionVwap::try_new().unwrap(), sn, vb),
-        ),
-        (
-            "VWAP rolling(20)",
-            best_of(r, || rolling_vwap_into(h, l, c, v, 20, &mut o1).unwrap()),
-            stream(RollingVwap::try_new(20).unwrap(), sn, vb),
-        ),
-        (
-            "z-score(20)",
-            best_of(r, || zscore_into(c, 20, &mut o1).unwrap()),
-            stream(ZScore::try_new(20).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "volatility(20,252)",
-            best_of(r, || {
-                rolling_volatility_into(c, 20, 252.0, &mut o1).unwrap()
-            }),
-            stream(RollingVolatility::try_new(20, 252.0).unwrap(), sn, |i| c[i]),
-        ),
-        (
-            "log returns",
-            best_of(r, || log_returns_into(c, &mut o1).unwrap()),
-            stream(LogReturn::try_new().unwrap(), sn, |i| c[i]),
-        ),
-    ];
+    let only = std::env::var("PULSE_BENCH_ONLY").unwrap_or_default();
+    let mut rows: Vec<(&str, f64, f64)> = Vec::new();
+    macro_rules! row {
+        ($name:expr, $batch:expr, $stream:expr $(,)?) => {
+            if only.is_empty() || $name.contains(only.as_str()) {
+                let b = $batch;
+                rows.push(($name, b, $stream));
+            }
+        };
+    }
+
+    row!(
+        "SMA(5)",
+        best_of(r, || sma_into(c, 5, &mut o1).unwrap()),
+        stream(Sma::try_new(5).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "SMA(20)",
+        best_of(r, || sma_into(c, 20, &mut o1).unwrap()),
+        stream(Sma::try_new(20).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "EMA(10)",
+        best_of(r, || ema_into(c, 10, &mut o1).unwrap()),
+        stream(Ema::try_new(10).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "WMA(10)",
+        best_of(r, || wma_into(c, 10, &mut o1).unwrap()),
+        stream(Wma::try_new(10).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "RSI(14)",
+        best_of(r, || rsi_into(c, 14, &mut o1).unwrap()),
+        stream(Rsi::try_new(14).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "MACD(12,26,9)",
+        best_of(r, || {
+            macd_into(c, 12, 26, 9, &mut o1, &mut o2, &mut o3).unwrap()
+        }),
+        stream(Macd::try_new(12, 26, 9).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "BBANDS(20,2)",
+        best_of(r, || {
+            bbands_into(
+                c,
+                20,
+                2.0,
+                &mut volatility::BBandsOut {
+                    upper: &mut o1,
+                    middle: &mut o2,
+                    lower: &mut o3,
+                    percent_b: &mut o4,
+                    bandwidth: &mut o5,
+                },
+            )
+            .unwrap()
+        }),
+        stream(BollingerBands::try_new(20, 2.0).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "TRANGE",
+        best_of(r, || trange_into(h, l, c, &mut o1).unwrap()),
+        stream(TrueRange::try_new().unwrap(), sn, hlc),
+    );
+    row!(
+        "ATR(14)",
+        best_of(r, || atr_into(h, l, c, 14, &mut o1).unwrap()),
+        stream(Atr::try_new(14).unwrap(), sn, hlc),
+    );
+    row!(
+        "ATR pct rank(14,100)",
+        best_of(r, || {
+            atr_percentile_into(h, l, c, 14, 100, &mut o1).unwrap()
+        }),
+        stream(AtrPercentile::try_new(14, 100).unwrap(), sn, hlc),
+    );
+    row!(
+        "ADX(14)",
+        best_of(r, || adx_into(h, l, c, 14, &mut o1).unwrap()),
+        stream(Adx::try_new(14).unwrap(), sn, hlc),
+    );
+    row!(
+        "STOCH(5,3,3)",
+        best_of(r, || {
+            stoch_into(h, l, c, 5, 3, 3, &mut o1, &mut o2).unwrap()
+        }),
+        stream(Stoch::try_new(5, 3, 3).unwrap(), sn, hlc),
+    );
+    row!(
+        "OBV",
+        best_of(r, || obv_into(c, v, &mut o1).unwrap()),
+        stream(Obv::try_new().unwrap(), sn, |i| (c[i], v[i])),
+    );
+    row!(
+        "ROC(10)",
+        best_of(r, || roc_into(c, 10, &mut o1).unwrap()),
+        stream(Roc::try_new(10).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "MOM(10)",
+        best_of(r, || mom_into(c, 10, &mut o1).unwrap()),
+        stream(Mom::try_new(10).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "returns (ROCP 1)",
+        best_of(r, || returns_into(c, 1, &mut o1).unwrap()),
+        stream(Returns::try_new(1).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "STDDEV(20)",
+        best_of(r, || stddev_into(c, 20, 1.0, &mut o1).unwrap()),
+        stream(StdDev::try_new(20, 1.0).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "CORREL(60)",
+        best_of(r, || correlation_into(c, h, 60, &mut o1).unwrap()),
+        stream(Correlation::try_new(60).unwrap(), sn, |i| (c[i], h[i])),
+    );
+    row!(
+        "BETA(60)",
+        best_of(r, || beta_into(c, h, 60, &mut o1).unwrap()),
+        stream(Beta::try_new(60).unwrap(), sn, |i| (c[i], h[i])),
+    );
+    row!(
+        "VWAP session",
+        best_of(r, || {
+            session_vwap_into(h, l, c, v, &sessions, &mut o1).unwrap()
+        }),
+        stream(SessionVwap::try_new().unwrap(), sn, vb),
+    );
+    row!(
+        "VWAP rolling(20)",
+        best_of(r, || rolling_vwap_into(h, l, c, v, 20, &mut o1).unwrap()),
+        stream(RollingVwap::try_new(20).unwrap(), sn, vb),
+    );
+    row!(
+        "z-score(20)",
+        best_of(r, || zscore_into(c, 20, &mut o1).unwrap()),
+        stream(ZScore::try_new(20).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "volatility(20,252)",
+        best_of(r, || {
+            rolling_volatility_into(c, 20, 252.0, &mut o1).unwrap()
+        }),
+        stream(RollingVolatility::try_new(20, 252.0).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "log returns",
+        best_of(r, || log_returns_into(c, &mut o1).unwrap()),
+        stream(LogReturn::try_new().unwrap(), sn, |i| c[i]),
+    );
+
     println!("| indicator | pulse batch ms ({n} bars) | ns/bar batch | ns/update streaming |");
     println!("|---|---:|---:|---:|");
     for (name, secs, ns) in &rows {

@@ -1,6 +1,6 @@
 //! Moving averages: SMA, EMA, WMA (TA-Lib `SMA`, `EMA`, `WMA`).
 
-use crate::util::{Ring, all_finite, check_len, check_period};
+use crate::util::{Ring, check_len, check_period};
 use crate::{Indicator, IndicatorError, drive};
 
 /// Simple moving average of the last `period` inputs (TA-Lib `SMA`, lookback `period-1`).
@@ -64,34 +64,37 @@ impl Indicator for Sma {
 /// Batch SMA into `out` (same length as `input`); NaN in warm-up positions.
 pub fn sma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     let mut s = Sma::try_new(period)?;
-    check_len("sma", "out", input.len(), out.len())?;
-    if !all_finite(input) {
-        drive(
-            &mut s,
-            input.len(),
-            |i| input[i],
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
     let n = input.len();
+    check_len("sma", "out", n, out.len())?;
     let lb = period - 1;
-    let pf = period as f64;
-    out[..lb.min(n)].fill(f64::NAN);
-    if n <= lb {
-        return Ok(());
+    if n > lb {
+        // Fused single pass (TA-Lib's rolling sum), finiteness accumulated alongside.
+        let pf = period as f64;
+        out[..lb].fill(f64::NAN);
+        let mut ok = true;
+        let mut total = 0.0;
+        for &x in &input[..lb] {
+            ok &= x.is_finite();
+            total += x;
+        }
+        let (head, tail) = (&input[lb..n], &input[..n - lb]);
+        for ((o, &x), &t) in out[lb..n].iter_mut().zip(head).zip(tail) {
+            ok &= x.is_finite();
+            total += x;
+            let tmp = total;
+            total -= t;
+            *o = tmp / pf;
+        }
+        if ok {
+            return Ok(());
+        }
     }
-    let mut total = 0.0;
-    for &x in &input[..lb] {
-        total += x;
-    }
-    let (head, tail) = (&input[lb..], &input[..n - lb]);
-    for ((o, &x), &t) in out[lb..].iter_mut().zip(head).zip(tail) {
-        total += x;
-        let tmp = total;
-        total -= t;
-        *o = tmp / pf;
-    }
+    drive(
+        &mut s,
+        n,
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 
@@ -160,33 +163,36 @@ impl Indicator for Ema {
 /// Batch EMA into `out`; NaN in warm-up positions.
 pub fn ema_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     let mut s = Ema::try_new(period)?;
-    check_len("ema", "out", input.len(), out.len())?;
-    if !all_finite(input) {
-        drive(
-            &mut s,
-            input.len(),
-            |i| input[i],
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
     let n = input.len();
+    check_len("ema", "out", n, out.len())?;
     let lb = period - 1;
-    out[..lb.min(n)].fill(f64::NAN);
-    if n <= lb {
-        return Ok(());
+    if n > lb {
+        // Fused single pass, finiteness accumulated alongside.
+        out[..lb].fill(f64::NAN);
+        let mut ok = true;
+        let mut sum = 0.0;
+        for &x in &input[..period] {
+            ok &= x.is_finite();
+            sum += x;
+        }
+        let mut prev = sum / period as f64;
+        out[lb] = prev;
+        let k = s.k;
+        for (o, &x) in out[period..n].iter_mut().zip(&input[period..n]) {
+            ok &= x.is_finite();
+            prev = (x - prev) * k + prev;
+            *o = prev;
+        }
+        if ok {
+            return Ok(());
+        }
     }
-    let mut sum = 0.0;
-    for &x in &input[..period] {
-        sum += x;
-    }
-    let mut prev = sum / period as f64;
-    out[lb] = prev;
-    let k = s.k;
-    for (o, &x) in out[period..].iter_mut().zip(&input[period..]) {
-        prev = (x - prev) * k + prev;
-        *o = prev;
-    }
+    drive(
+        &mut s,
+        n,
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 
@@ -266,39 +272,42 @@ impl Indicator for Wma {
 /// Batch WMA into `out`; NaN in warm-up positions.
 pub fn wma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     let mut s = Wma::try_new(period)?;
-    check_len("wma", "out", input.len(), out.len())?;
-    if !all_finite(input) || period == 1 {
-        drive(
-            &mut s,
-            input.len(),
-            |i| input[i],
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
     let n = input.len();
+    check_len("wma", "out", n, out.len())?;
     let lb = period - 1;
-    out[..lb.min(n)].fill(f64::NAN);
-    if n <= lb {
-        return Ok(());
+    if n > lb && period > 1 {
+        // Fused single pass (TA-Lib's running sums), finiteness accumulated alongside.
+        out[..lb].fill(f64::NAN);
+        let mut ok = true;
+        let (mut sum, mut sub) = (0.0f64, 0.0f64);
+        for (i, &x) in input[..lb].iter().enumerate() {
+            ok &= x.is_finite();
+            sub += x;
+            sum += x * (i + 1) as f64;
+        }
+        let pf = period as f64;
+        let divider = s.divider;
+        let mut trailing = 0.0;
+        let (head, tail) = (&input[lb..n], &input[..n - lb]);
+        for ((o, &x), &t) in out[lb..n].iter_mut().zip(head).zip(tail) {
+            ok &= x.is_finite();
+            sub += x;
+            sub -= trailing;
+            sum += x * pf;
+            trailing = t;
+            *o = sum / divider;
+            sum -= sub;
+        }
+        if ok {
+            return Ok(());
+        }
     }
-    let (mut sum, mut sub) = (0.0f64, 0.0f64);
-    for (i, &x) in input[..lb].iter().enumerate() {
-        sub += x;
-        sum += x * (i + 1) as f64;
-    }
-    let pf = period as f64;
-    let divider = s.divider;
-    let mut trailing = 0.0;
-    for i in lb..n {
-        let x = input[i];
-        sub += x;
-        sub -= trailing;
-        sum += x * pf;
-        trailing = input[i - lb];
-        out[i] = sum / divider;
-        sum -= sub;
-    }
+    drive(
+        &mut s,
+        n,
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use crate::util::{Ring, check_len, check_period, ta_is_zero};
 use crate::{Hlc, Indicator, IndicatorError, drive};
 
 /// Relative Strength Index, Wilder smoothing (TA-Lib `RSI`, lookback `period`), 0..=100.
+/// Smoothing as TA-Lib 0.8.1's compiled code does it: `s = (s·(p−1) + x) · (1/p)`.
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
@@ -64,11 +65,13 @@ impl Indicator for Rsi {
             if self.count <= self.period {
                 return None;
             }
-            self.loss /= pf;
-            self.gain /= pf;
+            let inv = 1.0 / pf;
+            self.loss *= inv;
+            self.gain *= inv;
             return Some(Self::value(self.gain, self.loss));
         }
         let pm1 = (self.period - 1) as f64;
+        let inv = 1.0 / pf;
         self.loss *= pm1;
         self.gain *= pm1;
         if diff < 0.0 {
@@ -76,8 +79,8 @@ impl Indicator for Rsi {
         } else {
             self.gain += diff;
         }
-        self.loss /= pf;
-        self.gain /= pf;
+        self.loss *= inv;
+        self.gain *= inv;
         Some(Self::value(self.gain, self.loss))
     }
     fn reset(&mut self) {
@@ -106,7 +109,7 @@ pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         return Ok(());
     }
     out[..period].fill(f64::NAN);
-    let pf = period as f64;
+    let inv = 1.0 / period as f64;
     let pm1 = (period - 1) as f64;
     // Fused single pass, branch-free gain/loss split (adding -0.0 leaves a sum bit-identical,
     // like the streaming struct's untaken branch); finiteness accumulated alongside.
@@ -121,8 +124,8 @@ pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         loss -= if neg { d } else { 0.0 };
         gain += if neg { -0.0 } else { d };
     }
-    loss /= pf;
-    gain /= pf;
+    loss *= inv;
+    gain *= inv;
     out[period] = Rsi::value(gain, loss);
     for (o, &x) in out[period + 1..n].iter_mut().zip(&input[period + 1..n]) {
         ok &= x.is_finite();
@@ -133,8 +136,8 @@ pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         gain *= pm1;
         loss -= if neg { d } else { 0.0 };
         gain += if neg { -0.0 } else { d };
-        loss /= pf;
-        gain /= pf;
+        loss *= inv;
+        gain *= inv;
         *o = Rsi::value(gain, loss);
     }
     if !ok {

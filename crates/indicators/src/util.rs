@@ -133,13 +133,6 @@ impl Ring {
         self.len == self.buf.len()
     }
 
-    /// The `k`-th most recent value (`k = 0` is the newest); `k < len`.
-    #[inline(always)]
-    pub(crate) fn back(&self, k: usize) -> f64 {
-        let cap = self.buf.len();
-        self.buf[(self.pos + cap - 1 - k) % cap]
-    }
-
     /// Forget everything (keeps the allocation).
     pub(crate) fn clear(&mut self) {
         self.pos = 0;
