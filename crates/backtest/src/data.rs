@@ -91,6 +91,41 @@ impl AlignedData {
             .collect()
     }
 
+    /// Updates `out` in place to hold the bars of step `i` (no allocation once every symbol has
+    /// been seen: the replay loop's hot path).
+    pub fn fill_bars_at(&self, i: usize, out: &mut BTreeMap<Symbol, Bar>) {
+        for (s, col) in &self.bars {
+            match col.get(i).copied().flatten() {
+                Some(b) => match out.get_mut(s) {
+                    Some(slot) => *slot = b,
+                    None => {
+                        out.insert(s.clone(), b);
+                    }
+                },
+                None => {
+                    out.remove(s);
+                }
+            }
+        }
+    }
+
+    /// Updates `out` in place to hold the context values known at step `i`.
+    pub fn fill_context_at(&self, i: usize, out: &mut BTreeMap<Symbol, f64>) {
+        for (s, col) in &self.context {
+            match col.get(i).copied().flatten() {
+                Some(v) => match out.get_mut(s) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        out.insert(s.clone(), v);
+                    }
+                },
+                None => {
+                    out.remove(s);
+                }
+            }
+        }
+    }
+
     /// Context values known at step `i`.
     pub fn context_at(&self, i: usize) -> BTreeMap<Symbol, f64> {
         self.context

@@ -152,10 +152,12 @@ pub fn run<S: Strategy>(
         final_portfolio: Portfolio::default(),
     };
     let mut pending: Vec<OrderRequest> = Vec::new();
+    let mut bars = BTreeMap::new();
+    let mut context = BTreeMap::new();
     for i in 0..end_idx {
         let ts = data.timeline[i];
-        let bars = data.bars_at(i);
-        let context = data.context_at(i);
+        data.fill_bars_at(i, &mut bars);
+        data.fill_context_at(i, &mut context);
         let recording = i >= start_idx;
         let mut step_fills = Vec::new();
         if recording {

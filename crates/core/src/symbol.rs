@@ -4,13 +4,15 @@ use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// A validated ticker symbol such as `TSLA`, `000660.KS`, `^VIX` or `BTCUSDT`.
 ///
-/// 1–32 characters from `A-Z a-z 0-9 . ^ = _ -`; case is preserved as given.
+/// 1–32 characters from `A-Z a-z 0-9 . ^ = _ -`; case is preserved as given. Cloning is cheap
+/// (a shared, immutable string), so symbols can key per-bar maps on hot paths.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Symbol(String);
+pub struct Symbol(Arc<str>);
 
 impl Symbol {
     /// Validates and wraps a symbol string.
@@ -21,7 +23,7 @@ impl Symbol {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".^=_-".contains(&b));
         if ok {
-            Ok(Symbol(s))
+            Ok(Symbol(Arc::from(s)))
         } else {
             Err(CoreError::InvalidSymbol(s))
         }
@@ -55,7 +57,7 @@ impl TryFrom<String> for Symbol {
 
 impl From<Symbol> for String {
     fn from(s: Symbol) -> String {
-        s.0
+        s.0.to_string()
     }
 }
 

@@ -170,7 +170,12 @@ impl<S: Strategy> Engine<S> {
 
     fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Output {
         for (symbol, bar) in snapshot.bars {
-            self.last_prices.insert(symbol.clone(), bar.close);
+            match self.last_prices.get_mut(symbol) {
+                Some(p) => *p = bar.close,
+                None => {
+                    self.last_prices.insert(symbol.clone(), bar.close);
+                }
+            }
         }
         let mut out = Output::default();
         // Orders are planned only when the strategy issues a target: `None` means "hold" (a
@@ -191,6 +196,9 @@ impl<S: Strategy> Engine<S> {
     /// target issued during warm-up is acted on.
     pub fn plan(&mut self, ts: Timestamp) -> Vec<OrderRequest> {
         if self.target.is_empty() && self.portfolio.positions.is_empty() {
+            return Vec::new();
+        }
+        if self.within_band() {
             return Vec::new();
         }
         let prices: BTreeMap<Symbol, Decimal> = self
@@ -224,11 +232,41 @@ impl<S: Strategy> Engine<S> {
         orders
     }
 
+    /// Cheap f64 pre-check of [`plan_orders`]'s skip rules: true when no position needs closing
+    /// and every weight is comfortably inside the drift band, so no order can result (the exact
+    /// decimal sizing then need not run). Borderline cases (within 1e-9 of the band) fall through
+    /// to the exact path.
+    fn within_band(&self) -> bool {
+        let equity = self.portfolio.equity(&self.last_prices);
+        if !(equity > 0.0) {
+            return false;
+        }
+        let band = self.config.sizing.drift_band - 1e-9;
+        let weight = |s: &Symbol| {
+            let q = pulse_core::money::money_to_f64(self.portfolio.quantity(s));
+            q * self.last_prices.get(s).copied().unwrap_or(0.0) / equity
+        };
+        for (s, w_target) in &self.target {
+            if !self.last_prices.contains_key(s) {
+                continue;
+            }
+            let w_now = weight(s);
+            let closing = *w_target <= 0.0 && w_now > 0.0;
+            if closing || (w_target - w_now).abs() >= band {
+                return false;
+            }
+        }
+        // Held symbols without a target are closed.
+        self.portfolio
+            .positions
+            .keys()
+            .all(|s| self.target.contains_key(s) || !self.last_prices.contains_key(s))
+    }
+
     fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {
-        let symbols: std::collections::BTreeSet<&Symbol> =
-            self.target.keys().chain(new.keys()).collect();
         let mut changes = Vec::new();
-        for s in symbols {
+        let only_old = self.target.keys().filter(|s| !new.contains_key(*s));
+        for s in new.keys().chain(only_old) {
             let old_w = self.target.get(s).copied().unwrap_or(0.0);
             let new_w = new.get(s).copied().unwrap_or(0.0);
             if (new_w - old_w).abs() > self.config.alert_threshold {
