@@ -14,9 +14,15 @@ pub struct Sma {
 }
 
 impl Sma {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize) -> Result<(), IndicatorError> {
+        check_period("sma", "period", period, 1)?;
+        Ok(())
+    }
+
     /// A new SMA; `period ≥ 1`.
     pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
-        check_period("sma", "period", period, 1)?;
+        Self::validate(period)?;
         Ok(Self {
             period,
             pf: period as f64,
@@ -63,7 +69,7 @@ impl Indicator for Sma {
 
 /// Batch SMA into `out` (same length as `input`); NaN in warm-up positions.
 pub fn sma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    let mut s = Sma::try_new(period)?;
+    Sma::validate(period)?;
     let n = input.len();
     check_len("sma", "out", n, out.len())?;
     let lb = period - 1;
@@ -90,7 +96,7 @@ pub fn sma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         }
     }
     drive(
-        &mut s,
+        &mut Sma::try_new(period)?,
         n,
         |i| input[i],
         |i, o| out[i] = o.unwrap_or(f64::NAN),
@@ -216,9 +222,15 @@ pub struct Wma {
 }
 
 impl Wma {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize) -> Result<(), IndicatorError> {
+        check_period("wma", "period", period, 1)?;
+        Ok(())
+    }
+
     /// A new WMA; `period ≥ 1`.
     pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
-        check_period("wma", "period", period, 1)?;
+        Self::validate(period)?;
         Ok(Self {
             period,
             divider: ((period * (period + 1)) >> 1) as f64,
@@ -271,7 +283,7 @@ impl Indicator for Wma {
 
 /// Batch WMA into `out`; NaN in warm-up positions.
 pub fn wma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    let mut s = Wma::try_new(period)?;
+    Wma::validate(period)?;
     let n = input.len();
     check_len("wma", "out", n, out.len())?;
     let lb = period - 1;
@@ -286,7 +298,7 @@ pub fn wma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
             sum += x * (i + 1) as f64;
         }
         let pf = period as f64;
-        let divider = s.divider;
+        let divider = ((period * (period + 1)) >> 1) as f64;
         let mut trailing = 0.0;
         let (head, tail) = (&input[lb..n], &input[..n - lb]);
         for ((o, &x), &t) in out[lb..n].iter_mut().zip(head).zip(tail) {
@@ -303,7 +315,7 @@ pub fn wma_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         }
     }
     drive(
-        &mut s,
+        &mut Wma::try_new(period)?,
         n,
         |i| input[i],
         |i, o| out[i] = o.unwrap_or(f64::NAN),

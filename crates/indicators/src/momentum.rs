@@ -355,11 +355,17 @@ pub struct Stoch {
 }
 
 impl Stoch {
-    /// A new stochastic; every period ≥ 1.
-    pub fn try_new(fastk: usize, slowk: usize, slowd: usize) -> Result<Self, IndicatorError> {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(fastk: usize, slowk: usize, slowd: usize) -> Result<(), IndicatorError> {
         check_period("stoch", "fastk", fastk, 1)?;
         check_period("stoch", "slowk", slowk, 1)?;
         check_period("stoch", "slowd", slowd, 1)?;
+        Ok(())
+    }
+
+    /// A new stochastic; every period ≥ 1.
+    pub fn try_new(fastk: usize, slowk: usize, slowd: usize) -> Result<Self, IndicatorError> {
+        Self::validate(fastk, slowk, slowd)?;
         Ok(Self {
             fastk,
             highs: Ring::new(fastk),
@@ -430,7 +436,7 @@ pub fn stoch_into(
     out_k: &mut [f64],
     out_d: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = Stoch::try_new(fastk, slowk, slowd)?;
+    Stoch::validate(fastk, slowk, slowd)?;
     let n = close.len();
     check_len("stoch", "high", n, high.len())?;
     check_len("stoch", "low", n, low.len())?;
@@ -447,6 +453,7 @@ pub fn stoch_into(
     {
         return Ok(());
     }
+    let mut s = Stoch::try_new(fastk, slowk, slowd)?;
     for i in 0..n {
         let o = s.update(Hlc {
             high: high[i],
@@ -849,9 +856,15 @@ macro_rules! lag_indicator {
         }
 
         impl $name {
+            /// Validate the parameters as [`Self::try_new`] does, without allocating.
+            pub(crate) fn validate(period: usize) -> Result<(), IndicatorError> {
+                check_period($key, "period", period, $min)?;
+                Ok(())
+            }
+
             /// A new instance; `period ≥ 1`.
             pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
-                check_period($key, "period", period, $min)?;
+                Self::validate(period)?;
                 Ok(Self { period, ring: Ring::new(period) })
             }
 
@@ -883,7 +896,7 @@ macro_rules! lag_indicator {
 
         /// Batch version into `out`; NaN in warm-up positions.
         pub fn $into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-            let mut s = $name::try_new(period)?;
+            $name::validate(period)?;
             let n = input.len();
             check_len($key, "out", n, out.len())?;
             if n > period {
@@ -900,7 +913,7 @@ macro_rules! lag_indicator {
                     return Ok(());
                 }
             }
-            drive(&mut s, n, |i| input[i], |i, o| out[i] = o.unwrap_or(f64::NAN));
+            drive(&mut $name::try_new(period)?, n, |i| input[i], |i, o| out[i] = o.unwrap_or(f64::NAN));
             Ok(())
         }
 

@@ -19,9 +19,15 @@ pub struct Correlation {
 }
 
 impl Correlation {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize) -> Result<(), IndicatorError> {
+        check_period("corr", "period", period, 2)?;
+        Ok(())
+    }
+
     /// A new rolling correlation; `period ≥ 2`.
     pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
-        check_period("corr", "period", period, 2)?;
+        Self::validate(period)?;
         Ok(Self {
             period,
             pf: period as f64,
@@ -98,13 +104,13 @@ pub fn correlation_into(
     period: usize,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = Correlation::try_new(period)?;
+    Correlation::validate(period)?;
     let n = a.len();
     check_len("corr", "b", n, b.len())?;
     check_len("corr", "out", n, out.len())?;
     if !(all_finite(a) && all_finite(b)) {
         drive(
-            &mut s,
+            &mut Correlation::try_new(period)?,
             n,
             |i| (a[i], b[i]),
             |i, o| out[i] = o.unwrap_or(f64::NAN),
@@ -177,9 +183,15 @@ fn ta_ret(price: f64, last: f64) -> f64 {
 }
 
 impl Beta {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize) -> Result<(), IndicatorError> {
+        check_period("beta", "period", period, 1)?;
+        Ok(())
+    }
+
     /// A new rolling beta; `period ≥ 1`.
     pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
-        check_period("beta", "period", period, 1)?;
+        Self::validate(period)?;
         Ok(Self {
             period,
             last: None,
@@ -252,13 +264,13 @@ pub fn beta_into(
     period: usize,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = Beta::try_new(period)?;
+    Beta::validate(period)?;
     let n = benchmark.len();
     check_len("beta", "asset", n, asset.len())?;
     check_len("beta", "out", n, out.len())?;
     if !(all_finite(benchmark) && all_finite(asset)) {
         drive(
-            &mut s,
+            &mut Beta::try_new(period)?,
             n,
             |i| (benchmark[i], asset[i]),
             |i, o| out[i] = o.unwrap_or(f64::NAN),

@@ -267,9 +267,15 @@ pub struct AtrPercentile {
 }
 
 impl AtrPercentile {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize, window: usize) -> Result<(), IndicatorError> {
+        check_period("atrp", "window", window, 2)?;
+        Atr::try_new(period).map(drop)
+    }
+
     /// A new ATR percentile rank; `period ≥ 1`, `window ≥ 2` (TA-Lib's PERCENTRANK minimum).
     pub fn try_new(period: usize, window: usize) -> Result<Self, IndicatorError> {
-        check_period("atrp", "window", window, 2)?;
+        Self::validate(period, window)?;
         Ok(Self {
             atr: Atr::try_new(period)?,
             window,
@@ -325,11 +331,17 @@ pub fn atr_percentile_into(
     window: usize,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = AtrPercentile::try_new(period, window)?;
+    AtrPercentile::validate(period, window)?;
     check_hlc("atrp", high, low, close, out.len())?;
     let finite = high.iter().chain(low).chain(close).all(|v| v.is_finite());
     if !finite {
-        drive_hlc(&mut s, high, low, close, out);
+        drive_hlc(
+            &mut AtrPercentile::try_new(period, window)?,
+            high,
+            low,
+            close,
+            out,
+        );
         return Ok(());
     }
     atr_into(high, low, close, period, out)?;
@@ -388,10 +400,16 @@ pub struct BollingerBands {
 }
 
 impl BollingerBands {
-    /// New bands; `period ≥ 2` (TA-Lib's minimum), `k` finite.
-    pub fn try_new(period: usize, k: f64) -> Result<Self, IndicatorError> {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize, k: f64) -> Result<(), IndicatorError> {
         check_period("bbands", "period", period, 2)?;
         check_finite("bbands", "nbdev", k)?;
+        Ok(())
+    }
+
+    /// New bands; `period ≥ 2` (TA-Lib's minimum), `k` finite.
+    pub fn try_new(period: usize, k: f64) -> Result<Self, IndicatorError> {
+        Self::validate(period, k)?;
         Ok(Self {
             period,
             k,
@@ -482,7 +500,7 @@ pub fn bbands_into(
     k: f64,
     out: &mut BBandsOut<'_>,
 ) -> Result<(), IndicatorError> {
-    let mut s = BollingerBands::try_new(period, k)?;
+    BollingerBands::validate(period, k)?;
     let n = input.len();
     check_len("bbands", "upper", n, out.upper.len())?;
     check_len("bbands", "middle", n, out.middle.len())?;
@@ -521,6 +539,7 @@ pub fn bbands_into(
         bw[i] = o.bandwidth;
     });
     if !ok {
+        let mut s = BollingerBands::try_new(period, k)?;
         for (i, &x) in input.iter().enumerate() {
             let o = s.update(x);
             out.set(i, o);
@@ -559,10 +578,16 @@ pub struct StdDev {
 }
 
 impl StdDev {
-    /// A new rolling σ; `period ≥ 2`, `nbdev` finite.
-    pub fn try_new(period: usize, nbdev: f64) -> Result<Self, IndicatorError> {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(period: usize, nbdev: f64) -> Result<(), IndicatorError> {
         check_period("stddev", "period", period, 2)?;
         check_finite("stddev", "nbdev", nbdev)?;
+        Ok(())
+    }
+
+    /// A new rolling σ; `period ≥ 2`, `nbdev` finite.
+    pub fn try_new(period: usize, nbdev: f64) -> Result<Self, IndicatorError> {
+        Self::validate(period, nbdev)?;
         Ok(Self {
             period,
             nbdev,
@@ -601,7 +626,7 @@ pub fn stddev_into(
     nbdev: f64,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = StdDev::try_new(period, nbdev)?;
+    StdDev::validate(period, nbdev)?;
     let n = input.len();
     check_len("stddev", "out", n, out.len())?;
     let lb = (period - 1).min(n);
@@ -618,7 +643,7 @@ pub fn stddev_into(
     });
     if !ok {
         drive(
-            &mut s,
+            &mut StdDev::try_new(period, nbdev)?,
             n,
             |i| input[i],
             |i, o| out[i] = o.unwrap_or(f64::NAN),
@@ -747,9 +772,15 @@ pub struct ZScore {
 }
 
 impl ZScore {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(window: usize) -> Result<(), IndicatorError> {
+        check_period("zscore", "window", window, 2)?;
+        Ok(())
+    }
+
     /// A new z-score; `window ≥ 2`.
     pub fn try_new(window: usize) -> Result<Self, IndicatorError> {
-        check_period("zscore", "window", window, 2)?;
+        Self::validate(window)?;
         Ok(Self {
             window,
             moments: Moments::new(window),
@@ -782,7 +813,7 @@ impl Indicator for ZScore {
 
 /// Batch z-score into `out`; NaN in warm-up positions.
 pub fn zscore_into(input: &[f64], window: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    let mut s = ZScore::try_new(window)?;
+    ZScore::validate(window)?;
     let n = input.len();
     check_len("zscore", "out", n, out.len())?;
     let lb = (window - 1).min(n);
@@ -799,7 +830,7 @@ pub fn zscore_into(input: &[f64], window: usize, out: &mut [f64]) -> Result<(), 
     });
     if !ok {
         drive(
-            &mut s,
+            &mut ZScore::try_new(window)?,
             n,
             |i| input[i],
             |i, o| out[i] = o.unwrap_or(f64::NAN),

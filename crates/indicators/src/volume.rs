@@ -236,9 +236,15 @@ pub struct RollingVwap {
 }
 
 impl RollingVwap {
+    /// Validate the parameters as [`Self::try_new`] does, without allocating.
+    pub(crate) fn validate(window: usize) -> Result<(), IndicatorError> {
+        check_period("vwap", "window", window, 1)?;
+        Ok(())
+    }
+
     /// A new rolling VWAP; `window ≥ 1`.
     pub fn try_new(window: usize) -> Result<Self, IndicatorError> {
-        check_period("vwap", "window", window, 1)?;
+        Self::validate(window)?;
         Ok(Self {
             window,
             pvs: Ring::new(window),
@@ -292,7 +298,7 @@ pub fn rolling_vwap_into(
     window: usize,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    let mut s = RollingVwap::try_new(window)?;
+    RollingVwap::validate(window)?;
     let n = close.len();
     check_len("vwap", "high", n, high.len())?;
     check_len("vwap", "low", n, low.len())?;
@@ -328,7 +334,7 @@ pub fn rolling_vwap_into(
         }
     }
     drive(
-        &mut s,
+        &mut RollingVwap::try_new(window)?,
         n,
         |i| VwapBar {
             high: high[i],
