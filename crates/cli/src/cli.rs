@@ -60,6 +60,7 @@ pub enum StrategyCommand {
 
 /// Which price of the next bar an order fills at.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the variants spell the CLI values next-open, next-close, …
 pub enum FillArg {
     /// Next bar's open (default).
     NextOpen,

@@ -238,7 +238,7 @@ impl<S: Strategy> Engine<S> {
     /// to the exact path.
     fn within_band(&self) -> bool {
         let equity = self.portfolio.equity(&self.last_prices);
-        if !(equity > 0.0) {
+        if equity.is_nan() || equity <= 0.0 {
             return false;
         }
         let band = self.config.sizing.drift_band - 1e-9;
