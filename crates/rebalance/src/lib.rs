@@ -1,0 +1,1 @@
+//! pulse-rebalance (being built).
