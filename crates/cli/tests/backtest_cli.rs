@@ -273,3 +273,91 @@ fn simulate_replays_the_last_year_and_posts_alerts_to_a_webhook() {
     let runs = ok_json(pulse(home.path(), &["--json", "runs"]));
     assert_eq!(runs[0]["kind"], "simulate");
 }
+
+#[test]
+fn intraday_backtests_run_on_minutes_and_never_fill_outside_sessions() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("m.db");
+    let import = |args: &[&str]| {
+        let mut full = vec!["--db", db.to_str().unwrap(), "--json", "data", "import"];
+        full.extend_from_slice(args);
+        ok_json(pulse(home.path(), &full));
+    };
+    // US minutes labelled by their END: imported as-is on purpose, so that every session's last
+    // label (21:00Z) lies outside the session and must be dropped.
+    import(&[pulse_testkit::shared_file("intraday-1m/TSLA.csv")
+        .to_str()
+        .unwrap()]);
+    import(&[pulse_testkit::shared_file("intraday-1m/QQQ.csv")
+        .to_str()
+        .unwrap()]);
+    let toml =
+        String::from_utf8(pulse(home.path(), &["strategy", "show", "pulse"]).stdout).unwrap();
+    let cfg = home.path().join("minutes.toml");
+    std::fs::write(
+        &cfg,
+        toml.replace("leveraged = \"TSLL\"", "leveraged = \"QQQ\""),
+    )
+    .unwrap();
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+            "backtest",
+            "--no-report",
+            "--timeframe",
+            "1m",
+            "--strategy-config",
+            cfg.to_str().unwrap(),
+        ],
+    ));
+    let trades = j["trades"].as_array().unwrap();
+    assert!(!trades.is_empty());
+    for t in trades {
+        let ts: jiff::Timestamp = t["date"].as_str().unwrap().parse().unwrap();
+        let et = ts.in_tz("America/New_York").unwrap();
+        let minutes = i32::from(et.hour()) * 60 + i32::from(et.minute());
+        assert!(
+            (570..960).contains(&minutes),
+            "fill at {ts} is outside 09:30-16:00 ET"
+        );
+    }
+    for s in j["strategies"].as_array().unwrap() {
+        assert_eq!(
+            dec(&s["fees_paid"]),
+            dec(&s["traded_notional"]) * Decimal::new(1, 3)
+        );
+    }
+    // Crypto trades around the clock: a month of real BTC/ETH minutes.
+    import(&[pulse_testkit::shared_file("intraday-1m/BTCUSDT.csv")
+        .to_str()
+        .unwrap()]);
+    import(&[pulse_testkit::shared_file("intraday-1m/ETHUSDT.csv")
+        .to_str()
+        .unwrap()]);
+    std::fs::write(
+        &cfg,
+        toml.replace("base = \"TSLA\"", "base = \"BTCUSDT\"")
+            .replace("leveraged = \"TSLL\"", "leveraged = \"ETHUSDT\""),
+    )
+    .unwrap();
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+            "backtest",
+            "--no-report",
+            "--timeframe",
+            "1m",
+            "--fractional",
+            "--strategy-config",
+            cfg.to_str().unwrap(),
+        ],
+    ));
+    assert!(j["dates"].as_array().unwrap().len() > 40_000);
+    assert!(!j["trades"].as_array().unwrap().is_empty());
+}

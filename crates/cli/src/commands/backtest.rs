@@ -82,7 +82,17 @@ async fn load_market(
     let mut traded = BTreeMap::new();
     let mut actions = Vec::new();
     for symbol in [&s.base, &s.leveraged] {
-        let bars = load_bars(store, symbol, timeframe).await?;
+        let mut bars = load_bars(store, symbol, timeframe).await?;
+        if timeframe.is_intraday() {
+            // Trade only inside exchange sessions: bars stamped outside one (an end-labelled
+            // import, extended hours) are dropped, so no decision or fill happens there.
+            let exchange = store.instrument(symbol).await?.map_or_else(
+                || pulse_core::Instrument::infer(symbol).exchange,
+                |i| i.exchange,
+            );
+            let cal = pulse_core::calendar::calendar(exchange);
+            bars.retain(|b| matches!(cal.session_at(b.ts), Ok(Some(_))));
+        }
         if bars.is_empty() {
             bail!(
                 "no {timeframe} bars for {symbol} in the store: import them (`pulse data import`) or run `pulse data seed`"
