@@ -1,11 +1,13 @@
 //! Momentum: RSI, MACD, stochastic, ADX, ROC, momentum, returns and log returns.
 
 use crate::ma::Sma;
-use crate::util::{Ring, check_len, check_period, ta_is_zero};
+use crate::util::{Ring, WILDER_BLOCK, Wilder, check_len, check_period, ta_is_zero};
 use crate::{Hlc, Indicator, IndicatorError, drive};
 
 /// Relative Strength Index, Wilder smoothing (TA-Lib `RSI`, lookback `period`), 0..=100.
-/// Smoothing as TA-Lib 0.8.1's compiled code does it: `s = (s·(p−1) + x) · (1/p)`.
+/// Seed: the plain averages of the first `period` gains and losses (`Σ · (1/p)`, as TA-Lib 0.8.1's
+/// compiled code); then gains and losses are smoothed by [`crate::util::Wilder`]
+/// (`s = s·(p−1)/p + x/p`, a few ulps from TA-Lib's rounding).
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
@@ -13,6 +15,8 @@ pub struct Rsi {
     prev: f64,
     gain: f64,
     loss: f64,
+    gw: Wilder,
+    lw: Wilder,
 }
 
 impl Rsi {
@@ -25,6 +29,8 @@ impl Rsi {
             prev: 0.0,
             gain: 0.0,
             loss: 0.0,
+            gw: Wilder::new(period),
+            lw: Wilder::new(period),
         })
     }
 
@@ -37,6 +43,17 @@ impl Rsi {
             0.0
         }
     }
+
+    /// `(gain, loss)` parts of a change: `(d, +0)` or `(+0, −d)` (each one `maxsd`). Sums stay
+    /// ≥ +0, so adding a ±0 part leaves them bit-identical.
+    #[inline(always)]
+    fn split(d: f64) -> (f64, f64) {
+        let nd = -d;
+        (
+            if d > 0.0 { d } else { 0.0 },
+            if nd > 0.0 { nd } else { 0.0 },
+        )
+    }
 }
 
 impl Indicator for Rsi {
@@ -47,40 +64,29 @@ impl Indicator for Rsi {
         if !x.is_finite() {
             return None;
         }
-        let pf = self.period as f64;
         if self.count == 0 {
             self.prev = x;
             self.count = 1;
             return None;
         }
-        let diff = x - self.prev;
+        let (g, l) = Self::split(x - self.prev);
         self.prev = x;
         if self.count <= self.period {
-            if diff < 0.0 {
-                self.loss -= diff;
-            } else {
-                self.gain += diff;
-            }
+            self.gain += g;
+            self.loss += l;
             self.count += 1;
             if self.count <= self.period {
                 return None;
             }
-            let inv = 1.0 / pf;
-            self.loss *= inv;
+            let inv = 1.0 / self.period as f64;
             self.gain *= inv;
+            self.loss *= inv;
+            self.gw.seed(self.gain);
+            self.lw.seed(self.loss);
             return Some(Self::value(self.gain, self.loss));
         }
-        let pm1 = (self.period - 1) as f64;
-        let inv = 1.0 / pf;
-        self.loss *= pm1;
-        self.gain *= pm1;
-        if diff < 0.0 {
-            self.loss -= diff;
-        } else {
-            self.gain += diff;
-        }
-        self.loss *= inv;
-        self.gain *= inv;
+        self.gain = self.gw.step(g);
+        self.loss = self.lw.step(l);
         Some(Self::value(self.gain, self.loss))
     }
     fn reset(&mut self) {
@@ -96,59 +102,87 @@ impl Indicator for Rsi {
 
 /// Batch RSI into `out`; NaN in warm-up positions.
 pub fn rsi_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    let mut s = Rsi::try_new(period)?;
+    check_period("rsi", "period", period, 2)?;
     let n = input.len();
     check_len("rsi", "out", n, out.len())?;
-    if n <= period {
-        drive(
-            &mut s,
-            n,
-            |i| input[i],
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
+    if n > period {
+        out[..period].fill(f64::NAN);
+        if rsi_fast(input, period, &mut out[..n]) {
+            return Ok(());
+        }
     }
-    out[..period].fill(f64::NAN);
-    let inv = 1.0 / period as f64;
-    let pm1 = (period - 1) as f64;
-    // Fused single pass, branch-free gain/loss split (adding -0.0 leaves a sum bit-identical,
-    // like the streaming struct's untaken branch); finiteness accumulated alongside.
-    let (mut gain, mut loss) = (0.0f64, 0.0f64);
-    let mut prev = input[0];
-    let mut ok = prev.is_finite();
-    for &x in &input[1..=period] {
-        ok &= x.is_finite();
-        let d = x - prev;
-        prev = x;
-        let neg = d < 0.0;
-        loss -= if neg { d } else { 0.0 };
-        gain += if neg { -0.0 } else { d };
-    }
-    loss *= inv;
-    gain *= inv;
-    out[period] = Rsi::value(gain, loss);
-    for (o, &x) in out[period + 1..n].iter_mut().zip(&input[period + 1..n]) {
-        ok &= x.is_finite();
-        let d = x - prev;
-        prev = x;
-        let neg = d < 0.0;
-        loss *= pm1;
-        gain *= pm1;
-        loss -= if neg { d } else { 0.0 };
-        gain += if neg { -0.0 } else { d };
-        loss *= inv;
-        gain *= inv;
-        *o = Rsi::value(gain, loss);
-    }
-    if !ok {
-        drive(
-            &mut s,
-            n,
-            |i| input[i],
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-    }
+    drive(
+        &mut Rsi::try_new(period)?,
+        n,
+        |i| input[i],
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
+}
+
+/// RSI fast path (`n > period`): Wilder blocks of [`WILDER_BLOCK`] bars in three loops —
+/// (1) changes split and weighted (vectorizes), (2) the two running sums (one add each on the
+/// dependency chain), (3) un-weighting and the RSI ratio (vectorizes, incl. the division). Same
+/// operations as [`Rsi::update`], so bit-identical. Returns false if any input was not finite.
+fn rsi_fast(input: &[f64], period: usize, out: &mut [f64]) -> bool {
+    const B: usize = WILDER_BLOCK;
+    let n = input.len();
+    let inv = 1.0 / period as f64;
+    let (mut gain, mut loss) = (0.0f64, 0.0f64);
+    // `x · 0` is ±0 for finite x and NaN otherwise: NaN-sticky per-lane sums detect non-finite
+    // input without a branch or a reduction in the hot loop.
+    let mut chk = [0.0f64; B];
+    chk[0] = input[0] * 0.0;
+    for (&x, &p) in input[1..=period].iter().zip(&input[..period]) {
+        chk[0] += x * 0.0;
+        let (g, l) = Rsi::split(x - p);
+        gain += g;
+        loss += l;
+    }
+    gain *= inv;
+    loss *= inv;
+    out[period] = Rsi::value(gain, loss);
+    let wilder = Wilder::new(period);
+    let (w, pw) = wilder.tables();
+    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let (mut gs, mut ls) = ([0.0f64; B], [0.0f64; B]);
+    let mut k0 = period + 1;
+    while k0 < n {
+        let len = B.min(n - k0);
+        let (xs, ps, o) = (
+            &input[k0..k0 + len],
+            &input[k0 - 1..k0 - 1 + len],
+            &mut out[k0..k0 + len],
+        );
+        let (gs, ls, chk) = (&mut gs[..len], &mut ls[..len], &mut chk[..len]);
+        for (((((g, l), c), &x), &p), &w) in gs
+            .iter_mut()
+            .zip(ls.iter_mut())
+            .zip(chk.iter_mut())
+            .zip(xs)
+            .zip(ps)
+            .zip(w)
+        {
+            *c += x * 0.0;
+            let (dg, dl) = Rsi::split(x - p);
+            *g = dg * w;
+            *l = dl * w;
+        }
+        let (mut ug, mut ul) = (gain, loss);
+        for (g, l) in gs.iter_mut().zip(ls.iter_mut()) {
+            ug += *g;
+            ul += *l;
+            *g = ug;
+            *l = ul;
+        }
+        for (((o, &ug), &ul), &pw) in o.iter_mut().zip(gs.iter()).zip(ls.iter()).zip(pw) {
+            *o = Rsi::value(ug * pw, ul * pw);
+        }
+        gain = gs[len - 1] * pw[len - 1];
+        loss = ls[len - 1] * pw[len - 1];
+        k0 += len;
+    }
+    chk.iter().all(|&c| c == 0.0)
 }
 
 /// Batch RSI, allocating the output.

@@ -247,13 +247,18 @@ impl Moments {
     }
 }
 
-/// [`Moments`] over a whole slice of **finite** values: calls `emit(i, input[i], mean, var)` for
-/// every index `i ≥ period-1`, bit-identical to pushing `input` into a fresh [`Moments`].
+/// [`Moments`] over a whole slice of **finite** values: calls `emit(state, i, input[i], mean,
+/// var)` for every index `i ≥ period-1`, bit-identical to pushing `input` into a fresh
+/// [`Moments`]; after each re-anchoring segment `[start, end)` (≥ 256 outputs) it calls
+/// `flush(state, start..end)`, so callers can finish a cache-resident block in a separate,
+/// vectorizable loop.
 #[inline(always)]
-pub(crate) fn moments_batch(
+pub(crate) fn moments_batch<S>(
     input: &[f64],
     period: usize,
-    mut emit: impl FnMut(usize, f64, f64, f64),
+    state: &mut S,
+    mut emit: impl FnMut(&mut S, usize, f64, f64, f64),
+    mut flush: impl FnMut(&mut S, std::ops::Range<usize>),
 ) {
     let n = input.len();
     if period == 0 || n < period {
@@ -267,7 +272,7 @@ pub(crate) fn moments_batch(
         let shift = input[start];
         let (mut s1, mut s2) = shifted_sums(&input[start + 1 - period..=start], shift, 0.0, 0.0);
         let (mean, var) = moments_of(shift, s1, s2, inv);
-        emit(start, shift, mean, var);
+        emit(state, start, shift, mean, var);
         let xs = &input[start + 1..end];
         let olds = &input[start + 1 - period..end - period];
         for (k, (&x, &old)) in xs.iter().zip(olds).enumerate() {
@@ -276,8 +281,78 @@ pub(crate) fn moments_batch(
             s1 += d - t;
             s2 += d * d - t * t;
             let (mean, var) = moments_of(shift, s1, s2, inv);
-            emit(start + 1 + k, x, mean, var);
+            emit(state, start + 1 + k, x, mean, var);
         }
+        flush(state, start..end);
         start = end;
+    }
+}
+
+/// Block length of [`Wilder`] smoothing (the accumulator is re-based every this many steps).
+pub(crate) const WILDER_BLOCK: usize = 32;
+
+/// Wilder smoothing `s_n = a·s_{n−1} + b·x_n` (`a = (p−1)/p`, `b = 1/p`) computed with a
+/// one-addition dependency chain: within a block of [`WILDER_BLOCK`] steps starting at `s_0`,
+/// `u_j = u_{j−1} + x_j · (b / a^j)` with `u_0 = s_0`, and `s_j = u_j · a^j` (off the chain); at
+/// the block's end `s` becomes the next block's `s_0`. Mathematically TA-Lib's recurrence; the
+/// rounding differs by a few ulps (error does not accumulate: the recurrence contracts).
+/// Streaming ([`Wilder::step`]) and the batch loops (RSI, ATR: blocks of [`WILDER_BLOCK`] using
+/// [`Wilder::tables`]) do the same operations in the same order, so they agree bit for bit. No
+/// heap allocation (the tables live inline).
+#[derive(Debug, Clone)]
+pub(crate) struct Wilder {
+    /// `w[j] = b / a^j`, `j = 1..=WILDER_BLOCK` (index 0 unused; 64 entries so `j & 63` needs
+    /// no bounds check).
+    w: [f64; 64],
+    /// `pw[j] = a^j`.
+    pw: [f64; 64],
+    u: f64,
+    j: usize,
+}
+
+impl Wilder {
+    /// Tables for period `p ≥ 2`.
+    pub(crate) fn new(period: usize) -> Self {
+        let a = (period - 1) as f64 / period as f64;
+        let b = 1.0 / period as f64;
+        let mut w = [0.0; 64];
+        let mut pw = [1.0; 64];
+        for j in 1..=WILDER_BLOCK {
+            pw[j] = pw[j - 1] * a;
+            w[j] = b / pw[j];
+        }
+        Self {
+            w,
+            pw,
+            u: 0.0,
+            j: 0,
+        }
+    }
+
+    /// Start from the smoothed value `s`.
+    #[inline(always)]
+    pub(crate) fn seed(&mut self, s: f64) {
+        self.u = s;
+        self.j = 0;
+    }
+
+    /// One step with input `x`; returns the new smoothed value.
+    #[inline(always)]
+    pub(crate) fn step(&mut self, x: f64) -> f64 {
+        self.j += 1;
+        let j = self.j & 63;
+        self.u += x * self.w[j];
+        let s = self.u * self.pw[j];
+        if self.j == WILDER_BLOCK {
+            self.u = s;
+            self.j = 0;
+        }
+        s
+    }
+
+    /// The tables `(w, pw)` for hand-written batch loops (block step `j` uses `w[j]`, `pw[j]`).
+    #[inline(always)]
+    pub(crate) fn tables(&self) -> (&[f64; 64], &[f64; 64]) {
+        (&self.w, &self.pw)
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::ma::Sma;
 use crate::util::{
-    Moments, Ring, check_finite, check_len, check_period, moments_batch, ta_is_zero_or_neg,
+    Moments, Ring, WILDER_BLOCK, Wilder, check_finite, check_len, check_period, moments_batch,
+    ta_is_zero_or_neg,
 };
 use crate::{Hlc, Indicator, IndicatorError, drive};
 
@@ -131,15 +132,9 @@ pub fn trange(high: &[f64], low: &[f64], close: &[f64]) -> Result<Vec<f64>, Indi
     Ok(out)
 }
 
-/// Wilder smoothing factors `(a, b) = ((p−1)/p, 1 − a)` for `s = s·a + x·b`: TA-Lib 0.8.1's
-/// ATR formulation (it fuses the multiply-add on FMA CPUs; here it is rounded twice, ≤ 1 ulp).
-#[inline(always)]
-fn wilder_factors(period: usize) -> (f64, f64) {
-    let a = (period - 1) as f64 / period as f64;
-    (a, 1.0 - a)
-}
-
 /// Average true range, Wilder smoothing (TA-Lib `ATR`, lookback `period`), price units.
+/// Seeded by the mean of the first `period` true ranges, then smoothed by
+/// [`crate::util::Wilder`] (`s = s·(p−1)/p + tr/p`, a few ulps from TA-Lib's rounding).
 #[derive(Debug, Clone)]
 pub struct Atr {
     period: usize,
@@ -147,6 +142,7 @@ pub struct Atr {
     count: usize,
     sum: f64,
     prev: f64,
+    wilder: Option<Wilder>,
 }
 
 impl Atr {
@@ -159,6 +155,7 @@ impl Atr {
             count: 0,
             sum: 0.0,
             prev: 0.0,
+            wilder: (period > 1).then(|| Wilder::new(period)),
         })
     }
 
@@ -174,10 +171,14 @@ impl Atr {
                 return None;
             }
             self.prev = self.sum / self.period as f64;
+            if let Some(w) = &mut self.wilder {
+                w.seed(self.prev);
+            }
             return Some(self.prev);
         }
-        let (a, b) = wilder_factors(self.period);
-        self.prev = self.prev * a + tr * b;
+        if let Some(w) = &mut self.wilder {
+            self.prev = w.step(tr);
+        }
         Some(self.prev)
     }
 }
@@ -218,7 +219,6 @@ pub fn atr_into(
     }
     out[..period].fill(f64::NAN);
     let pf = period as f64;
-    let (a, b) = wilder_factors(period);
     // Fused single pass (finiteness accumulated alongside; exact slow path if any was not).
     let mut ok = hlc_edges_finite(high, low, close);
     let mut sum = 0.0;
@@ -227,18 +227,49 @@ pub fn atr_into(
         ok &= h.is_finite() & l.is_finite() & pc.is_finite();
         sum += true_range(h, l, pc);
     }
-    let mut prev = sum / pf;
-    out[period] = prev;
+    let seed = sum / pf;
+    out[period] = seed;
     let (h, l, pc) = (
         &high[period + 1..n],
         &low[period + 1..n],
         &close[period..n - 1],
     );
-    for (((o, &h), &l), &pc) in out[period + 1..n].iter_mut().zip(h).zip(l).zip(pc) {
-        ok &= h.is_finite() & l.is_finite() & pc.is_finite();
-        prev = prev * a + true_range(h, l, pc) * b;
-        *o = prev;
+    // Wilder blocks in two loops: (1) weighted true ranges (vectorizes), (2) the running sum
+    // (one add on the dependency chain) and un-weighting. Same operations as `Atr::update`.
+    const B: usize = WILDER_BLOCK;
+    let wilder = Wilder::new(period);
+    let (w, pw) = wilder.tables();
+    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let mut chk = [0.0f64; B];
+    let mut trw = [0.0f64; B];
+    let mut sm = seed;
+    let m = n - (period + 1);
+    let mut k0 = 0;
+    while k0 < m {
+        let len = B.min(m - k0);
+        let (hb, lb, pb) = (&h[k0..k0 + len], &l[k0..k0 + len], &pc[k0..k0 + len]);
+        let (trw, chk) = (&mut trw[..len], &mut chk[..len]);
+        for (((((t, c), &h), &l), &p), &w) in trw
+            .iter_mut()
+            .zip(chk.iter_mut())
+            .zip(hb)
+            .zip(lb)
+            .zip(pb)
+            .zip(w)
+        {
+            *c += (h + l + p) * 0.0;
+            *t = true_range(h, l, p) * w;
+        }
+        let o = &mut out[period + 1 + k0..period + 1 + k0 + len];
+        let mut u = sm;
+        for ((o, &t), &pw) in o.iter_mut().zip(trw.iter()).zip(pw) {
+            u += t;
+            sm = u * pw;
+            *o = sm;
+        }
+        k0 += len;
     }
+    ok &= chk.iter().all(|&c| c == 0.0);
     if !ok {
         drive_hlc(&mut s, high, low, close, out);
     }
@@ -512,32 +543,46 @@ pub fn bbands_into(
         out.set(i, None);
     }
     // Fused single pass: TA-Lib's rolling-sum SMA for the middle, shifted moments for σ,
-    // finiteness accumulated alongside (exact slow path if any input was not finite).
+    // finiteness accumulated alongside (exact slow path if any input was not finite). The serial
+    // part parks the window sum in `middle` and the variance in `upper`; each cache-resident
+    // block is then finished by a branch-free loop that vectorizes (the divisions and sqrt).
     let head = &input[..lb.min(n)];
-    let mut ok = head.iter().fold(true, |a, x| a & x.is_finite());
-    let mut total = 0.0;
-    for &x in head {
-        total += x;
-    }
+    let ok = head.iter().fold(true, |a, x| a & x.is_finite());
+    let total = head.iter().fold(0.0, |t, &x| t + x);
     let pf = period as f64;
-    let (upper, middle, lower) = (
-        &mut out.upper[..n],
-        &mut out.middle[..n],
-        &mut out.lower[..n],
+    let mut st = (ok, total, &mut *out);
+    moments_batch(
+        input,
+        period,
+        &mut st,
+        |(ok, total, o), i, x, _, var| {
+            *ok &= x.is_finite();
+            *total += x;
+            o.middle[i] = *total;
+            *total -= input[i + 1 - period];
+            o.upper[i] = var;
+        },
+        |(_, _, o), r| {
+            let xs = &input[r.clone()];
+            let (up, mid, low) = (
+                &mut o.upper[r.clone()],
+                &mut o.middle[r.clone()],
+                &mut o.lower[r.clone()],
+            );
+            let (pb, bw) = (&mut o.percent_b[r.clone()], &mut o.bandwidth[r]);
+            let lanes = up
+                .iter_mut()
+                .zip(mid.iter_mut())
+                .zip(low.iter_mut())
+                .zip(pb.iter_mut())
+                .zip(bw.iter_mut());
+            for (((((u, m), l), p), b), &x) in lanes.zip(xs) {
+                let v = BollingerBands::finish(x, *m / pf, *u, k);
+                (*u, *m, *l, *p, *b) = (v.upper, v.middle, v.lower, v.percent_b, v.bandwidth);
+            }
+        },
     );
-    let (pb, bw) = (&mut out.percent_b[..n], &mut out.bandwidth[..n]);
-    moments_batch(input, period, |i, x, _, var| {
-        ok &= x.is_finite();
-        total += x;
-        let t = total;
-        total -= input[i + 1 - period];
-        let o = BollingerBands::finish(x, t / pf, var, k);
-        upper[i] = o.upper;
-        middle[i] = o.middle;
-        lower[i] = o.lower;
-        pb[i] = o.percent_b;
-        bw[i] = o.bandwidth;
-    });
+    let ok = st.0;
     if !ok {
         let mut s = BollingerBands::try_new(period, k)?;
         for (i, &x) in input.iter().enumerate() {
@@ -631,16 +676,29 @@ pub fn stddev_into(
     check_len("stddev", "out", n, out.len())?;
     let lb = (period - 1).min(n);
     out[..lb].fill(f64::NAN);
-    let mut ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
-    let o = &mut out[..n];
-    moments_batch(input, period, |i, x, _, var| {
-        ok &= x.is_finite();
-        o[i] = if !ta_is_zero_or_neg(var) {
-            var.sqrt() * nbdev
-        } else {
-            0.0
-        };
-    });
+    let ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
+    // Serial part parks the variance; each block is finished by a vectorizable loop.
+    let mut st = (ok, &mut out[..n]);
+    moments_batch(
+        input,
+        period,
+        &mut st,
+        |(ok, o), i, x, _, var| {
+            *ok &= x.is_finite();
+            o[i] = var;
+        },
+        |(_, o), r| {
+            for v in &mut o[r] {
+                let var = *v;
+                *v = if !ta_is_zero_or_neg(var) {
+                    var.sqrt() * nbdev
+                } else {
+                    0.0
+                };
+            }
+        },
+    );
+    let ok = st.0;
     if !ok {
         drive(
             &mut StdDev::try_new(period, nbdev)?,
@@ -818,16 +876,23 @@ pub fn zscore_into(input: &[f64], window: usize, out: &mut [f64]) -> Result<(), 
     check_len("zscore", "out", n, out.len())?;
     let lb = (window - 1).min(n);
     out[..lb].fill(f64::NAN);
-    let mut ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
-    let o = &mut out[..n];
-    moments_batch(input, window, |i, x, mean, var| {
-        ok &= x.is_finite();
-        o[i] = if var > 0.0 {
-            (x - mean) / var.sqrt()
-        } else {
-            0.0
-        };
-    });
+    let ok = input[..lb].iter().fold(true, |a, x| a & x.is_finite());
+    let mut st = (ok, &mut out[..n]);
+    moments_batch(
+        input,
+        window,
+        &mut st,
+        |(ok, o), i, x, mean, var| {
+            *ok &= x.is_finite();
+            o[i] = if var > 0.0 {
+                (x - mean) / var.sqrt()
+            } else {
+                0.0
+            };
+        },
+        |_, _| {},
+    );
+    let ok = st.0;
     if !ok {
         drive(
             &mut ZScore::try_new(window)?,
