@@ -6,7 +6,7 @@ use crate::{Hlc, Indicator, IndicatorError, drive};
 
 /// Relative Strength Index, Wilder smoothing (TA-Lib `RSI`, lookback `period`), 0..=100.
 /// Seed: the plain averages of the first `period` gains and losses (`Σ · (1/p)`, as TA-Lib 0.8.1's
-/// compiled code); then gains and losses are smoothed by [`crate::util::Wilder`]
+/// compiled code); then gains and losses are smoothed by `util::Wilder` (crate docs)
 /// (`s = s·(p−1)/p + x/p`, a few ulps from TA-Lib's rounding).
 #[derive(Debug, Clone)]
 pub struct Rsi {

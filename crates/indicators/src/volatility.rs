@@ -134,7 +134,7 @@ pub fn trange(high: &[f64], low: &[f64], close: &[f64]) -> Result<Vec<f64>, Indi
 
 /// Average true range, Wilder smoothing (TA-Lib `ATR`, lookback `period`), price units.
 /// Seeded by the mean of the first `period` true ranges, then smoothed by
-/// [`crate::util::Wilder`] (`s = s·(p−1)/p + tr/p`, a few ulps from TA-Lib's rounding).
+/// `util::Wilder` (crate docs) (`s = s·(p−1)/p + tr/p`, a few ulps from TA-Lib's rounding).
 #[derive(Debug, Clone)]
 pub struct Atr {
     period: usize,
