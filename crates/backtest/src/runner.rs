@@ -80,10 +80,13 @@ pub struct BacktestResult {
     pub cash: Vec<f64>,
     /// Gross exposure (positions value / equity) at each close, fraction.
     pub gross_exposure: Vec<f64>,
-    /// Target weights in force at each close (fractions).
-    pub target_weights: Vec<TargetWeights>,
-    /// Actual weights at each close (fractions).
-    pub actual_weights: Vec<BTreeMap<Symbol, f64>>,
+    /// The traded symbols, in the column order of the weight matrices.
+    pub symbols: Vec<Symbol>,
+    /// Target weights in force at each close (fractions), row-major: step `i`, symbol `j` at
+    /// `[i * symbols.len() + j]` (see [`BacktestResult::target_at`]).
+    pub target_weights: Vec<f64>,
+    /// Actual weights at each close (fractions), same layout.
+    pub actual_weights: Vec<f64>,
     /// Every order decided.
     pub orders: Vec<OrderRequest>,
     /// Every fill, in time order.
@@ -100,6 +103,20 @@ pub struct BacktestResult {
     pub dividends_received: Decimal,
     /// The account at the end.
     pub final_portfolio: Portfolio,
+}
+
+impl BacktestResult {
+    /// Target weights at recorded step `i`, one per symbol of [`BacktestResult::symbols`].
+    pub fn target_at(&self, i: usize) -> &[f64] {
+        let n = self.symbols.len();
+        self.target_weights.get(i * n..(i + 1) * n).unwrap_or(&[])
+    }
+
+    /// Actual weights at recorded step `i`, one per symbol of [`BacktestResult::symbols`].
+    pub fn actual_at(&self, i: usize) -> &[f64] {
+        let n = self.symbols.len();
+        self.actual_weights.get(i * n..(i + 1) * n).unwrap_or(&[])
+    }
 }
 
 /// Replays `data` through an engine around `strategy`, starting from `initial`.
@@ -140,8 +157,9 @@ pub fn run<S: Strategy>(
         equity: Vec::with_capacity(n),
         cash: Vec::with_capacity(n),
         gross_exposure: Vec::with_capacity(n),
-        target_weights: Vec::with_capacity(n),
-        actual_weights: Vec::with_capacity(n),
+        symbols: data.bars.keys().cloned().collect(),
+        target_weights: Vec::with_capacity(n * data.bars.len()),
+        actual_weights: Vec::with_capacity(n * data.bars.len()),
         orders: Vec::new(),
         fills: Vec::new(),
         rejections: Vec::new(),
@@ -196,7 +214,7 @@ pub fn run<S: Strategy>(
         if !recording {
             continue;
         }
-        if i == start_idx && out.target.is_none() {
+        if i == start_idx && !out.target_changed {
             // A target issued during warm-up (buy-and-hold, say) is acted on at the first
             // evaluated close.
             out.orders = engine.plan(ts);
@@ -208,7 +226,7 @@ pub fn run<S: Strategy>(
         on_step(&StepReport {
             ts,
             fills: &step_fills,
-            target: out.target.as_ref(),
+            target: out.target_changed.then(|| engine.target()),
             orders: &out.orders,
             alert: out.alert.as_ref(),
             equity,
@@ -221,8 +239,14 @@ pub fn run<S: Strategy>(
         } else {
             0.0
         });
-        r.target_weights.push(engine.target().clone());
-        r.actual_weights.push(portfolio.weights(prices));
+        for symbol in &r.symbols {
+            r.target_weights
+                .push(engine.target().get(symbol).copied().unwrap_or(0.0));
+            let value = money_to_f64(portfolio.quantity(symbol))
+                * prices.get(symbol).copied().unwrap_or(0.0);
+            r.actual_weights
+                .push(if equity > 0.0 { value / equity } else { 0.0 });
+        }
         r.fills.extend(step_fills);
         r.orders.extend(out.orders.iter().cloned());
         pending = out.orders;

@@ -210,7 +210,8 @@ proptest! {
             let orders: Vec<_> = r.orders.iter().filter(|o| o.decided_at <= cut_ts).cloned().collect();
             let fills: Vec<_> = r.fills.iter().filter(|f| f.ts <= cut_ts).cloned().collect();
             let n = r.timestamps.partition_point(|t| *t <= cut_ts);
-            (orders, fills, r.equity[..n].to_vec(), r.target_weights[..n].to_vec())
+            let k = r.symbols.len();
+            (orders, fills, r.equity[..n].to_vec(), r.target_weights[..n * k].to_vec())
         };
         prop_assert_eq!(past(&base), past(&moved));
     }

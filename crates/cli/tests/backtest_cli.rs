@@ -368,11 +368,22 @@ fn the_stored_irx_yield_is_the_default_risk_free_rate() {
     let sharpe = |j: &Value| j["strategies"][0]["metrics"]["sharpe"].as_f64().unwrap();
     let without = ok_json(pulse(home.path(), &["--json", "backtest", "--no-report"]));
     let irx = pulse_testkit::shared_file("daily-adjclose/IRX.csv");
-    ok_json(pulse(home.path(), &["--json", "data", "import", irx.to_str().unwrap()]));
+    ok_json(pulse(
+        home.path(),
+        &["--json", "data", "import", irx.to_str().unwrap()],
+    ));
     let with = ok_json(pulse(home.path(), &["--json", "backtest", "--no-report"]));
     // T-bill yields of 3-5 % over 2022-2025 lower the excess return, hence the Sharpe ratio.
-    assert!(sharpe(&with) < sharpe(&without) - 0.01, "{} vs {}", sharpe(&with), sharpe(&without));
+    assert!(
+        sharpe(&with) < sharpe(&without) - 0.01,
+        "{} vs {}",
+        sharpe(&with),
+        sharpe(&without)
+    );
     // An explicit --rf 0 overrides the stored series and restores the zero-rate figure exactly.
-    let zero = ok_json(pulse(home.path(), &["--json", "backtest", "--no-report", "--rf", "0"]));
+    let zero = ok_json(pulse(
+        home.path(),
+        &["--json", "backtest", "--no-report", "--rf", "0"],
+    ));
     assert_eq!(sharpe(&zero), sharpe(&without));
 }

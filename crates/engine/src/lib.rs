@@ -81,8 +81,8 @@ pub struct Output {
     pub orders: Vec<OrderRequest>,
     /// A target-change alert.
     pub alert: Option<Alert>,
-    /// The target in force after this event, when the strategy issued one.
-    pub target: Option<TargetWeights>,
+    /// True when the strategy issued a target at this event (read it with [`Engine::target`]).
+    pub target_changed: bool,
     /// Dividend cash credited by this event.
     pub dividend: Option<Decimal>,
 }
@@ -185,8 +185,8 @@ impl<S: Strategy> Engine<S> {
             return out;
         };
         out.alert = self.alert_for(snapshot.ts, &new_target);
-        self.target = new_target.clone();
-        out.target = Some(new_target);
+        self.target = new_target;
+        out.target_changed = true;
         out.orders = self.plan(snapshot.ts);
         out
     }

@@ -2,11 +2,12 @@
 //! that tiny weight changes do not churn fees, sells before buys, and buys scaled to the cash.
 
 use crate::costs::CostModel;
+use pulse_core::money::money_to_f64;
 use pulse_core::{Portfolio, Side, Symbol};
 use pulse_strategy::TargetWeights;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Order sizing rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,8 +46,28 @@ impl SizingConfig {
     }
 }
 
-fn to_decimal(w: f64) -> Decimal {
-    Decimal::from_f64_retain(w).unwrap_or(Decimal::ZERO)
+impl SizingConfig {
+    /// Shares wanted for a fractional share count `x` (≥ 0): truncated to whole shares, or to
+    /// `fractional_dp` decimals. Sizing is a decision made in f64; what is booked (cash, fills,
+    /// fees) stays exact.
+    fn quantity_from_f64(&self, x: f64) -> Decimal {
+        if !(x.is_finite() && x > 0.0) {
+            return Decimal::ZERO;
+        }
+        let dp = if self.whole_shares {
+            0
+        } else {
+            self.fractional_dp.min(9)
+        };
+        let scaled = (x * 10f64.powi(dp as i32)).trunc();
+        if scaled < 9.0e15 {
+            Decimal::new(scaled as i64, dp)
+        } else {
+            Decimal::from_f64_retain(x)
+                .map(|d| self.round_quantity(d))
+                .unwrap_or(Decimal::ZERO)
+        }
+    }
 }
 
 /// Orders `(symbol, side, quantity)` that move `portfolio` toward `target` at `prices`: sells
@@ -68,10 +89,14 @@ pub fn plan_orders(
     if equity <= Decimal::ZERO {
         return Vec::new();
     }
-    let symbols: BTreeSet<&Symbol> = target.keys().chain(portfolio.positions.keys()).collect();
+    let equity_f = money_to_f64(equity);
+    let only_held = portfolio
+        .positions
+        .keys()
+        .filter(|s| !target.contains_key(*s));
     let mut sells = Vec::new();
     let mut buys = Vec::new();
-    for symbol in symbols {
+    for symbol in target.keys().chain(only_held) {
         let Some(&price) = prices.get(symbol) else {
             continue;
         };
@@ -80,15 +105,16 @@ pub fn plan_orders(
         }
         let w_target = target.get(symbol).copied().unwrap_or(0.0).max(0.0);
         let held = portfolio.quantity(symbol);
-        let w_now = held * price / equity;
+        let price_f = money_to_f64(price);
+        let w_now = money_to_f64(held) * price_f / equity_f;
         let closing = w_target == 0.0 && held > Decimal::ZERO;
-        if !closing && (to_decimal(w_target) - w_now).abs() < to_decimal(sizing.drift_band) {
+        if !closing && (w_target - w_now).abs() < sizing.drift_band {
             continue;
         }
         let wanted = if closing {
             Decimal::ZERO
         } else {
-            sizing.round_quantity(to_decimal(w_target) * equity / price)
+            sizing.quantity_from_f64(w_target * equity_f / price_f)
         };
         let delta = wanted - held;
         if delta.is_zero() {

@@ -452,12 +452,24 @@ fn build_report(
     let pulse = &runs[0].result;
     let dates: Vec<String> = pulse.timestamps.iter().map(|t| date_of(*t, tf)).collect();
     let symbols = vec![p.cfg.symbols.base.clone(), p.cfg.symbols.leveraged.clone()];
-    let weight_rows = |rows: &[BTreeMap<Symbol, f64>]| -> Vec<Vec<f64>> {
-        rows.iter()
-            .map(|w| {
-                symbols
+    // Columns of the report's weight matrices, from the result's own symbol order.
+    let column: Vec<usize> = symbols
+        .iter()
+        .map(|s| {
+            pulse
+                .symbols
+                .iter()
+                .position(|x| x == s)
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
+    let weight_rows = |flat: &[f64]| -> Vec<Vec<f64>> {
+        let k = pulse.symbols.len().max(1);
+        flat.chunks(k)
+            .map(|row| {
+                column
                     .iter()
-                    .map(|s| w.get(s).copied().unwrap_or(0.0))
+                    .map(|&j| row.get(j).copied().unwrap_or(0.0))
                     .collect()
             })
             .collect()
