@@ -99,6 +99,35 @@ fn demeaned(returns: &DMatrix<f64>) -> DMatrix<f64> {
     x
 }
 
+/// XᵀX computed block-wise on the upper triangle only (blocks of 64 columns) and mirrored.
+pub(crate) fn gram(x: &DMatrix<f64>) -> DMatrix<f64> {
+    const B: usize = 64;
+    let n = x.ncols();
+    if n <= B {
+        return x.tr_mul(x);
+    }
+    let mut g = DMatrix::zeros(n, n);
+    let mut bi = 0;
+    while bi < n {
+        let wi = B.min(n - bi);
+        let xi = x.columns(bi, wi);
+        let mut bj = bi;
+        while bj < n {
+            let wj = B.min(n - bj);
+            let block = xi.tr_mul(&x.columns(bj, wj));
+            g.view_mut((bi, bj), (wi, wj)).copy_from(&block);
+            bj += wj;
+        }
+        bi += wi;
+    }
+    for i in 0..n {
+        for j in (i + 1)..n {
+            g[(j, i)] = g[(i, j)];
+        }
+    }
+    g
+}
+
 fn symmetrize(m: &mut DMatrix<f64>) {
     let n = m.nrows();
     for i in 0..n {
@@ -114,9 +143,7 @@ fn symmetrize(m: &mut DMatrix<f64>) {
 pub(crate) fn sample_cov_raw(returns: &DMatrix<f64>) -> Result<DMatrix<f64>> {
     check_returns("sample_cov", returns, 2)?;
     let x = demeaned(returns);
-    let mut s = x.tr_mul(&x) / (returns.nrows() as f64 - 1.0);
-    symmetrize(&mut s);
-    Ok(s)
+    Ok(gram(&x) / (returns.nrows() as f64 - 1.0))
 }
 
 /// Per-period Ledoit-Wolf estimate and shrinkage δ (sklearn `ledoit_wolf_shrinkage`).
@@ -126,16 +153,15 @@ pub(crate) fn ledoit_wolf_raw(returns: &DMatrix<f64>) -> Result<(DMatrix<f64>, f
     let x = demeaned(returns);
     let n = t as f64;
     let pf = p as f64;
-    let mut emp = x.tr_mul(&x) / n;
-    symmetrize(&mut emp);
+    let xtx = gram(&x);
+    let emp = &xtx / n;
     if p == 1 {
         return Ok((emp, 0.0));
     }
     let trace: f64 = emp.diagonal().sum();
     let mu = trace / pf;
-    let x2 = x.map(|v| v * v);
-    let beta_sum: f64 = x2.tr_mul(&x2).sum();
-    let xtx = x.tr_mul(&x);
+    // Σ_ij (X²ᵀX²)_ij = Σ_t (Σ_i x_ti²)²: O(T·N) instead of a second Gram matrix.
+    let beta_sum: f64 = x.row_iter().map(|r| r.norm_squared().powi(2)).sum();
     let delta_sum: f64 = xtx.iter().map(|v| v * v).sum::<f64>() / (n * n);
     let beta = (beta_sum / n - delta_sum) / (pf * n);
     let delta = (delta_sum - 2.0 * mu * trace + pf * mu * mu) / pf;
@@ -158,9 +184,7 @@ pub(crate) fn exp_cov_raw(returns: &DMatrix<f64>, span: f64) -> Result<DMatrix<f
     for (i, mut row) in x.row_iter_mut().enumerate() {
         row *= (w[i] / total).sqrt();
     }
-    let mut s = x.tr_mul(&x);
-    symmetrize(&mut s);
-    Ok(s)
+    Ok(gram(&x))
 }
 
 /// Per-period semicovariance below `benchmark` (divided by T).
@@ -174,9 +198,7 @@ pub(crate) fn semicov_raw(returns: &DMatrix<f64>, benchmark: f64) -> Result<DMat
         });
     }
     let d = returns.map(|r| (r - benchmark).min(0.0));
-    let mut s = d.tr_mul(&d) / returns.nrows() as f64;
-    symmetrize(&mut s);
-    Ok(s)
+    Ok(gram(&d) / returns.nrows() as f64)
 }
 
 /// True when `m + 1e-16·I` has a Cholesky factor (PyPortfolioOpt's PSD test).

@@ -1,7 +1,12 @@
 //! Independent oracles on real data: closed-form two-asset minimum variance, the unconstrained
 //! tangency portfolio, KKT conditions of the solver's answers, equal risk contributions, and
 //! the infeasible-target messages.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_range_loop,
+    missing_docs
+)]
 
 mod common;
 

@@ -1,6 +1,11 @@
 //! Property tests: weights sum to 1 and respect bounds; min-vol volatility ≤ that of random
 //! feasible portfolios; HRP weights positive; the exact allocation is optimal (brute force).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_range_loop,
+    missing_docs
+)]
 
 use proptest::prelude::*;
 use pulse_optimize::nalgebra::{DMatrix, DVector};

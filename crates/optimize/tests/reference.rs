@@ -1,6 +1,11 @@
 //! Every method PyPortfolioOpt has, against fixtures written by
 //! scripts/reference/optimize/make_fixtures.py (pinned PyPortfolioOpt 1.6.0) on real data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_range_loop,
+    missing_docs
+)]
 
 mod common;
 
