@@ -87,6 +87,14 @@ pub struct Output {
     pub dividend: Option<Decimal>,
 }
 
+/// A fraction as a percentage with one decimal ("12.5%"), formatted from integer tenths: the
+/// alert path runs on every target change and `{:.1}` float formatting is comparatively slow.
+fn percent_1dp(w: f64) -> String {
+    let tenths = (w * 1000.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    format!("{sign}{}.{}%", tenths.abs() / 10, tenths.abs() % 10)
+}
+
 /// Engine errors.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -270,7 +278,11 @@ impl<S: Strategy> Engine<S> {
             let old_w = self.target.get(s).copied().unwrap_or(0.0);
             let new_w = new.get(s).copied().unwrap_or(0.0);
             if (new_w - old_w).abs() > self.config.alert_threshold {
-                changes.push(format!("{s} {:.1}% → {:.1}%", old_w * 100.0, new_w * 100.0));
+                changes.push(format!(
+                    "{s} {} → {}",
+                    percent_1dp(old_w),
+                    percent_1dp(new_w)
+                ));
             }
         }
         if changes.is_empty() {
@@ -283,5 +295,25 @@ impl<S: Strategy> Engine<S> {
             new: new.clone(),
             message: changes.join(", "),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_1dp;
+
+    #[test]
+    fn percentages_format_like_one_decimal_place() {
+        for (w, want) in [
+            (0.5, "50.0%"),
+            (0.0, "0.0%"),
+            (0.123, "12.3%"),
+            (1.0, "100.0%"),
+            (-0.051, "-5.1%"),
+            (0.3333, "33.3%"),
+        ] {
+            assert_eq!(percent_1dp(w), want);
+            assert_eq!(format!("{:.1}%", w * 100.0), want);
+        }
     }
 }
