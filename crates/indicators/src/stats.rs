@@ -1,6 +1,6 @@
 //! Two-series statistics: rolling correlation and rolling beta.
 
-use crate::util::{Ring, all_finite, check_len, check_period, ta_is_zero, ta_is_zero_or_neg};
+use crate::util::{Ring, check_len, check_period, ta_is_zero, ta_is_zero_or_neg};
 use crate::{Indicator, IndicatorError, drive};
 
 /// Rolling Pearson correlation of two series (TA-Lib `CORREL`, lookback `period-1`), −1..=1.
@@ -108,46 +108,50 @@ pub fn correlation_into(
     let n = a.len();
     check_len("corr", "b", n, b.len())?;
     check_len("corr", "out", n, out.len())?;
-    if !(all_finite(a) && all_finite(b)) {
-        drive(
-            &mut Correlation::try_new(period)?,
-            n,
-            |i| (a[i], b[i]),
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
-    }
     let lb = period - 1;
-    out[..lb.min(n)].fill(f64::NAN);
-    if n <= lb {
-        return Ok(());
+    if n > lb {
+        // Fused single pass (finiteness accumulated alongside; exact slow path below).
+        let (b, out) = (&b[..n], &mut out[..n]);
+        out[..lb].fill(f64::NAN);
+        let pf = period as f64;
+        let mut ok = true;
+        let (mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (&x, &y) in a[..=lb].iter().zip(&b[..=lb]) {
+            ok &= x.is_finite() & y.is_finite();
+            sx += x;
+            sxx += x * x;
+            sxy += x * y;
+            sy += y;
+            syy += y * y;
+        }
+        out[lb] = Correlation::value(sx, sy, sxx, syy, sxy, pf);
+        let (xs, ys) = (&a[period..n], &b[period..n]);
+        let (txs, tys) = (&a[..n - period], &b[..n - period]);
+        let lanes = out[period..].iter_mut().zip(xs).zip(ys).zip(txs).zip(tys);
+        for ((((o, &x), &y), &tx), &ty) in lanes {
+            ok &= x.is_finite() & y.is_finite();
+            sx -= tx;
+            sxx -= tx * tx;
+            sxy -= tx * ty;
+            sy -= ty;
+            syy -= ty * ty;
+            sx += x;
+            sxx += x * x;
+            sxy += x * y;
+            sy += y;
+            syy += y * y;
+            *o = Correlation::value(sx, sy, sxx, syy, sxy, pf);
+        }
+        if ok {
+            return Ok(());
+        }
     }
-    let pf = period as f64;
-    let (mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for i in 0..=lb {
-        let (x, y) = (a[i], b[i]);
-        sx += x;
-        sxx += x * x;
-        sxy += x * y;
-        sy += y;
-        syy += y * y;
-    }
-    out[lb] = Correlation::value(sx, sy, sxx, syy, sxy, pf);
-    for i in period..n {
-        let (tx, ty) = (a[i - period], b[i - period]);
-        sx -= tx;
-        sxx -= tx * tx;
-        sxy -= tx * ty;
-        sy -= ty;
-        syy -= ty * ty;
-        let (x, y) = (a[i], b[i]);
-        sx += x;
-        sxx += x * x;
-        sxy += x * y;
-        sy += y;
-        syy += y * y;
-        out[i] = Correlation::value(sx, sy, sxx, syy, sxy, pf);
-    }
+    drive(
+        &mut Correlation::try_new(period)?,
+        n,
+        |i| (a[i], b[i]),
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 
@@ -268,48 +272,51 @@ pub fn beta_into(
     let n = benchmark.len();
     check_len("beta", "asset", n, asset.len())?;
     check_len("beta", "out", n, out.len())?;
-    if !(all_finite(benchmark) && all_finite(asset)) {
-        drive(
-            &mut Beta::try_new(period)?,
-            n,
-            |i| (benchmark[i], asset[i]),
-            |i, o| out[i] = o.unwrap_or(f64::NAN),
-        );
-        return Ok(());
+    if n > period {
+        // Fused single pass (finiteness accumulated alongside; exact slow path below).
+        let (bm, asset, out) = (benchmark, &asset[..n], &mut out[..n]);
+        out[..period].fill(f64::NAN);
+        let nf = period as f64;
+        let mut ok = bm[0].is_finite() & asset[0].is_finite();
+        let (mut sxx, mut sxy, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for i in 1..period {
+            let (x, y) = (ta_ret(bm[i], bm[i - 1]), ta_ret(asset[i], asset[i - 1]));
+            ok &= bm[i].is_finite() & asset[i].is_finite();
+            sxx += x * x;
+            sxy += x * y;
+            sx += x;
+            sy += y;
+        }
+        // Bar i adds return i and, after the output, drops return i + 1 - period.
+        let (bx, bp) = (&bm[period..n], &bm[period - 1..n - 1]);
+        let (ax, ap) = (&asset[period..n], &asset[period - 1..n - 1]);
+        let (tbx, tbp) = (&bm[1..n + 1 - period], &bm[..n - period]);
+        let (tax, tap) = (&asset[1..n + 1 - period], &asset[..n - period]);
+        let lanes = out[period..].iter_mut().zip(bx).zip(bp).zip(ax).zip(ap);
+        for (k, ((((o, &bx), &bp), &ax), &ap)) in lanes.enumerate() {
+            ok &= bx.is_finite() & ax.is_finite();
+            let (x, y) = (ta_ret(bx, bp), ta_ret(ax, ap));
+            sxx += x * x;
+            sxy += x * y;
+            sx += x;
+            sy += y;
+            *o = Beta::value(nf, sxx, sxy, sx, sy);
+            let (tx, ty) = (ta_ret(tbx[k], tbp[k]), ta_ret(tax[k], tap[k]));
+            sxx -= tx * tx;
+            sxy -= tx * ty;
+            sx -= tx;
+            sy -= ty;
+        }
+        if ok {
+            return Ok(());
+        }
     }
-    out[..period.min(n)].fill(f64::NAN);
-    if n <= period {
-        return Ok(());
-    }
-    let nf = period as f64;
-    let (mut sxx, mut sxy, mut sx, mut sy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    let ret = |i: usize| {
-        (
-            ta_ret(benchmark[i], benchmark[i - 1]),
-            ta_ret(asset[i], asset[i - 1]),
-        )
-    };
-    for i in 1..period {
-        let (x, y) = ret(i);
-        sxx += x * x;
-        sxy += x * y;
-        sx += x;
-        sy += y;
-    }
-    #[allow(clippy::needless_range_loop)]
-    for i in period..n {
-        let (x, y) = ret(i);
-        sxx += x * x;
-        sxy += x * y;
-        sx += x;
-        sy += y;
-        out[i] = Beta::value(nf, sxx, sxy, sx, sy);
-        let (tx, ty) = ret(i + 1 - period);
-        sxx -= tx * tx;
-        sxy -= tx * ty;
-        sx -= tx;
-        sy -= ty;
-    }
+    drive(
+        &mut Beta::try_new(period)?,
+        n,
+        |i| (benchmark[i], asset[i]),
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
     Ok(())
 }
 

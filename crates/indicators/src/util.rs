@@ -70,22 +70,6 @@ pub(crate) fn check_len(
     Ok(())
 }
 
-/// True when every value is finite (branch-free inner chunks so it vectorizes).
-#[inline]
-pub(crate) fn all_finite(xs: &[f64]) -> bool {
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        let mut ok = true;
-        for x in c {
-            ok &= x.is_finite();
-        }
-        if !ok {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|x| x.is_finite())
-}
-
 /// Fixed-capacity ring buffer of `f64`, allocated once at construction.
 #[derive(Debug, Clone)]
 pub(crate) struct Ring {
