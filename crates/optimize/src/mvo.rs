@@ -631,10 +631,8 @@ impl Problem {
             }
         }
         let x = &solver.solution.x;
-        let weights = match self.kappa {
-            // Return y with κ folded in by the caller: weights/Σweights; here store y.
-            Some(_) | None => DVector::from_column_slice(&x[..n]),
-        };
+        // Homogenized (max Sharpe) problems return y; the caller divides by κ = Σy.
+        let weights = DVector::from_column_slice(&x[..n]);
         Ok(MvoSolution {
             weights,
             status: format!("{status:?}"),
