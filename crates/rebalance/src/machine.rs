@@ -659,6 +659,7 @@ impl Rebalancer {
                 symbol: sym.clone(),
                 delta: if last { *delta } else { *delta * f },
                 close: last && target.is_zero(),
+                last,
             });
         }
         let rules = Sizing {

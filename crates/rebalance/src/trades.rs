@@ -167,6 +167,9 @@ pub struct Wanted {
     pub delta: Decimal,
     /// Sell everything sellable (the target is zero and this is the last step).
     pub close: bool,
+    /// Last step of its track: round down (toward −∞), so the position ends within one share
+    /// under the target and the fee reserve is not overrun by rounding.
+    pub last: bool,
 }
 
 /// Sizing rules (from `RebalanceConfig`).
@@ -193,7 +196,7 @@ pub struct SizedOrder {
     pub price: Decimal,
 }
 
-/// Turns wanted deltas into orders: round to `quantity_dp` (nearest), never sell more than is
+/// Turns wanted deltas into orders: round to `quantity_dp` (nearest; down on a last step), never sell more than is
 /// sellable, drop orders under the minimum notional (except closing sales), then scale buys down
 /// (rounding down) so that Σ buy × price × (1 + fee) ≤ cash + Σ sell × price × (1 − fee).
 /// Returns sells first, then buys, each in symbol order. `scaled` tells whether buys were cut.
@@ -222,9 +225,12 @@ pub fn size_orders(net: &NetTrades, wanted: &[Wanted], rules: Sizing) -> (Vec<Si
             }
             continue;
         }
-        let q = w
-            .delta
-            .round_dp_with_strategy(rules.quantity_dp, RoundingStrategy::MidpointAwayFromZero);
+        let strategy = if w.last {
+            RoundingStrategy::ToNegativeInfinity
+        } else {
+            RoundingStrategy::MidpointAwayFromZero
+        };
+        let q = w.delta.round_dp_with_strategy(rules.quantity_dp, strategy);
         if q < Decimal::ZERO {
             let q = (-q).min(sellable);
             if q > Decimal::ZERO && q * price >= rules.min_trade_value {
