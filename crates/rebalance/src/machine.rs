@@ -11,7 +11,7 @@ use crate::state::{
 use crate::trades::{NetTrades, Sizing, Wanted, calculate_net_trades, dec, size_orders};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use pulse_core::{ClientOrderId, Fill, OrderRequest, Portfolio, Symbol, calendar::calendar};
+use pulse_core::{ClientOrderId, Fill, OrderRequest, Portfolio, Side, Symbol, calendar::calendar};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -320,6 +320,7 @@ impl Rebalancer {
             paused: false,
             steps_done: 0,
             tracks,
+            sides: BTreeMap::new(),
         });
     }
 
@@ -400,6 +401,9 @@ impl Rebalancer {
                         track.liquidate.extend(prev.liquidate.iter().cloned());
                     }
                     track.liquidate.extend(leaving);
+                    for s in old.class_symbols(class).iter().chain(model.class_symbols(class).iter()) {
+                        plan.sides.remove(s);
+                    }
                     plan.tracks.insert(class.clone(), track);
                     events.push(ev(
                         date,
@@ -427,6 +431,9 @@ impl Rebalancer {
                         track.liquidate.extend(prev.liquidate.iter().cloned());
                     }
                     track.liquidate.extend(leaving);
+                    for s in old.class_symbols(class).iter().chain(model.class_symbols(class).iter()) {
+                        plan.sides.remove(s);
+                    }
                     plan.tracks.insert(class.clone(), track);
                     if let Scope::Local { classes } = &mut plan.scope {
                         classes.insert(class.clone());
@@ -478,6 +485,7 @@ impl Rebalancer {
                     paused: false,
                     steps_done: 0,
                     tracks,
+                    sides: BTreeMap::new(),
                 });
             }
         }
@@ -655,6 +663,14 @@ impl Rebalancer {
             let last = track.next_step + 1 >= track.shares.len();
             let target = net.targets.get(sym).copied().unwrap_or_default();
             let f = dec(track.next_fraction(), "step fraction")?;
+            let against = match plan.sides.get(sym) {
+                Some(Side::Buy) => *delta < Decimal::ZERO,
+                Some(Side::Sell) => *delta > Decimal::ZERO,
+                None => false,
+            };
+            if against && !last {
+                continue;
+            }
             wanted.push(Wanted {
                 symbol: sym.clone(),
                 delta: if last { *delta } else { *delta * f },
@@ -691,6 +707,11 @@ impl Rebalancer {
             });
         }
         let mut plan = plan;
+        for r in &records {
+            plan.sides
+                .entry(r.order.symbol.clone())
+                .or_insert(r.order.side);
+        }
         for t in plan.tracks.values_mut() {
             if !t.is_done() {
                 t.next_step += 1;

@@ -158,6 +158,10 @@ pub struct Plan {
     pub steps_done: u32,
     /// Schedules per class name ([`OTHER_TRACK`] for securities outside the model).
     pub tracks: BTreeMap<String, Track>,
+    /// Side of each security's first trade in this plan: before its last step a track never
+    /// trades a security the other way (price noise must not buy what the plan is selling).
+    #[serde(default)]
+    pub sides: BTreeMap<Symbol, pulse_core::Side>,
 }
 
 impl Plan {

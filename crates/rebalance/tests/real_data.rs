@@ -120,6 +120,30 @@ fn a_year_of_real_etf_prices_keeps_every_invariant() {
     assert_eq!(ids.len(), sim.broker.fills.len(), "one fill per client id");
     assert_eq!(sim.broker.duplicates_ignored, 0);
 
+    // Within a plan a security changes side at most once, on its last step (price noise does not
+    // buy what the plan is selling before then).
+    // A Case 1 restart is a new signal: count from there.
+    let restarts: Vec<(String, jiff::Timestamp)> = sim
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ClassRestarted { plan_id, .. } => Some((plan_id.0.clone(), ts(e.date))),
+            _ => None,
+        })
+        .collect();
+    let mut per: BTreeMap<(String, Symbol, usize), Vec<Side>> = BTreeMap::new();
+    for o in &sim.orders {
+        let plan = o.client_id.0.split('-').take(2).collect::<Vec<_>>().join("-");
+        let epoch = restarts
+            .iter()
+            .filter(|(p, t)| *p == plan && o.decided_at >= *t)
+            .count();
+        per.entry((plan, o.symbol.clone(), epoch)).or_default().push(o.side);
+    }
+    for ((plan, s, _), sides) in &per {
+        let flips = sides.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(flips == 0 || (flips == 1 && sides[..sides.len() - 1].iter().all(|x| *x == sides[0])), "{plan} {s}: {sides:?}");
+    }
     let k = kinds(&sim.events);
     let count = |name: &str| k.iter().filter(|x| **x == name).count();
     // 4 on the first line (MP + three Sub-MPs), then 6 single changes; the blip never confirms.
