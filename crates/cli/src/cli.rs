@@ -46,6 +46,146 @@ pub enum Command {
     Strategy(StrategyCommand),
     /// Recorded runs (backtests and simulations), newest first.
     Runs(RunsArgs),
+    /// Portfolio construction: optimize weights, turn them into whole shares.
+    #[command(subcommand)]
+    Portfolio(PortfolioCommand),
+}
+
+/// `pulse portfolio …`
+#[derive(Debug, Subcommand)]
+pub enum PortfolioCommand {
+    /// Target weights by mean-variance optimization, HRP, blends and simple rules.
+    Optimize(OptimizeArgs),
+    /// Optimize, then turn the weights into whole shares for an amount of cash.
+    Allocate(AllocateArgs),
+}
+
+/// Portfolio construction methods.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MethodArg {
+    /// Minimum volatility (MVO).
+    MinVol,
+    /// Maximum Sharpe ratio (MVO, exact by change of variables).
+    MaxSharpe,
+    /// Maximum return at a target volatility (--target).
+    EfficientRisk,
+    /// Minimum volatility at a target return (--target).
+    EfficientReturn,
+    /// Maximum quadratic utility (--risk-aversion).
+    MaxUtility,
+    /// Hierarchical risk parity (--linkage).
+    Hrp,
+    /// α·max-Sharpe + (1−α)·HRP (--alpha).
+    Blend,
+    /// Inverse volatility.
+    InverseVol,
+    /// Equal risk contribution.
+    Erc,
+    /// Equal weight.
+    Equal,
+}
+
+/// Expected-return models.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReturnsArg {
+    /// Mean historical return (geometric/compounded).
+    Mean,
+    /// Mean historical return, arithmetic.
+    MeanArithmetic,
+    /// Exponentially weighted mean (--span).
+    Ema,
+    /// CAPM against --market (or an equal-weight proxy).
+    Capm,
+}
+
+/// Risk models.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RiskArg {
+    /// Sample covariance.
+    Sample,
+    /// Ledoit-Wolf shrinkage toward constant variance.
+    LedoitWolf,
+    /// Exponentially weighted covariance (--span).
+    Exp,
+    /// Semicovariance (benchmark 0).
+    Semi,
+}
+
+/// HRP linkage.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LinkageArg {
+    /// Single linkage.
+    Single,
+    /// Complete linkage.
+    Complete,
+    /// Average linkage.
+    Average,
+    /// Ward linkage.
+    Ward,
+}
+
+/// `pulse portfolio optimize`
+#[derive(Debug, Args, Clone)]
+pub struct OptimizeArgs {
+    /// Comma-separated symbols (stored daily series; adjusted closes are used when present).
+    #[arg(long, value_delimiter = ',', required_unless_present = "universe")]
+    pub symbols: Vec<String>,
+    /// A file listing the symbols (commas, spaces or one per line; `#` comments).
+    #[arg(long, conflicts_with = "symbols")]
+    pub universe: Option<PathBuf>,
+    /// First date of the price window.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last date of the price window.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Construction method.
+    #[arg(long, value_enum, default_value_t = MethodArg::MaxSharpe)]
+    pub method: MethodArg,
+    /// Expected-return model.
+    #[arg(long, value_enum, default_value_t = ReturnsArg::Mean)]
+    pub returns: ReturnsArg,
+    /// Risk model.
+    #[arg(long, value_enum, default_value_t = RiskArg::LedoitWolf)]
+    pub risk: RiskArg,
+    /// Target annual volatility (efficient-risk) or return (efficient-return), fraction.
+    #[arg(long)]
+    pub target: Option<f64>,
+    /// Largest weight of one asset (fraction).
+    #[arg(long)]
+    pub max_weight: Option<f64>,
+    /// Annual risk-free rate (fraction).
+    #[arg(long, default_value_t = 0.02)]
+    pub rf: f64,
+    /// Span in days of the exponential models.
+    #[arg(long, default_value_t = 500)]
+    pub span: usize,
+    /// Market symbol for CAPM.
+    #[arg(long)]
+    pub market: Option<String>,
+    /// HRP linkage.
+    #[arg(long, value_enum, default_value_t = LinkageArg::Single)]
+    pub linkage: LinkageArg,
+    /// Weight of the MPT leg in a blend.
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f64,
+    /// Risk aversion of max-utility.
+    #[arg(long, default_value_t = 1.0)]
+    pub risk_aversion: f64,
+}
+
+/// `pulse portfolio allocate`
+#[derive(Debug, Args)]
+pub struct AllocateArgs {
+    /// How the weights are made.
+    #[command(flatten)]
+    pub optimize: OptimizeArgs,
+    /// Cash to invest.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub cash: f64,
+    /// Use the exact integer method (branch and bound) instead of greedy.
+    #[arg(long)]
+    pub exact: bool,
 }
 
 /// `pulse strategy …`

@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod data;
+pub mod portfolio;
 pub mod ta;
 
 use crate::app::{App, usage};
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => backtest::simulate(&app, args).await,
         Command::Strategy(cmd) => backtest::strategy(&app, cmd),
         Command::Runs(args) => backtest::runs(&app, args).await,
+        Command::Portfolio(cmd) => portfolio::run(&app, cmd).await,
     }
 }
 
