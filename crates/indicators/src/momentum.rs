@@ -37,11 +37,8 @@ impl Rsi {
     #[inline(always)]
     fn value(gain: f64, loss: f64) -> f64 {
         let t = gain + loss;
-        if !ta_is_zero(t) {
-            100.0 * (gain / t)
-        } else {
-            0.0
-        }
+        let r = 100.0 * (gain / t); // unconditional, then selected: the batch loop vectorizes
+        if !ta_is_zero(t) { r } else { 0.0 }
     }
 
     /// `(gain, loss)` parts of a change: `(d, +0)` or `(+0, −d)` (each one `maxsd`). Sums stay

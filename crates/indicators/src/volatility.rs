@@ -451,21 +451,22 @@ impl BollingerBands {
 
     #[inline(always)]
     fn finish(x: f64, middle: f64, var: f64, k: f64) -> BBandsOutput {
-        let sd = if !ta_is_zero_or_neg(var) {
-            var.sqrt()
-        } else {
-            0.0
-        };
+        // sqrt and divisions computed unconditionally, then selected: branch-free, so the
+        // batch finishing loop vectorizes (same values as guarded code).
+        let root = var.sqrt();
+        let sd = if !ta_is_zero_or_neg(var) { root } else { 0.0 };
         let t = sd * k;
         let upper = middle + t;
         let lower = middle - t;
         let w = upper - lower;
+        let pb = (x - lower) / w;
+        let bw = w / middle;
         BBandsOutput {
             upper,
             middle,
             lower,
-            percent_b: if w != 0.0 { (x - lower) / w } else { 0.5 },
-            bandwidth: if middle != 0.0 { w / middle } else { 0.0 },
+            percent_b: if w != 0.0 { pb } else { 0.5 },
+            bandwidth: if middle != 0.0 { bw } else { 0.0 },
         }
     }
 }
@@ -690,11 +691,8 @@ pub fn stddev_into(
         |(_, o), r| {
             for v in &mut o[r] {
                 let var = *v;
-                *v = if !ta_is_zero_or_neg(var) {
-                    var.sqrt() * nbdev
-                } else {
-                    0.0
-                };
+                let sd = var.sqrt() * nbdev; // unconditional, then selected: vectorizes
+                *v = if !ta_is_zero_or_neg(var) { sd } else { 0.0 };
             }
         },
     );

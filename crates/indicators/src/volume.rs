@@ -181,7 +181,9 @@ pub fn session_vwap_into(
             &mut out[..n],
         );
         let mut sums_v = [0.0f64; BLOCK];
-        let mut ok = true;
+        // `pv · 0` is ±0 when `pv` is finite, which it is iff all four inputs are (barring
+        // overflow, which merely takes the exact slow path): NaN-sticky lanes, no reduction.
+        let mut chk = [0.0f64; BLOCK];
         let (mut spv, mut sv) = (0.0f64, 0.0f64);
         let mut cur = session[0];
         let mut start = 0;
@@ -194,27 +196,40 @@ pub fn session_vwap_into(
                 &close[start..end],
                 &volume[start..end],
             );
-            for ((((o, &h), &l), &c), &v) in o.iter_mut().zip(h).zip(l).zip(c).zip(v) {
-                ok &= h.is_finite() & l.is_finite() & c.is_finite() & v.is_finite();
-                *o = typical(h, l, c) * v;
+            let lanes = o.iter_mut().zip(chk.iter_mut()).zip(h).zip(l).zip(c).zip(v);
+            for (((((o, k), &h), &l), &c), &v) in lanes {
+                let pv = typical(h, l, c) * v;
+                *k += pv * 0.0;
+                *o = pv;
             }
             let ids = &session[start..end];
-            for (((o, &v), &id), s) in o.iter_mut().zip(v).zip(ids).zip(sums_v.iter_mut()) {
-                let fresh = id != cur;
-                cur = id;
-                spv = if fresh { 0.0 } else { spv };
-                sv = if fresh { 0.0 } else { sv };
-                spv += *o;
-                sv += v;
-                *o = spv;
-                *s = sv;
+            if ids.iter().fold(true, |a, &id| a & (id == cur)) {
+                // The whole block continues the current session: only the two sums.
+                for ((o, &v), s) in o.iter_mut().zip(v).zip(sums_v.iter_mut()) {
+                    spv += *o;
+                    sv += v;
+                    *o = spv;
+                    *s = sv;
+                }
+            } else {
+                for (((o, &v), &id), s) in o.iter_mut().zip(v).zip(ids).zip(sums_v.iter_mut()) {
+                    let fresh = id != cur;
+                    cur = id;
+                    spv = if fresh { 0.0 } else { spv };
+                    sv = if fresh { 0.0 } else { sv };
+                    spv += *o;
+                    sv += v;
+                    *o = spv;
+                    *s = sv;
+                }
             }
             for (o, &s) in o.iter_mut().zip(sums_v.iter()) {
-                *o = if s > 0.0 { *o / s } else { f64::NAN };
+                let q = *o / s; // unconditional, then selected: vectorizes
+                *o = if s > 0.0 { q } else { f64::NAN };
             }
             start = end;
         }
-        if ok {
+        if chk.iter().all(|&k| k == 0.0) {
             return Ok(());
         }
     }
