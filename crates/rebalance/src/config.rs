@@ -124,10 +124,16 @@ impl RebalanceConfig {
             ));
         }
         if self.fee_rate < Decimal::ZERO || self.fee_rate >= Decimal::ONE {
-            return Err(bad("fee_rate", format!("{} is not in [0, 1)", self.fee_rate)));
+            return Err(bad(
+                "fee_rate",
+                format!("{} is not in [0, 1)", self.fee_rate),
+            ));
         }
         if !(self.drift_band.is_finite() && self.drift_band > 0.0) {
-            return Err(bad("drift_band", format!("{} must be > 0", self.drift_band)));
+            return Err(bad(
+                "drift_band",
+                format!("{} must be > 0", self.drift_band),
+            ));
         }
         if self.min_trade_value < Decimal::ZERO {
             return Err(bad("min_trade_value", "must be >= 0"));

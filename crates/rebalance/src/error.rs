@@ -24,7 +24,9 @@ pub enum RebalanceError {
         reason: String,
     },
     /// A date earlier than one already processed (`on_signal` or `on_execution_day`).
-    #[error("{what} for {date} arrives after {last} was already processed (dates must not go back)")]
+    #[error(
+        "{what} for {date} arrives after {last} was already processed (dates must not go back)"
+    )]
     OutOfOrder {
         /// Which call.
         what: &'static str,
@@ -34,7 +36,9 @@ pub enum RebalanceError {
         last: Date,
     },
     /// A symbol to be valued or traded has no price, or a non-positive one.
-    #[error("no usable price for {symbol} (got {price}): every held, in-flight or target security needs a price > 0")]
+    #[error(
+        "no usable price for {symbol} (got {price}): every held, in-flight or target security needs a price > 0"
+    )]
     MissingPrice {
         /// Security.
         symbol: Symbol,

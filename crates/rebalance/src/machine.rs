@@ -324,7 +324,12 @@ impl Rebalancer {
         });
     }
 
-    fn discard_plan(state: &mut RebalanceState, date: Date, why: &str, events: &mut Vec<RebalanceEvent>) {
+    fn discard_plan(
+        state: &mut RebalanceState,
+        date: Date,
+        why: &str,
+        events: &mut Vec<RebalanceEvent>,
+    ) {
         if let Some(old) = state.plan.take() {
             events.push(ev(
                 date,
@@ -377,9 +382,15 @@ impl Rebalancer {
                     "Case 2: MP confirmed during a local split entry; holdings and in-flight orders netted against the new targets, net delta split 1/N",
                 )
             } else if state.plan.is_some() {
-                (self.cfg.split_mode, "MP confirmed during a plan: new global plan")
+                (
+                    self.cfg.split_mode,
+                    "MP confirmed during a plan: new global plan",
+                )
             } else {
-                (self.cfg.split_mode, "MP confirmed: global rebalance of all assets")
+                (
+                    self.cfg.split_mode,
+                    "MP confirmed: global rebalance of all assets",
+                )
             };
             Self::discard_plan(state, date, "new MP confirmed", events);
             self.global_plan(state, date, mode, why.to_string(), events);
@@ -401,7 +412,11 @@ impl Rebalancer {
                         track.liquidate.extend(prev.liquidate.iter().cloned());
                     }
                     track.liquidate.extend(leaving);
-                    for s in old.class_symbols(class).iter().chain(model.class_symbols(class).iter()) {
+                    for s in old
+                        .class_symbols(class)
+                        .iter()
+                        .chain(model.class_symbols(class).iter())
+                    {
                         plan.sides.remove(s);
                     }
                     plan.tracks.insert(class.clone(), track);
@@ -431,7 +446,11 @@ impl Rebalancer {
                         track.liquidate.extend(prev.liquidate.iter().cloned());
                     }
                     track.liquidate.extend(leaving);
-                    for s in old.class_symbols(class).iter().chain(model.class_symbols(class).iter()) {
+                    for s in old
+                        .class_symbols(class)
+                        .iter()
+                        .chain(model.class_symbols(class).iter())
+                    {
                         plan.sides.remove(s);
                     }
                     plan.tracks.insert(class.clone(), track);
@@ -503,7 +522,13 @@ impl Rebalancer {
         }
         let mut events = Vec::new();
         Self::discard_plan(state, date, "a global rebalance was requested", &mut events);
-        self.global_plan(state, date, self.cfg.split_mode, reason.to_string(), &mut events);
+        self.global_plan(
+            state,
+            date,
+            self.cfg.split_mode,
+            reason.to_string(),
+            &mut events,
+        );
         if !state.pending.is_empty()
             && let Some(plan) = state.plan.as_mut()
         {
@@ -539,7 +564,8 @@ impl Rebalancer {
     /// fee reserve, i.e. weight × (1 − fee rate).
     pub fn drift(&self, state: &RebalanceState, net: &NetTrades) -> Option<(Symbol, f64)> {
         let model = state.active.as_ref()?;
-        let reserve = 1.0 - rust_decimal::prelude::ToPrimitive::to_f64(&self.cfg.fee_rate).unwrap_or(0.0);
+        let reserve =
+            1.0 - rust_decimal::prelude::ToPrimitive::to_f64(&self.cfg.fee_rate).unwrap_or(0.0);
         let targets = model.target_weights();
         let current = net.weights();
         let mut worst: Option<(Symbol, f64)> = None;
@@ -650,9 +676,7 @@ impl Rebalancer {
                     .iter()
                     .find(|(_, t)| t.liquidate.contains(sym))
                     .map(|(k, _)| k.clone())
-                    .or_else(|| {
-                        (plan.scope == Scope::Global).then(|| OTHER_TRACK.to_string())
-                    }),
+                    .or_else(|| (plan.scope == Scope::Global).then(|| OTHER_TRACK.to_string())),
             };
             let Some(track) = track_key.and_then(|k| plan.tracks.get(&k)) else {
                 continue;
@@ -727,7 +751,10 @@ impl Rebalancer {
                 cash_limited,
             },
             if cash_limited {
-                format!("step {step}: {} orders, buys cut to the available cash", records.len())
+                format!(
+                    "step {step}: {} orders, buys cut to the available cash",
+                    records.len()
+                )
             } else {
                 format!("step {step}: {} orders", records.len())
             },

@@ -93,8 +93,7 @@ impl Model {
 /// Two weight maps are equal when they have the same keys and weights within `tol`.
 pub fn same_weights<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>, tol: f64) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b.iter())
             .all(|((ka, wa), (kb, wb))| ka == kb && (wa - wb).abs() <= tol)
 }
@@ -250,9 +249,10 @@ mod tests {
         let stocks = &v.sub_mp["stocks"];
         assert_eq!(stocks.len(), 2);
         assert!(stocks.values().all(|w| (*w - 0.5).abs() < 1e-15));
-        let mut m = Model::default();
-        m.mp = v.mp.unwrap();
-        m.sub_mp = v.sub_mp;
+        let m = Model {
+            mp: v.mp.unwrap(),
+            sub_mp: v.sub_mp,
+        };
         let t = m.target_weights();
         let spy = Symbol::try_new("SPY").unwrap();
         assert!((t[&spy] - 0.15).abs() < 1e-15);
@@ -263,18 +263,41 @@ mod tests {
     fn rejects_bad_signals_naming_the_field() {
         let base = Model::default();
         let cases = [
-            (r#"{"mp":{"stocks":0.5,"bonds":0.4},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#, "mp"),
-            (r#"{"mp":{"stocks":1.2,"bonds":-0.2},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#, "mp.bonds"),
-            (r#"{"mp":{"stocks":1.0},"sub_mp":{"stocks":["SPY"],"gold":["GLD"]}}"#, "sub_mp.gold"),
-            (r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":["SPY"]}}"#, "mp.bonds"),
-            (r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":["SPY"],"bonds":["SPY"]}}"#, "sub_mp.stocks.SPY"),
-            (r#"{"mp":{"stocks":0.9,"cash":0.1},"sub_mp":{"stocks":["SPY"],"cash":["BIL"]}}"#, "sub_mp.cash"),
-            (r#"{"mp":{"stocks":1.0},"sub_mp":{"stocks":["SPY","SPY"]}}"#, "sub_mp.stocks"),
+            (
+                r#"{"mp":{"stocks":0.5,"bonds":0.4},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#,
+                "mp",
+            ),
+            (
+                r#"{"mp":{"stocks":1.2,"bonds":-0.2},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#,
+                "mp.bonds",
+            ),
+            (
+                r#"{"mp":{"stocks":1.0},"sub_mp":{"stocks":["SPY"],"gold":["GLD"]}}"#,
+                "sub_mp.gold",
+            ),
+            (
+                r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":["SPY"]}}"#,
+                "mp.bonds",
+            ),
+            (
+                r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":["SPY"],"bonds":["SPY"]}}"#,
+                "sub_mp.stocks.SPY",
+            ),
+            (
+                r#"{"mp":{"stocks":0.9,"cash":0.1},"sub_mp":{"stocks":["SPY"],"cash":["BIL"]}}"#,
+                "sub_mp.cash",
+            ),
+            (
+                r#"{"mp":{"stocks":1.0},"sub_mp":{"stocks":["SPY","SPY"]}}"#,
+                "sub_mp.stocks",
+            ),
             (r#"{"date":"2024-01-02"}"#, "mp"),
         ];
         for (json, field) in cases {
             match validate_signal(&sig(json), &base, &cfg()) {
-                Err(RebalanceError::InvalidSignal { field: f, .. }) => assert_eq!(f, field, "{json}"),
+                Err(RebalanceError::InvalidSignal { field: f, .. }) => {
+                    assert_eq!(f, field, "{json}")
+                }
                 other => panic!("{json}: {other:?}"),
             }
         }
@@ -282,9 +305,14 @@ mod tests {
 
     #[test]
     fn sub_mp_alone_refers_to_the_current_model() {
-        let mut m = Model::default();
-        m.mp = [("stocks".to_string(), 0.9), ("cash".to_string(), 0.1)].into();
-        m.sub_mp.insert("stocks".into(), [(Symbol::try_new("SPY").unwrap(), 1.0)].into());
+        let mut m = Model {
+            mp: [("stocks".to_string(), 0.9), ("cash".to_string(), 0.1)].into(),
+            ..Model::default()
+        };
+        m.sub_mp.insert(
+            "stocks".into(),
+            [(Symbol::try_new("SPY").unwrap(), 1.0)].into(),
+        );
         assert!(validate_signal(&sig(r#"{"sub_mp":{"stocks":["QQQ"]}}"#), &m, &cfg()).is_ok());
         assert!(validate_signal(&sig(r#"{"sub_mp":{"gold":["GLD"]}}"#), &m, &cfg()).is_err());
         assert!(

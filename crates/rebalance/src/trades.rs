@@ -271,7 +271,9 @@ pub fn size_orders(net: &NetTrades, wanted: &[Wanted], rules: Sizing) -> (Vec<Si
             b.quantity = (b.quantity * factor)
                 .round_dp_with_strategy(rules.quantity_dp, RoundingStrategy::ToZero);
         }
-        buys.retain(|b| b.quantity > Decimal::ZERO && b.quantity * b.price >= rules.min_trade_value);
+        buys.retain(|b| {
+            b.quantity > Decimal::ZERO && b.quantity * b.price >= rules.min_trade_value
+        });
         // Decimal division rounds at 28 digits: make sure, one unit at a time, that the cut fits.
         let unit = Decimal::new(1, rules.quantity_dp);
         loop {
@@ -282,9 +284,10 @@ pub fn size_orders(net: &NetTrades, wanted: &[Wanted], rules: Sizing) -> (Vec<Si
             if need <= budget.max(Decimal::ZERO) {
                 break;
             }
-            let Some(largest) = buys.iter_mut().max_by(|a, b| {
-                (a.quantity * a.price).cmp(&(b.quantity * b.price))
-            }) else {
+            let Some(largest) = buys
+                .iter_mut()
+                .max_by(|a, b| (a.quantity * a.price).cmp(&(b.quantity * b.price)))
+            else {
                 break;
             };
             largest.quantity -= unit;

@@ -11,7 +11,8 @@ use pulse_rebalance::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
-const A: &str = r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":{"SPY":1.0},"bonds":{"TLT":1.0}}}"#;
+const A: &str =
+    r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":{"SPY":1.0},"bonds":{"TLT":1.0}}}"#;
 const B: &str = r#"{"mp":{"stocks":0.8,"bonds":0.2}}"#;
 const C: &str = r#"{"mp":{"stocks":0.3,"bonds":0.7}}"#;
 const Q: &str = r#"{"sub_mp":{"stocks":{"QQQ":0.5,"SPY":0.5}}}"#;
@@ -20,13 +21,34 @@ const G: &str = r#"{"mp":{"stocks":0.4,"bonds":0.4,"gold":0.2},"sub_mp":{"gold":
 /// (day, signal) of a script that walks through confirm, pause, revert, Case 1 and Case 2.
 fn script() -> Vec<(String, Option<&'static str>)> {
     let sigs = [
-        Some(B), Some(B), Some(B), None, Some(C), Some(B), None, Some(Q), Some(Q), Some(Q), None,
-        Some(G), Some(G), Some(G), None, None, None, None, None, None,
+        Some(B),
+        Some(B),
+        Some(B),
+        None,
+        Some(C),
+        Some(B),
+        None,
+        Some(Q),
+        Some(Q),
+        Some(Q),
+        None,
+        Some(G),
+        Some(G),
+        Some(G),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
     ];
     let mut day = jiff::civil::date(2024, 3, 4);
     let mut out = Vec::new();
     for s in sigs {
-        while matches!(day.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+        while matches!(
+            day.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
             day = day.tomorrow().unwrap();
         }
         out.push((day.to_string(), s));
@@ -119,8 +141,11 @@ fn run(crash: Option<(usize, u8)>) -> Outcome {
             if hit(6) {
                 continue 'day;
             }
-            let ids: BTreeSet<ClientOrderId> =
-                st.unfilled_orders().iter().map(|o| o.client_id.clone()).collect();
+            let ids: BTreeSet<ClientOrderId> = st
+                .unfilled_orders()
+                .iter()
+                .map(|o| o.client_id.clone())
+                .collect();
             events.extend(rb.on_fills(&mut st, date, &broker.fills_for(&ids)));
             if hit(7) {
                 continue 'day;
@@ -152,7 +177,17 @@ fn dedup(events: &[RebalanceEvent]) -> Vec<RebalanceEvent> {
 fn the_reference_run_walks_through_every_rule() {
     let r = run(None);
     let k = kinds(&r.events);
-    for needed in ["confirmed", "paused", "held", "reverted", "resumed", "class_restarted", "discarded", "finished", "filled"] {
+    for needed in [
+        "confirmed",
+        "paused",
+        "held",
+        "reverted",
+        "resumed",
+        "class_restarted",
+        "discarded",
+        "finished",
+        "filled",
+    ] {
         assert!(k.contains(&needed), "{needed} missing from {k:?}");
     }
     assert!(r.state.plan.is_none(), "last plan finished");
@@ -164,7 +199,10 @@ fn the_reference_run_walks_through_every_rule() {
         .find(|e| matches!(e.kind, EventKind::PlanFinished { .. }))
         .unwrap()
         .date;
-    let k = script().iter().position(|(d, _)| day(d) == finished).unwrap();
+    let k = script()
+        .iter()
+        .position(|(d, _)| day(d) == finished)
+        .unwrap();
     let net = calculate_net_trades(
         &r.book,
         &[],
@@ -173,7 +211,11 @@ fn the_reference_run_walks_through_every_rule() {
         d("0.001"),
     )
     .unwrap();
-    assert!(net.net.values().all(|q| q.abs() < Decimal::ONE), "{:?}", net.net);
+    assert!(
+        net.net.values().all(|q| q.abs() < Decimal::ONE),
+        "{:?}",
+        net.net
+    );
 }
 
 #[test]
@@ -191,7 +233,11 @@ fn a_crash_between_any_two_steps_changes_nothing() {
             assert_eq!(r.fills, reference.fills, "crash at day {day} point {point}");
             assert_eq!(r.state, reference.state, "crash at day {day} point {point}");
             // Replayed calls may repeat an event; nothing new or missing.
-            assert_eq!(dedup(&r.events), dedup(&reference.events), "day {day} point {point}");
+            assert_eq!(
+                dedup(&r.events),
+                dedup(&reference.events),
+                "day {day} point {point}"
+            );
         }
     }
     assert_eq!(runs, script().len() * 7);
@@ -201,7 +247,10 @@ fn a_crash_between_any_two_steps_changes_nothing() {
 fn a_repeated_execution_day_returns_the_recorded_orders_and_changes_nothing() {
     let rb = Rebalancer::new(RebalanceConfig::default()).unwrap();
     let mut st = RebalanceState::with_model(model(A));
-    for (i, day_) in ["2024-03-04", "2024-03-05", "2024-03-06"].iter().enumerate() {
+    for (i, day_) in ["2024-03-04", "2024-03-05", "2024-03-06"]
+        .iter()
+        .enumerate()
+    {
         rb.on_signal(&mut st, day(day_), &signal(B)).unwrap();
         assert_eq!(st.pending.mp.is_some(), i < 2);
     }

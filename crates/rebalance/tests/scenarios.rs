@@ -9,14 +9,27 @@ use pulse_rebalance::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-const A: &str = r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":{"SPY":1.0},"bonds":{"TLT":1.0}}}"#;
+const A: &str =
+    r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":{"SPY":1.0},"bonds":{"TLT":1.0}}}"#;
 const B: &str = r#"{"mp":{"stocks":0.8,"bonds":0.2}}"#;
 const C: &str = r#"{"mp":{"stocks":0.3,"bonds":0.7}}"#;
 /// Weekdays of March 2024 (no NYSE holiday among them).
 const DAYS: [&str; 15] = [
-    "2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08", "2024-03-11",
-    "2024-03-12", "2024-03-13", "2024-03-14", "2024-03-15", "2024-03-18", "2024-03-19",
-    "2024-03-20", "2024-03-21", "2024-03-22",
+    "2024-03-04",
+    "2024-03-05",
+    "2024-03-06",
+    "2024-03-07",
+    "2024-03-08",
+    "2024-03-11",
+    "2024-03-12",
+    "2024-03-13",
+    "2024-03-14",
+    "2024-03-15",
+    "2024-03-18",
+    "2024-03-19",
+    "2024-03-20",
+    "2024-03-21",
+    "2024-03-22",
 ];
 
 fn book(cash: &str, pos: &[(&str, &str)]) -> Portfolio {
@@ -42,12 +55,20 @@ fn moving(k: usize) -> BTreeMap<pulse_core::Symbol, Decimal> {
 /// share less (whole shares rounded down).
 fn assert_buy_or_sell(dec: &DayDecision, s: &str, want: Decimal) {
     let got = order_qty(dec, s);
-    let limited = dec
-        .events
-        .iter()
-        .any(|e| matches!(e.kind, EventKind::StepDone { cash_limited: true, .. }));
+    let limited = dec.events.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::StepDone {
+                cash_limited: true,
+                ..
+            }
+        )
+    });
     if want > Decimal::ZERO && limited {
-        assert!(got <= want && got >= want - Decimal::ONE, "{s}: {got} vs {want}");
+        assert!(
+            got <= want && got >= want - Decimal::ONE,
+            "{s}: {got} vs {want}"
+        );
     } else {
         assert_eq!(got, want, "{s}");
     }
@@ -147,8 +168,19 @@ fn debounce_confirms_after_three_days_resets_on_a_different_value_and_cancels_on
     // Confirm.
     let mut st = RebalanceState::with_model(model(A));
     let e1 = rb.on_signal(&mut st, day(DAYS[0]), &signal(B)).unwrap();
-    assert!(matches!(e1[0].kind, EventKind::Pending { day: 1, needed: 3, .. }));
-    assert_eq!(rb.on_signal(&mut st, day(DAYS[0]), &signal(B)).unwrap(), vec![], "same day twice: no change");
+    assert!(matches!(
+        e1[0].kind,
+        EventKind::Pending {
+            day: 1,
+            needed: 3,
+            ..
+        }
+    ));
+    assert_eq!(
+        rb.on_signal(&mut st, day(DAYS[0]), &signal(B)).unwrap(),
+        vec![],
+        "same day twice: no change"
+    );
     let e2 = rb.on_signal(&mut st, day(DAYS[1]), &signal(B)).unwrap();
     assert!(matches!(e2[0].kind, EventKind::Pending { day: 2, .. }));
     assert!(st.pending.mp.is_some());
@@ -164,7 +196,10 @@ fn debounce_confirms_after_three_days_resets_on_a_different_value_and_cancels_on
         .iter()
         .enumerate()
     {
-        assert_eq!(kinds(&rb.on_signal(&mut st, day(DAYS[i]), &signal(s)).unwrap()), [*k]);
+        assert_eq!(
+            kinds(&rb.on_signal(&mut st, day(DAYS[i]), &signal(s)).unwrap()),
+            [*k]
+        );
     }
     assert_eq!(st.pending.mp.as_ref().unwrap().days, 2);
     let e = rb.on_signal(&mut st, day(DAYS[4]), &signal(C)).unwrap();
@@ -196,15 +231,23 @@ fn debounce_on_a_calendar_needs_consecutive_trading_days() {
     let rb = Rebalancer::new(cfg).unwrap();
     let mut st = RebalanceState::with_model(model(A));
     // Thu, Fri, (weekend), Mon: consecutive trading days.
-    rb.on_signal(&mut st, day("2024-03-07"), &signal(B)).unwrap();
-    rb.on_signal(&mut st, day("2024-03-08"), &signal(B)).unwrap();
-    let e = rb.on_signal(&mut st, day("2024-03-11"), &signal(B)).unwrap();
+    rb.on_signal(&mut st, day("2024-03-07"), &signal(B))
+        .unwrap();
+    rb.on_signal(&mut st, day("2024-03-08"), &signal(B))
+        .unwrap();
+    let e = rb
+        .on_signal(&mut st, day("2024-03-11"), &signal(B))
+        .unwrap();
     assert_eq!(kinds(&e), ["confirmed", "started"]);
     // A missed trading day (Wed) restarts the count.
     let mut st = RebalanceState::with_model(model(A));
-    rb.on_signal(&mut st, day("2024-03-11"), &signal(B)).unwrap();
-    rb.on_signal(&mut st, day("2024-03-12"), &signal(B)).unwrap();
-    let e = rb.on_signal(&mut st, day("2024-03-14"), &signal(B)).unwrap();
+    rb.on_signal(&mut st, day("2024-03-11"), &signal(B))
+        .unwrap();
+    rb.on_signal(&mut st, day("2024-03-12"), &signal(B))
+        .unwrap();
+    let e = rb
+        .on_signal(&mut st, day("2024-03-14"), &signal(B))
+        .unwrap();
     assert_eq!(kinds(&e), ["reset"]);
     assert_eq!(st.pending.mp.as_ref().unwrap().days, 1);
 }
@@ -229,7 +272,11 @@ fn the_first_signal_is_debounced_too_and_invests_the_cash() {
     at_target(&sim, &px);
     let w = sim.net(&px).weights();
     assert!((w[&sym("SPY")] - 0.3).abs() < 0.01 && (w[&sym("TLT")] - 0.3).abs() < 0.01);
-    assert!(sim.broker.book.cash >= d("9900"), "cash class kept: {}", sim.broker.book.cash);
+    assert!(
+        sim.broker.book.cash >= d("9900"),
+        "cash class kept: {}",
+        sim.broker.book.cash
+    );
 }
 
 #[test]
@@ -313,11 +360,17 @@ fn case_1_sub_mp_change_during_a_global_plan_restarts_only_that_class_softly() {
     assert_eq!(kinds(&e), ["confirmed", "class_restarted", "resumed"]);
     let plan = sim.state.plan.as_ref().unwrap();
     assert_eq!(plan.id, id, "same plan");
-    assert_eq!(plan.tracks["bonds"].next_step, 2, "bonds keep their schedule");
+    assert_eq!(
+        plan.tracks["bonds"].next_step, 2,
+        "bonds keep their schedule"
+    );
     let stocks = &plan.tracks["stocks"];
     assert_eq!(stocks.next_step, 0);
     assert!(stocks.restarted && stocks.liquidate.contains(&sym("SPY")));
-    assert!((stocks.next_fraction() - 0.2).abs() < 1e-12, "softer first step");
+    assert!(
+        (stocks.next_fraction() - 0.2).abs() < 1e-12,
+        "softer first step"
+    );
     let net = sim.net(&px);
     let dec = sim.execute(DAYS[6], &px);
     assert_buy_or_sell(&dec, "TLT", round(net.net[&sym("TLT")] * frac(0.2 / 0.5)));
@@ -348,10 +401,16 @@ fn case_2_mp_change_during_a_local_plan_nets_in_flight_orders_and_splits_1_over_
     for day in &DAYS[..3] {
         sim.signal(day, q);
     }
-    assert!(matches!(sim.state.plan.as_ref().unwrap().scope, Scope::Local { .. }));
+    assert!(matches!(
+        sim.state.plan.as_ref().unwrap().scope,
+        Scope::Local { .. }
+    ));
     let local = sim.state.plan.as_ref().unwrap().id.clone();
     let s1 = sim.execute(DAYS[2], &px);
-    assert!(s1.orders.iter().all(|o| o.symbol.as_str() != "TLT"), "local: bonds untouched");
+    assert!(
+        s1.orders.iter().all(|o| o.symbol.as_str() != "TLT"),
+        "local: bonds untouched"
+    );
     // Step 2 stays in flight (submitted, unfilled).
     let s2 = sim.execute_with(DAYS[3], &px, false);
     assert!(!s2.orders.is_empty());
@@ -378,7 +437,11 @@ fn case_2_mp_change_during_a_local_plan_nets_in_flight_orders_and_splits_1_over_
         d("0.001"),
     )
     .unwrap();
-    assert_ne!(net.net[&sym("QQQ")], plain.net[&sym("QQQ")], "in-flight counted");
+    assert_ne!(
+        net.net[&sym("QQQ")],
+        plain.net[&sym("QQQ")],
+        "in-flight counted"
+    );
     let new_id = plan.id.clone();
     let dec = sim.execute_with(DAYS[6], &px, false);
     for s in ["SPY", "QQQ", "TLT"] {
@@ -391,7 +454,11 @@ fn case_2_mp_change_during_a_local_plan_nets_in_flight_orders_and_splits_1_over_
     assert!(!sim.state.is_rebalancing_active());
     // Nothing bought only to be sold: per security, one side only in the new plan.
     let mut sides: BTreeMap<_, std::collections::BTreeSet<Side>> = BTreeMap::new();
-    for o in sim.orders.iter().filter(|o| o.client_id.0.starts_with(&format!("{new_id}-"))) {
+    for o in sim
+        .orders
+        .iter()
+        .filter(|o| o.client_id.0.starts_with(&format!("{new_id}-")))
+    {
         sides.entry(o.symbol.clone()).or_default().insert(o.side);
     }
     assert!(sides.values().all(|s| s.len() == 1), "{sides:?}");
@@ -414,7 +481,11 @@ fn drift_beyond_the_band_proposes_or_starts_a_rebalance() {
         // SPY +30 % → 0.565: beyond.
         let dec = sim.execute(DAYS[1], &prices(&[("SPY", "325"), ("TLT", "100")]));
         match &dec.events[0].kind {
-            EventKind::DriftProposed { symbol, drift, band } => {
+            EventKind::DriftProposed {
+                symbol,
+                drift,
+                band,
+            } => {
                 assert!(symbol.as_str() == "SPY" || symbol.as_str() == "TLT");
                 assert!(*drift > *band && (*drift - 0.0655).abs() < 0.001, "{drift}");
             }
@@ -445,17 +516,36 @@ fn buys_are_scaled_to_the_cash_sells_fund_them_and_in_flight_buys_reserve_it() {
         ..RebalanceConfig::default()
     };
     let ab = r#"{"mp":{"stocks":0.5,"bonds":0.5},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#;
-    let mut sim = Sim::new(cfg.clone(), RebalanceState::with_model(model(ab)), Portfolio::with_cash(d("1000")));
-    sim.rb.start_global_plan(&mut sim.state, day(DAYS[0]), "test").unwrap();
+    let mut sim = Sim::new(
+        cfg.clone(),
+        RebalanceState::with_model(model(ab)),
+        Portfolio::with_cash(d("1000")),
+    );
+    sim.rb
+        .start_global_plan(&mut sim.state, day(DAYS[0]), "test")
+        .unwrap();
     let px = prices(&[("SPY", "300"), ("TLT", "300")]);
     // Targets 1.665 shares each round to 2 + 2 = 1200 > 1000: cut to 1 + 1.
     let dec = sim.execute(DAYS[0], &px);
-    assert!(matches!(dec.events[0].kind, EventKind::StepDone { cash_limited: true, .. }));
-    assert_eq!((order_qty(&dec, "SPY"), order_qty(&dec, "TLT")), (d("1"), d("1")));
+    assert!(matches!(
+        dec.events[0].kind,
+        EventKind::StepDone {
+            cash_limited: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        (order_qty(&dec, "SPY"), order_qty(&dec, "TLT")),
+        (d("1"), d("1"))
+    );
     assert_eq!(sim.broker.book.cash, d("1000") - d("600") - d("0.6"));
 
     // A buy already in flight reserves cash: the same plan buys nothing more.
-    let mut sim = Sim::new(cfg.clone(), RebalanceState::with_model(model(ab)), Portfolio::with_cash(d("1000")));
+    let mut sim = Sim::new(
+        cfg.clone(),
+        RebalanceState::with_model(model(ab)),
+        Portfolio::with_cash(d("1000")),
+    );
     sim.broker.submit(&[pulse_core::OrderRequest {
         client_id: pulse_core::ClientOrderId("manual-1".into()),
         symbol: sym("SPY"),
@@ -463,16 +553,33 @@ fn buys_are_scaled_to_the_cash_sells_fund_them_and_in_flight_buys_reserve_it() {
         quantity: d("3"),
         decided_at: ts(day(DAYS[0])),
     }]);
-    sim.rb.start_global_plan(&mut sim.state, day(DAYS[0]), "test").unwrap();
+    sim.rb
+        .start_global_plan(&mut sim.state, day(DAYS[0]), "test")
+        .unwrap();
     let dec = sim.execute_with(DAYS[0], &px, false);
-    assert!(dec.orders.iter().all(|o| o.side == Side::Sell || o.quantity * d("300") <= d("99")), "{:?}", dec.orders);
+    assert!(
+        dec.orders
+            .iter()
+            .all(|o| o.side == Side::Sell || o.quantity * d("300") <= d("99")),
+        "{:?}",
+        dec.orders
+    );
 
     // Sells come first and fund the buys.
-    let mut sim = Sim::new(cfg, RebalanceState::with_model(model(ab)), book("0", &[("SPY", "10")]));
-    sim.rb.start_global_plan(&mut sim.state, day(DAYS[0]), "test").unwrap();
+    let mut sim = Sim::new(
+        cfg,
+        RebalanceState::with_model(model(ab)),
+        book("0", &[("SPY", "10")]),
+    );
+    sim.rb
+        .start_global_plan(&mut sim.state, day(DAYS[0]), "test")
+        .unwrap();
     let dec = sim.execute(DAYS[0], &px);
     assert_eq!(dec.orders[0].side, Side::Sell);
-    assert_eq!((order_qty(&dec, "SPY"), order_qty(&dec, "TLT")), (d("-5"), d("4")));
+    assert_eq!(
+        (order_qty(&dec, "SPY"), order_qty(&dec, "TLT")),
+        (d("-5"), d("4"))
+    );
     assert!(sim.broker.book.cash >= Decimal::ZERO);
 }
 
@@ -484,8 +591,14 @@ fn minimum_trade_size_skips_small_orders_but_not_closing_sales() {
         ..RebalanceConfig::default()
     };
     let m = r#"{"mp":{"stocks":1.0},"sub_mp":{"stocks":["SPY"]}}"#;
-    let mut sim = Sim::new(cfg, RebalanceState::with_model(model(m)), book("600", &[("SPY", "40"), ("GLD", "1")]));
-    sim.rb.start_global_plan(&mut sim.state, day(DAYS[0]), "test").unwrap();
+    let mut sim = Sim::new(
+        cfg,
+        RebalanceState::with_model(model(m)),
+        book("600", &[("SPY", "40"), ("GLD", "1")]),
+    );
+    sim.rb
+        .start_global_plan(&mut sim.state, day(DAYS[0]), "test")
+        .unwrap();
     let dec = sim.execute(DAYS[0], &prices(&[("SPY", "250"), ("GLD", "180")]));
     // SPY wants +2.7 shares (~750 < 1000): skipped; GLD (outside the model) is closed anyway.
     assert_eq!(order_qty(&dec, "SPY"), Decimal::ZERO);
