@@ -58,6 +58,49 @@ pub enum PortfolioCommand {
     Optimize(OptimizeArgs),
     /// Optimize, then turn the weights into whole shares for an amount of cash.
     Allocate(AllocateArgs),
+    /// Walk-forward comparison: re-optimize on a trailing window at each rebalancing date,
+    /// trade with the engine's costs, one NAV per strategy.
+    Backtest(PortfolioBacktestArgs),
+}
+
+/// `pulse portfolio backtest`
+#[derive(Debug, Args)]
+pub struct PortfolioBacktestArgs {
+    /// Comma-separated symbols (stored daily series).
+    #[arg(long, value_delimiter = ',', required_unless_present = "universe")]
+    pub symbols: Vec<String>,
+    /// A file listing the symbols.
+    #[arg(long, conflicts_with = "symbols")]
+    pub universe: Option<PathBuf>,
+    /// Strategies: `all` (the eight of SPEC §5) or a comma list of min-vol, max-sharpe, hrp,
+    /// blend, min-vol-forecast, max-sharpe-forecast, hrp-forecast, blend-forecast, inverse-vol,
+    /// erc, equal.
+    #[arg(long, default_value = "all")]
+    pub strategies: String,
+    /// Rebalancing schedule: monthly or weekly.
+    #[arg(long, default_value = "monthly")]
+    pub rebalance: String,
+    /// Trailing window of daily closes each optimization sees.
+    #[arg(long, default_value_t = 252)]
+    pub lookback: usize,
+    /// First date to evaluate (default: as soon as the lookback window is full).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last date to evaluate.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Starting cash.
+    #[arg(long, default_value = "100000")]
+    pub cash: String,
+    /// Commission per side (fraction of notional).
+    #[arg(long, default_value = "0.001")]
+    pub commission: String,
+    /// Annual risk-free rate (fraction) for max-Sharpe and the metrics.
+    #[arg(long, default_value_t = 0.02)]
+    pub rf: f64,
+    /// Write the HTML report here.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// Portfolio construction methods.

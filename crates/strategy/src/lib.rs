@@ -4,6 +4,7 @@
 //! benchmarks). Strategies are pure and deterministic: no I/O, no clock, no randomness.
 
 pub mod fixed;
+pub mod portfolio;
 pub mod pulse;
 
 use jiff::Timestamp;

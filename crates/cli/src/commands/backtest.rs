@@ -123,7 +123,7 @@ async fn load_market(
     })
 }
 
-fn decimal(flag: &str, s: &str) -> anyhow::Result<Decimal> {
+pub(crate) fn decimal(flag: &str, s: &str) -> anyhow::Result<Decimal> {
     Decimal::from_str(s.trim()).map_err(|_| usage(format!("{flag} {s:?} is not a decimal number")))
 }
 
@@ -223,7 +223,7 @@ fn strategies(cfg: &PulseConfig) -> anyhow::Result<Vec<Box<dyn Strategy>>> {
     ])
 }
 
-fn fill_records(r: &BacktestResult) -> Vec<FillRecord> {
+pub(crate) fn fill_records(r: &BacktestResult) -> Vec<FillRecord> {
     r.fills
         .iter()
         .map(|f| FillRecord {
@@ -251,12 +251,12 @@ fn periodicity(timeframe: Timeframe) -> Periodicity {
 }
 
 /// The outcome of one strategy in a run.
-struct Evaluated {
-    result: BacktestResult,
-    analysis: Analysis,
+pub(crate) struct Evaluated {
+    pub(crate) result: BacktestResult,
+    pub(crate) analysis: Analysis,
 }
 
-fn analyse(
+pub(crate) fn analyse(
     r: BacktestResult,
     timeframe: Timeframe,
     rf: &RiskFreeChoice,
@@ -293,14 +293,14 @@ fn analyse(
     })
 }
 
-enum RiskFreeChoice {
+pub(crate) enum RiskFreeChoice {
     Zero,
     Constant(f64),
     Irx(Vec<(Timestamp, f64)>),
 }
 
 impl RiskFreeChoice {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             RiskFreeChoice::Zero => {
                 "risk-free rate 0 (no ^IRX series in the store; pass --rf to set one)".into()
@@ -313,7 +313,7 @@ impl RiskFreeChoice {
     }
 }
 
-fn date_of(ts: Timestamp, timeframe: Timeframe) -> String {
+pub(crate) fn date_of(ts: Timestamp, timeframe: Timeframe) -> String {
     if timeframe == Timeframe::D1 {
         ts.to_zoned(TimeZone::UTC).date().to_string()
     } else {
@@ -402,7 +402,7 @@ fn run_all(
     Ok(out)
 }
 
-fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
+pub(crate) fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
     let m: &Metrics = &e.analysis.metrics;
     let dd_period = match (m.max_drawdown_peak, m.max_drawdown_trough) {
         (Some(a), Some(b)) => {
@@ -654,7 +654,7 @@ async fn record(
     Ok(store.record_run(&run).await?)
 }
 
-fn fmt_opt(v: Option<f64>, pct: bool) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>, pct: bool) -> String {
     match v {
         None => "—".into(),
         Some(x) if x.is_infinite() => "∞".into(),

@@ -1,0 +1,75 @@
+//! `pulse portfolio backtest` end to end on real ETF closes.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::process::Command;
+
+#[test]
+fn walk_forward_compares_strategies_on_real_etfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let pulse = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pulse"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let files: Vec<String> = ["SPY", "TLT", "GLD", "IEF", "QQQ"]
+        .iter()
+        .map(|t| {
+            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut import = vec!["-q", "data", "import"];
+    import.extend(files.iter().map(String::as_str));
+    assert!(pulse(&import).status.success());
+    let report = dir.path().join("wf.html");
+    let out = pulse(&[
+        "--json",
+        "portfolio",
+        "backtest",
+        "--symbols",
+        "SPY,TLT,GLD,IEF,QQQ",
+        "--strategies",
+        "min-vol,max-sharpe,hrp,equal",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2024-12-31",
+        "--lookback",
+        "126",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let strategies = j["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 4);
+    let days = j["dates"].as_array().unwrap().len();
+    assert_eq!(j["dates"][0], "2023-01-03");
+    for s in strategies {
+        let nav = s["nav"].as_array().unwrap();
+        assert_eq!(nav.len(), days);
+        assert_eq!(nav[0].as_f64().unwrap(), 100_000.0, "{}", s["name"]);
+        // Monthly re-optimization over 24 months: at most one trading day per month (plus the
+        // first allocation); months whose new weights stay inside the drift band trade nothing.
+        let r = s["rebalances"].as_u64().unwrap();
+        assert!((6..=25).contains(&r), "{}: {r} rebalancing days", s["name"]);
+    }
+    // Min-vol is the least volatile of the four, as it should be out of sample too.
+    let vol = |n: &str| {
+        strategies.iter().find(|s| s["name"] == n).unwrap()["metrics"]["volatility"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(vol("min-vol") < vol("equal") && vol("min-vol") < vol("max-sharpe"));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("Portfolio walk-forward") && !html.contains("https://"));
+}
