@@ -339,18 +339,53 @@ impl Indicator for AtrPercentile {
     }
 }
 
-/// How many of `values` are strictly below `cur` (eight independent lanes: vectorizes).
+/// How many of `values` are strictly below `cur`: sixteen independent lanes (vectorizes into
+/// compare + subtract of the all-ones mask), then pairs, then at most one scalar.
 #[inline(always)]
 fn count_below(values: &[f64], cur: f64) -> usize {
-    let mut lanes = [0u64; 8];
-    let mut chunks = values.chunks_exact(8);
+    let mut lanes = [0u64; 16];
+    let mut chunks = values.chunks_exact(16);
     for c in &mut chunks {
         for (l, &v) in lanes.iter_mut().zip(c) {
             *l += u64::from(v < cur);
         }
     }
-    let rest = chunks.remainder().iter().filter(|&&v| v < cur).count();
-    lanes.iter().sum::<u64>() as usize + rest
+    let mut pairs = chunks.remainder().chunks_exact(2);
+    let mut two = [0u64; 2];
+    for c in &mut pairs {
+        for (l, &v) in two.iter_mut().zip(c) {
+            *l += u64::from(v < cur);
+        }
+    }
+    let last = pairs.remainder().first().map_or(0, |&v| u64::from(v < cur));
+    (lanes.iter().sum::<u64>() + two[0] + two[1] + last) as usize
+}
+
+/// For each of four thresholds, how many of `values` are strictly below it (one pass; each
+/// threshold keeps two lanes, so each pair of values is one packed compare + subtract).
+#[inline(always)]
+fn count_below4(values: &[f64], cur: [f64; 4]) -> [usize; 4] {
+    let [t0, t1, t2, t3] = cur;
+    let mut acc = [0u64; 8];
+    let mut chunks = values.chunks_exact(2);
+    for c in &mut chunks {
+        if let [a, b] = *c {
+            acc[0] += u64::from(a < t0);
+            acc[1] += u64::from(b < t0);
+            acc[2] += u64::from(a < t1);
+            acc[3] += u64::from(b < t1);
+            acc[4] += u64::from(a < t2);
+            acc[5] += u64::from(b < t2);
+            acc[6] += u64::from(a < t3);
+            acc[7] += u64::from(b < t3);
+        }
+    }
+    let mut out = [0usize; 4];
+    for (m, (o, &t)) in out.iter_mut().zip(&cur).enumerate() {
+        let rest = chunks.remainder().iter().filter(|&&v| v < t).count();
+        *o = (acc[2 * m] + acc[2 * m + 1]) as usize + rest;
+    }
+    out
 }
 
 /// Batch ATR percentile rank into `out`; NaN in warm-up positions.
@@ -382,7 +417,26 @@ pub fn atr_percentile_into(
     let n = close.len();
     let lb = period + window;
     let wf = window as f64;
-    for i in (lb..n).rev() {
+    // Groups of four outputs share one pass over the common part of their windows (loads and
+    // per-window overhead amortized); the ragged ends are counted separately.
+    let mut end = n;
+    if window >= 8 {
+        while end >= lb + 4 {
+            let g = end - 4;
+            let cur = [out[g], out[g + 1], out[g + 2], out[g + 3]];
+            let mut counts = count_below4(&out[g + 3 - window..g], cur);
+            for (m, c) in counts.iter_mut().enumerate() {
+                let head = &out[g + m - window..g + 3 - window];
+                let tail = &out[g..g + m];
+                *c += head.iter().chain(tail).filter(|&&v| v < cur[m]).count();
+            }
+            for (o, c) in out[g..end].iter_mut().zip(counts) {
+                *o = c as f64 / wf * 100.0;
+            }
+            end = g;
+        }
+    }
+    for i in (lb..end).rev() {
         let cur = out[i];
         let count = count_below(&out[i - window..i], cur);
         out[i] = count as f64 / wf * 100.0;

@@ -391,6 +391,16 @@ fn large_periods_streaming_equals_batch() {
                 &cols(ss.iter().map(|o| o.map(|o| o.d)).collect()),
             );
         }
+        // ATR percentile rank: windows ≥ 8 take the four-outputs-per-pass batch path.
+        for (p, w) in [(14, 100), (3, 8), (5, 9), (2, 31)] {
+            let mut a = AtrPercentile::try_new(p, w).unwrap();
+            let batch = atr_percentile(&x.h, &x.l, c, p, w).unwrap();
+            check(
+                "atrp",
+                &batch,
+                &cols((0..n).map(|i| a.update(hlc(&x, i))).collect()),
+            );
+        }
         for p in [2, 50, 300] {
             let mut s = StdDev::try_new(p, 2.0).unwrap();
             check(
