@@ -1,0 +1,442 @@
+//! Overfitting statistics: probabilistic and deflated Sharpe ratio, probability of backtest
+//! overfitting (PBO) by combinatorially symmetric cross-validation (CSCV).
+//!
+//! All Sharpe ratios here are **per period** (not annualized): `SR = mean / std`, `std` with the
+//! `n − 1` denominator. Skewness `γ₃ = m₃ / m₂^{3/2}` and kurtosis `γ₄ = m₄ / m₂²` (Pearson, not excess;
+//! normal = 3) use the population central moments `m_k = Σ(r − r̄)^k / n`.
+//!
+//! **PSR** (Bailey & López de Prado 2012): the probability that the true Sharpe exceeds `SR*`, given
+//! `T` observations:
+//! `PSR(SR*) = Φ( (SR − SR*) · √(T − 1) / √(1 − γ₃·SR + (γ₄ − 1)/4 · SR²) )`.
+//!
+//! **DSR** (Bailey & López de Prado 2014, "The Deflated Sharpe Ratio"): PSR against the Sharpe
+//! one expects from the best of `N` independent trials of zero true Sharpe,
+//! `SR₀ = √V[SR_n] · ( (1 − γ) Φ⁻¹(1 − 1/N) + γ Φ⁻¹(1 − 1/(N·e)) )`, `γ` = Euler–Mascheroni
+//! (0.5772…), `V[SR_n]` the sample variance (`n − 1`) of the trials' Sharpe ratios;
+//! `DSR = PSR(SR₀)` evaluated with the chosen strategy's own `T`, `γ₃`, `γ₄`. For `N = 1`, `SR₀ = 0`.
+//!
+//! **PBO by CSCV** (Bailey, Borwein, López de Prado & Zhu 2017, "The Probability of Backtest
+//! Overfitting"): the `T × N` matrix of per-period returns of `N` trials is cut into `S` (even)
+//! contiguous row blocks (sizes as numpy's `array_split`: the first `T mod S` blocks one row
+//! longer). For each of the `C(S, S/2)` ways to pick half the blocks as in-sample (IS; the rest,
+//! in original order, is out-of-sample, OOS): compute each trial's performance (Sharpe or mean) on IS
+//! and OOS, take `n*` = the IS-best trial (first on ties), its OOS rank `r ∈ [1, N]` (ascending,
+//! ties averaged), `ω = r / (N + 1)` and the logit `λ = ln(ω / (1 − ω))`.
+//! `PBO = #{λ ≤ 0} / C(S, S/2)`: how often the IS winner does no better than the OOS median.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SearchError};
+use crate::normal;
+
+/// Euler–Mascheroni constant γ.
+pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// Moments of a return series (per period).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReturnStats {
+    /// Number of returns T.
+    pub n: usize,
+    /// Mean return per period.
+    pub mean: f64,
+    /// Standard deviation per period (n − 1 denominator).
+    pub std: f64,
+    /// Per-period Sharpe ratio `mean / std` (no risk-free rate, not annualized).
+    pub sharpe: f64,
+    /// Skewness γ₃ (population moments).
+    pub skewness: f64,
+    /// Kurtosis γ₄ (Pearson, normal = 3; population moments).
+    pub kurtosis: f64,
+}
+
+fn stat_err(statistic: &'static str, reason: String) -> SearchError {
+    SearchError::Statistic { statistic, reason }
+}
+
+/// Mean, std, Sharpe, skewness and kurtosis of `returns` (≥ 2 finite values, not all equal).
+pub fn return_stats(returns: &[f64]) -> Result<ReturnStats> {
+    const WHAT: &str = "return statistics";
+    if returns.len() < 2 {
+        return Err(stat_err(
+            WHAT,
+            format!("need at least 2 returns, got {}", returns.len()),
+        ));
+    }
+    if let Some(i) = returns.iter().position(|r| !r.is_finite()) {
+        return Err(stat_err(
+            WHAT,
+            format!("return #{i} is not finite ({})", returns[i]),
+        ));
+    }
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
+    for r in returns {
+        let d = r - mean;
+        let d2 = d * d;
+        m2 += d2;
+        m3 += d2 * d;
+        m4 += d2 * d2;
+    }
+    if m2 <= 0.0 {
+        return Err(stat_err(
+            WHAT,
+            "returns are constant (zero variance)".to_string(),
+        ));
+    }
+    let std = (m2 / (n - 1.0)).sqrt();
+    let (m2, m3, m4) = (m2 / n, m3 / n, m4 / n);
+    Ok(ReturnStats {
+        n: returns.len(),
+        mean,
+        std,
+        sharpe: mean / std,
+        skewness: m3 / m2.powf(1.5),
+        kurtosis: m4 / (m2 * m2),
+    })
+}
+
+/// Probabilistic Sharpe ratio `PSR(SR*)` from a per-period Sharpe `sharpe` over `n_obs` periods with
+/// skewness `skewness` and (Pearson) `kurtosis`; see the module docs for the formula.
+pub fn probabilistic_sharpe_ratio(
+    sharpe: f64,
+    sharpe_benchmark: f64,
+    n_obs: usize,
+    skewness: f64,
+    kurtosis: f64,
+) -> Result<f64> {
+    const WHAT: &str = "probabilistic Sharpe ratio";
+    if n_obs < 2 {
+        return Err(stat_err(
+            WHAT,
+            format!("need at least 2 observations, got {n_obs}"),
+        ));
+    }
+    let var = 1.0 - skewness * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe;
+    if !(var > 0.0 && var.is_finite()) || !sharpe_benchmark.is_finite() {
+        return Err(stat_err(
+            WHAT,
+            format!(
+                "1 − γ₃·SR + (γ₄−1)/4·SR² = {var} is not positive (SR={sharpe}, γ₃={skewness}, γ₄={kurtosis})"
+            ),
+        ));
+    }
+    let z = (sharpe - sharpe_benchmark) * ((n_obs - 1) as f64).sqrt() / var.sqrt();
+    Ok(normal::cdf(z))
+}
+
+/// Expected maximum per-period Sharpe ratio of `n_trials` independent trials with true Sharpe 0 and
+/// Sharpe variance `trial_sharpe_variance`: `√V · ((1−γ)Φ⁻¹(1−1/N) + γΦ⁻¹(1−1/(N·e)))`; 0 for N = 1.
+pub fn expected_max_sharpe(n_trials: usize, trial_sharpe_variance: f64) -> Result<f64> {
+    if n_trials == 0 || !(trial_sharpe_variance >= 0.0 && trial_sharpe_variance.is_finite()) {
+        return Err(stat_err(
+            "expected maximum Sharpe",
+            format!(
+                "need N ≥ 1 and a finite variance ≥ 0, got N={n_trials}, V={trial_sharpe_variance}"
+            ),
+        ));
+    }
+    if n_trials == 1 {
+        return Ok(0.0);
+    }
+    let n = n_trials as f64;
+    let z = (1.0 - EULER_GAMMA) * normal::ppf(1.0 - 1.0 / n)
+        + EULER_GAMMA * normal::ppf(1.0 - 1.0 / (n * std::f64::consts::E));
+    Ok(trial_sharpe_variance.sqrt() * z)
+}
+
+/// Deflated Sharpe ratio with its ingredients.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeflatedSharpe {
+    /// `PSR(SR₀)`: probability that the chosen strategy's true Sharpe is above what luck gives.
+    pub dsr: f64,
+    /// Chosen strategy's per-period Sharpe.
+    pub sharpe: f64,
+    /// Expected maximum Sharpe of the trials under the null (`SR₀`, per period).
+    pub sharpe_null: f64,
+    /// Number of (independent) trials N.
+    pub n_trials: usize,
+    /// Variance of the trials' per-period Sharpe ratios.
+    pub trial_sharpe_variance: f64,
+    /// Moments of the chosen strategy's returns.
+    pub stats: ReturnStats,
+}
+
+/// DSR of the chosen strategy's per-period `returns`, given the per-period Sharpe ratios of all
+/// trials tried (`N = trial_sharpes.len()`, `V` = their sample variance).
+pub fn deflated_sharpe_ratio(returns: &[f64], trial_sharpes: &[f64]) -> Result<DeflatedSharpe> {
+    const WHAT: &str = "deflated Sharpe ratio";
+    let finite: Vec<f64> = trial_sharpes
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .collect();
+    if finite.len() != trial_sharpes.len() {
+        return Err(stat_err(
+            WHAT,
+            "a trial Sharpe ratio is not finite".to_string(),
+        ));
+    }
+    let var = match finite.len() {
+        0 => return Err(stat_err(WHAT, "no trial Sharpe ratios".to_string())),
+        1 => 0.0,
+        n => {
+            let m = finite.iter().sum::<f64>() / n as f64;
+            finite.iter().map(|s| (s - m) * (s - m)).sum::<f64>() / (n - 1) as f64
+        }
+    };
+    deflated_sharpe_ratio_with(returns, finite.len(), var)
+}
+
+/// DSR with an explicit number of independent trials `n_trials` and Sharpe variance (e.g. an
+/// effective N after clustering correlated trials).
+pub fn deflated_sharpe_ratio_with(
+    returns: &[f64],
+    n_trials: usize,
+    trial_sharpe_variance: f64,
+) -> Result<DeflatedSharpe> {
+    let stats = return_stats(returns)?;
+    let sharpe_null = expected_max_sharpe(n_trials, trial_sharpe_variance)?;
+    let dsr = probabilistic_sharpe_ratio(
+        stats.sharpe,
+        sharpe_null,
+        stats.n,
+        stats.skewness,
+        stats.kurtosis,
+    )?;
+    Ok(DeflatedSharpe {
+        dsr,
+        sharpe: stats.sharpe,
+        sharpe_null,
+        n_trials,
+        trial_sharpe_variance,
+        stats,
+    })
+}
+
+/// Performance measure used by CSCV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PboMetric {
+    /// Per-period Sharpe ratio (mean / std with n − 1); a zero-variance subset scores −∞.
+    Sharpe,
+    /// Mean return per period.
+    Mean,
+}
+
+/// Result of [`pbo_cscv`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pbo {
+    /// Probability of backtest overfitting: share of logits ≤ 0.
+    pub pbo: f64,
+    /// Logit λ of the IS winner's OOS relative rank, one per combination (lexicographic order).
+    pub logits: Vec<f64>,
+    /// `(IS performance, OOS performance)` of the IS winner, per combination.
+    pub is_oos: Vec<(f64, f64)>,
+    /// Share of combinations where the IS winner's OOS performance is below 0.
+    pub prob_oos_loss: f64,
+    /// Number of combinations `C(S, S/2)`.
+    pub n_combinations: usize,
+}
+
+/// Running (count, mean, M2) of a block, merged with Chan et al.'s formula.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn of(xs: impl Iterator<Item = f64>) -> Moments {
+        let mut m = Moments::default();
+        for x in xs {
+            m.n += 1.0;
+            let d = x - m.mean;
+            m.mean += d / m.n;
+            m.m2 += d * (x - m.mean);
+        }
+        m
+    }
+
+    fn merge(self, o: Moments) -> Moments {
+        if self.n == 0.0 {
+            return o;
+        }
+        let n = self.n + o.n;
+        let d = o.mean - self.mean;
+        Moments {
+            n,
+            mean: self.mean + d * o.n / n,
+            m2: self.m2 + o.m2 + d * d * self.n * o.n / n,
+        }
+    }
+
+    fn score(&self, metric: PboMetric) -> f64 {
+        match metric {
+            PboMetric::Mean => self.mean,
+            PboMetric::Sharpe => {
+                let sd = (self.m2 / (self.n - 1.0)).sqrt();
+                if sd > 0.0 {
+                    self.mean / sd
+                } else {
+                    f64::NEG_INFINITY
+                }
+            }
+        }
+    }
+}
+
+/// All `k`-subsets of `0..n` in lexicographic order (as Python's `itertools.combinations`).
+fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut c: Vec<usize> = (0..k).collect();
+    loop {
+        out.push(c.clone());
+        let Some(i) = (0..k).rev().find(|&i| c[i] != i + n - k) else {
+            return out;
+        };
+        c[i] += 1;
+        for j in i + 1..k {
+            c[j] = c[j - 1] + 1;
+        }
+    }
+}
+
+/// PBO by CSCV over `trials[n]` = per-period returns of trial `n` (all the same length T), cut into
+/// `n_blocks` = S blocks (even, 2 ≤ S ≤ 24, S ≤ T). Combinations run in parallel.
+pub fn pbo_cscv<R: AsRef<[f64]> + Sync>(
+    trials: &[R],
+    n_blocks: usize,
+    metric: PboMetric,
+) -> Result<Pbo> {
+    const WHAT: &str = "probability of backtest overfitting";
+    let n_trials = trials.len();
+    if n_trials < 2 {
+        return Err(stat_err(
+            WHAT,
+            format!("need at least 2 trials, got {n_trials}"),
+        ));
+    }
+    let t = trials[0].as_ref().len();
+    if let Some((i, r)) = trials
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.as_ref().len() != t)
+    {
+        return Err(stat_err(
+            WHAT,
+            format!(
+                "trial #{i} has {} returns, trial #0 has {t}",
+                r.as_ref().len()
+            ),
+        ));
+    }
+    if n_blocks < 2 || n_blocks % 2 != 0 || n_blocks > 24 || n_blocks * 2 > t {
+        return Err(stat_err(
+            WHAT,
+            format!(
+                "blocks S={n_blocks} must be even, in [2, 24] and at most T/2 = {}",
+                t / 2
+            ),
+        ));
+    }
+    if let Some(i) = trials
+        .iter()
+        .position(|r| r.as_ref().iter().any(|x| !x.is_finite()))
+    {
+        return Err(stat_err(
+            WHAT,
+            format!("trial #{i} has a non-finite return"),
+        ));
+    }
+    // Block boundaries as numpy.array_split.
+    let (base, extra) = (t / n_blocks, t % n_blocks);
+    let mut bounds = Vec::with_capacity(n_blocks + 1);
+    bounds.push(0);
+    for b in 0..n_blocks {
+        let len = base + usize::from(b < extra);
+        bounds.push(bounds[b] + len);
+    }
+    // stats[b][n]: moments of trial n in block b.
+    let stats: Vec<Vec<Moments>> = (0..n_blocks)
+        .map(|b| {
+            trials
+                .iter()
+                .map(|r| Moments::of(r.as_ref()[bounds[b]..bounds[b + 1]].iter().copied()))
+                .collect()
+        })
+        .collect();
+    let combos = combinations(n_blocks, n_blocks / 2);
+    let per: Vec<(f64, f64, f64)> = combos
+        .par_iter()
+        .map(|is_blocks| {
+            let mut in_is = vec![false; n_blocks];
+            for &b in is_blocks {
+                in_is[b] = true;
+            }
+            let perf = |want_is: bool| -> Vec<f64> {
+                (0..n_trials)
+                    .map(|n| {
+                        (0..n_blocks)
+                            .filter(|&b| in_is[b] == want_is)
+                            .fold(Moments::default(), |acc, b| acc.merge(stats[b][n]))
+                            .score(metric)
+                    })
+                    .collect()
+            };
+            let is = perf(true);
+            let oos = perf(false);
+            let mut best = 0;
+            for (n, v) in is.iter().enumerate() {
+                if *v > is[best] {
+                    best = n;
+                }
+            }
+            let target = oos[best];
+            let below = oos.iter().filter(|&&v| v < target).count() as f64;
+            let equal = oos.iter().filter(|&&v| v == target).count() as f64;
+            let rank = below + (equal + 1.0) / 2.0;
+            let w = rank / (n_trials as f64 + 1.0);
+            ((w / (1.0 - w)).ln(), is[best], target)
+        })
+        .collect();
+    let c = per.len();
+    let logits: Vec<f64> = per.iter().map(|p| p.0).collect();
+    let pbo = logits.iter().filter(|&&l| l <= 0.0).count() as f64 / c as f64;
+    let prob_oos_loss = per.iter().filter(|p| p.2 < 0.0).count() as f64 / c as f64;
+    Ok(Pbo {
+        pbo,
+        logits,
+        is_oos: per.iter().map(|p| (p.1, p.2)).collect(),
+        prob_oos_loss,
+        n_combinations: c,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_count_and_order() {
+        let c = combinations(6, 3);
+        assert_eq!(c.len(), 20);
+        assert_eq!(c[0], vec![0, 1, 2]);
+        assert_eq!(c[1], vec![0, 1, 3]);
+        assert_eq!(c[19], vec![3, 4, 5]);
+        assert_eq!(combinations(16, 8).len(), 12_870);
+    }
+
+    #[test]
+    fn merged_moments_match_direct() {
+        let xs: Vec<f64> = (0..50)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.01)
+            .collect();
+        let whole = Moments::of(xs.iter().copied());
+        let parts =
+            Moments::of(xs[..17].iter().copied()).merge(Moments::of(xs[17..].iter().copied()));
+        assert!((whole.mean - parts.mean).abs() < 1e-15);
+        assert!((whole.m2 - parts.m2).abs() < 1e-15);
+    }
+}
