@@ -30,7 +30,9 @@ cases = [
     ("WMA(10)", lambda: talib.WMA(c, 10)),
     ("RSI(14)", lambda: talib.RSI(c, 14)),
     ("MACD(12,26,9)", lambda: talib.MACD(c, 12, 26, 9)),
-    ("BBANDS(20,2)", lambda: talib.BBANDS(c, 20, 2.0, 2.0, 0)),
+    ("BBANDS(20,2) bands only", lambda: talib.BBANDS(c, 20, 2.0, 2.0, 0)),
+    # TA-Lib has no %B / bandwidth: the same 3-band call is the reference for the 5-output row.
+    ("BBANDS(20,2) +%B +bandwidth", lambda: talib.BBANDS(c, 20, 2.0, 2.0, 0)),
     ("TRANGE", lambda: talib.TRANGE(h, l, c)),
     ("ATR(14)", lambda: talib.ATR(h, l, c, 14)),
     ("ATR pct rank(14,100)", lambda: talib.PERCENTRANK(talib.ATR(h, l, c, 14), 100)),

@@ -143,7 +143,7 @@ fn main() {
         stream(Macd::try_new(12, 26, 9).unwrap(), sn, |i| c[i]),
     );
     row!(
-        "BBANDS(20,2)",
+        "BBANDS(20,2) +%B +bandwidth",
         best_of(r, || {
             bbands_into(
                 c,
@@ -158,6 +158,13 @@ fn main() {
                 },
             )
             .unwrap()
+        }),
+        stream(BollingerBands::try_new(20, 2.0).unwrap(), sn, |i| c[i]),
+    );
+    row!(
+        "BBANDS(20,2) bands only",
+        best_of(r, || {
+            bbands_bands_into(c, 20, 2.0, &mut o1, &mut o2, &mut o3).unwrap()
         }),
         stream(BollingerBands::try_new(20, 2.0).unwrap(), sn, |i| c[i]),
     );

@@ -94,9 +94,9 @@ pub use spec::{IndicatorSpec, OhlcvColumns, SpecInfo};
 pub use stats::{Beta, Correlation, beta, beta_into, correlation, correlation_into};
 pub use volatility::{
     Atr, AtrPercentile, BBandsOut, BBandsOutput, BollingerBands, RollingVolatility, StdDev,
-    TrueRange, ZScore, atr, atr_into, atr_percentile, atr_percentile_into, bbands, bbands_into,
-    rolling_volatility, rolling_volatility_into, stddev, stddev_into, trange, trange_into, zscore,
-    zscore_into,
+    TrueRange, ZScore, atr, atr_into, atr_percentile, atr_percentile_into, bbands,
+    bbands_bands_into, bbands_into, rolling_volatility, rolling_volatility_into, stddev,
+    stddev_into, trange, trange_into, zscore, zscore_into,
 };
 pub use volume::{
     Obv, RollingVwap, SessionVwap, VwapBar, obv, obv_into, rolling_vwap, rolling_vwap_into,

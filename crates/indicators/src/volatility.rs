@@ -503,15 +503,20 @@ impl BollingerBands {
         })
     }
 
+    /// `(upper, middle, lower)` from the middle band and the variance.
     #[inline(always)]
-    fn finish(x: f64, middle: f64, var: f64, k: f64) -> BBandsOutput {
-        // sqrt and divisions computed unconditionally, then selected: branch-free, so the
-        // batch finishing loop vectorizes (same values as guarded code).
+    fn bands(middle: f64, var: f64, k: f64) -> (f64, f64, f64) {
+        // sqrt computed unconditionally, then selected: branch-free, so the batch finishing
+        // loop vectorizes (same values as guarded code).
         let root = var.sqrt();
         let sd = if !ta_is_zero_or_neg(var) { root } else { 0.0 };
         let t = sd * k;
-        let upper = middle + t;
-        let lower = middle - t;
+        (middle + t, middle, middle - t)
+    }
+
+    #[inline(always)]
+    fn finish(x: f64, middle: f64, var: f64, k: f64) -> BBandsOutput {
+        let (upper, middle, lower) = Self::bands(middle, var, k);
         let w = upper - lower;
         let pb = (x - lower) / w;
         let bw = w / middle;
@@ -593,52 +598,8 @@ pub fn bbands_into(
     check_len("bbands", "lower", n, out.lower.len())?;
     check_len("bbands", "percent_b", n, out.percent_b.len())?;
     check_len("bbands", "bandwidth", n, out.bandwidth.len())?;
-    let lb = period - 1;
-    for i in 0..lb.min(n) {
-        out.set(i, None);
-    }
-    // Fused single pass: TA-Lib's rolling-sum SMA for the middle, shifted moments for σ,
-    // finiteness accumulated alongside (exact slow path if any input was not finite). The serial
-    // part parks the window sum in `middle` and the variance in `upper`; each cache-resident
-    // block is then finished by a branch-free loop that vectorizes (the divisions and sqrt).
-    let head = &input[..lb.min(n)];
-    let ok = head.iter().fold(true, |a, x| a & x.is_finite());
-    let total = head.iter().fold(0.0, |t, &x| t + x);
-    let pf = period as f64;
-    let mut st = (ok, total, &mut *out);
-    moments_batch(
-        input,
-        period,
-        &mut st,
-        |(ok, total, o), i, x, _, var| {
-            *ok &= x.is_finite();
-            *total += x;
-            o.middle[i] = *total;
-            *total -= input[i + 1 - period];
-            o.upper[i] = var;
-        },
-        |(_, _, o), r| {
-            let xs = &input[r.clone()];
-            let (up, mid, low) = (
-                &mut o.upper[r.clone()],
-                &mut o.middle[r.clone()],
-                &mut o.lower[r.clone()],
-            );
-            let (pb, bw) = (&mut o.percent_b[r.clone()], &mut o.bandwidth[r]);
-            let lanes = up
-                .iter_mut()
-                .zip(mid.iter_mut())
-                .zip(low.iter_mut())
-                .zip(pb.iter_mut())
-                .zip(bw.iter_mut());
-            for (((((u, m), l), p), b), &x) in lanes.zip(xs) {
-                let v = BollingerBands::finish(x, *m / pf, *u, k);
-                (*u, *m, *l, *p, *b) = (v.upper, v.middle, v.lower, v.percent_b, v.bandwidth);
-            }
-        },
-    );
-    let ok = st.0;
-    if !ok {
+    let extra = Some((&mut *out.percent_b, &mut *out.bandwidth));
+    if !bbands_fast(input, period, k, out.upper, out.middle, out.lower, extra) {
         let mut s = BollingerBands::try_new(period, k)?;
         for (i, &x) in input.iter().enumerate() {
             let o = s.update(x);
@@ -646,6 +607,104 @@ pub fn bbands_into(
         }
     }
     Ok(())
+}
+
+/// Batch Bollinger Bands, the three bands only (TA-Lib `BBANDS`' outputs; same values as
+/// [`bbands_into`]'s, without computing %B and bandwidth); NaN in warm-up positions.
+pub fn bbands_bands_into(
+    input: &[f64],
+    period: usize,
+    k: f64,
+    upper: &mut [f64],
+    middle: &mut [f64],
+    lower: &mut [f64],
+) -> Result<(), IndicatorError> {
+    BollingerBands::validate(period, k)?;
+    let n = input.len();
+    check_len("bbands", "upper", n, upper.len())?;
+    check_len("bbands", "middle", n, middle.len())?;
+    check_len("bbands", "lower", n, lower.len())?;
+    if !bbands_fast(input, period, k, upper, middle, lower, None) {
+        let mut s = BollingerBands::try_new(period, k)?;
+        for (i, &x) in input.iter().enumerate() {
+            let o = s.update(x);
+            upper[i] = o.map_or(f64::NAN, |o| o.upper);
+            middle[i] = o.map_or(f64::NAN, |o| o.middle);
+            lower[i] = o.map_or(f64::NAN, |o| o.lower);
+        }
+    }
+    Ok(())
+}
+
+/// BBANDS fast path (all slices of `input`'s length): TA-Lib's rolling-sum SMA for the middle,
+/// shifted moments for σ. The serial part parks the window sum in `middle` and the variance in
+/// `upper`; each cache-resident block is then finished by a branch-free loop that vectorizes
+/// (the divisions and sqrt). Non-finite input always makes the rolling sum, hence the middle
+/// band, non-finite from that bar on, so the finishing loop's check of the middle band detects
+/// it (overflow merely takes the slow path). Returns false if the slow path must run.
+#[allow(clippy::too_many_arguments)]
+fn bbands_fast(
+    input: &[f64],
+    period: usize,
+    k: f64,
+    upper: &mut [f64],
+    middle: &mut [f64],
+    lower: &mut [f64],
+    extra: Option<(&mut [f64], &mut [f64])>,
+) -> bool {
+    let n = input.len();
+    let lb = (period - 1).min(n);
+    upper[..lb].fill(f64::NAN);
+    middle[..lb].fill(f64::NAN);
+    lower[..lb].fill(f64::NAN);
+    let mut extra = extra;
+    if let Some((pb, bw)) = &mut extra {
+        pb[..lb].fill(f64::NAN);
+        bw[..lb].fill(f64::NAN);
+    }
+    let head = &input[..lb];
+    let ok = head.iter().fold(true, |a, x| a & x.is_finite());
+    let total = head.iter().fold(0.0, |t, &x| t + x);
+    let pf = period as f64;
+    let mut st = (ok, total, upper, middle, lower, extra);
+    moments_batch(
+        input,
+        period,
+        &mut st,
+        |(_, total, up, mid, _, _), i, x, _, var| {
+            *total += x;
+            mid[i] = *total;
+            *total -= input[i + 1 - period];
+            up[i] = var;
+        },
+        |(ok, _, up, mid, low, extra), r| {
+            let xs = &input[r.clone()];
+            let (up, mid, low) = (&mut up[r.clone()], &mut mid[r.clone()], &mut low[r.clone()]);
+            let mut fin = true;
+            match extra {
+                Some((pb, bw)) => {
+                    let (pb, bw) = (&mut pb[r.clone()], &mut bw[r]);
+                    let lanes = up.iter_mut().zip(mid.iter_mut()).zip(low.iter_mut());
+                    let lanes = lanes.zip(pb.iter_mut()).zip(bw.iter_mut()).zip(xs);
+                    for (((((u, m), l), p), b), &x) in lanes {
+                        let v = BollingerBands::finish(x, *m / pf, *u, k);
+                        fin &= v.middle.is_finite();
+                        (*u, *m, *l, *p, *b) =
+                            (v.upper, v.middle, v.lower, v.percent_b, v.bandwidth);
+                    }
+                }
+                None => {
+                    for ((u, m), l) in up.iter_mut().zip(mid.iter_mut()).zip(low.iter_mut()) {
+                        let (upper, middle, lower) = BollingerBands::bands(*m / pf, *u, k);
+                        fin &= middle.is_finite();
+                        (*u, *m, *l) = (upper, middle, lower);
+                    }
+                }
+            }
+            *ok &= fin;
+        },
+    );
+    st.0
 }
 
 /// Batch Bollinger Bands, allocating `[upper, middle, lower, percent_b, bandwidth]`.

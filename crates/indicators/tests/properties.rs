@@ -181,6 +181,13 @@ fn all(x: &Bars) -> Vec<Case> {
             .map(|o| o.as_ref().map(f).unwrap_or(f64::NAN))
             .collect::<Vec<_>>()
     };
+    let (mut u3, mut m3, mut l3) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    bbands_bands_into(c, 5, 2.0, &mut u3, &mut m3, &mut l3).unwrap();
+    out.push((
+        "bbands_bands",
+        vec![u3, m3, l3],
+        vec![colb(|o| o.upper), colb(|o| o.middle), colb(|o| o.lower)],
+    ));
     out.push((
         "bbands",
         bb.to_vec(),
@@ -357,8 +364,14 @@ fn large_periods_streaming_equals_batch() {
             )
         })
         .collect();
-    for holes in [vec![], vec![1234]] {
-        let x = bars(300.0, steps.clone(), holes);
+    // Clean; a NaN hole; ±∞ closes (checks the fast paths' detection of infinite input).
+    for (holes, infs) in [(vec![], false), (vec![1234], false), (vec![], true)] {
+        let mut x = bars(300.0, steps.clone(), holes);
+        if infs {
+            x.c[777] = f64::INFINITY;
+            x.c[2000] = f64::NEG_INFINITY;
+            x.h[2500] = f64::INFINITY;
+        }
         let n = x.c.len();
         let c = &x.c;
         let cols = |v: Vec<Option<f64>>| {
@@ -427,6 +440,11 @@ fn large_periods_streaming_equals_batch() {
                 &bb[3],
                 &cols(bs.iter().map(|o| o.map(|o| o.percent_b)).collect()),
             );
+            let (mut u3, mut m3, mut l3) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            bbands_bands_into(c, p, 1.5, &mut u3, &mut m3, &mut l3).unwrap();
+            check("bb3 upper", &u3, &bb[0]);
+            check("bb3 middle", &m3, &bb[1]);
+            check("bb3 lower", &l3, &bb[2]);
             let mut a = Adx::try_new(p).unwrap();
             check(
                 "adx",
