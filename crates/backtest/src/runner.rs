@@ -4,7 +4,6 @@ use crate::broker::{FillPrice, Rejection, SimBroker};
 use crate::data::AlignedData;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use pulse_core::money::money_to_f64;
 use pulse_core::{Fill, OrderRequest, Portfolio, Symbol};
 use pulse_engine::{Alert, Engine, EngineConfig, EngineError, Event};
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
@@ -220,9 +219,9 @@ pub fn run<S: Strategy>(
             out.orders = engine.plan(ts);
         }
         let prices = engine.last_prices();
-        let portfolio = engine.portfolio();
-        let equity = portfolio.equity(prices);
-        let positions_value = portfolio.positions_value(prices);
+        let positions_value = engine.positions_value();
+        let cash = engine.cash_f64();
+        let equity = cash + positions_value;
         on_step(&StepReport {
             ts,
             fills: &step_fills,
@@ -233,7 +232,7 @@ pub fn run<S: Strategy>(
         });
         r.timestamps.push(ts);
         r.equity.push(equity);
-        r.cash.push(money_to_f64(portfolio.cash));
+        r.cash.push(cash);
         r.gross_exposure.push(if equity > 0.0 {
             positions_value / equity
         } else {
@@ -242,8 +241,7 @@ pub fn run<S: Strategy>(
         for symbol in &r.symbols {
             r.target_weights
                 .push(engine.target().get(symbol).copied().unwrap_or(0.0));
-            let value = money_to_f64(portfolio.quantity(symbol))
-                * prices.get(symbol).copied().unwrap_or(0.0);
+            let value = engine.quantity_f64(symbol) * prices.get(symbol).copied().unwrap_or(0.0);
             r.actual_weights
                 .push(if equity > 0.0 { value / equity } else { 0.0 });
         }

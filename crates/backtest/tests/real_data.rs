@@ -167,7 +167,11 @@ fn buy_and_hold_tsll_collects_its_distributions() {
     let last_close = data.bars[&sym("TSLL")].last().unwrap().unwrap().close;
     let eq = pulse_core::money::money_to_f64(r.final_portfolio.cash)
         + pulse_core::money::money_to_f64(fill.quantity) * last_close;
-    assert!((r.equity.last().unwrap() - eq).abs() < 1e-6);
+    assert!(
+        (r.equity.last().unwrap() - eq).abs() < 1e-6,
+        "{} vs {eq}",
+        r.equity.last().unwrap()
+    );
 }
 
 fn perturb_after(

@@ -112,6 +112,10 @@ pub struct Engine<S> {
     target: TargetWeights,
     last_prices: BTreeMap<Symbol, f64>,
     order_seq: u64,
+    /// f64 views of the booked cash and positions, refreshed whenever a fill or dividend changes
+    /// them (analysis only: equity marks, weights, the drift pre-check).
+    cash_f64: f64,
+    quantities_f64: BTreeMap<Symbol, f64>,
 }
 
 impl<S: Strategy> Engine<S> {
@@ -124,7 +128,49 @@ impl<S: Strategy> Engine<S> {
             target: TargetWeights::new(),
             last_prices: BTreeMap::new(),
             order_seq: 0,
+            cash_f64: 0.0,
+            quantities_f64: BTreeMap::new(),
         }
+        .with_mirrors()
+    }
+
+    fn with_mirrors(mut self) -> Self {
+        self.refresh_mirrors();
+        self
+    }
+
+    /// Recomputes the f64 views of the account from the exact decimals.
+    fn refresh_mirrors(&mut self) {
+        self.cash_f64 = pulse_core::money::money_to_f64(self.portfolio.cash);
+        self.quantities_f64 = self
+            .portfolio
+            .positions
+            .iter()
+            .map(|(s, q)| (s.clone(), pulse_core::money::money_to_f64(*q)))
+            .collect();
+    }
+
+    /// Shares held of `symbol`, as f64 (analysis view of the exact position).
+    pub fn quantity_f64(&self, symbol: &Symbol) -> f64 {
+        self.quantities_f64.get(symbol).copied().unwrap_or(0.0)
+    }
+
+    /// Cash as f64 (analysis view of the exact balance).
+    pub fn cash_f64(&self) -> f64 {
+        self.cash_f64
+    }
+
+    /// Market value of the positions at the latest closes (f64).
+    pub fn positions_value(&self) -> f64 {
+        self.quantities_f64
+            .iter()
+            .map(|(s, q)| q * self.last_prices.get(s).copied().unwrap_or(0.0))
+            .sum()
+    }
+
+    /// Equity (cash + positions) at the latest closes (f64).
+    pub fn equity(&self) -> f64 {
+        self.cash_f64 + self.positions_value()
     }
 
     /// The account as booked so far.
@@ -158,6 +204,7 @@ impl<S: Strategy> Engine<S> {
             Event::Fill(fill) => {
                 self.portfolio
                     .apply_fill(fill, self.config.allow_negative_cash)?;
+                self.refresh_mirrors();
                 Ok(Output::default())
             }
             Event::Dividend {
@@ -167,6 +214,7 @@ impl<S: Strategy> Engine<S> {
             } => {
                 let cash = self.portfolio.quantity(symbol) * cash_per_share;
                 self.portfolio.cash += cash;
+                self.refresh_mirrors();
                 Ok(Output {
                     dividend: Some(cash),
                     ..Output::default()
@@ -245,13 +293,13 @@ impl<S: Strategy> Engine<S> {
     /// decimal sizing then need not run). Borderline cases (within 1e-9 of the band) fall through
     /// to the exact path.
     fn within_band(&self) -> bool {
-        let equity = self.portfolio.equity(&self.last_prices);
+        let equity = self.equity();
         if equity.is_nan() || equity <= 0.0 {
             return false;
         }
         let band = self.config.sizing.drift_band - 1e-9;
         let weight = |s: &Symbol| {
-            let q = pulse_core::money::money_to_f64(self.portfolio.quantity(s));
+            let q = self.quantity_f64(s);
             q * self.last_prices.get(s).copied().unwrap_or(0.0) / equity
         };
         for (s, w_target) in &self.target {
