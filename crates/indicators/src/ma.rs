@@ -1,6 +1,6 @@
 //! Moving averages: SMA, EMA, WMA (TA-Lib `SMA`, `EMA`, `WMA`).
 
-use crate::util::{Ring, check_len, check_period};
+use crate::util::{Ring, WILDER_BLOCK, Wilder, check_len, check_period};
 use crate::{Indicator, IndicatorError, drive};
 
 /// Simple moving average of the last `period` inputs (TA-Lib `SMA`, lookback `period-1`).
@@ -112,26 +112,30 @@ pub fn sma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
 }
 
 /// Exponential moving average seeded with the SMA of the first `period` inputs
-/// (TA-Lib `EMA`, `k = 2/(period+1)`, lookback `period-1`).
+/// (TA-Lib `EMA`, `k = 2/(period+1)`, lookback `period-1`). After the seed,
+/// `s = (1−k)·s + k·x` evaluated by `util::Wilder`'s one-add blocks (a few ulps from TA-Lib's
+/// `(x − s)·k + s`).
 #[derive(Debug, Clone)]
 pub struct Ema {
     period: usize,
-    k: f64,
     count: usize,
     sum: f64,
     prev: f64,
+    /// `None` for period 1 (`k = 1`: the EMA is the input).
+    wilder: Option<Wilder>,
 }
 
 impl Ema {
     /// A new EMA; `period ≥ 1`.
     pub fn try_new(period: usize) -> Result<Self, IndicatorError> {
         check_period("ema", "period", period, 1)?;
+        let k = 2.0 / (period + 1) as f64;
         Ok(Self {
             period,
-            k: 2.0 / (period + 1) as f64,
             count: 0,
             sum: 0.0,
             prev: 0.0,
+            wilder: (period > 1).then(|| Wilder::with_factors(1.0 - k, k)),
         })
     }
 }
@@ -151,9 +155,15 @@ impl Indicator for Ema {
                 return None;
             }
             self.prev = self.sum / self.period as f64;
+            if let Some(w) = &mut self.wilder {
+                w.seed(self.prev);
+            }
             return Some(self.prev);
         }
-        self.prev = (x - self.prev) * self.k + self.prev;
+        self.prev = match &mut self.wilder {
+            Some(w) => w.step(x),
+            None => x,
+        };
         Some(self.prev)
     }
     fn reset(&mut self) {
@@ -173,24 +183,11 @@ pub fn ema_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
     check_len("ema", "out", n, out.len())?;
     let lb = period - 1;
     if n > lb {
-        // Fused single pass, finiteness accumulated alongside.
-        out[..lb].fill(f64::NAN);
-        let mut ok = true;
-        let mut sum = 0.0;
-        for &x in &input[..period] {
-            ok &= x.is_finite();
-            sum += x;
-        }
-        let mut prev = sum / period as f64;
-        out[lb] = prev;
-        let k = s.k;
-        for (o, &x) in out[period..n].iter_mut().zip(&input[period..n]) {
-            ok &= x.is_finite();
-            prev = (x - prev) * k + prev;
-            *o = prev;
-        }
-        if ok {
-            return Ok(());
+        if let Some(wilder) = &s.wilder {
+            out[..lb].fill(f64::NAN);
+            if ema_fast(input, period, wilder, out) {
+                return Ok(());
+            }
         }
     }
     drive(
@@ -200,6 +197,43 @@ pub fn ema_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
         |i, o| out[i] = o.unwrap_or(f64::NAN),
     );
     Ok(())
+}
+
+/// EMA fast path (`n ≥ period ≥ 2`): SMA seed, then blocks of [`WILDER_BLOCK`] in two loops —
+/// (1) weighted inputs (vectorizes), (2) the running sum (one add on the dependency chain) and
+/// un-weighting; the same operations as `Ema::update`. False if any input was not finite.
+fn ema_fast(input: &[f64], period: usize, wilder: &Wilder, out: &mut [f64]) -> bool {
+    const B: usize = WILDER_BLOCK;
+    let n = input.len();
+    let mut chk = [0.0f64; B];
+    let mut sum = 0.0;
+    for &x in &input[..period] {
+        chk[0] += x * 0.0;
+        sum += x;
+    }
+    let mut sm = sum / period as f64;
+    out[period - 1] = sm;
+    let (w, pw) = wilder.tables();
+    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let mut xw = [0.0f64; B];
+    let mut k0 = period;
+    while k0 < n {
+        let len = B.min(n - k0);
+        let (xs, o) = (&input[k0..k0 + len], &mut out[k0..k0 + len]);
+        let (xw, chk) = (&mut xw[..len], &mut chk[..len]);
+        for (((t, c), &x), &w) in xw.iter_mut().zip(chk.iter_mut()).zip(xs).zip(w) {
+            *c += x * 0.0;
+            *t = x * w;
+        }
+        let mut u = sm;
+        for ((o, &t), &pw) in o.iter_mut().zip(xw.iter()).zip(pw) {
+            u += t;
+            sm = u * pw;
+            *o = sm;
+        }
+        k0 += len;
+    }
+    chk.iter().all(|&c| c == 0.0)
 }
 
 /// Batch EMA, allocating the output.

@@ -295,10 +295,13 @@ pub(crate) struct Wilder {
 }
 
 impl Wilder {
-    /// Tables for period `p ≥ 2`.
+    /// Tables for Wilder's period `p ≥ 2` (`a = (p−1)/p`, `b = 1/p`).
     pub(crate) fn new(period: usize) -> Self {
-        let a = (period - 1) as f64 / period as f64;
-        let b = 1.0 / period as f64;
+        Self::with_factors((period - 1) as f64 / period as f64, 1.0 / period as f64)
+    }
+
+    /// Tables for `s = a·s + b·x` with `0 < a < 1` (EMA: `a = 1 − k`, `b = k`).
+    pub(crate) fn with_factors(a: f64, b: f64) -> Self {
         let mut w = [0.0; 64];
         let mut pw = [1.0; 64];
         for j in 1..=WILDER_BLOCK {
