@@ -182,12 +182,10 @@ pub fn ema_into(input: &[f64], period: usize, out: &mut [f64]) -> Result<(), Ind
     let n = input.len();
     check_len("ema", "out", n, out.len())?;
     let lb = period - 1;
-    if n > lb {
-        if let Some(wilder) = &s.wilder {
-            out[..lb].fill(f64::NAN);
-            if ema_fast(input, period, wilder, out) {
-                return Ok(());
-            }
+    if let Some(wilder) = s.wilder.as_ref().filter(|_| n > lb) {
+        out[..lb].fill(f64::NAN);
+        if ema_fast(input, period, wilder, out) {
+            return Ok(());
         }
     }
     drive(
