@@ -114,7 +114,7 @@ pub fn probabilistic_sharpe_ratio(
         ));
     }
     let var = 1.0 - skewness * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe;
-    if !(var > 0.0 && var.is_finite()) || !sharpe_benchmark.is_finite() {
+    if !(var > 0.0 && var.is_finite() && sharpe_benchmark.is_finite()) {
         return Err(stat_err(
             WHAT,
             format!(
@@ -332,7 +332,7 @@ pub fn pbo_cscv<R: AsRef<[f64]> + Sync>(
             ),
         ));
     }
-    if n_blocks < 2 || n_blocks % 2 != 0 || n_blocks > 24 || n_blocks * 2 > t {
+    if n_blocks < 2 || !n_blocks.is_multiple_of(2) || n_blocks > 24 || n_blocks * 2 > t {
         return Err(stat_err(
             WHAT,
             format!(

@@ -105,10 +105,10 @@ struct Shared<'a, C> {
 
 impl<C: Fn(&TrialRecord) + Sync> Shared<'_, C> {
     fn offer(&self, rec: &TrialRecord) {
-        if let Ok(mut best) = self.best.lock() {
-            if best.as_ref().is_none_or(|b| better(rec, b)) {
-                *best = Some(rec.clone());
-            }
+        // A panic in another worker's callback poisons the lock; the best-so-far is still valid.
+        let mut best = self.best.lock().unwrap_or_else(|e| e.into_inner());
+        if best.as_ref().is_none_or(|b| better(rec, b)) {
+            *best = Some(rec.clone());
         }
     }
 
