@@ -49,6 +49,47 @@ pub enum Command {
     /// Portfolio construction: optimize weights, turn them into whole shares.
     #[command(subcommand)]
     Portfolio(PortfolioCommand),
+    /// The MP/Sub-MP rebalancing engine (SPEC §6).
+    #[command(subcommand)]
+    Rebalance(RebalanceCommand),
+}
+
+/// `pulse rebalance …`
+#[derive(Debug, Subcommand)]
+pub enum RebalanceCommand {
+    /// Replay a dated history of MP/Sub-MP signals day by day (08:30 intake, 09:40 execution)
+    /// through the rebalancing state machine, a paper broker and the real prices in the store.
+    Simulate(RebalanceSimulateArgs),
+}
+
+/// `pulse rebalance simulate`
+#[derive(Debug, Args)]
+pub struct RebalanceSimulateArgs {
+    /// JSON Lines: one observation per line, holding from its date until the next line, e.g.
+    /// {"date":"2024-03-04","mp":{"stocks":0.6,"bonds":0.4},"sub_mp":{"stocks":{"SPY":1.0},"bonds":["TLT"]}}
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub signals: PathBuf,
+    /// First trading day.
+    #[arg(long)]
+    pub from: String,
+    /// Last trading day.
+    #[arg(long)]
+    pub to: String,
+    /// Trading-day calendar.
+    #[arg(long, default_value = "nyse")]
+    pub calendar: String,
+    /// Starting cash.
+    #[arg(long, default_value = "100000")]
+    pub cash: String,
+    /// Commission per side (fraction of notional).
+    #[arg(long, default_value = "0.001")]
+    pub commission: String,
+    /// Split the plan equally over the days (1/N) instead of 30/20/20/20/rest.
+    #[arg(long)]
+    pub equal_split: bool,
+    /// Write an HTML report (NAV, trades).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// `pulse portfolio …`

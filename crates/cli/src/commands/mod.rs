@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod data;
 pub mod portfolio;
+pub mod rebalance;
 pub mod ta;
 
 use crate::app::{App, usage};
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Strategy(cmd) => backtest::strategy(&app, cmd),
         Command::Runs(args) => backtest::runs(&app, args).await,
         Command::Portfolio(cmd) => portfolio::run(&app, cmd).await,
+        Command::Rebalance(cmd) => rebalance::run(&app, cmd).await,
     }
 }
 

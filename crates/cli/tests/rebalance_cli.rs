@@ -1,0 +1,138 @@
+//! `pulse rebalance simulate` on real 2024 ETF closes: debounce, revert, global and local plans,
+//! and the invariants of issue 7 (cash never negative, fees = rate × notional exactly, no
+//! buy-then-sell of a security within a plan, targets reached).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::str::FromStr;
+
+const SIGNALS: &str = r#"{"date":"2024-01-02","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1},"sub_mp":{"stocks":{"SPY":1.0},"bonds":["TLT"]}}
+{"date":"2024-03-04","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"gold":["GLD"]}}
+{"date":"2024-03-05","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1}}
+{"date":"2024-06-03","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"gold":["GLD"]}}
+{"date":"2024-09-03","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"stocks":["SPY","QQQ"]}}
+"#;
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string().trim_matches('"').to_string()).unwrap()
+}
+
+#[test]
+fn a_year_of_signals_on_real_prices_keeps_every_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let pulse = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pulse"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let files: Vec<String> = ["SPY", "QQQ", "TLT", "GLD"]
+        .iter()
+        .map(|t| {
+            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut import = vec!["-q", "data", "import"];
+    import.extend(files.iter().map(String::as_str));
+    assert!(pulse(&import).status.success());
+    let signals = dir.path().join("signals.jsonl");
+    std::fs::write(&signals, SIGNALS).unwrap();
+    let out = pulse(&[
+        "--json",
+        "rebalance",
+        "simulate",
+        "--signals",
+        signals.to_str().unwrap(),
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-12-31",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Events: confirmation after 3 days, the one-day blip reverted, later plans confirmed.
+    let kinds: Vec<(String, String)> = j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["date"].as_str().unwrap().to_string(),
+                e["event"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let has = |d: &str, k: &str| kinds.iter().any(|(date, kind)| date == d && kind == k);
+    assert!(has("2024-01-04", "confirmed"), "{kinds:?}");
+    assert!(has("2024-03-05", "reverted"), "{kinds:?}");
+    assert!(has("2024-06-05", "confirmed") && has("2024-09-05", "confirmed"));
+
+    // Orders: 5 steps per plan; no security bought and sold within one plan; fees exact.
+    let orders = j["orders"].as_array().unwrap();
+    let mut sides: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut steps: BTreeMap<String, u64> = BTreeMap::new();
+    let mut fees = Decimal::ZERO;
+    let mut notional = Decimal::ZERO;
+    for o in orders {
+        let plan = o["plan"].as_str().unwrap().to_string();
+        let side = o["side"].as_str().unwrap().to_string();
+        let prev = sides.insert(
+            (plan.clone(), o["symbol"].as_str().unwrap().to_string()),
+            side.clone(),
+        );
+        assert!(
+            prev.is_none() || prev.as_deref() == Some(side.as_str()),
+            "buy and sell of the same security in plan {plan}"
+        );
+        let s = steps.entry(plan).or_default();
+        *s = (*s).max(o["step"].as_u64().unwrap());
+        let (q, p, f) = (dec(&o["quantity"]), dec(&o["price"]), dec(&o["fee"]));
+        assert_eq!(f, q * p * Decimal::new(1, 3));
+        fees += f;
+        notional += q * p;
+    }
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps.values().all(|s| *s == 5));
+    assert_eq!(dec(&j["fees"]), fees);
+    assert_eq!(dec(&j["traded_notional"]), notional);
+    assert_eq!(fees, notional * Decimal::new(1, 3));
+
+    // Cash never negative; the final weights sit at the last model's targets (prices drift after
+    // September, so within a few points).
+    for n in j["nav"].as_array().unwrap() {
+        assert!(dec(&n["cash"]) >= Decimal::ZERO);
+    }
+    let nav_last = j["nav"].as_array().unwrap().last().unwrap()["nav"]
+        .as_f64()
+        .unwrap();
+    let last_close = |t: &str| -> f64 {
+        let text = std::fs::read_to_string(pulse_testkit::shared_file(&format!(
+            "daily-adjclose/{t}.csv"
+        )))
+        .unwrap();
+        let line = text.lines().find(|l| l.starts_with("2024-12-31")).unwrap();
+        line.split(',').nth(1).unwrap().parse().unwrap()
+    };
+    for (t, target) in [("SPY", 0.15), ("QQQ", 0.15), ("TLT", 0.5), ("GLD", 0.2)] {
+        let q: f64 = j["holdings"][t].as_str().unwrap().parse().unwrap();
+        let w = q * last_close(t) / nav_last;
+        assert!(
+            (w - target).abs() < 0.05,
+            "{t}: weight {w:.3} vs target {target}"
+        );
+    }
+    assert_eq!(j["rebalancing_active"], false);
+}
