@@ -17,7 +17,7 @@ const SIGNALS: &str = r#"{"date":"2024-01-02","mp":{"stocks":0.6,"bonds":0.3,"ca
 "#;
 
 fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(&v.to_string().trim_matches('"').to_string()).unwrap()
+    Decimal::from_str(v.to_string().trim_matches('"')).unwrap()
 }
 
 #[test]
