@@ -237,6 +237,37 @@ pub trait Store {
 
     /// The most recent runs (newest first, at most `limit`), with their alerts.
     fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunRecord>, Self::Error>> + Send;
+
+    /// A named state document (JSON text), e.g. the rebalancer's state or the simulated clock.
+    fn document(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send;
+
+    /// In ONE transaction: upserts every `(key, json)` document and appends every audit entry,
+    /// so that a crash leaves either all of a step's state or none of it.
+    fn save_documents(
+        &self,
+        documents: &[(&str, String)],
+        audit: &[AuditEntry],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The audit log, oldest first (at most `limit` most recent entries).
+    fn audit_log(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, Self::Error>> + Send;
+}
+
+/// One line of the decision audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When it was recorded (the clock in force, simulated or wall).
+    pub ts: Timestamp,
+    /// Which subsystem (`rebalance`, `clock`…).
+    pub subsystem: String,
+    /// What happened, with its reason, as JSON.
+    pub entry_json: String,
 }
 
 /// Sends alerts to people (webhooks, chat bridges, e-mail…).

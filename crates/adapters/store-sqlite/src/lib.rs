@@ -26,7 +26,8 @@ pub use error::StoreError;
 use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
 use pulse_core::ports::{
-    AlertRecord, BarQuery, Clock, ImportBatch, ImportSummary, RunRecord, SeriesSummary, Store,
+    AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportSummary, RunRecord, SeriesSummary,
+    Store,
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
@@ -966,5 +967,68 @@ impl Store for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    async fn document(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value_json FROM documents WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(format!("reading document {key}"), e))
+    }
+
+    async fn save_documents(
+        &self,
+        documents: &[(&str, String)],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the state transaction", e))?;
+        for (key, value) in documents {
+            sqlx::query(
+                "INSERT INTO documents (key, value_json) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
+            )
+            .bind(*key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("saving document {key}"), e))?;
+        }
+        for a in audit {
+            sqlx::query("INSERT INTO audit_log (ts, subsystem, entry_json) VALUES (?, ?, ?)")
+                .bind(a.ts.as_second())
+                .bind(&a.subsystem)
+                .bind(&a.entry_json)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db("appending to the audit log", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing the state transaction", e))
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT id, ts, subsystem, entry_json FROM \
+             (SELECT * FROM audit_log ORDER BY id DESC LIMIT ?) ORDER BY id",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading the audit log", e))?;
+        rows.into_iter()
+            .map(|(id, ts, subsystem, entry_json)| {
+                Ok(AuditEntry {
+                    ts: self.decode_ts("audit_log", "ts", &id, ts)?,
+                    subsystem,
+                    entry_json,
+                })
+            })
+            .collect()
     }
 }

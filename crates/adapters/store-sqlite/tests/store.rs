@@ -88,8 +88,8 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(latest_schema_version(), 2);
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(latest_schema_version(), 3);
+    assert_eq!(store.schema_version().await.unwrap(), 3);
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts, store_sqlite::TableCounts::default());
     store.close().await;
@@ -99,7 +99,7 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     assert_eq!((header[18], header[19]), (2, 2));
     // Opening again is a no-op migration.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 2);
+    assert_eq!(again.schema_version().await.unwrap(), 3);
 }
 
 #[tokio::test]
@@ -506,7 +506,7 @@ async fn instruments_upsert_and_data_survive_reopening() {
     drop(store);
 
     let reopened = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 2);
+    assert_eq!(reopened.schema_version().await.unwrap(), 3);
     assert_eq!(reopened.table_counts().await.unwrap(), counts);
     assert_eq!(content_checksum(&reopened).await, checksum);
     assert_eq!(
@@ -761,4 +761,46 @@ async fn runs_and_their_alerts_round_trip_newest_first() {
     expected.id = Some(second);
     assert_eq!(runs[0], expected);
     assert_eq!(store.runs(1).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn documents_and_audit_entries_are_written_together() {
+    use pulse_core::ports::AuditEntry;
+    let (_dir, store) = fresh().await;
+    assert_eq!(store.document("clock").await.unwrap(), None);
+    let entry = |s: &str| AuditEntry {
+        ts: "2025-03-04T00:30:00Z".parse().unwrap(),
+        subsystem: "rebalance".into(),
+        entry_json: s.into(),
+    };
+    store
+        .save_documents(
+            &[
+                ("clock", "\"2025-03-04T08:30:00+09:00\"".into()),
+                ("state", "{}".into()),
+            ],
+            &[entry("{\"a\":1}")],
+        )
+        .await
+        .unwrap();
+    store
+        .save_documents(&[("state", "{\"step\":2}".into())], &[entry("{\"b\":2}")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.document("state").await.unwrap().as_deref(),
+        Some("{\"step\":2}")
+    );
+    assert_eq!(
+        store.document("clock").await.unwrap().as_deref(),
+        Some("\"2025-03-04T08:30:00+09:00\"")
+    );
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|e| e.entry_json.as_str())
+            .collect::<Vec<_>>(),
+        vec!["{\"a\":1}", "{\"b\":2}"]
+    );
+    assert_eq!(store.audit_log(1).await.unwrap()[0].entry_json, "{\"b\":2}");
 }
