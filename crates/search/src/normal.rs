@@ -140,13 +140,20 @@ mod tests {
     #[test]
     fn symmetry_and_round_trip() {
         for i in -80..=80 {
+            // Above ~3, p = Φ(x) is too close to 1 for the round trip to hold to 1e-9 (p has ~1e-16 ulp).
+            let round_trip = i <= 30;
             let x = f64::from(i) / 10.0;
             assert!((cdf(x) + cdf(-x) - 1.0).abs() < 1e-15, "x={x}");
             let p = cdf(x);
             let back = ppf(p);
             assert!(
-                (back - x).abs() < 1e-9 * (1.0 + x.abs()),
+                !round_trip || (back - x).abs() < 1e-9 * (1.0 + x.abs()),
                 "x={x} back={back}"
+            );
+            // Upper tail through the survival function: ppf(1 − sf(x)) is lossy, −ppf(sf(x)) is not.
+            assert!(
+                x < 0.0 || (-ppf(sf(x)) - x).abs() < 1e-9 * (1.0 + x.abs()),
+                "x={x}"
             );
         }
         assert_eq!(ppf(0.5), 0.0);
