@@ -45,7 +45,10 @@ cases = [
     ("STDDEV(20)", lambda: talib.STDDEV(c, 20, 1.0)),
     ("CORREL(60)", lambda: talib.CORREL(c, h, 60)),
     ("BETA(60)", lambda: talib.BETA(c, h, 60)),
+    # TA-Lib's VWAP is cumulative over the whole input (no sessions): the reference both for
+    # Pulse's session VWAP (which also reads a session id per bar) and its cumulative VWAP.
     ("VWAP session", lambda: talib.VWAP(h, l, c, v)),
+    ("VWAP cumulative (one session)", lambda: talib.VWAP(h, l, c, v)),
 ]
 print(f"# TA-Lib {talib.__version__} (C {talib.__ta_version__.decode()}), numpy {np.__version__}, n={len(c)}")
 for name, f in cases:

@@ -240,6 +240,11 @@ fn main() {
         stream(SessionVwap::try_new().unwrap(), sn, vb),
     );
     row!(
+        "VWAP cumulative (one session)",
+        best_of(r, || vwap_into(h, l, c, v, &mut o1).unwrap()),
+        stream(SessionVwap::try_new().unwrap(), sn, vb),
+    );
+    row!(
         "VWAP rolling(20)",
         best_of(r, || rolling_vwap_into(h, l, c, v, 20, &mut o1).unwrap()),
         stream(RollingVwap::try_new(20).unwrap(), sn, vb),

@@ -13,15 +13,16 @@
 //! * Lookback (number of leading empty outputs, [`Indicator::warmup_period`]): SMA/WMA/BBANDS/
 //!   STDDEV/CORREL `p-1`; EMA `p-1`; RSI/ATR/ROC/MOM `p`; TRANGE 1; MACD `slow-1+signal-1`;
 //!   STOCH `fastk-1 + slowk-1 + slowd-1`; ADX `2p-1`; BETA `p`; OBV/VWAP 0.
-//! * EMA seeded with the SMA of the first `p` inputs, then `prev = (x - prev) * k + prev`,
-//!   `k = 2 / (p + 1)`.
+//! * EMA seeded with the SMA of the first `p` inputs, then `prev = (1 - k)·prev + k·x`,
+//!   `k = 2 / (p + 1)`, in the same one-addition blocks as Wilder smoothing below (TA-Lib writes
+//!   `(x - prev)·k + prev`; fixtures ≤ 1e-15 relative). MACD keeps TA-Lib's form.
 //! * MACD: both EMAs are seeded so that their seed windows **end on the same bar** (index
 //!   `slow-1`): the slow EMA by the SMA of bars `0..slow`, the fast EMA by the SMA of the last `fast`
 //!   of those bars; the signal EMA is seeded by the SMA of the first `signal` MACD-line values. The
 //!   MACD line is empty until the signal exists. `fast > slow` is swapped, as TA-Lib does.
 //! * RSI, ATR, ADX: Wilder smoothing `s = s·(p-1)/p + x/p`, seeded with the plain average of
 //!   the first `p` changes / true ranges (ADX: first DX average over `p` bars after `p-1` bars of
-//!   DM/TR sums, TA-Lib's exact order of operations). RSI and ATR evaluate the recurrence in
+//!   DM/TR sums, TA-Lib's exact order of operations). RSI and ATR (like EMA above) evaluate the recurrence in
 //!   blocks of 32 steps with a one-addition dependency chain (`util::Wilder`: `u += x·(b/a^j)`,
 //!   `s = u·a^j`), so they are throughput- rather than latency-bound; this differs from TA-Lib's
 //!   rounding by a few ulps (fixtures: ≤ 1e-14 relative), the error does not accumulate.
@@ -52,7 +53,8 @@
 //!   previous `n` ATR values strictly below the current one, `count / n * 100`. Lookback `p + n`.
 //! * **Session VWAP** (`vwap`) = `Σ tp·v / Σ v` with `tp = (high + low + close) / 3`, both sums reset
 //!   when the bar's session id differs from the previous bar's (TA-Lib's `VWAP` applied to each
-//!   session's slice). Empty while the session's cumulative volume is 0.
+//!   session's slice). Empty while the session's cumulative volume is 0. `vwap_into` is the same
+//!   over the whole input as one session (exactly TA-Lib's `VWAP`), without session ids.
 //! * **Rolling VWAP** (`vwap:n`, for daily bars) = `Σ tp·v / Σ v` over the last `n` bars.
 //! * **Rolling volatility** (`vol:n,ppy`) = sample standard deviation (ddof 1) of the last `n` log
 //!   returns `ln(x_t / x_{t-1})` times `sqrt(ppy)` (ppy = periods per year, 252 for daily bars).
@@ -100,7 +102,7 @@ pub use volatility::{
 };
 pub use volume::{
     Obv, RollingVwap, SessionVwap, VwapBar, obv, obv_into, rolling_vwap, rolling_vwap_into,
-    session_vwap, session_vwap_into,
+    session_vwap, session_vwap_into, vwap, vwap_into,
 };
 
 /// One high/low/close bar (prices in the instrument's currency).

@@ -167,6 +167,81 @@ pub fn session_vwap_into(
     check_len("vwap", "volume", n, volume.len())?;
     check_len("vwap", "session", n, session.len())?;
     check_len("vwap", "out", n, out.len())?;
+    if vwap_fast(high, low, close, volume, Some(session), out) {
+        return Ok(());
+    }
+    let mut s = SessionVwap::default();
+    drive(
+        &mut s,
+        n,
+        |i| VwapBar {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+            volume: volume[i],
+            session: session[i],
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch cumulative VWAP over the whole input as one session — TA-Lib's `VWAP` definition;
+/// equals [`session_vwap_into`] with a constant session id, without reading ids. NaN where the
+/// cumulative volume is 0.
+pub fn vwap_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    let n = close.len();
+    check_len("vwap", "high", n, high.len())?;
+    check_len("vwap", "low", n, low.len())?;
+    check_len("vwap", "volume", n, volume.len())?;
+    check_len("vwap", "out", n, out.len())?;
+    if vwap_fast(high, low, close, volume, None, out) {
+        return Ok(());
+    }
+    drive(
+        &mut SessionVwap::default(),
+        n,
+        |i| VwapBar {
+            high: high[i],
+            low: low[i],
+            close: close[i],
+            volume: volume[i],
+            session: 0,
+        },
+        |i, o| out[i] = o.unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// Batch cumulative VWAP (one session), allocating the output.
+pub fn vwap(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![0.0; close.len()];
+    vwap_into(high, low, close, volume, &mut out)?;
+    Ok(out)
+}
+
+/// Session VWAP fast path (lengths checked; `session: None` = one session). Returns false if
+/// any input was not finite (outputs then unspecified).
+fn vwap_fast(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    session: Option<&[i64]>,
+    out: &mut [f64],
+) -> bool {
+    let n = close.len();
     if n > 0 {
         // Blocks of 256 bars in three loops: (1) `tp·v` and finiteness (vectorizes), (2) the
         // serial sums, a session change resetting them by a select (same bits as the streaming
@@ -177,7 +252,7 @@ pub fn session_vwap_into(
             &high[..n],
             &low[..n],
             &volume[..n],
-            &session[..n],
+            session.map(|s| &s[..n]),
             &mut out[..n],
         );
         let mut sums_v = [0.0f64; BLOCK];
@@ -185,7 +260,7 @@ pub fn session_vwap_into(
         // overflow, which merely takes the exact slow path): NaN-sticky lanes, no reduction.
         let mut chk = [0.0f64; BLOCK];
         let (mut spv, mut sv) = (0.0f64, 0.0f64);
-        let mut cur = session[0];
+        let mut cur = session.map_or(0, |s| s[0]);
         let mut start = 0;
         while start < n {
             let end = n.min(start + BLOCK);
@@ -202,21 +277,22 @@ pub fn session_vwap_into(
                 *k += pv * 0.0;
                 *o = pv;
             }
-            let ids = &session[start..end];
-            if ids.iter().fold(true, |a, &id| a & (id == cur)) {
-                // The whole block continues the current session: only the two sums.
-                for ((o, &v), s) in o.iter_mut().zip(v).zip(sums_v.iter_mut()) {
+            let ids = session.map(|s| &s[start..end]);
+            let changes = |ids: &&[i64]| !ids.iter().fold(true, |a, &id| a & (id == cur));
+            if let Some(ids) = ids.filter(changes) {
+                for (((o, &v), &id), s) in o.iter_mut().zip(v).zip(ids).zip(sums_v.iter_mut()) {
+                    let fresh = id != cur;
+                    cur = id;
+                    spv = if fresh { 0.0 } else { spv };
+                    sv = if fresh { 0.0 } else { sv };
                     spv += *o;
                     sv += v;
                     *o = spv;
                     *s = sv;
                 }
             } else {
-                for (((o, &v), &id), s) in o.iter_mut().zip(v).zip(ids).zip(sums_v.iter_mut()) {
-                    let fresh = id != cur;
-                    cur = id;
-                    spv = if fresh { 0.0 } else { spv };
-                    sv = if fresh { 0.0 } else { sv };
+                // The whole block continues the current session: only the two sums.
+                for ((o, &v), s) in o.iter_mut().zip(v).zip(sums_v.iter_mut()) {
                     spv += *o;
                     sv += v;
                     *o = spv;
@@ -229,24 +305,9 @@ pub fn session_vwap_into(
             }
             start = end;
         }
-        if chk.iter().all(|&k| k == 0.0) {
-            return Ok(());
-        }
+        return chk.iter().all(|&k| k == 0.0);
     }
-    let mut s = SessionVwap::default();
-    drive(
-        &mut s,
-        n,
-        |i| VwapBar {
-            high: high[i],
-            low: low[i],
-            close: close[i],
-            volume: volume[i],
-            session: session[i],
-        },
-        |i, o| out[i] = o.unwrap_or(f64::NAN),
-    );
-    Ok(())
+    false
 }
 
 /// Batch session VWAP, allocating the output.

@@ -155,6 +155,14 @@ fn all(x: &Bars) -> Vec<Case> {
             stream1(SessionVwap::try_new().unwrap(), n, |i| vb(x, i)),
         ),
         (
+            "vwap_cum",
+            vec![vwap(&x.h, &x.l, c, &x.v).unwrap()],
+            stream1(SessionVwap::try_new().unwrap(), n, |i| VwapBar {
+                session: 0,
+                ..vb(x, i)
+            }),
+        ),
+        (
             "rvwap",
             vec![rolling_vwap(&x.h, &x.l, c, &x.v, 4).unwrap()],
             stream1(RollingVwap::try_new(4).unwrap(), n, |i| vb(x, i)),
