@@ -52,6 +52,28 @@ pub enum Command {
     /// The MP/Sub-MP rebalancing engine (SPEC §6).
     #[command(subcommand)]
     Rebalance(RebalanceCommand),
+    /// The clock the scheduler runs on: the wall clock, or a simulated one ("time travel").
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+/// `pulse clock …`
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Print the current time (simulated if set).
+    Now,
+    /// Travel to a time, e.g. 2025-03-04T08:30+09:00.
+    Set {
+        /// RFC 3339 time with offset.
+        time: String,
+    },
+    /// Move forward: `1d` = the next day at 08:00 (calendar time zone), `2d`, `90m`, `3h`.
+    Advance {
+        /// Amount.
+        by: String,
+    },
+    /// Back to the wall clock.
+    Reset,
 }
 
 /// `pulse rebalance …`
@@ -60,6 +82,44 @@ pub enum RebalanceCommand {
     /// Replay a dated history of MP/Sub-MP signals day by day (08:30 intake, 09:40 execution)
     /// through the rebalancing state machine, a paper broker and the real prices in the store.
     Simulate(RebalanceSimulateArgs),
+    /// Set up the paper account and the schedule's calendar (once; later calls change nothing
+    /// unless --force).
+    Init {
+        /// Starting cash of the paper account.
+        #[arg(long, default_value = "100000")]
+        cash: String,
+        /// Exchange calendar of the schedule (08:30 intake, 09:40 execution, local time).
+        #[arg(long, default_value = "krx")]
+        calendar: String,
+        /// Commission per side.
+        #[arg(long, default_value = "0.001")]
+        commission: String,
+        /// Start over, discarding state and account.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Submit the macro view: MP and/or Sub-MP, observed at each 08:30 intake until replaced.
+    Signal {
+        /// A JSON signal file ({"mp":{…},"sub_mp":{…}}).
+        #[arg(long, conflicts_with_all = ["mp", "sub_mp"])]
+        file: Option<PathBuf>,
+        /// Class weights, e.g. stocks=0.6,bonds=0.3,cash=0.1.
+        #[arg(long)]
+        mp: Option<String>,
+        /// Securities of a class (equal weight), e.g. stocks=SPY,QQQ; repeat per class.
+        #[arg(long = "sub-mp")]
+        sub_mp: Vec<String>,
+    },
+    /// Holdings, targets, pending signals with day counts, the active plan and its step.
+    Status,
+    /// Run what is due now by the clock (intake at 08:30, execution at 09:40 on trading days).
+    Run,
+    /// The audit log of every decision.
+    History {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// `pulse rebalance simulate`

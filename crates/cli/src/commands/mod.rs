@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod data;
 pub mod portfolio;
 pub mod rebalance;
+pub mod runtime;
 pub mod ta;
 
 use crate::app::{App, usage};
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(args) => backtest::runs(&app, args).await,
         Command::Portfolio(cmd) => portfolio::run(&app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(&app, cmd).await,
+        Command::Clock(cmd) => runtime::clock(&app, cmd).await,
     }
 }
 

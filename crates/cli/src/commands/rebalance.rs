@@ -31,6 +31,18 @@ use std::collections::BTreeMap;
 pub async fn run(app: &App, cmd: RebalanceCommand) -> anyhow::Result<()> {
     match cmd {
         RebalanceCommand::Simulate(args) => simulate(app, args).await,
+        RebalanceCommand::Init {
+            cash,
+            calendar,
+            commission,
+            force,
+        } => crate::commands::runtime::init(app, &cash, &calendar, &commission, force).await,
+        RebalanceCommand::Signal { file, mp, sub_mp } => {
+            crate::commands::runtime::signal(app, file, mp, sub_mp).await
+        }
+        RebalanceCommand::Status => crate::commands::runtime::status(app).await,
+        RebalanceCommand::Run => crate::commands::runtime::run(app).await,
+        RebalanceCommand::History { limit } => crate::commands::runtime::history(app, limit).await,
     }
 }
 

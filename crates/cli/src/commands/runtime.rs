@@ -1,0 +1,617 @@
+//! The rebalancing runtime (SPEC §6, issue 7): the clock (wall or simulated "time travel"), the
+//! scheduler on an exchange calendar (08:30 signal intake, 09:40 execution, local time), the
+//! paper broker, and the state kept in the store in one transaction per step.
+//!
+//! Missed-run policy: when the clock reaches a trading day whose intake or execution did not run
+//! (the machine was off, or time travel jumped), the missed runs are NOT replayed with hindsight:
+//! an audit entry records them, the 3-day count restarts (a missed observation breaks
+//! "consecutive"), and only today's due jobs run. A job never runs twice for the same day.
+//!
+//! Crash safety: the 09:40 decision (state with the step's orders) is committed before any
+//! fill; fills are booked in a second transaction keyed by client order id, so a restart after
+//! a crash anywhere fills each order exactly once and never repeats a step.
+
+use crate::app::{App, usage};
+use crate::cli::ClockCommand;
+use crate::output::{print_json, print_table};
+use anyhow::{Context, bail};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use pulse_core::calendar::calendar;
+use pulse_core::money::price_to_money;
+use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Clock, Store};
+use pulse_core::{Exchange, Fill, Portfolio, Side, Symbol, Timeframe, WallClock};
+use pulse_rebalance::{
+    ExecutionInput, RebalanceConfig, RebalanceState, Rebalancer, Signal, SubMpSpec,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use store_sqlite::SqliteStore;
+
+const CLOCK: &str = "clock";
+const STATE: &str = "rebalance.state";
+const RUNTIME: &str = "rebalance.runtime";
+
+/// The simulated clock document.
+#[derive(Debug, Serialize, Deserialize)]
+struct ClockDoc {
+    simulated: Option<Timestamp>,
+}
+
+/// The runtime document: schedule, paper account, the latest submitted view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Runtime {
+    exchange: Exchange,
+    commission: Decimal,
+    account: Portfolio,
+    observation: Option<Signal>,
+    last_intake: Option<Date>,
+    last_execution: Option<Date>,
+    /// Shares filled per client order id (the paper broker's idempotency record).
+    filled: BTreeMap<String, Decimal>,
+}
+
+async fn now(store: &SqliteStore) -> anyhow::Result<(Timestamp, bool)> {
+    let doc: Option<ClockDoc> = store
+        .document(CLOCK)
+        .await?
+        .map(|s| serde_json::from_str(&s))
+        .transpose()?;
+    Ok(match doc.and_then(|d| d.simulated) {
+        Some(t) => (t, true),
+        None => (WallClock.now(), false),
+    })
+}
+
+fn audit(ts: Timestamp, subsystem: &str, value: serde_json::Value) -> AuditEntry {
+    AuditEntry {
+        ts,
+        subsystem: subsystem.into(),
+        entry_json: value.to_string(),
+    }
+}
+
+async fn load_runtime(store: &SqliteStore) -> anyhow::Result<Option<(Runtime, RebalanceState)>> {
+    let Some(rt) = store.document(RUNTIME).await? else {
+        return Ok(None);
+    };
+    let runtime: Runtime =
+        serde_json::from_str(&rt).context("stored rebalance runtime is corrupt")?;
+    let state: RebalanceState = match store.document(STATE).await? {
+        Some(s) => serde_json::from_str(&s).context("stored rebalance state is corrupt")?,
+        None => RebalanceState::default(),
+    };
+    Ok(Some((runtime, state)))
+}
+
+fn docs(runtime: &Runtime, state: &RebalanceState) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(vec![
+        (RUNTIME, serde_json::to_string(runtime)?),
+        (STATE, serde_json::to_string(state)?),
+    ])
+}
+
+fn rebalancer(runtime: &Runtime) -> anyhow::Result<Rebalancer> {
+    Ok(Rebalancer::new(RebalanceConfig {
+        fee_rate: runtime.commission,
+        calendar: Some(runtime.exchange),
+        ..RebalanceConfig::default()
+    })?)
+}
+
+/// `pulse clock …`
+pub async fn clock(app: &App, cmd: ClockCommand) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let tz = match load_runtime(&store).await? {
+        Some((rt, _)) => calendar(rt.exchange).time_zone().clone(),
+        None => calendar(Exchange::Krx).time_zone().clone(),
+    };
+    let (current, simulated) = now(&store).await?;
+    let new = match cmd {
+        ClockCommand::Now => None,
+        ClockCommand::Reset => Some(None),
+        ClockCommand::Set { time } => Some(Some(time.parse::<Timestamp>().map_err(|e| {
+            usage(format!(
+                "clock set {time:?}: expected an RFC 3339 time with offset ({e})"
+            ))
+        })?)),
+        ClockCommand::Advance { by } => {
+            let by = by.trim();
+            let (n, unit) = by.split_at(by.find(|c: char| !c.is_ascii_digit()).unwrap_or(by.len()));
+            let n: i64 = n
+                .parse()
+                .map_err(|_| usage(format!("clock advance {by:?}: expected e.g. 1d, 90m, 3h")))?;
+            let t = match unit {
+                // Whole days land on 08:00 local time, before the 08:30 intake.
+                "d" => current
+                    .to_zoned(tz.clone())
+                    .date()
+                    .checked_add(n.days())?
+                    .at(8, 0, 0, 0)
+                    .to_zoned(tz.clone())?
+                    .timestamp(),
+                "h" => current.checked_add(SignedDuration::from_hours(n))?,
+                "m" => current.checked_add(SignedDuration::from_mins(n))?,
+                _ => {
+                    return Err(usage(format!(
+                        "clock advance {by:?}: unit must be d, h or m"
+                    )));
+                }
+            };
+            Some(Some(t))
+        }
+    };
+    let shown = match new {
+        None => current,
+        Some(sim) => {
+            let doc = serde_json::to_string(&ClockDoc { simulated: sim })?;
+            let ts = sim.unwrap_or_else(|| WallClock.now());
+            store
+                .save_documents(
+                    &[(CLOCK, doc)],
+                    &[audit(ts, "clock", serde_json::json!({"set": sim}))],
+                )
+                .await?;
+            ts
+        }
+    };
+    let sim = new.map_or(simulated, |s| s.is_some());
+    if app.json {
+        return print_json(
+            &serde_json::json!({"now": shown, "local": shown.to_zoned(tz).to_string(), "simulated": sim}),
+        );
+    }
+    println!(
+        "{} ({}){}",
+        shown,
+        shown.to_zoned(tz),
+        if sim { " [simulated]" } else { "" }
+    );
+    Ok(())
+}
+
+/// `pulse rebalance init`
+pub async fn init(
+    app: &App,
+    cash: &str,
+    cal: &str,
+    commission: &str,
+    force: bool,
+) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    if !force && load_runtime(&store).await?.is_some() {
+        bail!("the rebalancer is already set up (use --force to start over)");
+    }
+    let exchange = match cal {
+        "krx" => Exchange::Krx,
+        "nyse" => Exchange::Nyse,
+        other => return Err(usage(format!("--calendar {other:?}: expected krx or nyse"))),
+    };
+    let cash = Decimal::from_str(cash).map_err(|_| usage("--cash: expected a decimal amount"))?;
+    let commission =
+        Decimal::from_str(commission).map_err(|_| usage("--commission: expected a fraction"))?;
+    let runtime = Runtime {
+        exchange,
+        commission,
+        account: Portfolio::with_cash(cash),
+        observation: None,
+        last_intake: None,
+        last_execution: None,
+        filled: BTreeMap::new(),
+    };
+    let (ts, _) = now(&store).await?;
+    store
+        .save_documents(
+            &docs(&runtime, &RebalanceState::default())?,
+            &[audit(
+                ts,
+                "rebalance",
+                serde_json::json!({"init": {"cash": cash, "calendar": cal}}),
+            )],
+        )
+        .await?;
+    if !app.quiet && !app.json {
+        println!(
+            "Paper account with {cash}; schedule on the {exchange} calendar (08:30 intake, 09:40 execution, local time)."
+        );
+    }
+    Ok(())
+}
+
+/// `pulse rebalance signal`
+pub async fn signal(
+    app: &App,
+    file: Option<std::path::PathBuf>,
+    mp: Option<String>,
+    sub_mp: Vec<String>,
+) -> anyhow::Result<()> {
+    let signal: Signal = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a signal", path.display()))?
+        }
+        None => {
+            let mut sig = Signal::default();
+            if let Some(mp) = mp {
+                let mut w = BTreeMap::new();
+                for part in mp.split(',') {
+                    let (k, v) = part
+                        .split_once('=')
+                        .ok_or_else(|| usage(format!("--mp {part:?}: expected class=weight")))?;
+                    w.insert(
+                        k.trim().to_string(),
+                        v.trim()
+                            .parse::<f64>()
+                            .map_err(|_| usage(format!("--mp {part:?}: weight is not a number")))?,
+                    );
+                }
+                sig.mp = Some(w);
+            }
+            for spec in sub_mp {
+                let (class, syms) = spec
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("--sub-mp {spec:?}: expected class=SYM,SYM")))?;
+                let symbols = syms
+                    .split(',')
+                    .map(|s| Symbol::try_new(s.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| usage(e.to_string()))?;
+                sig.sub_mp
+                    .insert(class.trim().to_string(), SubMpSpec::EqualWeight(symbols));
+            }
+            if sig.mp.is_none() && sig.sub_mp.is_empty() {
+                return Err(usage("give --file, --mp or --sub-mp"));
+            }
+            sig
+        }
+    };
+    let store = app.store().await?;
+    let (mut runtime, state) = load_runtime(&store)
+        .await?
+        .context("set up the rebalancer first: `pulse rebalance init`")?;
+    // Validate against the active model now, so that a bad signal is refused at submission.
+    let mut probe = state.clone();
+    rebalancer(&runtime)?
+        .on_signal(&mut probe, jiff::civil::date(2000, 1, 3), &signal)
+        .context("invalid signal")?;
+    runtime.observation = Some(signal.clone());
+    let (ts, _) = now(&store).await?;
+    store
+        .save_documents(
+            &docs(&runtime, &state)?,
+            &[audit(
+                ts,
+                "rebalance",
+                serde_json::json!({"signal": signal}),
+            )],
+        )
+        .await?;
+    if !app.quiet && !app.json {
+        println!("Signal stored; it is observed at every 08:30 intake until replaced.");
+    }
+    Ok(())
+}
+
+/// Latest close strictly before `day`, and the close of `day` itself, of one symbol.
+async fn closes_around(
+    store: &SqliteStore,
+    symbol: &Symbol,
+    day: Date,
+) -> anyhow::Result<(Option<Decimal>, Option<Decimal>)> {
+    let start = day
+        .checked_sub(20.days())?
+        .to_zoned(jiff::tz::TimeZone::UTC)?
+        .timestamp();
+    let end = day.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp();
+    let mut pager = BarPager::new(
+        BarQuery {
+            symbol: symbol.clone(),
+            timeframe: Timeframe::D1,
+            start: Some(start),
+            end: Some(end),
+        },
+        100,
+    );
+    let (mut before, mut on) = (None, None);
+    while let Some(chunk) = pager.next_chunk(store).await? {
+        for b in chunk {
+            let p = price_to_money(b.analysis_close(), 2);
+            if b.ts < end {
+                before = p;
+            } else {
+                on = p;
+            }
+        }
+    }
+    Ok((before, on))
+}
+
+fn symbols_of(state: &RebalanceState, runtime: &Runtime) -> Vec<Symbol> {
+    let mut out: Vec<Symbol> = runtime.account.positions.keys().cloned().collect();
+    let mut add = |s: &Symbol| {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    };
+    if let Some(m) = &state.active {
+        m.target_weights().keys().for_each(&mut add);
+    }
+    if let Some(sig) = &runtime.observation {
+        for spec in sig.sub_mp.values() {
+            match spec {
+                SubMpSpec::Weights(w) => w.keys().for_each(&mut add),
+                SubMpSpec::EqualWeight(v) => v.iter().for_each(&mut add),
+            }
+        }
+    }
+    for p in state.pending.sub_mp.values() {
+        p.value.keys().for_each(&mut add);
+    }
+    out
+}
+
+/// `pulse rebalance run`: what is due now by the clock.
+pub async fn run(app: &App) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let (mut runtime, mut state) = load_runtime(&store)
+        .await?
+        .context("set up the rebalancer first: `pulse rebalance init`")?;
+    let rb = rebalancer(&runtime)?;
+    let (ts, _) = now(&store).await?;
+    let cal = calendar(runtime.exchange);
+    let tz = cal.time_zone().clone();
+    let local = ts.to_zoned(tz.clone());
+    let today = local.date();
+    let minutes = i32::from(local.hour()) * 60 + i32::from(local.minute());
+    let mut report: Vec<String> = Vec::new();
+    let trading = cal.is_trading_day(today)?;
+    // Missed runs since the last one (never replayed with hindsight).
+    if let Some(last) = runtime.last_execution.max(runtime.last_intake) {
+        let first_missed = cal.next_trading_day(last)?;
+        if first_missed < today {
+            let missed = cal.trading_days(first_missed, cal.previous_trading_day(today)?)?;
+            if !missed.is_empty() {
+                let msg = format!(
+                    "missed {} trading day(s) {}..={}: not replayed; pending counts restart",
+                    missed.len(),
+                    missed[0],
+                    missed[missed.len() - 1]
+                );
+                store
+                    .save_documents(
+                        &[],
+                        &[audit(ts, "rebalance", serde_json::json!({"missed": msg}))],
+                    )
+                    .await?;
+                report.push(msg);
+            }
+        }
+    }
+    // 08:30 intake.
+    if trading && minutes >= 8 * 60 + 30 && runtime.last_intake.is_none_or(|d| d < today) {
+        let events = match &runtime.observation {
+            Some(sig) => rb.on_signal(&mut state, today, sig)?,
+            None => Vec::new(),
+        };
+        runtime.last_intake = Some(today);
+        let entries: Vec<AuditEntry> = events
+            .iter()
+            .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default()))
+            .collect();
+        store
+            .save_documents(&docs(&runtime, &state)?, &entries)
+            .await?;
+        report.extend(
+            events
+                .iter()
+                .map(|e| format!("{} intake: {}", e.date, e.reason)),
+        );
+    }
+    // 09:40 execution: decide and commit BEFORE filling.
+    if trading && minutes >= 9 * 60 + 40 && runtime.last_execution.is_none_or(|d| d < today) {
+        let mut prices = BTreeMap::new();
+        for s in symbols_of(&state, &runtime) {
+            if let (Some(p), _) = closes_around(&store, &s, today).await? {
+                prices.insert(s, p);
+            }
+        }
+        let decision = rb.on_execution_day(
+            &mut state,
+            &ExecutionInput {
+                date: today,
+                decided_at: ts,
+                holdings: &runtime.account,
+                prices: &prices,
+                in_flight: &[],
+            },
+        )?;
+        runtime.last_execution = Some(today);
+        let mut entries: Vec<AuditEntry> = decision
+            .events
+            .iter()
+            .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default()))
+            .collect();
+        entries.extend(
+            decision
+                .orders
+                .iter()
+                .map(|o| audit(ts, "rebalance", serde_json::json!({"order": o}))),
+        );
+        store
+            .save_documents(&docs(&runtime, &state)?, &entries)
+            .await?;
+        report.extend(
+            decision
+                .events
+                .iter()
+                .map(|e| format!("{} execution: {}", e.date, e.reason)),
+        );
+    }
+    // Paper broker: fill every unfilled order at the first close in the store after its decision.
+    let unfilled: Vec<pulse_core::OrderRequest> =
+        state.unfilled_orders().into_iter().cloned().collect();
+    let mut fills = Vec::new();
+    let ordered = unfilled
+        .iter()
+        .filter(|o| o.side == Side::Sell)
+        .chain(unfilled.iter().filter(|o| o.side == Side::Buy));
+    for order in ordered {
+        let done = runtime
+            .filled
+            .get(&order.client_id.0)
+            .copied()
+            .unwrap_or(Decimal::ZERO);
+        let remaining = order.quantity - done;
+        if remaining <= Decimal::ZERO {
+            continue;
+        }
+        let decided = order.decided_at.to_zoned(tz.clone()).date();
+        if decided > today {
+            continue;
+        }
+        let (_, Some(price)) = closes_around(&store, &order.symbol, decided).await? else {
+            continue;
+        };
+        let mut quantity = remaining;
+        if order.side == Side::Sell {
+            quantity = quantity.min(runtime.account.quantity(&order.symbol));
+        } else {
+            quantity = quantity.min(
+                (runtime.account.cash / (price * (Decimal::ONE + runtime.commission))).floor(),
+            );
+        }
+        if quantity <= Decimal::ZERO {
+            continue;
+        }
+        let fill = Fill {
+            client_id: order.client_id.clone(),
+            symbol: order.symbol.clone(),
+            side: order.side,
+            quantity,
+            price,
+            fee: quantity * price * runtime.commission,
+            ts,
+        };
+        runtime.account.apply_fill(&fill, false)?;
+        *runtime.filled.entry(order.client_id.0.clone()).or_default() += quantity;
+        report.push(format!(
+            "filled {} {} {} @ {} (fee {})",
+            fill.side,
+            fill.quantity,
+            fill.symbol,
+            fill.price,
+            fill.fee.round_dp(2)
+        ));
+        fills.push(fill);
+    }
+    if !fills.is_empty() {
+        let events = rb.on_fills(&mut state, today, &fills);
+        let mut entries: Vec<AuditEntry> = fills
+            .iter()
+            .map(|f| audit(ts, "rebalance", serde_json::json!({"fill": f})))
+            .collect();
+        entries.extend(
+            events
+                .iter()
+                .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default())),
+        );
+        store
+            .save_documents(&docs(&runtime, &state)?, &entries)
+            .await?;
+    }
+    if app.json {
+        return print_json(&serde_json::json!({"now": ts, "trading_day": trading, "done": report}));
+    }
+    if report.is_empty() {
+        println!("{}: nothing due.", local);
+    }
+    for line in report {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `pulse rebalance status`
+pub async fn status(app: &App) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let (runtime, state) = load_runtime(&store)
+        .await?
+        .context("set up the rebalancer first: `pulse rebalance init`")?;
+    let (ts, simulated) = now(&store).await?;
+    let targets = state
+        .active
+        .as_ref()
+        .map(|m| m.target_weights())
+        .unwrap_or_default();
+    let pending_mp = state
+        .pending
+        .mp
+        .as_ref()
+        .map(|p| serde_json::json!({"value": p.value, "days": p.days}));
+    let pending_sub: BTreeMap<&String, serde_json::Value> = state
+        .pending
+        .sub_mp
+        .iter()
+        .map(|(k, p)| (k, serde_json::json!({"value": p.value, "days": p.days})))
+        .collect();
+    let plan = state.plan.as_ref().map(|p| serde_json::json!({"id": p.id, "scope": p.scope, "started": p.started, "steps_done": p.steps_done, "paused": p.paused}));
+    let status = serde_json::json!({
+        "now": ts,
+        "simulated_clock": simulated,
+        "calendar": runtime.exchange,
+        "cash": runtime.account.cash,
+        "holdings": runtime.account.positions,
+        "targets": targets,
+        "pending": {"mp": pending_mp, "sub_mp": pending_sub},
+        "plan": plan,
+        "is_rebalancing_active": state.is_rebalancing_active(),
+        "unfilled_orders": state.unfilled_orders(),
+        "last_intake": runtime.last_intake,
+        "last_execution": runtime.last_execution,
+    });
+    if app.json {
+        return print_json(&status);
+    }
+    println!(
+        "clock {}{}; calendar {}; cash {}",
+        ts,
+        if simulated { " [simulated]" } else { "" },
+        runtime.exchange,
+        runtime.account.cash.round_dp(2)
+    );
+    let rows: Vec<Vec<String>> = targets
+        .iter()
+        .map(|(s, w)| {
+            vec![
+                s.to_string(),
+                format!("{:.1}%", w * 100.0),
+                runtime.account.quantity(s).to_string(),
+            ]
+        })
+        .collect();
+    print_table(&["symbol", "target", "shares"], &rows)?;
+    println!("pending: {}", serde_json::to_string(&status["pending"])?);
+    println!("plan: {}", serde_json::to_string(&status["plan"])?);
+    Ok(())
+}
+
+/// `pulse rebalance history`
+pub async fn history(app: &App, limit: u32) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let log = store.audit_log(limit).await?;
+    if app.json {
+        let v: Vec<serde_json::Value> = log
+            .iter()
+            .map(|e| serde_json::json!({"ts": e.ts, "subsystem": e.subsystem, "entry": serde_json::from_str::<serde_json::Value>(&e.entry_json).unwrap_or_default()}))
+            .collect();
+        return print_json(&v);
+    }
+    for e in log {
+        println!("{}  {:<9} {}", e.ts, e.subsystem, e.entry_json);
+    }
+    Ok(())
+}
