@@ -8,8 +8,10 @@
 //! * [`WalkForwardSpec`] / [`walk_forward`]: anchored or rolling train/test folds; best parameters
 //!   per train window evaluated on the next test window.
 //! * [`overfit`]: probabilistic and deflated Sharpe ratio, PBO by CSCV (formulas in its docs).
+//! * [`analysis`]: top-N trials (bounded memory), parameter importance (η²), 2-D heatmaps.
 //! * [`normal`]: Φ, Φ⁻¹ to full double precision without a statistics dependency.
 
+pub mod analysis;
 pub mod error;
 pub mod normal;
 pub mod overfit;
@@ -18,6 +20,7 @@ pub mod space;
 pub mod tpe;
 pub mod walk;
 
+pub use analysis::{Aggregate, Axis, Heatmap, TopTrials, heatmap, param_importance, top_trials};
 pub use error::{Result, SearchError};
 pub use overfit::{
     DeflatedSharpe, Pbo, PboMetric, ReturnStats, deflated_sharpe_ratio, deflated_sharpe_ratio_with,

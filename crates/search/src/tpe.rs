@@ -28,6 +28,7 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
@@ -155,7 +156,18 @@ struct Parzen {
     half_step: f64,
     /// `ln(Φ(b_k) − Φ(a_k))` per kernel.
     ln_norm: Vec<f64>,
+    /// For stepped parameters with at most [`TABLE_MAX`] grid values: `ln_pdf` of every grid value,
+    /// computed once per model (candidates then cost a lookup).
+    table: Option<Vec<f64>>,
+    /// Grid of the parameter (for table lookups).
+    spec: ParamSpec,
 }
+
+/// Largest grid of a stepped parameter whose log densities are tabulated per model.
+const TABLE_MAX: u64 = 4096;
+
+/// Kernels whose bin lies farther than this many σ from x contribute below e^-72 and are skipped.
+const Z_CUT: f64 = 12.0;
 
 /// `ln(Φ(b) − Φ(a))` for `a < b`, computed in whichever tail keeps precision.
 fn ln_mass(a: f64, b: f64) -> f64 {
@@ -253,7 +265,25 @@ impl Parzen {
             high: thigh,
             half_step: step / 2.0,
             ln_norm,
+            table: None,
+            spec: *spec,
         }
+    }
+
+    /// Tabulates `ln_pdf` over the grid (stepped parameters with ≤ [`TABLE_MAX`] values).
+    fn tabulate(mut self) -> Parzen {
+        if let Some(n) = self
+            .spec
+            .grid_len()
+            .filter(|&n| n <= TABLE_MAX && self.half_step > 0.0)
+        {
+            let table = (0..n)
+                .into_par_iter()
+                .map(|k| self.ln_pdf_direct(self.spec.grid_value(k)))
+                .collect();
+            self.table = Some(table);
+        }
+        self
     }
 
     /// One draw (continuous; the caller snaps it to the grid).
@@ -281,12 +311,26 @@ impl Parzen {
 
     /// Log density (continuous) or log probability mass of the bin around `x` (stepped).
     fn ln_pdf(&self, x: f64) -> f64 {
+        if let Some(v) = self
+            .table
+            .as_ref()
+            .and_then(|t| self.spec.grid_position(x).and_then(|k| t.get(k as usize)))
+        {
+            return *v;
+        }
+        self.ln_pdf_direct(x)
+    }
+
+    fn ln_pdf_direct(&self, x: f64) -> f64 {
         let mut terms = Vec::with_capacity(self.mus.len());
         for k in 0..self.mus.len() {
             let (mu, s) = (self.mus[k], self.sigmas[k]);
             let t = if self.half_step > 0.0 {
                 let a = ((x - self.half_step).max(self.low) - mu) / s;
                 let b = ((x + self.half_step).min(self.high) - mu) / s;
+                if a > Z_CUT || b < -Z_CUT {
+                    continue;
+                }
                 ln_mass(a, b)
             } else {
                 let z = (x - mu) / s;
@@ -350,7 +394,7 @@ impl TpeModel {
         above.sort_by_key(|&i| history[i].number);
         let est = |group: &[usize], j: usize, spec: &ParamSpec| {
             let obs: Vec<f64> = group.iter().map(|&i| history[i].values[j]).collect();
-            Parzen::new(spec, &obs, cfg.prior_weight)
+            Parzen::new(spec, &obs, cfg.prior_weight).tabulate()
         };
         let params = space.params();
         Some(TpeModel {
