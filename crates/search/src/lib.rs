@@ -23,8 +23,9 @@ pub mod walk;
 pub use analysis::{Aggregate, Axis, Heatmap, TopTrials, heatmap, param_importance, top_trials};
 pub use error::{Result, SearchError};
 pub use overfit::{
-    DeflatedSharpe, Pbo, PboMetric, ReturnStats, deflated_sharpe_ratio, deflated_sharpe_ratio_with,
-    expected_max_sharpe, pbo_cscv, probabilistic_sharpe_ratio, return_stats,
+    BlockMoments, DeflatedSharpe, Pbo, PboMetric, ReturnStats, block_moments,
+    deflated_sharpe_ratio, deflated_sharpe_ratio_with, expected_max_sharpe, pbo_cscv,
+    pbo_cscv_blocks, probabilistic_sharpe_ratio, return_stats,
 };
 pub use run::{SearchOutcome, Strategy, Trial, TrialRecord, run_search};
 pub use space::{CmpOp, Constraint, GridIter, Param, ParamSpace, ParamSpec, Point, parse_param};

@@ -240,7 +240,7 @@ pub struct Pbo {
 }
 
 /// Running (count, mean, M2) of a block, merged with Chan et al.'s formula.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Moments {
     n: f64,
     mean: f64,
@@ -303,22 +303,84 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     }
 }
 
+/// Per-block (count, mean, M2) of one trial's returns: all CSCV needs, so a sweep can reduce each
+/// trial's return series to `S` triples as it finishes instead of keeping a `T × N` matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockMoments {
+    blocks: Vec<Moments>,
+}
+
+impl BlockMoments {
+    /// Number of blocks S.
+    pub fn n_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Number of returns T.
+    pub fn n_obs(&self) -> usize {
+        self.blocks.iter().map(|b| b.n as usize).sum()
+    }
+
+    fn total(&self) -> Moments {
+        self.blocks
+            .iter()
+            .fold(Moments::default(), |acc, b| acc.merge(*b))
+    }
+
+    /// Mean return per period over all blocks.
+    pub fn mean(&self) -> f64 {
+        self.total().mean
+    }
+
+    /// Per-period Sharpe ratio over all blocks (mean / std with n − 1), e.g. for the trial Sharpe
+    /// variance of the deflated Sharpe ratio.
+    pub fn sharpe(&self) -> f64 {
+        self.total().score(PboMetric::Sharpe)
+    }
+}
+
+/// Splits `returns` into `n_blocks` contiguous blocks (sizes as numpy's `array_split`) and keeps
+/// each block's moments. `n_blocks` must be even, in [2, 24], with at least 2 returns per block.
+pub fn block_moments(returns: &[f64], n_blocks: usize) -> Result<BlockMoments> {
+    const WHAT: &str = "CSCV block moments";
+    let t = returns.len();
+    if n_blocks < 2 || !n_blocks.is_multiple_of(2) || n_blocks > 24 || n_blocks * 2 > t {
+        return Err(stat_err(
+            WHAT,
+            format!(
+                "blocks S={n_blocks} must be even, in [2, 24] and at most T/2 = {}",
+                t / 2
+            ),
+        ));
+    }
+    if let Some(i) = returns.iter().position(|x| !x.is_finite()) {
+        return Err(stat_err(
+            WHAT,
+            format!("return #{i} is not finite ({})", returns[i]),
+        ));
+    }
+    let (base, extra) = (t / n_blocks, t % n_blocks);
+    let mut start = 0;
+    let blocks = (0..n_blocks)
+        .map(|b| {
+            let len = base + usize::from(b < extra);
+            let m = Moments::of(returns[start..start + len].iter().copied());
+            start += len;
+            m
+        })
+        .collect();
+    Ok(BlockMoments { blocks })
+}
+
 /// PBO by CSCV over `trials[n]` = per-period returns of trial `n` (all the same length T), cut into
-/// `n_blocks` = S blocks (even, 2 ≤ S ≤ 24, S ≤ T). Combinations run in parallel.
+/// `n_blocks` = S blocks (even, 2 ≤ S ≤ 24, S ≤ T/2). Combinations run in parallel.
 pub fn pbo_cscv<R: AsRef<[f64]> + Sync>(
     trials: &[R],
     n_blocks: usize,
     metric: PboMetric,
 ) -> Result<Pbo> {
     const WHAT: &str = "probability of backtest overfitting";
-    let n_trials = trials.len();
-    if n_trials < 2 {
-        return Err(stat_err(
-            WHAT,
-            format!("need at least 2 trials, got {n_trials}"),
-        ));
-    }
-    let t = trials[0].as_ref().len();
+    let t = trials.first().map_or(0, |r| r.as_ref().len());
     if let Some((i, r)) = trials
         .iter()
         .enumerate()
@@ -332,41 +394,47 @@ pub fn pbo_cscv<R: AsRef<[f64]> + Sync>(
             ),
         ));
     }
-    if n_blocks < 2 || !n_blocks.is_multiple_of(2) || n_blocks > 24 || n_blocks * 2 > t {
-        return Err(stat_err(
-            WHAT,
-            format!(
-                "blocks S={n_blocks} must be even, in [2, 24] and at most T/2 = {}",
-                t / 2
-            ),
-        ));
-    }
-    if let Some(i) = trials
-        .iter()
-        .position(|r| r.as_ref().iter().any(|x| !x.is_finite()))
-    {
-        return Err(stat_err(
-            WHAT,
-            format!("trial #{i} has a non-finite return"),
-        ));
-    }
-    // Block boundaries as numpy.array_split.
-    let (base, extra) = (t / n_blocks, t % n_blocks);
-    let mut bounds = Vec::with_capacity(n_blocks + 1);
-    bounds.push(0);
-    for b in 0..n_blocks {
-        let len = base + usize::from(b < extra);
-        bounds.push(bounds[b] + len);
-    }
-    // stats[b][n]: moments of trial n in block b.
-    let stats: Vec<Vec<Moments>> = (0..n_blocks)
-        .map(|b| {
-            trials
-                .iter()
-                .map(|r| Moments::of(r.as_ref()[bounds[b]..bounds[b + 1]].iter().copied()))
-                .collect()
+    let blocks = trials
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            block_moments(r.as_ref(), n_blocks).map_err(|e| match e {
+                SearchError::Statistic { reason, .. } => {
+                    stat_err(WHAT, format!("trial #{i}: {reason}"))
+                }
+                other => other,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
+    pbo_cscv_blocks(&blocks, metric)
+}
+
+/// PBO by CSCV from per-trial [`BlockMoments`] (all with the same block layout). See the module docs.
+pub fn pbo_cscv_blocks(trials: &[BlockMoments], metric: PboMetric) -> Result<Pbo> {
+    const WHAT: &str = "probability of backtest overfitting";
+    let n_trials = trials.len();
+    if n_trials < 2 {
+        return Err(stat_err(
+            WHAT,
+            format!("need at least 2 trials, got {n_trials}"),
+        ));
+    }
+    let n_blocks = trials[0].n_blocks();
+    let layout: Vec<f64> = trials[0].blocks.iter().map(|b| b.n).collect();
+    if let Some(i) = trials.iter().position(|tr| {
+        tr.blocks.len() != n_blocks || tr.blocks.iter().zip(&layout).any(|(b, n)| b.n != *n)
+    }) {
+        return Err(stat_err(
+            WHAT,
+            format!("trial #{i} has a different block layout than trial #0"),
+        ));
+    }
+    if n_blocks < 2 || !n_blocks.is_multiple_of(2) {
+        return Err(stat_err(
+            WHAT,
+            format!("blocks S={n_blocks} must be even and ≥ 2"),
+        ));
+    }
     let combos = combinations(n_blocks, n_blocks / 2);
     let per: Vec<(f64, f64, f64)> = combos
         .par_iter()
@@ -376,11 +444,14 @@ pub fn pbo_cscv<R: AsRef<[f64]> + Sync>(
                 in_is[b] = true;
             }
             let perf = |want_is: bool| -> Vec<f64> {
-                (0..n_trials)
-                    .map(|n| {
-                        (0..n_blocks)
-                            .filter(|&b| in_is[b] == want_is)
-                            .fold(Moments::default(), |acc, b| acc.merge(stats[b][n]))
+                trials
+                    .iter()
+                    .map(|tr| {
+                        tr.blocks
+                            .iter()
+                            .zip(&in_is)
+                            .filter(|(_, is)| **is == want_is)
+                            .fold(Moments::default(), |acc, (b, _)| acc.merge(*b))
                             .score(metric)
                     })
                     .collect()

@@ -105,6 +105,12 @@ impl ParamSpec {
         }
     }
 
+    /// All grid values in order (empty for a continuous float): the distinct values a caller
+    /// precomputes an indicator for once and shares across trials.
+    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        (0..self.grid_len().unwrap_or(0)).map(|k| self.grid_value(k))
+    }
+
     /// Lower and upper bound as floats.
     pub fn bounds(&self) -> (f64, f64) {
         match *self {

@@ -115,3 +115,31 @@ fn expected_max_sharpe_grows_with_trials_and_inputs_are_validated() {
     assert!(msg.contains("trial #3"), "{msg}");
     assert!(pbo_cscv(&m[..1], 4, PboMetric::Sharpe).is_err());
 }
+
+#[test]
+fn streaming_block_moments_give_the_same_pbo_and_sharpe() {
+    // A sweep can reduce each trial to S block moments as it finishes; the result is identical.
+    let m = trials(42, 60, 1003, 0.0); // T not divisible by S: array_split layout
+    let blocks: Vec<_> = m
+        .iter()
+        .map(|r| pulse_search::block_moments(r, 12).unwrap())
+        .collect();
+    assert_eq!(blocks[0].n_obs(), 1003);
+    for (b, r) in blocks.iter().zip(&m) {
+        let s = return_stats(r).unwrap();
+        assert!((b.sharpe() - s.sharpe).abs() < 1e-12);
+        assert!((b.mean() - s.mean).abs() < 1e-15);
+    }
+    let direct = pbo_cscv(&m, 12, PboMetric::Sharpe).unwrap();
+    let streamed = pulse_search::pbo_cscv_blocks(&blocks, PboMetric::Sharpe).unwrap();
+    assert_eq!(direct, streamed);
+    assert_eq!(direct.n_combinations, 924);
+    // Layouts must agree.
+    let other = pulse_search::block_moments(&m[0][..1000], 12).unwrap();
+    let mut mixed = blocks.clone();
+    mixed[5] = other;
+    let e = pulse_search::pbo_cscv_blocks(&mixed, PboMetric::Sharpe)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("trial #5"), "{e}");
+}

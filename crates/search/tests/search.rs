@@ -34,7 +34,7 @@ fn parses_cli_params_and_constraints() {
         }
     );
     assert_eq!(k.spec.grid_len(), Some(5));
-    let vals: Vec<f64> = (0..5).map(|i| k.spec.grid_value(i)).collect();
+    let vals: Vec<f64> = k.spec.values().collect();
     assert_eq!(vals, vec![1.5, 1.75, 2.0, 2.25, 2.5]);
     // 0.1 steps are not exact in binary: 0.1..1.0 still has 10 values.
     assert_eq!(
