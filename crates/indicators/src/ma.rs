@@ -212,11 +212,11 @@ fn ema_fast(input: &[f64], period: usize, wilder: &Wilder, out: &mut [f64]) -> b
     let mut sm = sum / period as f64;
     out[period - 1] = sm;
     let (w, pw) = wilder.tables();
-    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let bl = w.len();
     let mut xw = [0.0f64; B];
     let mut k0 = period;
     while k0 < n {
-        let len = B.min(n - k0);
+        let len = bl.min(n - k0);
         let (xs, o) = (&input[k0..k0 + len], &mut out[k0..k0 + len]);
         let (xw, chk) = (&mut xw[..len], &mut chk[..len]);
         for (((t, c), &x), &w) in xw.iter_mut().zip(chk.iter_mut()).zip(xs).zip(w) {

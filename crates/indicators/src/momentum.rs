@@ -141,11 +141,11 @@ fn rsi_fast(input: &[f64], period: usize, out: &mut [f64]) -> bool {
     out[period] = Rsi::value(gain, loss);
     let wilder = Wilder::new(period);
     let (w, pw) = wilder.tables();
-    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let bl = w.len();
     let (mut gs, mut ls) = ([0.0f64; B], [0.0f64; B]);
     let mut k0 = period + 1;
     while k0 < n {
-        let len = B.min(n - k0);
+        let len = bl.min(n - k0);
         let (xs, ps, o) = (
             &input[k0..k0 + len],
             &input[k0 - 1..k0 - 1 + len],

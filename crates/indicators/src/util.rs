@@ -272,11 +272,15 @@ pub(crate) fn moments_batch<S>(
     }
 }
 
-/// Block length of [`Wilder`] smoothing (the accumulator is re-based every this many steps).
+/// Longest block of [`Wilder`] smoothing (the accumulator is re-based every block).
 pub(crate) const WILDER_BLOCK: usize = 32;
 
+/// Smallest `a^j` a block may reach (`2^-20`): the weights `b/a^j` stay ≤ `2^20·b`, so the
+/// weighted inputs cannot overflow unless the inputs are within ~1e6 of `f64::MAX`.
+const WILDER_MIN_DECAY: f64 = 1.0 / (1u64 << 20) as f64;
+
 /// Wilder smoothing `s_n = a·s_{n−1} + b·x_n` (`a = (p−1)/p`, `b = 1/p`) computed with a
-/// one-addition dependency chain: within a block of [`WILDER_BLOCK`] steps starting at `s_0`,
+/// one-addition dependency chain: within a block of up to [`WILDER_BLOCK`] steps from `s_0`,
 /// `u_j = u_{j−1} + x_j · (b / a^j)` with `u_0 = s_0`, and `s_j = u_j · a^j` (off the chain); at
 /// the block's end `s` becomes the next block's `s_0`. Mathematically TA-Lib's recurrence; the
 /// rounding differs by a few ulps (error does not accumulate: the recurrence contracts).
@@ -290,6 +294,8 @@ pub(crate) struct Wilder {
     w: [f64; 64],
     /// `pw[j] = a^j`.
     pw: [f64; 64],
+    /// Steps per block: [`WILDER_BLOCK`], fewer when `a` decays fast (`a^block ≥ 2^-20`).
+    block: usize,
     u: f64,
     j: usize,
 }
@@ -304,13 +310,18 @@ impl Wilder {
     pub(crate) fn with_factors(a: f64, b: f64) -> Self {
         let mut w = [0.0; 64];
         let mut pw = [1.0; 64];
+        let mut block = 1;
         for j in 1..=WILDER_BLOCK {
             pw[j] = pw[j - 1] * a;
             w[j] = b / pw[j];
+            if pw[j] >= WILDER_MIN_DECAY {
+                block = j;
+            }
         }
         Self {
             w,
             pw,
+            block,
             u: 0.0,
             j: 0,
         }
@@ -330,16 +341,18 @@ impl Wilder {
         let j = self.j & 63;
         self.u += x * self.w[j];
         let s = self.u * self.pw[j];
-        if self.j == WILDER_BLOCK {
+        if self.j == self.block {
             self.u = s;
             self.j = 0;
         }
         s
     }
 
-    /// The tables `(w, pw)` for hand-written batch loops (block step `j` uses `w[j]`, `pw[j]`).
+    /// The tables `(w[1..=block], pw[1..=block])` for hand-written batch loops: step `j` of a
+    /// block (1-based) uses `w[j]`, `pw[j]`; the slices' length is the block length.
     #[inline(always)]
-    pub(crate) fn tables(&self) -> (&[f64; 64], &[f64; 64]) {
-        (&self.w, &self.pw)
+    pub(crate) fn tables(&self) -> (&[f64], &[f64]) {
+        let b = self.block.clamp(1, WILDER_BLOCK);
+        (&self.w[1..=b], &self.pw[1..=b])
     }
 }

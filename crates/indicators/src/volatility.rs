@@ -239,14 +239,14 @@ pub fn atr_into(
     const B: usize = WILDER_BLOCK;
     let wilder = Wilder::new(period);
     let (w, pw) = wilder.tables();
-    let (w, pw) = (&w[1..=B], &pw[1..=B]);
+    let bl = w.len();
     let mut chk = [0.0f64; B];
     let mut trw = [0.0f64; B];
     let mut sm = seed;
     let m = n - (period + 1);
     let mut k0 = 0;
     while k0 < m {
-        let len = B.min(m - k0);
+        let len = bl.min(m - k0);
         let (hb, lb, pb) = (&h[k0..k0 + len], &l[k0..k0 + len], &pc[k0..k0 + len]);
         let (trw, chk) = (&mut trw[..len], &mut chk[..len]);
         for (((((t, c), &h), &l), &p), &w) in trw

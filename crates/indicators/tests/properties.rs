@@ -728,3 +728,52 @@ fn reset_restarts_warmup() {
     r.reset();
     assert_eq!(r.update(1.0), None);
 }
+
+/// Values near `f64::MAX / 1e8`: the block-weighted recurrences (EMA, RSI, ATR; weights ≤ 2^20·b)
+/// neither overflow nor disagree between batch and streaming.
+#[test]
+fn huge_values_stay_finite() {
+    let n = 400;
+    let c: Vec<f64> = (0..n)
+        .map(|i| 1e300 * (1.5 + (i as f64 * 0.7).sin()))
+        .collect();
+    let h: Vec<f64> = c.iter().map(|v| v * 1.01).collect();
+    let l: Vec<f64> = c.iter().map(|v| v * 0.99).collect();
+    for p in [2, 3, 14] {
+        let e = ema(&c, p).unwrap();
+        let mut es = Ema::try_new(p).unwrap();
+        let r = rsi(&c, p).unwrap();
+        let mut rs = Rsi::try_new(p).unwrap();
+        let a = atr(&h, &l, &c, p).unwrap();
+        let mut at = Atr::try_new(p).unwrap();
+        for i in 0..n {
+            let b = Hlc {
+                high: h[i],
+                low: l[i],
+                close: c[i],
+            };
+            let s = [es.update(c[i]), rs.update(c[i]), at.update(b)];
+            for (name, batch, st) in [
+                ("ema", e[i], s[0]),
+                ("rsi", r[i], s[1]),
+                ("atr", a[i], s[2]),
+            ] {
+                let st = st.unwrap_or(f64::NAN);
+                assert!(
+                    same_bits(batch, st),
+                    "{name}({p}) bar {i}: {batch:e} vs {st:e}"
+                );
+                assert!(
+                    batch.is_nan() || batch.is_finite(),
+                    "{name}({p}) bar {i}: {batch:e}"
+                );
+            }
+            if i >= p {
+                assert!(
+                    e[i].is_finite() && r[i].is_finite() && a[i].is_finite(),
+                    "{p} bar {i}"
+                );
+            }
+        }
+    }
+}
