@@ -2,10 +2,10 @@
 //!
 //! Each trading day of the chosen calendar: at 08:30 the observation in force (the last line of
 //! the signals file dated on or before the day) goes to the state machine; at 09:40 it decides
-//! with the previous close as the latest price; the paper broker fills the day's orders at that
-//! day's close (the next price in the store after the decision), sells first, buys capped to
-//! cash, commission on notional, booked exactly. A symbol without a bar that day keeps its order
-//! in flight for the next day.
+//! with the previous close as the latest price; the paper broker (`broker-paper`, the same
+//! `Broker` interface real brokers implement) fills the day's orders at that day's close (the next
+//! price in the store after the decision), sells first, buys capped to cash, commission on
+//! notional, booked exactly. A symbol without a bar that day keeps its order working.
 
 use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
@@ -17,8 +17,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use pulse_core::calendar::calendar;
 use pulse_core::money::{money_to_f64, price_to_money};
+use pulse_core::ports::Broker;
 use pulse_core::ports::{BarPager, BarQuery};
-use pulse_core::{Exchange, Fill, OrderRequest, Portfolio, Side, Symbol, Timeframe};
+use pulse_core::{Exchange, OrderRequest, Portfolio, Side, Symbol, Timeframe};
 use pulse_rebalance::{
     ExecutionInput, RebalanceConfig, RebalanceEvent, RebalanceState, Rebalancer, Signal, SplitMode,
     SubMpSpec,
@@ -26,6 +27,42 @@ use pulse_rebalance::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Daily closes as the paper broker's price source: each close is stamped at its session's
+/// close (a daily bar labelled 00:00Z closes at 16:00 New York), so an order decided at 09:40
+/// fills at that day's close, the next price after the decision.
+pub struct SessionCloses {
+    /// Close per symbol per trading day.
+    pub closes: BTreeMap<Symbol, BTreeMap<Date, Decimal>>,
+    /// Exchange whose session closes stamp the prices.
+    pub exchange: Exchange,
+}
+
+impl SessionCloses {
+    fn close_time(&self, day: Date) -> Option<jiff::Timestamp> {
+        calendar(self.exchange)
+            .session(day)
+            .ok()
+            .flatten()
+            .map(|s| s.close)
+    }
+}
+
+impl broker_paper::PriceSource for SessionCloses {
+    async fn price_after(
+        &self,
+        symbol: &Symbol,
+        after: jiff::Timestamp,
+    ) -> Option<(jiff::Timestamp, Decimal)> {
+        let day = after
+            .to_zoned(calendar(self.exchange).time_zone().clone())
+            .date();
+        self.closes
+            .get(symbol)?
+            .range(day..)
+            .find_map(|(d, p)| self.close_time(*d).filter(|t| *t > after).map(|t| (t, *p)))
+    }
+}
 
 /// Runs `pulse rebalance …`.
 pub async fn run(app: &App, cmd: RebalanceCommand) -> anyhow::Result<()> {
@@ -178,6 +215,13 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
     let rb = Rebalancer::new(config)?;
     let mut state = RebalanceState::default();
     let mut account = Portfolio::with_cash(decimal("--cash", &args.cash)?);
+    let broker = broker_paper::PaperBroker::new(
+        broker_paper::PaperBook::new(account.cash, commission),
+        SessionCloses {
+            closes: closes.clone(),
+            exchange,
+        },
+    );
     let mut in_flight: Vec<OrderRequest> = Vec::new();
     let mut events: Vec<RebalanceEvent> = Vec::new();
     let mut orders_out: Vec<OrderRow> = Vec::new();
@@ -214,45 +258,12 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
             },
         )?;
         events.extend(decision.events.iter().cloned());
-        in_flight.extend(decision.orders.iter().cloned());
-        // Paper broker: fill at today's close, sells first, buys capped to cash.
-        let mut fills: Vec<Fill> = Vec::new();
-        let mut still: Vec<OrderRequest> = Vec::new();
-        let ordered: Vec<OrderRequest> = in_flight
-            .iter()
-            .filter(|o| o.side == Side::Sell)
-            .chain(in_flight.iter().filter(|o| o.side == Side::Buy))
-            .cloned()
-            .collect();
-        for order in ordered {
-            let Some(price) = closes.get(&order.symbol).and_then(|c| c.get(&day)).copied() else {
-                still.push(order);
-                continue;
-            };
-            let mut quantity = order.quantity;
-            if order.side == Side::Sell {
-                quantity = quantity.min(account.quantity(&order.symbol));
-            } else {
-                let per_share = price * (Decimal::ONE + commission);
-                let affordable = (account.cash / per_share).floor();
-                quantity = quantity.min(affordable.max(Decimal::ZERO));
-            }
-            if quantity <= Decimal::ZERO {
-                continue;
-            }
-            let fill = Fill {
-                client_id: order.client_id.clone(),
-                symbol: order.symbol.clone(),
-                side: order.side,
-                quantity,
-                price,
-                fee: quantity * price * commission,
-                ts: day
-                    .at(16, 0, 0, 0)
-                    .to_zoned(cal.time_zone().clone())?
-                    .timestamp(),
-            };
-            account.apply_fill(&fill, false)?;
+        for order in &decision.orders {
+            broker.submit(order).await?;
+        }
+        broker.match_orders().await?;
+        let fills = broker.take_fills().await?;
+        for fill in &fills {
             fees += fill.fee;
             notional += fill.notional();
             let (plan, step) = split_client_id(&fill.client_id.0);
@@ -260,15 +271,15 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
                 date: day.to_string(),
                 symbol: fill.symbol.to_string(),
                 side: fill.side,
-                quantity,
-                price,
+                quantity: fill.quantity,
+                price: fill.price,
                 fee: fill.fee,
                 plan,
                 step,
             });
-            fills.push(fill);
         }
-        in_flight = still;
+        account = broker.account().await?;
+        in_flight = broker.working_orders();
         events.extend(rb.on_fills(&mut state, day, &fills));
         let value: f64 = account
             .positions

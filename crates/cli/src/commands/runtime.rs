@@ -7,20 +7,24 @@
 //! an audit entry records them, the 3-day count restarts (a missed observation breaks
 //! "consecutive"), and only today's due jobs run. A job never runs twice for the same day.
 //!
-//! Crash safety: the 09:40 decision (state with the step's orders) is committed before any
-//! fill; fills are booked in a second transaction keyed by client order id, so a restart after
-//! a crash anywhere fills each order exactly once and never repeats a step.
+//! Crash safety: the 09:40 decision (state with the step's orders) is committed before the orders
+//! go to the paper broker (`broker-paper`, behind the same `Broker` port as real brokers); the
+//! broker's book and the fills are committed in a second transaction. A restart after a crash
+//! anywhere re-submits the recorded unfilled orders (client ids make that idempotent), so each
+//! order fills exactly once and no step is repeated.
 
 use crate::app::{App, usage};
 use crate::cli::ClockCommand;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
+use broker_paper::{PaperBook, PaperBroker};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use pulse_core::calendar::calendar;
 use pulse_core::money::price_to_money;
+use pulse_core::ports::Broker;
 use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Clock, Store};
-use pulse_core::{Exchange, Fill, Portfolio, Side, Symbol, Timeframe, WallClock};
+use pulse_core::{Exchange, Symbol, Timeframe, WallClock};
 use pulse_rebalance::{
     ExecutionInput, RebalanceConfig, RebalanceState, Rebalancer, Signal, SubMpSpec,
 };
@@ -45,12 +49,42 @@ struct ClockDoc {
 pub struct Runtime {
     exchange: Exchange,
     commission: Decimal,
-    account: Portfolio,
+    /// The paper broker's book (account, orders by client id, unreported fills).
+    book: PaperBook,
     observation: Option<Signal>,
     last_intake: Option<Date>,
     last_execution: Option<Date>,
-    /// Shares filled per client order id (the paper broker's idempotency record).
-    filled: BTreeMap<String, Decimal>,
+}
+
+/// Stored daily closes as the paper broker's prices, each stamped at its session's close.
+struct StoreCloses<'a> {
+    store: &'a SqliteStore,
+    exchange: Exchange,
+}
+
+impl broker_paper::PriceSource for StoreCloses<'_> {
+    async fn price_after(&self, symbol: &Symbol, after: Timestamp) -> Option<(Timestamp, Decimal)> {
+        let cal = calendar(self.exchange);
+        let day = after.to_zoned(cal.time_zone().clone()).date();
+        let start = day.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+        let query = BarQuery {
+            symbol: symbol.clone(),
+            timeframe: Timeframe::D1,
+            start: Some(start),
+            end: None,
+        };
+        let bars = self.store.bars_page(&query, None, 10).await.ok()?;
+        bars.iter().find_map(|b| {
+            let close = cal
+                .session(b.ts.to_zoned(jiff::tz::TimeZone::UTC).date())
+                .ok()
+                .flatten()?
+                .close;
+            (close > after)
+                .then(|| price_to_money(b.analysis_close(), 2).map(|p| (close, p)))
+                .flatten()
+        })
+    }
 }
 
 async fn now(store: &SqliteStore) -> anyhow::Result<(Timestamp, bool)> {
@@ -195,11 +229,10 @@ pub async fn init(
     let runtime = Runtime {
         exchange,
         commission,
-        account: Portfolio::with_cash(cash),
+        book: PaperBook::new(cash, commission),
         observation: None,
         last_intake: None,
         last_execution: None,
-        filled: BTreeMap::new(),
     };
     let (ts, _) = now(&store).await?;
     store
@@ -331,7 +364,7 @@ async fn closes_around(
 }
 
 fn symbols_of(state: &RebalanceState, runtime: &Runtime) -> Vec<Symbol> {
-    let mut out: Vec<Symbol> = runtime.account.positions.keys().cloned().collect();
+    let mut out: Vec<Symbol> = runtime.book.account.positions.keys().cloned().collect();
     let mut add = |s: &Symbol| {
         if !out.contains(s) {
             out.push(s.clone());
@@ -411,7 +444,19 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
                 .map(|e| format!("{} intake: {}", e.date, e.reason)),
         );
     }
-    // 09:40 execution: decide and commit BEFORE filling.
+    // The paper broker resumes its book; orders the state recorded but the book never saw (a
+    // crash between the decision and the submission) are submitted again: ids make it idempotent.
+    let broker = PaperBroker::new(
+        runtime.book.clone(),
+        StoreCloses {
+            store: &store,
+            exchange: runtime.exchange,
+        },
+    );
+    for order in state.unfilled_orders() {
+        broker.submit(order).await?;
+    }
+    // 09:40 execution: decide and commit BEFORE submitting.
     if trading && minutes >= 9 * 60 + 40 && runtime.last_execution.is_none_or(|d| d < today) {
         let mut prices = BTreeMap::new();
         for s in symbols_of(&state, &runtime) {
@@ -419,14 +464,16 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
                 prices.insert(s, p);
             }
         }
+        let in_flight = broker.working_orders();
+        let holdings = broker.account().await?;
         let decision = rb.on_execution_day(
             &mut state,
             &ExecutionInput {
                 date: today,
                 decided_at: ts,
-                holdings: &runtime.account,
+                holdings: &holdings,
                 prices: &prices,
-                in_flight: &[],
+                in_flight: &in_flight,
             },
         )?;
         runtime.last_execution = Some(today);
@@ -450,54 +497,14 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
                 .iter()
                 .map(|e| format!("{} execution: {}", e.date, e.reason)),
         );
+        for order in &decision.orders {
+            broker.submit(order).await?;
+        }
     }
-    // Paper broker: fill every unfilled order at the first close in the store after its decision.
-    let unfilled: Vec<pulse_core::OrderRequest> =
-        state.unfilled_orders().into_iter().cloned().collect();
-    let mut fills = Vec::new();
-    let ordered = unfilled
-        .iter()
-        .filter(|o| o.side == Side::Sell)
-        .chain(unfilled.iter().filter(|o| o.side == Side::Buy));
-    for order in ordered {
-        let done = runtime
-            .filled
-            .get(&order.client_id.0)
-            .copied()
-            .unwrap_or(Decimal::ZERO);
-        let remaining = order.quantity - done;
-        if remaining <= Decimal::ZERO {
-            continue;
-        }
-        let decided = order.decided_at.to_zoned(tz.clone()).date();
-        if decided > today {
-            continue;
-        }
-        let (_, Some(price)) = closes_around(&store, &order.symbol, decided).await? else {
-            continue;
-        };
-        let mut quantity = remaining;
-        if order.side == Side::Sell {
-            quantity = quantity.min(runtime.account.quantity(&order.symbol));
-        } else {
-            quantity = quantity.min(
-                (runtime.account.cash / (price * (Decimal::ONE + runtime.commission))).floor(),
-            );
-        }
-        if quantity <= Decimal::ZERO {
-            continue;
-        }
-        let fill = Fill {
-            client_id: order.client_id.clone(),
-            symbol: order.symbol.clone(),
-            side: order.side,
-            quantity,
-            price,
-            fee: quantity * price * runtime.commission,
-            ts,
-        };
-        runtime.account.apply_fill(&fill, false)?;
-        *runtime.filled.entry(order.client_id.0.clone()).or_default() += quantity;
+    // Fill what has a price after its decision, book it, and persist book and state together.
+    broker.match_orders().await?;
+    let fills = broker.take_fills().await?;
+    for fill in &fills {
         report.push(format!(
             "filled {} {} {} @ {} (fee {})",
             fill.side,
@@ -506,23 +513,21 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
             fill.price,
             fill.fee.round_dp(2)
         ));
-        fills.push(fill);
     }
-    if !fills.is_empty() {
-        let events = rb.on_fills(&mut state, today, &fills);
-        let mut entries: Vec<AuditEntry> = fills
+    let events = rb.on_fills(&mut state, today, &fills);
+    runtime.book = broker.book();
+    let mut entries: Vec<AuditEntry> = fills
+        .iter()
+        .map(|f| audit(ts, "rebalance", serde_json::json!({"fill": f})))
+        .collect();
+    entries.extend(
+        events
             .iter()
-            .map(|f| audit(ts, "rebalance", serde_json::json!({"fill": f})))
-            .collect();
-        entries.extend(
-            events
-                .iter()
-                .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default())),
-        );
-        store
-            .save_documents(&docs(&runtime, &state)?, &entries)
-            .await?;
-    }
+            .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default())),
+    );
+    store
+        .save_documents(&docs(&runtime, &state)?, &entries)
+        .await?;
     if app.json {
         return print_json(&serde_json::json!({"now": ts, "trading_day": trading, "done": report}));
     }
@@ -563,8 +568,8 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
         "now": ts,
         "simulated_clock": simulated,
         "calendar": runtime.exchange,
-        "cash": runtime.account.cash,
-        "holdings": runtime.account.positions,
+        "cash": runtime.book.account.cash,
+        "holdings": runtime.book.account.positions,
         "targets": targets,
         "pending": {"mp": pending_mp, "sub_mp": pending_sub},
         "plan": plan,
@@ -581,7 +586,7 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
         ts,
         if simulated { " [simulated]" } else { "" },
         runtime.exchange,
-        runtime.account.cash.round_dp(2)
+        runtime.book.account.cash.round_dp(2)
     );
     let rows: Vec<Vec<String>> = targets
         .iter()
@@ -589,7 +594,7 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
             vec![
                 s.to_string(),
                 format!("{:.1}%", w * 100.0),
-                runtime.account.quantity(s).to_string(),
+                runtime.book.account.quantity(s).to_string(),
             ]
         })
         .collect();

@@ -1,0 +1,343 @@
+//! `broker-paper` implements [`pulse_core::ports::Broker`] for paper trading: an order fills at
+//! the first price its [`PriceSource`] has strictly after the order's decision time (the next
+//! available price in the store), sells before buys, buys capped to the cash, commission on
+//! notional, booked exactly in decimals. Client order ids make re-submission idempotent, and the
+//! whole book is serde-serializable so that a runtime can persist it with its own state in one
+//! transaction and resume after a crash without filling anything twice.
+
+use pulse_core::jiff::Timestamp;
+use pulse_core::ports::{Broker, OrderStatus};
+use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Side, Symbol};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// Prices the paper broker fills at.
+pub trait PriceSource: Sync {
+    /// The first price of `symbol` strictly after `after`, with its time; `None` if none yet.
+    fn price_after(
+        &self,
+        symbol: &Symbol,
+        after: Timestamp,
+    ) -> impl Future<Output = Option<(Timestamp, Decimal)>> + Send;
+}
+
+/// Paper-broker failures.
+#[derive(Debug, thiserror::Error)]
+pub enum PaperError {
+    /// A fill could not be booked (a bug: the broker caps quantities first).
+    #[error(transparent)]
+    Booking(#[from] BookingError),
+    /// The same client id was submitted with different contents.
+    #[error("client order id {0} was already used for a different order")]
+    Conflict(String),
+}
+
+/// One order the book knows, with what was filled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookedOrder {
+    /// The order as submitted.
+    pub order: OrderRequest,
+    /// Shares filled.
+    pub filled: Decimal,
+    /// Why (part of) it was refused.
+    pub rejected: Option<String>,
+}
+
+/// The paper broker's persistent book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperBook {
+    /// Cash and positions.
+    pub account: Portfolio,
+    /// Commission per side as a fraction of notional.
+    pub commission: Decimal,
+    /// Every order by client id, in submission order of ids.
+    pub orders: BTreeMap<String, BookedOrder>,
+    /// Fills not yet taken by the runtime.
+    pub unreported: Vec<Fill>,
+}
+
+impl PaperBook {
+    /// A fresh book with `cash`.
+    pub fn new(cash: Decimal, commission: Decimal) -> Self {
+        PaperBook {
+            account: Portfolio::with_cash(cash),
+            commission,
+            orders: BTreeMap::new(),
+            unreported: Vec::new(),
+        }
+    }
+}
+
+/// The paper broker over a book and a price source.
+pub struct PaperBroker<P> {
+    book: Mutex<PaperBook>,
+    prices: P,
+}
+
+impl<P: PriceSource> PaperBroker<P> {
+    /// A broker resuming `book`.
+    pub fn new(book: PaperBook, prices: P) -> Self {
+        PaperBroker {
+            book: Mutex::new(book),
+            prices,
+        }
+    }
+
+    /// The book, for persisting.
+    pub fn book(&self) -> PaperBook {
+        self.book.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Orders still working (submitted, not fully filled, not refused), with what remains.
+    pub fn working_orders(&self) -> Vec<OrderRequest> {
+        let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        book.orders
+            .values()
+            .filter(|b| b.rejected.is_none() && b.filled < b.order.quantity)
+            .map(|b| OrderRequest {
+                quantity: b.order.quantity - b.filled,
+                ..b.order.clone()
+            })
+            .collect()
+    }
+
+    /// Fills every working order that has a price after its decision time: sells first, then
+    /// buys capped to the cash. Returns how many fills were made.
+    pub async fn match_orders(&self) -> Result<usize, PaperError> {
+        let working: Vec<OrderRequest> = {
+            let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+            let mut w: Vec<OrderRequest> = book
+                .orders
+                .values()
+                .filter(|b| b.rejected.is_none() && b.filled < b.order.quantity)
+                .map(|b| b.order.clone())
+                .collect();
+            w.sort_by_key(|o| (o.side == Side::Buy, o.decided_at));
+            w
+        };
+        let mut made = 0;
+        for order in working {
+            let Some((ts, price)) = self
+                .prices
+                .price_after(&order.symbol, order.decided_at)
+                .await
+            else {
+                continue;
+            };
+            let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+            let commission = book.commission;
+            let Some(entry) = book.orders.get(&order.client_id.0).cloned() else {
+                continue;
+            };
+            let mut quantity = entry.order.quantity - entry.filled;
+            let mut rejected = None;
+            match order.side {
+                Side::Sell => {
+                    let held = book.account.quantity(&order.symbol);
+                    if quantity > held {
+                        rejected = Some(format!("only {held} held"));
+                        quantity = held;
+                    }
+                }
+                Side::Buy => {
+                    let affordable = (book.account.cash / (price * (Decimal::ONE + commission)))
+                        .floor()
+                        .max(Decimal::ZERO);
+                    if quantity > affordable {
+                        rejected = Some(format!(
+                            "cash {} affords {affordable}",
+                            book.account.cash.round_dp(2)
+                        ));
+                        quantity = affordable;
+                    }
+                }
+            }
+            if quantity > Decimal::ZERO {
+                let fill = Fill {
+                    client_id: order.client_id.clone(),
+                    symbol: order.symbol.clone(),
+                    side: order.side,
+                    quantity,
+                    price,
+                    fee: quantity * price * commission,
+                    ts,
+                };
+                book.account.apply_fill(&fill, false)?;
+                book.unreported.push(fill);
+                made += 1;
+            }
+            if let Some(e) = book.orders.get_mut(&order.client_id.0) {
+                e.filled += quantity;
+                e.rejected = rejected;
+            }
+        }
+        Ok(made)
+    }
+}
+
+fn status(b: &BookedOrder) -> OrderStatus {
+    let remaining = if b.rejected.is_some() {
+        Decimal::ZERO
+    } else {
+        b.order.quantity - b.filled
+    };
+    OrderStatus {
+        client_id: b.order.client_id.clone(),
+        filled: b.filled,
+        remaining,
+        rejected: b.rejected.clone(),
+    }
+}
+
+impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
+    type Error = PaperError;
+
+    async fn submit(&self, order: &OrderRequest) -> Result<OrderStatus, PaperError> {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = book.orders.get(&order.client_id.0) {
+            if known.order != *order {
+                return Err(PaperError::Conflict(order.client_id.0.clone()));
+            }
+            return Ok(status(known));
+        }
+        let booked = BookedOrder {
+            order: order.clone(),
+            filled: Decimal::ZERO,
+            rejected: None,
+        };
+        let s = status(&booked);
+        book.orders.insert(order.client_id.0.clone(), booked);
+        Ok(s)
+    }
+
+    async fn take_fills(&self) -> Result<Vec<Fill>, PaperError> {
+        Ok(std::mem::take(
+            &mut self
+                .book
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unreported,
+        ))
+    }
+
+    async fn account(&self) -> Result<Portfolio, PaperError> {
+        Ok(self
+            .book
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .account
+            .clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulse_core::ClientOrderId;
+    use std::str::FromStr;
+
+    struct Closes(BTreeMap<Symbol, Vec<(Timestamp, Decimal)>>);
+
+    impl PriceSource for Closes {
+        async fn price_after(
+            &self,
+            symbol: &Symbol,
+            after: Timestamp,
+        ) -> Option<(Timestamp, Decimal)> {
+            self.0
+                .get(symbol)?
+                .iter()
+                .find(|(t, _)| *t > after)
+                .copied()
+        }
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+    fn order(id: &str, side: Side, q: &str) -> OrderRequest {
+        OrderRequest {
+            client_id: ClientOrderId(id.into()),
+            symbol: Symbol::try_new("SPY").unwrap(),
+            side,
+            quantity: d(q),
+            decided_at: ts("2024-01-02T14:40:00Z"),
+        }
+    }
+
+    #[tokio::test]
+    async fn fills_at_the_next_price_once_and_resubmission_is_idempotent() {
+        let spy = Symbol::try_new("SPY").unwrap();
+        let prices = Closes(BTreeMap::from([(
+            spy,
+            vec![
+                (ts("2024-01-02T00:00:00Z"), d("470.00")),
+                (ts("2024-01-02T21:00:00Z"), d("472.65")),
+            ],
+        )]));
+        let broker = PaperBroker::new(PaperBook::new(d("10000"), d("0.001")), prices);
+        broker
+            .submit(&order("p-1-SPY", Side::Buy, "10"))
+            .await
+            .unwrap();
+        broker
+            .submit(&order("p-1-SPY", Side::Buy, "10"))
+            .await
+            .unwrap(); // crash + resubmit
+        assert!(
+            broker
+                .submit(&order("p-1-SPY", Side::Buy, "11"))
+                .await
+                .is_err()
+        );
+        assert_eq!(broker.match_orders().await.unwrap(), 1);
+        assert_eq!(broker.match_orders().await.unwrap(), 0);
+        let fills = broker.take_fills().await.unwrap();
+        assert_eq!(fills.len(), 1);
+        assert_eq!(
+            fills[0].price,
+            d("472.65"),
+            "the first price AFTER the decision"
+        );
+        assert_eq!(fills[0].fee, d("4.72650"));
+        assert!(broker.take_fills().await.unwrap().is_empty());
+        assert_eq!(
+            broker.account().await.unwrap().cash,
+            d("10000") - d("4726.50") - d("4.72650")
+        );
+        // The book round-trips through JSON (what the runtime persists) and resumes identically.
+        let saved = serde_json::to_string(&broker.book()).unwrap();
+        let resumed: PaperBook = serde_json::from_str(&saved).unwrap();
+        assert_eq!(resumed, broker.book());
+        let st = broker
+            .submit(&order("p-1-SPY", Side::Buy, "10"))
+            .await
+            .unwrap();
+        assert_eq!((st.filled, st.remaining), (d("10"), d("0")));
+    }
+
+    #[tokio::test]
+    async fn buys_are_capped_to_cash_and_sells_to_holdings() {
+        let spy = Symbol::try_new("SPY").unwrap();
+        let prices = Closes(BTreeMap::from([(
+            spy,
+            vec![(ts("2024-01-02T21:00:00Z"), d("100"))],
+        )]));
+        let broker = PaperBroker::new(PaperBook::new(d("1000"), d("0.001")), prices);
+        broker.submit(&order("b", Side::Buy, "50")).await.unwrap();
+        broker.submit(&order("s", Side::Sell, "5")).await.unwrap();
+        broker.match_orders().await.unwrap();
+        let st = broker.submit(&order("b", Side::Buy, "50")).await.unwrap();
+        assert_eq!(st.filled, d("9"));
+        assert!(st.rejected.is_some());
+        let st = broker.submit(&order("s", Side::Sell, "5")).await.unwrap();
+        assert_eq!(st.filled, d("0"), "sells run first: nothing was held yet");
+        assert!(broker.account().await.unwrap().cash >= Decimal::ZERO);
+    }
+}
