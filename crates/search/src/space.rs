@@ -530,11 +530,31 @@ impl ParamSpace {
     /// index `start`. Memory is O(number of parameters) whatever the grid size.
     pub fn grid_from(&self, start: u64) -> Result<GridIter<'_>> {
         let end = self.grid_size()?;
+        let next = start.min(end);
+        let lens: Vec<u64> = self
+            .params
+            .iter()
+            .map(|p| p.spec.grid_len().unwrap_or(1))
+            .collect();
+        let mut digits = vec![0u64; lens.len()];
+        let mut rest = next;
+        for (d, len) in digits.iter_mut().zip(&lens).rev() {
+            *d = rest % len;
+            rest /= len;
+        }
+        let buf = self
+            .params
+            .iter()
+            .zip(&digits)
+            .map(|(p, &d)| p.spec.grid_value(d))
+            .collect();
         Ok(GridIter {
             space: self,
-            next: start.min(end),
+            next,
             end,
-            buf: Vec::with_capacity(self.params.len()),
+            lens,
+            digits,
+            buf,
         })
     }
 
@@ -603,6 +623,11 @@ pub struct GridIter<'a> {
     space: &'a ParamSpace,
     next: u64,
     end: u64,
+    /// Grid length of each parameter.
+    lens: Vec<u64>,
+    /// Mixed-radix digits of `next` (an odometer: advancing costs O(1) amortized).
+    digits: Vec<u64>,
+    /// Values of `next`.
     buf: Vec<f64>,
 }
 
@@ -619,9 +644,23 @@ impl Iterator for GridIter<'_> {
     fn next(&mut self) -> Option<(u64, Point)> {
         while self.next < self.end {
             let i = self.next;
+            let hit = self
+                .space
+                .is_feasible(&self.buf)
+                .then(|| self.space.make_point(self.buf.clone()));
+            // Advance the odometer: last parameter fastest.
             self.next += 1;
-            if self.space.grid_values_into(i, &mut self.buf) && self.space.is_feasible(&self.buf) {
-                return Some((i, self.space.make_point(self.buf.clone())));
+            for j in (0..self.digits.len()).rev() {
+                self.digits[j] += 1;
+                if self.digits[j] < self.lens[j] {
+                    self.buf[j] = self.space.params[j].spec.grid_value(self.digits[j]);
+                    break;
+                }
+                self.digits[j] = 0;
+                self.buf[j] = self.space.params[j].spec.grid_value(0);
+            }
+            if let Some(p) = hit {
+                return Some((i, p));
             }
         }
         None
