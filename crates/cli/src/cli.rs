@@ -106,9 +106,17 @@ pub enum RebalanceCommand {
         /// Class weights, e.g. stocks=0.6,bonds=0.3,cash=0.1.
         #[arg(long)]
         mp: Option<String>,
-        /// Securities of a class (equal weight), e.g. stocks=SPY,QQQ; repeat per class.
+        /// Securities of a class, e.g. stocks=SPY,QQQ; repeat per class.
         #[arg(long = "sub-mp")]
         sub_mp: Vec<String>,
+        /// How --sub-mp securities are weighted inside their class: equally, or by liquidity
+        /// (average daily dollar volume, close × volume, over the last --liquidity-days stored
+        /// bars), resolved into explicit weights when the signal is submitted.
+        #[arg(long, default_value = "equal", value_parser = ["equal", "liquidity"])]
+        weighting: String,
+        /// Window of the liquidity rule, in trading days.
+        #[arg(long, default_value_t = 20)]
+        liquidity_days: u32,
     },
     /// Holdings, targets, pending signals with day counts, the active plan and its step.
     Status,

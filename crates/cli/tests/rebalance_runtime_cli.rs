@@ -162,3 +162,57 @@ fn missed_days_are_logged_not_replayed() {
     assert!(orders_in_log(&env).is_empty());
     assert_eq!(status["pending"]["mp"]["days"], 1);
 }
+
+#[test]
+fn liquidity_weighting_resolves_sub_mp_weights_from_dollar_volume() {
+    let env = Env::new();
+    let tsla = pulse_testkit::shared_file("daily-ohlcv/TSLA.csv");
+    let spy = pulse_testkit::shared_file("daily-ohlcv/SPY.csv");
+    env.ok(&[
+        "-q",
+        "data",
+        "import",
+        tsla.to_str().unwrap(),
+        spy.to_str().unwrap(),
+    ]);
+    env.ok(&["-q", "rebalance", "init", "--calendar", "nyse"]);
+    env.ok(&[
+        "-q",
+        "rebalance",
+        "signal",
+        "--mp",
+        "stocks=1.0",
+        "--sub-mp",
+        "stocks=SPY,TSLA",
+        "--weighting",
+        "liquidity",
+        "--liquidity-days",
+        "20",
+    ]);
+    // Independent computation from the files: mean close × volume over each file's last 20 rows.
+    let dollar = |p: &std::path::Path| -> f64 {
+        let text = std::fs::read_to_string(p).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        rows[rows.len() - 20..]
+            .iter()
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                c[4].parse::<f64>().unwrap() * c[6].parse::<f64>().unwrap()
+            })
+            .sum::<f64>()
+            / 20.0
+    };
+    let (d_spy, d_tsla) = (dollar(&spy), dollar(&tsla));
+    let log = env.ok(&["--json", "rebalance", "history"]);
+    let signal = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|e| e["entry"].get("signal").cloned())
+        .unwrap();
+    let w_spy = signal["sub_mp"]["stocks"]["SPY"].as_f64().unwrap();
+    let w_tsla = signal["sub_mp"]["stocks"]["TSLA"].as_f64().unwrap();
+    assert!((w_spy - d_spy / (d_spy + d_tsla)).abs() < 1e-12, "{w_spy}");
+    assert!((w_spy + w_tsla - 1.0).abs() < 1e-12);
+}

@@ -74,8 +74,15 @@ pub async fn run(app: &App, cmd: RebalanceCommand) -> anyhow::Result<()> {
             commission,
             force,
         } => crate::commands::runtime::init(app, &cash, &calendar, &commission, force).await,
-        RebalanceCommand::Signal { file, mp, sub_mp } => {
-            crate::commands::runtime::signal(app, file, mp, sub_mp).await
+        RebalanceCommand::Signal {
+            file,
+            mp,
+            sub_mp,
+            weighting,
+            liquidity_days,
+        } => {
+            let liquidity = (weighting == "liquidity").then_some(liquidity_days);
+            crate::commands::runtime::signal(app, file, mp, sub_mp, liquidity).await
         }
         RebalanceCommand::Status => crate::commands::runtime::status(app).await,
         RebalanceCommand::Run => crate::commands::runtime::run(app).await,

@@ -259,7 +259,9 @@ pub async fn signal(
     file: Option<std::path::PathBuf>,
     mp: Option<String>,
     sub_mp: Vec<String>,
+    liquidity_days: Option<u32>,
 ) -> anyhow::Result<()> {
+    let store = app.store().await?;
     let signal: Signal = match file {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
@@ -293,8 +295,13 @@ pub async fn signal(
                     .map(|s| Symbol::try_new(s.trim()))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| usage(e.to_string()))?;
-                sig.sub_mp
-                    .insert(class.trim().to_string(), SubMpSpec::EqualWeight(symbols));
+                let spec = match liquidity_days {
+                    None => SubMpSpec::EqualWeight(symbols),
+                    Some(days) => {
+                        SubMpSpec::Weights(liquidity_weights(&store, &symbols, days).await?)
+                    }
+                };
+                sig.sub_mp.insert(class.trim().to_string(), spec);
             }
             if sig.mp.is_none() && sig.sub_mp.is_empty() {
                 return Err(usage("give --file, --mp or --sub-mp"));
@@ -302,7 +309,7 @@ pub async fn signal(
             sig
         }
     };
-    let store = app.store().await?;
+
     let (mut runtime, state) = load_runtime(&store)
         .await?
         .context("set up the rebalancer first: `pulse rebalance init`")?;
@@ -327,6 +334,61 @@ pub async fn signal(
         println!("Signal stored; it is observed at every 08:30 intake until replaced.");
     }
     Ok(())
+}
+
+/// Liquidity rule of SPEC §6: weights proportional to each security's average daily dollar
+/// volume (close × volume) over its last `days` stored daily bars, summing to 1.
+async fn liquidity_weights(
+    store: &SqliteStore,
+    symbols: &[Symbol],
+    days: u32,
+) -> anyhow::Result<pulse_rebalance::SubMp> {
+    let mut dollar = Vec::new();
+    for s in symbols {
+        let series = store.series().await?;
+        let Some(info) = series
+            .iter()
+            .find(|x| &x.symbol == s && x.timeframe == Timeframe::D1)
+        else {
+            bail!("liquidity weighting needs daily bars of {s} in the store");
+        };
+        let n = u64::from(days.max(1)).min(info.rows);
+        // Keyset-page to the last `n` bars (the store pages forward from a timestamp).
+        let mut pager = BarPager::new(
+            BarQuery {
+                symbol: s.clone(),
+                timeframe: Timeframe::D1,
+                start: None,
+                end: None,
+            },
+            10_000,
+        );
+        let mut tail: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+        while let Some(chunk) = pager.next_chunk(store).await? {
+            for b in chunk {
+                let Some(v) = b.volume else {
+                    bail!(
+                        "liquidity weighting needs volumes: {s} has none at {}",
+                        b.ts
+                    )
+                };
+                tail.push_back(b.close * v);
+                if tail.len() as u64 > n {
+                    tail.pop_front();
+                }
+            }
+        }
+        dollar.push(tail.iter().sum::<f64>() / tail.len().max(1) as f64);
+    }
+    let total: f64 = dollar.iter().sum();
+    if !(total.is_finite() && total > 0.0) {
+        bail!("liquidity weighting: no traded volume for {symbols:?}");
+    }
+    Ok(symbols
+        .iter()
+        .cloned()
+        .zip(dollar.iter().map(|d| d / total))
+        .collect())
 }
 
 /// Latest close strictly before `day`, and the close of `day` itself, of one symbol.
