@@ -64,7 +64,7 @@ impl Trial {
 
 /// A finished trial: its number, point and result. The number identifies the trial within a study:
 /// the grid index for [`Strategy::Grid`], the suggestion sequence number otherwise.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialRecord {
     /// Grid index (grid) or sequence number (random, TPE).
     pub number: u64,
@@ -75,7 +75,7 @@ pub struct TrialRecord {
 }
 
 /// Summary of a [`run_search`] call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchOutcome {
     /// Trials evaluated by this call.
     pub new_trials: u64,

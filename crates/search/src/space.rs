@@ -89,7 +89,9 @@ impl ParamSpec {
         }
     }
 
-    /// The `k`-th grid value (`lo + k·step`); for a continuous float, `lo`.
+    /// The `k`-th grid value (`lo + k·step`); for a continuous float, `lo`. Float values are
+    /// rounded to the decimals of `lo` and `step` (up to 12), so `0.1:1:0.1` yields exactly the
+    /// doubles `0.1, 0.2, 0.3, …` rather than `0.30000000000000004`.
     pub fn grid_value(&self, k: u64) -> f64 {
         match *self {
             ParamSpec::Int { lo, step, .. } => {
@@ -97,7 +99,15 @@ impl ParamSpec {
             }
             ParamSpec::Float { lo, hi, step } => {
                 if step > 0.0 {
-                    (lo + k as f64 * step).min(hi)
+                    let v = lo + k as f64 * step;
+                    let v = match (decimals(lo), decimals(step)) {
+                        (Some(a), Some(b)) => {
+                            let scale = 10f64.powi(a.max(b));
+                            (v * scale).round() / scale
+                        }
+                        _ => v,
+                    };
+                    v.min(hi)
                 } else {
                     lo
                 }
@@ -167,6 +177,18 @@ impl ParamSpec {
         let v = self.grid_value(k);
         ((v - x).abs() <= 1e-9 * step.max(v.abs())).then_some(k)
     }
+}
+
+/// Smallest number of decimals `d ≤ 12` with `x·10^d` an integer (to 1e-9 relative), if any.
+fn decimals(x: f64) -> Option<i32> {
+    let mut scaled = x;
+    for d in 0..=12 {
+        if (scaled - scaled.round()).abs() <= 1e-9 * scaled.abs().max(1.0) {
+            return Some(d);
+        }
+        scaled *= 10.0;
+    }
+    None
 }
 
 /// A named parameter.
@@ -249,7 +271,8 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Parses a CLI parameter `name=lo:hi:step` (`rsi_high=60:85:1` → `Int`, `bbands_k=1.5:2.5:0.25` →
-/// `Float`; `name=lo:hi` is a continuous float; a value containing `.`, `e` or `E` makes it float).
+/// `Float`; `name=lo:hi` is a continuous float; `name=v` is fixed at `v`; a value containing `.`,
+/// `e` or `E` makes it float).
 pub fn parse_param(input: &str) -> Result<Param> {
     let err = |reason: &str| SearchError::ParamSyntax {
         input: input.to_string(),
@@ -262,7 +285,20 @@ pub fn parse_param(input: &str) -> Result<Param> {
     if !is_identifier(name) {
         return Err(err(&format!("`{name}` is not a valid parameter name")));
     }
-    let parts: Vec<&str> = range.split(':').map(str::trim).collect();
+    let mut parts: Vec<&str> = range.split(':').map(str::trim).collect();
+    if parts.len() == 1 {
+        // A fixed value `name=v`: a one-point range.
+        let v = parts[0];
+        parts = vec![
+            v,
+            v,
+            if v.contains(['.', 'e', 'E']) {
+                "1.0"
+            } else {
+                "1"
+            },
+        ];
+    }
     if !(2..=3).contains(&parts.len()) {
         return Err(err(
             "expected `lo:hi:step` (or `lo:hi` for a continuous float)",
@@ -338,6 +374,22 @@ impl Point {
             .iter()
             .map(String::as_str)
             .zip(self.values.iter().copied())
+    }
+}
+
+/// Serialized as a map `{"name": value, …}` in declaration order (read back with
+/// [`ParamSpace::point_from_pairs`]).
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (n, v) in self.pairs() {
+            map.serialize_entry(n, &v)?;
+        }
+        map.end()
     }
 }
 

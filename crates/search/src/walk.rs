@@ -145,7 +145,7 @@ impl WalkForwardSpec {
 }
 
 /// Result of one fold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FoldResult {
     /// The fold's windows.
     pub fold: Fold,
@@ -160,7 +160,7 @@ pub struct FoldResult {
 }
 
 /// Result of [`walk_forward`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WalkForwardOutcome {
     /// Completed folds in order (a fold interrupted by cancellation is left out).
     pub folds: Vec<FoldResult>,
@@ -173,6 +173,24 @@ impl WalkForwardOutcome {
     /// (with [`FoldResult::params`] of each fold).
     pub fn oos_ranges(&self) -> Vec<Range<usize>> {
         self.folds.iter().map(|f| f.fold.test.clone()).collect()
+    }
+
+    /// Mean in-sample and mean out-of-sample score over the folds (NaN scores skipped; NaN when
+    /// none): the side-by-side figures of the report. Their ratio OOS/IS is the walk-forward
+    /// efficiency.
+    pub fn mean_scores(&self) -> (f64, f64) {
+        let mean = |f: &dyn Fn(&FoldResult) -> f64| {
+            let v: Vec<f64> = self.folds.iter().map(f).filter(|x| !x.is_nan()).collect();
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        (
+            mean(&|f| f.in_sample.score),
+            mean(&|f| f.out_of_sample.score),
+        )
     }
 }
 

@@ -41,7 +41,27 @@ fn parses_cli_params_and_constraints() {
         parse_param("x=0.1:1.0:0.1").unwrap().spec.grid_len(),
         Some(10)
     );
+    let tenths: Vec<f64> = parse_param("x=0.1:1.0:0.1")
+        .unwrap()
+        .spec
+        .values()
+        .collect();
+    assert_eq!(
+        tenths,
+        vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    );
     assert_eq!(parse_param("w=0:1").unwrap().spec.grid_len(), None);
+    // A fixed value is a one-point range.
+    assert_eq!(
+        parse_param("rsi_period=14").unwrap().spec,
+        ParamSpec::Int {
+            lo: 14,
+            hi: 14,
+            step: 1
+        }
+    );
+    let fixed = parse_param("k=2.0").unwrap().spec;
+    assert_eq!(fixed.values().collect::<Vec<_>>(), vec![2.0]);
 
     for bad in [
         "rsi_high",

@@ -144,14 +144,31 @@ fn walk_forward_on_spy_picks_the_train_optimum_and_reports_oos() {
             objective(&grid[best.1], res.fold.test.clone()).score
         );
     }
-    let is: f64 = out.folds.iter().map(|f| f.in_sample.score).sum::<f64>() / out.folds.len() as f64;
-    let oos: f64 =
-        out.folds.iter().map(|f| f.out_of_sample.score).sum::<f64>() / out.folds.len() as f64;
+    let (is, oos) = out.mean_scores();
+    let n = out.folds.len() as f64;
+    assert_eq!(
+        is,
+        out.folds.iter().map(|f| f.in_sample.score).sum::<f64>() / n
+    );
+    assert_eq!(
+        oos,
+        out.folds.iter().map(|f| f.out_of_sample.score).sum::<f64>() / n
+    );
     eprintln!(
         "SPY momentum walk-forward: {} folds, mean daily return IS {:.3} bp, OOS {:.3} bp",
         out.folds.len(),
         is * 1e4,
         oos * 1e4
+    );
+    // JSON for --json output: params as a name → value map.
+    let json = serde_json::to_value(&out.folds[0]).unwrap();
+    assert_eq!(
+        json["params"]["lookback"].as_f64(),
+        out.folds[0].params.get("lookback")
+    );
+    assert_eq!(
+        json["fold"]["test"]["start"].as_u64(),
+        Some(out.folds[0].fold.test.start as u64)
     );
     // The in-sample optimum overstates: the mean IS score is above the mean OOS score.
     assert!(is > oos);
