@@ -11,6 +11,47 @@
 //! * [`analysis`]: top-N trials (bounded memory), parameter importance (η²), 2-D heatmaps.
 //! * [`normal`]: Φ, Φ⁻¹ to full double precision without a statistics dependency.
 
+//!
+//! # Example: a resumable, cancellable sweep with progress, then walk-forward
+//!
+//! ```
+//! use std::sync::Mutex;
+//! use std::sync::atomic::AtomicBool;
+//! use pulse_search::*;
+//!
+//! # fn main() -> Result<()> {
+//! // `pulse sweep --param rsi_high=60:85:1 --param rsi_low=15:40:1 --constraint "rsi_low < rsi_high"`
+//! let space = ParamSpace::parse(&["rsi_high=60:85:1", "rsi_low=15:40:1"], &["rsi_low < rsi_high"])?;
+//! let objective = |p: &Point| {
+//!     let (hi, lo) = (p.get("rsi_high").unwrap_or(0.0), p.get("rsi_low").unwrap_or(0.0));
+//!     Trial::new(-(hi - 72.0).powi(2) - (lo - 28.0).powi(2)).with_metric("gap", hi - lo)
+//! };
+//! let cancel = AtomicBool::new(false); // set from a Ctrl-C handler
+//! let top = Mutex::new(TopTrials::new(10));
+//! // --jobs N: run inside `rayon::ThreadPoolBuilder::new().num_threads(N).build()?.install(...)`.
+//! let stored: Vec<TrialRecord> = Vec::new(); // trials read back from the store on restart
+//! let out = run_search(&space, &Strategy::Tpe(TpeConfig::seeded(42)), 200, &stored, objective,
+//!     |rec| {
+//!         // store `rec` (rec.number, rec.point.pairs(), rec.trial), tick the progress bar
+//!         top.lock().unwrap_or_else(|e| e.into_inner()).offer(rec);
+//!     },
+//!     &cancel)?;
+//! assert_eq!(out.total_trials, 200);
+//! let best = out.best.expect("some trial succeeded");
+//! assert!(best.trial.score > -10.0);
+//!
+//! // `--walk-forward train=504,test=126` over 1,000 bars: objective over (params, bar range).
+//! let folds = WalkForwardSpec::parse("train=504,test=126")?.folds(1000)?;
+//! let wf = walk_forward(&space, &Strategy::Grid, u64::MAX, &folds,
+//!     |p: &Point, bars: std::ops::Range<usize>| objective(p).with_metric("bars", bars.len() as f64),
+//!     |_fold, _rec| {}, &cancel)?;
+//! let (in_sample, out_of_sample) = wf.mean_scores();
+//! assert_eq!(wf.folds.len(), 3);
+//! assert!(in_sample >= out_of_sample - 1e-12);
+//! # Ok(())
+//! # }
+//! ```
+
 pub mod analysis;
 pub mod error;
 pub mod normal;
