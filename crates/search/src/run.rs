@@ -238,28 +238,39 @@ where
             let mut left = remaining;
             while left > 0 && !cancel.load(Ordering::Relaxed) {
                 let batch = left.min(cfg.batch as u64);
-                let model = TpeModel::build(space, cfg, &history);
                 let numbers: Vec<u64> = (next..next + batch).collect();
                 next += batch;
                 left -= batch;
-                let mut results: Vec<Option<Observation>> = numbers
+                // Suggestions first (sequential: with the constant liar each one sees the batch's
+                // earlier suggestions as pending worst trials), then evaluation in parallel.
+                let mut pending: Vec<Observation> = Vec::with_capacity(numbers.len());
+                let mut model = TpeModel::build(space, cfg, &history, &pending);
+                for &k in &numbers {
+                    let values = match &model {
+                        Some(m) => m.suggest(space, cfg, k)?,
+                        None => random_point(space, &mut trial_rng(cfg.seed, k))?,
+                    };
+                    pending.push(Observation {
+                        number: k,
+                        values,
+                        score: f64::NAN,
+                    });
+                    if cfg.constant_liar && model.is_some() && pending.len() < numbers.len() {
+                        model = TpeModel::build(space, cfg, &history, &pending);
+                    }
+                }
+                let mut results: Vec<Option<Observation>> = pending
                     .into_par_iter()
-                    .map(|k| -> Result<Option<Observation>> {
+                    .map(|mut obs| {
                         if cancel.load(Ordering::Relaxed) {
-                            return Ok(None);
+                            return None;
                         }
-                        let values = match &model {
-                            Some(m) => m.suggest(space, cfg, k)?,
-                            None => random_point(space, &mut trial_rng(cfg.seed, k))?,
-                        };
-                        let rec = eval(k, space.make_point(values));
-                        Ok(Some(Observation {
-                            number: k,
-                            values: rec.point.values().to_vec(),
-                            score: rec.trial.score,
-                        }))
+                        let rec = eval(obs.number, space.make_point(obs.values));
+                        obs.values = rec.point.values().to_vec();
+                        obs.score = rec.trial.score;
+                        Some(obs)
                     })
-                    .collect::<Result<_>>()?;
+                    .collect();
                 history.extend(results.drain(..).flatten());
             }
         }

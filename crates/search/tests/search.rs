@@ -345,6 +345,25 @@ fn tpe_beats_random_search_on_a_bowl() {
     );
     assert!(tpe < 0.25 * rnd, "TPE regret {tpe} vs random {rnd}");
     assert!(2.0 * tpe_trials_to_target < rnd_trials_to_target);
+
+    // Parallel batches of 8: the constant liar keeps a batch spread out.
+    let (mut liar, mut no_liar) = (0.0, 0.0);
+    for seed in 0..seeds {
+        for (on, acc) in [(true, &mut liar), (false, &mut no_liar)] {
+            let cfg = TpeConfig {
+                batch: 8,
+                constant_liar: on,
+                ..TpeConfig::seeded(seed)
+            };
+            let (_, best) = run_collect(&space, &Strategy::Tpe(cfg), 80, &[]);
+            *acc -= best / seeds as f64;
+        }
+    }
+    eprintln!(
+        "batch 8, mean regret after 80 trials: constant liar {liar:.4}, without {no_liar:.4}"
+    );
+    assert!(liar < no_liar, "liar {liar} vs {no_liar}");
+    assert!(liar < 0.5 * rnd, "batched TPE {liar} vs random {rnd}");
 }
 
 #[test]
