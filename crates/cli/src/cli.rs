@@ -55,6 +55,52 @@ pub enum Command {
     /// The clock the scheduler runs on: the wall clock, or a simulated one ("time travel").
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Search the Pulse thresholds on all cores (grid, random or TPE), with walk-forward
+    /// validation and overfitting statistics (deflated Sharpe, PBO).
+    Sweep(SweepArgs),
+}
+
+/// `pulse sweep`
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Common backtest settings (data, costs, starting account, base rule set).
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Strategy to tune (`pulse`).
+    #[arg(long, default_value = "pulse")]
+    pub strategy: String,
+    /// A parameter range `name=lo:hi:step` (or `name=lo:hi`, `name=v`). Names are TOML paths of
+    /// the rule set (`overbought.rsi`, `indicators.rsi_period`) or aliases: rsi_high, rsi_low,
+    /// rsi_fast_low, rsi_extreme, vix_high, greed_extreme, bbands_k, sma_fast, sma_slow.
+    #[arg(long = "param", required = true)]
+    pub params: Vec<String>,
+    /// A constraint between parameters, e.g. "rsi_low < rsi_high" (repeatable).
+    #[arg(long = "constraint")]
+    pub constraints: Vec<String>,
+    /// What to maximize.
+    #[arg(long, default_value = "sharpe", value_parser = ["sharpe", "sortino", "calmar", "cagr", "profit-factor"])]
+    pub objective: String,
+    /// Search method.
+    #[arg(long, default_value = "grid", value_parser = ["grid", "random", "tpe"])]
+    pub method: String,
+    /// Trial budget (per walk-forward fold when --walk-forward is given).
+    #[arg(long, default_value_t = 10_000)]
+    pub budget: u64,
+    /// Seed of random/TPE searches.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Walk-forward validation, e.g. train=504,test=126 (rolling) or train=504,test=126,anchored.
+    #[arg(long)]
+    pub walk_forward: Option<String>,
+    /// Blocks of the CSCV split for the probability of backtest overfitting (even).
+    #[arg(long, default_value_t = 16)]
+    pub pbo_blocks: usize,
+    /// Rows of the top table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
 }
 
 /// `pulse clock …`

@@ -47,9 +47,9 @@ pub fn strategy(app: &App, cmd: StrategyCommand) -> anyhow::Result<()> {
 }
 
 /// The market of one run: aligned data of the two legs and the mood series.
-struct Market {
-    data: AlignedData,
-    irx: Vec<(Timestamp, f64)>,
+pub(crate) struct Market {
+    pub(crate) data: AlignedData,
+    pub(crate) irx: Vec<(Timestamp, f64)>,
 }
 
 async fn load_bars(
@@ -322,19 +322,19 @@ pub(crate) fn date_of(ts: Timestamp, timeframe: Timeframe) -> String {
 }
 
 /// Everything shared by backtest and simulate: the run's inputs, resolved.
-struct Prepared {
-    cfg: PulseConfig,
-    cfg_text: String,
-    timeframe: Timeframe,
-    market: Market,
-    config: BacktestConfig,
-    account: Portfolio,
-    account_note: String,
-    rf: RiskFreeChoice,
-    first_eval: usize,
+pub(crate) struct Prepared {
+    pub(crate) cfg: PulseConfig,
+    pub(crate) cfg_text: String,
+    pub(crate) timeframe: Timeframe,
+    pub(crate) market: Market,
+    pub(crate) config: BacktestConfig,
+    pub(crate) account: Portfolio,
+    pub(crate) account_note: String,
+    pub(crate) rf: RiskFreeChoice,
+    pub(crate) first_eval: usize,
 }
 
-async fn prepare(store: &SqliteStore, run: &RunArgs) -> anyhow::Result<Prepared> {
+pub(crate) async fn prepare(store: &SqliteStore, run: &RunArgs) -> anyhow::Result<Prepared> {
     let (cfg, cfg_text) = strategy_config(run)?;
     let timeframe = parse_timeframe(&run.timeframe)?;
     let market = load_market(store, &cfg, timeframe).await?;

@@ -5,6 +5,7 @@ pub mod data;
 pub mod portfolio;
 pub mod rebalance;
 pub mod runtime;
+pub mod sweep;
 pub mod ta;
 
 use crate::app::{App, usage};
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Portfolio(cmd) => portfolio::run(&app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(&app, cmd).await,
         Command::Clock(cmd) => runtime::clock(&app, cmd).await,
+        Command::Sweep(args) => sweep::sweep(&app, args).await,
     }
 }
 

@@ -1,0 +1,408 @@
+//! `pulse sweep`: the Pulse thresholds searched on all cores, with walk-forward validation and
+//! overfitting statistics. Every trial is a full backtest through the same engine as `pulse
+//! backtest` (same data, costs and starting account); parameters are TOML paths of the rule set.
+
+use crate::app::{App, usage};
+use crate::cli::SweepArgs;
+use crate::commands::backtest::{Prepared, analyse, date_of, fmt_opt, prepare};
+use crate::output::{bar, print_json, print_table};
+use anyhow::{Context, bail};
+use pulse_backtest::BacktestConfig;
+use pulse_search::{
+    BlockMoments, ParamSpace, PboMetric, Point, Strategy as SearchStrategy, TopTrials, TpeConfig,
+    Trial, TrialRecord, WalkForwardSpec,
+};
+use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Short names for the most tuned thresholds.
+const ALIASES: [(&str, &str); 9] = [
+    ("rsi_high", "overbought.rsi"),
+    ("rsi_low", "oversold.rsi"),
+    ("rsi_fast_low", "oversold.rsi_fast"),
+    ("rsi_extreme", "overbought.rsi_extreme"),
+    ("vix_high", "mood.vix_high"),
+    ("greed_extreme", "mood.greed_extreme"),
+    ("bbands_k", "indicators.bbands_k"),
+    ("sma_fast", "indicators.sma_fast"),
+    ("sma_slow", "indicators.sma_slow"),
+];
+
+fn path_of(name: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(a, _)| *a == name)
+        .map_or(name, |(_, p)| p)
+}
+
+/// The base rule set with the point's values written into their TOML paths.
+fn apply(base: &toml::Value, names: &[String], point: &Point) -> Result<PulseConfig, String> {
+    let mut value = base.clone();
+    for (name, x) in names.iter().zip(point.values()) {
+        let mut slot = &mut value;
+        for key in path_of(name).split('.') {
+            slot = match slot {
+                toml::Value::Table(t) => t
+                    .get_mut(key)
+                    .ok_or_else(|| format!("{name}: no key {key:?} in the rule set"))?,
+                toml::Value::Array(a) => {
+                    let i: usize = key
+                        .parse()
+                        .map_err(|_| format!("{name}: {key:?} is not an index"))?;
+                    a.get_mut(i)
+                        .ok_or_else(|| format!("{name}: index {i} out of range"))?
+                }
+                _ => return Err(format!("{name}: {key:?} is not a table")),
+            };
+        }
+        *slot = match slot {
+            toml::Value::Integer(_) => toml::Value::Integer(x.round() as i64),
+            toml::Value::Float(_) => toml::Value::Float(*x),
+            other => return Err(format!("{name}: not a number ({other})")),
+        };
+    }
+    let cfg: PulseConfig = value
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())?;
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
+/// One backtest of `cfg` over timeline steps `range`: the objective, a few metrics, and the
+/// per-period returns.
+fn evaluate(
+    p: &Prepared,
+    cfg: PulseConfig,
+    range: Range<usize>,
+    objective: &str,
+) -> anyhow::Result<(Trial, Vec<f64>)> {
+    let t = &p.market.data.timeline;
+    let config = BacktestConfig {
+        start: t.get(range.start).copied(),
+        end: t.get(range.end.saturating_sub(1)).copied(),
+        ..p.config.clone()
+    };
+    let r = pulse_backtest::run(
+        &p.market.data,
+        PulseStrategy::try_new(cfg)?,
+        p.account.clone(),
+        &config,
+        |_| {},
+    )?;
+    let e = analyse(r, p.timeframe, &p.rf)?;
+    let m = &e.analysis.metrics;
+    let score = match objective {
+        "sharpe" => m.sharpe,
+        "sortino" => m.sortino,
+        "calmar" => m.calmar,
+        "cagr" => m.cagr,
+        _ => m.profit_factor.filter(|x| x.is_finite()),
+    }
+    .unwrap_or(f64::NAN);
+    let trial = Trial::new(score)
+        .with_metric("sharpe", m.sharpe.unwrap_or(f64::NAN))
+        .with_metric("cagr", m.cagr.unwrap_or(f64::NAN))
+        .with_metric("max_drawdown", m.max_drawdown.unwrap_or(f64::NAN))
+        .with_metric("fills", m.fills as f64);
+    Ok((trial, e.analysis.returns.clone()))
+}
+
+/// `pulse sweep`
+pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
+    if args.strategy != "pulse" {
+        return Err(usage(format!(
+            "--strategy {:?}: only pulse declares a parameter space yet",
+            args.strategy
+        )));
+    }
+    let space =
+        ParamSpace::parse(&args.params, &args.constraints).map_err(|e| usage(e.to_string()))?;
+    let names: Vec<String> = args
+        .params
+        .iter()
+        .map(|p| p.split('=').next().unwrap_or("").trim().to_string())
+        .collect();
+    let method = match args.method.as_str() {
+        "grid" => SearchStrategy::Grid,
+        "random" => SearchStrategy::Random { seed: args.seed },
+        _ => SearchStrategy::Tpe(TpeConfig {
+            seed: args.seed,
+            ..TpeConfig::default()
+        }),
+    };
+    let store = app.store().await?;
+    let p = prepare(&store, &args.run).await?;
+    let base = toml::Value::try_from(&p.cfg).context("rule set")?;
+    // Every name must lead to a number of the rule set before any CPU is spent.
+    for name in &names {
+        let mut slot = &base;
+        for key in path_of(name).split('.') {
+            slot = match slot {
+                toml::Value::Table(t) => t.get(key),
+                toml::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                usage(format!(
+                    "--param {name}: no {:?} in the rule set (see `pulse strategy show pulse`)",
+                    path_of(name)
+                ))
+            })?;
+        }
+        if !matches!(slot, toml::Value::Integer(_) | toml::Value::Float(_)) {
+            return Err(usage(format!(
+                "--param {name}: {:?} is not a number",
+                path_of(name)
+            )));
+        }
+    }
+    let n = p.market.data.timeline.len();
+    let window = p.first_eval..n;
+    if window.len() < 60 {
+        bail!("only {} evaluable bars: too few to search", window.len());
+    }
+    // Ctrl-C stops the search cleanly: running trials finish, finished trials are reported.
+    let cancel: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()?;
+    let objective = args.objective.as_str();
+    let eval = |point: &Point, range: Range<usize>| -> (Trial, Vec<f64>) {
+        match apply(&base, &names, point) {
+            Ok(cfg) => evaluate(&p, cfg, range, objective)
+                .unwrap_or_else(|_| (Trial::new(f64::NAN), Vec::new())),
+            Err(_) => (Trial::new(f64::NAN), Vec::new()),
+        }
+    };
+    let folds = match &args.walk_forward {
+        Some(spec) => Some(
+            WalkForwardSpec::parse(spec)
+                .map_err(|e| usage(e.to_string()))?
+                .folds(window.len())
+                .map_err(|e| usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let total = args.budget * folds.as_ref().map_or(1, |f| f.len() as u64);
+    let pb = bar(app.progress(), total, "trials");
+    let result = tokio::task::block_in_place(|| -> anyhow::Result<serde_json::Value> {
+        pool.install(|| {
+            // Full-window search: every trial, its block moments for PBO.
+            let top = Mutex::new(TopTrials::new(args.top.max(1)));
+            let moments: Mutex<Vec<BlockMoments>> = Mutex::new(Vec::new());
+            let records: Mutex<Vec<TrialRecord>> = Mutex::new(Vec::new());
+            let blocks = args.pbo_blocks;
+            let outcome = pulse_search::run_search(
+                &space,
+                &method,
+                args.budget,
+                &[],
+                |point| {
+                    let (trial, returns) = eval(point, window.clone());
+                    if let Ok(bm) = pulse_search::block_moments(&returns, blocks) {
+                        moments.lock().unwrap_or_else(|e| e.into_inner()).push(bm);
+                    }
+                    trial
+                },
+                |rec| {
+                    pb.inc(1);
+                    top.lock().unwrap_or_else(|e| e.into_inner()).offer(rec);
+                    records.lock().unwrap_or_else(|e| e.into_inner()).push(rec.clone());
+                },
+                cancel,
+            )?;
+            let records = records.into_inner().unwrap_or_else(|e| e.into_inner());
+            let top = top.into_inner().unwrap_or_else(|e| e.into_inner()).into_sorted();
+            let importance = pulse_search::param_importance(&space, &records);
+            // Overfitting statistics over every trial of the full-window search.
+            let moments: Vec<BlockMoments> = moments.into_inner().unwrap_or_else(|e| e.into_inner());
+            let pbo = pulse_search::pbo_cscv_blocks(&moments, PboMetric::Sharpe).ok();
+            let trial_sharpes: Vec<f64> = moments.iter().map(|m| m.sharpe()).filter(|s| s.is_finite()).collect();
+            let dsr = outcome.best.as_ref().and_then(|best| {
+                let (_, returns) = eval(&best.point, window.clone());
+                pulse_search::deflated_sharpe_ratio(&returns, &trial_sharpes).ok()
+            });
+            // Walk-forward: best on each train window, traded on the next test window.
+            let wf = match &folds {
+                None => None,
+                Some(folds) => {
+                    let shifted: Vec<pulse_search::Fold> = folds
+                        .iter()
+                        .map(|f| pulse_search::Fold { index: f.index, train: (f.train.start + window.start)..(f.train.end + window.start), test: (f.test.start + window.start)..(f.test.end + window.start) })
+                        .collect();
+                    let out = pulse_search::walk_forward(&space, &method, args.budget, &shifted, |pt, r| eval(pt, r).0, |_, _| pb.inc(1), cancel)?;
+                    let mut stitched = Vec::new();
+                    for f in &out.folds {
+                        stitched.extend(eval(&f.params, f.fold.test.clone()).1);
+                    }
+                    let sd = pulse_search::return_stats(&stitched).ok();
+                    Some((out, sd))
+                }
+            };
+            pb.finish_and_clear();
+            let t = &p.market.data.timeline;
+            let day = |i: usize| t.get(i).map(|x| date_of(*x, p.timeframe)).unwrap_or_default();
+            let point_json = |pt: &Point| -> serde_json::Value {
+                names.iter().zip(pt.values()).map(|(n, v)| (n.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>().into()
+            };
+            Ok(serde_json::json!({
+                "objective": objective,
+                "method": args.method,
+                "window": {"from": day(window.start), "to": day(window.end - 1), "bars": window.len(), "sample": "in-sample"},
+                "trials": outcome.total_trials,
+                "cancelled": outcome.cancelled || cancel.load(Ordering::Relaxed),
+                "exhausted": outcome.exhausted,
+                "best": outcome.best.as_ref().map(|b| serde_json::json!({"number": b.number, "params": point_json(&b.point), "score": b.trial.score, "metrics": b.trial.metrics})),
+                "top": top.iter().map(|b| serde_json::json!({"number": b.number, "params": point_json(&b.point), "score": b.trial.score, "metrics": b.trial.metrics})).collect::<Vec<_>>(),
+                "importance": importance,
+                "deflated_sharpe": dsr,
+                "pbo": pbo.as_ref().map(|x| serde_json::json!({"pbo": x.pbo, "prob_oos_loss": x.prob_oos_loss, "combinations": x.n_combinations, "blocks": blocks})),
+                "walk_forward": wf.as_ref().map(|(o, sd)| {
+                    let (is_mean, oos_mean) = o.mean_scores();
+                    serde_json::json!({
+                        "folds": o.folds.iter().map(|f| serde_json::json!({
+                            "train": [day(f.fold.train.start), day(f.fold.train.end - 1)],
+                            "test": [day(f.fold.test.start), day(f.fold.test.end - 1)],
+                            "params": point_json(&f.params),
+                            "in_sample": f.in_sample.score,
+                            "out_of_sample": f.out_of_sample.score,
+                        })).collect::<Vec<_>>(),
+                        "in_sample_mean": is_mean,
+                        "out_of_sample_mean": oos_mean,
+                        "stitched_oos_sharpe_annualized": sd.as_ref().map(|s| s.sharpe * (252f64).sqrt()),
+                        "stitched_oos_bars": sd.as_ref().map(|s| s.n),
+                    })
+                }),
+            }))
+        })
+    })?;
+    if app.json {
+        return print_json(&result);
+    }
+    print_summary(&result, &names)
+}
+
+fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> {
+    println!(
+        "{} trials ({}) maximizing {} over {}..{} ({} bars, IN-SAMPLE){}",
+        r["trials"],
+        r["method"].as_str().unwrap_or(""),
+        r["objective"].as_str().unwrap_or(""),
+        r["window"]["from"].as_str().unwrap_or(""),
+        r["window"]["to"].as_str().unwrap_or(""),
+        r["window"]["bars"],
+        if r["cancelled"] == true {
+            " — interrupted, finished trials kept"
+        } else {
+            ""
+        }
+    );
+    let mut header: Vec<&str> = vec!["#", "trial"];
+    header.extend(names.iter().map(String::as_str));
+    header.extend(["score", "sharpe", "cagr", "max dd", "fills"]);
+    let metric = |t: &serde_json::Value, k: &str| {
+        t["metrics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m[0] == k))
+            .and_then(|m| m[1].as_f64())
+    };
+    let rows: Vec<Vec<String>> = r["top"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut row = vec![(i + 1).to_string(), t["number"].to_string()];
+                    row.extend(names.iter().map(|n| {
+                        t["params"][n]
+                            .as_f64()
+                            .map(|v| format!("{v}"))
+                            .unwrap_or_default()
+                    }));
+                    row.push(format!("{:.3}", t["score"].as_f64().unwrap_or(f64::NAN)));
+                    row.push(fmt_opt(metric(t, "sharpe"), false));
+                    row.push(fmt_opt(metric(t, "cagr"), true));
+                    row.push(fmt_opt(metric(t, "max_drawdown"), true));
+                    row.push(
+                        metric(t, "fills")
+                            .map(|f| format!("{f:.0}"))
+                            .unwrap_or_default(),
+                    );
+                    row
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    print_table(&header, &rows)?;
+    if let Some(imp) = r["importance"].as_array() {
+        let s: Vec<String> = imp
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {:.2}",
+                    x[0].as_str().unwrap_or(""),
+                    x[1].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!("parameter importance (η²): {}", s.join(", "));
+    }
+    if let Some(d) = r["deflated_sharpe"].as_object() {
+        println!(
+            "deflated Sharpe ratio of the best trial: {:.3} (probability that its Sharpe is above what the best of {} luck-only trials would show)",
+            d.get("dsr").and_then(|v| v.as_f64()).unwrap_or(f64::NAN),
+            d.get("n_trials").cloned().unwrap_or_default()
+        );
+    }
+    if let Some(pbo) = r["pbo"].as_object() {
+        println!(
+            "probability of backtest overfitting (CSCV, {} blocks, {} combinations): {:.2}",
+            pbo.get("blocks").cloned().unwrap_or_default(),
+            pbo.get("combinations").cloned().unwrap_or_default(),
+            pbo.get("pbo").and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+        );
+    }
+    if let Some(wf) = r["walk_forward"].as_object() {
+        println!(
+            "walk-forward (best params on each train window, traded on the next test window = OUT-OF-SAMPLE):"
+        );
+        let rows: Vec<Vec<String>> = wf["folds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        vec![
+                            format!(
+                                "{}..{}",
+                                f["train"][0].as_str().unwrap_or(""),
+                                f["train"][1].as_str().unwrap_or("")
+                            ),
+                            format!(
+                                "{}..{}",
+                                f["test"][0].as_str().unwrap_or(""),
+                                f["test"][1].as_str().unwrap_or("")
+                            ),
+                            format!("{:.3}", f["in_sample"].as_f64().unwrap_or(f64::NAN)),
+                            format!("{:.3}", f["out_of_sample"].as_f64().unwrap_or(f64::NAN)),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        print_table(&["train", "test", "in-sample", "out-of-sample"], &rows)?;
+        println!(
+            "mean in-sample {:.3} vs out-of-sample {:.3}; stitched out-of-sample Sharpe (annualized) {}",
+            wf["in_sample_mean"].as_f64().unwrap_or(f64::NAN),
+            wf["out_of_sample_mean"].as_f64().unwrap_or(f64::NAN),
+            fmt_opt(wf["stitched_oos_sharpe_annualized"].as_f64(), false)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! `pulse sweep` end to end on the bundled TSLA/TSLL data: the best trial is re-checked by an
+//! independent `pulse backtest` with its parameters written into the rule set.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn pulse(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("PULSE_DB")
+        .env("XDG_DATA_HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
+    let home = tempfile::tempdir().unwrap();
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "sweep",
+            "--param",
+            "rsi_high=65:80:5",
+            "--param",
+            "rsi_low=20:35:5",
+            "--param",
+            "indicators.rsi_period=10:14:4",
+            "--constraint",
+            "rsi_low < rsi_high",
+            "--objective",
+            "sharpe",
+            "--method",
+            "grid",
+            "--budget",
+            "32",
+            "--walk-forward",
+            "train=378,test=126",
+        ],
+    ));
+    assert_eq!(j["trials"], 32);
+    assert_eq!(j["window"]["sample"], "in-sample");
+    let best = &j["best"];
+    let score = best["score"].as_f64().unwrap();
+    let top = j["top"].as_array().unwrap();
+    assert!(top.iter().all(|t| t["score"].as_f64().unwrap() <= score));
+    // Write the best parameters into the shipped rule set and backtest it independently.
+    let toml =
+        String::from_utf8(pulse(home.path(), &["strategy", "show", "pulse"]).stdout).unwrap();
+    let p = &best["params"];
+    let cfg = toml
+        .replace(
+            "rsi = 70.0 ",
+            &format!("rsi = {:.1} ", p["rsi_high"].as_f64().unwrap()),
+        )
+        .replace(
+            "rsi = 30.0 ",
+            &format!("rsi = {:.1} ", p["rsi_low"].as_f64().unwrap()),
+        )
+        .replace(
+            "rsi_period = 14",
+            &format!(
+                "rsi_period = {}",
+                p["indicators.rsi_period"].as_f64().unwrap() as i64
+            ),
+        );
+    let path = home.path().join("best.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let bt = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "backtest",
+            "--no-report",
+            "--strategy-config",
+            path.to_str().unwrap(),
+        ],
+    ));
+    let sharpe = bt["strategies"][0]["metrics"]["sharpe"].as_f64().unwrap();
+    assert!(
+        (sharpe - score).abs() < 1e-12,
+        "sweep {score} vs backtest {sharpe}"
+    );
+    // Overfitting statistics and walk-forward are reported.
+    let pbo = j["pbo"]["pbo"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&pbo));
+    let dsr = j["deflated_sharpe"]["dsr"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&dsr));
+    let folds = j["walk_forward"]["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 2);
+    assert!(
+        folds[0]["test"][0].as_str().unwrap() > folds[0]["train"][1].as_str().unwrap(),
+        "test follows train"
+    );
+    // A bad parameter name is a usage error naming it.
+    let bad = pulse(
+        home.path(),
+        &["sweep", "--param", "nonsense.key=1:2:1", "--budget", "2"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nonsense.key"));
+}
