@@ -130,6 +130,10 @@ impl<C: Fn(&TrialRecord) + Sync> Shared<'_, C> {
 /// * `done`: trials already finished in this study (e.g. read back from the store); they are not
 ///   redone: the grid skips their indices, random skips their numbers, TPE seeds its history with them.
 ///
+/// `done` must come from the same study (same space and strategy: trial numbers mean grid indices
+/// for the grid, sequence numbers otherwise). Random and TPE run exactly `budget` trials in total,
+/// so give them a finite budget; the grid stops early when its feasible points run out.
+///
 /// Same space, strategy, budget and `done` ⇒ same set of trials (order of callbacks aside).
 pub fn run_search<F, C>(
     space: &ParamSpace,

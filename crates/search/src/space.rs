@@ -63,6 +63,11 @@ impl ParamSpec {
                         "step must be ≥ 0 (0 = continuous), got {step}"
                     )));
                 }
+                if step == 0.0 && lo == hi {
+                    return Err(bad(format!(
+                        "a continuous range needs lo < hi; for a fixed value write `{name}={lo}`"
+                    )));
+                }
                 if step > 0.0 && (hi - lo) / step > 1e15 {
                     return Err(bad(format!("step {step} is too small for [{lo}, {hi}]")));
                 }

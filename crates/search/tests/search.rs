@@ -71,6 +71,7 @@ fn parses_cli_params_and_constraints() {
         "a=x:5:1",
         "a=1:2:3:4",
         "a=0.0:1:-0.1",
+        "w=2:2",
     ] {
         let e = parse_param(bad);
         assert!(e.is_err(), "{bad} should fail");
