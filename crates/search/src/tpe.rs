@@ -8,8 +8,10 @@
 //!    Gaussians truncated to the parameter's range (widened by half a step on each side for stepped
 //!    parameters), one kernel per observation plus a prior kernel (μ = mid-range, σ = range) of
 //!    weight `prior_weight`. Kernel σ of an observation is the larger distance to its sorted
-//!    neighbours (range ends included; at the two extremes the inner distance, as Optuna's
-//!    `consider_endpoints=False`), clipped to `[range/min(100, 1+n_kernels), range]` ("magic clip").
+//!    neighbouring observations (range ends included; at the two extremes the inner distance, as
+//!    Optuna's `consider_endpoints=False`), clipped to `[range/min(100, 1+n_kernels), range]`
+//!    ("magic clip", `n_kernels` = observations + prior). Checked against Optuna 5.0's
+//!    `_ParzenEstimator.log_pdf` (tests/fixtures/optuna_parzen.json).
 //!    Observation weights are 1 for the 25 most recent and a linear ramp `1/n … 1` for older ones.
 //!    Stepped parameters use the probability mass of the step's bin as density.
 //! 3. Draw `n_ei_candidates` values from l, keep the one maximizing `ln l(x) − ln g(x)` (which
@@ -172,6 +174,8 @@ struct Parzen {
     table: Option<Vec<f64>>,
     /// Grid of the parameter (for table lookups).
     spec: ParamSpec,
+    /// Full-precision bin masses (tests) instead of the fast erfc (sampling).
+    exact: bool,
 }
 
 /// Largest grid of a stepped parameter whose log densities are tabulated per model.
@@ -180,16 +184,22 @@ const TABLE_MAX: u64 = 4096;
 /// Kernels whose bin lies farther than this many σ from x contribute below e^-72 and are skipped.
 const Z_CUT: f64 = 12.0;
 
-/// `ln(Φ(b) − Φ(a))` for `a < b`, computed in whichever tail keeps precision (fast erfc: TPE
-/// only needs densities to ~1e-5 relative).
-fn ln_mass(a: f64, b: f64) -> f64 {
+/// `ln(Φ(b) − Φ(a))` for `a < b`, computed in whichever tail keeps precision. With `exact` false
+/// it uses the fast erfc (fractional error < 1.2e-7; log masses then agree with the exact ones to
+/// ~1e-5, ample for ranking TPE candidates); `exact` uses the full-precision erfc.
+fn ln_mass(a: f64, b: f64, exact: bool) -> f64 {
     use std::f64::consts::FRAC_1_SQRT_2;
+    let erfc = if exact {
+        normal::erfc
+    } else {
+        normal::erfc_fast
+    };
     let m = if a > 0.0 {
         // sf(a) − sf(b)
-        0.5 * (normal::erfc_fast(a * FRAC_1_SQRT_2) - normal::erfc_fast(b * FRAC_1_SQRT_2))
+        0.5 * (erfc(a * FRAC_1_SQRT_2) - erfc(b * FRAC_1_SQRT_2))
     } else {
         // cdf(b) − cdf(a)
-        0.5 * (normal::erfc_fast(-b * FRAC_1_SQRT_2) - normal::erfc_fast(-a * FRAC_1_SQRT_2))
+        0.5 * (erfc(-b * FRAC_1_SQRT_2) - erfc(-a * FRAC_1_SQRT_2))
     };
     m.max(f64::MIN_POSITIVE).ln()
 }
@@ -216,21 +226,21 @@ fn default_weights(n: usize) -> Vec<f64> {
 
 impl Parzen {
     /// `obs` are in trial-number order (oldest first).
-    fn new(spec: &ParamSpec, obs: &[f64], prior_weight: f64) -> Parzen {
+    fn new(spec: &ParamSpec, obs: &[f64], prior_weight: f64, exact: bool) -> Parzen {
         let (low, _) = spec.bounds();
         let high = spec.grid_max();
         let step = spec.step();
         let range = high - low + step;
         let n = obs.len();
         let prior_mu = 0.5 * (low + high);
-        // Sigmas from sorted neighbours (prior included), range ends as sentinels.
-        let mut with_prior: Vec<(f64, usize)> = obs.iter().copied().zip(0..).collect();
-        with_prior.push((prior_mu, n));
-        with_prior.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let m = with_prior.len();
+        // Sigmas from sorted neighbours (observations only, as Optuna ≥ 4), the widened range ends
+        // as sentinels; ties keep observation order (a stable sort).
+        let mut sorted: Vec<(f64, usize)> = obs.iter().copied().zip(0..).collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let m = sorted.len();
         let mut ends = Vec::with_capacity(m + 2);
         ends.push(low - step / 2.0);
-        ends.extend(with_prior.iter().map(|x| x.0));
+        ends.extend(sorted.iter().map(|x| x.0));
         ends.push(high + step / 2.0);
         let mut sorted_sigmas: Vec<f64> = (1..=m)
             .map(|i| (ends[i] - ends[i - 1]).max(ends[i + 1] - ends[i]))
@@ -240,10 +250,8 @@ impl Parzen {
             sorted_sigmas[m - 1] = ends[m] - ends[m - 1];
         }
         let mut sigmas = vec![0.0; n];
-        for (s, &(_, idx)) in sorted_sigmas.iter().zip(&with_prior) {
-            if idx < n {
-                sigmas[idx] = *s;
-            }
+        for (s, &(_, idx)) in sorted_sigmas.iter().zip(&sorted) {
+            sigmas[idx] = *s;
         }
         let maxsigma = range;
         let minsigma = range / 100f64.min(1.0 + (n + 1) as f64);
@@ -275,7 +283,7 @@ impl Parzen {
             .zip(&sigmas)
             .zip(&weights)
             .map(|((mu, s), w)| {
-                (w / total).ln() - ln_mass((tlow - mu) / s, (thigh - mu) / s) - half_ln_2pi
+                (w / total).ln() - ln_mass((tlow - mu) / s, (thigh - mu) / s, exact) - half_ln_2pi
             })
             .collect();
         let ln_sigma = sigmas.iter().map(|s| s.ln()).collect();
@@ -290,6 +298,7 @@ impl Parzen {
             ln_sigma,
             table: None,
             spec: *spec,
+            exact,
         }
     }
 
@@ -355,7 +364,7 @@ impl Parzen {
                 if a > Z_CUT || b < -Z_CUT {
                     continue;
                 }
-                ln_mass(a, b)
+                ln_mass(a, b, self.exact)
             } else {
                 let z = (x - mu) / s;
                 -0.5 * z * z - self.ln_sigma[k]
@@ -373,6 +382,21 @@ impl Parzen {
         }
         max + sum.ln()
     }
+}
+
+/// Log density (continuous) or log probability (stepped) of the Parzen estimator built from
+/// `observations` (oldest first) at each of `xs`, with exact or fast (TPE's) bin masses: exposed
+/// for the reference test against Optuna.
+#[doc(hidden)]
+pub fn parzen_log_pdf(
+    spec: &ParamSpec,
+    observations: &[f64],
+    prior_weight: f64,
+    xs: &[f64],
+    exact: bool,
+) -> Vec<f64> {
+    let p = Parzen::new(spec, observations, prior_weight, exact);
+    xs.iter().map(|&x| p.ln_pdf_direct(x)).collect()
 }
 
 /// A finished trial as TPE sees it.
@@ -428,7 +452,7 @@ impl TpeModel {
         above.sort_by_key(|&i| history[i].number);
         let est = |group: &[usize], j: usize, spec: &ParamSpec| {
             let obs: Vec<f64> = group.iter().map(|&i| history[i].values[j]).collect();
-            Parzen::new(spec, &obs, cfg.prior_weight).tabulate()
+            Parzen::new(spec, &obs, cfg.prior_weight, false).tabulate()
         };
         let params = space.params();
         Some(TpeModel {
