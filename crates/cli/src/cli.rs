@@ -92,7 +92,7 @@ pub struct SweepArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Walk-forward validation, e.g. train=504,test=126 (rolling) or train=504,test=126,anchored.
+    /// Walk-forward validation: train=504,test=126[,step=N][,mode=rolling|anchored].
     #[arg(long)]
     pub walk_forward: Option<String>,
     /// Blocks of the CSCV split for the probability of backtest overfitting (even).

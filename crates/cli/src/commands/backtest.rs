@@ -11,8 +11,8 @@ use pulse_analytics::{Analysis, FillRecord, Metrics, PerformanceInput, RiskFree}
 use pulse_backtest::runner::StepReport;
 use pulse_backtest::{AlignedData, BacktestConfig, BacktestResult, FillPrice};
 use pulse_core::money::money_to_f64;
-use pulse_core::ports::{AlertRecord, BarPager, BarQuery, Clock, Notifier, RunRecord, Store};
-use pulse_core::{Bar, Periodicity, Portfolio, Side, Symbol, Timeframe, WallClock};
+use pulse_core::ports::{AlertRecord, Clock, Notifier, RunRecord, Store};
+use pulse_core::{Periodicity, Portfolio, Side, Symbol, Timeframe, WallClock};
 use pulse_engine::{CostModel, EngineConfig, SizingConfig};
 use pulse_report::{
     AlertRow, BacktestReport, EquitySeries, MetricCell, MetricsRow, PriceSeries, SampleLabel,
@@ -52,27 +52,6 @@ pub(crate) struct Market {
     pub(crate) irx: Vec<(Timestamp, f64)>,
 }
 
-async fn load_bars(
-    store: &SqliteStore,
-    symbol: &Symbol,
-    timeframe: Timeframe,
-) -> anyhow::Result<Vec<Bar>> {
-    let mut pager = BarPager::new(
-        BarQuery {
-            symbol: symbol.clone(),
-            timeframe,
-            start: None,
-            end: None,
-        },
-        10_000,
-    );
-    let mut out = Vec::new();
-    while let Some(chunk) = pager.next_chunk(store).await? {
-        out.extend(chunk);
-    }
-    Ok(out)
-}
-
 async fn load_market(
     store: &SqliteStore,
     cfg: &PulseConfig,
@@ -82,7 +61,7 @@ async fn load_market(
     let mut traded = BTreeMap::new();
     let mut actions = Vec::new();
     for symbol in [&s.base, &s.leveraged] {
-        let mut bars = load_bars(store, symbol, timeframe).await?;
+        let mut bars = crate::commands::load_series(store, symbol, timeframe, None, None).await?;
         if timeframe.is_intraday() {
             // Trade only inside exchange sessions: bars stamped outside one (an end-labelled
             // import, extended hours) are dropped, so no decision or fill happens there.
@@ -103,7 +82,7 @@ async fn load_market(
     }
     let mut context = BTreeMap::new();
     for symbol in [&s.vix, &s.fear_greed] {
-        let bars = load_bars(store, symbol, Timeframe::D1).await?;
+        let bars = crate::commands::load_series(store, symbol, Timeframe::D1, None, None).await?;
         if !bars.is_empty() {
             context.insert(symbol.clone(), bars);
         }
@@ -111,7 +90,7 @@ async fn load_market(
     let mut irx = Vec::new();
     for name in ["IRX", "^IRX"] {
         let sym = Symbol::try_new(name)?;
-        let bars = load_bars(store, &sym, Timeframe::D1).await?;
+        let bars = crate::commands::load_series(store, &sym, Timeframe::D1, None, None).await?;
         if !bars.is_empty() {
             irx = bars.iter().map(|b| (b.ts, b.close)).collect();
             break;

@@ -65,3 +65,27 @@ pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
     s.parse()
         .map_err(|e: pulse_core::CoreError| usage(e.to_string()))
 }
+
+/// Every bar of one stored series in `[start, end]` (inclusive, `None` = unbounded), read page by
+/// page. For series that fit in memory (backtests, indicators, optimization windows); commands that
+/// must stay bounded whatever the table size (`data show|check|export|resample`) stream instead.
+pub async fn load_series(
+    store: &store_sqlite::SqliteStore,
+    symbol: &pulse_core::Symbol,
+    timeframe: pulse_core::Timeframe,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> anyhow::Result<Vec<pulse_core::Bar>> {
+    let query = pulse_core::ports::BarQuery {
+        symbol: symbol.clone(),
+        timeframe,
+        start,
+        end,
+    };
+    let mut pager = pulse_core::ports::BarPager::new(query, 10_000);
+    let mut out = Vec::new();
+    while let Some(chunk) = pager.next_chunk(store).await? {
+        out.extend(chunk);
+    }
+    Ok(out)
+}

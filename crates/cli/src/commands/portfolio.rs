@@ -9,7 +9,6 @@ use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use pulse_core::ports::{BarPager, BarQuery};
 use pulse_core::{Symbol, Timeframe};
 use pulse_optimize::nalgebra::{DMatrix, DVector};
 use pulse_optimize::{
@@ -72,19 +71,12 @@ async fn load_prices(
 ) -> anyhow::Result<(Vec<Timestamp>, DMatrix<f64>)> {
     let mut columns: Vec<BTreeMap<Timestamp, f64>> = Vec::new();
     for s in symbols {
-        let mut pager = BarPager::new(
-            BarQuery {
-                symbol: s.clone(),
-                timeframe: Timeframe::D1,
-                start,
-                end,
-            },
-            10_000,
-        );
-        let mut col = BTreeMap::new();
-        while let Some(chunk) = pager.next_chunk(store).await? {
-            col.extend(chunk.iter().map(|b| (b.ts, b.analysis_close())));
-        }
+        let col: BTreeMap<Timestamp, f64> =
+            crate::commands::load_series(store, s, Timeframe::D1, start, end)
+                .await?
+                .iter()
+                .map(|b| (b.ts, b.analysis_close()))
+                .collect();
         if col.is_empty() {
             bail!("no daily bars for {s} in the window (import it with `pulse data import`)");
         }
@@ -428,19 +420,7 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
     let store = app.store().await?;
     let mut traded = BTreeMap::new();
     for s in &symbols {
-        let mut pager = BarPager::new(
-            BarQuery {
-                symbol: s.clone(),
-                timeframe: Timeframe::D1,
-                start: None,
-                end: None,
-            },
-            10_000,
-        );
-        let mut bars = Vec::new();
-        while let Some(chunk) = pager.next_chunk(&store).await? {
-            bars.extend(chunk);
-        }
+        let bars = crate::commands::load_series(&store, s, Timeframe::D1, None, None).await?;
         if bars.is_empty() {
             bail!("no daily bars for {s} (import it with `pulse data import`)");
         }

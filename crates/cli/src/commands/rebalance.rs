@@ -18,7 +18,6 @@ use jiff::tz::TimeZone;
 use pulse_core::calendar::calendar;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::ports::Broker;
-use pulse_core::ports::{BarPager, BarQuery};
 use pulse_core::{Exchange, OrderRequest, Portfolio, Side, Symbol, Timeframe};
 use pulse_rebalance::{
     ExecutionInput, RebalanceConfig, RebalanceEvent, RebalanceState, Rebalancer, Signal, SplitMode,
@@ -186,23 +185,15 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
     )?;
     let mut closes: BTreeMap<Symbol, BTreeMap<Date, Decimal>> = BTreeMap::new();
     for s in &symbols {
-        let mut pager = BarPager::new(
-            BarQuery {
-                symbol: s.clone(),
-                timeframe: Timeframe::D1,
-                start: Some(start),
-                end: None,
-            },
-            10_000,
-        );
-        let mut col = BTreeMap::new();
-        while let Some(chunk) = pager.next_chunk(&store).await? {
-            for b in chunk {
-                if let Some(p) = price_to_money(b.analysis_close(), 2) {
-                    col.insert(b.ts.to_zoned(TimeZone::UTC).date(), p);
-                }
-            }
-        }
+        let col: BTreeMap<Date, Decimal> =
+            crate::commands::load_series(&store, s, Timeframe::D1, Some(start), None)
+                .await?
+                .iter()
+                .filter_map(|b| {
+                    price_to_money(b.analysis_close(), 2)
+                        .map(|p| (b.ts.to_zoned(TimeZone::UTC).date(), p))
+                })
+                .collect();
         if col.is_empty() {
             bail!("no daily prices for {s} (import it with `pulse data import`)");
         }

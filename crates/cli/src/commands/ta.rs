@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use data_csv::{BarLabel, ImportOptions};
 use jiff::tz::TimeZone;
 use pulse_core::calendar::calendar;
-use pulse_core::ports::{BarPager, BarQuery, Store};
+use pulse_core::ports::Store;
 use pulse_core::{Bar, Instrument, Symbol, Timeframe};
 use pulse_indicators::spec::{self, IndicatorSpec, OhlcvColumns};
 use std::collections::BTreeMap;
@@ -195,19 +195,7 @@ pub async fn run(app: &App, args: TaArgs) -> anyhow::Result<()> {
 async fn stored_bars(app: &App, symbol: &str, timeframe: Timeframe) -> anyhow::Result<Vec<Bar>> {
     let symbol = Symbol::try_new(symbol).map_err(|e| usage(e.to_string()))?;
     let store = app.store().await?;
-    let mut pager = BarPager::new(
-        BarQuery {
-            symbol: symbol.clone(),
-            timeframe,
-            start: None,
-            end: None,
-        },
-        10_000,
-    );
-    let mut bars = Vec::new();
-    while let Some(chunk) = pager.next_chunk(&store).await? {
-        bars.extend(chunk);
-    }
+    let bars = crate::commands::load_series(&store, &symbol, timeframe, None, None).await?;
     if bars.is_empty() {
         bail!("no {timeframe} bars stored for {symbol} (see `pulse data list`)");
     }
