@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::escape::{html, push_html};
-use crate::scale::{ValueAxis, ValueFormat, axis_label, linear_axis, log_axis};
+use crate::model::FrontierChart;
+use crate::scale::{ValueAxis, ValueFormat, axis_label, linear_axis, log_axis, percent};
 use crate::time::date_ticks;
 
 /// Series longer than this are min/max-bucketed before drawing (points per series).
@@ -98,6 +99,29 @@ pub struct Island {
     pub axes: Vec<AxisData>,
     /// One entry per chart.
     pub charts: Vec<ChartData>,
+    /// The efficient frontier (portfolio reports only), values as annualized fractions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frontier: Option<FrontierData>,
+}
+
+/// Hover data of the efficient-frontier chart (annualized fractions).
+#[derive(Serialize)]
+pub struct FrontierData {
+    /// Frontier points `[volatility, expected return]`.
+    pub points: Vec<[f64; 2]>,
+    /// Marked portfolios.
+    pub portfolios: Vec<FrontierMark>,
+}
+
+/// One marked portfolio in the island.
+#[derive(Serialize)]
+pub struct FrontierMark {
+    /// Label.
+    pub name: String,
+    /// Annualized volatility (fraction).
+    pub volatility: f64,
+    /// Annualized expected return (fraction).
+    pub expected_return: f64,
 }
 
 /// A date axis: the date strings and their positions (days since 1970-01-01 UTC).
@@ -559,6 +583,161 @@ pub fn render(spec: &ChartSpec<'_>, island: &mut Island, currency: &str) -> Stri
         lin: [lin.lo, lin.hi],
         log: log.as_ref().map(|a| [a.lo, a.hi]),
         series,
+    });
+    out
+}
+
+/// Renders the efficient frontier as a risk/return scatter: x = annualized volatility, y =
+/// annualized expected return (both in percent), the frontier as a line with a dot per point, each
+/// portfolio as a labelled marker. Every point and marker carries a native hover title with its
+/// values; the same values go to the island's `frontier` entry.
+pub fn render_frontier(frontier: &FrontierChart, island: &mut Island) -> String {
+    const H: f64 = 440.0;
+    let all: Vec<(f64, f64)> = frontier
+        .points
+        .iter()
+        .copied()
+        .chain(
+            frontier
+                .portfolios
+                .iter()
+                .map(|p| (p.volatility, p.expected_return)),
+        )
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = all.iter().fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !x_lo.is_finite() {
+        (x_lo, x_hi, y_lo, y_hi) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let pad = |lo: f64, hi: f64| {
+        let span = (hi - lo).max(1e-4);
+        (lo - 0.06 * span, hi + 0.06 * span)
+    };
+    let (x_lo, x_hi) = pad(x_lo, x_hi);
+    let (y_lo, y_hi) = pad(y_lo, y_hi);
+    let xa = linear_axis(x_lo.max(0.0), x_hi, 8);
+    let ya = linear_axis(y_lo, y_hi, 8);
+    let (l, t, r, b) = (MARGIN_L, MARGIN_T, VB_W - MARGIN_R, H - MARGIN_B - 16.0);
+    let px = |v: f64| xa.unit(v).map_or(l, |u| l + u * (r - l));
+    let py = |v: f64| ya.unit(v).map_or(b, |u| b - u * (b - t));
+    let mut out = String::new();
+    out.push_str("<div class=\"chart frontier\" id=\"chart-frontier\">");
+    out.push_str("<div class=\"chart-bar\"><div class=\"legend\"><span class=\"lgm\"><svg width=\"22\" height=\"10\"><line x1=\"0\" y1=\"5\" x2=\"22\" y2=\"5\" stroke=\"#1f4e9c\" stroke-width=\"2\"/></svg> efficient frontier</span><span class=\"lgm\"><svg width=\"12\" height=\"12\"><rect x=\"2\" y=\"2\" width=\"8\" height=\"8\" fill=\"#d9480f\" transform=\"rotate(45 6 6)\"/></svg> chosen portfolios</span></div></div>");
+    let _ = write!(
+        out,
+        "<svg class=\"plot\" viewBox=\"0 0 {VB_W} {H}\" role=\"img\" aria-label=\"Efficient frontier: expected return (%) against volatility (%)\">"
+    );
+    let _ = write!(
+        out,
+        "<rect class=\"frame\" x=\"{l:.1}\" y=\"{t:.1}\" width=\"{:.1}\" height=\"{:.1}\"/>",
+        r - l,
+        b - t
+    );
+    for &v in &ya.ticks {
+        let y = py(v);
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{l:.1}\" y1=\"{y:.1}\" x2=\"{r:.1}\" y2=\"{y:.1}\"/><text class=\"yt\" x=\"{:.1}\" y=\"{:.1}\">",
+            l - 6.0,
+            y + 4.0
+        );
+        push_html(&mut out, &axis_label(v, ya.step, ValueFormat::Percent, ""));
+        out.push_str("</text>");
+    }
+    for &v in &xa.ticks {
+        let x = px(v);
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{t:.1}\" x2=\"{x:.1}\" y2=\"{b:.1}\"/><line class=\"tick\" x1=\"{x:.1}\" y1=\"{b:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text class=\"xt\" x=\"{x:.1}\" y=\"{:.1}\">",
+            b + 5.0,
+            b + 19.0
+        );
+        push_html(&mut out, &axis_label(v, xa.step, ValueFormat::Percent, ""));
+        out.push_str("</text>");
+    }
+    let _ = write!(
+        out,
+        "<text class=\"xtitle\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">Volatility (annualized, %)</text>",
+        (l + r) / 2.0,
+        H - 8.0
+    );
+    let _ = write!(
+        out,
+        "<text class=\"ytitle\" transform=\"translate(14 {:.1}) rotate(-90)\">Expected return (annualized, %)</text>",
+        (t + b) / 2.0
+    );
+    let mut d = String::new();
+    for (k, &(x, y)) in frontier.points.iter().enumerate() {
+        push_point(&mut d, if k == 0 { 'M' } else { 'L' }, px(x), py(y));
+    }
+    if !d.is_empty() {
+        let _ = write!(
+            out,
+            "<path class=\"frontier-line\" d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.2\" stroke-linejoin=\"round\"/>",
+            PALETTE[0]
+        );
+    }
+    for &(x, y) in &frontier.points {
+        let _ = write!(
+            out,
+            "<circle class=\"frontier-pt\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"><title>frontier: volatility {}, expected return {}</title></circle>",
+            px(x),
+            py(y),
+            PALETTE[0],
+            percent(x, 2),
+            percent(y, 2)
+        );
+    }
+    for (i, p) in frontier.portfolios.iter().enumerate() {
+        let (x, y) = (px(p.volatility), py(p.expected_return));
+        let color = PALETTE[(i + 1) % PALETTE.len()];
+        // Alternate label sides so that close markers stay readable.
+        let (dx, anchor) = if i % 2 == 0 {
+            (9.0, "start")
+        } else {
+            (-9.0, "end")
+        };
+        let _ = write!(
+            out,
+            "<g class=\"frontier-mark\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"9\" height=\"9\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\" transform=\"rotate(45 {x:.1} {y:.1})\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" style=\"fill:{color}\">",
+            x - 4.5,
+            y - 4.5,
+            x + dx,
+            y - 6.0 - (i % 3) as f64 * 2.0
+        );
+        push_html(&mut out, &p.name);
+        out.push_str("</text><title>");
+        push_html(
+            &mut out,
+            &format!(
+                "{}: volatility {}, expected return {}",
+                p.name,
+                percent(p.volatility, 2),
+                percent(p.expected_return, 2)
+            ),
+        );
+        out.push_str("</title></g>");
+    }
+    out.push_str("</svg></div>");
+    island.frontier = Some(FrontierData {
+        points: frontier.points.iter().map(|&(x, y)| [x, y]).collect(),
+        portfolios: frontier
+            .portfolios
+            .iter()
+            .map(|p| FrontierMark {
+                name: p.name.clone(),
+                volatility: p.volatility,
+                expected_return: p.expected_return,
+            })
+            .collect(),
     });
     out
 }

@@ -176,6 +176,18 @@ pub(crate) fn validate(r: &BacktestReport) -> Result<Positions, ReportError> {
             }
         }
     }
+    if let Some(f) = &r.frontier {
+        let vols: Vec<f64> = f.points.iter().map(|p| p.0).collect();
+        let rets: Vec<f64> = f.points.iter().map(|p| p.1).collect();
+        check_finite("frontier.points (volatility)", &vols)?;
+        check_finite("frontier.points (expected return)", &rets)?;
+        for (i, p) in f.portfolios.iter().enumerate() {
+            check_finite(
+                &format!("frontier.portfolios[{i}] ({})", p.name),
+                &[p.volatility, p.expected_return],
+            )?;
+        }
+    }
     for (index, m) in r.monthly_returns.iter().enumerate() {
         if !(1..=12).contains(&m.month) {
             return Err(ReportError::BadMonth {
@@ -266,11 +278,15 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         ("drawdown", "Drawdown"),
         ("weights", "Weights"),
         ("prices", "Prices & trades"),
+        ("frontier", "Efficient frontier"),
         ("monthly", "Monthly returns"),
         ("trades", "Trade list"),
         ("alerts", "Alerts"),
         ("config", "Configuration"),
     ] {
+        if id == "frontier" && r.frontier.is_none() {
+            continue;
+        }
         let _ = write!(out, "<a href=\"#{id}\">{label}</a>");
     }
     out.push_str("</nav></header>");
@@ -572,6 +588,24 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         out.push_str(&chart::render(&spec, &mut island, cur));
     }
     out.push_str("</section>");
+
+    // ---- efficient frontier (portfolio reports only)
+    if let Some(f) = &r.frontier {
+        let mut hint = String::from(
+            "Annualized expected return against annualized volatility: the line is the long-only efficient frontier (minimum volatility for each target return); each marker is a strategy's chosen portfolio under the same estimates. Hover a point for its values.",
+        );
+        if !f.description.trim().is_empty() {
+            hint.push(' ');
+            hint.push_str(&html(&f.description));
+        }
+        section_open(&mut out, "frontier", "Efficient frontier", &hint);
+        if f.points.is_empty() && f.portfolios.is_empty() {
+            out.push_str("<p class=\"empty\">No frontier data.</p>");
+        } else {
+            out.push_str(&chart::render_frontier(f, &mut island));
+        }
+        out.push_str("</section>");
+    }
 
     // ---- monthly heatmap
     section_open(

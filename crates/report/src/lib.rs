@@ -48,9 +48,9 @@ use std::path::Path;
 pub use error::ReportError;
 pub use html::drawdown;
 pub use model::{
-    AlertRow, BacktestReport, EquitySeries, MetricCell, MetricDef, MetricUnit, MetricsRow,
-    MonthlyReturn, PriceSeries, SampleLabel, TradeMarker, TradeRow, TradeSide, WeightsSeries,
-    default_metric_catalogue,
+    AlertRow, BacktestReport, EquitySeries, FrontierChart, MarkedPortfolio, MetricCell, MetricDef,
+    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, TradeMarker, TradeRow,
+    TradeSide, WeightsSeries, default_metric_catalogue,
 };
 
 /// Renders the report as one self-contained HTML document.

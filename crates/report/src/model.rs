@@ -50,6 +50,34 @@ pub struct BacktestReport {
     pub trades: Vec<TradeRow>,
     /// Every alert (target-weight change beyond the alert threshold).
     pub alerts: Vec<AlertRow>,
+    /// Efficient frontier with the chosen portfolios marked (portfolio reports only); the section
+    /// is drawn only when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontier: Option<FrontierChart>,
+}
+
+/// The efficient frontier of one estimation window and the portfolios placed on it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FrontierChart {
+    /// What the frontier was estimated on, e.g. "mean returns + Ledoit-Wolf, 2024-01-02..2024-12-31".
+    #[serde(default)]
+    pub description: String,
+    /// Frontier points `(volatility, expected return)`, both annualized fractions, in order of
+    /// increasing return; drawn as a line.
+    pub points: Vec<(f64, f64)>,
+    /// Portfolios drawn as labelled markers.
+    pub portfolios: Vec<MarkedPortfolio>,
+}
+
+/// One portfolio placed in the risk/return plane.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MarkedPortfolio {
+    /// Label, e.g. "min-vol".
+    pub name: String,
+    /// Annualized volatility (fraction).
+    pub volatility: f64,
+    /// Annualized expected return (fraction).
+    pub expected_return: f64,
 }
 
 /// Which part of the history the numbers come from.

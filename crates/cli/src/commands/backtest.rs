@@ -589,6 +589,7 @@ fn build_report(
                 new_weights: weights_map(&a.new),
             })
             .collect(),
+        frontier: None,
     })
 }
 

@@ -648,5 +648,6 @@ fn portfolio_report(
         monthly_returns: pulse_report::monthly_returns(&dates, &first.equity)?,
         trades: Vec::new(),
         alerts: Vec::new(),
+        frontier: None,
     })
 }

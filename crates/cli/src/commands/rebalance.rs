@@ -413,6 +413,7 @@ fn write_report(
             })
             .collect(),
         alerts: Vec::new(),
+        frontier: None,
     };
     pulse_report::write_html(path, &report)?;
     Ok(())

@@ -271,5 +271,6 @@ pub fn real_report() -> BacktestReport {
         monthly_returns: monthly,
         trades: d.trades,
         alerts: d.alerts,
+        frontier: None,
     }
 }
