@@ -72,4 +72,52 @@ fn walk_forward_compares_strategies_on_real_etfs() {
     assert!(vol("min-vol") < vol("equal") && vol("min-vol") < vol("max-sharpe"));
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("Portfolio walk-forward") && !html.contains("https://"));
+
+    // The efficient frontier of the last estimation window, with the four strategies marked.
+    assert!(html.contains("<section id=\"frontier\"><h2>Efficient frontier</h2>"));
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let start = html.find(open).unwrap() + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let island: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let points = island["frontier"]["points"].as_array().unwrap();
+    assert!(points.len() >= 10, "{} frontier points", points.len());
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    // Sorted by return, and volatility rises with return along the efficient branch.
+    assert!(
+        pts.windows(2)
+            .all(|w| w[0].1 <= w[1].1 && w[0].0 <= w[1].0 + 1e-9)
+    );
+    let marks = island["frontier"]["portfolios"].as_array().unwrap();
+    assert_eq!(marks.len(), 4);
+    let mark = |n: &str| {
+        let m = marks.iter().find(|m| m["name"] == n).unwrap();
+        (
+            m["volatility"].as_f64().unwrap(),
+            m["expected_return"].as_f64().unwrap(),
+        )
+    };
+    let (mv, _) = mark("min-vol");
+    for n in ["max-sharpe", "hrp", "equal"] {
+        assert!(mv < mark(n).0, "min-vol {mv} vs {n} {:?}", mark(n));
+    }
+    // Min-vol optimized on exactly this window with the same estimates: it IS the frontier's
+    // left end, and no marker lies to the left of (better than) the frontier.
+    assert!(
+        (mv - pts[0].0).abs() < 1e-6 * pts[0].0,
+        "{mv} vs {:?}",
+        pts[0]
+    );
+    for n in ["min-vol", "max-sharpe", "hrp", "equal"] {
+        let (v, r) = mark(n);
+        // The first frontier point at or beyond this volatility returns at least as much.
+        if let Some(p) = pts.iter().find(|p| p.0 >= v - 1e-9) {
+            assert!(
+                r <= p.1 + 1e-6,
+                "{n} ({v}, {r}) beats the frontier point {p:?}"
+            );
+        }
+    }
 }

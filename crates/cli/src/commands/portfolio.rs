@@ -481,7 +481,8 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         runs.push(analyse(result, Timeframe::D1, &rf)?);
     }
     if let Some(path) = &args.report {
-        let report = portfolio_report(&runs, &symbols, &args, &failures)?;
+        let mut report = portfolio_report(&runs, &symbols, &args, &failures)?;
+        report.frontier = last_window_frontier(&data, &runs, &symbols, &args)?;
         pulse_report::write_html(path, &report)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -560,6 +561,135 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         println!("Report: {}", path.display());
     }
     Ok(())
+}
+
+/// Calendar period of a decision date under `--rebalance` (a new period = a rebalance).
+fn period_of(ts: Timestamp, rebalance: &str) -> (i16, i16) {
+    let date = ts.to_zoned(TimeZone::UTC).date();
+    if rebalance == "weekly" {
+        let w = date.iso_week_date();
+        (w.year(), i16::from(w.week()))
+    } else {
+        (date.year(), i16::from(date.month()))
+    }
+}
+
+/// Number of efficient-return targets swept for the report's frontier.
+const FRONTIER_TARGETS: usize = 25;
+
+/// The efficient frontier of the run's LAST estimation window: the trailing `--lookback` common
+/// closes up to the last rebalance decision (the latest data the strategies optimized on).
+/// Mean historical (geometric) returns + Ledoit-Wolf, long only; efficient-return at
+/// [`FRONTIER_TARGETS`] targets from the min-vol return to the largest asset return (infeasible
+/// targets skipped). Each strategy's final target weights are placed under the same μ/Σ.
+fn last_window_frontier(
+    data: &AlignedData,
+    runs: &[Evaluated],
+    symbols: &[Symbol],
+    args: &PortfolioBacktestArgs,
+) -> anyhow::Result<Option<pulse_report::FrontierChart>> {
+    let Some(first) = runs.first() else {
+        return Ok(None);
+    };
+    let ts = &first.result.timestamps;
+    let Some(&last_ts) = ts.last() else {
+        return Ok(None);
+    };
+    // The last decision: the first step of the last calendar period of the run.
+    let decision = ts
+        .windows(2)
+        .rev()
+        .find(|w| period_of(w[0], &args.rebalance) != period_of(w[1], &args.rebalance))
+        .map_or(ts[0], |w| w[1]);
+    let common: Vec<usize> = (0..data.timeline.len())
+        .filter(|&i| data.timeline[i] <= decision)
+        .filter(|&i| data.bars.values().all(|col| col[i].is_some()))
+        .collect();
+    if common.len() < args.lookback {
+        return Ok(None);
+    }
+    let window = &common[common.len() - args.lookback..];
+    let n = symbols.len();
+    let mut prices = DMatrix::<f64>::zeros(window.len(), n);
+    for (j, s) in symbols.iter().enumerate() {
+        let col = data
+            .bars
+            .get(s)
+            .with_context(|| format!("no aligned bars for {s}"))?;
+        for (i, &k) in window.iter().enumerate() {
+            let bar = col[k]
+                .as_ref()
+                .with_context(|| format!("{s} lacks a bar in the frontier window"))?;
+            prices[(i, j)] = bar.analysis_close();
+        }
+    }
+    let periodicity = pulse_core::Periodicity::Daily;
+    let returns = pulse_optimize::returns_from_prices(&prices)?;
+    let mu = pulse_optimize::mean_historical_return(&returns, true, periodicity)?;
+    let cov = pulse_optimize::ledoit_wolf(&returns, periodicity)?.cov;
+    let constraints = Constraints::long_only(n);
+    let perf = |w: &DVector<f64>| -> (f64, f64) {
+        let var = (w.transpose() * &cov * w)[(0, 0)];
+        (var.max(0.0).sqrt(), mu.dot(w))
+    };
+    let min_vol = pulse_optimize::optimize_mvo(
+        None,
+        &cov,
+        &pulse_optimize::Objective::MinVolatility,
+        &constraints,
+    )?;
+    let (_, r_min) = perf(&min_vol.weights);
+    let r_max = mu.max();
+    let mut points = vec![perf(&min_vol.weights)];
+    for k in 1..FRONTIER_TARGETS {
+        let target = r_min + (r_max - r_min) * k as f64 / (FRONTIER_TARGETS - 1) as f64;
+        // Infeasible or numerically failing targets (the top end) are skipped.
+        if let Ok(sol) = pulse_optimize::optimize_mvo(
+            Some(&mu),
+            &cov,
+            &pulse_optimize::Objective::EfficientReturn {
+                target_return: target,
+            },
+            &constraints,
+        ) {
+            points.push(perf(&sol.weights));
+        }
+    }
+    points.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let portfolios = runs
+        .iter()
+        .filter_map(|e| {
+            let k = e.result.symbols.len();
+            let last = e.result.target_weights.len().checked_sub(k)?;
+            // Columns follow `result.symbols`; map them onto the frontier's symbol order.
+            let w = DVector::from_iterator(
+                n,
+                symbols.iter().map(|s| {
+                    e.result
+                        .symbols
+                        .iter()
+                        .position(|x| x == s)
+                        .map_or(0.0, |j| e.result.target_weights[last + j])
+                }),
+            );
+            let (volatility, expected_return) = perf(&w);
+            Some(pulse_report::MarkedPortfolio {
+                name: e.result.strategy.clone(),
+                volatility,
+                expected_return,
+            })
+        })
+        .collect();
+    Ok(Some(pulse_report::FrontierChart {
+        description: format!(
+            "Estimated on the last window the strategies optimized on: {} daily closes {}..{} (mean historical returns, Ledoit-Wolf covariance, long only); markers use each strategy's final target weights.",
+            window.len(),
+            date_of(data.timeline[window[0]], Timeframe::D1),
+            date_of(data.timeline[window[window.len() - 1]], Timeframe::D1)
+        ),
+        points,
+        portfolios,
+    }))
 }
 
 /// Orders the simulated broker reduced, summarized: buys sized at the decision close that no
