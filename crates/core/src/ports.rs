@@ -257,6 +257,34 @@ pub trait Store {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEntry>, Self::Error>> + Send;
+
+    /// Stores finished trials of a parameter study in one transaction (a trial already stored
+    /// under the same study and number is left as it is).
+    fn save_trials(
+        &self,
+        trials: &[StoredTrial],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Every stored trial of a study, by number.
+    fn trials(
+        &self,
+        study: &str,
+    ) -> impl Future<Output = Result<Vec<StoredTrial>, Self::Error>> + Send;
+}
+
+/// One finished trial of a parameter study (`pulse sweep --study NAME`), as stored for resuming.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredTrial {
+    /// Study name.
+    pub study: String,
+    /// Trial number (grid index, or sequence number for random/TPE searches).
+    pub number: u64,
+    /// Parameter values as a JSON object `{name: value}`.
+    pub params_json: String,
+    /// Objective value; `None` for a failed trial.
+    pub score: Option<f64>,
+    /// Other figures of the trial as JSON (metrics, PBO block moments).
+    pub details_json: String,
 }
 
 /// One line of the decision audit log.

@@ -240,7 +240,7 @@ pub struct Pbo {
 }
 
 /// Running (count, mean, M2) of a block, merged with Chan et al.'s formula.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Moments {
     n: f64,
     mean: f64,
@@ -305,7 +305,8 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
 
 /// Per-block (count, mean, M2) of one trial's returns: all CSCV needs, so a sweep can reduce each
 /// trial's return series to `S` triples as it finishes instead of keeping a `T × N` matrix.
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable, so that a stored sweep can be resumed with its PBO inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockMoments {
     blocks: Vec<Moments>,
 }

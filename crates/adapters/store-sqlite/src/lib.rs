@@ -27,7 +27,7 @@ use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
 use pulse_core::ports::{
     AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportSummary, RunRecord, SeriesSummary,
-    Store,
+    Store, StoredTrial,
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
@@ -1030,5 +1030,55 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn save_trials(&self, trials: &[StoredTrial]) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the trials transaction", e))?;
+        for t in trials {
+            sqlx::query(
+                "INSERT INTO sweep_trials (study, number, params_json, score, details_json) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (study, number) DO NOTHING",
+            )
+            .bind(&t.study)
+            .bind(i64::try_from(t.number).unwrap_or(i64::MAX))
+            .bind(&t.params_json)
+            .bind(t.score.filter(|x| x.is_finite()))
+            .bind(&t.details_json)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                self.db(
+                    format!("storing trial {} of study {}", t.number, t.study),
+                    e,
+                )
+            })?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing trials", e))
+    }
+
+    async fn trials(&self, study: &str) -> Result<Vec<StoredTrial>, StoreError> {
+        let rows: Vec<(i64, String, Option<f64>, String)> = sqlx::query_as(
+            "SELECT number, params_json, score, details_json FROM sweep_trials WHERE study = ? ORDER BY number",
+        )
+        .bind(study)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(format!("reading trials of study {study}"), e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(number, params_json, score, details_json)| StoredTrial {
+                study: study.to_string(),
+                number: u64::try_from(number).unwrap_or(0),
+                params_json,
+                score,
+                details_json,
+            })
+            .collect())
     }
 }

@@ -88,8 +88,8 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(latest_schema_version(), 3);
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    assert_eq!(latest_schema_version(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts, store_sqlite::TableCounts::default());
     store.close().await;
@@ -99,7 +99,7 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     assert_eq!((header[18], header[19]), (2, 2));
     // Opening again is a no-op migration.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 3);
+    assert_eq!(again.schema_version().await.unwrap(), 4);
 }
 
 #[tokio::test]
@@ -506,7 +506,7 @@ async fn instruments_upsert_and_data_survive_reopening() {
     drop(store);
 
     let reopened = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 3);
+    assert_eq!(reopened.schema_version().await.unwrap(), 4);
     assert_eq!(reopened.table_counts().await.unwrap(), counts);
     assert_eq!(content_checksum(&reopened).await, checksum);
     assert_eq!(
@@ -803,4 +803,34 @@ async fn documents_and_audit_entries_are_written_together() {
         vec!["{\"a\":1}", "{\"b\":2}"]
     );
     assert_eq!(store.audit_log(1).await.unwrap()[0].entry_json, "{\"b\":2}");
+}
+
+#[tokio::test]
+async fn sweep_trials_are_stored_once_and_read_back_in_order() {
+    use pulse_core::ports::StoredTrial;
+    let (_dir, store) = fresh().await;
+    let t = |n: u64, score: Option<f64>| StoredTrial {
+        study: "s1".into(),
+        number: n,
+        params_json: format!("{{\"rsi_high\":{}}}", 60 + n),
+        score,
+        details_json: "{}".into(),
+    };
+    store
+        .save_trials(&[t(2, Some(0.5)), t(0, None)])
+        .await
+        .unwrap();
+    // Re-saving a stored number changes nothing; NaN scores are stored as NULL.
+    store
+        .save_trials(&[t(2, Some(9.0)), t(1, Some(f64::NAN))])
+        .await
+        .unwrap();
+    let got = store.trials("s1").await.unwrap();
+    assert_eq!(
+        got.iter().map(|x| x.number).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(got[2].score, Some(0.5));
+    assert_eq!(got[1].score, None);
+    assert!(store.trials("other").await.unwrap().is_empty());
 }
