@@ -352,6 +352,22 @@ pub struct OptimizeArgs {
     /// Largest weight of one asset (fraction).
     #[arg(long)]
     pub max_weight: Option<f64>,
+    /// Smallest weight of one asset (fraction; default 0 = long only, negative allows shorts).
+    #[arg(long, allow_hyphen_values = true)]
+    pub min_weight: Option<f64>,
+    /// Group (sector/asset-class) cap `NAME=SYM1+SYM2:CAP`, e.g. `equity=SPY+QQQ+IWM:0.3`
+    /// (Σ of the members' weights ≤ CAP, a fraction); repeatable. Mean-variance methods only.
+    #[arg(long = "group", value_name = "NAME=SYM+SYM:CAP")]
+    pub groups: Vec<String>,
+    /// Turnover limit τ: Σ|w − w0| ≤ τ (fraction of capital) against --current-weights.
+    #[arg(long, requires = "current_weights")]
+    pub turnover_limit: Option<f64>,
+    /// Current weights w0 for --turnover-limit, `SYM=W,...` (fractions; unlisted symbols = 0).
+    #[arg(long, requires = "turnover_limit")]
+    pub current_weights: Option<String>,
+    /// L2 regularization γ: adds γ‖w‖² to the objective (spreads weight over more assets).
+    #[arg(long)]
+    pub l2: Option<f64>,
     /// Annual risk-free rate (fraction).
     #[arg(long, default_value_t = 0.02)]
     pub rf: f64,

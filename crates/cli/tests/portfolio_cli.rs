@@ -179,3 +179,200 @@ fn allocate_matches_pyportfolioopt_greedy_shares() {
             < 1e-6
     );
 }
+
+/// `--group` flags reproducing the fixture's `sectors` / `sector_upper` (only capped sectors).
+fn group_flags(case: &Value) -> Vec<String> {
+    let sectors = case["sectors"].as_object().unwrap();
+    case["sector_upper"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(sector, cap)| {
+            let members: Vec<&str> = ETFS
+                .iter()
+                .copied()
+                .filter(|t| sectors[*t] == sector.as_str())
+                .collect();
+            format!("{sector}={}:{}", members.join("+"), cap.as_f64().unwrap())
+        })
+        .collect()
+}
+
+fn assert_case(got: &Value, want: &Value, what: &str) {
+    assert_weights(got, want["weights"].as_array().unwrap(), 1e-4, what);
+    for k in ["expected_return", "volatility"] {
+        let (g, w) = (got[k].as_f64().unwrap(), want[k].as_f64().unwrap());
+        assert!(rel(g, w) < 1e-5, "{what} {k}: {g} vs {w}");
+    }
+}
+
+#[test]
+fn constraint_flags_match_pyportfolioopt_on_real_etfs() {
+    let (_dir, db) = setup();
+    let fx = fixture();
+    let cases = &fx["frontier"]["cases"];
+    let base = ["--returns", "mean", "--risk", "ledoit-wolf", "--rf", "0.02"];
+
+    // Sector caps (bond ≤ 30 %, commodity ≤ 30 %) with efficient-return and max-Sharpe.
+    let case = &cases["efficient_return_sectors"];
+    let groups = group_flags(case);
+    assert_eq!(groups.len(), 2);
+    let target = case["params"]["target_return"]
+        .as_f64()
+        .unwrap()
+        .to_string();
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--method", "efficient-return", "--target", &target]);
+    for g in &groups {
+        args.extend(["--group", g]);
+    }
+    let got = optimize(&db, &args);
+    assert_case(&got, case, "efficient_return_sectors");
+    let case = &cases["max_sharpe_sectors"];
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--method", "max-sharpe"]);
+    let groups = group_flags(case);
+    for g in &groups {
+        args.extend(["--group", g]);
+    }
+    let got = optimize(&db, &args);
+    assert_case(&got, case, "max_sharpe_sectors");
+    // The caps bind: each capped sector's total is at most its cap.
+    let sectors = case["sectors"].as_object().unwrap();
+    for (sector, cap) in case["sector_upper"].as_object().unwrap() {
+        let total: f64 = ETFS
+            .iter()
+            .filter(|t| sectors[**t] == sector.as_str())
+            .map(|t| got["weights"][*t].as_f64().unwrap())
+            .sum();
+        assert!(total <= cap.as_f64().unwrap() + 1e-7, "{sector} {total}");
+    }
+
+    // L2 regularization γ = 0.1 on min-vol.
+    let case = &cases["min_volatility_l2_gamma01"];
+    let gamma = case["gamma"].as_f64().unwrap().to_string();
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--method", "min-vol", "--l2", &gamma]);
+    assert_case(&optimize(&db, &args), case, "min_volatility_l2_gamma01");
+
+    // Turnover ≤ 20 % against equal current weights, max quadratic utility δ = 2.
+    let case = &cases["max_quadratic_utility_turnover020"];
+    let current: String = ETFS
+        .iter()
+        .zip(case["current_weights"].as_array().unwrap())
+        .map(|(t, w)| format!("{t}={}", w.as_f64().unwrap()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let tau = case["turnover"].as_f64().unwrap().to_string();
+    let delta = case["params"]["risk_aversion"]
+        .as_f64()
+        .unwrap()
+        .to_string();
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend([
+        "--method",
+        "max-utility",
+        "--risk-aversion",
+        &delta,
+        "--turnover-limit",
+        &tau,
+        "--current-weights",
+        &current,
+    ]);
+    let got = optimize(&db, &args);
+    assert_case(&got, case, "max_quadratic_utility_turnover020");
+    let w0 = case["current_weights"].as_array().unwrap();
+    let turnover: f64 = ETFS
+        .iter()
+        .zip(w0)
+        .map(|(t, w)| (got["weights"][*t].as_f64().unwrap() - w.as_f64().unwrap()).abs())
+        .sum();
+    assert!(turnover <= 0.2 + 1e-6, "turnover {turnover}");
+
+    // Per-asset bounds 0.5 % ≤ w ≤ 25 % on max-Sharpe.
+    let case = &cases["max_sharpe_bounds005_025"];
+    let (lo, hi) = (
+        case["bounds"][0].as_f64().unwrap().to_string(),
+        case["bounds"][1].as_f64().unwrap().to_string(),
+    );
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend([
+        "--method",
+        "max-sharpe",
+        "--min-weight",
+        &lo,
+        "--max-weight",
+        &hi,
+    ]);
+    assert_case(&optimize(&db, &args), case, "max_sharpe_bounds005_025");
+}
+
+#[test]
+fn constraint_flags_reach_allocate_and_bad_values_are_usage_errors() {
+    let (_dir, db) = setup();
+    let symbols = ETFS.join(",");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "portfolio",
+            "optimize",
+            "--symbols",
+            &symbols,
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2024-12-31",
+        ];
+        args.extend_from_slice(extra);
+        pulse(&db, &args)
+    };
+    for (extra, flag) in [
+        (vec!["--group", "equity=SPY+QQQ"], "--group"),
+        (vec!["--group", "equity=SPY+NOPE:0.3"], "--group equity"),
+        (vec!["--group", "equity=SPY+QQQ:1.5"], "--group equity"),
+        (vec!["--l2=-1"], "--l2"),
+        (vec!["--min-weight", "0.2"], "--min-weight"),
+        (vec!["--max-weight", "0.05"], "--max-weight"),
+        (vec!["--turnover-limit", "0.2"], "--current-weights"),
+        (
+            vec!["--turnover-limit", "0.2", "--current-weights", "SPY:0.5"],
+            "--current-weights",
+        ),
+        (
+            vec!["--method", "hrp", "--group", "equity=SPY+QQQ:0.3"],
+            "--group",
+        ),
+    ] {
+        let out = run(&extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(flag), "{extra:?}: {err}");
+    }
+    // allocate takes the same flags: the equity cap holds in the optimized weights.
+    let out = pulse(
+        &db,
+        &[
+            "--json",
+            "portfolio",
+            "allocate",
+            "--symbols",
+            &symbols,
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2024-12-31",
+            "--method",
+            "max-sharpe",
+            "--group",
+            "us=spy+qqq+iwm:0.2",
+            "--cash",
+            "100000",
+        ],
+    );
+    let got = ok_json(out);
+    let us: f64 = ["SPY", "QQQ", "IWM"]
+        .iter()
+        .map(|t| got["portfolio"]["weights"][*t].as_f64().unwrap())
+        .sum();
+    assert!(us <= 0.2 + 1e-7, "{us}");
+    assert!(got["shares"].as_object().is_some_and(|m| !m.is_empty()));
+}

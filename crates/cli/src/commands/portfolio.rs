@@ -97,7 +97,7 @@ async fn load_prices(
     Ok((dates, m))
 }
 
-fn spec(args: &OptimizeArgs, n: usize) -> anyhow::Result<PortfolioSpec> {
+fn spec(args: &OptimizeArgs, names: &[String]) -> anyhow::Result<PortfolioSpec> {
     let linkage = match args.linkage {
         LinkageArg::Single => Linkage::Single,
         LinkageArg::Complete => Linkage::Complete,
@@ -151,10 +151,148 @@ fn spec(args: &OptimizeArgs, n: usize) -> anyhow::Result<PortfolioSpec> {
     };
     let mut spec = PortfolioSpec::new(method, returns, risk);
     spec.rf = args.rf;
-    if let Some(cap) = args.max_weight {
-        spec.constraints = Some(Constraints::long_only(n).with_max_weight(cap));
-    }
+    spec.constraints = constraints(args, names)?;
     Ok(spec)
+}
+
+/// A finite fraction from a flag value, or a usage error naming the flag.
+fn fraction(flag: &str, v: f64, lo: f64, hi: f64) -> anyhow::Result<f64> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(usage(format!(
+            "{flag} {v}: expected a number in [{lo}, {hi}]"
+        )))
+    }
+}
+
+/// Index of `sym` (case-insensitive) in the universe, or a usage error naming `flag`.
+fn member(flag: &str, names: &[String], sym: &str) -> anyhow::Result<usize> {
+    let sym = sym.trim();
+    names
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(sym))
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag}: symbol {sym:?} is not in the universe ({})",
+                names.join(",")
+            ))
+        })
+}
+
+/// Parses `--group NAME=SYM1+SYM2:CAP`.
+fn parse_group(raw: &str, names: &[String]) -> anyhow::Result<(String, Vec<usize>, f64)> {
+    let bad = |why: &str| {
+        usage(format!(
+            "--group {raw:?}: {why} (expected NAME=SYM1+SYM2:CAP, e.g. equity=SPY+QQQ+IWM:0.3)"
+        ))
+    };
+    let (name, rest) = raw.split_once('=').ok_or_else(|| bad("missing '='"))?;
+    let (members, cap) = rest.rsplit_once(':').ok_or_else(|| bad("missing ':CAP'"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(bad("empty group name"));
+    }
+    let cap: f64 = cap.trim().parse().map_err(|_| bad("CAP is not a number"))?;
+    let cap = fraction(&format!("--group {name}"), cap, 0.0, 1.0)?;
+    let mut idx = Vec::new();
+    for sym in members.split('+').filter(|m| !m.trim().is_empty()) {
+        let i = member(&format!("--group {name}"), names, sym)?;
+        if !idx.contains(&i) {
+            idx.push(i);
+        }
+    }
+    if idx.is_empty() {
+        return Err(bad("no member symbols"));
+    }
+    Ok((name.to_string(), idx, cap))
+}
+
+/// Parses `--current-weights SYM=W,...` into a vector in universe order (unlisted = 0).
+fn parse_current_weights(raw: &str, names: &[String]) -> anyhow::Result<Vec<f64>> {
+    let mut w = vec![0.0; names.len()];
+    for item in raw.split(',').filter(|s| !s.trim().is_empty()) {
+        let (sym, v) = item.split_once('=').ok_or_else(|| {
+            usage(format!(
+                "--current-weights {item:?}: expected SYM=W (e.g. SPY=0.4,TLT=0.6)"
+            ))
+        })?;
+        let i = member("--current-weights", names, sym)?;
+        let v: f64 = v.trim().parse().map_err(|_| {
+            usage(format!(
+                "--current-weights {item:?}: the weight is not a number"
+            ))
+        })?;
+        w[i] = fraction(&format!("--current-weights {}", names[i]), v, -1.0, 1.0)?;
+    }
+    Ok(w)
+}
+
+/// The MVO constraints of `--min-weight/--max-weight/--group/--turnover-limit/--l2`; `None` =
+/// long only without caps (the library default).
+fn constraints(args: &OptimizeArgs, names: &[String]) -> anyhow::Result<Option<Constraints>> {
+    let n = names.len();
+    let extra = !args.groups.is_empty() || args.turnover_limit.is_some() || args.l2.is_some();
+    if extra
+        && matches!(
+            args.method,
+            MethodArg::Hrp | MethodArg::InverseVol | MethodArg::Erc | MethodArg::Equal
+        )
+    {
+        let flag = if !args.groups.is_empty() {
+            "--group"
+        } else if args.turnover_limit.is_some() {
+            "--turnover-limit"
+        } else {
+            "--l2"
+        };
+        return Err(usage(format!(
+            "{flag} applies to the mean-variance methods (min-vol, max-sharpe, efficient-risk, efficient-return, max-utility, and the max-Sharpe leg of blend)"
+        )));
+    }
+    if !extra && args.min_weight.is_none() && args.max_weight.is_none() {
+        return Ok(None);
+    }
+    let lower = args
+        .min_weight
+        .map(|v| fraction("--min-weight", v, -1.0, 1.0))
+        .transpose()?
+        .unwrap_or(0.0);
+    let upper = args
+        .max_weight
+        .map(|v| fraction("--max-weight", v, 0.0, 1.0))
+        .transpose()?
+        .unwrap_or(1.0);
+    if lower > upper {
+        return Err(usage(format!(
+            "--min-weight {lower} exceeds --max-weight {upper}"
+        )));
+    }
+    if lower * n as f64 > 1.0 + 1e-12 || upper * (n as f64) < 1.0 - 1e-12 {
+        return Err(usage(format!(
+            "--min-weight {lower} / --max-weight {upper} cannot sum to 1 over {n} assets (need min ≤ {:.4} ≤ max)",
+            1.0 / n as f64
+        )));
+    }
+    let mut c = Constraints::bounds(n, lower, upper);
+    for raw in &args.groups {
+        let (name, members, cap) = parse_group(raw, names)?;
+        c = c.with_group_cap(name, members, cap);
+    }
+    if let Some(gamma) = args.l2 {
+        c = c.with_l2(fraction("--l2", gamma, 0.0, f64::MAX)?);
+    }
+    match (args.turnover_limit, &args.current_weights) {
+        (Some(tau), Some(raw)) => {
+            let tau = fraction("--turnover-limit", tau, 0.0, 2.0)?;
+            c = c.with_turnover(parse_current_weights(raw, names)?, tau);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(usage("--turnover-limit and --current-weights go together"));
+        }
+    }
+    Ok(Some(c))
 }
 
 async fn optimize(app: &App, args: &OptimizeArgs) -> anyhow::Result<(PortfolioResult, Window)> {
@@ -188,8 +326,8 @@ async fn optimize(app: &App, args: &OptimizeArgs) -> anyhow::Result<(PortfolioRe
         }
         None => None,
     };
-    let spec = spec(args, symbols.len())?;
     let names: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
+    let spec = spec(args, &names)?;
     let result = pulse_optimize::build_portfolio(&names, &prices, market.as_ref(), &spec)?;
     let day = |t: &Timestamp| t.to_zoned(TimeZone::UTC).date().to_string();
     let window = Window {
@@ -388,6 +526,11 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         risk: RiskArg::Sample,
         target: None,
         max_weight: None,
+        min_weight: None,
+        groups: Vec::new(),
+        turnover_limit: None,
+        current_weights: None,
+        l2: None,
         rf: args.rf,
         span: 500,
         market: None,
@@ -592,9 +735,9 @@ fn last_window_frontier(
         return Ok(None);
     };
     let ts = &first.result.timestamps;
-    let Some(&last_ts) = ts.last() else {
+    if ts.is_empty() {
         return Ok(None);
-    };
+    }
     // The last decision: the first step of the last calendar period of the run.
     let decision = ts
         .windows(2)
