@@ -9,8 +9,9 @@
 //! SVG, and the values shown on hover come from a JSON data island
 //! (`<script type="application/json" id="report-data">`). Sections, in order: header (title,
 //! sample badge), metrics table, equity curves (linear/log toggle), drawdown, target vs actual
-//! weights (one panel per symbol plus cash), price per symbol with buy/sell triangles, monthly
-//! returns heatmap, trade list, alert list, configuration. Every user string is HTML-escaped.
+//! weights (one panel per symbol plus cash), price per symbol with buy/sell triangles, efficient
+//! frontier with the chosen portfolios marked (only when [`BacktestReport::frontier`] is set),
+//! monthly returns heatmap, trade list, alert list, configuration. Every user string is HTML-escaped.
 //!
 //! Long series: the SVG draws at most [`chart::MAX_DRAWN_POINTS`] points per series (min/max
 //! bucketing keeps extremes); hover values are exact up to [`chart::MAX_HOVER_POINTS`] points per
