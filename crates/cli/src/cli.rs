@@ -101,6 +101,11 @@ pub struct SweepArgs {
     /// Rows of the top table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Store every finished trial under this study name and resume it: a re-run (after Ctrl-C,
+    /// or with a larger --budget) continues without redoing stored trials. The study's settings
+    /// (parameters, constraints, objective, method, seed, data window) must not change.
+    #[arg(long)]
+    pub study: Option<String>,
 }
 
 /// `pulse clock …`

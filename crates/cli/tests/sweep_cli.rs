@@ -114,3 +114,64 @@ fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nonsense.key"));
 }
+
+#[test]
+fn a_stored_study_resumes_without_redoing_trials_and_refuses_changed_settings() {
+    let home = tempfile::tempdir().unwrap();
+    let sweep = |budget: &str, objective: &str| {
+        pulse(
+            home.path(),
+            &[
+                "--json",
+                "sweep",
+                "--study",
+                "s1",
+                "--param",
+                "rsi_high=65:80:5",
+                "--param",
+                "rsi_low=20:35:5",
+                "--objective",
+                objective,
+                "--budget",
+                budget,
+            ],
+        )
+    };
+    let first = ok_json(sweep("6", "sharpe"));
+    assert_eq!(
+        (first["trials"].as_u64(), first["new_trials"].as_u64()),
+        (Some(6), Some(6))
+    );
+    // A bigger budget runs only the remaining grid points; the best covers all 16.
+    let second = ok_json(sweep("16", "sharpe"));
+    assert_eq!(
+        (second["trials"].as_u64(), second["new_trials"].as_u64()),
+        (Some(16), Some(10))
+    );
+    let fresh = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "sweep",
+            "--param",
+            "rsi_high=65:80:5",
+            "--param",
+            "rsi_low=20:35:5",
+            "--budget",
+            "16",
+        ],
+    ));
+    assert_eq!(second["best"]["number"], fresh["best"]["number"]);
+    assert_eq!(second["best"]["score"], fresh["best"]["score"]);
+    // PBO of the resumed study uses every trial's stored block moments.
+    assert_eq!(second["pbo"]["pbo"], fresh["pbo"]["pbo"]);
+    // Nothing left to do: a third run evaluates nothing.
+    assert_eq!(
+        ok_json(sweep("16", "sharpe"))["new_trials"].as_u64(),
+        Some(0)
+    );
+    // The same study name with another objective is refused.
+    let changed = sweep("16", "cagr");
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("other settings"));
+}

@@ -8,11 +8,13 @@ use crate::commands::backtest::{Prepared, analyse, date_of, fmt_opt, prepare};
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_backtest::BacktestConfig;
+use pulse_core::ports::{Store, StoredTrial};
 use pulse_search::{
     BlockMoments, ParamSpace, PboMetric, Point, Strategy as SearchStrategy, TopTrials, TpeConfig,
     Trial, TrialRecord, WalkForwardSpec,
 };
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,6 +165,54 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     if window.len() < 60 {
         bail!("only {} evaluable bars: too few to search", window.len());
     }
+    // A stored study: same settings, then its finished trials (with their PBO inputs) as `done`.
+    let mut done: Vec<TrialRecord> = Vec::new();
+    let mut stored_moments: HashMap<u64, BlockMoments> = HashMap::new();
+    if let Some(study) = &args.study {
+        let t = &p.market.data.timeline;
+        let settings = serde_json::json!({
+            "params": args.params, "constraints": args.constraints, "objective": args.objective,
+            "method": args.method, "seed": args.seed, "strategy": p.cfg_text,
+            "window": [t.get(window.start).map(|x| x.to_string()), t.last().map(|x| x.to_string())],
+            "pbo_blocks": args.pbo_blocks,
+        });
+        let key = format!("sweep.study.{study}");
+        match store.document(&key).await? {
+            Some(prev) if serde_json::from_str::<serde_json::Value>(&prev)? != settings => {
+                bail!(
+                    "study {study:?} was run with other settings (parameters, objective, method, seed, rule set or data); use another --study name"
+                );
+            }
+            Some(_) => {}
+            None => {
+                store
+                    .save_documents(&[(key.as_str(), settings.to_string())], &[])
+                    .await?
+            }
+        }
+        for t in store.trials(study).await? {
+            let params: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&t.params_json)?;
+            let pairs: Vec<(String, f64)> = params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(f64::NAN)))
+                .collect();
+            let details: serde_json::Value = serde_json::from_str(&t.details_json)?;
+            let metrics: Vec<(String, f64)> =
+                serde_json::from_value(details["metrics"].clone()).unwrap_or_default();
+            if let Ok(m) = serde_json::from_value::<BlockMoments>(details["moments"].clone()) {
+                stored_moments.insert(t.number, m);
+            }
+            done.push(TrialRecord {
+                number: t.number,
+                point: space.point_from_pairs(&pairs)?,
+                trial: Trial {
+                    score: t.score.unwrap_or(f64::NAN),
+                    metrics,
+                },
+            });
+        }
+    }
     // Ctrl-C stops the search cleanly: running trials finish, finished trials are reported.
     let cancel: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
     tokio::spawn(async move {
@@ -192,22 +242,34 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     };
     let total = args.budget * folds.as_ref().map_or(1, |f| f.len() as u64);
     let pb = bar(app.progress(), total, "trials");
+    // Trials are stored from rayon workers through the runtime's handle (captured here, on a
+    // runtime thread).
+    let handle = tokio::runtime::Handle::current();
     let result = tokio::task::block_in_place(|| -> anyhow::Result<serde_json::Value> {
         pool.install(|| {
             // Full-window search: every trial, its block moments for PBO.
             let top = Mutex::new(TopTrials::new(args.top.max(1)));
-            let moments: Mutex<Vec<BlockMoments>> = Mutex::new(Vec::new());
+            let moments: Mutex<HashMap<Vec<u64>, BlockMoments>> = Mutex::new(HashMap::new());
+            let key_of = |pt: &Point| pt.values().iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+            let pending: Mutex<Vec<StoredTrial>> = Mutex::new(Vec::new());
+            let flush = |batch: Vec<StoredTrial>| -> anyhow::Result<()> {
+                if !batch.is_empty() {
+                    handle.block_on(store.save_trials(&batch))?;
+                }
+                Ok(())
+            };
+            let store_failed = Mutex::new(None::<String>);
             let records: Mutex<Vec<TrialRecord>> = Mutex::new(Vec::new());
             let blocks = args.pbo_blocks;
             let outcome = pulse_search::run_search(
                 &space,
                 &method,
                 args.budget,
-                &[],
+                &done,
                 |point| {
                     let (trial, returns) = eval(point, window.clone());
                     if let Ok(bm) = pulse_search::block_moments(&returns, blocks) {
-                        moments.lock().unwrap_or_else(|e| e.into_inner()).push(bm);
+                        moments.lock().unwrap_or_else(|e| e.into_inner()).insert(key_of(point), bm);
                     }
                     trial
                 },
@@ -215,14 +277,43 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                     pb.inc(1);
                     top.lock().unwrap_or_else(|e| e.into_inner()).offer(rec);
                     records.lock().unwrap_or_else(|e| e.into_inner()).push(rec.clone());
+                    if let Some(study) = &args.study {
+                        let bm = moments.lock().unwrap_or_else(|e| e.into_inner()).get(&key_of(&rec.point)).cloned();
+                        let stored = StoredTrial {
+                            study: study.clone(),
+                            number: rec.number,
+                            params_json: serde_json::to_string(&rec.point).unwrap_or_default(),
+                            score: Some(rec.trial.score).filter(|s| s.is_finite()),
+                            details_json: serde_json::json!({"metrics": rec.trial.metrics, "moments": bm}).to_string(),
+                        };
+                        let batch = {
+                            let mut q = pending.lock().unwrap_or_else(|e| e.into_inner());
+                            q.push(stored);
+                            if q.len() >= 256 { std::mem::take(&mut *q) } else { Vec::new() }
+                        };
+                        if let Err(e) = flush(batch) {
+                            *store_failed.lock().unwrap_or_else(|x| x.into_inner()) = Some(e.to_string());
+                        }
+                    }
                 },
                 cancel,
             )?;
-            let records = records.into_inner().unwrap_or_else(|e| e.into_inner());
+            flush(std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner())))?;
+            if let Some(e) = store_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                bail!("storing trials failed: {e}");
+            }
+            let mut records = records.into_inner().unwrap_or_else(|e| e.into_inner());
+            records.extend(done.iter().cloned());
             let top = top.into_inner().unwrap_or_else(|e| e.into_inner()).into_sorted();
             let importance = pulse_search::param_importance(&space, &records);
             // Overfitting statistics over every trial of the full-window search.
-            let moments: Vec<BlockMoments> = moments.into_inner().unwrap_or_else(|e| e.into_inner());
+            // In trial-number order (CSCV breaks ties by position), stored and new trials alike.
+            let new_moments = moments.into_inner().unwrap_or_else(|e| e.into_inner());
+            records.sort_by_key(|r| r.number);
+            let moments: Vec<BlockMoments> = records
+                .iter()
+                .filter_map(|r| stored_moments.get(&r.number).or_else(|| new_moments.get(&key_of(&r.point))).cloned())
+                .collect();
             let pbo = pulse_search::pbo_cscv_blocks(&moments, PboMetric::Sharpe).ok();
             let trial_sharpes: Vec<f64> = moments.iter().map(|m| m.sharpe()).filter(|s| s.is_finite()).collect();
             let dsr = outcome.best.as_ref().and_then(|best| {
@@ -257,6 +348,8 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 "method": args.method,
                 "window": {"from": day(window.start), "to": day(window.end - 1), "bars": window.len(), "sample": "in-sample"},
                 "trials": outcome.total_trials,
+                "new_trials": outcome.new_trials,
+                "study": args.study,
                 "cancelled": outcome.cancelled || cancel.load(Ordering::Relaxed),
                 "exhausted": outcome.exhausted,
                 "best": outcome.best.as_ref().map(|b| serde_json::json!({"number": b.number, "params": point_json(&b.point), "score": b.trial.score, "metrics": b.trial.metrics})),
