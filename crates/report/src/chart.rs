@@ -102,6 +102,9 @@ pub struct Island {
     /// The efficient frontier (portfolio reports only), values as annualized fractions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frontier: Option<FrontierData>,
+    /// The parameter search, exactly as in the model (sweep reports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::model::SweepSection>,
 }
 
 /// Hover data of the efficient-frontier chart (annualized fractions).

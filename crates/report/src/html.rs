@@ -124,7 +124,7 @@ fn heat_color(r: f64, scale: f64) -> (String, bool) {
     )
 }
 
-fn section_open(out: &mut String, id: &str, title: &str, hint: &str) {
+pub(crate) fn section_open(out: &mut String, id: &str, title: &str, hint: &str) {
     let _ = write!(out, "<section id=\"{id}\"><h2>{title}</h2>");
     if !hint.is_empty() {
         let _ = write!(out, "<p class=\"hint\">{hint}</p>");
@@ -188,6 +188,9 @@ pub(crate) fn validate(r: &BacktestReport) -> Result<Positions, ReportError> {
             )?;
         }
     }
+    if let Some(s) = &r.sweep {
+        crate::sweep::validate(s)?;
+    }
     for (index, m) in r.monthly_returns.iter().enumerate() {
         if !(1..=12).contains(&m.month) {
             return Err(ReportError::BadMonth {
@@ -216,6 +219,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     let mut island = Island {
         currency: cur.to_string(),
         prefix: crate::scale::currency_prefix(cur),
+        sweep: r.sweep.clone(),
         ..Island::default()
     };
     let mut out = String::with_capacity(256 * 1024);
@@ -273,6 +277,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     }
     out.push_str("<nav>");
     for (id, label) in [
+        ("sweep", "Parameter search"),
         ("metrics", "Metrics"),
         ("equity", "Equity"),
         ("drawdown", "Drawdown"),
@@ -284,12 +289,17 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         ("alerts", "Alerts"),
         ("config", "Configuration"),
     ] {
-        if id == "frontier" && r.frontier.is_none() {
+        if (id == "frontier" && r.frontier.is_none()) || (id == "sweep" && r.sweep.is_none()) {
             continue;
         }
         let _ = write!(out, "<a href=\"#{id}\">{label}</a>");
     }
     out.push_str("</nav></header>");
+
+    // ---- parameter search (sweep reports only)
+    if let Some(s) = &r.sweep {
+        crate::sweep::render(&mut out, s);
+    }
 
     // ---- metrics
     section_open(

@@ -8,7 +8,9 @@
 //! The page needs no network: CSS and a small vanilla-JS script are inline, charts are inline
 //! SVG, and the values shown on hover come from a JSON data island
 //! (`<script type="application/json" id="report-data">`). Sections, in order: header (title,
-//! sample badge), metrics table, equity curves (linear/log toggle), drawdown, target vs actual
+//! sample badge), parameter search (only when [`BacktestReport::sweep`] is set: IN-SAMPLE top
+//! trials, importance bars, DSR/PBO, OUT-OF-SAMPLE walk-forward folds, one heatmap per parameter
+//! pair), metrics table, equity curves (linear/log toggle), drawdown, target vs actual
 //! weights (one panel per symbol plus cash), price per symbol with buy/sell triangles, efficient
 //! frontier with the chosen portfolios marked (only when [`BacktestReport::frontier`] is set),
 //! monthly returns heatmap, trade list, alert list, configuration. Every user string is HTML-escaped.
@@ -41,6 +43,7 @@ pub mod escape;
 mod html;
 pub mod model;
 pub mod scale;
+mod sweep;
 pub mod time;
 
 use std::io::Write as _;
@@ -50,8 +53,9 @@ pub use error::ReportError;
 pub use html::drawdown;
 pub use model::{
     AlertRow, BacktestReport, EquitySeries, FrontierChart, MarkedPortfolio, MetricCell, MetricDef,
-    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, TradeMarker, TradeRow,
-    TradeSide, WeightsSeries, default_metric_catalogue,
+    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, SweepHeatmap, SweepSection,
+    SweepStatistic, SweepTrialRow, TradeMarker, TradeRow, TradeSide, WalkForwardFold,
+    WeightsSeries, default_metric_catalogue,
 };
 
 /// Renders the report as one self-contained HTML document.

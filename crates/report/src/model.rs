@@ -54,6 +54,10 @@ pub struct BacktestReport {
     /// is drawn only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontier: Option<FrontierChart>,
+    /// The parameter search that chose this configuration (sweep reports only); the section is
+    /// drawn only when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSection>,
 }
 
 /// The efficient frontier of one estimation window and the portfolios placed on it.
@@ -327,4 +331,100 @@ pub struct AlertRow {
     pub old_weights: BTreeMap<String, f64>,
     /// Target weights after, symbol (or "cash") → fraction.
     pub new_weights: BTreeMap<String, f64>,
+}
+
+/// A parameter search (`pulse sweep`): its best trials, what mattered, the overfitting statistics,
+/// walk-forward validation and heatmaps of the objective. Drawn as the "Parameter search" section
+/// when [`BacktestReport::sweep`] is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepSection {
+    /// The maximized objective, e.g. "sharpe" (its unit is the metric's: ratio or fraction).
+    pub objective: String,
+    /// Search method, e.g. "grid", "random", "tpe".
+    pub method: String,
+    /// Number of finished trials.
+    pub trials: u64,
+    /// The searched window, e.g. "2022-10-31..2025-09-29 (732 bars)".
+    #[serde(default)]
+    pub window: String,
+    /// Parameter names in declaration order (the columns of the tables).
+    pub parameters: Vec<String>,
+    /// Best trials, best first (all IN-SAMPLE: chosen and scored on the same data).
+    pub top: Vec<SweepTrialRow>,
+    /// Parameter importance `(name, share of score variance explained in [0, 1])`.
+    pub importance: Vec<(String, f64)>,
+    /// Deflated Sharpe ratio of the best trial (a probability in [0, 1]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflated_sharpe: Option<SweepStatistic>,
+    /// Probability of backtest overfitting (CSCV, a probability in [0, 1]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbo: Option<SweepStatistic>,
+    /// Walk-forward folds (OUT-OF-SAMPLE on their test windows); empty when not run.
+    #[serde(default)]
+    pub walk_forward: Vec<WalkForwardFold>,
+    /// Heatmaps of the objective over pairs of parameters.
+    #[serde(default)]
+    pub heatmaps: Vec<SweepHeatmap>,
+}
+
+/// One trial of the top table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepTrialRow {
+    /// Trial number.
+    pub number: u64,
+    /// Parameter name → value.
+    pub params: BTreeMap<String, f64>,
+    /// Objective value; `None` = not defined.
+    pub score: Option<f64>,
+    /// Annualized Sharpe ratio.
+    pub sharpe: Option<f64>,
+    /// CAGR (fraction).
+    pub cagr: Option<f64>,
+    /// Maximum drawdown (fraction, as `pulse-analytics` reports it).
+    pub max_drawdown: Option<f64>,
+    /// Number of fills.
+    pub fills: Option<f64>,
+}
+
+/// One headline statistic with its plain-language meaning.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepStatistic {
+    /// The value (a probability in [0, 1] for DSR and PBO); `None` = could not be computed.
+    pub value: Option<f64>,
+    /// One line explaining what the number means.
+    pub explanation: String,
+}
+
+/// One walk-forward fold: parameters chosen on `train`, traded on `test`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardFold {
+    /// First date of the training window.
+    pub train_from: String,
+    /// Last date of the training window.
+    pub train_to: String,
+    /// First date of the test window.
+    pub test_from: String,
+    /// Last date of the test window.
+    pub test_to: String,
+    /// Objective of the chosen parameters on the training window (in-sample).
+    pub in_sample: Option<f64>,
+    /// Objective of the chosen parameters on the test window (out-of-sample).
+    pub out_of_sample: Option<f64>,
+    /// The chosen parameters, name → value.
+    pub params: BTreeMap<String, f64>,
+}
+
+/// The objective over two parameters (e.g. the best score over the other parameters per cell).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepHeatmap {
+    /// Horizontal parameter.
+    pub x_name: String,
+    /// Vertical parameter.
+    pub y_name: String,
+    /// Horizontal axis values (columns), finite.
+    pub x_values: Vec<f64>,
+    /// Vertical axis values (rows), finite.
+    pub y_values: Vec<f64>,
+    /// `cells[iy][ix]`: objective at (`x_values[ix]`, `y_values[iy]`); `None` = no trial there.
+    pub cells: Vec<Vec<Option<f64>>>,
 }

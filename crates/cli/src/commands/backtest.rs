@@ -590,6 +590,7 @@ fn build_report(
             })
             .collect(),
         frontier: None,
+        sweep: None,
     })
 }
 

@@ -922,5 +922,6 @@ fn portfolio_report(
         trades: Vec::new(),
         alerts: Vec::new(),
         frontier: None,
+        sweep: None,
     })
 }

@@ -414,6 +414,7 @@ fn write_report(
             .collect(),
         alerts: Vec::new(),
         frontier: None,
+        sweep: None,
     };
     pulse_report::write_html(path, &report)?;
     Ok(())

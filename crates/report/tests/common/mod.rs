@@ -272,5 +272,6 @@ pub fn real_report() -> BacktestReport {
         trades: d.trades,
         alerts: d.alerts,
         frontier: None,
+        sweep: None,
     }
 }
