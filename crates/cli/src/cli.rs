@@ -106,6 +106,10 @@ pub struct SweepArgs {
     /// (parameters, constraints, objective, method, seed, data window) must not change.
     #[arg(long)]
     pub study: Option<String>,
+    /// Write an HTML report of the best parameters (equity vs benchmarks, trades, weights,
+    /// metrics; IN-SAMPLE) with the search results, importance, walk-forward folds and heatmaps.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// `pulse clock …`

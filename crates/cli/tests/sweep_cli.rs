@@ -29,6 +29,7 @@ fn ok_json(out: Output) -> Value {
 #[test]
 fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
     let home = tempfile::tempdir().unwrap();
+    let report = home.path().join("sweep report.html");
     let j = ok_json(pulse(
         home.path(),
         &[
@@ -50,6 +51,8 @@ fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
             "32",
             "--walk-forward",
             "train=378,test=126",
+            "--report",
+            report.to_str().unwrap(),
         ],
     ));
     assert_eq!(j["trials"], 32);
@@ -106,6 +109,52 @@ fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
         folds[0]["test"][0].as_str().unwrap() > folds[0]["train"][1].as_str().unwrap(),
         "test follows train"
     );
+    // The report: the best parameters' backtest (IN-SAMPLE) with the search section.
+    assert_eq!(j["report"].as_str(), report.to_str());
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for external in ["<script src", "<link ", "http://", "https://"] {
+        assert!(!page.contains(external), "not self-contained: {external}");
+    }
+    assert!(page.contains("<section id=\"sweep\"><h2>Parameter search</h2>"));
+    assert!(page.contains("<span class=\"badge in-sample\""));
+    assert!(page.contains(">IN-SAMPLE</span>"));
+    assert!(page.contains("<h3>Walk-forward validation <span class=\"badge out-of-sample\""));
+    // Three heatmaps (every pair of the three parameters) and the strategy vs three benchmarks.
+    assert!(page.contains("id=\"sweep-heat-2\""));
+    assert!(!page.contains("id=\"sweep-heat-3\""));
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let start = page.find(open).unwrap() + open.len();
+    let island: Value =
+        serde_json::from_str(&page[start..start + page[start..].find("</script>").unwrap()])
+            .unwrap();
+    let sweep = &island["sweep"];
+    assert_eq!(sweep["trials"], 32);
+    assert_eq!(sweep["top"][0]["score"].as_f64().unwrap(), score);
+    assert_eq!(sweep["heatmaps"].as_array().unwrap().len(), 3);
+    assert_eq!(sweep["heatmaps"][0]["x_name"], "rsi_high");
+    assert_eq!(sweep["heatmaps"][0]["y_name"], "rsi_low");
+    // Max over the other parameter: the best trial's cell holds the best score.
+    let hm = &sweep["heatmaps"][0];
+    let ix = hm["x_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|v| v.as_f64() == p["rsi_high"].as_f64())
+        .unwrap();
+    let iy = hm["y_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|v| v.as_f64() == p["rsi_low"].as_f64())
+        .unwrap();
+    assert_eq!(hm["cells"][iy][ix].as_f64().unwrap(), score);
+    assert_eq!(sweep["walk_forward"].as_array().unwrap().len(), 2);
+    // The report's strategy curve is the best trial: same Sharpe as the independent backtest.
+    let metrics_start = page.find("id=\"metrics\"").unwrap();
+    assert!(page[metrics_start..].contains(&format!("{sharpe:.2}")));
+    assert_eq!(island["charts"][0]["id"], "equity");
+    assert_eq!(island["charts"][0]["series"].as_array().unwrap().len(), 4);
     // A bad parameter name is a usage error naming it.
     let bad = pulse(
         home.path(),

@@ -353,7 +353,7 @@ pub(crate) async fn prepare(store: &SqliteStore, run: &RunArgs) -> anyhow::Resul
     })
 }
 
-fn run_all(
+pub(crate) fn run_all(
     p: &Prepared,
     mut on_pulse_step: impl FnMut(&StepReport<'_>),
 ) -> anyhow::Result<Vec<Evaluated>> {
@@ -422,7 +422,7 @@ pub(crate) fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
     ]
 }
 
-fn build_report(
+pub(crate) fn build_report(
     p: &Prepared,
     runs: &[Evaluated],
     sample: SampleLabel,

@@ -4,14 +4,19 @@
 
 use crate::app::{App, usage};
 use crate::cli::SweepArgs;
-use crate::commands::backtest::{Prepared, analyse, date_of, fmt_opt, prepare};
+use crate::commands::backtest::{
+    Prepared, analyse, build_report, date_of, fmt_opt, prepare, run_all,
+};
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_backtest::BacktestConfig;
 use pulse_core::ports::{Store, StoredTrial};
+use pulse_report::{
+    SampleLabel, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, WalkForwardFold,
+};
 use pulse_search::{
-    BlockMoments, ParamSpace, PboMetric, Point, Strategy as SearchStrategy, TopTrials, TpeConfig,
-    Trial, TrialRecord, WalkForwardSpec,
+    Aggregate, BlockMoments, ParamSpace, PboMetric, Point, Strategy as SearchStrategy, TopTrials,
+    TpeConfig, Trial, TrialRecord, WalkForwardSpec,
 };
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
 use std::collections::HashMap;
@@ -245,8 +250,9 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     // Trials are stored from rayon workers through the runtime's handle (captured here, on a
     // runtime thread).
     let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::block_in_place(|| -> anyhow::Result<serde_json::Value> {
-        pool.install(|| {
+    let (mut result, heatmaps, best_point) = tokio::task::block_in_place(
+        || -> anyhow::Result<(serde_json::Value, Vec<SweepHeatmap>, Option<Point>)> {
+            pool.install(|| {
             // Full-window search: every trial, its block moments for PBO.
             let top = Mutex::new(TopTrials::new(args.top.max(1)));
             let moments: Mutex<HashMap<Vec<u64>, BlockMoments>> = Mutex::new(HashMap::new());
@@ -306,6 +312,16 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             records.extend(done.iter().cloned());
             let top = top.into_inner().unwrap_or_else(|e| e.into_inner()).into_sorted();
             let importance = pulse_search::param_importance(&space, &records);
+            // Heatmaps (report only): every pair of the first three parameters, best over the rest.
+            let mut heatmaps = Vec::new();
+            if args.report.is_some() {
+                let first: Vec<&String> = names.iter().take(3).collect();
+                for (a, x) in first.iter().enumerate() {
+                    for y in &first[a + 1..] {
+                        heatmaps.push(to_report_heatmap(pulse_search::heatmap(&space, &records, x, y, Aggregate::Max)?));
+                    }
+                }
+            }
             // Overfitting statistics over every trial of the full-window search.
             // In trial-number order (CSCV breaks ties by position), stored and new trials alike.
             let new_moments = moments.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -343,7 +359,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             let point_json = |pt: &Point| -> serde_json::Value {
                 names.iter().zip(pt.values()).map(|(n, v)| (n.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>().into()
             };
-            Ok(serde_json::json!({
+            let json = serde_json::json!({
                 "objective": objective,
                 "method": args.method,
                 "window": {"from": day(window.start), "to": day(window.end - 1), "bars": window.len(), "sample": "in-sample"},
@@ -373,13 +389,189 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                         "stitched_oos_bars": sd.as_ref().map(|s| s.n),
                     })
                 }),
-            }))
+            });
+            Ok((json, heatmaps, outcome.best.as_ref().map(|b| b.point.clone())))
         })
-    })?;
+        },
+    )?;
+    let mut report_path = None;
+    if let (Some(path), Some(point)) = (&args.report, &best_point) {
+        write_report(p, &base, &names, point, &result, heatmaps, path)?;
+        report_path = Some(path.display().to_string());
+        result["report"] = serde_json::json!(report_path);
+    } else if let Some(path) = &args.report {
+        bail!(
+            "no trial finished with a defined {objective}: no report written to {}",
+            path.display()
+        );
+    }
     if app.json {
         return print_json(&result);
     }
-    print_summary(&result, &names)
+    print_summary(&result, &names)?;
+    if let Some(path) = report_path {
+        println!("Report: {path}   (best parameters, IN-SAMPLE)");
+    }
+    Ok(())
+}
+
+/// `pulse_search`'s flat heatmap as the report's rows (`cells[iy][ix]`).
+fn to_report_heatmap(h: pulse_search::Heatmap) -> SweepHeatmap {
+    let nx = h.x.values.len().max(1);
+    SweepHeatmap {
+        cells: h
+            .cells
+            .chunks(nx)
+            .map(|row| row.iter().map(|c| c.filter(|v| v.is_finite())).collect())
+            .collect(),
+        x_name: h.x.name,
+        y_name: h.y.name,
+        x_values: h.x.values,
+        y_values: h.y.values,
+    }
+}
+
+/// Name → value of a JSON object of numbers (missing or null values are skipped).
+fn params_map(v: &serde_json::Value) -> std::collections::BTreeMap<String, f64> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, x)| x.as_f64().map(|x| (k.clone(), x)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The report's search section, from the same JSON `--json` prints.
+fn sweep_section(
+    r: &serde_json::Value,
+    names: &[String],
+    heatmaps: Vec<SweepHeatmap>,
+) -> SweepSection {
+    let num = |v: &serde_json::Value| v.as_f64().filter(|x| x.is_finite());
+    let metric = |t: &serde_json::Value, k: &str| {
+        t["metrics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m[0] == k))
+            .and_then(|m| num(&m[1]))
+    };
+    let top = r["top"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| SweepTrialRow {
+                    number: t["number"].as_u64().unwrap_or(0),
+                    params: params_map(&t["params"]),
+                    score: num(&t["score"]),
+                    sharpe: metric(t, "sharpe"),
+                    cagr: metric(t, "cagr"),
+                    max_drawdown: metric(t, "max_drawdown"),
+                    fills: metric(t, "fills"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let importance = r["importance"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| Some((x[0].as_str()?.to_string(), num(&x[1])?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let deflated_sharpe = r["deflated_sharpe"].as_object().map(|d| SweepStatistic {
+        value: d.get("dsr").and_then(num),
+        explanation: format!(
+            "Probability that the best trial's true Sharpe ratio is above what the best of {} luck-only trials would show (near 100 % = convincing; low = the winner may be a fluke of the search).",
+            d.get("n_trials").cloned().unwrap_or_default()
+        ),
+    });
+    let pbo = r["pbo"].as_object().map(|d| SweepStatistic {
+        value: d.get("pbo").and_then(num),
+        explanation: format!(
+            "Share of the {} CSCV splits ({} blocks) where the in-sample winner ranks at or below the median out of sample (near 0 % = good; 50 % or more = the search is overfitting).",
+            d.get("combinations").cloned().unwrap_or_default(),
+            d.get("blocks").cloned().unwrap_or_default()
+        ),
+    });
+    let day = |v: &serde_json::Value, i: usize| v[i].as_str().unwrap_or("").to_string();
+    let walk_forward = r["walk_forward"]["folds"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| WalkForwardFold {
+                    train_from: day(&f["train"], 0),
+                    train_to: day(&f["train"], 1),
+                    test_from: day(&f["test"], 0),
+                    test_to: day(&f["test"], 1),
+                    in_sample: num(&f["in_sample"]),
+                    out_of_sample: num(&f["out_of_sample"]),
+                    params: params_map(&f["params"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let w = &r["window"];
+    SweepSection {
+        objective: r["objective"].as_str().unwrap_or("").to_string(),
+        method: r["method"].as_str().unwrap_or("").to_string(),
+        trials: r["trials"].as_u64().unwrap_or(0),
+        window: format!(
+            "{}..{} ({} bars)",
+            w["from"].as_str().unwrap_or(""),
+            w["to"].as_str().unwrap_or(""),
+            w["bars"]
+        ),
+        parameters: names.to_vec(),
+        top,
+        importance,
+        deflated_sharpe,
+        pbo,
+        walk_forward,
+        heatmaps,
+    }
+}
+
+/// Runs the best parameters through the `pulse backtest` path (strategy and the three benchmarks)
+/// and writes the IN-SAMPLE report with the search section.
+fn write_report(
+    mut p: Prepared,
+    base: &toml::Value,
+    names: &[String],
+    point: &Point,
+    result: &serde_json::Value,
+    heatmaps: Vec<SweepHeatmap>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    p.cfg = apply(base, names, point).map_err(|e| anyhow::anyhow!("best parameters: {e}"))?;
+    let chosen: Vec<String> = names
+        .iter()
+        .zip(point.values())
+        .map(|(n, v)| format!("{n} = {v}"))
+        .collect();
+    p.cfg_text = format!(
+        "# Best trial of `pulse sweep` ({}) written into the rule set\n{}",
+        chosen.join(", "),
+        toml::to_string(&p.cfg).context("rule set")?
+    );
+    let runs = run_all(&p, |_| {})?;
+    let mut report = build_report(&p, &runs, SampleLabel::InSample)?;
+    report.title = format!(
+        "Pulse sweep: {} + {} (best of {} trials)",
+        p.cfg.symbols.base, p.cfg.symbols.leveraged, result["trials"]
+    );
+    report.notes.insert(
+        0,
+        format!(
+            "IN-SAMPLE: parameters ({}) were chosen as the best {} of {} trials on this same data, so the curve and metrics below are optimistic; see the walk-forward table for out-of-sample scores.",
+            chosen.join(", "),
+            result["objective"].as_str().unwrap_or(""),
+            result["trials"]
+        ),
+    );
+    report.sweep = Some(sweep_section(result, names, heatmaps));
+    pulse_report::write_html(path, &report)
+        .with_context(|| format!("cannot write the report {}", path.display()))
 }
 
 fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> {
