@@ -83,14 +83,6 @@ impl AlignedData {
         }
     }
 
-    /// The bars of step `i` of every traded symbol that has one.
-    pub fn bars_at(&self, i: usize) -> BTreeMap<Symbol, Bar> {
-        self.bars
-            .iter()
-            .filter_map(|(s, col)| col.get(i).copied().flatten().map(|b| (s.clone(), b)))
-            .collect()
-    }
-
     /// Updates `out` in place to hold the bars of step `i` (no allocation once every symbol has
     /// been seen: the replay loop's hot path).
     pub fn fill_bars_at(&self, i: usize, out: &mut BTreeMap<Symbol, Bar>) {
@@ -124,14 +116,6 @@ impl AlignedData {
                 }
             }
         }
-    }
-
-    /// Context values known at step `i`.
-    pub fn context_at(&self, i: usize) -> BTreeMap<Symbol, f64> {
-        self.context
-            .iter()
-            .filter_map(|(s, col)| col.get(i).copied().flatten().map(|v| (s.clone(), v)))
-            .collect()
     }
 
     /// Index of the first step at or after `ts`.

@@ -89,14 +89,24 @@ fn backtest_json_accounts_fees_exactly_and_matches_the_bundled_prices() {
         assert_eq!(m["initial_equity"].as_f64().unwrap(), 100_000.0);
     }
     // Buy & hold TSLA: one buy at the open after the first evaluated close; final equity = cash +
-    // shares × last close (2025-09-29 close 443.2099914550781 in the bundle).
+    // shares × the last close of the bundled file (read here, independently of the store).
+    let bundle = std::fs::read_to_string(pulse_testkit::bundle_dir().join("TSLA.csv")).unwrap();
+    let last_close: f64 = bundle
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
     let bh = &strategies[1];
     assert_eq!(bh["name"], "Buy & hold TSLA");
     assert_eq!(bh["metrics"]["fills"], 1);
     let shares = dec(&bh["final_positions"]["TSLA"]);
     let cash = dec(&bh["final_cash"]);
     let expected = rust_decimal::prelude::ToPrimitive::to_f64(&cash).unwrap()
-        + rust_decimal::prelude::ToPrimitive::to_f64(&shares).unwrap() * 443.2099914550781;
+        + rust_decimal::prelude::ToPrimitive::to_f64(&shares).unwrap() * last_close;
     assert!((bh["metrics"]["final_equity"].as_f64().unwrap() - expected).abs() < 1e-6);
     let first_trade = j["trades"].as_array().unwrap().first().unwrap();
     assert!(

@@ -1,6 +1,6 @@
 //! Cash and positions of an account, booked exactly in decimals.
 
-use crate::money::{Money, money_to_f64};
+use crate::money::Money;
 use crate::order::{Fill, Side};
 use crate::symbol::Symbol;
 use rust_decimal::Decimal;
@@ -111,35 +111,6 @@ impl Portfolio {
         }
         self.cash = new_cash;
         Ok(())
-    }
-
-    /// Market value of the positions at `prices` (f64 analysis); symbols without a price count 0.
-    pub fn positions_value(&self, prices: &BTreeMap<Symbol, f64>) -> f64 {
-        self.positions
-            .iter()
-            .map(|(s, q)| money_to_f64(*q) * prices.get(s).copied().unwrap_or(0.0))
-            .sum()
-    }
-
-    /// Total equity (cash + positions) at `prices`, as f64.
-    pub fn equity(&self, prices: &BTreeMap<Symbol, f64>) -> f64 {
-        money_to_f64(self.cash) + self.positions_value(prices)
-    }
-
-    /// Weight (fraction of equity) of each held symbol at `prices`.
-    pub fn weights(&self, prices: &BTreeMap<Symbol, f64>) -> BTreeMap<Symbol, f64> {
-        let equity = self.equity(prices);
-        self.positions
-            .iter()
-            .map(|(s, q)| {
-                let w = if equity > 0.0 {
-                    money_to_f64(*q) * prices.get(s).copied().unwrap_or(0.0) / equity
-                } else {
-                    0.0
-                };
-                (s.clone(), w)
-            })
-            .collect()
     }
 }
 

@@ -37,14 +37,14 @@ pub struct SessionCloses {
     pub exchange: Exchange,
 }
 
-impl SessionCloses {
-    fn close_time(&self, day: Date) -> Option<jiff::Timestamp> {
-        calendar(self.exchange)
-            .session(day)
-            .ok()
-            .flatten()
-            .map(|s| s.close)
-    }
+/// When the close of a daily bar dated `day` is known: the end of that day's session. Both
+/// paper-broker price sources (replayed here, stored in the runtime) stamp closes with it.
+pub fn session_close(exchange: Exchange, day: Date) -> Option<jiff::Timestamp> {
+    calendar(exchange)
+        .session(day)
+        .ok()
+        .flatten()
+        .map(|s| s.close)
 }
 
 impl broker_paper::PriceSource for SessionCloses {
@@ -56,10 +56,11 @@ impl broker_paper::PriceSource for SessionCloses {
         let day = after
             .to_zoned(calendar(self.exchange).time_zone().clone())
             .date();
-        self.closes
-            .get(symbol)?
-            .range(day..)
-            .find_map(|(d, p)| self.close_time(*d).filter(|t| *t > after).map(|t| (t, *p)))
+        self.closes.get(symbol)?.range(day..).find_map(|(d, p)| {
+            session_close(self.exchange, *d)
+                .filter(|t| *t > after)
+                .map(|t| (t, *p))
+        })
     }
 }
 

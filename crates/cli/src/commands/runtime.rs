@@ -75,11 +75,10 @@ impl broker_paper::PriceSource for StoreCloses<'_> {
         };
         let bars = self.store.bars_page(&query, None, 10).await.ok()?;
         bars.iter().find_map(|b| {
-            let close = cal
-                .session(b.ts.to_zoned(jiff::tz::TimeZone::UTC).date())
-                .ok()
-                .flatten()?
-                .close;
+            let close = crate::commands::rebalance::session_close(
+                self.exchange,
+                b.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            )?;
             (close > after)
                 .then(|| price_to_money(b.analysis_close(), 2).map(|p| (close, p)))
                 .flatten()
@@ -391,38 +390,24 @@ async fn liquidity_weights(
         .collect())
 }
 
-/// Latest close strictly before `day`, and the close of `day` itself, of one symbol.
-async fn closes_around(
+/// Latest stored close strictly before `day` (what is known at the 09:40 decision).
+async fn close_before(
     store: &SqliteStore,
     symbol: &Symbol,
     day: Date,
-) -> anyhow::Result<(Option<Decimal>, Option<Decimal>)> {
+) -> anyhow::Result<Option<Decimal>> {
     let start = day
         .checked_sub(20.days())?
         .to_zoned(jiff::tz::TimeZone::UTC)?
         .timestamp();
     let end = day.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp();
-    let mut pager = BarPager::new(
-        BarQuery {
-            symbol: symbol.clone(),
-            timeframe: Timeframe::D1,
-            start: Some(start),
-            end: Some(end),
-        },
-        100,
-    );
-    let (mut before, mut on) = (None, None);
-    while let Some(chunk) = pager.next_chunk(store).await? {
-        for b in chunk {
-            let p = price_to_money(b.analysis_close(), 2);
-            if b.ts < end {
-                before = p;
-            } else {
-                on = p;
-            }
-        }
-    }
-    Ok((before, on))
+    let bars =
+        crate::commands::load_series(store, symbol, Timeframe::D1, Some(start), Some(end)).await?;
+    Ok(bars
+        .iter()
+        .rev()
+        .filter(|b| b.ts < end)
+        .find_map(|b| price_to_money(b.analysis_close(), 2)))
 }
 
 fn symbols_of(state: &RebalanceState, runtime: &Runtime) -> Vec<Symbol> {
@@ -522,7 +507,7 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
     if trading && minutes >= 9 * 60 + 40 && runtime.last_execution.is_none_or(|d| d < today) {
         let mut prices = BTreeMap::new();
         for s in symbols_of(&state, &runtime) {
-            if let (Some(p), _) = closes_around(&store, &s, today).await? {
+            if let Some(p) = close_before(&store, &s, today).await? {
                 prices.insert(s, p);
             }
         }
