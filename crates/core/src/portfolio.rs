@@ -1,6 +1,6 @@
 //! Cash and positions of an account, booked exactly in decimals.
 
-use crate::money::Money;
+use crate::money::{Money, money_to_f64};
 use crate::order::{Fill, Side};
 use crate::symbol::Symbol;
 use rust_decimal::Decimal;
