@@ -112,6 +112,19 @@ impl Portfolio {
         self.cash = new_cash;
         Ok(())
     }
+
+    /// Market value of the positions at `prices` (f64 analysis); symbols without a price count 0.
+    pub fn positions_value(&self, prices: &BTreeMap<Symbol, f64>) -> f64 {
+        self.positions
+            .iter()
+            .map(|(s, q)| money_to_f64(*q) * prices.get(s).copied().unwrap_or(0.0))
+            .sum()
+    }
+
+    /// Total equity (cash + positions) at `prices`, as f64.
+    pub fn equity(&self, prices: &BTreeMap<Symbol, f64>) -> f64 {
+        money_to_f64(self.cash) + self.positions_value(prices)
+    }
 }
 
 #[cfg(test)]
