@@ -4,7 +4,9 @@
 //! a counting global allocator (`stats_alloc`, whose `unsafe impl GlobalAlloc` lives in that
 //! crate — this workspace forbids `unsafe`) sees zero allocations, reallocations and
 //! deallocations across every `update` call. The batch `*_into` fast paths are held to the same.
-//! One test per binary so no other test thread allocates while a region is measured.
+//! The binary runs without libtest (`harness = false` in Cargo.toml): `main` runs the check on
+//! the only thread there is, so no runner or monitor thread can allocate while a region is
+//! measured. A failed check panics, which exits non-zero and fails `cargo test`.
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -54,7 +56,11 @@ fn no_allocation(what: &str, s: Stats) {
     );
 }
 
-#[test]
+fn main() {
+    pulse_inputs_do_not_allocate_per_bar();
+    println!("no_alloc: the Pulse inputs allocate nothing per bar (streaming and batch): ok");
+}
+
 fn pulse_inputs_do_not_allocate_per_bar() {
     // Control: the counter is live (the global allocator is installed and counts).
     let region = Region::new(GLOBAL);
