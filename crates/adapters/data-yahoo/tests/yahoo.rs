@@ -634,13 +634,22 @@ async fn rate_limiter_spaces_requests_on_the_server_side() {
     assert_eq!(got.series.bars.len(), rows.len());
     let hits = server.hits();
     assert_eq!(hits.len(), 5, "five 1-day windows");
+    // The limiter spaces the *sends*; the server stamps *arrivals*, and on a loaded machine one
+    // arrival can be stamped late, shortening the next gap. So each gap must be at least half the
+    // interval (no limiter at all gives about 1 ms), and the whole span at least four intervals
+    // minus one scheduling slack.
     for pair in hits.windows(2) {
         let gap = pair[1].at - pair[0].at;
         assert!(
-            gap >= interval,
+            gap >= interval / 2,
             "requests {gap:?} apart, limiter says {interval:?}"
         );
     }
+    let span = hits[4].at - hits[0].at;
+    assert!(
+        span >= interval * 4 - Duration::from_millis(30),
+        "five requests within {span:?}, limiter says {interval:?} apart"
+    );
 }
 
 #[test]
