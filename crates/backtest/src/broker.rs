@@ -36,6 +36,35 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// The terms one order fills on (see [`SimBroker::fill_terms`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillTerms {
+    /// Shares filled (≤ requested; 0 when nothing could be filled).
+    pub quantity: Decimal,
+    /// Execution price per share (reference price with slippage), account currency.
+    pub price: Decimal,
+    /// Commission (exact), account currency.
+    pub fee: Decimal,
+    /// Why the quantity is below the request, if it is.
+    pub capped: Option<Cap>,
+}
+
+/// What limited a fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// A sell larger than the holding.
+    Held,
+    /// A buy larger than the cash affords.
+    Cash,
+}
+
+/// Why an order cannot fill at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfillable {
+    /// The bar has no valid (finite, positive) reference price.
+    NoPrice,
+}
+
 /// Simulated execution with the configured costs.
 #[derive(Debug, Clone)]
 pub struct SimBroker {
@@ -106,50 +135,85 @@ impl SimBroker {
                 rejections.push(reject(order, Decimal::ZERO, "no bar to trade at".into()));
                 continue;
             };
-            let Some(reference) = self.reference_price(bar) else {
-                rejections.push(reject(order, Decimal::ZERO, "no valid price".into()));
-                continue;
+            let held = holdings
+                .get(&order.symbol)
+                .copied()
+                .unwrap_or(Decimal::ZERO);
+            let terms = match self.fill_terms(order.side, order.quantity, bar, held, cash) {
+                Ok(t) => t,
+                Err(Unfillable::NoPrice) => {
+                    rejections.push(reject(order, Decimal::ZERO, "no valid price".into()));
+                    continue;
+                }
             };
-            let price = self.costs.execution_price(order.side, reference);
-            let mut quantity = order.quantity;
-            if order.side == Side::Sell {
-                let held = holdings
-                    .get(&order.symbol)
-                    .copied()
-                    .unwrap_or(Decimal::ZERO);
-                if quantity > held {
+            match terms.capped {
+                Some(Cap::Held) => {
                     rejections.push(reject(order, held, format!("only {held} held")));
-                    quantity = held;
                 }
-            } else if !self.allow_negative_cash {
-                let affordable = self.affordable(cash, price);
-                if quantity > affordable {
-                    rejections.push(reject(
-                        order,
-                        affordable,
-                        format!("cash {cash} affords {affordable}"),
-                    ));
-                    quantity = affordable;
-                }
+                Some(Cap::Cash) => rejections.push(reject(
+                    order,
+                    terms.quantity,
+                    format!("cash {cash} affords {}", terms.quantity),
+                )),
+                None => {}
             }
-            if quantity <= Decimal::ZERO {
+            if terms.quantity <= Decimal::ZERO {
                 continue;
             }
-            let notional = quantity * price;
-            let fee = self.costs.fee(notional);
             let fill = Fill {
                 client_id: order.client_id.clone(),
                 symbol: order.symbol.clone(),
                 side: order.side,
-                quantity,
-                price,
-                fee,
+                quantity: terms.quantity,
+                price: terms.price,
+                fee: terms.fee,
                 ts: bar.ts,
             };
             cash += fill.cash_delta();
             fills.push(fill);
         }
         (fills, rejections)
+    }
+
+    /// How one order of `requested` shares fills at `bar` given the shares `held` and the `cash`
+    /// left: the price (reference price of the bar with slippage), the quantity (sells capped at
+    /// the holding, buys at what the cash affords unless negative cash is allowed; may be 0) and
+    /// the exact fee. [`SimBroker::execute`] and the sweep kernel both fill through this.
+    pub fn fill_terms(
+        &self,
+        side: Side,
+        requested: Decimal,
+        bar: &Bar,
+        held: Decimal,
+        cash: Decimal,
+    ) -> Result<FillTerms, Unfillable> {
+        let reference = self.reference_price(bar).ok_or(Unfillable::NoPrice)?;
+        let price = self.costs.execution_price(side, reference);
+        let mut quantity = requested;
+        let mut capped = None;
+        if side == Side::Sell {
+            if quantity > held {
+                quantity = held;
+                capped = Some(Cap::Held);
+            }
+        } else if !self.allow_negative_cash {
+            let affordable = self.affordable(cash, price);
+            if quantity > affordable {
+                quantity = affordable;
+                capped = Some(Cap::Cash);
+            }
+        }
+        let fee = if quantity > Decimal::ZERO {
+            self.costs.fee(quantity * price)
+        } else {
+            Decimal::ZERO
+        };
+        Ok(FillTerms {
+            quantity,
+            price,
+            fee,
+            capped,
+        })
     }
 
     /// Largest quantity whose cost (notional plus fee) fits in `cash`.

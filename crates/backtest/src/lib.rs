@@ -7,8 +7,10 @@
 pub mod broker;
 pub mod data;
 pub mod history;
+pub mod kernel;
 pub mod runner;
 
 pub use broker::{FillPrice, SimBroker};
 pub use data::AlignedData;
+pub use kernel::{KernelFill, KernelScratch, KernelSummary, PulseMarket};
 pub use runner::{BacktestConfig, BacktestError, BacktestResult, run};

@@ -121,7 +121,7 @@ impl BacktestResult {
 /// Replays `data` through an engine around `strategy`, starting from `initial`.
 ///
 /// Per step `t` (in this order): dividends going ex on `t`'s date are credited to the shares held
-/// at the previous close; orders decided at the previous close fill at `t`'s open (or close /
+/// at the previous close (once, at the date's first step); orders decided at the previous close fill at `t`'s open (or close /
 /// typical price); equity is marked at `t`'s close; the strategy decides at `t`'s close and its
 /// orders wait for `t + 1`. A decision therefore never sees a price it trades at.
 pub fn run<S: Strategy>(
@@ -171,6 +171,7 @@ pub fn run<S: Strategy>(
     let mut pending: Vec<OrderRequest> = Vec::new();
     let mut bars = BTreeMap::new();
     let mut context = BTreeMap::new();
+    let mut dividend_date = None;
     for i in 0..end_idx {
         let ts = data.timeline[i];
         data.fill_bars_at(i, &mut bars);
@@ -179,7 +180,11 @@ pub fn run<S: Strategy>(
         let mut step_fills = Vec::new();
         if recording {
             let date = ts.to_zoned(TimeZone::UTC).date();
-            for (symbol, cash_per_share) in data.dividends.get(&date).into_iter().flatten() {
+            // Credited once per ex-date: at its first step (intraday runs have many per date).
+            let new_date = dividend_date != Some(date);
+            dividend_date = Some(date);
+            let due = data.dividends.get(&date).filter(|_| new_date);
+            for (symbol, cash_per_share) in due.into_iter().flatten() {
                 let out = engine.process(Event::Dividend {
                     symbol,
                     cash_per_share: *cash_per_share,

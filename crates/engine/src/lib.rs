@@ -8,7 +8,7 @@ pub mod costs;
 pub mod sizing;
 
 pub use costs::CostModel;
-pub use sizing::{SizingConfig, plan_orders};
+pub use sizing::{PlanAsset, SizingConfig, plan_orders, plan_orders_dense};
 
 use jiff::Timestamp;
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Symbol, money::price_to_money};

@@ -70,6 +70,17 @@ impl SizingConfig {
     }
 }
 
+/// One asset of a dense plan (see [`plan_orders_dense`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanAsset {
+    /// Target weight (fraction of equity; 0 when the asset has no target and is only held).
+    pub target: f64,
+    /// Quantity held now (shares).
+    pub held: Decimal,
+    /// Price the plan sizes with (the last close), `None` when the asset has no price yet.
+    pub price: Option<Decimal>,
+}
+
 /// Orders `(symbol, side, quantity)` that move `portfolio` toward `target` at `prices`: sells
 /// first, then buys scaled down so that their cost (with slippage and fees) fits the cash plus
 /// the sells' proceeds. Symbols without a price are left alone.
@@ -80,31 +91,59 @@ pub fn plan_orders(
     sizing: &SizingConfig,
     costs: &CostModel,
 ) -> Vec<(Symbol, Side, Decimal)> {
-    let held_value: Decimal = portfolio
-        .positions
-        .iter()
-        .filter_map(|(s, q)| prices.get(s).map(|p| *q * *p))
-        .sum();
-    let equity = portfolio.cash + held_value;
-    if equity <= Decimal::ZERO {
-        return Vec::new();
-    }
-    let equity_f = money_to_f64(equity);
     let only_held = portfolio
         .positions
         .keys()
         .filter(|s| !target.contains_key(*s));
-    let mut sells = Vec::new();
-    let mut buys = Vec::new();
-    for symbol in target.keys().chain(only_held) {
-        let Some(&price) = prices.get(symbol) else {
+    let symbols: Vec<&Symbol> = target.keys().chain(only_held).collect();
+    let assets: Vec<PlanAsset> = symbols
+        .iter()
+        .map(|s| PlanAsset {
+            target: target.get(*s).copied().unwrap_or(0.0),
+            held: portfolio.quantity(s),
+            price: prices.get(*s).copied(),
+        })
+        .collect();
+    let mut planned = Vec::new();
+    plan_orders_dense(portfolio.cash, &assets, sizing, costs, &mut planned);
+    planned
+        .into_iter()
+        .map(|(i, side, q)| (symbols[i].clone(), side, q))
+        .collect()
+}
+
+/// [`plan_orders`] over assets addressed by index (the backtest's hot path and the sweep kernel
+/// call this directly; [`plan_orders`] maps symbols onto it). `assets` must list every asset with
+/// a target first, then the held ones without a target (the order orders come out in). Appends
+/// `(asset index, side, quantity)` to `out`: sells first, then buys scaled to the cash.
+pub fn plan_orders_dense(
+    cash: Decimal,
+    assets: &[PlanAsset],
+    sizing: &SizingConfig,
+    costs: &CostModel,
+    out: &mut Vec<(usize, Side, Decimal)>,
+) {
+    let held_value: Decimal = assets
+        .iter()
+        .filter(|a| !a.held.is_zero())
+        .filter_map(|a| a.price.map(|p| a.held * p))
+        .sum();
+    let equity = cash + held_value;
+    if equity <= Decimal::ZERO {
+        return;
+    }
+    let equity_f = money_to_f64(equity);
+    let first = out.len();
+    let mut buys: Vec<(usize, Decimal, Decimal)> = Vec::with_capacity(assets.len());
+    for (i, a) in assets.iter().enumerate() {
+        let Some(price) = a.price else {
             continue;
         };
         if price <= Decimal::ZERO {
             continue;
         }
-        let w_target = target.get(symbol).copied().unwrap_or(0.0).max(0.0);
-        let held = portfolio.quantity(symbol);
+        let w_target = a.target.max(0.0);
+        let held = a.held;
         let price_f = money_to_f64(price);
         let w_now = money_to_f64(held) * price_f / equity_f;
         let closing = w_target == 0.0 && held > Decimal::ZERO;
@@ -124,30 +163,29 @@ pub fn plan_orders(
             continue;
         }
         if delta < Decimal::ZERO {
-            sells.push((symbol.clone(), Side::Sell, -delta));
+            out.push((i, Side::Sell, -delta));
         } else {
-            buys.push((symbol.clone(), price, delta));
+            buys.push((i, price, delta));
         }
     }
-    let proceeds: Decimal = sells
+    let proceeds: Decimal = out[first..]
         .iter()
-        .filter_map(|(s, _, q)| prices.get(s).map(|p| (*q, *p)))
+        .filter_map(|(i, _, q)| assets[*i].price.map(|p| (*q, p)))
         .map(|(q, p)| {
             let notional = q * costs.execution_price(Side::Sell, p);
             notional - costs.fee(notional)
         })
         .sum();
-    let budget = (portfolio.cash + proceeds).max(Decimal::ZERO);
+    let budget = (cash + proceeds).max(Decimal::ZERO);
     let cost = |q: Decimal, p: Decimal| {
         let notional = q * costs.execution_price(Side::Buy, p);
         notional + costs.fee(notional)
     };
     let total: Decimal = buys.iter().map(|(_, p, q)| cost(*q, *p)).sum();
-    let mut orders = sells;
     if total > budget && total > Decimal::ZERO {
         let scale = budget / total;
         let mut spent = Decimal::ZERO;
-        for (symbol, price, q) in buys {
+        for (i, price, q) in buys {
             let mut scaled = sizing.round_quantity(q * scale);
             // Guard against rounding: never plan more than the remaining budget.
             while scaled > Decimal::ZERO && spent + cost(scaled, price) > budget {
@@ -159,13 +197,12 @@ pub fn plan_orders(
             }
             if scaled > Decimal::ZERO && scaled * price >= sizing.min_trade_value {
                 spent += cost(scaled, price);
-                orders.push((symbol, Side::Buy, scaled));
+                out.push((i, Side::Buy, scaled));
             }
         }
     } else {
-        orders.extend(buys.into_iter().map(|(s, _, q)| (s, Side::Buy, q)));
+        out.extend(buys.into_iter().map(|(i, _, q)| (i, Side::Buy, q)));
     }
-    orders
 }
 
 #[cfg(test)]
