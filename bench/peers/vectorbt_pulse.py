@@ -81,8 +81,16 @@ DEFAULT_SET = {"rsi_high": 70.0, "rsi_low": 30.0, "bbands_k": 2.0, "rsi_fast_low
 
 def grid_values(lo: float, hi: float, step: float) -> np.ndarray:
     """Inclusive lo:hi:step as pulse-search builds it (lo + i*step, i = 0..=round((hi-lo)/step))."""
-    n = int(round((hi - lo) / step))
-    return np.array([lo + i * step for i in range(n + 1)])
+    n = int(np.floor((hi - lo) / step * (1.0 + 1e-9) + 1e-9))
+
+    def decimals(x: float) -> int:
+        t = repr(float(x))
+        return len(t.split(".")[1].rstrip("0")) if "." in t and "e" not in t else 0
+
+    scale = 10.0 ** max(decimals(lo), decimals(step))
+    # ParamSpec::grid_value: lo + k*step rounded to the decimals of lo and step (half away from 0)
+    vals = [np.floor((lo + i * step) * scale + 0.5) / scale for i in range(n + 1)]
+    return np.array([min(v, hi) for v in vals])
 
 
 def full_grid(spec=GRID) -> dict:
