@@ -26,6 +26,7 @@
 //! assert!((out.weights.iter().sum::<f64>() - 1.0).abs() < 1e-8);
 //! ```
 
+mod active_set;
 pub mod allocation;
 pub mod data;
 pub mod error;
@@ -45,7 +46,10 @@ pub use hrp::{
     HrpSolution, Linkage, blend, equal_risk_contribution, equal_weight, hrp, inverse_volatility,
     risk_contributions,
 };
-pub use mvo::{Constraints, GroupConstraint, MvoSolution, Objective, TurnoverLimit, optimize_mvo};
+pub use mvo::{
+    Constraints, GroupConstraint, MvoSolution, MvoSolver, Objective, TurnoverLimit, optimize_mvo,
+    optimize_mvo_with,
+};
 pub use nalgebra;
 pub use performance::{Performance, portfolio_performance};
 pub use risk_models::{

@@ -14,7 +14,15 @@
 //!
 //! Every problem has Σw = 1, `lower ≤ w ≤ upper`, group caps `lo_g ≤ Σ_{i∈g} w_i ≤ hi_g`, and
 //! optionally a turnover limit Σ|w − w0| ≤ τ written with auxiliary variables u ≥ ±(w − w0).
+//!
+//! Solvers ([`MvoSolver`]): the common "budget + box" problems — min volatility and max
+//! quadratic utility with per-asset bounds only, max Sharpe long only without caps below 1 (L2
+//! allowed in all three) — are solved exactly by a primal active-set method on the free assets
+//! (`active_set`), whose answer is certified by a KKT check (stationarity, dual feasibility,
+//! primal feasibility to 1e-10 relative); everything else, and any answer that fails the check,
+//! goes to Clarabel at 1e-10 tolerances.
 
+use crate::active_set::{BoxQp, budget_start};
 use crate::data::{check_cov, check_vec};
 use crate::error::{OptimizeError, Result};
 use clarabel::algebra::CscMatrix;
@@ -233,10 +241,50 @@ pub enum Objective {
 pub struct MvoSolution {
     /// Optimal weights (fractions summing to 1), in the covariance matrix's asset order.
     pub weights: DVector<f64>,
-    /// Clarabel's final status ("Solved" or "AlmostSolved").
+    /// Final status: "Solved" (active set, KKT-certified, or Clarabel) or "AlmostSolved" (Clarabel).
     pub status: String,
-    /// Interior-point iterations used (summed over auxiliary solves).
+    /// Iterations used: active-set iterations, or Clarabel interior-point iterations (summed
+    /// over auxiliary solves).
     pub iterations: u32,
+}
+
+/// Which solver [`optimize_mvo_with`] may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MvoSolver {
+    /// The exact active-set solver for "budget + box" problems when its KKT check passes,
+    /// Clarabel otherwise (what [`optimize_mvo`] does).
+    Auto,
+    /// Always Clarabel (interior point, 1e-10 tolerances).
+    Clarabel,
+    /// Only the active-set solver: [`OptimizeError::Solver`] when the problem has group caps,
+    /// a turnover limit or (max Sharpe) non-zero floors or caps below 1, or when the answer
+    /// cannot be certified.
+    ActiveSet,
+}
+
+/// True when the constraints are per-asset bounds only (plus the budget and L2).
+fn box_only(c: &Constraints) -> bool {
+    c.groups.is_empty() && c.turnover.is_none()
+}
+
+/// Run the active-set solver and certify its answer; `None` = use Clarabel.
+fn try_active_set(qp: &BoxQp, x0: Vec<f64>, free0: Vec<usize>) -> Option<MvoSolution> {
+    let (x, free, iterations) = qp.solve(x0, free0)?;
+    if !qp.kkt_residuals(&x, &free).ok() {
+        return None;
+    }
+    Some(MvoSolution {
+        weights: x,
+        status: "Solved".to_string(),
+        iterations,
+    })
+}
+
+fn active_set_unavailable(problem: &'static str) -> OptimizeError {
+    OptimizeError::Solver {
+        problem,
+        status: "the active-set solver does not apply to these constraints or could not certify its answer (KKT check)".to_string(),
+    }
 }
 
 /// Solve a mean-variance problem. `mu` (annual expected returns) is required for every
@@ -247,6 +295,18 @@ pub fn optimize_mvo(
     cov: &DMatrix<f64>,
     objective: &Objective,
     constraints: &Constraints,
+) -> Result<MvoSolution> {
+    optimize_mvo_with(mu, cov, objective, constraints, MvoSolver::Auto)
+}
+
+/// [`optimize_mvo`] with an explicit solver choice (e.g. `MvoSolver::Clarabel` to cross-check
+/// the active-set answer).
+pub fn optimize_mvo_with(
+    mu: Option<&DVector<f64>>,
+    cov: &DMatrix<f64>,
+    objective: &Objective,
+    constraints: &Constraints,
+    solver: MvoSolver,
 ) -> Result<MvoSolution> {
     let n = check_cov(cov)?;
     constraints.validate(n)?;
@@ -266,8 +326,32 @@ pub fn optimize_mvo(
         None => None,
     };
     let mu_or_zero = || mu.cloned().unwrap_or_else(|| DVector::zeros(n));
+    let try_fast = solver != MvoSolver::Clarabel;
+    let only_fast = solver == MvoSolver::ActiveSet;
+    let ones = vec![1.0; n];
+    let gamma = constraints.l2_gamma;
     match *objective {
         Objective::MinVolatility => {
+            if try_fast && box_only(constraints) {
+                let qp = BoxQp {
+                    cov,
+                    scale: 2.0,
+                    shift: 2.0 * gamma,
+                    c: None,
+                    a: &ones,
+                    b: 1.0,
+                    lower: &constraints.lower,
+                    upper: &constraints.upper,
+                };
+                let cost: Vec<f64> = (0..n).map(|i| cov[(i, i)]).collect();
+                let (x0, free0) = budget_start(&constraints.lower, &constraints.upper, 1.0, &cost);
+                if let Some(sol) = try_active_set(&qp, x0, free0) {
+                    return Ok(sol);
+                }
+            }
+            if only_fast {
+                return Err(active_set_unavailable("min volatility"));
+            }
             let p = Problem::new(n, constraints, false);
             p.solve(
                 cov,
@@ -292,8 +376,47 @@ pub fn optimize_mvo(
             if max_return <= rf {
                 return Err(OptimizeError::NoExcessReturn { rf, max_return });
             }
-            let p = Problem::new(n, constraints, true);
             let excess = m.add_scalar(-rf);
+            let long_uncapped = constraints.lower.iter().all(|&l| l == 0.0)
+                && constraints.upper.iter().all(|&u| u >= 1.0);
+            if try_fast && box_only(constraints) && long_uncapped {
+                // min yᵀΣy + γ‖y‖² s.t. (μ−rf)ᵀy = 1, y ≥ 0; w = y/Σy (y ≤ κ is implied).
+                let zeros = vec![0.0; n];
+                let inf = vec![f64::INFINITY; n];
+                let qp = BoxQp {
+                    cov,
+                    scale: 2.0,
+                    shift: 2.0 * gamma,
+                    c: None,
+                    a: excess.as_slice(),
+                    b: 1.0,
+                    lower: &zeros,
+                    upper: &inf,
+                };
+                // Start from the asset with the best stand-alone Sharpe ratio.
+                let start = (0..n)
+                    .filter(|&i| excess[i] > 0.0 && cov[(i, i)] + gamma > 0.0)
+                    .max_by(|&i, &j| {
+                        let si = excess[i] / (cov[(i, i)] + gamma).sqrt();
+                        let sj = excess[j] / (cov[(j, j)] + gamma).sqrt();
+                        si.total_cmp(&sj)
+                    });
+                if let Some(j) = start {
+                    let mut y0 = zeros.clone();
+                    y0[j] = 1.0 / excess[j];
+                    if let Some(mut sol) = try_active_set(&qp, y0, vec![j]) {
+                        let kappa = sol.weights.sum();
+                        if kappa.is_finite() && kappa > 0.0 {
+                            sol.weights /= kappa;
+                            return Ok(sol);
+                        }
+                    }
+                }
+            }
+            if only_fast {
+                return Err(active_set_unavailable("max Sharpe"));
+            }
+            let p = Problem::new(n, constraints, true);
             let mut sol = p.solve(
                 cov,
                 constraints.l2_gamma,
@@ -314,6 +437,9 @@ pub fn optimize_mvo(
             Ok(sol)
         }
         Objective::EfficientRisk { target_volatility } => {
+            if only_fast {
+                return Err(active_set_unavailable("efficient risk"));
+            }
             let m = mu_or_zero();
             if !(target_volatility.is_finite() && target_volatility > 0.0) {
                 return Err(OptimizeError::InvalidParameter {
@@ -352,6 +478,9 @@ pub fn optimize_mvo(
             Ok(sol)
         }
         Objective::EfficientReturn { target_return } => {
+            if only_fast {
+                return Err(active_set_unavailable("efficient return"));
+            }
             let m = mu_or_zero();
             if !target_return.is_finite() {
                 return Err(OptimizeError::InvalidParameter {
@@ -399,8 +528,31 @@ pub fn optimize_mvo(
                     reason: "must be > 0",
                 });
             }
-            let p = Problem::new(n, constraints, false);
             let q = -m;
+            if try_fast && box_only(constraints) {
+                let qp = BoxQp {
+                    cov,
+                    scale: risk_aversion,
+                    shift: 2.0 * gamma,
+                    c: Some(&q),
+                    a: &ones,
+                    b: 1.0,
+                    lower: &constraints.lower,
+                    upper: &constraints.upper,
+                };
+                // Cheapest first: the unit cost ½δΣ_ii − μ_i of a position.
+                let cost: Vec<f64> = (0..n)
+                    .map(|i| 0.5 * risk_aversion * cov[(i, i)] + q[i])
+                    .collect();
+                let (x0, free0) = budget_start(&constraints.lower, &constraints.upper, 1.0, &cost);
+                if let Some(sol) = try_active_set(&qp, x0, free0) {
+                    return Ok(sol);
+                }
+            }
+            if only_fast {
+                return Err(active_set_unavailable("max quadratic utility"));
+            }
+            let p = Problem::new(n, constraints, false);
             p.solve(
                 cov,
                 constraints.l2_gamma,
