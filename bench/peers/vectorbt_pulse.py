@@ -777,6 +777,8 @@ def bench(args, m: Market) -> dict:
             spec[name] = (lo, hi, st)
     p_all = full_grid(spec)
     C = len(next(iter(p_all.values())))
+    for k, v in DEFAULT_SET.items():  # parameters not swept keep the default rule set's value
+        p_all.setdefault(k, np.full(C, v))
     ks = sorted(set(np.round(p_all["bbands_k"], 12)))
     t0 = time.perf_counter()
     sw = Sweep(m, ks, ppy_of(args.timeframe))
