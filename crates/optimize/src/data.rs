@@ -50,20 +50,24 @@ pub(crate) fn check_returns(what: &'static str, returns: &DMatrix<f64>, need: us
             got: 0,
         });
     }
-    for j in 0..n {
-        for i in 0..t {
-            let r = returns[(i, j)];
-            if !r.is_finite() || r <= -1.0 {
-                return Err(OptimizeError::InvalidValue {
-                    what,
-                    row: i,
-                    col: j,
-                    value: r,
-                });
-            }
-        }
+    // A branch-free (vectorizable) pass over the column-major storage; only on failure a
+    // second pass finds the position, which gives row and column. NaN fails `r > -1`.
+    let valid = |r: &f64| *r > -1.0 && *r < f64::INFINITY;
+    let all_ok = returns.as_slice().chunks(64).fold(true, |acc, c| {
+        acc & c.iter().fold(true, |a, r| a & valid(r))
+    });
+    if all_ok {
+        return Ok(());
     }
-    Ok(())
+    match returns.as_slice().iter().position(|r| !valid(r)) {
+        Some(k) => Err(OptimizeError::InvalidValue {
+            what,
+            row: k % t,
+            col: k / t,
+            value: returns.as_slice()[k],
+        }),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn check_vec(what: &'static str, v: &DVector<f64>, n: usize) -> Result<()> {

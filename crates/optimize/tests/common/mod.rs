@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use pulse_optimize::nalgebra::DMatrix;
+use pulse_optimize::returns_from_prices;
 use std::collections::BTreeMap;
 
 /// Read `daily-adjclose/<T>.csv` (date,value) as a date → value map (values parsed from the
@@ -39,4 +40,73 @@ pub fn load_prices(tickers: &[&str], start: &str, end: &str) -> (Vec<String>, DM
 /// Relative difference |a−b| / max(|b|, floor).
 pub fn rel(a: f64, b: f64, floor: f64) -> f64 {
     (a - b).abs() / b.abs().max(floor)
+}
+
+/// Returns of the real universe: every `daily-adjclose` ticker except IRX/TNX/VIXY (rates
+/// and a volatility product), on their common dates (47 assets; the benchmark's `real47`).
+pub fn real_universe() -> DMatrix<f64> {
+    let dir = pulse_testkit::shared_file("daily-adjclose");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| f.strip_suffix(".csv").map(str::to_string))
+        .filter(|t| !["IRX", "TNX", "VIXY"].contains(&t.as_str()))
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 40,
+        "{} tickers in {}",
+        names.len(),
+        dir.display()
+    );
+    let series: Vec<BTreeMap<String, f64>> = names
+        .iter()
+        .map(|t| {
+            let path = dir.join(format!("{t}.csv"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            text.lines()
+                .skip(1)
+                .map(|l| {
+                    let (d, v) = l.split_once(',').unwrap();
+                    (d.to_string(), v.trim().parse().unwrap())
+                })
+                .collect()
+        })
+        .collect();
+    let dates: Vec<&String> = series[0]
+        .keys()
+        .filter(|d| series.iter().all(|s| s.contains_key(*d)))
+        .collect();
+    let prices = DMatrix::from_fn(dates.len(), names.len(), |i, j| series[j][dates[i]]);
+    returns_from_prices(&prices).unwrap()
+}
+
+/// Seeded one-factor daily returns (SplitMix64 + Box-Muller), as in benches/optimize.rs.
+pub fn synthetic(n: usize, t: usize, seed: u64) -> DMatrix<f64> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let u1 = next().max(1e-300);
+        let u2 = next();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let beta: Vec<f64> = (0..n)
+        .map(|_| 0.5 + normal().abs().min(2.0) * 0.5)
+        .collect();
+    let drift: Vec<f64> = (0..n).map(|_| 0.0002 + 0.0003 * normal()).collect();
+    let idio: Vec<f64> = (0..n).map(|_| 0.008 + 0.006 * normal().abs()).collect();
+    let mut r = DMatrix::zeros(t, n);
+    for i in 0..t {
+        let f = 0.0003 + 0.01 * normal();
+        for j in 0..n {
+            r[(i, j)] = drift[j] + beta[j] * f + idio[j] * normal();
+        }
+    }
+    r
 }
