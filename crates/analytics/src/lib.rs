@@ -34,11 +34,11 @@ pub mod trades;
 pub use drawdown::Drawdown;
 pub use error::AnalyticsError;
 pub use metrics::{
-    Analysis, DAYS_PER_YEAR, Metrics, PerformanceInput, RiskFree, VAR_TAIL, ZERO_STD,
+    Analysis, DAYS_PER_YEAR, Metrics, PerformanceInput, RiskFree, SearchMetrics, VAR_TAIL, ZERO_STD,
 };
 pub use monthly::{MonthlyReturn, YearlyReturn, monthly_returns, yearly_returns};
 pub use returns::{
-    forward_fill_onto, log_returns, returns, rf_per_period_from_annual_rate,
+    forward_fill_onto, log_returns, returns, returns_into, rf_per_period_from_annual_rate,
     rf_per_period_from_annual_yield_pct, rf_series_from_yield_pct,
 };
 pub use trades::{ClosedTrade, Direction, FillRecord, Side, TradeStats, closed_trades};

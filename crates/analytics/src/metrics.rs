@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::AnalyticsError;
 use crate::drawdown::Drawdown;
 use crate::monthly::{MonthlyReturn, YearlyReturn, monthly_returns, yearly_returns};
-use crate::returns::{returns, rf_per_period_from_annual_rate};
+use crate::returns::{returns, returns_into, rf_per_period_from_annual_rate};
 use crate::stats::{mean, quantile_sorted, sample_std};
 use crate::trades::{ClosedTrade, FillRecord, TradeStats, closed_trades};
 
@@ -288,44 +288,19 @@ impl Analysis {
         let n = eq.len();
         let ppy = input.periodicity.periods_per_year();
         let r = returns(eq);
-
-        let excess: Vec<f64> = match input.risk_free {
-            RiskFree::Zero => r.clone(),
-            RiskFree::AnnualConstant(rate) => {
-                let p = rf_per_period_from_annual_rate(rate, input.periodicity);
-                r.iter().map(|x| x - p).collect()
-            }
-            RiskFree::PerPeriod(rf) => r.iter().zip(rf).map(|(x, f)| x - f).collect(),
-        };
-
+        let excess = excess_returns(&r, input);
         let (first, last) = (eq.first().copied(), eq.last().copied());
         let total_return = first.zip(last).map(|(a, b)| b / a - 1.0);
-        let days = match (ts.first(), ts.last()) {
-            (Some(&a), Some(&b)) if n >= 2 => days_between(a, b),
-            _ => 0.0,
-        };
-        let cagr = match (first, last) {
-            (Some(a), Some(b)) if days > 0.0 => Some((b / a).powf(DAYS_PER_YEAR / days) - 1.0),
-            _ => None,
-        };
+        let days = span_days(ts);
+        let cagr = cagr_of(first, last, days);
         let volatility = sample_std(&r).map(|s| s * ppy.sqrt());
-        let sharpe = match (mean(&excess), sample_std(&excess)) {
-            (Some(m), Some(s)) if s > ZERO_STD => Some(m / s * ppy.sqrt()),
-            _ => None,
-        };
-        let sortino = mean(&excess).and_then(|m| {
-            let dd2 = excess.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / excess.len() as f64;
-            let dd = dd2.sqrt();
-            (dd > ZERO_STD).then(|| m * ppy / (dd * ppy.sqrt()))
-        });
+        let sharpe = sharpe_of(&excess, ppy);
+        let sortino = sortino_of(&excess, ppy);
 
         let drawdown = Drawdown::analyze(eq);
         let max_drawdown = (n > 0).then_some(drawdown.max_drawdown);
         let at = |i: Option<usize>| i.and_then(|i| ts.get(i).copied());
-        let calmar = match (cagr, max_drawdown) {
-            (Some(c), Some(d)) if d > 0.0 => Some(c / d),
-            _ => None,
-        };
+        let calmar = calmar_of(cagr, max_drawdown);
 
         let trades = closed_trades(input.fills)?;
         let stats = TradeStats::from_trades(&trades);
@@ -412,6 +387,113 @@ impl Analysis {
             returns: r,
             drawdown,
             trades,
+        })
+    }
+}
+
+/// Per-period returns minus the risk-free rate (borrowed when the rate is zero).
+fn excess_returns<'a>(r: &'a [f64], input: &PerformanceInput<'_>) -> std::borrow::Cow<'a, [f64]> {
+    match input.risk_free {
+        RiskFree::Zero => std::borrow::Cow::Borrowed(r),
+        RiskFree::AnnualConstant(rate) => {
+            let p = rf_per_period_from_annual_rate(rate, input.periodicity);
+            r.iter().map(|x| x - p).collect()
+        }
+        RiskFree::PerPeriod(rf) => r.iter().zip(rf).map(|(x, f)| x - f).collect(),
+    }
+}
+
+/// Calendar days from the first to the last point (0 with fewer than 2 points).
+fn span_days(ts: &[Timestamp]) -> f64 {
+    match (ts.first(), ts.last()) {
+        (Some(&a), Some(&b)) if ts.len() >= 2 => days_between(a, b),
+        _ => 0.0,
+    }
+}
+
+/// Compound annual growth rate (fraction per year) from the first and last equity.
+fn cagr_of(first: Option<f64>, last: Option<f64>, days: f64) -> Option<f64> {
+    match (first, last) {
+        (Some(a), Some(b)) if days > 0.0 => Some((b / a).powf(DAYS_PER_YEAR / days) - 1.0),
+        _ => None,
+    }
+}
+
+/// Annualized Sharpe ratio of per-period excess returns.
+fn sharpe_of(excess: &[f64], ppy: f64) -> Option<f64> {
+    match (mean(excess), sample_std(excess)) {
+        (Some(m), Some(s)) if s > ZERO_STD => Some(m / s * ppy.sqrt()),
+        _ => None,
+    }
+}
+
+/// Annualized Sortino ratio of per-period excess returns (downside deviation over all periods).
+fn sortino_of(excess: &[f64], ppy: f64) -> Option<f64> {
+    mean(excess).and_then(|m| {
+        let dd2 = excess.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / excess.len() as f64;
+        let dd = dd2.sqrt();
+        (dd > ZERO_STD).then(|| m * ppy / (dd * ppy.sqrt()))
+    })
+}
+
+/// Calmar ratio: CAGR over the maximum drawdown.
+fn calmar_of(cagr: Option<f64>, max_drawdown: Option<f64>) -> Option<f64> {
+    match (cagr, max_drawdown) {
+        (Some(c), Some(d)) if d > 0.0 => Some(c / d),
+        _ => None,
+    }
+}
+
+/// The figures a parameter search ranks and stores trials by, computed by the same code as
+/// [`Analysis::compute`] (so equal to its values bit for bit) without the rest of the analysis
+/// (monthly table, VaR, best/worst periods), for the thousands of trials of `pulse sweep`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SearchMetrics {
+    /// Annualized Sharpe ratio (see [`Metrics::sharpe`]).
+    pub sharpe: Option<f64>,
+    /// Annualized Sortino ratio (see [`Metrics::sortino`]).
+    pub sortino: Option<f64>,
+    /// Compound annual growth rate, fraction (see [`Metrics::cagr`]).
+    pub cagr: Option<f64>,
+    /// Maximum drawdown, positive fraction (see [`Metrics::max_drawdown`]).
+    pub max_drawdown: Option<f64>,
+    /// CAGR / max drawdown (see [`Metrics::calmar`]).
+    pub calmar: Option<f64>,
+    /// Gross profit / gross loss of closed trades; `None` unless asked for (it needs the fills).
+    pub profit_factor: Option<f64>,
+    /// Number of fills given.
+    pub fills: usize,
+}
+
+impl SearchMetrics {
+    /// Computes the search figures of `input`; the per-period returns (`n − 1` of them) are left
+    /// in `returns` (cleared first). The closed-trade statistics (profit factor) are computed only
+    /// when `with_trades` is set.
+    pub fn compute(
+        input: &PerformanceInput<'_>,
+        with_trades: bool,
+        returns: &mut Vec<f64>,
+    ) -> Result<SearchMetrics, AnalyticsError> {
+        validate(input)?;
+        let eq = input.equity;
+        let ppy = input.periodicity.periods_per_year();
+        returns_into(eq, returns);
+        let excess = excess_returns(returns, input);
+        let cagr = cagr_of(eq.first().copied(), eq.last().copied(), span_days(input.timestamps));
+        let max_drawdown = (!eq.is_empty()).then(|| Drawdown::analyze(eq).max_drawdown);
+        let profit_factor = if with_trades {
+            TradeStats::from_trades(&closed_trades(input.fills)?).profit_factor
+        } else {
+            None
+        };
+        Ok(SearchMetrics {
+            sharpe: sharpe_of(&excess, ppy),
+            sortino: sortino_of(&excess, ppy),
+            cagr,
+            max_drawdown,
+            calmar: calmar_of(cagr, max_drawdown),
+            profit_factor,
+            fills: input.fills.len(),
         })
     }
 }

@@ -8,7 +8,15 @@ use pulse_core::jiff::Timestamp;
 /// value yields ±∞/NaN: callers that need defined returns validate positivity first
 /// ([`crate::Metrics::compute`] does).
 pub fn returns(equity: &[f64]) -> Vec<f64> {
-    equity.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+    let mut out = Vec::with_capacity(equity.len().saturating_sub(1));
+    returns_into(equity, &mut out);
+    out
+}
+
+/// [`returns`] into a reused buffer (cleared first).
+pub fn returns_into(equity: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    out.extend(equity.windows(2).map(|w| w[1] / w[0] - 1.0));
 }
 
 /// Log returns `ln(E_i / E_{i−1})` (per period, not annualized), `n − 1` elements.

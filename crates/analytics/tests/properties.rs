@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use pulse_analytics::{
-    Analysis, AnalyticsError, Drawdown, FillRecord, Metrics, PerformanceInput, RiskFree, Side,
-    closed_trades,
+    Analysis, AnalyticsError, Drawdown, FillRecord, Metrics, PerformanceInput, RiskFree,
+    SearchMetrics, Side, closed_trades,
 };
 use pulse_core::Periodicity;
 use pulse_core::jiff::Timestamp;
@@ -76,6 +76,43 @@ proptest! {
             (Some(v), Some(c)) => prop_assert!(v <= c + 1e-15, "VaR {} > CVaR {}", v, c),
             (None, None) => prop_assert!(eq.len() < 2),
             other => prop_assert!(false, "{:?}", other),
+        }
+    }
+
+    /// The search figures are the full analysis's, bit for bit, under every risk-free choice,
+    /// with and without trade statistics.
+    #[test]
+    fn search_metrics_equal_the_full_analysis(
+        eq in equity_curve(),
+        rate in 0.0f64..0.08,
+        trades in prop::collection::vec((1.0f64..50.0, 5.0f64..500.0, 5.0f64..500.0), 0..6),
+    ) {
+        let ts = days(eq.len());
+        let rf: Vec<f64> = (0..eq.len()).map(|i| rate / 252.0 * (1.0 + (i % 7) as f64 / 10.0)).collect();
+        let t = |i: usize| ts.get(i.min(ts.len().saturating_sub(1))).copied().unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut fills = Vec::new();
+        for (k, &(q, buy, sell)) in trades.iter().enumerate() {
+            fills.push(FillRecord { ts: t(2 * k), symbol: "X".into(), side: Side::Buy, quantity: q, price: buy, fee: 0.1 });
+            fills.push(FillRecord { ts: t(2 * k + 1), symbol: "X".into(), side: Side::Sell, quantity: q, price: sell, fee: 0.1 });
+        }
+        for risk_free in [RiskFree::Zero, RiskFree::AnnualConstant(rate), RiskFree::PerPeriod(&rf)] {
+            let inp = PerformanceInput { risk_free, fills: &fills, ..input(&ts, &eq) };
+            let full = Analysis::compute(&inp).unwrap();
+            let mut returns = vec![f64::NAN; 3];
+            let fast = SearchMetrics::compute(&inp, true, &mut returns).unwrap();
+            let m = &full.metrics;
+            let bits = |x: Option<f64>| x.map(f64::to_bits);
+            prop_assert_eq!(bits(fast.sharpe), bits(m.sharpe));
+            prop_assert_eq!(bits(fast.sortino), bits(m.sortino));
+            prop_assert_eq!(bits(fast.cagr), bits(m.cagr));
+            prop_assert_eq!(bits(fast.max_drawdown), bits(m.max_drawdown));
+            prop_assert_eq!(bits(fast.calmar), bits(m.calmar));
+            prop_assert_eq!(bits(fast.profit_factor), bits(m.profit_factor));
+            prop_assert_eq!(fast.fills, m.fills);
+            prop_assert_eq!(&returns, &full.returns);
+            let lean = SearchMetrics::compute(&inp, false, &mut returns).unwrap();
+            prop_assert_eq!(lean.profit_factor, None);
+            prop_assert_eq!(bits(lean.sharpe), bits(m.sharpe));
         }
     }
 

@@ -7,7 +7,7 @@ use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use pulse_analytics::{Analysis, FillRecord, Metrics, PerformanceInput, RiskFree};
+use pulse_analytics::{Analysis, FillRecord, Metrics, PerformanceInput, RiskFree, SearchMetrics};
 use pulse_backtest::runner::StepReport;
 use pulse_backtest::{AlignedData, BacktestConfig, BacktestResult, FillPrice};
 use pulse_core::money::money_to_f64;
@@ -241,35 +241,93 @@ pub(crate) fn analyse(
     rf: &RiskFreeChoice,
 ) -> anyhow::Result<Evaluated> {
     let fills = fill_records(&r);
-    let rf_series;
-    let risk_free = match rf {
-        RiskFreeChoice::Constant(x) => RiskFree::AnnualConstant(*x),
-        RiskFreeChoice::Zero => RiskFree::Zero,
-        RiskFreeChoice::Irx(irx) => {
-            rf_series = pulse_analytics::rf_series_from_yield_pct(
-                &r.timestamps,
-                irx,
-                periodicity(timeframe),
-            );
-            match &rf_series {
-                Some(v) => RiskFree::PerPeriod(v),
-                None => RiskFree::Zero,
-            }
-        }
-    };
-    let analysis = Analysis::compute(&PerformanceInput {
-        timestamps: &r.timestamps,
-        equity: &r.equity,
-        periodicity: periodicity(timeframe),
-        risk_free,
-        fills: &fills,
-        gross_exposure: Some(&r.gross_exposure),
-    })
-    .with_context(|| format!("metrics of {}", r.strategy))?;
+    let analysis = analysis_of(
+        &r.strategy,
+        &SeriesRef {
+            timestamps: &r.timestamps,
+            equity: &r.equity,
+            gross_exposure: &r.gross_exposure,
+            fills: &fills,
+        },
+        timeframe,
+        rf,
+    )?;
     Ok(Evaluated {
         result: r,
         analysis,
     })
+}
+
+/// The series a run's metrics are computed from.
+pub(crate) struct SeriesRef<'a> {
+    pub(crate) timestamps: &'a [Timestamp],
+    pub(crate) equity: &'a [f64],
+    pub(crate) gross_exposure: &'a [f64],
+    pub(crate) fills: &'a [FillRecord],
+}
+
+/// The risk-free rate of a run's analysis: the series for `timestamps` is built into `slot`.
+fn risk_free_for<'a>(
+    timestamps: &[Timestamp],
+    timeframe: Timeframe,
+    rf: &RiskFreeChoice,
+    slot: &'a mut Option<Vec<f64>>,
+) -> RiskFree<'a> {
+    match rf {
+        RiskFreeChoice::Constant(x) => RiskFree::AnnualConstant(*x),
+        RiskFreeChoice::Zero => RiskFree::Zero,
+        RiskFreeChoice::Irx(irx) => {
+            *slot =
+                pulse_analytics::rf_series_from_yield_pct(timestamps, irx, periodicity(timeframe));
+            match slot {
+                Some(v) => RiskFree::PerPeriod(v),
+                None => RiskFree::Zero,
+            }
+        }
+    }
+}
+
+/// Metrics of one run (`name` labels errors) under the run's risk-free choice.
+pub(crate) fn analysis_of(
+    name: &str,
+    s: &SeriesRef<'_>,
+    timeframe: Timeframe,
+    rf: &RiskFreeChoice,
+) -> anyhow::Result<Analysis> {
+    let mut slot = None;
+    Analysis::compute(&PerformanceInput {
+        timestamps: s.timestamps,
+        equity: s.equity,
+        periodicity: periodicity(timeframe),
+        risk_free: risk_free_for(s.timestamps, timeframe, rf, &mut slot),
+        fills: s.fills,
+        gross_exposure: Some(s.gross_exposure),
+    })
+    .with_context(|| format!("metrics of {name}"))
+}
+
+/// The figures a sweep ranks trials by (equal to [`analysis_of`]'s), with the per-period returns
+/// left in `returns`.
+pub(crate) fn search_metrics(
+    s: &SeriesRef<'_>,
+    p: &Prepared,
+    with_trades: bool,
+    returns: &mut Vec<f64>,
+) -> anyhow::Result<SearchMetrics> {
+    let mut slot = None;
+    SearchMetrics::compute(
+        &PerformanceInput {
+            timestamps: s.timestamps,
+            equity: s.equity,
+            periodicity: periodicity(p.timeframe),
+            risk_free: risk_free_for(s.timestamps, p.timeframe, &p.rf, &mut slot),
+            fills: s.fills,
+            gross_exposure: Some(s.gross_exposure),
+        },
+        with_trades,
+        returns,
+    )
+    .context("metrics of Pulse")
 }
 
 pub(crate) enum RiskFreeChoice {

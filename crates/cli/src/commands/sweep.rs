@@ -5,11 +5,16 @@
 use crate::app::{App, usage};
 use crate::cli::SweepArgs;
 use crate::commands::backtest::{
-    Prepared, analyse, build_report, date_of, fmt_opt, prepare, run_all,
+    Prepared, SeriesRef, build_report, date_of, fill_records, fmt_opt, prepare, run_all,
+    search_metrics,
 };
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
-use pulse_backtest::BacktestConfig;
+use pulse_analytics::{FillRecord, SearchMetrics};
+use pulse_backtest::kernel::KernelError;
+use pulse_backtest::{BacktestConfig, KernelScratch, PulseMarket};
+use pulse_core::Side;
+use pulse_core::money::money_to_f64;
 use pulse_core::ports::{Store, StoredTrial};
 use pulse_report::{
     SampleLabel, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, WalkForwardFold,
@@ -19,6 +24,7 @@ use pulse_search::{
     TpeConfig, Trial, TrialRecord, WalkForwardSpec,
 };
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Mutex;
@@ -77,14 +83,92 @@ fn apply(base: &toml::Value, names: &[String], point: &Point) -> Result<PulseCon
     Ok(cfg)
 }
 
+thread_local! {
+    /// Per worker thread: the kernel's reusable buffers.
+    static SCRATCH: RefCell<KernelScratch> = RefCell::new(KernelScratch::default());
+}
+
+/// The objective and the stored metrics of one analysed run.
+fn trial_of(m: &SearchMetrics, objective: &str) -> Trial {
+    let score = match objective {
+        "sharpe" => m.sharpe,
+        "sortino" => m.sortino,
+        "calmar" => m.calmar,
+        "cagr" => m.cagr,
+        _ => m.profit_factor.filter(|x| x.is_finite()),
+    }
+    .unwrap_or(f64::NAN);
+    Trial::new(score)
+        .with_metric("sharpe", m.sharpe.unwrap_or(f64::NAN))
+        .with_metric("cagr", m.cagr.unwrap_or(f64::NAN))
+        .with_metric("max_drawdown", m.max_drawdown.unwrap_or(f64::NAN))
+        .with_metric("fills", m.fills as f64)
+}
+
 /// One backtest of `cfg` over timeline steps `range`: the objective, a few metrics, and the
-/// per-period returns.
+/// per-period returns. Runs through the sweep kernel (same fills and equity as the engine, proven
+/// by pulse-backtest's tests) when `kernel` is given and handles the account; else through the
+/// general runner.
 fn evaluate(
     p: &Prepared,
+    kernel: Option<&PulseMarket>,
     cfg: PulseConfig,
     range: Range<usize>,
     objective: &str,
 ) -> anyhow::Result<(Trial, Vec<f64>)> {
+    if let Some(market) = kernel {
+        let done = SCRATCH.with(|cell| -> anyhow::Result<Option<(Trial, Vec<f64>)>> {
+            let mut scratch = cell.borrow_mut();
+            match market.run(&cfg, &p.account, &p.config, range.clone(), &mut scratch) {
+                Ok(_) => {}
+                Err(KernelError::Unsupported(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+            let symbols = market.symbols();
+            let timeline = market.timeline();
+            // Fill records are needed only for the profit factor (closed trades).
+            let with_trades = objective == "profit-factor";
+            let fills: Vec<FillRecord> = if with_trades {
+                scratch
+                    .fills
+                    .iter()
+                    .map(|f| FillRecord {
+                        ts: timeline[f.step],
+                        symbol: symbols[f.leg].to_string(),
+                        side: match f.side {
+                            Side::Buy => pulse_analytics::Side::Buy,
+                            Side::Sell => pulse_analytics::Side::Sell,
+                        },
+                        quantity: money_to_f64(f.quantity),
+                        price: money_to_f64(f.price),
+                        fee: money_to_f64(f.fee),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut returns = Vec::with_capacity(range.len());
+            let m = search_metrics(
+                &SeriesRef {
+                    timestamps: &timeline[range.clone()],
+                    equity: &scratch.equity,
+                    gross_exposure: &scratch.gross_exposure,
+                    fills: &fills,
+                },
+                p,
+                with_trades,
+                &mut returns,
+            )?;
+            let m = SearchMetrics {
+                fills: scratch.fills.len(),
+                ..m
+            };
+            Ok(Some((trial_of(&m, objective), returns)))
+        })?;
+        if let Some(done) = done {
+            return Ok(done);
+        }
+    }
     let t = &p.market.data.timeline;
     let config = BacktestConfig {
         start: t.get(range.start).copied(),
@@ -98,22 +182,20 @@ fn evaluate(
         &config,
         |_| {},
     )?;
-    let e = analyse(r, p.timeframe, &p.rf)?;
-    let m = &e.analysis.metrics;
-    let score = match objective {
-        "sharpe" => m.sharpe,
-        "sortino" => m.sortino,
-        "calmar" => m.calmar,
-        "cagr" => m.cagr,
-        _ => m.profit_factor.filter(|x| x.is_finite()),
-    }
-    .unwrap_or(f64::NAN);
-    let trial = Trial::new(score)
-        .with_metric("sharpe", m.sharpe.unwrap_or(f64::NAN))
-        .with_metric("cagr", m.cagr.unwrap_or(f64::NAN))
-        .with_metric("max_drawdown", m.max_drawdown.unwrap_or(f64::NAN))
-        .with_metric("fills", m.fills as f64);
-    Ok((trial, e.analysis.returns.clone()))
+    let fills = fill_records(&r);
+    let mut returns = Vec::with_capacity(r.equity.len());
+    let m = search_metrics(
+        &SeriesRef {
+            timestamps: &r.timestamps,
+            equity: &r.equity,
+            gross_exposure: &r.gross_exposure,
+            fills: &fills,
+        },
+        p,
+        objective == "profit-factor",
+        &mut returns,
+    )?;
+    Ok((trial_of(&m, objective), returns))
 }
 
 /// `pulse sweep`
@@ -229,9 +311,12 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
     let objective = args.objective.as_str();
+    // The kernel lays the market out once (dense columns, indicator cache shared by all trials);
+    // markets it does not model fall back to the general runner.
+    let kernel = PulseMarket::new(&p.market.data, &p.cfg).ok();
     let eval = |point: &Point, range: Range<usize>| -> (Trial, Vec<f64>) {
         match apply(&base, &names, point) {
-            Ok(cfg) => evaluate(&p, cfg, range, objective)
+            Ok(cfg) => evaluate(&p, kernel.as_ref(), cfg, range, objective)
                 .unwrap_or_else(|_| (Trial::new(f64::NAN), Vec::new())),
             Err(_) => (Trial::new(f64::NAN), Vec::new()),
         }
