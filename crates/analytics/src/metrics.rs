@@ -479,7 +479,11 @@ impl SearchMetrics {
         let ppy = input.periodicity.periods_per_year();
         returns_into(eq, returns);
         let excess = excess_returns(returns, input);
-        let cagr = cagr_of(eq.first().copied(), eq.last().copied(), span_days(input.timestamps));
+        let cagr = cagr_of(
+            eq.first().copied(),
+            eq.last().copied(),
+            span_days(input.timestamps),
+        );
         let max_drawdown = (!eq.is_empty()).then(|| Drawdown::analyze(eq).max_drawdown);
         let profit_factor = if with_trades {
             TradeStats::from_trades(&closed_trades(input.fills)?).profit_factor

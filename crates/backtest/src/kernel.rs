@@ -24,7 +24,7 @@ use jiff::tz::TimeZone;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::{Bar, Portfolio, Side, Symbol};
 use pulse_engine::{PlanAsset, plan_orders_dense};
-use pulse_indicators::{IndicatorError, MacdOutput, BBandsOutput};
+use pulse_indicators::{BBandsOutput, IndicatorError, MacdOutput};
 use pulse_strategy::pulse::{IndicatorsConfig, PulseConfig, PulseStrategy, TickerState};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -263,7 +263,11 @@ impl PulseMarket {
         })
     }
 
-    fn leg_indicators(&self, leg: usize, c: &IndicatorsConfig) -> Result<LegIndicators, KernelError> {
+    fn leg_indicators(
+        &self,
+        leg: usize,
+        c: &IndicatorsConfig,
+    ) -> Result<LegIndicators, KernelError> {
         Ok(LegIndicators {
             rsi: self.series(leg, Key::Rsi(c.rsi_period))?,
             rsi_fast: self.series(leg, Key::Rsi(c.rsi_fast_period))?,

@@ -60,6 +60,7 @@ fn rule_sets() -> Vec<PulseConfig> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn assert_same(
     data: &AlignedData,
     market: &PulseMarket,
@@ -86,7 +87,11 @@ fn assert_same(
         .run(cfg, account, config, range.clone(), scratch)
         .unwrap();
     assert!(!general.fills.is_empty(), "{what}: no fills at all");
-    assert_eq!(scratch.fills.len(), general.fills.len(), "{what}: fill count");
+    assert_eq!(
+        scratch.fills.len(),
+        general.fills.len(),
+        "{what}: fill count"
+    );
     let symbols = market.symbols();
     for (k, g) in scratch.fills.iter().zip(&general.fills) {
         let got = (
@@ -102,12 +107,19 @@ fn assert_same(
     }
     assert_eq!(scratch.equity.len(), general.equity.len(), "{what}: steps");
     for (i, (a, b)) in scratch.equity.iter().zip(&general.equity).enumerate() {
-        assert_eq!(a.to_bits(), b.to_bits(), "{what}: equity at step {i}: {a} vs {b}");
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "{what}: equity at step {i}: {a} vs {b}"
+        );
     }
     for (a, b) in scratch.gross_exposure.iter().zip(&general.gross_exposure) {
         assert_eq!(a.to_bits(), b.to_bits(), "{what}: gross exposure");
     }
-    assert_eq!(fast.final_cash, general.final_portfolio.cash, "{what}: cash");
+    assert_eq!(
+        fast.final_cash, general.final_portfolio.cash,
+        "{what}: cash"
+    );
     for (j, s) in symbols.iter().enumerate() {
         assert_eq!(
             fast.positions[j],
@@ -116,7 +128,10 @@ fn assert_same(
         );
     }
     assert_eq!(fast.fees_paid, general.fees_paid, "{what}: fees");
-    assert_eq!(fast.traded_notional, general.traded_notional, "{what}: notional");
+    assert_eq!(
+        fast.traded_notional, general.traded_notional,
+        "{what}: notional"
+    );
     assert_eq!(
         fast.dividends_received, general.dividends_received,
         "{what}: dividends"
@@ -169,7 +184,11 @@ fn kernel_equals_the_general_runner_under_other_costs_fills_and_accounts() {
     let n = data.timeline.len();
     let start = first_eval(&data, &cfg);
     let mut variants = Vec::new();
-    for fill_price in [FillPrice::NextOpen, FillPrice::NextClose, FillPrice::NextTypical] {
+    for fill_price in [
+        FillPrice::NextOpen,
+        FillPrice::NextClose,
+        FillPrice::NextTypical,
+    ] {
         let mut c = BacktestConfig {
             fill_price,
             ..BacktestConfig::default()
@@ -232,7 +251,9 @@ fn kernel_refuses_what_it_does_not_model() {
     let data = data();
     let market = PulseMarket::new(&data, &cfg).unwrap();
     let mut other = cash();
-    other.positions.insert(Symbol::try_new("AAPL").unwrap(), d("3"));
+    other
+        .positions
+        .insert(Symbol::try_new("AAPL").unwrap(), d("3"));
     let err = market
         .run(
             &cfg,

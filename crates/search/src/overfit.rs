@@ -302,7 +302,11 @@ fn fill_scores(metric: PboMetric, n: f64, sum: &[f64], sumsq: &[f64], out: &mut 
             for ((o, s), q) in out.iter_mut().zip(sum).zip(sumsq) {
                 let mean = s * inv_n;
                 let sd = ((q - s * mean) * inv_dof).max(0.0).sqrt();
-                *o = if sd > 0.0 { mean / sd } else { f64::NEG_INFINITY };
+                *o = if sd > 0.0 {
+                    mean / sd
+                } else {
+                    f64::NEG_INFINITY
+                };
             }
         }
     }

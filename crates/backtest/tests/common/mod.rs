@@ -91,4 +91,3 @@ pub fn market() -> Market {
 pub fn cash() -> Portfolio {
     Portfolio::with_cash(Decimal::from(100_000))
 }
-
