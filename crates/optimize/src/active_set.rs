@@ -5,7 +5,8 @@
 //! ```
 //!
 //! which covers long-only / capped min volatility, max quadratic utility and (after the usual
-//! change of variables y = w/κ) long-only max Sharpe. Bounds may be infinite (`u = ∞`).
+//! change of variables y = w/κ) long-only max Sharpe; max Sharpe over any other box goes
+//! through the parametric form [`max_sharpe_box`]. Bounds may be infinite (`u = ∞`).
 //!
 //! Why not a crate: the Rust QP crates found (`quadprog` 0.0.x, a Goldfarb–Idnani port) work on
 //! the full n×n inverse Cholesky factor at every step, i.e. O(n²) per constraint change and O(n³)
@@ -331,4 +332,147 @@ pub(crate) fn budget_start(
         last = Some(i);
     }
     (x, last.into_iter().collect())
+}
+
+impl BoxQp<'_> {
+    /// On the free set `free` of `x` (the other variables held at their current values), the
+    /// solution of the subproblem with linear term c − λ·`dir` is A + λ·B; returns (A, B)
+    /// (B is zero off the free set).
+    fn line(
+        &self,
+        x: &DVector<f64>,
+        free: &[usize],
+        dir: &[f64],
+    ) -> Option<(DVector<f64>, DVector<f64>)> {
+        let n = self.n();
+        let k = free.len();
+        let mut is_free = vec![false; n];
+        for &i in free {
+            is_free[i] = true;
+        }
+        let mut h = vec![0.0; n];
+        let mut beta = self.b;
+        for i in (0..n).filter(|&i| !is_free[i]) {
+            if x[i] != 0.0 {
+                self.axpy_col(&mut h, i, x[i]);
+            }
+            beta -= self.a[i] * x[i];
+        }
+        let m = DMatrix::from_fn(k, k, |r, s| self.p_at(free[r], free[s]));
+        let chol = m.cholesky()?;
+        let rhs = DVector::from_fn(k, |r, _| -(self.c_at(free[r]) + h[free[r]]));
+        let af = DVector::from_fn(k, |r, _| self.a[free[r]]);
+        let df = DVector::from_fn(k, |r, _| dir[free[r]]);
+        let x0 = chol.solve(&rhs);
+        let ya = chol.solve(&af);
+        let yd = chol.solve(&df);
+        let den = af.dot(&ya);
+        if !(den.is_finite() && den.abs() > f64::MIN_POSITIVE) {
+            return None;
+        }
+        // A_F = x0 + ν_A·ya with aᵀA_F = β; B_F = yd + ν_B·ya with aᵀB_F = 0.
+        let nu_a = (beta - af.dot(&x0)) / den;
+        let nu_b = -af.dot(&yd) / den;
+        let mut a_full = x.clone();
+        let mut b_full = DVector::zeros(n);
+        for (r, &i) in free.iter().enumerate() {
+            a_full[i] = x0[r] + nu_a * ya[r];
+            b_full[i] = yd[r] + nu_b * ya[r];
+        }
+        Some((a_full, b_full))
+    }
+}
+
+/// Maximum Sharpe ratio eᵀw / √(wᵀΣ′w) (e = μ − rf, Σ′ = Σ + γI) over 1ᵀw = 1, l ≤ w ≤ u,
+/// for any box (caps, floors, shorts) — the case the y = w/κ change of variables turns into
+/// general inequalities y_i ≤ u_i·1ᵀy.
+///
+/// w maximizes the ratio iff it solves the parametric QP(λ): min wᵀΣ′w − λ·eᵀw over the box
+/// with λ = 2·wᵀΣ′w / eᵀw (the two KKT systems coincide after scaling; the ratio is
+/// pseudo-concave where eᵀw > 0, so KKT is sufficient). On a fixed active set the QP solution
+/// is affine, w(λ) = A + λB, and the ratio along that line is stationary at
+/// λ̂ = (eA·AΣ′B − eB·AΣ′A) / (eB·AΣ′B − eA·BΣ′B). Iterate: solve QP(λ) (warm started), take
+/// λ̂ of its active set, re-solve; stop when the active set repeats. The answer is certified
+/// by the QP's KKT check and the fixed-point residual |λ·eᵀw − 2wᵀΣ′w| ≤ 1e-10·2wᵀΣ′w.
+pub(crate) fn max_sharpe_box(
+    cov: &DMatrix<f64>,
+    gamma: f64,
+    excess: &DVector<f64>,
+    lower: &[f64],
+    upper: &[f64],
+) -> Option<(DVector<f64>, u32)> {
+    let n = excess.len();
+    let ones = vec![1.0; n];
+    let qp_at = |c: Option<&DVector<f64>>, x0: Vec<f64>, free0: Vec<usize>| {
+        let qp = BoxQp {
+            cov,
+            scale: 2.0,
+            shift: 2.0 * gamma,
+            c,
+            a: &ones,
+            b: 1.0,
+            lower,
+            upper,
+        };
+        let (x, free, it) = qp.solve(x0, free0)?;
+        qp.kkt_residuals(&x, &free).ok().then_some((x, free, it))
+    };
+    let quad = |u: &DVector<f64>, v: &DVector<f64>| (cov * v).dot(u) + gamma * u.dot(v);
+    // λ0 from the minimum-variance portfolio (λ = 0).
+    let cost: Vec<f64> = (0..n).map(|i| cov[(i, i)]).collect();
+    let (x0, free0) = budget_start(lower, upper, 1.0, &cost);
+    let (mut x, mut free, mut iters) = qp_at(None, x0, free0)?;
+    let ret = excess.dot(&x);
+    let mut lambda = if ret > 0.0 {
+        2.0 * quad(&x, &x) / ret
+    } else {
+        2.0 * cost.iter().fold(0.0f64, |m, v| m.max(*v)) / excess.max().max(f64::MIN_POSITIVE)
+    };
+    let mut c = -excess * lambda;
+    let (xs, fs, it) = qp_at(Some(&c), x.as_slice().to_vec(), free)?;
+    x = xs;
+    free = fs;
+    iters += it;
+    for _ in 0..50 {
+        let qp = BoxQp {
+            cov,
+            scale: 2.0,
+            shift: 2.0 * gamma,
+            c: None,
+            a: &ones,
+            b: 1.0,
+            lower,
+            upper,
+        };
+        let (a, b) = qp.line(&x, &free, excess.as_slice())?;
+        let (ea, eb) = (excess.dot(&a), excess.dot(&b));
+        let (saa, sab, sbb) = (quad(&a, &a), quad(&a, &b), quad(&b, &b));
+        let den = eb * sab - ea * sbb;
+        if !(den.is_finite() && den != 0.0) {
+            return None;
+        }
+        let next = (ea * sab - eb * saa) / den;
+        if !(next.is_finite() && next > 0.0) {
+            return None;
+        }
+        lambda = next;
+        c = -excess * lambda;
+        let mut sorted = free.clone();
+        sorted.sort_unstable();
+        let (xs, fs, it) = qp_at(Some(&c), x.as_slice().to_vec(), free)?;
+        iters += it;
+        let mut fs_sorted = fs.clone();
+        fs_sorted.sort_unstable();
+        x = xs;
+        free = fs;
+        if fs_sorted == sorted {
+            break;
+        }
+    }
+    let ret = excess.dot(&x);
+    let var2 = 2.0 * quad(&x, &x);
+    if !(ret > 0.0 && (lambda * ret - var2).abs() <= KKT_TOL * var2) {
+        return None;
+    }
+    Some((x, iters))
 }

@@ -15,14 +15,16 @@
 //! Every problem has Σw = 1, `lower ≤ w ≤ upper`, group caps `lo_g ≤ Σ_{i∈g} w_i ≤ hi_g`, and
 //! optionally a turnover limit Σ|w − w0| ≤ τ written with auxiliary variables u ≥ ±(w − w0).
 //!
-//! Solvers ([`MvoSolver`]): the common "budget + box" problems — min volatility and max
-//! quadratic utility with per-asset bounds only, max Sharpe long only without caps below 1 (L2
-//! allowed in all three) — are solved exactly by a primal active-set method on the free assets
-//! (`active_set`), whose answer is certified by a KKT check (stationarity, dual feasibility,
-//! primal feasibility to 1e-10 relative); everything else, and any answer that fails the check,
-//! goes to Clarabel at 1e-10 tolerances.
+//! Solvers ([`MvoSolver`]): the common "budget + box" problems — min volatility, max quadratic
+//! utility and max Sharpe with per-asset bounds only (caps, floors, shorts; L2 allowed) — are
+//! solved exactly by a primal active-set method on the free assets (`active_set`; long-only
+//! uncapped max Sharpe through y = w/κ, any other box through the parametric QP
+//! min wᵀΣw − λμᵀw at its tangency λ), whose answer is certified by a KKT check (stationarity,
+//! dual feasibility, primal feasibility to 1e-10 relative). Group caps, turnover limits,
+//! efficient risk/return, and any answer that fails the check go to Clarabel at 1e-10
+//! tolerances.
 
-use crate::active_set::{BoxQp, budget_start};
+use crate::active_set::{BoxQp, budget_start, max_sharpe_box};
 use crate::data::{check_cov, check_vec};
 use crate::error::{OptimizeError, Result};
 use clarabel::algebra::CscMatrix;
@@ -256,9 +258,9 @@ pub enum MvoSolver {
     Auto,
     /// Always Clarabel (interior point, 1e-10 tolerances).
     Clarabel,
-    /// Only the active-set solver: [`OptimizeError::Solver`] when the problem has group caps,
-    /// a turnover limit or (max Sharpe) non-zero floors or caps below 1, or when the answer
-    /// cannot be certified.
+    /// Only the active-set solver: [`OptimizeError::Solver`] when the problem has group caps
+    /// or a turnover limit, the objective is efficient risk/return, or the answer cannot be
+    /// certified.
     ActiveSet,
 }
 
@@ -412,6 +414,18 @@ pub fn optimize_mvo_with(
                         }
                     }
                 }
+            }
+            if try_fast
+                && box_only(constraints)
+                && !long_uncapped
+                && let Some((w, iterations)) =
+                    max_sharpe_box(cov, gamma, &excess, &constraints.lower, &constraints.upper)
+            {
+                return Ok(MvoSolution {
+                    weights: w,
+                    status: "Solved".to_string(),
+                    iterations,
+                });
             }
             if only_fast {
                 return Err(active_set_unavailable("max Sharpe"));

@@ -241,18 +241,48 @@ fn check_max_sharpe(c: &Case, gamma: f64) {
     }
 }
 
-/// Max Sharpe with a cap below 1 is not a box problem: the active-set solver refuses it and
-/// Auto answers exactly as Clarabel does.
-fn check_max_sharpe_capped(c: &Case, cap: f64) {
+/// Max Sharpe over a general box (caps, floors): the parametric QP(λ) route. The optimum w
+/// solves min wᵀΣ′w − λeᵀw over the box with λ = 2wᵀΣ′w / eᵀw (Σ′ = Σ + γI, e = μ − rf);
+/// checked here: that fixed point, the QP's KKT conditions, and Clarabel's homogenized answer
+/// polished on the same active set.
+fn check_max_sharpe_box(c: &Case, lo: f64, cap: f64, gamma: f64) {
     let n = c.cov.nrows();
-    let cons = Constraints::long_only(n).with_max_weight(cap);
-    let obj = Objective::MaxSharpe { rf: 0.02 };
-    let err = optimize_mvo_with(Some(&c.mu), &c.cov, &obj, &cons, MvoSolver::ActiveSet);
-    assert!(matches!(err, Err(OptimizeError::Solver { .. })), "{err:?}");
-    let auto = solve(c, &obj, &cons, MvoSolver::Auto);
+    let rf = 0.02;
+    let cons = Constraints::bounds(n, lo, 1.0)
+        .with_max_weight(cap)
+        .with_l2(gamma);
+    let obj = Objective::MaxSharpe { rf };
+    let what = format!("{} max Sharpe {lo} ≤ w ≤ {cap} γ {gamma}", c.name);
+    let fast = solve(c, &obj, &cons, MvoSolver::ActiveSet);
     let slow = solve(c, &obj, &cons, MvoSolver::Clarabel);
-    assert!(max_abs_diff(&auto.weights, &slow.weights) < 1e-8);
-    assert!(auto.weights.max() <= cap + 1e-8);
+    let auto = solve(c, &obj, &cons, MvoSolver::Auto);
+    assert_eq!(auto, fast, "{what}: Auto must take the active-set path");
+    assert!(
+        fast.weights.iter().any(|&w| w == cap),
+        "{what}: cap never binds; test is vacuous"
+    );
+    let sigma2 = c.cov.clone() + DMatrix::identity(n, n) * gamma;
+    let excess = c.mu.add_scalar(-rf);
+    let w = &fast.weights;
+    let var = w.dot(&(&sigma2 * w));
+    let lambda = 2.0 * var / excess.dot(w);
+    let sharpe = |w: &DVector<f64>| excess.dot(w) / w.dot(&(&sigma2 * w)).sqrt();
+    assert!(
+        sharpe(w) >= sharpe(&slow.weights) * (1.0 - 1e-12),
+        "{what}: Sharpe {} < Clarabel {}",
+        sharpe(w),
+        sharpe(&slow.weights)
+    );
+    compare(
+        &what,
+        &(&sigma2 * 2.0),
+        &(-&excess * lambda),
+        &DVector::from_element(n, 1.0),
+        &cons.lower,
+        &cons.upper,
+        w,
+        &slow.weights,
+    );
 }
 
 /// Max quadratic utility (box + budget + linear term): active set == Clarabel.
@@ -282,7 +312,9 @@ fn real47_active_set_matches_clarabel() {
     check_min_vol(&c, 1.0, 0.05);
     check_max_sharpe(&c, 0.0);
     check_max_sharpe(&c, 0.05);
-    check_max_sharpe_capped(&c, 0.10);
+    check_max_sharpe_box(&c, 0.0, 0.10, 0.0);
+    check_max_sharpe_box(&c, 0.0, 0.10, 0.05);
+    check_max_sharpe_box(&c, -0.05, 0.25, 0.0);
     check_utility(&c, 1.0);
     check_utility(&c, 0.2);
 }
@@ -293,7 +325,7 @@ fn synth200_active_set_matches_clarabel() {
     check_min_vol(&c, 1.0, 0.0);
     check_min_vol(&c, 0.03, 0.0);
     check_max_sharpe(&c, 0.0);
-    check_max_sharpe_capped(&c, 0.05);
+    check_max_sharpe_box(&c, 0.0, 0.05, 0.0);
 }
 
 #[test]
@@ -302,6 +334,7 @@ fn synth500_active_set_matches_clarabel() {
     check_min_vol(&c, 1.0, 0.0);
     check_min_vol(&c, 0.02, 0.0);
     check_max_sharpe(&c, 0.0);
+    check_max_sharpe_box(&c, 0.0, 0.02, 0.0);
 }
 
 #[test]
