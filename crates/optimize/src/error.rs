@@ -37,7 +37,7 @@ pub enum OptimizeError {
         /// The offending value.
         value: f64,
     },
-    /// A parameter is out of its domain (span < 1, risk aversion ≤ 0, α ∉ [0,1], …).
+    /// A parameter is out of its domain (span < 1, risk aversion ≤ 0, α ∉ \[0, 1\], …).
     #[error("invalid parameter {name} = {value}: {reason}")]
     InvalidParameter {
         /// Parameter name.

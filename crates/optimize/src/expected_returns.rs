@@ -134,7 +134,7 @@ pub fn ema_historical_return(
 }
 
 /// CAPM expected returns `rf + β_i (E[R_m] − rf)`, annual fractions. β_i = cov(r_i, r_m)/var(r_m)
-/// from sample (co)variances; E[R_m] geometric or arithmetic like [`mean_historical_return`].
+/// from sample (co)variances; E\[R_m\] geometric or arithmetic like [`mean_historical_return`].
 /// `market = None` uses the equally weighted average of the assets as the market (as
 /// PyPortfolioOpt's `capm_return` without `market_prices`). `rf` is annual.
 pub fn capm_return(

@@ -210,7 +210,7 @@ pub fn risk_contributions(weights: &DVector<f64>, cov: &DMatrix<f64>) -> Result<
     Ok(DVector::from_fn(n, |i, _| weights[i] * sw[i] / vol))
 }
 
-/// Blend α·w_mpt + (1−α)·w_hrp (α ∈ [0,1]).
+/// Blend α·w_mpt + (1−α)·w_hrp (α ∈ \[0, 1\]).
 pub fn blend(w_mpt: &DVector<f64>, w_hrp: &DVector<f64>, alpha: f64) -> Result<DVector<f64>> {
     if !(0.0..=1.0).contains(&alpha) {
         return Err(OptimizeError::InvalidParameter {

@@ -9,8 +9,9 @@
 //! - [`risk_models`]: sample, Ledoit-Wolf (constant variance), exponential, semicovariance,
 //!   nearest-PSD repair.
 //! - [`mvo`]: min volatility, max Sharpe, efficient risk/return, max quadratic utility with
-//!   bounds, caps, group caps, L2 and turnover, solved by Clarabel.
-//! - [`hrp`]: hierarchical risk parity, inverse volatility, equal risk contribution, equal
+//!   bounds, caps, group caps, L2 and turnover; box-constrained problems solved exactly by an
+//!   active-set method, the rest by Clarabel.
+//! - [`hrp`](mod@hrp): hierarchical risk parity, inverse volatility, equal risk contribution, equal
 //!   weight, MPT+HRP blend.
 //! - [`allocation`]: greedy and exact whole-share allocation with lot sizes.
 //! - [`build_portfolio`]: the one-call preset used by `pulse portfolio optimize`.
@@ -90,7 +91,7 @@ pub enum Method {
     },
     /// α·w_maxSharpe + (1−α)·w_HRP.
     Blend {
-        /// Weight α ∈ [0,1] of the max-Sharpe portfolio.
+        /// Weight α ∈ \[0, 1\] of the max-Sharpe portfolio.
         alpha: f64,
         /// Linkage of the HRP part.
         linkage: Linkage,
