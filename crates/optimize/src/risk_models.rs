@@ -140,47 +140,59 @@ fn demeaned(returns: &DMatrix<f64>) -> DMatrix<f64> {
 }
 
 /// XᵀX (N×N) of a T×N matrix with BLAS-3 kernels (matrixmultiply's dgemm through nalgebra's
-/// `gemm`; Xᵀ is a strided view, no copy). Up to 64 columns: one full product. Above: only
-/// the upper triangle, in column panels `[c0, c1)` computing `X[:, ..c1]ᵀ X[:, c0..c1]`,
-/// panel edges at n·√(k/P) so every panel costs the same, run on rayon's pool (2 threads
-/// here), then mirrored.
+/// `gemm`; Xᵀ is a strided view, no copy). Up to 96 columns: one full product. Above: only
+/// the upper triangle, as square tiles `X[:, I]ᵀ X[:, J]` (I ≤ J, about 96 columns wide) run
+/// on rayon's pool (2 threads here), then mirrored: ~(1/2 + 1/(2·tiles per side)) of the full
+/// product's work.
 pub(crate) fn gram(x: &DMatrix<f64>) -> DMatrix<f64> {
     use rayon::prelude::*;
     let (t, n) = x.shape();
-    let xt = |rows: usize| DMatrixView::from_slice_with_strides(x.as_slice(), rows, t, t, 1);
+    // Rows c0..c0+w of Xᵀ = columns c0..c0+w of X (column-major: row stride T, column stride 1).
+    let xt = |c0: usize, w: usize| {
+        DMatrixView::from_slice_with_strides(&x.as_slice()[c0 * t..], w, t, t, 1)
+    };
     // nalgebra 0.34's `gemm` hands a product to matrixmultiply only when every dimension
     // exceeds 5; its fallback (gemv) mis-indexes the strided Xᵀ view, so tiny products go
     // through `tr_mul` (dot products), which is as fast at that size.
     if n <= 5 || t <= 5 {
         return x.tr_mul(x);
     }
-    if n <= 64 {
+    // ~96-column tiles: measured best on this machine (2.8 ms for 1260×500 with 2 threads
+    // against 6.8 ms for the one full product; 48–128 within 5 %).
+    let tile = 96;
+    if n <= tile {
         let mut g = DMatrix::zeros(n, n);
-        g.gemm(1.0, &xt(n), x, 0.0);
+        g.gemm(1.0, &xt(0, n), x, 0.0);
         return g;
     }
-    // ~4 panels per thread for load balance; at least 32 columns wide on average.
-    let panels = (4 * rayon::current_num_threads()).clamp(1, n / 32);
-    let mut edges: Vec<usize> = (0..=panels)
-        .map(|k| ((n as f64) * (k as f64 / panels as f64).sqrt()).round() as usize)
+    let per_side = n.div_ceil(tile);
+    let edge = |k: usize| k * n / per_side;
+    let tiles: Vec<(usize, usize)> = (0..per_side)
+        .flat_map(|i| (i..per_side).map(move |j| (i, j)))
         .collect();
-    edges.dedup();
-    let blocks: Vec<(usize, usize, DMatrix<f64>)> = edges
-        .par_windows(2)
-        .map(|w| {
-            let (c0, c1) = (w[0], w[1]);
-            let mut b = DMatrix::zeros(c1, c1 - c0);
-            b.gemm(1.0, &xt(c1), &x.columns(c0, c1 - c0), 0.0);
-            (c0, c1, b)
+    let blocks: Vec<(usize, usize, DMatrix<f64>)> = tiles
+        .par_iter()
+        .map(|&(i, j)| {
+            let (r0, r1, c0, c1) = (edge(i), edge(i + 1), edge(j), edge(j + 1));
+            let mut b = DMatrix::zeros(r1 - r0, c1 - c0);
+            b.gemm(1.0, &xt(r0, r1 - r0), &x.columns(c0, c1 - c0), 0.0);
+            (r0, c0, b)
         })
         .collect();
     let mut g = DMatrix::zeros(n, n);
-    for (c0, c1, b) in blocks {
-        g.view_mut((0, c0), (c1, c1 - c0)).copy_from(&b);
+    for (r0, c0, b) in blocks {
+        g.view_mut((r0, c0), b.shape()).copy_from(&b);
+        if r0 != c0 {
+            g.view_mut((c0, r0), (b.ncols(), b.nrows()))
+                .copy_from(&b.transpose());
+        }
     }
-    for j in 0..n {
-        for i in (j + 1)..n {
-            g[(i, j)] = g[(j, i)];
+    // Diagonal tiles: mirror the upper half into the lower one (exact symmetry).
+    for k in 0..per_side {
+        for j in edge(k)..edge(k + 1) {
+            for i in (j + 1)..edge(k + 1) {
+                g[(i, j)] = g[(j, i)];
+            }
         }
     }
     g
@@ -219,9 +231,34 @@ pub(crate) struct LwEstimate {
 
 /// Ledoit-Wolf estimate and shrinkage δ (sklearn `ledoit_wolf_shrinkage`), times `scale`.
 pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<LwEstimate> {
-    check_returns("ledoit_wolf", returns, 2)?;
     let (t, p) = returns.shape();
-    let x = demeaned(returns);
+    if t < 2 || p == 0 {
+        check_returns("ledoit_wolf", returns, 2)?;
+    }
+    // One pass per column validates and sums (the error, if any, is located by
+    // `check_returns`); a second writes the centred column and accumulates the row sums of
+    // squares that β needs.
+    let valid = |r: &f64| *r > -1.0 && *r < f64::INFINITY;
+    let mut means = Vec::with_capacity(p);
+    for c in returns.as_slice().chunks_exact(t) {
+        if !c.iter().fold(true, |a, r| a & valid(r)) {
+            check_returns("ledoit_wolf", returns, 2)?;
+        }
+        means.push(sum8(c) / t as f64);
+    }
+    let mut x = DMatrix::zeros(t, p);
+    let mut row_sq = vec![0.0; t];
+    for ((src, dst), m) in returns
+        .as_slice()
+        .chunks_exact(t)
+        .zip(x.as_mut_slice().chunks_exact_mut(t))
+        .zip(&means)
+    {
+        for ((r, v), q) in src.iter().zip(dst.iter_mut()).zip(row_sq.iter_mut()) {
+            *v = r - m;
+            *q += *v * *v;
+        }
+    }
     let n = t as f64;
     let pf = p as f64;
     let mut xtx = gram(&x);
@@ -235,14 +272,7 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
     }
     let trace: f64 = xtx.diagonal().sum() / n;
     let mu = trace / pf;
-    // Σ_ij (X²ᵀX²)_ij = Σ_t (Σ_i x_ti²)²: O(T·N) instead of a second Gram matrix. Row sums of
-    // squares accumulated column by column (contiguous).
-    let mut row_sq = vec![0.0; t];
-    for c in x.column_iter() {
-        for (r, v) in row_sq.iter_mut().zip(c.iter()) {
-            *r += v * v;
-        }
-    }
+    // Σ_ij (X²ᵀX²)_ij = Σ_t (Σ_i x_ti²)²: O(T·N) instead of a second Gram matrix.
     let beta_sum: f64 = sum_sq8(&row_sq);
     let delta_sum: f64 = sum_sq8(xtx.as_slice()) / (n * n);
     let beta = (beta_sum / n - delta_sum) / (pf * n);
