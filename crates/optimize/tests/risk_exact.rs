@@ -146,3 +146,37 @@ fn small_real_universes_match_naive_loops() {
         check(&format!("{k} ETFs"), &r);
     }
 }
+
+/// The fused validation pass of Ledoit-Wolf names the offending row and column like the
+/// other estimators.
+#[test]
+fn invalid_returns_are_located() {
+    let clean = real_universe();
+    for bad in [f64::NAN, f64::INFINITY, -1.0, -1.5] {
+        let mut r = clean.clone();
+        r[(17, 3)] = bad;
+        for (what, res) in [
+            ("ledoit_wolf", ledoit_wolf(&r, D).map(|_| ())),
+            ("sample_cov", sample_cov(&r, D).map(|_| ())),
+        ] {
+            match res {
+                Err(OptimizeError::InvalidValue {
+                    row, col, value, ..
+                }) => {
+                    assert_eq!((row, col), (17, 3), "{what} {bad}");
+                    assert!(value.is_nan() == bad.is_nan() && (bad.is_nan() || value == bad));
+                }
+                other => panic!("{what} {bad}: {other:?}"),
+            }
+        }
+    }
+    let one_row = clean.rows(0, 1).into_owned();
+    assert!(matches!(
+        ledoit_wolf(&one_row, D),
+        Err(OptimizeError::TooFewRows {
+            need: 2,
+            got: 1,
+            ..
+        })
+    ));
+}
