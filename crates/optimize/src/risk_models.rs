@@ -235,30 +235,26 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
     if t < 2 || p == 0 {
         check_returns("ledoit_wolf", returns, 2)?;
     }
-    // One pass per column validates and sums (the error, if any, is located by
-    // `check_returns`); a second writes the centred column and accumulates the row sums of
-    // squares that β needs.
+    // Per column (it stays in L1): validate and sum, then write the centred column and
+    // accumulate the row sums of squares that β needs. An invalid value is located by
+    // `check_returns`.
     let valid = |r: &f64| *r > -1.0 && *r < f64::INFINITY;
-    let mut means = Vec::with_capacity(p);
-    for c in returns.as_slice().chunks_exact(t) {
-        if !c.iter().fold(true, |a, r| a & valid(r)) {
-            check_returns("ledoit_wolf", returns, 2)?;
-        }
-        means.push(sum8(c) / t as f64);
-    }
-    let mut x = DMatrix::zeros(t, p);
+    let mut ok = true;
+    let mut data = Vec::with_capacity(t * p);
     let mut row_sq = vec![0.0; t];
-    for ((src, dst), m) in returns
-        .as_slice()
-        .chunks_exact(t)
-        .zip(x.as_mut_slice().chunks_exact_mut(t))
-        .zip(&means)
-    {
-        for ((r, v), q) in src.iter().zip(dst.iter_mut()).zip(row_sq.iter_mut()) {
-            *v = r - m;
-            *q += *v * *v;
+    for c in returns.as_slice().chunks_exact(t) {
+        ok &= c.iter().fold(true, |a, r| a & valid(r));
+        let m = sum8(c) / t as f64;
+        let start = data.len();
+        data.extend(c.iter().map(|r| r - m));
+        for (q, v) in row_sq.iter_mut().zip(&data[start..]) {
+            *q += v * v;
         }
     }
+    if !ok {
+        check_returns("ledoit_wolf", returns, 2)?;
+    }
+    let x = DMatrix::from_vec(t, p, data);
     let n = t as f64;
     let pf = p as f64;
     let mut xtx = gram(&x);
