@@ -157,16 +157,20 @@ pub(crate) fn gram(x: &DMatrix<f64>) -> DMatrix<f64> {
     if n <= 5 || t <= 5 {
         return x.tr_mul(x);
     }
-    // ~96-column tiles: measured best on this machine (2.8 ms for 1260×500 with 2 threads
-    // against 6.8 ms for the one full product; 48–128 within 5 %).
+    // ~96-column tiles: measured best on this machine (2.3 ms for 1260×500 with 2 threads
+    // against 6.8 ms for the one full product; 64–128 within 5 %).
     let tile = 96;
     if n <= tile {
         let mut g = DMatrix::zeros(n, n);
         g.gemm(1.0, &xt(0, n), x, 0.0);
         return g;
     }
-    let per_side = n.div_ceil(tile);
-    let edge = |k: usize| k * n / per_side;
+    // Tile width: the ~96-column split rounded up to a multiple of 16 (whole micro-kernel
+    // blocks: 13 % faster at 500 columns than ragged 83-column tiles); the last tile is
+    // narrower.
+    let width = n.div_ceil(n.div_ceil(tile)).div_ceil(16) * 16;
+    let per_side = n.div_ceil(width);
+    let edge = |k: usize| (k * width).min(n);
     let tiles: Vec<(usize, usize)> = (0..per_side)
         .flat_map(|i| (i..per_side).map(move |j| (i, j)))
         .collect();
