@@ -6,11 +6,16 @@
 //!   TSLL = 2× TSLA's minute returns; goal < 50 ms);
 //! - the same engine over the real BTCUSDT + ETHUSDT month of minutes (43,200 bars each).
 //!
+//! Each also through the sweep kernel (`PulseMarket::run`: same fills and equity, proven by
+//! tests/kernel.rs), and the kernel over the 10,000-point threshold grid of `pulse sweep`'s
+//! benchmark on one thread (trials/s per core, backtests only: no metrics).
+//!
 //! Run: `cargo bench -p pulse-backtest --bench backtest`. Prints a markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use pulse_backtest::{AlignedData, BacktestConfig, run};
+use pulse_backtest::{AlignedData, BacktestConfig, KernelScratch, PulseMarket, run};
 use pulse_core::{Bar, Portfolio, Symbol};
+use pulse_strategy::Strategy;
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -130,6 +135,76 @@ fn time_run(data: &AlignedData, cfg: &PulseConfig, reps: usize) -> (f64, usize) 
     (best, fills)
 }
 
+/// Best time of `reps` kernel runs of `cfg` over the whole timeline after the warm-up.
+fn time_kernel(data: &AlignedData, cfg: &PulseConfig, reps: usize) -> (f64, usize) {
+    let market = PulseMarket::new(data, cfg).unwrap();
+    let start =
+        data.first_common_index() + PulseStrategy::try_new(cfg.clone()).unwrap().warmup_bars();
+    let account = Portfolio::with_cash(Decimal::from(100_000));
+    let mut scratch = KernelScratch::default();
+    let mut best = f64::MAX;
+    for _ in 0..reps {
+        let t = Instant::now();
+        market
+            .run(
+                cfg,
+                &account,
+                &BacktestConfig::default(),
+                start..data.timeline.len(),
+                &mut scratch,
+            )
+            .unwrap();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, scratch.fills.len())
+}
+
+/// Kernel trials per second on one thread over the sweep benchmark's grid (rsi_high 60..84,
+/// rsi_low 15..34, bbands_k 1.6..2.4 step 0.2, rsi_fast_low 10..25 step 5: 10,000 points).
+fn grid_rate(data: &AlignedData, base: &PulseConfig) -> (f64, usize, usize) {
+    let market = PulseMarket::new(data, base).unwrap();
+    let start =
+        data.first_common_index() + PulseStrategy::try_new(base.clone()).unwrap().warmup_bars();
+    let account = Portfolio::with_cash(Decimal::from(100_000));
+    let config = BacktestConfig::default();
+    let mut scratch = KernelScratch::default();
+    let mut trials = 0;
+    let mut keys = std::collections::HashSet::new();
+    let mut key = Vec::new();
+    let t = Instant::now();
+    for high in 60..=84 {
+        for low in 15..=34 {
+            for k in 0..5 {
+                for fast in [10.0, 15.0, 20.0, 25.0] {
+                    let mut cfg = base.clone();
+                    cfg.overbought.rsi = f64::from(high);
+                    cfg.oversold.rsi = f64::from(low);
+                    cfg.indicators.bbands_k = 1.6 + 0.2 * f64::from(k);
+                    cfg.oversold.rsi_fast = fast;
+                    market
+                        .run(
+                            &cfg,
+                            &account,
+                            &config,
+                            start..data.timeline.len(),
+                            &mut scratch,
+                        )
+                        .unwrap();
+                    black_box(scratch.equity.last());
+                    scratch.decision_key(&mut key);
+                    keys.insert(key.clone());
+                    trials += 1;
+                }
+            }
+        }
+    }
+    (
+        trials as f64 / t.elapsed().as_secs_f64(),
+        trials,
+        keys.len(),
+    )
+}
+
 fn main() {
     let bundle = pulse_testkit::bundle_dir();
     let mut daily_cfg = PulseConfig::default_config().unwrap();
@@ -149,6 +224,8 @@ fn main() {
     let daily = AlignedData::new(traded, BTreeMap::new(), &[]);
     let align_daily = t.elapsed().as_secs_f64();
     let (daily_time, daily_fills) = time_run(&daily, &daily_cfg, 200);
+    let (daily_kernel, daily_kernel_fills) = time_kernel(&daily, &daily_cfg, 200);
+    let (grid_per_s, grid_trials, grid_distinct) = grid_rate(&daily, &daily_cfg);
 
     let (a, b) = synthetic_year();
     let n = a.len();
@@ -158,6 +235,7 @@ fn main() {
         &[],
     );
     let (minute_time, minute_fills) = time_run(&minutes, &daily_cfg, 10);
+    let (minute_kernel, minute_kernel_fills) = time_kernel(&minutes, &daily_cfg, 10);
 
     daily_cfg.symbols.base = sym("BTCUSDT");
     daily_cfg.symbols.leveraged = sym("ETHUSDT");
@@ -170,6 +248,7 @@ fn main() {
         &[],
     );
     let (crypto_time, crypto_fills) = time_run(&crypto, &daily_cfg, 10);
+    let (crypto_kernel, crypto_kernel_fills) = time_kernel(&crypto, &daily_cfg, 10);
 
     println!("| run | bars per symbol | fills | best time | per bar | goal |");
     println!("|---|---:|---:|---:|---:|---|");
@@ -187,6 +266,32 @@ fn main() {
         "| Pulse 1-minute BTCUSDT+ETHUSDT (real, 30 days) | {crypto_n} | {crypto_fills} | {:.1} ms | {:.0} ns | — |",
         crypto_time * 1e3,
         crypto_time * 1e9 / crypto_n as f64
+    );
+    for (what, n, fills, time) in [
+        ("daily TSLA+TSLL", 788, daily_kernel_fills, daily_kernel),
+        (
+            "1-minute, 1 year (synthetic)",
+            n,
+            minute_kernel_fills,
+            minute_kernel,
+        ),
+        (
+            "1-minute BTCUSDT+ETHUSDT",
+            crypto_n,
+            crypto_kernel_fills,
+            crypto_kernel,
+        ),
+    ] {
+        println!(
+            "| sweep kernel: {what} | {n} | {fills} | {:.3} ms | {:.0} ns | — |",
+            time * 1e3,
+            time * 1e9 / n as f64
+        );
+    }
+    println!();
+    println!(
+        "Sweep kernel over the {grid_trials}-point daily grid, one thread: {grid_per_s:.0} trials/s \
+         ({grid_distinct} distinct decision sequences)"
     );
     println!();
     println!(

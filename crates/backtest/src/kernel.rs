@@ -29,6 +29,7 @@ use pulse_strategy::pulse::{IndicatorsConfig, PulseConfig, PulseStrategy, Ticker
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Why a market or a run cannot go through the kernel (the caller then uses the general runner).
@@ -122,6 +123,34 @@ pub struct PulseMarket {
     dividends: Vec<(usize, usize, Decimal)>,
     /// Distinct indicator series computed so far, per leg.
     cache: [Mutex<HashMap<Key, Arc<Series>>>; 2],
+    /// Indicator states per step and leg, by indicator settings (within [`STATES_BUDGET`]).
+    states: Mutex<HashMap<StatesKey, Arc<LegStates>>>,
+    states_bytes: AtomicUsize,
+}
+
+/// Memory the per-step indicator states may take, bytes (beyond it, states are assembled on
+/// the fly from the cached series: slower, same values).
+const STATES_BUDGET: usize = 256 << 20;
+
+/// Every indicator setting of a rule set (k as bits).
+type StatesKey = [u64; 10];
+
+/// Each leg's indicator state at each step (`None`: no bar, or not warm yet).
+type LegStates = [Vec<Option<TickerState>>; 2];
+
+fn states_key(c: &IndicatorsConfig) -> StatesKey {
+    [
+        c.rsi_period as u64,
+        c.rsi_fast_period as u64,
+        c.macd_fast as u64,
+        c.macd_slow as u64,
+        c.macd_signal as u64,
+        c.bbands_period as u64,
+        c.bbands_k.to_bits(),
+        c.sma_fast as u64,
+        c.sma_slow as u64,
+        c.vwap_window as u64,
+    ]
 }
 
 impl PulseMarket {
@@ -190,6 +219,8 @@ impl PulseMarket {
             fear_greed: data.context.get(&syms.fear_greed).cloned(),
             dividends,
             cache: [Mutex::new(HashMap::new()), Mutex::new(HashMap::new())],
+            states: Mutex::new(HashMap::new()),
+            states_bytes: AtomicUsize::new(0),
         })
     }
 
@@ -337,7 +368,8 @@ impl PulseMarket {
     /// `range.start` only warm the indicators up, as [`run`](crate::run) does with
     /// `config.start`), with the engine settings, fill price and price rounding of `config`
     /// (its `start`/`end` are ignored: `range` rules). The equity curve and fills land in
-    /// `scratch`; the summary is returned.
+    /// `scratch`; the summary is returned. Equals [`PulseMarket::decide`] then
+    /// [`PulseMarket::simulate`].
     pub fn run(
         &self,
         cfg: &PulseConfig,
@@ -346,6 +378,11 @@ impl PulseMarket {
         range: Range<usize>,
         scratch: &mut KernelScratch,
     ) -> Result<KernelSummary, KernelError> {
+        self.decide(cfg, range.clone(), scratch)?;
+        self.simulate(account, config, range, scratch)
+    }
+
+    fn check_range(&self, range: &Range<usize>) -> Result<(), KernelError> {
         let n = self.timeline.len();
         if range.start >= range.end || range.end > n {
             return Err(KernelError::EmptyRange {
@@ -353,6 +390,110 @@ impl PulseMarket {
                 end: range.end,
                 len: n,
             });
+        }
+        Ok(())
+    }
+
+    /// The strategy's side of a run: the target weights rule set `cfg` issues over `range`, into
+    /// `scratch` — the last target issued before `range.start` (if any), then one entry per step
+    /// of `range` (`None` where no decision is made: a leg without a bar, or indicators still
+    /// warming up). Two rule sets with the same [`KernelScratch::decision_key`] trade
+    /// identically.
+    pub fn decide(
+        &self,
+        cfg: &PulseConfig,
+        range: Range<usize>,
+        scratch: &mut KernelScratch,
+    ) -> Result<(), KernelError> {
+        self.check_range(&range)?;
+        let (base, lev) = (self.base, 1 - self.base);
+        scratch.decisions.clear();
+        scratch.decisions.reserve(range.len());
+        scratch.prior_target = None;
+        let states = self.leg_states(&cfg.indicators)?;
+        let ind = match states {
+            Some(_) => None,
+            None => Some([
+                self.leg_indicators(0, &cfg.indicators)?,
+                self.leg_indicators(1, &cfg.indicators)?,
+            ]),
+        };
+        // The target rule set `cfg` issues at step `i`, if any (a pure function of the step).
+        let target_at = |i: usize| -> Option<[f64; 2]> {
+            let (sb, sl) = match (&states, &ind) {
+                (Some(st), _) => (st[base][i]?, st[lev][i]?),
+                (None, Some(ind)) => {
+                    let state = |leg: usize| {
+                        self.legs[leg].bars[i].as_ref().and_then(|_| {
+                            self.state(leg, &ind[leg], self.legs[leg].pos[i] as usize)
+                        })
+                    };
+                    (state(base)?, state(lev)?)
+                }
+                (None, None) => return None,
+            };
+            let mood = |s: &Option<Vec<Option<f64>>>| s.as_ref().and_then(|v| v[i]);
+            let d = PulseStrategy::decide(cfg, &sb, &sl, mood(&self.vix), mood(&self.fear_greed));
+            let mut t = [0.0; 2];
+            t[base] = d.tsla;
+            t[lev] = d.tsll;
+            Some(t)
+        };
+        // Only the latest target before the range matters to it.
+        scratch.prior_target = (0..range.start).rev().find_map(target_at);
+        scratch.decisions.extend(range.map(target_at));
+        Ok(())
+    }
+
+    /// Both legs' indicator states at every step for indicator settings `c`, from the cache or
+    /// computed once; `None` when the memory budget is spent (callers assemble states on the fly).
+    fn leg_states(&self, c: &IndicatorsConfig) -> Result<Option<Arc<LegStates>>, KernelError> {
+        let key = states_key(c);
+        if let Ok(map) = self.states.lock()
+            && let Some(s) = map.get(&key)
+        {
+            return Ok(Some(Arc::clone(s)));
+        }
+        let n = self.timeline.len();
+        let bytes = 2 * n * std::mem::size_of::<Option<TickerState>>();
+        if self.states_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > STATES_BUDGET {
+            self.states_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let ind = [self.leg_indicators(0, c)?, self.leg_indicators(1, c)?];
+        let states: LegStates = [0, 1].map(|leg| {
+            (0..n)
+                .map(|i| {
+                    self.legs[leg].bars[i]
+                        .as_ref()
+                        .and_then(|_| self.state(leg, &ind[leg], self.legs[leg].pos[i] as usize))
+                })
+                .collect()
+        });
+        let states = Arc::new(states);
+        Ok(Some(match self.states.lock() {
+            Ok(mut map) => Arc::clone(map.entry(key).or_insert(states)),
+            Err(_) => states,
+        }))
+    }
+
+    /// The account's side of a run: replays the decisions in `scratch` (from
+    /// [`PulseMarket::decide`] over the same `range`) from `account`, filling the equity curve and
+    /// fills of `scratch`.
+    pub fn simulate(
+        &self,
+        account: &Portfolio,
+        config: &BacktestConfig,
+        range: Range<usize>,
+        scratch: &mut KernelScratch,
+    ) -> Result<KernelSummary, KernelError> {
+        self.check_range(&range)?;
+        if scratch.decisions.len() != range.len() {
+            return Err(KernelError::Unsupported(format!(
+                "{} decisions for {} steps: call decide with the same range first",
+                scratch.decisions.len(),
+                range.len()
+            )));
         }
         let mut held = [Decimal::ZERO; 2];
         for (symbol, q) in &account.positions {
@@ -365,10 +506,6 @@ impl PulseMarket {
                 }
             }
         }
-        let ind = [
-            self.leg_indicators(0, &cfg.indicators)?,
-            self.leg_indicators(1, &cfg.indicators)?,
-        ];
         let e = &config.engine;
         let broker = SimBroker::new(
             e.costs.clone(),
@@ -379,101 +516,84 @@ impl PulseMarket {
             e.allow_negative_cash,
         );
         let band = e.sizing.drift_band - 1e-9;
-        let (base, lev) = (self.base, 1 - self.base);
         scratch.clear(range.len());
         let mut cash = account.cash;
         let mut cash_f = money_to_f64(cash);
         let mut held_f = [money_to_f64(held[0]), money_to_f64(held[1])];
-        let mut last_close: [Option<f64>; 2] = [None, None];
-        let mut target: Option<[f64; 2]> = None;
+        // The last close of each leg before the range (what the engine's price map holds).
+        let mut last_close: [Option<f64>; 2] = [0, 1].map(|j| {
+            self.legs[j].bars[..range.start]
+                .iter()
+                .rev()
+                .find_map(|b| b.as_ref().map(|b| b.close))
+        });
+        let mut target = scratch.prior_target;
         let mut summary = KernelSummary::default();
         let mut next_dividend = self.dividends.partition_point(|d| d.0 < range.start);
-        for i in 0..range.end {
-            let recording = i >= range.start;
-            if recording {
-                while let Some(&(step, leg, per_share)) = self.dividends.get(next_dividend) {
-                    if step > i {
-                        break;
+        let mut pending = std::mem::take(&mut scratch.pending);
+        for i in range.clone() {
+            while let Some(&(step, leg, per_share)) = self.dividends.get(next_dividend) {
+                if step > i {
+                    break;
+                }
+                next_dividend += 1;
+                let credit = held[leg] * per_share;
+                cash += credit;
+                summary.dividends_received += credit;
+                cash_f = money_to_f64(cash);
+            }
+            // Fill what the previous close decided: sells first, then buys (the planner
+            // already lists them in that order), each against the cash left.
+            let mut filled = false;
+            for &(leg, side, quantity) in &pending {
+                let Some(bar) = &self.legs[leg].bars[i] else {
+                    continue;
+                };
+                let terms = match broker.fill_terms(side, quantity, bar, held[leg], cash) {
+                    Ok(t) => t,
+                    Err(Unfillable::NoPrice) => continue,
+                };
+                if terms.quantity <= Decimal::ZERO {
+                    continue;
+                }
+                let notional = terms.quantity * terms.price;
+                match side {
+                    Side::Buy => {
+                        cash -= notional + terms.fee;
+                        held[leg] += terms.quantity;
                     }
-                    next_dividend += 1;
-                    let credit = held[leg] * per_share;
-                    cash += credit;
-                    summary.dividends_received += credit;
-                    cash_f = money_to_f64(cash);
-                }
-                // Fill what the previous close decided: sells first, then buys (the planner
-                // already lists them in that order), each against the cash left.
-                let mut filled = false;
-                for &(leg, side, quantity) in &scratch.pending {
-                    let Some(bar) = &self.legs[leg].bars[i] else {
-                        continue;
-                    };
-                    let terms = match broker.fill_terms(side, quantity, bar, held[leg], cash) {
-                        Ok(t) => t,
-                        Err(Unfillable::NoPrice) => continue,
-                    };
-                    if terms.quantity <= Decimal::ZERO {
-                        continue;
+                    Side::Sell => {
+                        cash += notional - terms.fee;
+                        held[leg] -= terms.quantity;
                     }
-                    let notional = terms.quantity * terms.price;
-                    match side {
-                        Side::Buy => {
-                            cash -= notional + terms.fee;
-                            held[leg] += terms.quantity;
-                        }
-                        Side::Sell => {
-                            cash += notional - terms.fee;
-                            held[leg] -= terms.quantity;
-                        }
-                    }
-                    summary.fees_paid += terms.fee;
-                    summary.traded_notional += notional;
-                    scratch.fills.push(KernelFill {
-                        step: i,
-                        leg,
-                        side,
-                        quantity: terms.quantity,
-                        price: terms.price,
-                        fee: terms.fee,
-                    });
-                    filled = true;
                 }
-                if filled {
-                    cash_f = money_to_f64(cash);
-                    held_f = [money_to_f64(held[0]), money_to_f64(held[1])];
-                }
-                scratch.pending.clear();
+                summary.fees_paid += terms.fee;
+                summary.traded_notional += notional;
+                scratch.fills.push(KernelFill {
+                    step: i,
+                    leg,
+                    side,
+                    quantity: terms.quantity,
+                    price: terms.price,
+                    fee: terms.fee,
+                });
+                filled = true;
             }
-            let bars = [&self.legs[0].bars[i], &self.legs[1].bars[i]];
-            for (j, b) in bars.iter().enumerate() {
-                if let Some(b) = b {
-                    last_close[j] = Some(b.close);
+            if filled {
+                cash_f = money_to_f64(cash);
+                held_f = [money_to_f64(held[0]), money_to_f64(held[1])];
+            }
+            pending.clear();
+            for (j, close) in last_close.iter_mut().enumerate() {
+                if let Some(b) = &self.legs[j].bars[i] {
+                    *close = Some(b.close);
                 }
             }
-            // The strategy decides only where both legs traded and both are warm.
-            let mut decided = false;
-            if let (Some(_), Some(_)) = (bars[base], bars[lev]) {
-                let state = |leg: usize| self.state(leg, &ind[leg], self.legs[leg].pos[i] as usize);
-                if let (Some(sb), Some(sl)) = (state(base), state(lev)) {
-                    let mood = |s: &Option<Vec<Option<f64>>>| s.as_ref().and_then(|v| v[i]);
-                    let d = PulseStrategy::decide(
-                        cfg,
-                        &sb,
-                        &sl,
-                        mood(&self.vix),
-                        mood(&self.fear_greed),
-                    );
-                    let mut t = [0.0; 2];
-                    t[base] = d.tsla;
-                    t[lev] = d.tsll;
-                    target = Some(t);
-                    decided = true;
-                }
+            let decision = scratch.decisions[i - range.start];
+            if decision.is_some() {
+                target = decision;
             }
-            if !recording {
-                continue;
-            }
-            if decided || i == range.start {
+            if decision.is_some() || i == range.start {
                 self.plan(
                     target.as_ref(),
                     &held,
@@ -483,7 +603,7 @@ impl PulseMarket {
                     &last_close,
                     band,
                     config,
-                    &mut scratch.pending,
+                    &mut pending,
                 );
             }
             // -0.0: the identity `Iterator::sum` starts from, so a flat book gives the same bits.
@@ -501,6 +621,8 @@ impl PulseMarket {
                 0.0
             });
         }
+        pending.clear();
+        scratch.pending = pending;
         summary.final_cash = cash;
         summary.positions = held;
         Ok(summary)
@@ -613,10 +735,38 @@ pub struct KernelScratch {
     pub gross_exposure: Vec<f64>,
     /// Every fill, in time order.
     pub fills: Vec<KernelFill>,
+    /// Target weights decided at each step of the range (per leg), `None` where no decision.
+    pub decisions: Vec<Option<[f64; 2]>>,
+    /// The last target decided before the range.
+    pub prior_target: Option<[f64; 2]>,
     pending: Vec<(usize, Side, Decimal)>,
 }
 
 impl KernelScratch {
+    /// The decisions as an exact, compact key: the prior target, the number of steps, then only
+    /// the steps where the decision changes (step, then `[tag, bits, bits]`; tag 0 = no
+    /// decision). Rule sets with equal keys over the same range and market trade identically,
+    /// so a search can reuse one's result for the other; equality is exact (no hashing
+    /// argument), and the key is a few hundred words since targets change rarely.
+    pub fn decision_key(&self, key: &mut Vec<u64>) {
+        let words = |t: &Option<[f64; 2]>| match t {
+            Some(t) => [1, t[0].to_bits(), t[1].to_bits()],
+            None => [0, 0, 0],
+        };
+        key.clear();
+        key.extend(words(&self.prior_target));
+        key.push(self.decisions.len() as u64);
+        let mut previous: Option<&Option<[f64; 2]>> = None;
+        for (i, d) in self.decisions.iter().enumerate() {
+            let same = previous.is_some_and(|p| words(p) == words(d));
+            if !same {
+                key.push(i as u64);
+                key.extend(words(d));
+            }
+            previous = Some(d);
+        }
+    }
+
     fn clear(&mut self, steps: usize) {
         self.equity.clear();
         self.equity.reserve(steps);

@@ -57,6 +57,9 @@ fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
     ));
     assert_eq!(j["trials"], 32);
     assert_eq!(j["window"]["sample"], "in-sample");
+    // Trials ran through the sweep kernel (the backtest below is the general engine).
+    assert_eq!(j["timing"]["engine"], "kernel");
+    assert!(j["timing"]["trials_per_second"].as_f64().unwrap() > 0.0);
     let best = &j["best"];
     let score = best["score"].as_f64().unwrap();
     let top = j["top"].as_array().unwrap();

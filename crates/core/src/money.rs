@@ -120,7 +120,13 @@ mod tests {
             money_to_f64(Decimal::from_str("100000.50").unwrap()),
             100000.5
         );
-        for s in ["-0", "-0.00", "0.1", "-123.456789", "79228162514264337593543950335"] {
+        for s in [
+            "-0",
+            "-0.00",
+            "0.1",
+            "-123.456789",
+            "79228162514264337593543950335",
+        ] {
             let d = Decimal::from_str(s).unwrap();
             assert_eq!(money_to_f64(d).to_bits(), d.as_f64().to_bits(), "{s}");
         }

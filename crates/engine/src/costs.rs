@@ -28,6 +28,10 @@ impl Default for CostModel {
 impl CostModel {
     /// Execution price after slippage: `price × (1 ± bps / 10 000)`, exact.
     pub fn execution_price(&self, side: Side, price: Decimal) -> Decimal {
+        if self.slippage_bps.is_zero() {
+            // The same value and scale as `price × (1 ± 0)`, without a decimal division per fill.
+            return price;
+        }
         let k = self.slippage_bps / Decimal::from(10_000);
         match side {
             Side::Buy => price * (Decimal::ONE + k),
@@ -66,6 +70,16 @@ mod tests {
             c.fee(Decimal::from_str("12345.67").unwrap()),
             Decimal::from_str("12.34567").unwrap()
         );
+        let none = CostModel::default();
+        for p in ["21.40", "0.0001", "1234567.891234"] {
+            let p = Decimal::from_str(p).unwrap();
+            for side in [Side::Buy, Side::Sell] {
+                let slow = p * (Decimal::ONE + Decimal::ZERO / Decimal::from(10_000));
+                let fast = none.execution_price(side, p);
+                assert_eq!(fast, slow);
+                assert_eq!(fast.to_string(), slow.to_string(), "same scale");
+            }
+        }
         let m = CostModel {
             min_fee: Decimal::ONE,
             ..CostModel::default()

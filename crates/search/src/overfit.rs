@@ -466,35 +466,96 @@ pub fn pbo_cscv_blocks(trials: &[BlockMoments], metric: PboMetric) -> Result<Pbo
     // in-sample sums are 8 vector additions and its out-of-sample sums the totals minus those,
     // so each of the C(S, S/2) splits costs O(S·N) additions instead of O(S·N) moment merges.
     // Σx² − (Σx)²/n loses nothing that matters for per-period returns (mean² ≪ variance).
-    let mut s1 = vec![0.0; n_blocks * n_trials];
-    let mut s2 = vec![0.0; n_blocks * n_trials];
-    for (t, tr) in trials.iter().enumerate() {
-        for (b, m) in tr.blocks.iter().enumerate() {
-            s1[b * n_trials + t] = m.n * m.mean;
-            s2[b * n_trials + t] = m.m2 + m.n * m.mean * m.mean;
+    // Identical trials (a grid often has many: thresholds that never bind) enter once with their
+    // multiplicity, in order of first occurrence, which keeps the first-best choice and the
+    // tie-aware ranks exactly those of the full list.
+    let mut first_seen: std::collections::HashMap<Vec<u64>, usize> =
+        std::collections::HashMap::new();
+    let mut unique: Vec<&BlockMoments> = Vec::new();
+    let mut count: Vec<f64> = Vec::new();
+    for tr in trials {
+        let key: Vec<u64> = tr
+            .blocks
+            .iter()
+            .flat_map(|m| [m.n.to_bits(), m.mean.to_bits(), m.m2.to_bits()])
+            .collect();
+        match first_seen.get(&key) {
+            Some(&u) => count[u] += 1.0,
+            None => {
+                first_seen.insert(key, unique.len());
+                unique.push(tr);
+                count.push(1.0);
+            }
         }
     }
-    let mut tot1 = vec![0.0; n_trials];
-    let mut tot2 = vec![0.0; n_trials];
+    let n_unique = unique.len();
+    let mut s1 = vec![0.0; n_blocks * n_unique];
+    let mut s2 = vec![0.0; n_blocks * n_unique];
+    for (t, tr) in unique.iter().enumerate() {
+        for (b, m) in tr.blocks.iter().enumerate() {
+            s1[b * n_unique + t] = m.n * m.mean;
+            s2[b * n_unique + t] = m.m2 + m.n * m.mean * m.mean;
+        }
+    }
+    let mut tot1 = vec![0.0; n_unique];
+    let mut tot2 = vec![0.0; n_unique];
     for b in 0..n_blocks {
-        let (r1, r2) = (b * n_trials, (b + 1) * n_trials);
+        let (r1, r2) = (b * n_unique, (b + 1) * n_unique);
         for (t, (x1, x2)) in s1[r1..r2].iter().zip(&s2[r1..r2]).enumerate() {
             tot1[t] += x1;
             tot2[t] += x2;
         }
     }
     let n_total: f64 = layout.iter().sum();
-    let per: Vec<(f64, f64, f64)> = combos
+    // Splits come in complementary pairs (S/2 blocks in sample, the other S/2 out): one pass of
+    // sums and scores serves both, the in-sample side of one being the other's out-of-sample.
+    let mask = |c: &[usize]| c.iter().fold(0u64, |m, &b| m | (1 << b));
+    let index_of: std::collections::HashMap<u64, usize> = combos
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (mask(c), i))
+        .collect();
+    let all_blocks = (1u64 << n_blocks) - 1;
+    let pairs: Vec<(usize, usize)> = combos
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.contains(&0))
+        .filter_map(|(i, c)| index_of.get(&(all_blocks ^ mask(c))).map(|&j| (i, j)))
+        .collect();
+    // One split's result from its in-sample and out-of-sample scores.
+    let outcome = |is: &[f64], oos: &[f64]| -> (f64, f64, f64) {
+        let mut best = 0;
+        for (t, v) in is.iter().enumerate() {
+            if *v > is[best] {
+                best = t;
+            }
+        }
+        let target = oos[best];
+        let (mut below, mut equal) = (0.0, 0.0);
+        for (v, k) in oos.iter().zip(&count) {
+            if *v < target {
+                below += k;
+            } else if *v == target {
+                equal += k;
+            }
+        }
+        let rank = below + (equal + 1.0) / 2.0;
+        let w = rank / (n_trials as f64 + 1.0);
+        ((w / (1.0 - w)).ln(), is[best], target)
+    };
+    // (split index, (logit, in-sample score, out-of-sample score)) for both splits of a pair.
+    type Split = (usize, (f64, f64, f64));
+    let pair_results: Vec<(Split, Split)> = pairs
         .par_iter()
         .map_init(
-            || [(); 5].map(|_| vec![0.0; n_trials]),
-            |[is1, is2, oos1, oos2, scores], is_blocks| {
+            || [(); 6].map(|_| vec![0.0; n_unique]),
+            |[is1, is2, oos1, oos2, is_scores, oos_scores], &(i, j)| {
                 is1.fill(0.0);
                 is2.fill(0.0);
                 let mut n_is = 0.0;
-                for &b in is_blocks {
+                for &b in &combos[i] {
                     n_is += layout[b];
-                    let (r1, r2) = (b * n_trials, (b + 1) * n_trials);
+                    let (r1, r2) = (b * n_unique, (b + 1) * n_unique);
                     for (acc, x) in is1.iter_mut().zip(&s1[r1..r2]) {
                         *acc += x;
                     }
@@ -502,28 +563,24 @@ pub fn pbo_cscv_blocks(trials: &[BlockMoments], metric: PboMetric) -> Result<Pbo
                         *acc += x;
                     }
                 }
-                for t in 0..n_trials {
+                for t in 0..n_unique {
                     oos1[t] = tot1[t] - is1[t];
                     oos2[t] = tot2[t] - is2[t];
                 }
-                fill_scores(metric, n_is, is1, is2, scores);
-                let mut best = 0;
-                for (t, v) in scores.iter().enumerate() {
-                    if *v > scores[best] {
-                        best = t;
-                    }
-                }
-                let best_is = scores[best];
-                fill_scores(metric, n_total - n_is, oos1, oos2, scores);
-                let target = scores[best];
-                let below = scores.iter().filter(|&&v| v < target).count() as f64;
-                let equal = scores.iter().filter(|&&v| v == target).count() as f64;
-                let rank = below + (equal + 1.0) / 2.0;
-                let w = rank / (n_trials as f64 + 1.0);
-                ((w / (1.0 - w)).ln(), best_is, target)
+                fill_scores(metric, n_is, is1, is2, is_scores);
+                fill_scores(metric, n_total - n_is, oos1, oos2, oos_scores);
+                (
+                    (i, outcome(is_scores, oos_scores)),
+                    (j, outcome(oos_scores, is_scores)),
+                )
             },
         )
         .collect();
+    let mut per = vec![(f64::NAN, f64::NAN, f64::NAN); combos.len()];
+    for ((i, a), (j, b)) in pair_results {
+        per[i] = a;
+        per[j] = b;
+    }
     let c = per.len();
     let logits: Vec<f64> = per.iter().map(|p| p.0).collect();
     let pbo = logits.iter().filter(|&&l| l <= 0.0).count() as f64 / c as f64;
@@ -549,6 +606,65 @@ mod tests {
         assert_eq!(c[1], vec![0, 1, 3]);
         assert_eq!(c[19], vec![3, 4, 5]);
         assert_eq!(combinations(16, 8).len(), 12_870);
+    }
+
+    /// The textbook CSCV loop (merge each split's block moments per trial, first best in sample,
+    /// tie-aware out-of-sample rank) on trials with many duplicates equals the fast path.
+    #[test]
+    fn fast_cscv_equals_the_textbook_loop_with_duplicates() {
+        let mut state = 7u64;
+        let mut noise = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.04
+        };
+        let distinct: Vec<Vec<f64>> = (0..12)
+            .map(|k| {
+                (0..160)
+                    .map(|_| noise() + 0.0004 * f64::from(k % 3))
+                    .collect()
+            })
+            .collect();
+        let order = [0, 1, 1, 2, 3, 3, 3, 4, 5, 6, 0, 7, 8, 9, 10, 11, 11, 2];
+        let trials: Vec<BlockMoments> = order
+            .iter()
+            .map(|&k| block_moments(&distinct[k], 8).unwrap())
+            .collect();
+        let fast = pbo_cscv_blocks(&trials, PboMetric::Sharpe).unwrap();
+        let n = trials.len();
+        let mut logits = Vec::new();
+        for is_blocks in combinations(8, 4) {
+            let perf = |want_is: bool| -> Vec<f64> {
+                trials
+                    .iter()
+                    .map(|tr| {
+                        tr.blocks
+                            .iter()
+                            .enumerate()
+                            .filter(|(b, _)| is_blocks.contains(b) == want_is)
+                            .fold(Moments::default(), |acc, (_, m)| acc.merge(*m))
+                            .score(PboMetric::Sharpe)
+                    })
+                    .collect()
+            };
+            let (is, oos) = (perf(true), perf(false));
+            let mut best = 0;
+            for (t, v) in is.iter().enumerate() {
+                if *v > is[best] {
+                    best = t;
+                }
+            }
+            let target = oos[best];
+            let below = oos.iter().filter(|&&v| v < target).count() as f64;
+            let equal = oos.iter().filter(|&&v| v == target).count() as f64;
+            let w = (below + (equal + 1.0) / 2.0) / (n as f64 + 1.0);
+            logits.push((w / (1.0 - w)).ln());
+        }
+        assert_eq!(fast.logits.len(), logits.len());
+        for (a, b) in fast.logits.iter().zip(&logits) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
     }
 
     #[test]

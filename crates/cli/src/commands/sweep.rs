@@ -27,8 +27,8 @@ use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Short names for the most tuned thresholds.
 const ALIASES: [(&str, &str); 9] = [
@@ -83,6 +83,9 @@ fn apply(base: &toml::Value, names: &[String], point: &Point) -> Result<PulseCon
     Ok(cfg)
 }
 
+/// Memory the trial cache may hold (returns of reused runs), bytes.
+const CACHE_BYTES: usize = 64 << 20;
+
 thread_local! {
     /// Per worker thread: the kernel's reusable buffers.
     static SCRATCH: RefCell<KernelScratch> = RefCell::new(KernelScratch::default());
@@ -111,15 +114,28 @@ fn trial_of(m: &SearchMetrics, objective: &str) -> Trial {
 /// general runner.
 fn evaluate(
     p: &Prepared,
-    kernel: Option<&PulseMarket>,
+    kernel: Option<(&PulseMarket, &TrialCache)>,
     cfg: PulseConfig,
     range: Range<usize>,
     objective: &str,
-) -> anyhow::Result<(Trial, Vec<f64>)> {
-    if let Some(market) = kernel {
-        let done = SCRATCH.with(|cell| -> anyhow::Result<Option<(Trial, Vec<f64>)>> {
+) -> anyhow::Result<Evaluation> {
+    if let Some((market, cache)) = kernel {
+        let done = SCRATCH.with(|cell| -> anyhow::Result<Option<Evaluation>> {
             let mut scratch = cell.borrow_mut();
-            match market.run(&cfg, &p.account, &p.config, range.clone(), &mut scratch) {
+            match market.decide(&cfg, range.clone(), &mut scratch) {
+                Ok(()) => {}
+                Err(KernelError::Unsupported(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+            // Rule sets that decide the same targets trade the same: reuse the first one's run.
+            let mut key = vec![range.start as u64, range.end as u64];
+            let mut decisions = Vec::new();
+            scratch.decision_key(&mut decisions);
+            key.extend(decisions);
+            if let Some(hit) = cache.get(&key) {
+                return Ok(Some(hit));
+            }
+            match market.simulate(&p.account, &p.config, range.clone(), &mut scratch) {
                 Ok(_) => {}
                 Err(KernelError::Unsupported(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
@@ -163,7 +179,9 @@ fn evaluate(
                 fills: scratch.fills.len(),
                 ..m
             };
-            Ok(Some((trial_of(&m, objective), returns)))
+            let done = (trial_of(&m, objective), Arc::new(returns));
+            cache.put(key, &done);
+            Ok(Some(done))
         })?;
         if let Some(done) = done {
             return Ok(done);
@@ -195,7 +213,60 @@ fn evaluate(
         objective == "profit-factor",
         &mut returns,
     )?;
-    Ok((trial_of(&m, objective), returns))
+    Ok((trial_of(&m, objective), Arc::new(returns)))
+}
+
+/// One evaluated trial: its result and per-period returns.
+type Evaluation = (Trial, Arc<Vec<f64>>);
+
+/// Results of kernel runs by step range and decisions (an exact key), shared by the workers, with a
+/// byte budget on the stored returns (memory stays bounded whatever the grid size: once full,
+/// new results are computed but not stored).
+struct TrialCache {
+    map: Mutex<HashMap<Vec<u64>, Evaluation>>,
+    bytes: std::sync::atomic::AtomicUsize,
+    budget: usize,
+    hits: std::sync::atomic::AtomicU64,
+}
+
+impl TrialCache {
+    fn new(budget_bytes: usize) -> Self {
+        TrialCache {
+            map: Mutex::new(HashMap::new()),
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            budget: budget_bytes,
+            hits: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn get(&self, key: &[u64]) -> Option<Evaluation> {
+        let hit = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .map(|(t, r)| (t.clone(), Arc::clone(r)));
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    fn put(&self, key: Vec<u64>, value: &Evaluation) {
+        let size = (value.1.len() + key.len()) * 8 + 128;
+        if self.bytes.fetch_add(size, Ordering::Relaxed) + size > self.budget {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
+            return;
+        }
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (value.0.clone(), Arc::clone(&value.1)));
+    }
+
+    fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
 }
 
 /// `pulse sweep`
@@ -314,11 +385,18 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     // The kernel lays the market out once (dense columns, indicator cache shared by all trials);
     // markets it does not model fall back to the general runner.
     let kernel = PulseMarket::new(&p.market.data, &p.cfg).ok();
-    let eval = |point: &Point, range: Range<usize>| -> (Trial, Vec<f64>) {
+    let cache = TrialCache::new(CACHE_BYTES);
+    let eval = |point: &Point, range: Range<usize>| -> Evaluation {
         match apply(&base, &names, point) {
-            Ok(cfg) => evaluate(&p, kernel.as_ref(), cfg, range, objective)
-                .unwrap_or_else(|_| (Trial::new(f64::NAN), Vec::new())),
-            Err(_) => (Trial::new(f64::NAN), Vec::new()),
+            Ok(cfg) => evaluate(
+                &p,
+                kernel.as_ref().map(|k| (k, &cache)),
+                cfg,
+                range,
+                objective,
+            )
+            .unwrap_or_else(|_| (Trial::new(f64::NAN), Arc::new(Vec::new()))),
+            Err(_) => (Trial::new(f64::NAN), Arc::new(Vec::new())),
         }
     };
     let folds = match &args.walk_forward {
@@ -352,6 +430,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             let store_failed = Mutex::new(None::<String>);
             let records: Mutex<Vec<TrialRecord>> = Mutex::new(Vec::new());
             let blocks = args.pbo_blocks;
+            let search_started = std::time::Instant::now();
             let outcome = pulse_search::run_search(
                 &space,
                 &method,
@@ -389,12 +468,17 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 },
                 cancel,
             )?;
+            let search_seconds = search_started.elapsed().as_secs_f64();
+            let statistics_started = std::time::Instant::now();
             flush(std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner())))?;
             if let Some(e) = store_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
                 bail!("storing trials failed: {e}");
             }
             let mut records = records.into_inner().unwrap_or_else(|e| e.into_inner());
             records.extend(done.iter().cloned());
+            // Trial-number order: deterministic statistics whatever order the workers finished in
+            // (CSCV also breaks ties by position).
+            records.sort_by_key(|r| r.number);
             let top = top.into_inner().unwrap_or_else(|e| e.into_inner()).into_sorted();
             let importance = pulse_search::param_importance(&space, &records);
             // Heatmaps (report only): every pair of the first three parameters, best over the rest.
@@ -408,9 +492,8 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 }
             }
             // Overfitting statistics over every trial of the full-window search.
-            // In trial-number order (CSCV breaks ties by position), stored and new trials alike.
+            // Stored and new trials alike.
             let new_moments = moments.into_inner().unwrap_or_else(|e| e.into_inner());
-            records.sort_by_key(|r| r.number);
             let moments: Vec<BlockMoments> = records
                 .iter()
                 .filter_map(|r| stored_moments.get(&r.number).or_else(|| new_moments.get(&key_of(&r.point))).cloned())
@@ -421,7 +504,9 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 let (_, returns) = eval(&best.point, window.clone());
                 pulse_search::deflated_sharpe_ratio(&returns, &trial_sharpes).ok()
             });
+            let statistics_seconds = statistics_started.elapsed().as_secs_f64();
             // Walk-forward: best on each train window, traded on the next test window.
+            let wf_started = std::time::Instant::now();
             let wf = match &folds {
                 None => None,
                 Some(folds) => {
@@ -432,13 +517,14 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                     let out = pulse_search::walk_forward(&space, &method, args.budget, &shifted, |pt, r| eval(pt, r).0, |_, _| pb.inc(1), cancel)?;
                     let mut stitched = Vec::new();
                     for f in &out.folds {
-                        stitched.extend(eval(&f.params, f.fold.test.clone()).1);
+                        stitched.extend(eval(&f.params, f.fold.test.clone()).1.iter().copied());
                     }
                     let sd = pulse_search::return_stats(&stitched).ok();
                     Some((out, sd))
                 }
             };
             pb.finish_and_clear();
+            let wf_seconds = wf.is_some().then(|| wf_started.elapsed().as_secs_f64());
             let t = &p.market.data.timeline;
             let day = |i: usize| t.get(i).map(|x| date_of(*x, p.timeframe)).unwrap_or_default();
             let point_json = |pt: &Point| -> serde_json::Value {
@@ -458,6 +544,15 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 "importance": importance,
                 "deflated_sharpe": dsr,
                 "pbo": pbo.as_ref().map(|x| serde_json::json!({"pbo": x.pbo, "prob_oos_loss": x.prob_oos_loss, "combinations": x.n_combinations, "blocks": blocks})),
+                "timing": {
+                    "engine": if kernel.is_some() { "kernel" } else { "general runner" },
+                    "threads": pool.current_num_threads(),
+                    "search_seconds": search_seconds,
+                    "trials_per_second": outcome.new_trials as f64 / search_seconds.max(1e-9),
+                    "statistics_seconds": statistics_seconds,
+                    "reused_runs": cache.hits(),
+                    "walk_forward_seconds": wf_seconds,
+                },
                 "walk_forward": wf.as_ref().map(|(o, sd)| {
                     let (is_mean, oos_mean) = o.mean_scores();
                     serde_json::json!({
@@ -673,6 +768,15 @@ fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> 
         } else {
             ""
         }
+    );
+    let timing = &r["timing"];
+    println!(
+        "Searched in {:.2} s: {:.0} trials/s on {} threads ({}); statistics {:.2} s",
+        timing["search_seconds"].as_f64().unwrap_or(f64::NAN),
+        timing["trials_per_second"].as_f64().unwrap_or(f64::NAN),
+        timing["threads"],
+        timing["engine"].as_str().unwrap_or(""),
+        timing["statistics_seconds"].as_f64().unwrap_or(f64::NAN),
     );
     let mut header: Vec<&str> = vec!["#", "trial"];
     header.extend(names.iter().map(String::as_str));
