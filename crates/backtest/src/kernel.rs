@@ -61,6 +61,9 @@ struct Leg {
     bars: Vec<Option<Bar>>,
     /// Index of each step's bar in the leg's own bar sequence (meaningful where `bars[i]` is set).
     pos: Vec<u32>,
+    /// The engine's sizing price at each step: the leg's last close so far rounded to 6 decimals,
+    /// with its f64 mirror (`None` before the first bar).
+    plan_price: Vec<Option<(Decimal, f64)>>,
     /// The leg's own bars, compacted: inputs of the indicators.
     high: Vec<f64>,
     low: Vec<f64>,
@@ -176,12 +179,18 @@ impl PulseMarket {
                 symbol: symbol.clone(),
                 bars: col.clone(),
                 pos: vec![0; n],
+                plan_price: Vec::with_capacity(n),
                 high: Vec::new(),
                 low: Vec::new(),
                 close: Vec::new(),
                 volume: Vec::new(),
             };
+            let mut last: Option<(Decimal, f64)> = None;
             for (i, b) in col.iter().enumerate() {
+                if let Some(b) = b {
+                    last = price_to_money(b.close, 6).map(|d| (d, money_to_f64(d)));
+                }
+                leg.plan_price.push(last);
                 if let Some(b) = b {
                     leg.pos[i] = leg.close.len() as u32;
                     leg.high.push(b.high);
@@ -595,6 +604,7 @@ impl PulseMarket {
             }
             if decision.is_some() || i == range.start {
                 self.plan(
+                    i,
                     target.as_ref(),
                     &held,
                     &held_f,
@@ -633,6 +643,7 @@ impl PulseMarket {
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
+        step: usize,
         target: Option<&[f64; 2]>,
         held: &[Decimal; 2],
         held_f: &[f64; 2],
@@ -672,23 +683,25 @@ impl PulseMarket {
                 return;
             }
         }
-        let price = |j: usize| last_close[j].and_then(|p| price_to_money(p, 6));
         let t = target.copied().unwrap_or([0.0; 2]);
         // The engine lists targeted assets first, then held ones without a target; with both
         // legs targeted (or none) that is symbol order either way.
-        let mut assets = [PlanAsset {
-            target: 0.0,
-            held: Decimal::ZERO,
-            price: None,
-        }; 2];
+        let mut assets = [PlanAsset::new(0.0, Decimal::ZERO, None); 2];
         let mut legs = [0usize; 2];
         let mut len = 0;
         for j in 0..2 {
             if target.is_some() || holds(j) {
+                // The engine's plan prices: the last close at 6 decimals (and its f64 mirror).
+                let (price, price_f64) = match self.legs[j].plan_price[step] {
+                    Some((d, f)) => (Some(d), f),
+                    None => (None, f64::NAN),
+                };
                 assets[len] = PlanAsset {
                     target: t[j],
                     held: held[j],
-                    price: price(j),
+                    held_f64: held_f[j],
+                    price,
+                    price_f64,
                 };
                 legs[len] = j;
                 len += 1;

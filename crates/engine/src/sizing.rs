@@ -77,8 +77,25 @@ pub struct PlanAsset {
     pub target: f64,
     /// Quantity held now (shares).
     pub held: Decimal,
+    /// `money_to_f64(held)` (callers that keep f64 mirrors pass theirs instead of converting).
+    pub held_f64: f64,
     /// Price the plan sizes with (the last close), `None` when the asset has no price yet.
     pub price: Option<Decimal>,
+    /// `money_to_f64(price)` (NaN without a price).
+    pub price_f64: f64,
+}
+
+impl PlanAsset {
+    /// An asset with its f64 mirrors computed from the exact values.
+    pub fn new(target: f64, held: Decimal, price: Option<Decimal>) -> Self {
+        PlanAsset {
+            target,
+            held,
+            held_f64: money_to_f64(held),
+            price,
+            price_f64: price.map_or(f64::NAN, money_to_f64),
+        }
+    }
 }
 
 /// Orders `(symbol, side, quantity)` that move `portfolio` toward `target` at `prices`: sells
@@ -98,10 +115,12 @@ pub fn plan_orders(
     let symbols: Vec<&Symbol> = target.keys().chain(only_held).collect();
     let assets: Vec<PlanAsset> = symbols
         .iter()
-        .map(|s| PlanAsset {
-            target: target.get(*s).copied().unwrap_or(0.0),
-            held: portfolio.quantity(s),
-            price: prices.get(*s).copied(),
+        .map(|s| {
+            PlanAsset::new(
+                target.get(*s).copied().unwrap_or(0.0),
+                portfolio.quantity(s),
+                prices.get(*s).copied(),
+            )
         })
         .collect();
     let mut planned = Vec::new();
@@ -144,8 +163,8 @@ pub fn plan_orders_dense(
         }
         let w_target = a.target.max(0.0);
         let held = a.held;
-        let price_f = money_to_f64(price);
-        let w_now = money_to_f64(held) * price_f / equity_f;
+        let price_f = a.price_f64;
+        let w_now = a.held_f64 * price_f / equity_f;
         let closing = w_target == 0.0 && held > Decimal::ZERO;
         if !closing && (w_target - w_now).abs() < sizing.drift_band {
             continue;
