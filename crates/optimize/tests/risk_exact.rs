@@ -169,6 +169,19 @@ fn invalid_returns_are_located() {
             }
         }
     }
+    // Above 2¹⁷ values the validation runs in two halves of the columns: both halves.
+    let big = synthetic(200, 1260, 42);
+    for (row, col) in [(5, 3), (1200, 150)] {
+        let mut r = big.clone();
+        r[(row, col)] = f64::NAN;
+        assert!(
+            matches!(
+                ledoit_wolf(&r, D),
+                Err(OptimizeError::InvalidValue { row: a, col: b, .. }) if (a, b) == (row, col)
+            ),
+            "({row}, {col})"
+        );
+    }
     let one_row = clean.rows(0, 1).into_owned();
     assert!(matches!(
         ledoit_wolf(&one_row, D),
