@@ -197,10 +197,15 @@ impl SimBroker {
                 capped = Some(Cap::Held);
             }
         } else if !self.allow_negative_cash {
-            let affordable = self.affordable(cash, price);
-            if quantity > affordable {
-                quantity = affordable;
-                capped = Some(Cap::Cash);
+            // `affordable` is the largest quantity whose cost fits the cash (cost grows with the
+            // quantity), so a request whose own cost fits needs no cap and no division.
+            let notional = quantity * price;
+            if notional + self.costs.fee(notional) > cash {
+                let affordable = self.affordable(cash, price);
+                if quantity > affordable {
+                    quantity = affordable;
+                    capped = Some(Cap::Cash);
+                }
             }
         }
         let fee = if quantity > Decimal::ZERO {
@@ -243,7 +248,33 @@ impl SimBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::str::FromStr;
+
+    proptest! {
+        /// The premise of `fill_terms`' shortcut: a quantity exceeds `affordable` exactly when its
+        /// own cost (notional + fee) exceeds the cash, for whole and fractional shares, with and
+        /// without a minimum fee.
+        #[test]
+        fn affordable_is_the_largest_quantity_that_fits(
+            cash_cents in 0i64..1_000_000_000,
+            price_cents in 1i64..500_000,
+            quantity in 1i64..20_000,
+            whole in any::<bool>(),
+            min_fee in prop_oneof![Just(0i64), 1i64..500],
+        ) {
+            let costs = CostModel {
+                min_fee: Decimal::new(min_fee, 2),
+                ..CostModel::default()
+            };
+            let broker = SimBroker::new(costs.clone(), FillPrice::NextOpen, 2, whole, 3, false);
+            let (cash, price) = (Decimal::new(cash_cents, 2), Decimal::new(price_cents, 2));
+            let q = if whole { Decimal::from(quantity) } else { Decimal::new(quantity, 3) };
+            let notional = q * price;
+            let over = notional + costs.fee(notional) > cash;
+            prop_assert_eq!(q > broker.affordable(cash, price), over);
+        }
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
