@@ -109,8 +109,10 @@ impl BoxQp<'_> {
     }
 
     /// Solve from the feasible start `x0` with free set `free0` (every other variable must sit
-    /// exactly at one of its bounds). Returns the optimum and the iteration count, or `None`
-    /// when the method cannot certify an exact answer (caller falls back to Clarabel).
+    /// exactly at one of its bounds). Returns the optimum, its free set and the iteration
+    /// count, or `None` when the method breaks down (P_FF not positive definite, a degenerate
+    /// step, the iteration cap); the caller then checks [`BoxQp::kkt_residuals`] or falls back
+    /// to Clarabel.
     pub fn solve(
         &self,
         x0: Vec<f64>,
@@ -221,7 +223,8 @@ impl BoxQp<'_> {
             let mut worst: Option<(usize, f64)> = None;
             let mut viol = Vec::new();
             for i in 0..n {
-                if state[i] == State::Free {
+                // A fixed variable (lower = upper) is never released: any multiplier fits it.
+                if state[i] == State::Free || self.lower[i] == self.upper[i] {
                     continue;
                 }
                 let g = h[i] + t[i] + self.c_at(i);
