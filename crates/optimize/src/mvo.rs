@@ -21,8 +21,8 @@
 //! uncapped max Sharpe through y = w/κ, any other box through the parametric QP
 //! min wᵀΣw − λμᵀw at its tangency λ), whose answer is certified by a KKT check (stationarity,
 //! dual feasibility, primal feasibility to 1e-10 relative). Group caps, turnover limits,
-//! efficient risk/return, and any answer that fails the check go to Clarabel at 1e-10
-//! tolerances.
+//! efficient risk/return (except efficient risk's min-volatility feasibility bound), and any
+//! answer that fails the check go to Clarabel at 1e-10 tolerances.
 
 use crate::active_set::{BoxQp, budget_start, max_sharpe_box};
 use crate::data::{check_cov, check_vec};
@@ -462,16 +462,11 @@ pub fn optimize_mvo_with(
                     reason: "must be > 0",
                 });
             }
+            // The feasibility bound: min volatility without L2 (active set when it applies).
+            let mut no_l2 = constraints.clone();
+            no_l2.l2_gamma = 0.0;
+            let mv = optimize_mvo_with(None, cov, &Objective::MinVolatility, &no_l2, solver)?;
             let p = Problem::new(n, constraints, false);
-            let mv = p.solve(
-                cov,
-                0.0,
-                2.0,
-                None,
-                None,
-                None,
-                "min volatility (feasibility of the target)",
-            )?;
             let min_vol = mv.weights.dot(&(cov * &mv.weights)).max(0.0).sqrt();
             if target_volatility < min_vol * (1.0 - 1e-7) {
                 return Err(OptimizeError::InfeasibleTarget(format!(
