@@ -26,6 +26,32 @@ impl Drawdown {
     /// an empty slice gives an empty series and `max_drawdown = 0`.
     pub fn analyze(equity: &[f64]) -> Drawdown {
         let mut series = Vec::with_capacity(equity.len());
+        let (best, best_peak, best_trough) = Self::scan(equity, |dd| series.push(dd));
+        let recovery_index = match (best_peak, best_trough) {
+            (Some(p), Some(t)) => {
+                let level = equity[p];
+                (t + 1..equity.len()).find(|&i| equity[i] >= level)
+            }
+            _ => None,
+        };
+        Drawdown {
+            max_drawdown: best,
+            peak_index: best_peak,
+            trough_index: best_trough,
+            recovery_index,
+            series,
+        }
+    }
+
+    /// The maximum drawdown alone (positive fraction), the same value as
+    /// [`Drawdown::analyze`]'s without building the series (for parameter searches).
+    pub fn max_drawdown_of(equity: &[f64]) -> f64 {
+        Self::scan(equity, |_| {}).0
+    }
+
+    /// One pass over the curve: the drawdown at each point goes to `each`; returns the maximum
+    /// drawdown with its peak and trough indices.
+    fn scan(equity: &[f64], mut each: impl FnMut(f64)) -> (f64, Option<usize>, Option<usize>) {
         let mut peak = f64::NEG_INFINITY;
         let mut peak_idx = 0usize;
         let mut best = 0.0f64;
@@ -42,22 +68,9 @@ impl Drawdown {
                 best_peak = Some(peak_idx);
                 best_trough = Some(i);
             }
-            series.push(dd);
+            each(dd);
         }
-        let recovery_index = match (best_peak, best_trough) {
-            (Some(p), Some(t)) => {
-                let level = equity[p];
-                (t + 1..equity.len()).find(|&i| equity[i] >= level)
-            }
-            _ => None,
-        };
-        Drawdown {
-            max_drawdown: best,
-            peak_index: best_peak,
-            trough_index: best_trough,
-            recovery_index,
-            series,
-        }
+        (best, best_peak, best_trough)
     }
 }
 

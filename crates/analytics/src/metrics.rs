@@ -484,7 +484,7 @@ impl SearchMetrics {
             eq.last().copied(),
             span_days(input.timestamps),
         );
-        let max_drawdown = (!eq.is_empty()).then(|| Drawdown::analyze(eq).max_drawdown);
+        let max_drawdown = (!eq.is_empty()).then(|| Drawdown::max_drawdown_of(eq));
         let profit_factor = if with_trades {
             TradeStats::from_trades(&closed_trades(input.fills)?).profit_factor
         } else {

@@ -56,7 +56,12 @@ pub fn money_to_f64(m: Money) -> f64 {
     if frac == 0.0 {
         return if neg { -integral } else { integral };
     }
-    let round_to = 10f64.powi(scale as i32);
+    // 10^scale is exact in f64 up to 10^22, so the table equals `10f64.powi(scale)` bit for bit.
+    const POW10: [f64; 20] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19,
+    ];
+    let round_to = POW10[scale as usize];
     let rounded = ((integral + frac) * round_to).round() / round_to;
     if neg { -rounded } else { rounded }
 }

@@ -86,9 +86,69 @@ fn apply(base: &toml::Value, names: &[String], point: &Point) -> Result<PulseCon
 /// Memory the trial cache may hold (returns of reused runs), bytes.
 const CACHE_BYTES: usize = 64 << 20;
 
+/// Per worker thread: the kernel's buffers, and the returns and cache key of the trial at hand
+/// (reused from trial to trial: no per-trial allocation of full-length series).
+#[derive(Default)]
+struct Local {
+    kernel: KernelScratch,
+    returns: Vec<f64>,
+    key: Vec<u64>,
+}
+
 thread_local! {
-    /// Per worker thread: the kernel's reusable buffers.
-    static SCRATCH: RefCell<KernelScratch> = RefCell::new(KernelScratch::default());
+    static LOCAL: RefCell<Local> = RefCell::new(Local::default());
+}
+
+/// What a caller needs from a trial besides its score and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Nothing more (walk-forward train windows).
+    Score,
+    /// The CSCV block moments of the returns, with this many blocks (the full-window search).
+    Moments(usize),
+    /// The per-period returns themselves (deflated Sharpe of the best, stitched test windows).
+    Returns,
+}
+
+impl Need {
+    fn tag(self) -> u64 {
+        match self {
+            Need::Score => 0,
+            Need::Moments(b) => 1 + b as u64,
+            Need::Returns => u64::MAX,
+        }
+    }
+}
+
+/// One evaluated trial.
+#[derive(Debug, Clone)]
+struct Evaluation {
+    trial: Trial,
+    /// With [`Need::Moments`] (`None` if the returns are too short to split).
+    moments: Option<BlockMoments>,
+    /// With [`Need::Returns`].
+    returns: Option<Arc<Vec<f64>>>,
+}
+
+impl Evaluation {
+    fn failed() -> Self {
+        Evaluation {
+            trial: Trial::new(f64::NAN),
+            moments: None,
+            returns: None,
+        }
+    }
+
+    fn of(trial: Trial, returns: &[f64], need: Need) -> Self {
+        Evaluation {
+            trial,
+            moments: match need {
+                Need::Moments(blocks) => pulse_search::block_moments(returns, blocks).ok(),
+                _ => None,
+            },
+            returns: (need == Need::Returns).then(|| Arc::new(returns.to_vec())),
+        }
+    }
 }
 
 /// The objective and the stored metrics of one analysed run.
@@ -108,8 +168,8 @@ fn trial_of(m: &SearchMetrics, objective: &str) -> Trial {
         .with_metric("fills", m.fills as f64)
 }
 
-/// One backtest of `cfg` over timeline steps `range`: the objective, a few metrics, and the
-/// per-period returns. Runs through the sweep kernel (same fills and equity as the engine, proven
+/// One backtest of `cfg` over timeline steps `range`: the objective, a few metrics, and what
+/// `need` asks for. Runs through the sweep kernel (same fills and equity as the engine, proven
 /// by pulse-backtest's tests) when `kernel` is given and handles the account; else through the
 /// general runner.
 fn evaluate(
@@ -118,24 +178,30 @@ fn evaluate(
     cfg: PulseConfig,
     range: Range<usize>,
     objective: &str,
+    need: Need,
 ) -> anyhow::Result<Evaluation> {
     if let Some((market, cache)) = kernel {
-        let done = SCRATCH.with(|cell| -> anyhow::Result<Option<Evaluation>> {
-            let mut scratch = cell.borrow_mut();
-            match market.decide(&cfg, range.clone(), &mut scratch) {
+        let done = LOCAL.with(|cell| -> anyhow::Result<Option<Evaluation>> {
+            let local = &mut *cell.borrow_mut();
+            let scratch = &mut local.kernel;
+            match market.decide(&cfg, range.clone(), scratch) {
                 Ok(()) => {}
                 Err(KernelError::Unsupported(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
-            // Rule sets that decide the same targets trade the same: reuse the first one's run.
-            let mut key = vec![range.start as u64, range.end as u64];
-            let mut decisions = Vec::new();
-            scratch.decision_key(&mut decisions);
-            key.extend(decisions);
-            if let Some(hit) = cache.get(&key) {
-                return Ok(Some(hit));
+            // Rule sets that decide the same targets trade the same: reuse the first one's run
+            // (key: what is asked, the range, then the decisions).
+            let cacheable = need != Need::Returns;
+            if cacheable {
+                scratch.decision_key(&mut local.key);
+                local
+                    .key
+                    .extend([need.tag(), range.start as u64, range.end as u64]);
+                if let Some(hit) = cache.get(&local.key) {
+                    return Ok(Some(hit));
+                }
             }
-            match market.simulate(&p.account, &p.config, range.clone(), &mut scratch) {
+            match market.simulate(&p.account, &p.config, range.clone(), scratch) {
                 Ok(_) => {}
                 Err(KernelError::Unsupported(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
@@ -163,7 +229,6 @@ fn evaluate(
             } else {
                 Vec::new()
             };
-            let mut returns = Vec::with_capacity(range.len());
             let m = search_metrics(
                 &SeriesRef {
                     timestamps: &timeline[range.clone()],
@@ -173,14 +238,16 @@ fn evaluate(
                 },
                 p,
                 with_trades,
-                &mut returns,
+                &mut local.returns,
             )?;
             let m = SearchMetrics {
                 fills: scratch.fills.len(),
                 ..m
             };
-            let done = (trial_of(&m, objective), Arc::new(returns));
-            cache.put(key, &done);
+            let done = Evaluation::of(trial_of(&m, objective), &local.returns, need);
+            if cacheable {
+                cache.put(&local.key, &done);
+            }
             Ok(Some(done))
         })?;
         if let Some(done) = done {
@@ -213,17 +280,16 @@ fn evaluate(
         objective == "profit-factor",
         &mut returns,
     )?;
-    Ok((trial_of(&m, objective), Arc::new(returns)))
+    Ok(Evaluation::of(trial_of(&m, objective), &returns, need))
 }
 
-/// One evaluated trial: its result and per-period returns.
-type Evaluation = (Trial, Arc<Vec<f64>>);
-
-/// Results of kernel runs by step range and decisions (an exact key), shared by the workers, with a
-/// byte budget on the stored returns (memory stays bounded whatever the grid size: once full,
-/// new results are computed but not stored).
+/// Results of kernel runs by decisions, need and step range (an exact key), shared by the
+/// workers, with a byte budget (memory stays bounded whatever the grid size: once full, new
+/// results are computed but not stored).
 struct TrialCache {
-    map: Mutex<HashMap<Vec<u64>, Evaluation>>,
+    // Fx hashing: keys are long word vectors hashed once per trial; SipHash's DoS resistance
+    // buys nothing here (the keys come from our own computation).
+    map: Mutex<rustc_hash::FxHashMap<Vec<u64>, Evaluation>>,
     bytes: std::sync::atomic::AtomicUsize,
     budget: usize,
     hits: std::sync::atomic::AtomicU64,
@@ -232,7 +298,7 @@ struct TrialCache {
 impl TrialCache {
     fn new(budget_bytes: usize) -> Self {
         TrialCache {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(rustc_hash::FxHashMap::default()),
             bytes: std::sync::atomic::AtomicUsize::new(0),
             budget: budget_bytes,
             hits: std::sync::atomic::AtomicU64::new(0),
@@ -245,15 +311,15 @@ impl TrialCache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
-            .map(|(t, r)| (t.clone(), Arc::clone(r)));
+            .cloned();
         if hit.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
         hit
     }
 
-    fn put(&self, key: Vec<u64>, value: &Evaluation) {
-        let size = (value.1.len() + key.len()) * 8 + 128;
+    fn put(&self, key: &[u64], value: &Evaluation) {
+        let size = key.len() * 8 + std::mem::size_of::<Evaluation>() + 256;
         if self.bytes.fetch_add(size, Ordering::Relaxed) + size > self.budget {
             self.bytes.fetch_sub(size, Ordering::Relaxed);
             return;
@@ -261,7 +327,7 @@ impl TrialCache {
         self.map
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (value.0.clone(), Arc::clone(&value.1)));
+            .insert(key.to_vec(), value.clone());
     }
 
     fn hits(&self) -> u64 {
@@ -386,7 +452,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     // markets it does not model fall back to the general runner.
     let kernel = PulseMarket::new(&p.market.data, &p.cfg).ok();
     let cache = TrialCache::new(CACHE_BYTES);
-    let eval = |point: &Point, range: Range<usize>| -> Evaluation {
+    let eval = |point: &Point, range: Range<usize>, need: Need| -> Evaluation {
         match apply(&base, &names, point) {
             Ok(cfg) => evaluate(
                 &p,
@@ -394,9 +460,10 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 cfg,
                 range,
                 objective,
+                need,
             )
-            .unwrap_or_else(|_| (Trial::new(f64::NAN), Arc::new(Vec::new()))),
-            Err(_) => (Trial::new(f64::NAN), Arc::new(Vec::new())),
+            .unwrap_or_else(|_| Evaluation::failed()),
+            Err(_) => Evaluation::failed(),
         }
     };
     let folds = match &args.walk_forward {
@@ -437,11 +504,11 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                 args.budget,
                 &done,
                 |point| {
-                    let (trial, returns) = eval(point, window.clone());
-                    if let Ok(bm) = pulse_search::block_moments(&returns, blocks) {
+                    let e = eval(point, window.clone(), Need::Moments(blocks));
+                    if let Some(bm) = e.moments {
                         moments.lock().unwrap_or_else(|e| e.into_inner()).insert(key_of(point), bm);
                     }
-                    trial
+                    e.trial
                 },
                 |rec| {
                     pb.inc(1);
@@ -501,7 +568,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             let pbo = pulse_search::pbo_cscv_blocks(&moments, PboMetric::Sharpe).ok();
             let trial_sharpes: Vec<f64> = moments.iter().map(|m| m.sharpe()).filter(|s| s.is_finite()).collect();
             let dsr = outcome.best.as_ref().and_then(|best| {
-                let (_, returns) = eval(&best.point, window.clone());
+                let returns = eval(&best.point, window.clone(), Need::Returns).returns.unwrap_or_default();
                 pulse_search::deflated_sharpe_ratio(&returns, &trial_sharpes).ok()
             });
             let statistics_seconds = statistics_started.elapsed().as_secs_f64();
@@ -514,10 +581,12 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
                         .iter()
                         .map(|f| pulse_search::Fold { index: f.index, train: (f.train.start + window.start)..(f.train.end + window.start), test: (f.test.start + window.start)..(f.test.end + window.start) })
                         .collect();
-                    let out = pulse_search::walk_forward(&space, &method, args.budget, &shifted, |pt, r| eval(pt, r).0, |_, _| pb.inc(1), cancel)?;
+                    let out = pulse_search::walk_forward(&space, &method, args.budget, &shifted, |pt, r| eval(pt, r, Need::Score).trial, |_, _| pb.inc(1), cancel)?;
                     let mut stitched = Vec::new();
                     for f in &out.folds {
-                        stitched.extend(eval(&f.params, f.fold.test.clone()).1.iter().copied());
+                        if let Some(r) = eval(&f.params, f.fold.test.clone(), Need::Returns).returns {
+                            stitched.extend(r.iter().copied());
+                        }
                     }
                     let sd = pulse_search::return_stats(&stitched).ok();
                     Some((out, sd))
