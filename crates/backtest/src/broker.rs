@@ -43,6 +43,8 @@ pub struct FillTerms {
     pub quantity: Decimal,
     /// Execution price per share (reference price with slippage), account currency.
     pub price: Decimal,
+    /// quantity × price, account currency.
+    pub notional: Decimal,
     /// Commission (exact), account currency.
     pub fee: Decimal,
     /// Why the quantity is below the request, if it is.
@@ -191,31 +193,34 @@ impl SimBroker {
         let price = self.costs.execution_price(side, reference);
         let mut quantity = requested;
         let mut capped = None;
+        let mut notional = quantity * price;
+        let mut fee = self.costs.fee(notional);
         if side == Side::Sell {
             if quantity > held {
                 quantity = held;
                 capped = Some(Cap::Held);
+                notional = quantity * price;
+                fee = self.costs.fee(notional);
             }
-        } else if !self.allow_negative_cash {
+        } else if !self.allow_negative_cash && notional + fee > cash {
             // `affordable` is the largest quantity whose cost fits the cash (cost grows with the
-            // quantity), so a request whose own cost fits needs no cap and no division.
-            let notional = quantity * price;
-            if notional + self.costs.fee(notional) > cash {
-                let affordable = self.affordable(cash, price);
-                if quantity > affordable {
-                    quantity = affordable;
-                    capped = Some(Cap::Cash);
-                }
+            // quantity), so only a request whose own cost does not fit needs the division.
+            let affordable = self.affordable(cash, price);
+            if quantity > affordable {
+                quantity = affordable;
+                capped = Some(Cap::Cash);
+                notional = quantity * price;
+                fee = self.costs.fee(notional);
             }
         }
-        let fee = if quantity > Decimal::ZERO {
-            self.costs.fee(quantity * price)
-        } else {
-            Decimal::ZERO
-        };
+        if quantity <= Decimal::ZERO {
+            notional = Decimal::ZERO;
+            fee = Decimal::ZERO;
+        }
         Ok(FillTerms {
             quantity,
             price,
+            notional,
             fee,
             capped,
         })

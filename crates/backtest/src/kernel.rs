@@ -565,7 +565,7 @@ impl PulseMarket {
                 if terms.quantity <= Decimal::ZERO {
                     continue;
                 }
-                let notional = terms.quantity * terms.price;
+                let notional = terms.notional;
                 match side {
                     Side::Buy => {
                         cash -= notional + terms.fee;

@@ -42,8 +42,12 @@ pub fn money_to_f64(m: Money) -> f64 {
         return m.as_f64();
     };
     if scale == 0 {
-        // Signed conversion, as `as_f64` does (a negative zero becomes +0.0).
-        return mantissa as f64;
+        // Signed conversion, as `as_f64` does (a negative zero becomes +0.0); through i64 when it
+        // fits (one instruction instead of the software i128 conversion; both round correctly).
+        return match i64::try_from(mantissa) {
+            Ok(m) => m as f64,
+            Err(_) => mantissa as f64,
+        };
     }
     if scale > 19 {
         return m.as_f64();

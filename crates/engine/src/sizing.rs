@@ -153,7 +153,20 @@ pub fn plan_orders_dense(
     }
     let equity_f = money_to_f64(equity);
     let first = out.len();
-    let mut buys: Vec<(usize, Decimal, Decimal)> = Vec::with_capacity(assets.len());
+    // Planned buys `(asset, price, quantity)`: inline for up to 8 assets (no allocation per
+    // plan on the backtest's hot path), spilling to a Vec beyond.
+    const INLINE: usize = 8;
+    let mut inline = [(0usize, Decimal::ZERO, Decimal::ZERO); INLINE];
+    let mut n_inline = 0;
+    let mut spill: Vec<(usize, Decimal, Decimal)> = Vec::new();
+    let mut push_buy = |b: (usize, Decimal, Decimal)| {
+        if n_inline < INLINE {
+            inline[n_inline] = b;
+            n_inline += 1;
+        } else {
+            spill.push(b);
+        }
+    };
     for (i, a) in assets.iter().enumerate() {
         let Some(price) = a.price else {
             continue;
@@ -184,7 +197,7 @@ pub fn plan_orders_dense(
         if delta < Decimal::ZERO {
             out.push((i, Side::Sell, -delta));
         } else {
-            buys.push((i, price, delta));
+            push_buy((i, price, delta));
         }
     }
     let proceeds: Decimal = out[first..]
@@ -200,11 +213,12 @@ pub fn plan_orders_dense(
         let notional = q * costs.execution_price(Side::Buy, p);
         notional + costs.fee(notional)
     };
-    let total: Decimal = buys.iter().map(|(_, p, q)| cost(*q, *p)).sum();
+    let buys = || inline[..n_inline].iter().chain(&spill).copied();
+    let total: Decimal = buys().map(|(_, p, q)| cost(q, p)).sum();
     if total > budget && total > Decimal::ZERO {
         let scale = budget / total;
         let mut spent = Decimal::ZERO;
-        for (i, price, q) in buys {
+        for (i, price, q) in buys() {
             let mut scaled = sizing.round_quantity(q * scale);
             // Guard against rounding: never plan more than the remaining budget.
             while scaled > Decimal::ZERO && spent + cost(scaled, price) > budget {
@@ -220,7 +234,7 @@ pub fn plan_orders_dense(
             }
         }
     } else {
-        out.extend(buys.into_iter().map(|(i, _, q)| (i, Side::Buy, q)));
+        out.extend(buys().map(|(i, _, q)| (i, Side::Buy, q)));
     }
 }
 
