@@ -121,7 +121,8 @@ fn main() {
         write_matrix(name, r);
         let n = r.ncols();
         let reps = if n >= 500 { 3 } else { 7 };
-        let lw = best(reps, || ledoit_wolf(r, d).unwrap());
+        // Ledoit-Wolf is cheap on both sides: best of 15 (the peer script does the same).
+        let lw = best(15, || ledoit_wolf(r, d).unwrap());
         let cov = ledoit_wolf(r, d).unwrap().cov;
         let mu = mean_historical_return(r, true, d).unwrap();
         let cons = Constraints::long_only(n);
