@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::{Bar, Portfolio, Side, Symbol};
-use pulse_engine::{PlanAsset, plan_orders_dense};
+use pulse_engine::{PlanAsset, plan_orders_dense, within_drift_band};
 use pulse_indicators::{BBandsOutput, IndicatorError, MacdOutput};
 use pulse_strategy::pulse::{IndicatorsConfig, PulseConfig, PulseStrategy, TickerState};
 use rust_decimal::Decimal;
@@ -38,6 +38,15 @@ pub enum KernelError {
     /// The data or account is not the two-leg Pulse shape the kernel handles.
     #[error("the sweep kernel does not handle this run: {0}")]
     Unsupported(String),
+    /// `simulate` was called without `decide` over the same range (a caller bug, never a
+    /// reason to fall back).
+    #[error("{decisions} decisions for {steps} steps: call decide with the same range first")]
+    DecisionsMismatch {
+        /// Decisions in the scratch.
+        decisions: usize,
+        /// Steps of the range asked.
+        steps: usize,
+    },
     /// An indicator parameter is invalid.
     #[error(transparent)]
     Indicator(#[from] IndicatorError),
@@ -498,11 +507,10 @@ impl PulseMarket {
     ) -> Result<KernelSummary, KernelError> {
         self.check_range(&range)?;
         if scratch.decisions.len() != range.len() {
-            return Err(KernelError::Unsupported(format!(
-                "{} decisions for {} steps: call decide with the same range first",
-                scratch.decisions.len(),
-                range.len()
-            )));
+            return Err(KernelError::DecisionsMismatch {
+                decisions: scratch.decisions.len(),
+                steps: range.len(),
+            });
         }
         let mut held = [Decimal::ZERO; 2];
         for (symbol, q) in &account.positions {
@@ -524,7 +532,6 @@ impl PulseMarket {
             e.sizing.fractional_dp,
             e.allow_negative_cash,
         );
-        let band = e.sizing.drift_band - 1e-9;
         scratch.clear(range.len());
         let mut cash = account.cash;
         let mut cash_f = money_to_f64(cash);
@@ -602,6 +609,16 @@ impl PulseMarket {
             if decision.is_some() {
                 target = decision;
             }
+            // -0.0: the identity `Iterator::sum` starts from, so a flat book gives the same bits
+            // as the engine's `positions_value`.
+            let mut positions_value = -0.0;
+            for j in 0..2 {
+                if held_f[j] != 0.0 {
+                    positions_value += held_f[j] * last_close[j].unwrap_or(0.0);
+                }
+            }
+            // Equity at this close: what the plan sizes against and what is recorded.
+            let equity = cash_f + positions_value;
             if decision.is_some() || i == range.start {
                 self.plan(
                     i,
@@ -609,21 +626,12 @@ impl PulseMarket {
                     &held,
                     &held_f,
                     cash,
-                    cash_f,
+                    equity,
                     &last_close,
-                    band,
                     config,
                     &mut pending,
                 );
             }
-            // -0.0: the identity `Iterator::sum` starts from, so a flat book gives the same bits.
-            let mut positions_value = -0.0;
-            for j in 0..2 {
-                if held_f[j] != 0.0 {
-                    positions_value += held_f[j] * last_close[j].unwrap_or(0.0);
-                }
-            }
-            let equity = cash_f + positions_value;
             scratch.equity.push(equity);
             scratch.gross_exposure.push(if equity > 0.0 {
                 positions_value / equity
@@ -648,9 +656,8 @@ impl PulseMarket {
         held: &[Decimal; 2],
         held_f: &[f64; 2],
         cash: Decimal,
-        cash_f: f64,
+        equity: f64,
         last_close: &[Option<f64>; 2],
-        band: f64,
         config: &BacktestConfig,
         out: &mut Vec<(usize, Side, Decimal)>,
     ) {
@@ -658,30 +665,14 @@ impl PulseMarket {
         if target.is_none() && !holds(0) && !holds(1) {
             return;
         }
-        // Engine::within_band, in dense form: equity from the f64 mirrors, every priced target
-        // within the band, every held position targeted or unpriced.
-        let mut positions_value = -0.0;
-        for j in 0..2 {
-            if holds(j) {
-                positions_value += held_f[j] * last_close[j].unwrap_or(0.0);
-            }
-        }
-        let equity = cash_f + positions_value;
-        if equity > 0.0 {
-            let inside = match target {
-                Some(t) => (0..2).all(|j| {
-                    let Some(p) = last_close[j] else {
-                        return true;
-                    };
-                    let w_now = held_f[j] * p / equity;
-                    let closing = t[j] <= 0.0 && w_now > 0.0;
-                    !(closing || (t[j] - w_now).abs() >= band)
-                }),
-                None => (0..2).all(|j| !holds(j) || last_close[j].is_none()),
-            };
-            if inside {
-                return;
-            }
+        // The engine's drift-band check on the f64 mirrors.
+        let targets = (0..2).filter_map(|j| {
+            let (t, p) = (target?, last_close[j]?);
+            Some((t[j], held_f[j] * p / equity))
+        });
+        let untargeted = target.is_none() && (0..2).any(|j| holds(j) && last_close[j].is_some());
+        if within_drift_band(equity, config.engine.sizing.drift_band, targets, untargeted) {
+            return;
         }
         let t = target.copied().unwrap_or([0.0; 2]);
         // The engine lists targeted assets first, then held ones without a target; with both

@@ -8,7 +8,7 @@ pub mod costs;
 pub mod sizing;
 
 pub use costs::CostModel;
-pub use sizing::{PlanAsset, SizingConfig, plan_orders, plan_orders_dense};
+pub use sizing::{PlanAsset, SizingConfig, plan_orders, plan_orders_dense, within_drift_band};
 
 use jiff::Timestamp;
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Symbol, money::price_to_money};
@@ -294,29 +294,18 @@ impl<S: Strategy> Engine<S> {
     /// to the exact path.
     fn within_band(&self) -> bool {
         let equity = self.equity();
-        if equity.is_nan() || equity <= 0.0 {
-            return false;
-        }
-        let band = self.config.sizing.drift_band - 1e-9;
-        let weight = |s: &Symbol| {
-            let q = self.quantity_f64(s);
-            q * self.last_prices.get(s).copied().unwrap_or(0.0) / equity
-        };
-        for (s, w_target) in &self.target {
-            if !self.last_prices.contains_key(s) {
-                continue;
-            }
-            let w_now = weight(s);
-            let closing = *w_target <= 0.0 && w_now > 0.0;
-            if closing || (w_target - w_now).abs() >= band {
-                return false;
-            }
-        }
+        let price = |s: &Symbol| self.last_prices.get(s).copied();
+        let targets = self
+            .target
+            .iter()
+            .filter_map(|(s, w)| price(s).map(|p| (*w, self.quantity_f64(s) * p / equity)));
         // Held symbols without a target are closed.
-        self.portfolio
+        let untargeted = self
+            .portfolio
             .positions
             .keys()
-            .all(|s| self.target.contains_key(s) || !self.last_prices.contains_key(s))
+            .any(|s| !self.target.contains_key(s) && price(s).is_some());
+        within_drift_band(equity, self.config.sizing.drift_band, targets, untargeted)
     }
 
     fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {

@@ -70,6 +70,29 @@ impl SizingConfig {
     }
 }
 
+/// The drift-band rule that decides whether a plan is needed at all: true when nothing needs
+/// trading. `targets` lists `(target weight, current weight)` of every priced asset with a target
+/// (fractions of `equity`); `untargeted_priced_held` says whether a held, priced asset has no target
+/// (it must be closed). Inside the band means: equity positive, no targeted position being closed
+/// (target ≤ 0 while held), every weight within `drift_band` of its target (less 1e-9, so that a
+/// drift of exactly the band trades), and nothing untargeted held. [`Engine`](crate::Engine) and
+/// the backtest's sweep kernel both decide with this.
+pub fn within_drift_band(
+    equity: f64,
+    drift_band: f64,
+    targets: impl IntoIterator<Item = (f64, f64)>,
+    untargeted_priced_held: bool,
+) -> bool {
+    if equity.is_nan() || equity <= 0.0 {
+        return false;
+    }
+    let band = drift_band - 1e-9;
+    targets.into_iter().all(|(target, now)| {
+        let closing = target <= 0.0 && now > 0.0;
+        !(closing || (target - now).abs() >= band)
+    }) && !untargeted_priced_held
+}
+
 /// One asset of a dense plan (see [`plan_orders_dense`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlanAsset {
@@ -248,6 +271,21 @@ mod tests {
     }
     fn sym(s: &str) -> Symbol {
         Symbol::try_new(s).unwrap()
+    }
+
+    #[test]
+    fn drift_band_edges() {
+        // Inside: 0.5 target at 0.49.
+        assert!(within_drift_band(100.0, 0.02, [(0.5, 0.49)], false));
+        // A drift of exactly the band trades.
+        assert!(!within_drift_band(100.0, 0.02, [(0.5, 0.48)], false));
+        // Closing a held position trades whatever its size.
+        assert!(!within_drift_band(100.0, 0.02, [(0.0, 0.001)], false));
+        // An untargeted holding trades; no equity trades.
+        assert!(!within_drift_band(100.0, 0.02, [(0.5, 0.5)], true));
+        assert!(!within_drift_band(0.0, 0.02, [], false));
+        assert!(!within_drift_band(f64::NAN, 0.02, [], false));
+        assert!(within_drift_band(100.0, 0.02, [], false));
     }
 
     #[test]

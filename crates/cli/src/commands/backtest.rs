@@ -205,18 +205,30 @@ fn strategies(cfg: &PulseConfig) -> anyhow::Result<Vec<Box<dyn Strategy>>> {
 pub(crate) fn fill_records(r: &BacktestResult) -> Vec<FillRecord> {
     r.fills
         .iter()
-        .map(|f| FillRecord {
-            ts: f.ts,
-            symbol: f.symbol.to_string(),
-            side: match f.side {
-                Side::Buy => pulse_analytics::Side::Buy,
-                Side::Sell => pulse_analytics::Side::Sell,
-            },
-            quantity: money_to_f64(f.quantity),
-            price: money_to_f64(f.price),
-            fee: money_to_f64(f.fee),
-        })
+        .map(|f| fill_record(f.ts, &f.symbol, f.side, f.quantity, f.price, f.fee))
         .collect()
+}
+
+/// One booked fill as the analytics' record (f64 amounts for trade statistics).
+pub(crate) fn fill_record(
+    ts: Timestamp,
+    symbol: &Symbol,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+) -> FillRecord {
+    FillRecord {
+        ts,
+        symbol: symbol.to_string(),
+        side: match side {
+            Side::Buy => pulse_analytics::Side::Buy,
+            Side::Sell => pulse_analytics::Side::Sell,
+        },
+        quantity: money_to_f64(quantity),
+        price: money_to_f64(price),
+        fee: money_to_f64(fee),
+    }
 }
 
 fn periodicity(timeframe: Timeframe) -> Periodicity {

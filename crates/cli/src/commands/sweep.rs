@@ -5,16 +5,14 @@
 use crate::app::{App, usage};
 use crate::cli::SweepArgs;
 use crate::commands::backtest::{
-    Prepared, SeriesRef, build_report, date_of, fill_records, fmt_opt, prepare, run_all,
-    search_metrics,
+    Prepared, SeriesRef, build_report, date_of, fill_record, fill_records, fmt_opt, prepare,
+    run_all, search_metrics,
 };
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_analytics::{FillRecord, SearchMetrics};
 use pulse_backtest::kernel::KernelError;
 use pulse_backtest::{BacktestConfig, KernelScratch, PulseMarket};
-use pulse_core::Side;
-use pulse_core::money::money_to_f64;
 use pulse_core::ports::{Store, StoredTrial};
 use pulse_report::{
     SampleLabel, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, WalkForwardFold,
@@ -214,16 +212,15 @@ fn evaluate(
                 scratch
                     .fills
                     .iter()
-                    .map(|f| FillRecord {
-                        ts: timeline[f.step],
-                        symbol: symbols[f.leg].to_string(),
-                        side: match f.side {
-                            Side::Buy => pulse_analytics::Side::Buy,
-                            Side::Sell => pulse_analytics::Side::Sell,
-                        },
-                        quantity: money_to_f64(f.quantity),
-                        price: money_to_f64(f.price),
-                        fee: money_to_f64(f.fee),
+                    .map(|f| {
+                        fill_record(
+                            timeline[f.step],
+                            symbols[f.leg],
+                            f.side,
+                            f.quantity,
+                            f.price,
+                            f.fee,
+                        )
                     })
                     .collect()
             } else {
