@@ -5,32 +5,10 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Output};
 use std::str::FromStr;
 
-/// Runs pulse with a private default database location (seeded from the bundle on first use).
-fn pulse(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("PULSE_DB")
-        .env_remove("PULSE_CONFIG")
-        .env_remove("PULSE_WEBHOOK_URL")
-        .env("XDG_DATA_HOME", home)
-        .env("XDG_CONFIG_HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn ok_json(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "pulse failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{ok_json, pulse_home as pulse};
 
 fn dec(v: &Value) -> Decimal {
     Decimal::from_str(v.as_str().unwrap()).unwrap()

@@ -6,30 +6,10 @@ use pulse_testkit::shared_file;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn pulse(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("PULSE_DB")
-        .env_remove("PULSE_CONFIG")
-        .env("XDG_CONFIG_HOME", db.parent().unwrap())
-        .output()
-        .expect("run pulse")
-}
-
-fn ok_json(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "pulse failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
+mod common;
+use common::{ok_json, pulse_db as pulse};
 
 /// (rows, first date, last date) of a shared CSV file, read independently of the importer.
 fn file_extent(path: &Path) -> (u64, String, String) {

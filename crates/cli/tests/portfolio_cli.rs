@@ -5,30 +5,14 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+
+mod common;
+use common::{ok_json, pulse_db as pulse};
 
 const ETFS: [&str; 15] = [
     "SPY", "QQQ", "IWM", "EEM", "EFA", "GLD", "SLV", "TLT", "IEF", "SHY", "TIP", "LQD", "HYG",
     "VNQ", "DBC",
 ];
-
-fn pulse(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok_json(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn fixture() -> Value {
     let p = pulse_testkit::workspace_root().join("crates/optimize/tests/fixtures/etf15.json");

@@ -3,28 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn pulse(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("PULSE_DB")
-        .env("XDG_DATA_HOME", home)
-        .env("XDG_CONFIG_HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn ok_json(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{ok_json, pulse_home as pulse};
 
 #[test]
 fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
