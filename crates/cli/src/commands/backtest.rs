@@ -300,7 +300,7 @@ fn risk_free_for<'a>(
 }
 
 /// Metrics of one run (`name` labels errors) under the run's risk-free choice.
-pub(crate) fn analysis_of(
+fn analysis_of(
     name: &str,
     s: &SeriesRef<'_>,
     timeframe: Timeframe,
