@@ -1,7 +1,7 @@
 //! The BLAS-3 / multithreaded covariance kernels against straightforward per-entry loops
 //! (plain left-to-right sums, no GEMM, no threads) on the real 47-asset universe, seeded
-//! synthetic 200- and 500-asset universes (tiled, two-thread path) and small real subsets (the
-//! tiny-matrix path): sample covariance and Ledoit-Wolf agree to 1e-12 relative to the
+//! synthetic 200- and 500-asset universes (faer's triangular product on two threads) and small
+//! real subsets (single-threaded below 2²¹ multiply-adds): sample covariance and Ledoit-Wolf agree to 1e-12 relative to the
 //! entry's scale √(Σ_ii Σ_jj) (an entry-relative bound is meaningless for near-zero
 //! covariances), and the shrinkage δ to 1e-12 relative.
 #![allow(
@@ -134,7 +134,7 @@ fn synth200_covariances_match_naive_loops() {
 
 #[test]
 fn small_real_universes_match_naive_loops() {
-    // 3 assets (tiny path), 6 assets (smallest GEMM), 15 ETFs.
+    // 3, 6 and 15 assets: the single-threaded path.
     let etfs = [
         "SPY", "QQQ", "IWM", "EEM", "EFA", "GLD", "SLV", "TLT", "IEF", "SHY", "TIP", "LQD", "HYG",
         "VNQ", "DBC",
