@@ -113,6 +113,31 @@ fn sum8(s: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + rest
 }
 
+/// Σ (x − m)² over a slice, 8 accumulators (see [`sum8`]).
+fn sum_sq_dev8(s: &[f64], m: f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = s.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|v| (v - m) * (v - m)).sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += (c[k] - m) * (c[k] - m);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+/// Per-column statistics of a block of returns columns (see `ledoit_wolf_scaled`).
+struct ColumnStats {
+    /// Every value is a valid simple return.
+    valid: bool,
+    /// Σ over the block's columns of (x_ti − m_i)², per row t.
+    row_sq: Vec<f64>,
+    /// Column means m_i.
+    means: Vec<f64>,
+    /// Σ_t (x_ti − m_i)² per column.
+    centred_sq: Vec<f64>,
+}
+
 /// Σ of squares of a slice, 8 accumulators (see [`sum8`]).
 fn sum_sq8(s: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
@@ -235,51 +260,76 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
     if t < 2 || p == 0 {
         check_returns("ledoit_wolf", returns, 2)?;
     }
-    // Per column (it stays in L1): validate and sum, then write the centred column and
-    // accumulate the row sums of squares that β needs; an invalid value is then located by
-    // `check_returns`. Above 2¹⁷ values the columns are split between two rayon tasks (the
-    // fresh buffers' page faults and the arithmetic both halve) and the partial row sums added.
-    let centre = |src: &[f64], dst: &mut Vec<f64>| -> (bool, Vec<f64>) {
+    // One pass per column (it stays in L1): validate, mean, the exact centred sum of squares
+    // and the row sums of squares of the centred values that β needs; an invalid value is then
+    // located by `check_returns`. Above 2¹⁷ values the columns are split between two rayon
+    // tasks and the partial row sums added.
+    let stats = |src: &[f64]| -> ColumnStats {
         let valid = |r: &f64| *r > -1.0 && *r < f64::INFINITY;
-        let mut ok = true;
-        let mut row_sq = vec![0.0; t];
+        let mut out = ColumnStats {
+            valid: true,
+            row_sq: vec![0.0; t],
+            means: Vec::with_capacity(src.len() / t),
+            centred_sq: Vec::with_capacity(src.len() / t),
+        };
         for c in src.chunks_exact(t) {
-            ok &= c.iter().fold(true, |a, r| a & valid(r));
+            out.valid &= c.iter().fold(true, |a, r| a & valid(r));
             let m = sum8(c) / t as f64;
-            let start = dst.len();
-            dst.extend(c.iter().map(|r| r - m));
-            for (v, q) in dst[start..].iter().zip(row_sq.iter_mut()) {
+            out.means.push(m);
+            out.centred_sq.push(sum_sq_dev8(c, m));
+            for (r, q) in c.iter().zip(out.row_sq.iter_mut()) {
+                let v = r - m;
                 *q += v * v;
             }
         }
-        (ok, row_sq)
+        out
     };
-    // Written by `extend`, not into a zeroed buffer (zeroing 5 MB at 1260×500 costs as much
-    // as the centring); the upper half of the columns goes to its own buffer and is appended.
     let half = p / 2 * t;
-    let mut data = Vec::with_capacity(t * p);
-    let mut data_hi = Vec::with_capacity(t * p - half);
     let (lo_src, hi_src) = returns.as_slice().split_at(half);
-    let ((ok_lo, mut row_sq), (ok_hi, row_sq_hi)) = if t * p >= 1 << 17 {
-        rayon::join(
-            || centre(lo_src, &mut data),
-            || centre(hi_src, &mut data_hi),
-        )
+    let (mut st, hi) = if t * p >= 1 << 17 {
+        rayon::join(|| stats(lo_src), || stats(hi_src))
     } else {
-        (centre(lo_src, &mut data), centre(hi_src, &mut data_hi))
+        (stats(lo_src), stats(hi_src))
     };
-    data.extend_from_slice(&data_hi);
-    drop(data_hi);
-    if !(ok_lo && ok_hi) {
+    if !(st.valid && hi.valid) {
         check_returns("ledoit_wolf", returns, 2)?;
     }
-    for (a, b) in row_sq.iter_mut().zip(&row_sq_hi) {
+    for (a, b) in st.row_sq.iter_mut().zip(&hi.row_sq) {
         *a += b;
     }
-    let x = DMatrix::from_vec(t, p, data);
+    st.means.extend_from_slice(&hi.means);
+    st.centred_sq.extend_from_slice(&hi.centred_sq);
+    let (means, row_sq) = (st.means, st.row_sq);
     let n = t as f64;
     let pf = p as f64;
-    let mut xtx = gram_upper(&x);
+    // XcᵀXc = XᵀX − T·m·mᵀ: the Gram matrix of the returns themselves, so the centred 5 MB
+    // copy (at 1260×500) is never written. The subtraction loses about log10(1 + T·m²/Σ(x−m)²)
+    // digits per column: nothing for returns (daily means are ~1/20 of a standard deviation:
+    // 0.003 digits), but a column whose mean dwarfs its spread (a near-constant return) would
+    // lose many, so above 1e3 (3 digits) the centred copy is made instead. The diagonal is the
+    // two-pass centred sum of squares either way.
+    let cancellation = means
+        .iter()
+        .zip(&st.centred_sq)
+        .map(|(m, ss)| n * m * m / ss)
+        .fold(0.0, |a: f64, c| if c.is_nan() { a } else { a.max(c) });
+    let mut xtx = if cancellation <= 1e3 {
+        let mut g = gram_upper(returns);
+        for (j, col) in g.as_mut_slice().chunks_exact_mut(p).enumerate() {
+            let tm = n * means[j];
+            for (v, m) in col[..j].iter_mut().zip(&means) {
+                *v -= tm * m;
+            }
+            col[j] = st.centred_sq[j];
+        }
+        g
+    } else {
+        let mut data = Vec::with_capacity(t * p);
+        for (c, m) in returns.as_slice().chunks_exact(t).zip(&means) {
+            data.extend(c.iter().map(|r| r - m));
+        }
+        gram_upper(&DMatrix::from_vec(t, p, data))
+    };
     if p == 1 {
         xtx *= scale / n;
         return Ok(LwEstimate {
