@@ -451,7 +451,31 @@ pub(crate) fn run_all(
     Ok(out)
 }
 
-pub(crate) fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
+/// One report equity curve per evaluated run, dated at `timeframe`.
+pub(crate) fn equity_series(runs: &[Evaluated], timeframe: Timeframe) -> Vec<EquitySeries> {
+    runs.iter()
+        .map(|e| EquitySeries {
+            name: e.result.strategy.clone(),
+            dates: e
+                .result
+                .timestamps
+                .iter()
+                .map(|t| date_of(*t, timeframe))
+                .collect(),
+            equity: e.result.equity.clone(),
+        })
+        .collect()
+}
+
+/// The report's metrics table row of one evaluated run.
+pub(crate) fn metrics_row(e: &Evaluated) -> MetricsRow {
+    MetricsRow {
+        name: e.result.strategy.clone(),
+        values: metric_cells(e),
+    }
+}
+
+fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
     let m: &Metrics = &e.analysis.metrics;
     let dd_period = match (m.max_drawdown_peak, m.max_drawdown_trough) {
         (Some(a), Some(b)) => {
@@ -603,26 +627,8 @@ pub(crate) fn build_report(
         config_toml: p.cfg_text.clone(),
         initial_cash: runs[0].analysis.metrics.initial_equity.unwrap_or(0.0),
         currency: "USD".into(),
-        series: runs
-            .iter()
-            .map(|e| EquitySeries {
-                name: e.result.strategy.clone(),
-                dates: e
-                    .result
-                    .timestamps
-                    .iter()
-                    .map(|t| date_of(*t, tf))
-                    .collect(),
-                equity: e.result.equity.clone(),
-            })
-            .collect(),
-        metrics: runs
-            .iter()
-            .map(|e| MetricsRow {
-                name: e.result.strategy.clone(),
-                values: metric_cells(e),
-            })
-            .collect(),
+        series: equity_series(runs, tf),
+        metrics: runs.iter().map(metrics_row).collect(),
         metric_catalogue: pulse_report::default_metric_catalogue(),
         weights: WeightsSeries {
             dates: dates.clone(),

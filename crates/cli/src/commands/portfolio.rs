@@ -448,12 +448,12 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
 
 use crate::cli::PortfolioBacktestArgs;
 use crate::commands::backtest::{
-    Evaluated, RiskFreeChoice, analyse, date_of, decimal, fmt_opt, metric_cells,
+    Evaluated, RiskFreeChoice, analyse, date_of, decimal, equity_series, fmt_opt, metrics_row,
 };
 use pulse_backtest::{AlignedData, BacktestConfig};
 use pulse_core::Portfolio;
 use pulse_engine::{CostModel, EngineConfig};
-use pulse_report::{BacktestReport, EquitySeries, MetricsRow, SampleLabel, WeightsSeries};
+use pulse_report::{BacktestReport, SampleLabel, WeightsSeries};
 use pulse_strategy::portfolio::{PortfolioStrategy, Schedule};
 
 /// The eight strategies of SPEC §5, in report order: name, method, and whether expected
@@ -890,26 +890,8 @@ fn portfolio_report(
         ),
         initial_cash: runs[0].analysis.metrics.initial_equity.unwrap_or(0.0),
         currency: "USD".into(),
-        series: runs
-            .iter()
-            .map(|e| EquitySeries {
-                name: e.result.strategy.clone(),
-                dates: e
-                    .result
-                    .timestamps
-                    .iter()
-                    .map(|t| date_of(*t, Timeframe::D1))
-                    .collect(),
-                equity: e.result.equity.clone(),
-            })
-            .collect(),
-        metrics: runs
-            .iter()
-            .map(|e| MetricsRow {
-                name: e.result.strategy.clone(),
-                values: metric_cells(e),
-            })
-            .collect(),
+        series: equity_series(runs, Timeframe::D1),
+        metrics: runs.iter().map(metrics_row).collect(),
         metric_catalogue: pulse_report::default_metric_catalogue(),
         weights: WeightsSeries {
             dates: dates.clone(),
