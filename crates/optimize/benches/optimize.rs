@@ -10,69 +10,12 @@
 use pulse_core::Periodicity;
 use pulse_optimize::nalgebra::DMatrix;
 use pulse_optimize::*;
-use std::collections::BTreeMap;
 use std::hint::black_box;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{real_universe, synthetic};
 use std::time::Instant;
-
-fn real_universe() -> (Vec<String>, DMatrix<f64>) {
-    let dir = pulse_testkit::shared_file("daily-adjclose");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|f| f.strip_suffix(".csv").map(str::to_string))
-        .filter(|t| !["IRX", "TNX", "VIXY"].contains(&t.as_str()))
-        .collect();
-    names.sort();
-    let series: Vec<BTreeMap<String, f64>> = names
-        .iter()
-        .map(|t| {
-            let text = std::fs::read_to_string(dir.join(format!("{t}.csv"))).unwrap();
-            text.lines()
-                .skip(1)
-                .filter_map(|l| {
-                    let (d, v) = l.split_once(',')?;
-                    Some((d.to_string(), v.trim().parse().ok()?))
-                })
-                .collect()
-        })
-        .collect();
-    let dates: Vec<&String> = series[0]
-        .keys()
-        .filter(|d| series.iter().all(|s| s.contains_key(*d)))
-        .collect();
-    let prices = DMatrix::from_fn(dates.len(), names.len(), |i, j| series[j][dates[i]]);
-    (names, returns_from_prices(&prices).unwrap())
-}
-
-/// SplitMix64 → uniform → Box-Muller normals; one-factor model with asset drifts.
-fn synthetic(n: usize, t: usize, seed: u64) -> DMatrix<f64> {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut normal = move || {
-        let u1 = next().max(1e-300);
-        let u2 = next();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    };
-    let beta: Vec<f64> = (0..n)
-        .map(|_| 0.5 + normal().abs().min(2.0) * 0.5)
-        .collect();
-    let drift: Vec<f64> = (0..n).map(|_| 0.0002 + 0.0003 * normal()).collect();
-    let idio: Vec<f64> = (0..n).map(|_| 0.008 + 0.006 * normal().abs()).collect();
-    let mut r = DMatrix::zeros(t, n);
-    for i in 0..t {
-        let f = 0.0003 + 0.01 * normal();
-        for j in 0..n {
-            r[(i, j)] = drift[j] + beta[j] * f + idio[j] * normal();
-        }
-    }
-    r
-}
 
 fn write_matrix(name: &str, r: &DMatrix<f64>) {
     let mut bytes = Vec::with_capacity((r.len() + 2) * 8);
@@ -106,9 +49,9 @@ fn fmt(s: f64) -> String {
 
 fn main() {
     let d = Periodicity::Daily;
-    let (names, real) = real_universe();
+    let real = real_universe();
     let universes = vec![
-        (format!("real{}", names.len()), real),
+        (format!("real{}", real.ncols()), real),
         ("synth200".to_string(), synthetic(200, 1260, 42)),
         ("synth500".to_string(), synthetic(500, 1260, 43)),
     ];

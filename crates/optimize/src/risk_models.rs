@@ -99,31 +99,34 @@ pub fn semicovariance(
     estimate_risk(&RiskModel::Semi { benchmark }, returns, periodicity)
 }
 
-/// Σ of a slice with 8 independent accumulators (vectorizes; a strict left-to-right sum is
-/// latency-bound at one add per 4 cycles). Differs from it by rounding only.
-fn sum8(s: &[f64]) -> f64 {
+/// Σ f(x) over a slice with 8 independent accumulators (vectorizes; a strict left-to-right sum
+/// is latency-bound at one add per 4 cycles). Differs from it by rounding only.
+#[inline(always)]
+fn sum8_by(s: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0f64; 8];
     let chunks = s.chunks_exact(8);
-    let rest: f64 = chunks.remainder().iter().sum();
+    let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
     for c in chunks {
         for k in 0..8 {
-            acc[k] += c[k];
+            acc[k] += f(c[k]);
         }
     }
     acc.iter().sum::<f64>() + rest
 }
 
-/// Σ (x − m)² over a slice, 8 accumulators (see [`sum8`]).
+/// Σ of a slice (see [`sum8_by`]).
+fn sum8(s: &[f64]) -> f64 {
+    sum8_by(s, |v| v)
+}
+
+/// Σ of squares of a slice (see [`sum8_by`]).
+fn sum_sq8(s: &[f64]) -> f64 {
+    sum8_by(s, |v| v * v)
+}
+
+/// Σ (x − m)² over a slice (see [`sum8_by`]).
 fn sum_sq_dev8(s: &[f64], m: f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let chunks = s.chunks_exact(8);
-    let rest: f64 = chunks.remainder().iter().map(|v| (v - m) * (v - m)).sum();
-    for c in chunks {
-        for k in 0..8 {
-            acc[k] += (c[k] - m) * (c[k] - m);
-        }
-    }
-    acc.iter().sum::<f64>() + rest
+    sum8_by(s, |v| (v - m) * (v - m))
 }
 
 /// Per-column statistics of a block of returns columns (see `ledoit_wolf_scaled`).
@@ -136,19 +139,6 @@ struct ColumnStats {
     means: Vec<f64>,
     /// Σ_t (x_ti − m_i)² per column.
     centred_sq: Vec<f64>,
-}
-
-/// Σ of squares of a slice, 8 accumulators (see [`sum8`]).
-fn sum_sq8(s: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let chunks = s.chunks_exact(8);
-    let rest: f64 = chunks.remainder().iter().map(|v| v * v).sum();
-    for c in chunks {
-        for k in 0..8 {
-            acc[k] += c[k] * c[k];
-        }
-    }
-    acc.iter().sum::<f64>() + rest
 }
 
 fn demeaned(returns: &DMatrix<f64>) -> DMatrix<f64> {
@@ -324,11 +314,7 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
         }
         g
     } else {
-        let mut data = Vec::with_capacity(t * p);
-        for (c, m) in returns.as_slice().chunks_exact(t).zip(&means) {
-            data.extend(c.iter().map(|r| r - m));
-        }
-        gram_upper(&DMatrix::from_vec(t, p, data))
+        gram_upper(&demeaned(returns))
     };
     if p == 1 {
         xtx *= scale / n;

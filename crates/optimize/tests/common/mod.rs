@@ -1,4 +1,5 @@
-//! Shared test helpers: load real adjusted closes from ../shared/data and inner-join on date.
+//! Shared test and bench helpers: load real adjusted closes from ../shared/data and inner-join on
+//! date, the real 47-asset universe, seeded synthetic universes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use pulse_optimize::nalgebra::DMatrix;
@@ -59,20 +60,7 @@ pub fn real_universe() -> DMatrix<f64> {
         names.len(),
         dir.display()
     );
-    let series: Vec<BTreeMap<String, f64>> = names
-        .iter()
-        .map(|t| {
-            let path = dir.join(format!("{t}.csv"));
-            let text = std::fs::read_to_string(&path).unwrap();
-            text.lines()
-                .skip(1)
-                .map(|l| {
-                    let (d, v) = l.split_once(',').unwrap();
-                    (d.to_string(), v.trim().parse().unwrap())
-                })
-                .collect()
-        })
-        .collect();
+    let series: Vec<BTreeMap<String, f64>> = names.iter().map(|t| read_adjclose(t)).collect();
     let dates: Vec<&String> = series[0]
         .keys()
         .filter(|d| series.iter().all(|s| s.contains_key(*d)))
@@ -81,7 +69,7 @@ pub fn real_universe() -> DMatrix<f64> {
     returns_from_prices(&prices).unwrap()
 }
 
-/// Seeded one-factor daily returns (SplitMix64 + Box-Muller), as in benches/optimize.rs.
+/// Seeded one-factor daily returns (SplitMix64 + Box-Muller); benches/optimize.rs uses it too.
 pub fn synthetic(n: usize, t: usize, seed: u64) -> DMatrix<f64> {
     let mut state = seed;
     let mut next = || {
