@@ -16,7 +16,7 @@
 //!   [`KernelScratch`]. The test `kernel_equals_the_general_runner` proves equal fills and
 //!   equity on the real data for many rule sets.
 
-use crate::broker::{SimBroker, Unfillable};
+use crate::broker::Unfillable;
 use crate::data::AlignedData;
 use crate::runner::BacktestConfig;
 use jiff::Timestamp;
@@ -523,15 +523,7 @@ impl PulseMarket {
                 }
             }
         }
-        let e = &config.engine;
-        let broker = SimBroker::new(
-            e.costs.clone(),
-            config.fill_price,
-            config.price_dp,
-            e.sizing.whole_shares,
-            e.sizing.fractional_dp,
-            e.allow_negative_cash,
-        );
+        let broker = config.sim_broker();
         scratch.clear(range.len());
         let mut cash = account.cash;
         let mut cash_f = money_to_f64(cash);

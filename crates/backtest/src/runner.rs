@@ -38,6 +38,22 @@ impl Default for BacktestConfig {
     }
 }
 
+impl BacktestConfig {
+    /// The simulated broker these settings describe (costs, fill price, rounding, sizing),
+    /// shared by the general runner and the sweep kernel.
+    pub(crate) fn sim_broker(&self) -> SimBroker {
+        let e = &self.engine;
+        SimBroker::new(
+            e.costs.clone(),
+            self.fill_price,
+            self.price_dp,
+            e.sizing.whole_shares,
+            e.sizing.fractional_dp,
+            e.allow_negative_cash,
+        )
+    }
+}
+
 /// Replay errors.
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
@@ -139,14 +155,7 @@ pub fn run<S: Strategy>(
         return Err(BacktestError::Empty);
     }
     let e = &config.engine;
-    let broker = SimBroker::new(
-        e.costs.clone(),
-        config.fill_price,
-        config.price_dp,
-        e.sizing.whole_shares,
-        e.sizing.fractional_dp,
-        e.allow_negative_cash,
-    );
+    let broker = config.sim_broker();
     let name = strategy.name().to_string();
     let mut engine = Engine::new(strategy, e.clone(), initial);
     let n = end_idx - start_idx;
