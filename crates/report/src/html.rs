@@ -110,9 +110,16 @@ fn metric_cell(
     }
 }
 
-fn heat_color(r: f64, scale: f64) -> (String, bool) {
-    let s = (r.abs() / scale).min(1.0);
-    let (tr, tg, tb) = if r >= 0.0 {
+/// Diverging colour of `v` around `centre`: red below, green above, white at the centre, full
+/// strength at `scale` away; the flag says the text on it should be white.
+pub(crate) fn diverging(v: f64, centre: f64, scale: f64) -> (String, bool) {
+    let d = v - centre;
+    let s = if scale > 0.0 {
+        (d.abs() / scale).min(1.0)
+    } else {
+        0.0
+    };
+    let (tr, tg, tb) = if d >= 0.0 {
         (26.0, 152.0, 80.0)
     } else {
         (215.0, 48.0, 39.0)
@@ -657,7 +664,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
                 match v {
                     Some(v) if v.is_finite() => {
                         comp *= 1.0 + v;
-                        let (bg, light) = heat_color(*v, scale);
+                        let (bg, light) = diverging(*v, 0.0, scale);
                         let _ = write!(
                             out,
                             "<td style=\"background:{bg}{}\">{}</td>",
@@ -669,7 +676,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
                 }
             }
             let y = comp - 1.0;
-            let (bg, light) = heat_color(y, scale * 3.0);
+            let (bg, light) = diverging(y, 0.0, scale * 3.0);
             let _ = write!(
                 out,
                 "<td class=\"yr\" style=\"background:{bg}{}\">{}</td></tr>",

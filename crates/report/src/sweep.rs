@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::error::ReportError;
 use crate::escape::{html, push_html};
+use crate::html::diverging;
 use crate::model::SweepSection;
 use crate::scale::{percent, thousands};
 
@@ -133,26 +134,6 @@ fn params_text(names: &[String], params: &BTreeMap<String, f64>) -> String {
     } else {
         parts.join(" · ")
     }
-}
-
-/// Diverging colour of `v` around `centre`: red below, green above, white at the centre.
-fn diverging(v: f64, centre: f64, scale: f64) -> (String, bool) {
-    let d = v - centre;
-    let s = if scale > 0.0 {
-        (d.abs() / scale).min(1.0)
-    } else {
-        0.0
-    };
-    let (tr, tg, tb) = if d >= 0.0 {
-        (26.0, 152.0, 80.0)
-    } else {
-        (215.0, 48.0, 39.0)
-    };
-    let mix = |t: f64| (255.0 + (t - 255.0) * s).round() as u8;
-    (
-        format!("#{:02x}{:02x}{:02x}", mix(tr), mix(tg), mix(tb)),
-        s > 0.6,
-    )
 }
 
 fn importance_chart(out: &mut String, importance: &[(String, f64)]) {
