@@ -4,6 +4,7 @@
 //! (close, high, low, volume: 4 × N little-endian f64) for bench/peers/talib_bench.py.
 //! Prints a markdown table; `PULSE_BENCH_N` overrides N.
 
+use pulse_testkit::best_of;
 use std::hint::black_box;
 use std::io::Write;
 use std::time::Instant;
@@ -40,16 +41,6 @@ fn series(n: usize) -> [Vec<f64>; 4] {
         v.push(1000.0 + (r.next_f64() * 1e6).floor());
     }
     [c, h, l, v]
-}
-
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    best
 }
 
 fn stream<I: Indicator>(mut ind: I, n: usize, input: impl Fn(usize) -> I::Input) -> f64 {

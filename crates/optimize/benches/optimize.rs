@@ -10,12 +10,11 @@
 use pulse_core::Periodicity;
 use pulse_optimize::nalgebra::DMatrix;
 use pulse_optimize::*;
-use std::hint::black_box;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 use common::{real_universe, synthetic};
-use std::time::Instant;
+use pulse_testkit::{best_of, fmt_secs};
 
 fn write_matrix(name: &str, r: &DMatrix<f64>) {
     let mut bytes = Vec::with_capacity((r.len() + 2) * 8);
@@ -27,24 +26,6 @@ fn write_matrix(name: &str, r: &DMatrix<f64>) {
         }
     }
     std::fs::write(format!("/tmp/pulse_opt_{name}.f64"), bytes).unwrap();
-}
-
-fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut b = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        black_box(f());
-        b = b.min(t.elapsed().as_secs_f64());
-    }
-    b
-}
-
-fn fmt(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.2} ms", s * 1e3)
-    }
 }
 
 fn main() {
@@ -65,29 +46,29 @@ fn main() {
         let n = r.ncols();
         let reps = if n >= 500 { 3 } else { 7 };
         // Ledoit-Wolf is cheap on both sides: best of 15 (the peer script does the same).
-        let lw = best(15, || ledoit_wolf(r, d).unwrap());
+        let lw = best_of(15, || ledoit_wolf(r, d).unwrap());
         let cov = ledoit_wolf(r, d).unwrap().cov;
         let mu = mean_historical_return(r, true, d).unwrap();
         let cons = Constraints::long_only(n);
-        let mv = best(reps, || {
+        let mv = best_of(reps, || {
             optimize_mvo(None, &cov, &Objective::MinVolatility, &cons).unwrap()
         });
         let ms_sol =
             optimize_mvo(Some(&mu), &cov, &Objective::MaxSharpe { rf: 0.02 }, &cons).unwrap();
-        let ms = best(reps, || {
+        let ms = best_of(reps, || {
             optimize_mvo(Some(&mu), &cov, &Objective::MaxSharpe { rf: 0.02 }, &cons).unwrap()
         });
         let sample = sample_cov(r, d).unwrap().cov;
-        let h = best(reps, || hrp(&sample, Linkage::Single).unwrap());
+        let h = best_of(reps, || hrp(&sample, Linkage::Single).unwrap());
         let perf = portfolio_performance(&ms_sol.weights, Some(&mu), &cov, 0.02).unwrap();
         solver_rows.push((name.clone(), n, cov.clone(), mu.clone(), reps));
         println!(
             "| {name} | {}×{n} | {} | {} | {} | {} | {} ({} it, Sharpe {:.4}) |",
             r.nrows(),
-            fmt(lw),
-            fmt(mv),
-            fmt(ms),
-            fmt(h),
+            fmt_secs(lw),
+            fmt_secs(mv),
+            fmt_secs(ms),
+            fmt_secs(h),
             ms_sol.status,
             ms_sol.iterations,
             perf.sharpe.unwrap()
@@ -116,13 +97,13 @@ fn main() {
         for (label, obj, cons) in cases {
             let run = |s: MvoSolver| optimize_mvo_with(Some(mu), cov, &obj, cons, s).unwrap();
             let (fast, slow) = (run(MvoSolver::ActiveSet), run(MvoSolver::Clarabel));
-            let tf = best(*reps, || run(MvoSolver::ActiveSet));
-            let ts = best(*reps, || run(MvoSolver::Clarabel));
+            let tf = best_of(*reps, || run(MvoSolver::ActiveSet));
+            let ts = best_of(*reps, || run(MvoSolver::Clarabel));
             let label = label.replace("cap", &format!("cap {:.0} %", cap * 100.0));
             println!(
                 "| {name} | {label} | {} | {} | {:.0}× | {} / {} |",
-                fmt(tf),
-                fmt(ts),
+                fmt_secs(tf),
+                fmt_secs(ts),
                 ts / tf,
                 fast.iterations,
                 slow.iterations

@@ -6,6 +6,7 @@
 use jiff::civil::Date;
 use pulse_core::{Portfolio, Symbol};
 use pulse_rebalance::*;
+use pulse_testkit::fmt_secs;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -40,14 +41,6 @@ fn time<F: FnMut()>(iters: u32, mut f: F) -> f64 {
         f();
     }
     t.elapsed().as_secs_f64() / f64::from(iters)
-}
-
-fn fmt(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.2} ms", s * 1e3)
-    }
 }
 
 fn main() {
@@ -86,7 +79,7 @@ fn main() {
         });
         println!(
             "| on_execution_day, {n} securities (step 1 of a global plan, state clone included) | {} |",
-            fmt(t)
+            fmt_secs(t)
         );
         let t = time(2000 / n as u32 * 4, || {
             black_box(
@@ -100,7 +93,7 @@ fn main() {
                 .unwrap(),
             );
         });
-        println!("| calculate_net_trades, {n} securities | {} |", fmt(t));
+        println!("| calculate_net_trades, {n} securities | {} |", fmt_secs(t));
         let mut st = base.clone();
         rb.on_execution_day(&mut st, &input).unwrap();
         let t = time(2000 / n as u32 * 4, || {
@@ -110,7 +103,7 @@ fn main() {
         println!(
             "| state JSON round trip, {n} securities ({} bytes) | {} |",
             serde_json::to_string(&st).unwrap().len(),
-            fmt(t)
+            fmt_secs(t)
         );
         let t = time(2000, || {
             let mut st = base.clone();
@@ -118,7 +111,7 @@ fn main() {
         });
         println!(
             "| on_signal (unchanged model), {n} securities | {} |",
-            fmt(t)
+            fmt_secs(t)
         );
     }
     // A year of 252 decisions (plan every ~25 days), 4 securities.
@@ -154,6 +147,6 @@ fn main() {
     });
     println!(
         "| 252 execution days with a plan every 25 days, 4 securities | {} |",
-        fmt(t)
+        fmt_secs(t)
     );
 }

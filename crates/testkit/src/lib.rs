@@ -37,3 +37,24 @@ pub fn shared_file(relative: &str) -> PathBuf {
 pub fn bundle_dir() -> PathBuf {
     workspace_root().join("data").join("bundle")
 }
+
+/// Shortest wall time of `reps` calls of `f`, in seconds (the result is kept alive through
+/// `black_box`). For benchmarks: the minimum is the figure least disturbed by other load.
+pub fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = std::time::Instant::now();
+        std::hint::black_box(f());
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+/// A duration in seconds as `12.3 µs` below a millisecond, `4.56 ms` above.
+pub fn fmt_secs(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}
