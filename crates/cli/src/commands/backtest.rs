@@ -451,6 +451,14 @@ pub(crate) fn run_all(
     Ok(out)
 }
 
+/// The report's side of an order side (pulse-report does not depend on pulse-core).
+pub(crate) fn trade_side(side: Side) -> TradeSide {
+    match side {
+        Side::Buy => TradeSide::Buy,
+        Side::Sell => TradeSide::Sell,
+    }
+}
+
 /// One report equity curve per evaluated run, dated at `timeframe`.
 pub(crate) fn equity_series(runs: &[Evaluated], timeframe: Timeframe) -> Vec<EquitySeries> {
     runs.iter()
@@ -567,11 +575,7 @@ pub(crate) fn build_report(
             .filter(|f| &f.symbol == s)
             .map(|f| TradeMarker {
                 date: date_of(f.ts, tf),
-                side: if f.side == Side::Buy {
-                    TradeSide::Buy
-                } else {
-                    TradeSide::Sell
-                },
+                side: trade_side(f.side),
                 price: money_to_f64(f.price),
                 quantity: money_to_f64(f.quantity),
             })
@@ -644,11 +648,7 @@ pub(crate) fn build_report(
             .map(|f| TradeRow {
                 date: date_of(f.ts, tf),
                 symbol: f.symbol.to_string(),
-                side: if f.side == Side::Buy {
-                    TradeSide::Buy
-                } else {
-                    TradeSide::Sell
-                },
+                side: trade_side(f.side),
                 quantity: money_to_f64(f.quantity),
                 price: money_to_f64(f.price),
                 fee: money_to_f64(f.fee),

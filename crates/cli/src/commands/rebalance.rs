@@ -9,7 +9,7 @@
 
 use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
-use crate::commands::backtest::decimal;
+use crate::commands::backtest::{decimal, trade_side};
 use crate::commands::parse_instant;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
@@ -362,9 +362,7 @@ fn write_report(
     orders: &[OrderRow],
     args: &RebalanceSimulateArgs,
 ) -> anyhow::Result<()> {
-    use pulse_report::{
-        BacktestReport, EquitySeries, SampleLabel, TradeRow, TradeSide, WeightsSeries,
-    };
+    use pulse_report::{BacktestReport, EquitySeries, SampleLabel, TradeRow, WeightsSeries};
     let dates: Vec<String> = nav.iter().map(|n| n.date.clone()).collect();
     let equity: Vec<f64> = nav.iter().map(|n| n.nav).collect();
     let report = BacktestReport {
@@ -402,11 +400,7 @@ fn write_report(
             .map(|o| TradeRow {
                 date: o.date.clone(),
                 symbol: o.symbol.clone(),
-                side: if o.side == Side::Buy {
-                    TradeSide::Buy
-                } else {
-                    TradeSide::Sell
-                },
+                side: trade_side(o.side),
                 quantity: money_to_f64(o.quantity),
                 price: money_to_f64(o.price),
                 fee: money_to_f64(o.fee),
