@@ -48,7 +48,7 @@ pub fn estimate_risk(
 ) -> Result<CovEstimate> {
     let ppy = periodicity.periods_per_year();
     let (raw, shrinkage) = match model {
-        RiskModel::Sample => (sample_cov_raw(returns)? * ppy, None),
+        RiskModel::Sample => (sample_cov_scaled(returns, ppy)?, None),
         RiskModel::LedoitWolf => {
             let lw = ledoit_wolf_scaled(returns, ppy)?;
             if lw.certified_pd {
@@ -65,7 +65,7 @@ pub fn estimate_risk(
         RiskModel::Exponential { span } => (exp_cov_raw(returns, *span)? * ppy, None),
         RiskModel::Semi { benchmark } => (semicov_raw(returns, *benchmark)? * ppy, None),
     };
-    let (cov, warning) = fix_nonpositive_semidefinite(&raw)?;
+    let (cov, warning) = repair_psd(raw)?;
     Ok(CovEstimate {
         cov,
         shrinkage,
@@ -224,11 +224,17 @@ fn symmetrize(m: &mut DMatrix<f64>) {
     }
 }
 
-/// Per-period sample covariance (ddof 1).
-pub(crate) fn sample_cov_raw(returns: &DMatrix<f64>) -> Result<DMatrix<f64>> {
-    check_returns("sample_cov", returns, 2)?;
-    let x = demeaned(returns);
-    Ok(gram(&x) / (returns.nrows() as f64 - 1.0))
+/// Sample covariance (ddof 1) times `scale` (periods per year), from the same centred Gram
+/// matrix as Ledoit-Wolf.
+fn sample_cov_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<DMatrix<f64>> {
+    let (mut g, _) = centred_gram_upper("sample_cov", returns, false)?;
+    let p = g.ncols();
+    let factor = scale / (returns.nrows() as f64 - 1.0);
+    for (j, col) in g.as_mut_slice().chunks_exact_mut(p).enumerate() {
+        col[..=j].iter_mut().for_each(|v| *v *= factor);
+    }
+    mirror_upper(&mut g);
+    Ok(g)
 }
 
 /// A Ledoit-Wolf estimate scaled by a constant (periods per year).
@@ -244,21 +250,28 @@ pub(crate) struct LwEstimate {
     pub certified_pd: bool,
 }
 
-/// Ledoit-Wolf estimate and shrinkage δ (sklearn `ledoit_wolf_shrinkage`), times `scale`.
-pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<LwEstimate> {
+/// The centred Gram matrix Xcᵀ·Xc of T×N returns (Xc = X minus its column means; only the
+/// upper triangle is filled) and, when `row_norms` is set, the row sums of squares
+/// Σ_i (x_ti − m_i)² that Ledoit-Wolf's β needs. Validates the returns (at least 2 rows; an
+/// invalid value is located and reported as `what`'s error).
+fn centred_gram_upper(
+    what: &'static str,
+    returns: &DMatrix<f64>,
+    row_norms: bool,
+) -> Result<(DMatrix<f64>, Vec<f64>)> {
     let (t, p) = returns.shape();
     if t < 2 || p == 0 {
-        check_returns("ledoit_wolf", returns, 2)?;
+        check_returns(what, returns, 2)?;
     }
     // One pass per column (it stays in L1): validate, mean, the exact centred sum of squares
-    // and the row sums of squares of the centred values that β needs; an invalid value is then
+    // and (if asked) the row sums of squares of the centred values; an invalid value is then
     // located by `check_returns`. Above 2¹⁷ values the columns are split between two rayon
     // tasks and the partial row sums added.
     let stats = |src: &[f64]| -> ColumnStats {
         let valid = |r: &f64| *r > -1.0 && *r < f64::INFINITY;
         let mut out = ColumnStats {
             valid: true,
-            row_sq: vec![0.0; t],
+            row_sq: if row_norms { vec![0.0; t] } else { Vec::new() },
             means: Vec::with_capacity(src.len() / t),
             centred_sq: Vec::with_capacity(src.len() / t),
         };
@@ -282,32 +295,31 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
         (stats(lo_src), stats(hi_src))
     };
     if !(st.valid && hi.valid) {
-        check_returns("ledoit_wolf", returns, 2)?;
+        check_returns(what, returns, 2)?;
     }
     for (a, b) in st.row_sq.iter_mut().zip(&hi.row_sq) {
         *a += b;
     }
     st.means.extend_from_slice(&hi.means);
     st.centred_sq.extend_from_slice(&hi.centred_sq);
-    let (means, row_sq) = (st.means, st.row_sq);
     let n = t as f64;
-    let pf = p as f64;
     // XcᵀXc = XᵀX − T·m·mᵀ: the Gram matrix of the returns themselves, so the centred 5 MB
     // copy (at 1260×500) is never written. The subtraction loses about log10(1 + T·m²/Σ(x−m)²)
     // digits per column: nothing for returns (daily means are ~1/20 of a standard deviation:
     // 0.003 digits), but a column whose mean dwarfs its spread (a near-constant return) would
     // lose many, so above 1e3 (3 digits) the centred copy is made instead. The diagonal is the
     // two-pass centred sum of squares either way.
-    let cancellation = means
+    let cancellation = st
+        .means
         .iter()
         .zip(&st.centred_sq)
         .map(|(m, ss)| n * m * m / ss)
         .fold(0.0, |a: f64, c| if c.is_nan() { a } else { a.max(c) });
-    let mut xtx = if cancellation <= 1e3 {
+    let g = if cancellation <= 1e3 {
         let mut g = gram_upper(returns);
         for (j, col) in g.as_mut_slice().chunks_exact_mut(p).enumerate() {
-            let tm = n * means[j];
-            for (v, m) in col[..j].iter_mut().zip(&means) {
+            let tm = n * st.means[j];
+            for (v, m) in col[..j].iter_mut().zip(&st.means) {
                 *v -= tm * m;
             }
             col[j] = st.centred_sq[j];
@@ -316,6 +328,15 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
     } else {
         gram_upper(&demeaned(returns))
     };
+    Ok((g, st.row_sq))
+}
+
+/// Ledoit-Wolf estimate and shrinkage δ (sklearn `ledoit_wolf_shrinkage`), times `scale`.
+pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<LwEstimate> {
+    let (t, p) = returns.shape();
+    let (mut xtx, row_sq) = centred_gram_upper("ledoit_wolf", returns, true)?;
+    let n = t as f64;
+    let pf = p as f64;
     if p == 1 {
         xtx *= scale / n;
         return Ok(LwEstimate {
@@ -401,11 +422,17 @@ pub fn is_positive_semidefinite(m: &DMatrix<f64>) -> bool {
 /// to zero and rebuilding `V·diag(λ⁺)·Vᵀ` (PyPortfolioOpt `fix_nonpositive_semidefinite`,
 /// method "spectral"). Returns the (possibly unchanged) matrix and a warning when it was repaired.
 pub fn fix_nonpositive_semidefinite(m: &DMatrix<f64>) -> Result<(DMatrix<f64>, Option<String>)> {
-    check_cov(m)?;
-    if is_positive_semidefinite(m) {
-        return Ok((m.clone(), None));
+    repair_psd(m.clone())
+}
+
+/// [`fix_nonpositive_semidefinite`] on an owned matrix: a PSD input is handed back without a
+/// copy (the estimators' common case).
+fn repair_psd(m: DMatrix<f64>) -> Result<(DMatrix<f64>, Option<String>)> {
+    check_cov(&m)?;
+    if is_positive_semidefinite(&m) {
+        return Ok((m, None));
     }
-    let eig = m.clone().symmetric_eigen();
+    let eig = m.symmetric_eigen();
     let min_eig = eig
         .eigenvalues
         .iter()

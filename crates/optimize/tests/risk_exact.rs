@@ -198,7 +198,8 @@ fn synth500_covariances_match_naive_loops() {
     check("synth500", &synthetic(500, 1260, 43));
 }
 
-/// Ledoit-Wolf takes XᵀX − T·m·mᵀ when no column's mean dwarfs its spread. A cash-like column
+/// The sample covariance and Ledoit-Wolf take XᵀX − T·m·mᵀ when no column's mean dwarfs its
+/// spread. A cash-like column
 /// (a steady 0.015 % a day with 1e-9 wiggles: T·m²/Σ(x−m)² ≈ 10¹⁰) would lose ten digits that
 /// way; it must go through the centred copy and still match the loops, on the single-threaded
 /// (16 columns) and the two-thread (200 columns) paths.
