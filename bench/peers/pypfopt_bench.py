@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyPortfolioOpt timings on the exact returns matrices the Rust bench wrote
 (/tmp/pulse_opt_<name>.f64: little-endian f64 T, N, then T×N returns row-major).
-Same operations as crates/optimize/benches/optimize.rs: Ledoit-Wolf from returns, min volatility
+Same operations as crates/optimize/benches/optimize.rs: Ledoit-Wolf and the sample covariance
+(PSD-checked) from returns, min volatility
 and max Sharpe (rf 0.02) on mean-historical μ and the LW Σ with PyPortfolioOpt's DEFAULT cvxpy
 solver, HRP (single linkage) from returns. Best of R runs, wall time. Prints a markdown table.
 Run: .venv-opt/bin/python bench/peers/pypfopt_bench.py real47 synth200 synth500"""
@@ -29,8 +30,8 @@ def fmt(s):
     return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1e3:.2f} ms"
 
 
-print("| universe | T×N | Ledoit-Wolf | min volatility | max Sharpe (rf 0.02) | HRP (single) | max-Sharpe outcome |")
-print("|---|---|---|---|---|---|---|")
+print("| universe | T×N | Ledoit-Wolf | sample cov | min volatility | max Sharpe (rf 0.02) | HRP (single, from returns) | max-Sharpe outcome |")
+print("|---|---|---|---|---|---|---|---|")
 for name in sys.argv[1:] or ["real47", "synth200", "synth500"]:
     raw = np.fromfile(f"/tmp/pulse_opt_{name}.f64", dtype="<f8")
     t, n = int(raw[0]), int(raw[1])
@@ -38,6 +39,8 @@ for name in sys.argv[1:] or ["real47", "synth200", "synth500"]:
     reps = 3 if n >= 500 else 7
     # Ledoit-Wolf is cheap on both sides: best of 15 (the Rust bench does the same).
     lw_t, S = best(lambda: risk_models.CovarianceShrinkage(rets, returns_data=True).ledoit_wolf(), 15)
+    # sample_cov also runs PyPortfolioOpt's PSD check (fix_nonpositive_semidefinite), as Pulse's.
+    sc_t, _ = best(lambda: risk_models.sample_cov(rets, returns_data=True), 15)
     mu = expected_returns.mean_historical_return(rets, returns_data=True)
 
     def minvol():
@@ -57,4 +60,4 @@ for name in sys.argv[1:] or ["real47", "synth200", "synth500"]:
     except Exception as e:  # the default solver may fail on large problems
         ms, outcome = "failed", f"{type(e).__name__}: {str(e)[:60]}"
     h_t, _ = best(lambda: HRPOpt(rets).optimize(linkage_method="single"), reps)
-    print(f"| {name} | {t}×{n} | {fmt(lw_t)} | {fmt(mv_t)} | {ms} | {fmt(h_t)} | {outcome} |")
+    print(f"| {name} | {t}×{n} | {fmt(lw_t)} | {fmt(sc_t)} | {fmt(mv_t)} | {ms} | {fmt(h_t)} | {outcome} |")
