@@ -1,31 +1,15 @@
 //! `pulse portfolio backtest` end to end on real ETF closes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::process::Command;
+mod common;
+use common::{import_shared_adjclose, pulse_db};
 
 #[test]
 fn walk_forward_compares_strategies_on_real_etfs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let pulse = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_pulse"))
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let files: Vec<String> = ["SPY", "TLT", "GLD", "IEF", "QQQ"]
-        .iter()
-        .map(|t| {
-            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut import = vec!["-q", "data", "import"];
-    import.extend(files.iter().map(String::as_str));
-    assert!(pulse(&import).status.success());
+    let pulse = |args: &[&str]| pulse_db(&db, args);
+    import_shared_adjclose(&db, &["SPY", "TLT", "GLD", "IEF", "QQQ"]);
     let report = dir.path().join("wf.html");
     let out = pulse(&[
         "--json",

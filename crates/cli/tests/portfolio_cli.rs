@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{ok_json, pulse_db as pulse};
+use common::{import_shared_adjclose, ok_json, pulse_db as pulse};
 
 const ETFS: [&str; 15] = [
     "SPY", "QQQ", "IWM", "EEM", "EFA", "GLD", "SLV", "TLT", "IEF", "SHY", "TIP", "LQD", "HYG",
@@ -22,17 +22,7 @@ fn fixture() -> Value {
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let files: Vec<String> = ETFS
-        .iter()
-        .map(|t| {
-            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut args = vec!["--json", "data", "import"];
-    args.extend(files.iter().map(String::as_str));
-    ok_json(pulse(&db, &args));
+    import_shared_adjclose(&db, &ETFS);
     (dir, db)
 }
 

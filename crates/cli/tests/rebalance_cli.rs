@@ -3,10 +3,12 @@
 //! buy-then-sell of a security within a plan, targets reached).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+use common::{import_shared_adjclose, pulse_db};
+
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::str::FromStr;
 
 const SIGNALS: &str = r#"{"date":"2024-01-02","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1},"sub_mp":{"stocks":{"SPY":1.0},"bonds":["TLT"]}}
@@ -24,25 +26,8 @@ fn dec(v: &Value) -> Decimal {
 fn a_year_of_signals_on_real_prices_keeps_every_invariant() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let pulse = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_pulse"))
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let files: Vec<String> = ["SPY", "QQQ", "TLT", "GLD"]
-        .iter()
-        .map(|t| {
-            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut import = vec!["-q", "data", "import"];
-    import.extend(files.iter().map(String::as_str));
-    assert!(pulse(&import).status.success());
+    let pulse = |args: &[&str]| pulse_db(&db, args);
+    import_shared_adjclose(&db, &["SPY", "QQQ", "TLT", "GLD"]);
     let signals = dir.path().join("signals.jsonl");
     std::fs::write(&signals, SIGNALS).unwrap();
     let out = pulse(&[

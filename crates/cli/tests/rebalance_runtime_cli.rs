@@ -5,7 +5,10 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{import_shared_adjclose, pulse_db};
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -19,12 +22,7 @@ impl Env {
         Env { _dir: dir, db }
     }
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_pulse"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .output()
-            .unwrap()
+        pulse_db(&self.db, args)
     }
     fn ok(&self, args: &[&str]) -> Value {
         let out = self.run(args);
@@ -39,15 +37,7 @@ impl Env {
 
 fn setup() -> Env {
     let env = Env::new();
-    let spy = pulse_testkit::shared_file("daily-adjclose/SPY.csv");
-    let tlt = pulse_testkit::shared_file("daily-adjclose/TLT.csv");
-    env.ok(&[
-        "-q",
-        "data",
-        "import",
-        spy.to_str().unwrap(),
-        tlt.to_str().unwrap(),
-    ]);
+    import_shared_adjclose(&env.db, &["SPY", "TLT"]);
     env.ok(&[
         "-q",
         "rebalance",

@@ -49,3 +49,24 @@ pub fn ok_json(out: Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// Imports `../shared/data/daily-adjclose/<T>.csv` for every ticker into the store `db`
+/// (`pulse -q --db DB data import …`); fails with stderr otherwise.
+pub fn import_shared_adjclose(db: &Path, tickers: &[&str]) {
+    let files: Vec<String> = tickers
+        .iter()
+        .map(|t| {
+            pulse_testkit::shared_file(&format!("daily-adjclose/{t}.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["-q", "data", "import"];
+    args.extend(files.iter().map(String::as_str));
+    let out = pulse_db(db, &args);
+    assert!(
+        out.status.success(),
+        "import of {tickers:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
