@@ -6,10 +6,9 @@ use pulse_testkit::shared_file;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
-use common::{ok_json, pulse_db as pulse};
+use common::{isolated, ok_json, pulse_db as pulse, pulse_home};
 
 /// (rows, first date, last date) of a shared CSV file, read independently of the importer.
 fn file_extent(path: &Path) -> (u64, String, String) {
@@ -31,14 +30,7 @@ fn series<'a>(list: &'a Value, symbol: &str, tf: &str) -> &'a Value {
 #[test]
 fn first_run_seeds_the_default_database_from_the_bundle() {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(["data", "list", "--json"])
-        .env_remove("PULSE_DB")
-        .env_remove("PULSE_CONFIG")
-        .env("XDG_DATA_HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .output()
-        .unwrap();
+    let out = pulse_home(home.path(), &["data", "list", "--json"]);
     let list = ok_json(out);
     let bundle = pulse_testkit::bundle_dir();
     for sym in ["TSLA", "TSLL", "VIX", "FEAR_GREED"] {
@@ -518,7 +510,7 @@ fn fetch_from_a_yahoo_shaped_server_and_report_offline_clearly() {
     let (url, server) = serve(200, body, 1);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+    let out = isolated(dir.path())
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -533,7 +525,6 @@ fn fetch_from_a_yahoo_shaped_server_and_report_offline_clearly() {
             "2025-09-30",
         ])
         .env("PULSE_YAHOO_BASE_URL", &url)
-        .env("XDG_CONFIG_HOME", dir.path())
         .output()
         .unwrap();
     let summary = ok_json(out);
@@ -557,7 +548,7 @@ fn fetch_from_a_yahoo_shaped_server_and_report_offline_clearly() {
         "[yahoo]\nmin_interval_ms = 1\nmax_retries = 1\ntimeout_secs = 2\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+    let out = isolated(dir.path())
         .args([
             "--db",
             db.to_str().unwrap(),

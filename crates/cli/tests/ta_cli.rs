@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::process::Command;
+
+mod common;
+use common::pulse_db;
 
 fn fixture(name: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
     let path = pulse_testkit::workspace_root()
@@ -31,15 +33,13 @@ fn fixture(name: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
 #[test]
 fn pulse_ta_matches_talib_on_real_tsla() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args([
-            "--db",
-            dir.path().join("p.db").to_str().unwrap(),
+    let tsla = pulse_testkit::shared_file("daily-ohlcv/TSLA.csv");
+    let out = pulse_db(
+        &dir.path().join("p.db"),
+        &[
             "ta",
             "--input",
-        ])
-        .arg(pulse_testkit::shared_file("daily-ohlcv/TSLA.csv"))
-        .args([
+            tsla.to_str().unwrap(),
             "-i",
             "rsi:14",
             "-i",
@@ -54,9 +54,8 @@ fn pulse_ta_matches_talib_on_real_tsla() {
             "ema:10",
             "-i",
             "rsi:5",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -119,10 +118,7 @@ fn pulse_ta_matches_talib_on_real_tsla() {
 fn pulse_ta_lists_and_rejects_bad_specs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let list = Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(["--db", db.to_str().unwrap(), "ta", "--list"])
-        .output()
-        .unwrap();
+    let list = pulse_db(&db, &["ta", "--list"]);
     let text = String::from_utf8(list.stdout).unwrap();
     for name in [
         "sma", "ema", "wma", "rsi", "macd", "bbands", "atr", "vwap", "stoch", "obv", "adx",
@@ -133,12 +129,11 @@ fn pulse_ta_lists_and_rejects_bad_specs() {
             "{name} missing from --list"
         );
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_pulse"))
-        .args(["--db", db.to_str().unwrap(), "ta", "--input"])
-        .arg(pulse_testkit::shared_file("daily-ohlcv/TSLA.csv"))
-        .args(["-i", "rsi:0"])
-        .output()
-        .unwrap();
+    let tsla = pulse_testkit::shared_file("daily-ohlcv/TSLA.csv");
+    let bad = pulse_db(
+        &db,
+        &["ta", "--input", tsla.to_str().unwrap(), "-i", "rsi:0"],
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rsi"));
 }

@@ -7,8 +7,9 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// A `pulse` command with the user's environment removed and `XDG_CONFIG_HOME` set to `home`.
-fn isolated(home: &Path) -> Command {
+/// A `pulse` command with the user's environment removed and `XDG_CONFIG_HOME` set to `home`,
+/// for tests that add their own arguments and variables.
+pub fn isolated(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pulse"));
     c.env_remove("PULSE_DB")
         .env_remove("PULSE_CONFIG")
