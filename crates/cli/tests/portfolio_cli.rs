@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use std::path::Path;
+use std::process::Output;
 
 mod common;
 use common::{import_shared_adjclose, ok_json, pulse_db as pulse};
@@ -26,21 +27,27 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, db)
 }
 
-fn optimize(db: &Path, extra: &[&str]) -> Value {
+/// `pulse [lead…] portfolio <command> --symbols <the 15 ETFs> --from 2015-01-01 --to 2024-12-31
+/// extra…` (`lead`: global flags such as `--json`).
+fn portfolio(db: &Path, lead: &[&str], command: &str, extra: &[&str]) -> Output {
     let symbols = ETFS.join(",");
-    let mut args = vec![
-        "--json",
+    let mut args = lead.to_vec();
+    args.extend_from_slice(&[
         "portfolio",
-        "optimize",
+        command,
         "--symbols",
         &symbols,
         "--from",
         "2015-01-01",
         "--to",
         "2024-12-31",
-    ];
+    ]);
     args.extend_from_slice(extra);
-    ok_json(pulse(db, &args))
+    pulse(db, &args)
+}
+
+fn optimize(db: &Path, extra: &[&str]) -> Value {
+    ok_json(portfolio(db, &["--json"], "optimize", extra))
 }
 
 fn assert_weights(got: &Value, want: &[Value], tol: f64, what: &str) {
@@ -124,24 +131,11 @@ fn optimize_matches_pyportfolioopt_on_real_etfs() {
 fn allocate_matches_pyportfolioopt_greedy_shares() {
     let (_dir, db) = setup();
     let fx = fixture();
-    let symbols = ETFS.join(",");
-    let got = ok_json(pulse(
+    let got = ok_json(portfolio(
         &db,
-        &[
-            "--json",
-            "portfolio",
-            "allocate",
-            "--symbols",
-            &symbols,
-            "--from",
-            "2015-01-01",
-            "--to",
-            "2024-12-31",
-            "--method",
-            "min-vol",
-            "--cash",
-            "100000",
-        ],
+        &["--json"],
+        "allocate",
+        &["--method", "min-vol", "--cash", "100000"],
     ));
     let want = &fx["allocation"]["min_volatility_100000"];
     // PyPortfolioOpt's min-volatility weights carry OSQP's solver noise (≈ 1e-9) on the assets
@@ -310,21 +304,7 @@ fn constraint_flags_match_pyportfolioopt_on_real_etfs() {
 #[test]
 fn constraint_flags_reach_allocate_and_bad_values_are_usage_errors() {
     let (_dir, db) = setup();
-    let symbols = ETFS.join(",");
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "portfolio",
-            "optimize",
-            "--symbols",
-            &symbols,
-            "--from",
-            "2015-01-01",
-            "--to",
-            "2024-12-31",
-        ];
-        args.extend_from_slice(extra);
-        pulse(&db, &args)
-    };
+    let run = |extra: &[&str]| portfolio(&db, &[], "optimize", extra);
     for (extra, flag) in [
         (vec!["--group", "equity=SPY+QQQ"], "--group"),
         (vec!["--group", "equity=SPY+NOPE:0.3"], "--group equity"),
@@ -348,18 +328,11 @@ fn constraint_flags_reach_allocate_and_bad_values_are_usage_errors() {
         assert!(err.contains(flag), "{extra:?}: {err}");
     }
     // allocate takes the same flags: the equity cap holds in the optimized weights.
-    let out = pulse(
+    let out = portfolio(
         &db,
+        &["--json"],
+        "allocate",
         &[
-            "--json",
-            "portfolio",
-            "allocate",
-            "--symbols",
-            &symbols,
-            "--from",
-            "2015-01-01",
-            "--to",
-            "2024-12-31",
             "--method",
             "max-sharpe",
             "--group",
