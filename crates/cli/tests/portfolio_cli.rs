@@ -101,23 +101,11 @@ fn optimize_matches_pyportfolioopt_on_real_etfs() {
         "hrp ward",
     );
     // A target below the minimum volatility is refused with the feasible range.
-    let symbols = ETFS.join(",");
-    let out = pulse(
+    let out = portfolio(
         &db,
-        &[
-            "portfolio",
-            "optimize",
-            "--symbols",
-            &symbols,
-            "--from",
-            "2015-01-01",
-            "--to",
-            "2024-12-31",
-            "--method",
-            "efficient-risk",
-            "--target",
-            "0.01",
-        ],
+        &[],
+        "optimize",
+        &["--method", "efficient-risk", "--target", "0.01"],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
