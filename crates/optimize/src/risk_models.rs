@@ -129,7 +129,7 @@ fn sum_sq_dev8(s: &[f64], m: f64) -> f64 {
     sum8_by(s, |v| (v - m) * (v - m))
 }
 
-/// Per-column statistics of a block of returns columns (see `ledoit_wolf_scaled`).
+/// Per-column statistics of a block of returns columns (see `centred_gram_upper`).
 struct ColumnStats {
     /// Every value is a valid simple return.
     valid: bool,
@@ -213,6 +213,17 @@ pub(crate) fn mirror_upper(m: &mut DMatrix<f64>) {
     }
 }
 
+/// `factor·U + shift·I` made symmetric, from a matrix whose upper triangle U holds the values
+/// (one pass over the triangle, then [`mirror_upper`]).
+fn scale_upper_and_mirror(m: &mut DMatrix<f64>, factor: f64, shift: f64) {
+    let n = m.nrows();
+    for (j, col) in m.as_mut_slice().chunks_exact_mut(n).enumerate() {
+        col[..=j].iter_mut().for_each(|v| *v *= factor);
+        col[j] += shift;
+    }
+    mirror_upper(m);
+}
+
 fn symmetrize(m: &mut DMatrix<f64>) {
     let n = m.nrows();
     for i in 0..n {
@@ -228,12 +239,7 @@ fn symmetrize(m: &mut DMatrix<f64>) {
 /// matrix as Ledoit-Wolf.
 fn sample_cov_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<DMatrix<f64>> {
     let (mut g, _) = centred_gram_upper("sample_cov", returns, false)?;
-    let p = g.ncols();
-    let factor = scale / (returns.nrows() as f64 - 1.0);
-    for (j, col) in g.as_mut_slice().chunks_exact_mut(p).enumerate() {
-        col[..=j].iter_mut().for_each(|v| *v *= factor);
-    }
-    mirror_upper(&mut g);
+    scale_upper_and_mirror(&mut g, scale / (returns.nrows() as f64 - 1.0), 0.0);
     Ok(g)
 }
 
@@ -360,12 +366,11 @@ pub(crate) fn ledoit_wolf_scaled(returns: &DMatrix<f64>, scale: f64) -> Result<L
     let delta = (delta_sum - 2.0 * mu * trace + pf * mu * mu) / pf;
     let beta = beta.min(delta);
     let shrinkage = if beta == 0.0 { 0.0 } else { beta / delta };
-    let keep = (1.0 - shrinkage) / n * scale;
-    for (j, col) in xtx.as_mut_slice().chunks_exact_mut(p).enumerate() {
-        col[..=j].iter_mut().for_each(|v| *v *= keep);
-        col[j] += shrinkage * mu * scale;
-    }
-    mirror_upper(&mut xtx);
+    scale_upper_and_mirror(
+        &mut xtx,
+        (1.0 - shrinkage) / n * scale,
+        shrinkage * mu * scale,
+    );
     let certified_pd = trace > 0.0 && shrinkage > 2.0 * n * pf * pf * f64::EPSILON;
     Ok(LwEstimate {
         cov: xtx,
