@@ -375,3 +375,69 @@ fn the_stored_irx_yield_is_the_default_risk_free_rate() {
     ));
     assert_eq!(sharpe(&zero), sharpe(&without));
 }
+
+/// Issue #12: out-of-range run settings are usage errors (exit 2) naming the flag, refused before
+/// any data is read; none of them crashes.
+#[test]
+fn out_of_range_run_settings_are_usage_errors_naming_the_flag() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (vec!["backtest", "--slippage-bps=-500"], "--slippage-bps"),
+        (
+            vec!["backtest", "--cash", "79228162514264337593543950335"],
+            "--cash",
+        ),
+        (vec!["backtest", "--cash=-100"], "--cash"),
+        (vec!["backtest", "--cash", "0"], "--cash"),
+        (
+            vec!["backtest", "--alert-threshold", "NaN"],
+            "--alert-threshold",
+        ),
+        (vec!["backtest", "--min-trade=-5"], "--min-trade"),
+        (vec!["backtest", "--commission", "2"], "--commission"),
+        (vec!["simulate", "--last", "99999y"], "--last"),
+        (vec!["simulate", "--cash=-5"], "--cash"),
+        (
+            vec!["backtest", "--from", "2018-01-03", "--no-report"],
+            "--from",
+        ),
+    ] {
+        let out = pulse(home.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// Issue #12: a trade history that ends after the data, or leaves holdings the strategy cannot
+/// price, is refused with a clear runtime error instead of starting from the future or valuing
+/// the holding at 0.
+#[test]
+fn trade_histories_the_run_cannot_start_from_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join("trades.csv");
+    for (rows, needle) in [
+        ("2031-01-02,TSLA,buy,1,300,0\n", "after the last stored bar"),
+        ("2024-01-02,AAPL,buy,1,185,0\n", "AAPL"),
+    ] {
+        std::fs::write(
+            &history,
+            format!("date,symbol,side,quantity,price,fee\n{rows}"),
+        )
+        .unwrap();
+        for extra in [&[][..], &["--from", "2025-01-02"][..]] {
+            let mut args = vec![
+                "backtest",
+                "--no-report",
+                "--trades",
+                history.to_str().unwrap(),
+            ];
+            args.extend_from_slice(extra);
+            let out = pulse(home.path(), &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{rows}: {err}");
+            assert!(err.contains(needle), "{rows}: {err}");
+        }
+    }
+}

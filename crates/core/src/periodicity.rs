@@ -28,6 +28,19 @@ impl Periodicity {
     /// Trading days per year used for daily annualization (the √252 convention).
     pub const TRADING_DAYS_PER_YEAR: f64 = 252.0;
 
+    /// The periodicity of bars of `timeframe` on `exchange`: daily bars count 252 per year, intraday
+    /// bars as many as fit the exchange's regular session (from its calendar) on 252 days.
+    pub fn of_bars(timeframe: crate::Timeframe, exchange: crate::Exchange) -> Periodicity {
+        if timeframe.is_intraday() {
+            Periodicity::Intraday {
+                minutes: u32::try_from(timeframe.seconds() / 60).unwrap_or(u32::MAX),
+                session_minutes: crate::calendar::calendar(exchange).regular_session_minutes(),
+            }
+        } else {
+            Periodicity::Daily
+        }
+    }
+
     /// Number of periods in one year.
     pub fn periods_per_year(self) -> f64 {
         match self {

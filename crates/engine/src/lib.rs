@@ -95,6 +95,23 @@ fn percent_1dp(w: f64) -> String {
     format!("{sign}{}.{}%", tenths.abs() / 10, tenths.abs() % 10)
 }
 
+/// The client id of the order a strategy decides at `ts` for `symbol`:
+/// `<strategy>-<unix seconds>-<SYMBOL>`, e.g. `pulse-1704240000-TSLA`. It depends only on the
+/// decision, never on a counter in memory, so a runner restarted after a crash re-derives the
+/// same id for the same decision and the broker's de-duplication by client id holds (one plan
+/// has at most one order per symbol).
+pub fn client_order_id(
+    strategy: &str,
+    ts: Timestamp,
+    symbol: &Symbol,
+) -> pulse_core::ClientOrderId {
+    pulse_core::ClientOrderId(format!(
+        "{}-{}-{symbol}",
+        strategy.to_ascii_lowercase().replace(' ', "_"),
+        ts.as_second()
+    ))
+}
+
 /// Engine errors.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -111,7 +128,6 @@ pub struct Engine<S> {
     portfolio: Portfolio,
     target: TargetWeights,
     last_prices: BTreeMap<Symbol, f64>,
-    order_seq: u64,
     /// f64 views of the booked cash and positions, refreshed whenever a fill or dividend changes
     /// them (analysis only: equity marks, weights, the drift pre-check).
     cash_f64: f64,
@@ -127,7 +143,6 @@ impl<S: Strategy> Engine<S> {
             portfolio,
             target: TargetWeights::new(),
             last_prices: BTreeMap::new(),
-            order_seq: 0,
             cash_f64: 0.0,
             quantities_f64: BTreeMap::new(),
         }
@@ -271,14 +286,8 @@ impl<S: Strategy> Engine<S> {
         );
         let mut orders = Vec::with_capacity(planned.len());
         for (symbol, side, quantity) in planned {
-            self.order_seq += 1;
             orders.push(OrderRequest {
-                client_id: pulse_core::ClientOrderId(format!(
-                    "{}-{}-{}",
-                    self.strategy.name().to_ascii_lowercase().replace(' ', "_"),
-                    ts.as_second(),
-                    self.order_seq
-                )),
+                client_id: client_order_id(self.strategy.name(), ts, &symbol),
                 symbol,
                 side,
                 quantity,
@@ -337,7 +346,21 @@ impl<S: Strategy> Engine<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_1dp;
+    use super::{client_order_id, percent_1dp};
+    use pulse_core::Symbol;
+
+    #[test]
+    fn client_order_ids_are_derived_from_the_decision_not_a_counter() {
+        let ts: jiff::Timestamp = "2024-01-02T21:00:00Z".parse().unwrap();
+        let tsla = Symbol::try_new("TSLA").unwrap();
+        let id = client_order_id("Buy & hold TSLA", ts, &tsla);
+        assert_eq!(id.0, "buy_&_hold_tsla-1704229200-TSLA");
+        // Same decision → same id (a restarted runner re-derives it); another symbol or time → another.
+        assert_eq!(client_order_id("Buy & hold TSLA", ts, &tsla), id);
+        let tsll = Symbol::try_new("TSLL").unwrap();
+        assert_ne!(client_order_id("Buy & hold TSLA", ts, &tsll), id);
+        assert_ne!(client_order_id("Pulse", ts, &tsla), id);
+    }
 
     #[test]
     fn percentages_format_like_one_decimal_place() {

@@ -16,17 +16,36 @@ use jiff::civil::Date;
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let app = App::new(&cli)?;
-    match cli.command {
-        Command::Data(cmd) => data::run(&app, cmd).await,
-        Command::Ta(args) => ta::run(&app, args).await,
-        Command::Backtest(args) => backtest::backtest(&app, args).await,
-        Command::Simulate(args) => backtest::simulate(&app, args).await,
-        Command::Strategy(cmd) => backtest::strategy(&app, cmd),
-        Command::Runs(args) => backtest::runs(&app, args).await,
-        Command::Portfolio(cmd) => portfolio::run(&app, cmd).await,
-        Command::Rebalance(cmd) => rebalance::run(&app, cmd).await,
-        Command::Clock(cmd) => runtime::clock(&app, cmd).await,
-        Command::Sweep(args) => sweep::sweep(&app, args).await,
+    dispatch(&app, cli.command)
+        .await
+        .map_err(usage_of_app_error)
+}
+
+/// An application-layer error that blames the request becomes a usage error (exit 2), with a
+/// setting named as its flag (`slippage_bps` → `--slippage-bps`).
+fn usage_of_app_error(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<pulse_app::AppError>() {
+        Ok(pulse_app::AppError::InvalidSetting { setting, reason }) => {
+            usage(format!("--{} {reason}", setting.replace('_', "-")))
+        }
+        Ok(app) if app.is_usage() => usage(format!("{app}")),
+        Ok(app) => anyhow::Error::new(app),
+        Err(e) => e,
+    }
+}
+
+async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Data(cmd) => data::run(app, cmd).await,
+        Command::Ta(args) => ta::run(app, args).await,
+        Command::Backtest(args) => backtest::backtest(app, args).await,
+        Command::Simulate(args) => backtest::simulate(app, args).await,
+        Command::Strategy(cmd) => backtest::strategy(app, cmd),
+        Command::Runs(args) => backtest::runs(app, args).await,
+        Command::Portfolio(cmd) => portfolio::run(app, cmd).await,
+        Command::Rebalance(cmd) => rebalance::run(app, cmd).await,
+        Command::Clock(cmd) => runtime::clock(app, cmd).await,
+        Command::Sweep(args) => sweep::sweep(app, args).await,
     }
 }
 
@@ -66,9 +85,7 @@ pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
         .map_err(|e: pulse_core::CoreError| usage(e.to_string()))
 }
 
-/// Every bar of one stored series in `[start, end]` (inclusive, `None` = unbounded), read page by
-/// page. For series that fit in memory (backtests, indicators, optimization windows); commands that
-/// must stay bounded whatever the table size (`data show|check|export|resample`) stream instead.
+/// Every bar of one stored series in `[start, end]` (see `pulse_app::market::load_series`).
 pub async fn load_series(
     store: &store_sqlite::SqliteStore,
     symbol: &pulse_core::Symbol,
@@ -76,16 +93,5 @@ pub async fn load_series(
     start: Option<Timestamp>,
     end: Option<Timestamp>,
 ) -> anyhow::Result<Vec<pulse_core::Bar>> {
-    let query = pulse_core::ports::BarQuery {
-        symbol: symbol.clone(),
-        timeframe,
-        start,
-        end,
-    };
-    let mut pager = pulse_core::ports::BarPager::new(query, 10_000);
-    let mut out = Vec::new();
-    while let Some(chunk) = pager.next_chunk(store).await? {
-        out.extend(chunk);
-    }
-    Ok(out)
+    Ok(pulse_app::market::load_series(store, symbol, timeframe, start, end).await?)
 }

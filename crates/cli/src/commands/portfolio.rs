@@ -447,8 +447,9 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
 // ------------------------------------------------------------------------------------------
 
 use crate::cli::PortfolioBacktestArgs;
-use crate::commands::backtest::{
-    Evaluated, RiskFreeChoice, analyse, date_of, decimal, equity_series, fmt_opt, metrics_row,
+use crate::commands::backtest::{decimal, fmt_opt};
+use pulse_app::backtest::{
+    Evaluated, RiskFreeChoice, analyse, date_of, equity_series, metrics_row,
 };
 use pulse_backtest::{AlignedData, BacktestConfig};
 use pulse_core::Portfolio;
@@ -621,7 +622,7 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
             pulse_backtest::run(&data, strategy, Portfolio::with_cash(cash), &config, |_| {})?;
         failed.append(&mut failures_of(&result));
         failures.extend(failed.into_iter().map(|f| format!("{name}: {f}")));
-        runs.push(analyse(result, Timeframe::D1, &rf)?);
+        runs.push(analyse(result, pulse_core::Periodicity::Daily, &rf)?);
     }
     if let Some(path) = &args.report {
         let mut report = portfolio_report(&runs, &symbols, &args, &failures)?;

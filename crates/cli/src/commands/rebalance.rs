@@ -9,12 +9,13 @@
 
 use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
-use crate::commands::backtest::{decimal, trade_side};
+use crate::commands::backtest::decimal;
 use crate::commands::parse_instant;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use pulse_app::backtest::trade_side;
 use pulse_core::calendar::calendar;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::ports::Broker;

@@ -4,13 +4,13 @@
 
 use crate::app::{App, usage};
 use crate::cli::SweepArgs;
-use crate::commands::backtest::{
-    Prepared, SeriesRef, build_report, date_of, fill_record, fill_records, fmt_opt, prepare,
-    run_all, search_metrics,
-};
+use crate::commands::backtest::{fmt_opt, prepare};
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_analytics::{FillRecord, SearchMetrics};
+use pulse_app::backtest::{
+    Prepared, SeriesRef, build_report, date_of, fill_record, fill_records, run_all, search_metrics,
+};
 use pulse_backtest::kernel::KernelError;
 use pulse_backtest::{BacktestConfig, KernelScratch, PulseMarket};
 use pulse_core::ports::{Store, StoredTrial};

@@ -91,6 +91,8 @@ struct Table {
     rank: Vec<u32>,
     /// Every trading date, ascending.
     trading: Vec<Date>,
+    /// Length of the latest regular-hours regime's session, minutes.
+    regular_minutes: u32,
 }
 
 /// The calendar of an exchange (NYSE and Nasdaq share one).
@@ -313,12 +315,17 @@ fn build_table(file: &str, text: &str, key: &str, tz: &TimeZone) -> Result<Table
             d = d.tomorrow()?;
         }
     }
+    let regular_minutes = regimes
+        .last()
+        .and_then(|(_, o, c)| u32::try_from(c.duration_since(*o).as_secs() / 60).ok())
+        .unwrap_or(0);
     Ok(Table {
         first,
         last,
         days,
         rank,
         trading,
+        regular_minutes,
     })
 }
 
@@ -340,6 +347,16 @@ impl ExchangeCalendar {
     /// The exchange's time zone (UTC for crypto and none).
     pub fn time_zone(&self) -> &TimeZone {
         &self.tz
+    }
+
+    /// Minutes of a regular session under the latest regular hours (NYSE 390, KRX 390; 1,440 for
+    /// the 24-hour crypto and none calendars): what annualizes intraday bars.
+    pub fn regular_session_minutes(&self) -> u32 {
+        match &self.kind {
+            Kind::Table(t) if t.regular_minutes > 0 => t.regular_minutes,
+            Kind::Table(_) | Kind::Broken(_) => 390,
+            Kind::EveryDay | Kind::Weekdays => 1_440,
+        }
     }
 
     /// First and last date covered by the calendar (inclusive).

@@ -461,3 +461,12 @@ proptest! {
         prop_assert_eq!(cal.previous_trading_day(d).ok(), brute_add(cal, d, -1));
     }
 }
+
+#[test]
+fn regular_session_minutes_come_from_the_latest_regular_hours() {
+    assert_eq!(calendar(Exchange::Nyse).regular_session_minutes(), 390);
+    assert_eq!(calendar(Exchange::Nasdaq).regular_session_minutes(), 390);
+    // KRX: 09:00-15:30 since 2016-08-01.
+    assert_eq!(calendar(Exchange::Krx).regular_session_minutes(), 390);
+    assert_eq!(calendar(Exchange::Crypto).regular_session_minutes(), 1_440);
+}

@@ -1,0 +1,100 @@
+//! The one error type of the application layer.
+
+use std::path::PathBuf;
+
+/// Why a use case failed. Front ends map [`AppError::is_usage`] errors to "bad request" (the
+/// CLI's exit code 2) and everything else to a runtime failure (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A setting of the request is out of range; `setting` is its name in the request
+    /// (`commission`, `slippage_bps`…), which a front end spells as its flag or form field.
+    #[error("{setting} {reason}")]
+    InvalidSetting {
+        /// Name of the setting (snake_case, as in the request struct).
+        setting: &'static str,
+        /// What is wrong with it, e.g. "must be a fraction in [0, 1)".
+        reason: String,
+    },
+    /// A request that cannot be served as asked (an unknown strategy, a date before the data).
+    #[error("{0}")]
+    Usage(String),
+    /// Data the request needs is missing or inconsistent (no bars, a history after the data).
+    #[error("{0}")]
+    Data(String),
+    /// A file of the request could not be read.
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store (or another port) failed.
+    #[error("{0}")]
+    Port(Box<dyn std::error::Error + Send + Sync>),
+    /// A strategy rule set is invalid; `origin` names where it came from (a file, "default").
+    #[error("{origin}: {source}")]
+    Strategy {
+        /// Where the rule set came from.
+        origin: String,
+        /// Why it is invalid.
+        source: pulse_strategy::StrategyError,
+    },
+    /// The replay failed.
+    #[error(transparent)]
+    Backtest(#[from] pulse_backtest::BacktestError),
+    /// A trade history could not be replayed (names the file and line).
+    #[error(transparent)]
+    History(#[from] pulse_backtest::history::HistoryError),
+    /// Metrics could not be computed for a run.
+    #[error("metrics of {name}: {source}")]
+    Analytics {
+        /// The run (strategy name).
+        name: String,
+        /// Why.
+        source: pulse_analytics::AnalyticsError,
+    },
+    /// The report model could not be built.
+    #[error(transparent)]
+    Report(#[from] pulse_report::ReportError),
+    /// A domain value was invalid (a symbol, a date out of the calendar's range).
+    #[error(transparent)]
+    Core(#[from] pulse_core::CoreError),
+    /// Time arithmetic left the supported range.
+    #[error("{what}: {source}")]
+    Time {
+        /// Which computation.
+        what: String,
+        /// Why.
+        source: jiff::Error,
+    },
+    /// A value could not be encoded for the store.
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+impl AppError {
+    /// A port's (store, broker, notifier) error.
+    pub fn port<E: std::error::Error + Send + Sync + 'static>(e: E) -> AppError {
+        AppError::Port(Box::new(e))
+    }
+
+    /// An out-of-range setting.
+    pub fn setting(setting: &'static str, reason: impl Into<String>) -> AppError {
+        AppError::InvalidSetting {
+            setting,
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the request itself is wrong (a flag or form field to fix), not a file, the data
+    /// or the world (a bad strategy file is a runtime error, like any bad file).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, AppError::InvalidSetting { .. } | AppError::Usage(_))
+    }
+}

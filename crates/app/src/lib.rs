@@ -1,0 +1,16 @@
+//! `pulse-app` is Portfolio Pulse's application layer: every use case as a typed function
+//! generic over the ports of `pulse_core::ports` (`Store`, `Clock`, `Notifier`, …): a request
+//! struct in, an outcome struct out, one error enum ([`AppError`]), no printing. The CLI, the web
+//! server and the live runner call these; none of them holds use-case logic of its own.
+//!
+//! - [`backtest`]: backtest and simulate Pulse against its benchmarks, the report model, the
+//!   run record (shared by the sweep, which replays the same prepared run many times).
+//! - [`market`]: reading series and aligned markets out of the store.
+//! - [`runs`]: the recorded runs.
+
+pub mod backtest;
+pub mod error;
+pub mod market;
+pub mod runs;
+
+pub use error::AppError;
