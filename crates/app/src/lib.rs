@@ -7,10 +7,12 @@
 //!   run record (shared by the sweep, which replays the same prepared run many times).
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`runs`]: the recorded runs.
+//! - [`sweep`]: the parameter search's choices (objective, method) as types.
 
 pub mod backtest;
 pub mod error;
 pub mod market;
 pub mod runs;
+pub mod sweep;
 
 pub use error::AppError;

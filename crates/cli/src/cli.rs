@@ -78,11 +78,11 @@ pub struct SweepArgs {
     #[arg(long = "constraint")]
     pub constraints: Vec<String>,
     /// What to maximize.
-    #[arg(long, default_value = "sharpe", value_parser = ["sharpe", "sortino", "calmar", "cagr", "profit-factor"])]
-    pub objective: String,
+    #[arg(long, value_enum, default_value_t = pulse_app::sweep::Objective::Sharpe)]
+    pub objective: pulse_app::sweep::Objective,
     /// Search method.
-    #[arg(long, default_value = "grid", value_parser = ["grid", "random", "tpe"])]
-    pub method: String,
+    #[arg(long, value_enum, default_value_t = pulse_app::sweep::SearchMethod::Grid)]
+    pub method: pulse_app::sweep::SearchMethod,
     /// Trial budget (per walk-forward fold when --walk-forward is given).
     #[arg(long, default_value_t = 10_000)]
     pub budget: u64,

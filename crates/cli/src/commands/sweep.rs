@@ -11,6 +11,7 @@ use pulse_analytics::{FillRecord, SearchMetrics};
 use pulse_app::backtest::{
     Prepared, SeriesRef, build_report, date_of, fill_record, fill_records, run_all, search_metrics,
 };
+use pulse_app::sweep::Objective;
 use pulse_backtest::kernel::KernelError;
 use pulse_backtest::{BacktestConfig, KernelScratch, PulseMarket};
 use pulse_core::ports::{Store, StoredTrial};
@@ -18,8 +19,8 @@ use pulse_report::{
     SampleLabel, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, WalkForwardFold,
 };
 use pulse_search::{
-    Aggregate, BlockMoments, ParamSpace, PboMetric, Point, Strategy as SearchStrategy, TopTrials,
-    TpeConfig, Trial, TrialRecord, WalkForwardSpec,
+    Aggregate, BlockMoments, ParamSpace, PboMetric, Point, TopTrials, Trial, TrialRecord,
+    WalkForwardSpec,
 };
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
 use std::cell::RefCell;
@@ -150,16 +151,8 @@ impl Evaluation {
 }
 
 /// The objective and the stored metrics of one analysed run.
-fn trial_of(m: &SearchMetrics, objective: &str) -> Trial {
-    let score = match objective {
-        "sharpe" => m.sharpe,
-        "sortino" => m.sortino,
-        "calmar" => m.calmar,
-        "cagr" => m.cagr,
-        _ => m.profit_factor.filter(|x| x.is_finite()),
-    }
-    .unwrap_or(f64::NAN);
-    Trial::new(score)
+fn trial_of(m: &SearchMetrics, objective: Objective) -> Trial {
+    Trial::new(objective.score(m))
         .with_metric("sharpe", m.sharpe.unwrap_or(f64::NAN))
         .with_metric("cagr", m.cagr.unwrap_or(f64::NAN))
         .with_metric("max_drawdown", m.max_drawdown.unwrap_or(f64::NAN))
@@ -175,7 +168,7 @@ fn evaluate(
     kernel: Option<(&PulseMarket, &TrialCache)>,
     cfg: PulseConfig,
     range: Range<usize>,
-    objective: &str,
+    objective: Objective,
     need: Need,
 ) -> anyhow::Result<Evaluation> {
     if let Some((market, cache)) = kernel {
@@ -207,7 +200,7 @@ fn evaluate(
             let symbols = market.symbols();
             let timeline = market.timeline();
             // Fill records are needed only for the profit factor (closed trades).
-            let with_trades = objective == "profit-factor";
+            let with_trades = objective.needs_trades();
             let fills: Vec<FillRecord> = if with_trades {
                 scratch
                     .fills
@@ -274,7 +267,7 @@ fn evaluate(
             fills: &fills,
         },
         p,
-        objective == "profit-factor",
+        objective.needs_trades(),
         &mut returns,
     )?;
     Ok(Evaluation::of(trial_of(&m, objective), &returns, need))
@@ -347,14 +340,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| p.split('=').next().unwrap_or("").trim().to_string())
         .collect();
-    let method = match args.method.as_str() {
-        "grid" => SearchStrategy::Grid,
-        "random" => SearchStrategy::Random { seed: args.seed },
-        _ => SearchStrategy::Tpe(TpeConfig {
-            seed: args.seed,
-            ..TpeConfig::default()
-        }),
-    };
+    let method = args.method.strategy(args.seed);
     let store = app.store().await?;
     let p = prepare(&store, &args.run).await?;
     let base = toml::Value::try_from(&p.cfg).context("rule set")?;
@@ -444,7 +430,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
-    let objective = args.objective.as_str();
+    let objective = args.objective;
     // The kernel lays the market out once (dense columns, indicator cache shared by all trials);
     // markets it does not model fall back to the general runner.
     let kernel = PulseMarket::new(&p.market.data, &p.cfg).ok();
