@@ -46,6 +46,9 @@ pub enum AppError {
     /// A trade history could not be replayed (names the file and line).
     #[error(transparent)]
     History(#[from] pulse_backtest::history::HistoryError),
+    /// The sweep kernel failed on a trial.
+    #[error(transparent)]
+    Kernel(#[from] pulse_backtest::kernel::KernelError),
     /// Metrics could not be computed for a run.
     #[error("metrics of {name}: {source}")]
     Analytics {
