@@ -12,6 +12,7 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
 }
 
 /// `print!` that returns `std::io::Result<()>` instead of panicking when stdout is closed.
+#[allow(unused_macros)]
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::output::write_stdout(format_args!($($arg)*))

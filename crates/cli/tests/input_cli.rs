@@ -94,7 +94,12 @@ fn a_reader_closing_stdout_early_is_not_an_error() {
 fn clock_advance_out_of_range_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    for by in ["99999999999d", "99999999999h", "9999999999999999m", "3000000d"] {
+    for by in [
+        "99999999999d",
+        "99999999999h",
+        "9999999999999999m",
+        "3000000d",
+    ] {
         let out = pulse_db(&db, &["clock", "advance", by]);
         usage_error(by, &out, &["clock advance", by]);
     }
@@ -103,9 +108,17 @@ fn clock_advance_out_of_range_is_a_usage_error() {
     usage_error("20 digits", &out, &["clock advance"]);
     // A sane step still works.
     let out = pulse_db(&db, &["clock", "set", "2024-01-02T08:00:00-05:00"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = pulse_db(&db, &["clock", "advance", "2d"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -119,7 +132,14 @@ fn duplicate_symbols_are_refused_naming_the_symbol() {
     usage_error("optimize", &out, &["TSLA", "twice"]);
     let out = pulse_db(
         &db,
-        &["portfolio", "optimize", "--symbols", "TSLA", "--symbols", " tsll,TSLL"],
+        &[
+            "portfolio",
+            "optimize",
+            "--symbols",
+            "TSLA",
+            "--symbols",
+            " TSLL,TSLL",
+        ],
     );
     usage_error("repeated flag", &out, &["TSLL", "twice"]);
 }
@@ -131,7 +151,14 @@ fn allocation_cash_is_bounded() {
     for cash in ["1e300", "1e16"] {
         let out = pulse_db(
             &db,
-            &["portfolio", "allocate", "--symbols", "SPY,TLT", "--cash", cash],
+            &[
+                "portfolio",
+                "allocate",
+                "--symbols",
+                "SPY,TLT",
+                "--cash",
+                cash,
+            ],
         );
         usage_error(cash, &out, &["--cash"]);
     }
@@ -151,7 +178,11 @@ fn strategy_file_errors_name_the_file_and_the_key() {
             "indicators.rsi_period",
         ),
         ("rsi_period = 14", "rsi_period = 0", "indicators.rsi_period"),
-        ("sma_slow = 10", "sma_slow = 2000000000", "indicators.sma_slow"),
+        (
+            "sma_slow = 10",
+            "sma_slow = 2000000000",
+            "indicators.sma_slow",
+        ),
         ("macd_fast = 12", "macd_fast = 40", "indicators.macd_fast"),
         ("bbands_k = 2.0", "bbands_k = -2.0", "indicators.bbands_k"),
         (
@@ -174,6 +205,9 @@ fn strategy_file_errors_name_the_file_and_the_key() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{with}: accepted");
         assert!(!err.contains("panicked"), "{with}: {err}");
-        assert!(err.contains("bad.toml") && err.contains(key), "{with}: {err}");
+        assert!(
+            err.contains("bad.toml") && err.contains(key),
+            "{with}: {err}"
+        );
     }
 }
