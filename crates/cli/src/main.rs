@@ -36,10 +36,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (`pulse ta … | head`) is the reader's choice, not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
             if let Some(usage) = e.downcast_ref::<app::UsageError>() {
@@ -50,6 +47,19 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether a broken pipe is anywhere in the error's chain: an `std::io::Error` of that kind, or
+/// one inside a `serde_json::Error` (`--json … | head -c 10` fails inside the serializer).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(BrokenPipe)
+    })
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {

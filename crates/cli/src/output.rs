@@ -4,10 +4,39 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::Write;
 
-/// Prints `value` as pretty JSON on stdout.
+/// Writes formatted text to locked stdout and reports failure instead of panicking (as
+/// `print!` does on a closed pipe: `pulse data check | head -1`). Use it through [`out!`] and
+/// [`outln!`]; `main` treats a [`std::io::ErrorKind::BrokenPipe`] as the reader's choice (exit 0).
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    std::io::stdout().lock().write_fmt(args)
+}
+
+/// `print!` that returns `std::io::Result<()>` instead of panicking when stdout is closed.
+#[allow(unused_macros)]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns `std::io::Result<()>` instead of panicking when stdout is closed.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use {out, outln};
+
+/// Prints `value` as pretty JSON on stdout. A write error is returned as the underlying
+/// `std::io::Error` (not wrapped in `serde_json::Error`), so a closed pipe is recognised as one.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -137,3 +137,28 @@ fn pulse_ta_lists_and_rejects_bad_specs() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rsi"));
 }
+
+#[test]
+fn ta_refuses_unbounded_swapped_and_negative_specs_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsla = pulse_testkit::shared_file("daily-ohlcv/TSLA.csv");
+    for (spec, why) in [
+        ("sma:4000000000", "too large"),
+        ("vwap:4000000000", "too large"),
+        ("macd:26,12,9", "must be below"),
+        ("bbands:20,-2", "> 0"),
+        ("stddev:20,-1", "> 0"),
+    ] {
+        let out = pulse_db(
+            &dir.path().join("p.db"),
+            &["ta", "--input", tsla.to_str().unwrap(), "-i", spec],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {err}");
+        assert!(
+            err.contains("--indicator") && err.contains(spec) && err.contains(why),
+            "{spec}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{spec}");
+    }
+}

@@ -15,6 +15,32 @@ pub enum IndicatorError {
         /// The smallest accepted value.
         min: usize,
     },
+    /// An integer parameter (a period, a window length) exceeds [`crate::MAX_PERIOD`] bars.
+    #[error("{indicator}: parameter `{param}` = {value} is too large (at most {max} bars)")]
+    PeriodTooLarge {
+        /// Indicator name, e.g. `"sma"`.
+        indicator: &'static str,
+        /// Parameter name, e.g. `"period"`.
+        param: &'static str,
+        /// The rejected value.
+        value: usize,
+        /// The largest accepted value ([`crate::MAX_PERIOD`]).
+        max: usize,
+    },
+    /// Two integer parameters are in the wrong order (MACD's `fast` must be below `slow`).
+    #[error("{indicator}: parameter `{param}` = {value} must be below `{other}` = {other_value}")]
+    ParameterOrder {
+        /// Indicator name, e.g. `"macd"`.
+        indicator: &'static str,
+        /// The parameter that must be smaller, e.g. `"fast"`.
+        param: &'static str,
+        /// Its value.
+        value: usize,
+        /// The parameter that must be larger, e.g. `"slow"`.
+        other: &'static str,
+        /// Its value.
+        other_value: usize,
+    },
     /// A real-valued parameter (a multiplier, periods per year) is non-finite or out of range.
     #[error("{indicator}: parameter `{param}` = {value} is invalid (must be {requirement})")]
     InvalidParameter {

@@ -19,7 +19,8 @@
 //! * MACD: both EMAs are seeded so that their seed windows **end on the same bar** (index
 //!   `slow-1`): the slow EMA by the SMA of bars `0..slow`, the fast EMA by the SMA of the last `fast`
 //!   of those bars; the signal EMA is seeded by the SMA of the first `signal` MACD-line values. The
-//!   MACD line is empty until the signal exists. `fast > slow` is swapped, as TA-Lib does.
+//!   MACD line is empty until the signal exists. TA-Lib swaps `fast > slow`; here `fast ≥ slow` is
+//!   refused (a swapped spec is a typo, not a request).
 //! * RSI, ATR, ADX: Wilder smoothing `s = s·(p-1)/p + x/p`, seeded with the plain average of
 //!   the first `p` changes / true ranges (ADX: first DX average over `p` bars after `p-1` bars of
 //!   DM/TR sums, TA-Lib's exact order of operations). RSI and ATR (like EMA above) evaluate the recurrence in
@@ -86,6 +87,12 @@ pub mod volatility;
 pub mod volume;
 
 pub use error::IndicatorError;
+
+/// The largest period or window any indicator accepts, in bars (100,000 bars: about 400 years of
+/// daily bars, or 250 sessions of one-minute bars). Every window is allocated when the indicator is
+/// built, so periods are bounded where they enter (`try_new`, `spec::parse_spec`): a typo such as
+/// `sma:4000000000` is an [`IndicatorError::PeriodTooLarge`], not a multi-gigabyte allocation.
+pub const MAX_PERIOD: usize = 100_000;
 pub use ma::{Ema, Sma, Wma, ema, ema_into, sma, sma_into, wma, wma_into};
 pub use momentum::{
     Adx, LogReturn, Macd, MacdOutput, Mom, Returns, Roc, Rsi, Stoch, StochOutput, adx, adx_into,

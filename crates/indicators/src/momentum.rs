@@ -218,16 +218,22 @@ pub struct Macd {
 }
 
 impl Macd {
-    /// A new MACD; `fast, slow ≥ 2`, `signal ≥ 1`; `fast > slow` is swapped as in TA-Lib.
+    /// A new MACD; `fast, slow ≥ 2`, `signal ≥ 1` (each at most [`crate::MAX_PERIOD`]) and
+    /// `fast < slow`. TA-Lib swaps `fast > slow` silently; here it is refused
+    /// ([`IndicatorError::ParameterOrder`]), as is `fast == slow` (an identically zero line).
     pub fn try_new(fast: usize, slow: usize, signal: usize) -> Result<Self, IndicatorError> {
         check_period("macd", "fast", fast, 2)?;
         check_period("macd", "slow", slow, 2)?;
         check_period("macd", "signal", signal, 1)?;
-        let (fast, slow) = if slow < fast {
-            (slow, fast)
-        } else {
-            (fast, slow)
-        };
+        if fast >= slow {
+            return Err(IndicatorError::ParameterOrder {
+                indicator: "macd",
+                param: "fast",
+                value: fast,
+                other: "slow",
+                other_value: slow,
+            });
+        }
         Ok(Self {
             fast,
             slow,

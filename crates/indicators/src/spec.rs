@@ -290,6 +290,10 @@ fn bad(spec: &str, reason: impl Into<String>) -> IndicatorError {
 }
 
 /// Parse and validate `"rsi:14"`, `"macd:12,26,9"`, `"bbands:20,2"`, `"vwap"`, … (case-insensitive).
+///
+/// Each parameter is checked by the indicator's own `try_new`: periods within
+/// `1..=`[`crate::MAX_PERIOD`] (or the indicator's larger minimum), MACD `fast < slow`, band
+/// multipliers finite and > 0.
 pub fn parse_spec(s: &str) -> Result<IndicatorSpec, IndicatorError> {
     let t = s.trim().to_ascii_lowercase();
     let (name, args) = match t.split_once(':') {

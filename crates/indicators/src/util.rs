@@ -17,7 +17,8 @@ pub(crate) fn ta_is_zero_or_neg(v: f64) -> bool {
     v < TA_EPSILON
 }
 
-/// Reject `value < min`.
+/// Reject `value < min` and `value > MAX_PERIOD` (every window is allocated up front, so an
+/// unbounded period would be an unbounded allocation).
 pub(crate) fn check_period(
     indicator: &'static str,
     param: &'static str,
@@ -32,21 +33,29 @@ pub(crate) fn check_period(
             min,
         });
     }
+    if value > crate::MAX_PERIOD {
+        return Err(IndicatorError::PeriodTooLarge {
+            indicator,
+            param,
+            value,
+            max: crate::MAX_PERIOD,
+        });
+    }
     Ok(())
 }
 
-/// Reject a non-finite multiplier.
-pub(crate) fn check_finite(
+/// Reject a multiplier that is not finite and strictly positive.
+pub(crate) fn check_positive(
     indicator: &'static str,
     param: &'static str,
     value: f64,
 ) -> Result<(), IndicatorError> {
-    if !value.is_finite() {
+    if !(value.is_finite() && value > 0.0) {
         return Err(IndicatorError::InvalidParameter {
             indicator,
             param,
             value,
-            requirement: "finite",
+            requirement: "finite and > 0",
         });
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use crate::ma::Sma;
 use crate::util::{
-    Moments, Ring, WILDER_BLOCK, Wilder, check_finite, check_len, check_period, moments_batch,
+    Moments, Ring, WILDER_BLOCK, Wilder, check_len, check_period, check_positive, moments_batch,
     ta_is_zero_or_neg,
 };
 use crate::{Hlc, Indicator, IndicatorError, drive};
@@ -488,11 +488,11 @@ impl BollingerBands {
     /// Validate the parameters as [`Self::try_new`] does, without allocating.
     pub(crate) fn validate(period: usize, k: f64) -> Result<(), IndicatorError> {
         check_period("bbands", "period", period, 2)?;
-        check_finite("bbands", "nbdev", k)?;
+        check_positive("bbands", "nbdev", k)?;
         Ok(())
     }
 
-    /// New bands; `period ≥ 2` (TA-Lib's minimum), `k` finite.
+    /// New bands; `2 ≤ period ≤ MAX_PERIOD` (2 is TA-Lib's minimum), `k` finite and > 0.
     pub fn try_new(period: usize, k: f64) -> Result<Self, IndicatorError> {
         Self::validate(period, k)?;
         Ok(Self {
@@ -740,11 +740,11 @@ impl StdDev {
     /// Validate the parameters as [`Self::try_new`] does, without allocating.
     pub(crate) fn validate(period: usize, nbdev: f64) -> Result<(), IndicatorError> {
         check_period("stddev", "period", period, 2)?;
-        check_finite("stddev", "nbdev", nbdev)?;
+        check_positive("stddev", "nbdev", nbdev)?;
         Ok(())
     }
 
-    /// A new rolling σ; `period ≥ 2`, `nbdev` finite.
+    /// A new rolling σ; `2 ≤ period ≤ MAX_PERIOD`, `nbdev` finite and > 0.
     pub fn try_new(period: usize, nbdev: f64) -> Result<Self, IndicatorError> {
         Self::validate(period, nbdev)?;
         Ok(Self {

@@ -530,11 +530,6 @@ fn warmup_equals_talib_lookback() {
     }
     assert_eq!(Sma::try_new(5).unwrap().warmup_period(), 4);
     assert_eq!(Macd::try_new(12, 26, 9).unwrap().warmup_period(), 33);
-    assert_eq!(
-        Macd::try_new(26, 12, 9).unwrap().warmup_period(),
-        33,
-        "fast/slow swapped as TA-Lib"
-    );
     assert_eq!(Adx::try_new(14).unwrap().warmup_period(), 27);
     assert_eq!(Stoch::try_new(5, 3, 3).unwrap().warmup_period(), 8);
     assert_eq!(
@@ -621,6 +616,117 @@ fn try_new_rejects_bad_parameters() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("bbands") && msg.contains("nbdev"), "{msg}");
+}
+
+#[test]
+fn periods_above_max_period_are_refused_before_allocating() {
+    use IndicatorError::*;
+    // 4e9 bars would be a 32 GB ring buffer: refused by the constructor, the batch function and
+    // the spec parser alike, naming the indicator and the parameter.
+    let huge = 4_000_000_000usize;
+    assert!(Sma::try_new(MAX_PERIOD).is_ok());
+    assert!(matches!(
+        Sma::try_new(MAX_PERIOD + 1),
+        Err(PeriodTooLarge {
+            indicator: "sma",
+            param: "period",
+            max: MAX_PERIOD,
+            ..
+        })
+    ));
+    assert!(matches!(Ema::try_new(huge), Err(PeriodTooLarge { .. })));
+    assert!(matches!(
+        Rsi::try_new(usize::MAX),
+        Err(PeriodTooLarge { .. })
+    ));
+    assert!(matches!(
+        Macd::try_new(12, huge, 9),
+        Err(PeriodTooLarge { param: "slow", .. })
+    ));
+    assert!(matches!(
+        BollingerBands::try_new(huge, 2.0),
+        Err(PeriodTooLarge { .. })
+    ));
+    assert!(matches!(
+        RollingVwap::try_new(huge),
+        Err(PeriodTooLarge { .. })
+    ));
+    assert!(matches!(
+        AtrPercentile::try_new(14, huge),
+        Err(PeriodTooLarge {
+            param: "window",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Stoch::try_new(5, 3, huge),
+        Err(PeriodTooLarge { param: "slowd", .. })
+    ));
+    assert!(matches!(sma(&[1.0; 4], huge), Err(PeriodTooLarge { .. })));
+    for spec in [
+        "sma:4000000000",
+        "vwap:4000000000",
+        "macd:12,4000000000,9",
+        "atrp:14,200000",
+    ] {
+        let err = parse_spec(spec).unwrap_err().to_string();
+        assert!(
+            err.contains("too large") && err.contains("100000"),
+            "{spec}: {err}"
+        );
+    }
+}
+
+#[test]
+fn macd_fast_not_below_slow_is_refused_not_swapped() {
+    let err = Macd::try_new(26, 12, 9).unwrap_err();
+    assert!(matches!(
+        err,
+        IndicatorError::ParameterOrder {
+            indicator: "macd",
+            param: "fast",
+            value: 26,
+            other: "slow",
+            other_value: 12
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("`fast` = 26 must be below `slow` = 12"),
+        "{err}"
+    );
+    assert!(Macd::try_new(12, 12, 9).is_err());
+    assert!(macd(&[1.0; 64], 26, 12, 9).is_err());
+    assert!(parse_spec("macd:26,12,9").is_err());
+    assert!(parse_spec("macd:12,12,9").is_err());
+    // An omitted slow takes its default 26: `macd:30` is fast 30 > slow 26.
+    assert!(parse_spec("macd:30").is_err());
+}
+
+#[test]
+fn band_multipliers_must_be_positive() {
+    use IndicatorError::*;
+    for k in [-2.0, 0.0, -0.0] {
+        assert!(matches!(
+            BollingerBands::try_new(20, k),
+            Err(InvalidParameter { param: "nbdev", .. })
+        ));
+        assert!(matches!(
+            StdDev::try_new(20, k),
+            Err(InvalidParameter { param: "nbdev", .. })
+        ));
+        assert!(bbands(&[1.0; 30], 20, k).is_err());
+        assert!(stddev(&[1.0; 30], 20, k).is_err());
+    }
+    for spec in ["bbands:20,-2", "bbands:20,0", "stddev:20,-1", "stddev:20,0"] {
+        let err = parse_spec(spec).unwrap_err().to_string();
+        assert!(
+            err.contains("nbdev") && err.contains("> 0"),
+            "{spec}: {err}"
+        );
+    }
+    assert!(parse_spec("bbands:20,0.5").is_ok());
+    assert!(parse_spec("stddev:20,1").is_ok());
 }
 
 #[test]

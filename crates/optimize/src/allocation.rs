@@ -32,6 +32,10 @@ pub struct Allocation {
     pub proven_optimal: bool,
 }
 
+/// The most shares of one asset an allocation may hold: 2^53, the largest count an `f64` holds
+/// exactly (the allocation's arithmetic is in `f64`).
+pub const MAX_SHARES: f64 = 9_007_199_254_740_992.0;
+
 struct Checked {
     w: Vec<f64>,
     lot_cost: Vec<f64>,
@@ -95,6 +99,15 @@ fn check(req: &AllocationRequest) -> Result<Checked> {
             lot[i] = l;
         }
         lot_cost[i] = p * lot[i] as f64;
+        // Share counts are u64 computed through f64: beyond 2^53 shares of one asset they are no
+        // longer exact, and a cast would saturate at u64::MAX (`--cash 1e300`). Refuse instead.
+        if req.total_value / p > MAX_SHARES {
+            return Err(OptimizeError::InvalidParameter {
+                name: "total_value",
+                value: req.total_value,
+                reason: "buys more than 2^53 shares of one asset at its price",
+            });
+        }
     }
     Ok(Checked {
         w: req.weights.clone(),
@@ -309,4 +322,35 @@ pub fn exact_allocation(req: &AllocationRequest) -> Result<Allocation> {
     );
     let spent: f64 = (0..n).map(|i| best[i] as f64 * c.lot_cost[i]).sum();
     Ok(finish(&c, &req.prices, &best, c.v - spent, complete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_cash_that_would_saturate_share_counts_is_refused() {
+        let req = |v: f64| AllocationRequest {
+            weights: vec![0.5, 0.5],
+            prices: vec![100.0, 20.0],
+            lot_sizes: Vec::new(),
+            total_value: v,
+        };
+        for v in [1e300, f64::MAX, 20.0 * MAX_SHARES * 1.01] {
+            for r in [greedy_allocation(&req(v)), exact_allocation(&req(v))] {
+                assert!(
+                    matches!(
+                        r,
+                        Err(OptimizeError::InvalidParameter {
+                            name: "total_value",
+                            ..
+                        })
+                    ),
+                    "{v}: {r:?}"
+                );
+            }
+        }
+        let ok = greedy_allocation(&req(10_000.0)).unwrap();
+        assert_eq!(ok.shares, vec![50, 250]);
+    }
 }

@@ -6,7 +6,8 @@
 use crate::{MarketSnapshot, Strategy, StrategyError, TargetWeights};
 use pulse_core::{Bar, Symbol};
 use pulse_indicators::{
-    BBandsOutput, BollingerBands, Indicator, Macd, MacdOutput, RollingVwap, Rsi, Sma, VwapBar,
+    BBandsOutput, BollingerBands, Indicator, IndicatorError, Macd, MacdOutput, RollingVwap, Rsi,
+    Sma, VwapBar,
 };
 use serde::{Deserialize, Serialize};
 
@@ -148,8 +149,7 @@ pub struct PulseConfig {
 impl PulseConfig {
     /// Parses and validates a TOML rule set.
     pub fn from_toml(text: &str) -> Result<Self, StrategyError> {
-        let cfg: PulseConfig =
-            toml::from_str(text).map_err(|e| StrategyError::Config(e.to_string()))?;
+        let cfg: PulseConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -164,7 +164,7 @@ impl PulseConfig {
         toml::to_string(self).map_err(|e| StrategyError::Config(e.to_string()))
     }
 
-    /// Checks every parameter's range.
+    /// Checks every parameter's range; an error names the TOML key (`indicators.rsi_period`).
     pub fn validate(&self) -> Result<(), StrategyError> {
         let bad = |name: &str, reason: String| {
             Err(StrategyError::Parameter {
@@ -231,17 +231,111 @@ impl PulseConfig {
                 format!("{} is not in (0, 1]", self.limits.max_gross),
             );
         }
-        if self.indicators.sma_fast >= self.indicators.sma_slow {
-            return bad(
-                "indicators.sma_fast",
-                format!(
-                    "{} must be below indicators.sma_slow {}",
-                    self.indicators.sma_fast, self.indicators.sma_slow
-                ),
-            );
+        self.validate_symbols()?;
+        self.validate_indicators()
+    }
+
+    /// The four series must be four different symbols (`base = leveraged` would trade one
+    /// ticker as two legs).
+    fn validate_symbols(&self) -> Result<(), StrategyError> {
+        let y = &self.symbols;
+        let named = [
+            ("symbols.base", &y.base),
+            ("symbols.leveraged", &y.leveraged),
+            ("symbols.vix", &y.vix),
+            ("symbols.fear_greed", &y.fear_greed),
+        ];
+        for (i, (key, sym)) in named.iter().enumerate() {
+            if let Some((first, _)) = named[..i].iter().find(|(_, s)| s == sym) {
+                return Err(StrategyError::Parameter {
+                    name: (*key).to_string(),
+                    reason: format!("{sym} is already {first}; every series must differ"),
+                });
+            }
         }
         Ok(())
     }
+
+    /// Every period within the indicator's own range (at least its minimum, at most
+    /// [`pulse_indicators::MAX_PERIOD`] bars), MACD and SMA fast below slow, `bbands_k` > 0: the
+    /// indicators' own checks, reported under the TOML key (`indicators.rsi_period`).
+    fn validate_indicators(&self) -> Result<(), StrategyError> {
+        let c = &self.indicators;
+        let bad = |name: &str, reason: String| StrategyError::Parameter {
+            name: name.to_string(),
+            reason,
+        };
+        let key = |name: &'static str| move |e: IndicatorError| bad(name, e.to_string());
+        for (name, fast, slow) in [
+            ("macd", c.macd_fast, c.macd_slow),
+            ("sma", c.sma_fast, c.sma_slow),
+        ] {
+            if fast >= slow {
+                return Err(bad(
+                    &format!("indicators.{name}_fast"),
+                    format!("{fast} must be below indicators.{name}_slow {slow}"),
+                ));
+            }
+        }
+        Rsi::try_new(c.rsi_period).map_err(key("indicators.rsi_period"))?;
+        Rsi::try_new(c.rsi_fast_period).map_err(key("indicators.rsi_fast_period"))?;
+        Macd::try_new(c.macd_fast, c.macd_slow, c.macd_signal).map_err(|e| {
+            let name = match &e {
+                IndicatorError::InvalidPeriod { param, .. }
+                | IndicatorError::PeriodTooLarge { param, .. } => match *param {
+                    "fast" => "indicators.macd_fast",
+                    "slow" => "indicators.macd_slow",
+                    _ => "indicators.macd_signal",
+                },
+                _ => "indicators.macd_fast",
+            };
+            bad(name, e.to_string())
+        })?;
+        BollingerBands::try_new(c.bbands_period, c.bbands_k).map_err(|e| match &e {
+            IndicatorError::InvalidParameter { .. } => bad("indicators.bbands_k", e.to_string()),
+            _ => bad("indicators.bbands_period", e.to_string()),
+        })?;
+        Sma::try_new(c.sma_fast).map_err(key("indicators.sma_fast"))?;
+        Sma::try_new(c.sma_slow).map_err(key("indicators.sma_slow"))?;
+        RollingVwap::try_new(c.vwap_window).map_err(key("indicators.vwap_window"))?;
+        Ok(())
+    }
+}
+
+/// A TOML error that names the line and, when the error points into a `key = value` line, the
+/// key's full path (`line 24, indicators.rsi_period: invalid value: integer \`-3\`, expected usize`).
+fn toml_error(text: &str, e: &toml::de::Error) -> StrategyError {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return StrategyError::Config(message.to_string());
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line
+        .split_once('=')
+        .filter(|(k, _)| line_start + k.len() < start)
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| {
+            l.trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+        });
+    let place = match (table, key) {
+        (Some(t), Some(k)) if !t.is_empty() => format!("line {line_no}, {t}.{k}"),
+        (_, Some(k)) => format!("line {line_no}, {k}"),
+        _ => format!("line {line_no}"),
+    };
+    StrategyError::Config(format!("{place}: {message}"))
 }
 
 /// Streaming indicators of one ticker.
@@ -539,6 +633,117 @@ mod tests {
         let bad = DEFAULT_TOML.replace("rsi = 30.0", "rsi = 75.0");
         let err = PulseConfig::from_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("oversold.rsi"), "{err}");
+    }
+
+    /// The default rule set with one `key = value` line replaced; the error message.
+    fn refused(line: &str, with: &str) -> String {
+        assert!(DEFAULT_TOML.contains(line), "{line}");
+        let text = DEFAULT_TOML.replacen(line, with, 1);
+        PulseConfig::from_toml(&text)
+            .map(drop)
+            .expect_err(with)
+            .to_string()
+    }
+
+    #[test]
+    fn strategy_file_periods_are_bounded_and_errors_name_the_key() {
+        for (line, with, key) in [
+            ("rsi_period = 14", "rsi_period = 0", "indicators.rsi_period"),
+            ("rsi_period = 14", "rsi_period = 1", "indicators.rsi_period"),
+            (
+                "rsi_period = 14",
+                "rsi_period = 18446744073709551615",
+                "indicators.rsi_period",
+            ),
+            (
+                "rsi_period = 14",
+                "rsi_period = 9223372036854775807",
+                "indicators.rsi_period",
+            ),
+            (
+                "rsi_period = 14",
+                "rsi_period = -3",
+                "indicators.rsi_period",
+            ),
+            (
+                "rsi_fast_period = 5",
+                "rsi_fast_period = 100001",
+                "indicators.rsi_fast_period",
+            ),
+            (
+                "sma_slow = 10",
+                "sma_slow = 2000000000",
+                "indicators.sma_slow",
+            ),
+            (
+                "macd_signal = 9",
+                "macd_signal = 0",
+                "indicators.macd_signal",
+            ),
+            (
+                "macd_slow = 26",
+                "macd_slow = 4000000000",
+                "indicators.macd_slow",
+            ),
+            (
+                "bbands_period = 20",
+                "bbands_period = 1",
+                "indicators.bbands_period",
+            ),
+            (
+                "vwap_window = 20",
+                "vwap_window = 0",
+                "indicators.vwap_window",
+            ),
+        ] {
+            let err = refused(line, with);
+            assert!(err.contains(key), "{with}: {err}");
+        }
+        let err = refused("sma_slow = 10", "sma_slow = 2000000000");
+        assert!(err.contains("too large") && err.contains("100000"), "{err}");
+    }
+
+    #[test]
+    fn strategy_file_toml_errors_name_line_and_key() {
+        let err = refused("rsi_period = 14", "rsi_period = -3");
+        assert!(
+            err.contains("line 24, indicators.rsi_period") && err.contains("-3"),
+            "{err}"
+        );
+        let err = refused("bbands_k = 2.0", "bbands_k = \"x\"");
+        assert!(err.contains("indicators.bbands_k"), "{err}");
+        let err = refused("base = \"TSLA\"", "base = \"\"");
+        assert!(err.contains("symbols.base"), "{err}");
+    }
+
+    #[test]
+    fn strategy_file_macd_fast_above_slow_is_refused() {
+        let err = refused("macd_fast = 12", "macd_fast = 30");
+        assert!(
+            err.contains("indicators.macd_fast") && err.contains("indicators.macd_slow 26"),
+            "{err}"
+        );
+        let err = refused("macd_fast = 12", "macd_fast = 26");
+        assert!(err.contains("indicators.macd_fast"), "{err}");
+    }
+
+    #[test]
+    fn strategy_file_bbands_k_must_be_positive() {
+        for with in ["bbands_k = -2.0", "bbands_k = 0.0", "bbands_k = nan"] {
+            let err = refused("bbands_k = 2.0", with);
+            assert!(err.contains("indicators.bbands_k"), "{with}: {err}");
+        }
+    }
+
+    #[test]
+    fn strategy_file_symbols_must_differ() {
+        let err = refused("leveraged = \"TSLL\"", "leveraged = \"TSLA\"");
+        assert!(
+            err.contains("symbols.leveraged") && err.contains("symbols.base"),
+            "{err}"
+        );
+        let err = refused("vix = \"VIX\"", "vix = \"TSLL\"");
+        assert!(err.contains("symbols.vix"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::cli::{
     ResampleArgs, ShowArgs, SourceArg,
 };
 use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
+use crate::output::outln;
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use data_csv::{BarLabel, ImportOptions};
@@ -152,7 +153,7 @@ fn report_import(app: &App, what: &str, s: &ImportSummary) -> anyhow::Result<()>
         return print_json(s);
     }
     if !app.quiet {
-        println!(
+        outln!(
             "Imported {what}: bars {} new, {} updated, {} unchanged; corporate actions {} new, {} updated, {} unchanged.",
             s.bars_inserted,
             s.bars_updated,
@@ -160,7 +161,7 @@ fn report_import(app: &App, what: &str, s: &ImportSummary) -> anyhow::Result<()>
             s.actions_inserted,
             s.actions_updated,
             s.actions_unchanged
-        );
+        )?;
     }
     Ok(())
 }
@@ -302,9 +303,9 @@ async fn list(app: &App) -> anyhow::Result<()> {
         return print_json(&rows);
     }
     if rows.is_empty() {
-        println!(
+        outln!(
             "The store is empty. Import data with `pulse data import PATH` or `pulse data seed`."
-        );
+        )?;
         return Ok(());
     }
     let table: Vec<Vec<String>> = rows
@@ -525,22 +526,24 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        println!(
+        outln!(
             "{} {} ({} bars): {summary}",
-            r.symbol, r.timeframe, r.bars_checked
-        );
+            r.symbol,
+            r.timeframe,
+            r.bars_checked
+        )?;
         if let Some(note) = &r.calendar_note {
-            println!("  note: {note}");
+            outln!("  note: {note}")?;
         }
         let shown = if args.all { r.findings.len() } else { 20 };
         for f in r.findings.iter().take(shown) {
-            println!("  {} {} {}", format_ts(f.ts, f.timeframe), f.kind, f.detail);
+            outln!("  {} {} {}", format_ts(f.ts, f.timeframe), f.kind, f.detail)?;
         }
         if r.findings.len() > shown {
-            println!(
+            outln!(
                 "  … {} more (use --all or --json)",
                 r.findings.len() - shown
-            );
+            )?;
         }
     }
     Ok(())
@@ -614,7 +617,7 @@ async fn export(app: &App, args: ExportArgs) -> anyhow::Result<()> {
         return print_json(&written);
     }
     for p in &written {
-        println!("{}", p.display());
+        outln!("{}", p.display())?;
     }
     Ok(())
 }
@@ -735,10 +738,14 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "{} {} → {}: {} bars → {}{warn}",
-            r.symbol, r.from, r.to, r.bars_in, r.bars_out
-        );
+            r.symbol,
+            r.from,
+            r.to,
+            r.bars_in,
+            r.bars_out
+        )?;
     }
     report_import(app, "resampled bars", &summary)
 }

@@ -69,13 +69,21 @@ pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Ti
     })
 }
 
-/// Parses a comma-separated or repeated symbol list.
+/// Parses a comma-separated or repeated symbol list; a symbol given twice is a usage error
+/// (`--symbols TSLA,TSLL,TSLA` would otherwise count TSLA twice: weights summing to 0.5).
 pub fn parse_symbols(raw: &[String]) -> anyhow::Result<Vec<pulse_core::Symbol>> {
+    let mut seen = std::collections::BTreeSet::new();
     raw.iter()
         .flat_map(|s| s.split(','))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| pulse_core::Symbol::try_new(s).map_err(|e| usage(e.to_string())))
+        .map(|s| {
+            let sym = pulse_core::Symbol::try_new(s).map_err(|e| usage(e.to_string()))?;
+            if !seen.insert(sym.clone()) {
+                return Err(usage(format!("symbol {sym} is listed twice")));
+            }
+            Ok(sym)
+        })
         .collect()
 }
 

@@ -5,6 +5,7 @@ use crate::cli::{
     AllocateArgs, LinkageArg, MethodArg, OptimizeArgs, PortfolioCommand, ReturnsArg, RiskArg,
 };
 use crate::commands::{parse_instant, parse_symbols};
+use crate::output::outln;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use jiff::Timestamp;
@@ -359,10 +360,13 @@ fn result_json(r: &PortfolioResult, w: &Window) -> serde_json::Value {
 }
 
 fn print_result(r: &PortfolioResult, w: &Window) -> anyhow::Result<()> {
-    println!(
+    outln!(
         "Prices {}..{} ({} common days); expected returns: {}",
-        w.first, w.last, w.rows, r.return_source
-    );
+        w.first,
+        w.last,
+        w.rows,
+        r.return_source
+    )?;
     let rows: Vec<Vec<String>> = r
         .symbols
         .iter()
@@ -371,21 +375,31 @@ fn print_result(r: &PortfolioResult, w: &Window) -> anyhow::Result<()> {
         .map(|(s, x)| vec![s.clone(), format!("{:.2}%", x * 100.0)])
         .collect();
     print_table(&["symbol", "weight"], &rows)?;
-    println!(
+    outln!(
         "Expected annual return {:.2}%, volatility {:.2}%, Sharpe {:.3}",
         r.expected_return * 100.0,
         r.volatility * 100.0,
         r.sharpe
-    );
+    )?;
     for warning in &r.warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}")?;
     }
     Ok(())
 }
 
+/// The largest `portfolio allocate --cash` accepted (10^15, a thousand trillion): whole-share
+/// counts stay exact far below it, and a typo such as `1e300` is a usage error, not u64::MAX shares.
+const MAX_ALLOCATION_CASH: f64 = 1e15;
+
 async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
     if !(args.cash.is_finite() && args.cash > 0.0) {
         return Err(usage("--cash must be a positive amount"));
+    }
+    if args.cash > MAX_ALLOCATION_CASH {
+        return Err(usage(format!(
+            "--cash {}: at most {MAX_ALLOCATION_CASH:e} can be allocated",
+            args.cash
+        )));
     }
     let (result, window) = optimize(app, &args.optimize).await?;
     let request = AllocationRequest {
@@ -395,10 +409,18 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
         total_value: args.cash,
     };
     let allocation = if args.exact {
-        pulse_optimize::exact_allocation(&request)?
+        pulse_optimize::exact_allocation(&request)
     } else {
-        pulse_optimize::greedy_allocation(&request)?
-    };
+        pulse_optimize::greedy_allocation(&request)
+    }
+    .map_err(|e| match e {
+        // Cash that would buy more than 2^53 shares of a very cheap asset.
+        pulse_optimize::OptimizeError::InvalidParameter {
+            name: "total_value",
+            ..
+        } => usage(format!("--cash {}: {e}", args.cash)),
+        e => e.into(),
+    })?;
     if app.json {
         let shares: serde_json::Map<String, serde_json::Value> = result
             .symbols
@@ -417,12 +439,12 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
         }));
     }
     print_result(&result, &window)?;
-    println!(
+    outln!(
         "Whole shares for {:.2} at the {} closes ({}):",
         args.cash,
         window.last,
         if args.exact { "exact" } else { "greedy" }
-    );
+    )?;
     let rows: Vec<Vec<String>> = result
         .symbols
         .iter()
@@ -438,7 +460,7 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
         })
         .collect();
     print_table(&["symbol", "shares", "price", "value"], &rows)?;
-    println!("Leftover cash {:.2}", allocation.leftover);
+    outln!("Leftover cash {:.2}", allocation.leftover)?;
     Ok(())
 }
 
@@ -658,7 +680,7 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         );
     }
     let first = &runs[0].result;
-    println!(
+    outln!(
         "{} symbols, {} to {} ({} days), lookback {} days, {} rebalancing, {} commission; forecast = EWMA(180d) stand-in",
         symbols.len(),
         date_of(first.timestamps[0], Timeframe::D1),
@@ -670,7 +692,7 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         args.lookback,
         args.rebalance,
         args.commission
-    );
+    )?;
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|e| {
@@ -699,10 +721,10 @@ pub async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<
         &rows,
     )?;
     for f in failures.iter().take(5) {
-        println!("note: {f}");
+        outln!("note: {f}")?;
     }
     if let Some(path) = &args.report {
-        println!("Report: {}", path.display());
+        outln!("Report: {}", path.display())?;
     }
     Ok(())
 }

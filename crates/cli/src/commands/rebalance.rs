@@ -11,6 +11,7 @@ use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
 use crate::commands::backtest::decimal;
 use crate::commands::parse_instant;
+use crate::output::outln;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use jiff::civil::Date;
@@ -314,7 +315,7 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
         }));
     }
     for e in &events {
-        println!("{}  {}", e.date, e.reason);
+        outln!("{}  {}", e.date, e.reason)?;
     }
     let rows: Vec<Vec<String>> = orders_out
         .iter()
@@ -335,7 +336,7 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
         &rows,
     )?;
     let last = nav.last().map(|n| n.nav).unwrap_or(0.0);
-    println!(
+    outln!(
         "Final NAV {last:.2}; fees {:.2}; holdings: {}",
         fees,
         account
@@ -344,7 +345,7 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
             .map(|(s, q)| format!("{s} {q}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )?;
     Ok(())
 }
 

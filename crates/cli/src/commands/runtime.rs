@@ -15,6 +15,7 @@
 
 use crate::app::{App, usage};
 use crate::cli::ClockCommand;
+use crate::output::outln;
 use crate::output::{print_json, print_table};
 use anyhow::{Context, bail};
 use broker_paper::{PaperBook, PaperBroker};
@@ -156,17 +157,29 @@ pub async fn clock(app: &App, cmd: ClockCommand) -> anyhow::Result<()> {
             let n: i64 = n
                 .parse()
                 .map_err(|_| usage(format!("clock advance {by:?}: expected e.g. 1d, 90m, 3h")))?;
+            // Every step is checked: a span past jiff's range (year 9999) is a usage error.
+            let out_of_range = || {
+                usage(format!(
+                    "clock advance {by:?}: moves the clock past the year 9999"
+                ))
+            };
             let t = match unit {
                 // Whole days land on 08:00 local time, before the 08:30 intake.
-                "d" => current
-                    .to_zoned(tz.clone())
-                    .date()
-                    .checked_add(n.days())?
-                    .at(8, 0, 0, 0)
-                    .to_zoned(tz.clone())?
-                    .timestamp(),
-                "h" => current.checked_add(SignedDuration::from_hours(n))?,
-                "m" => current.checked_add(SignedDuration::from_mins(n))?,
+                "d" => {
+                    let days = jiff::Span::new().try_days(n).map_err(|_| out_of_range())?;
+                    current
+                        .to_zoned(tz.clone())
+                        .date()
+                        .checked_add(days)
+                        .and_then(|d| d.at(8, 0, 0, 0).to_zoned(tz.clone()))
+                        .map_err(|_| out_of_range())?
+                        .timestamp()
+                }
+                "h" | "m" => {
+                    let secs = n.checked_mul(if unit == "h" { 3600 } else { 60 });
+                    secs.and_then(|s| current.checked_add(SignedDuration::from_secs(s)).ok())
+                        .ok_or_else(out_of_range)?
+                }
                 _ => {
                     return Err(usage(format!(
                         "clock advance {by:?}: unit must be d, h or m"
@@ -196,12 +209,12 @@ pub async fn clock(app: &App, cmd: ClockCommand) -> anyhow::Result<()> {
             &serde_json::json!({"now": shown, "local": shown.to_zoned(tz).to_string(), "simulated": sim}),
         );
     }
-    println!(
+    outln!(
         "{} ({}){}",
         shown,
         shown.to_zoned(tz),
         if sim { " [simulated]" } else { "" }
-    );
+    )?;
     Ok(())
 }
 
@@ -245,9 +258,9 @@ pub async fn init(
         )
         .await?;
     if !app.quiet && !app.json {
-        println!(
+        outln!(
             "Paper account with {cash}; schedule on the {exchange} calendar (08:30 intake, 09:40 execution, local time)."
-        );
+        )?;
     }
     Ok(())
 }
@@ -330,7 +343,7 @@ pub async fn signal(
         )
         .await?;
     if !app.quiet && !app.json {
-        println!("Signal stored; it is observed at every 08:30 intake until replaced.");
+        outln!("Signal stored; it is observed at every 08:30 intake until replaced.")?;
     }
     Ok(())
 }
@@ -579,10 +592,10 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
         return print_json(&serde_json::json!({"now": ts, "trading_day": trading, "done": report}));
     }
     if report.is_empty() {
-        println!("{}: nothing due.", local);
+        outln!("{}: nothing due.", local)?;
     }
     for line in report {
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(())
 }
@@ -628,13 +641,13 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
     if app.json {
         return print_json(&status);
     }
-    println!(
+    outln!(
         "clock {}{}; calendar {}; cash {}",
         ts,
         if simulated { " [simulated]" } else { "" },
         runtime.exchange,
         runtime.book.account.cash.round_dp(2)
-    );
+    )?;
     let rows: Vec<Vec<String>> = targets
         .iter()
         .map(|(s, w)| {
@@ -646,8 +659,8 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
         })
         .collect();
     print_table(&["symbol", "target", "shares"], &rows)?;
-    println!("pending: {}", serde_json::to_string(&status["pending"])?);
-    println!("plan: {}", serde_json::to_string(&status["plan"])?);
+    outln!("pending: {}", serde_json::to_string(&status["pending"])?)?;
+    outln!("plan: {}", serde_json::to_string(&status["plan"])?)?;
     Ok(())
 }
 
@@ -663,7 +676,7 @@ pub async fn history(app: &App, limit: u32) -> anyhow::Result<()> {
         return print_json(&v);
     }
     for e in log {
-        println!("{}  {:<9} {}", e.ts, e.subsystem, e.entry_json);
+        outln!("{}  {:<9} {}", e.ts, e.subsystem, e.entry_json)?;
     }
     Ok(())
 }

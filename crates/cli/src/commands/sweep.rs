@@ -5,6 +5,7 @@
 use crate::app::{App, usage};
 use crate::cli::SweepArgs;
 use crate::commands::backtest::{fmt_opt, prepare};
+use crate::output::outln;
 use crate::output::{bar, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_app::backtest::{Prepared, build_report, date_of, run_all};
@@ -340,7 +341,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     }
     print_summary(&result, &names)?;
     if let Some(path) = report_path {
-        println!("Report: {path}   (best parameters, IN-SAMPLE)");
+        outln!("Report: {path}   (best parameters, IN-SAMPLE)")?;
     }
     Ok(())
 }
@@ -505,7 +506,7 @@ fn write_report(
 }
 
 fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> {
-    println!(
+    outln!(
         "{} trials ({}) maximizing {} over {}..{} ({} bars, IN-SAMPLE){}",
         r["trials"],
         r["method"].as_str().unwrap_or(""),
@@ -518,16 +519,16 @@ fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> 
         } else {
             ""
         }
-    );
+    )?;
     let timing = &r["timing"];
-    println!(
+    outln!(
         "Searched in {:.2} s: {:.0} trials/s on {} threads ({}); statistics {:.2} s",
         timing["search_seconds"].as_f64().unwrap_or(f64::NAN),
         timing["trials_per_second"].as_f64().unwrap_or(f64::NAN),
         timing["threads"],
         timing["engine"].as_str().unwrap_or(""),
         timing["statistics_seconds"].as_f64().unwrap_or(f64::NAN),
-    );
+    )?;
     let mut header: Vec<&str> = vec!["#", "trial"];
     header.extend(names.iter().map(String::as_str));
     header.extend(["score", "sharpe", "cagr", "max dd", "fills"]);
@@ -576,27 +577,27 @@ fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> 
                 )
             })
             .collect();
-        println!("parameter importance (η²): {}", s.join(", "));
+        outln!("parameter importance (η²): {}", s.join(", "))?;
     }
     if let Some(d) = r["deflated_sharpe"].as_object() {
-        println!(
+        outln!(
             "deflated Sharpe ratio of the best trial: {:.3} (probability that its Sharpe is above what the best of {} luck-only trials would show)",
             d.get("dsr").and_then(|v| v.as_f64()).unwrap_or(f64::NAN),
             d.get("n_trials").cloned().unwrap_or_default()
-        );
+        )?;
     }
     if let Some(pbo) = r["pbo"].as_object() {
-        println!(
+        outln!(
             "probability of backtest overfitting (CSCV, {} blocks, {} combinations): {:.2}",
             pbo.get("blocks").cloned().unwrap_or_default(),
             pbo.get("combinations").cloned().unwrap_or_default(),
             pbo.get("pbo").and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
-        );
+        )?;
     }
     if let Some(wf) = r["walk_forward"].as_object() {
-        println!(
+        outln!(
             "walk-forward (best params on each train window, traded on the next test window = OUT-OF-SAMPLE):"
-        );
+        )?;
         let rows: Vec<Vec<String>> = wf["folds"]
             .as_array()
             .map(|a| {
@@ -621,12 +622,12 @@ fn print_summary(r: &serde_json::Value, names: &[String]) -> anyhow::Result<()> 
             })
             .unwrap_or_default();
         print_table(&["train", "test", "in-sample", "out-of-sample"], &rows)?;
-        println!(
+        outln!(
             "mean in-sample {:.3} vs out-of-sample {:.3}; stitched out-of-sample Sharpe (annualized) {}",
             wf["in_sample_mean"].as_f64().unwrap_or(f64::NAN),
             wf["out_of_sample_mean"].as_f64().unwrap_or(f64::NAN),
             fmt_opt(wf["stitched_oos_sharpe_annualized"].as_f64(), false)
-        );
+        )?;
     }
     Ok(())
 }
