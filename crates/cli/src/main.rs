@@ -43,10 +43,28 @@ fn main() -> ExitCode {
                 eprintln!("error: {usage}");
                 return ExitCode::from(2);
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_message(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes joined by ": ", each cause once: error types that already print
+/// their source in their own message (thiserror's `"{path}: {source}"`) would otherwise repeat it
+/// ("cannot sell 100 TSLA: only 0 held: cannot sell 100 TSLA: only 0 held").
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Whether a broken pipe is anywhere in the error's chain: an `std::io::Error` of that kind, or
@@ -77,4 +95,27 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("trades.csv:2: impossible trade: {source}")]
+    struct Wrapping {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        let inner = std::io::Error::other("cannot sell 100 TSLA: only 0 held");
+        let e = anyhow::Error::new(Wrapping { source: inner }).context("backtest");
+        assert_eq!(
+            error_message(&e),
+            "backtest: trades.csv:2: impossible trade: cannot sell 100 TSLA: only 0 held"
+        );
+        let plain = anyhow::anyhow!("root").context("outer");
+        assert_eq!(error_message(&plain), "outer: root");
+    }
 }

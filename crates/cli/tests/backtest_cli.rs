@@ -143,6 +143,8 @@ fn backtest_from_a_trade_history_and_errors_naming_the_line() {
         err.contains("trades.csv:2:") && err.contains("cannot sell"),
         "{err}"
     );
+    // Issue #12: each cause once (was "cannot sell 1 TSLA: only 0 held: cannot sell 1 TSLA: …").
+    assert_eq!(err.matches("cannot sell").count(), 1, "{err}");
 }
 
 #[test]
