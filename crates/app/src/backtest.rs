@@ -1004,16 +1004,29 @@ pub struct Delivery {
     pub failed: Vec<String>,
 }
 
-/// Delivers `alerts` through `notifier`, one by one, collecting failures instead of stopping.
+/// Delivers `alerts` through `notifier` in order, collecting failures instead of stopping the
+/// run. The notifier retries transient failures itself, so once one alert could not be delivered
+/// the rest are reported as not attempted (an unreachable webhook would otherwise cost every
+/// alert its full retry schedule).
 pub async fn deliver_alerts<N: Notifier>(
     notifier: &N,
     alerts: &[pulse_engine::Alert],
 ) -> Result<Delivery, AppError> {
     let mut d = Delivery::default();
+    let mut broken: Option<String> = None;
     for a in alerts {
+        if let Some(cause) = &broken {
+            d.failed
+                .push(format!("{}: not attempted ({cause})", a.message));
+            continue;
+        }
         match notifier.notify(&alert_record(a)?).await {
             Ok(()) => d.sent += 1,
-            Err(e) => d.failed.push(format!("{}: {e}", a.message)),
+            Err(e) => {
+                let cause = e.to_string();
+                d.failed.push(format!("{}: {cause}", a.message));
+                broken = Some(cause);
+            }
         }
     }
     Ok(d)

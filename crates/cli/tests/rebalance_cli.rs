@@ -121,3 +121,65 @@ fn a_year_of_signals_on_real_prices_keeps_every_invariant() {
     }
     assert_eq!(j["rebalancing_active"], false);
 }
+
+/// Issue 12 defect 2: a signals line without `mp` means "MP unchanged", so an MP change pending
+/// since 2024-09-03 goes on counting on 2024-09-05, whose line carries only a Sub-MP, and is
+/// confirmed on the third consecutive trading day instead of pausing the plan for ever.
+#[test]
+fn a_sub_mp_only_line_keeps_counting_the_pending_mp() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    import_shared_adjclose(&db, &["SPY", "QQQ", "TLT", "GLD"]);
+    let signals = dir.path().join("signals.jsonl");
+    std::fs::write(
+        &signals,
+        r#"{"date":"2024-08-01","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}
+{"date":"2024-09-03","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"gold":["GLD"]}}
+{"date":"2024-09-05","sub_mp":{"stocks":["SPY","QQQ"]}}
+"#,
+    )
+    .unwrap();
+    let out = pulse_db(
+        &db,
+        &[
+            "--json",
+            "rebalance",
+            "simulate",
+            "--signals",
+            signals.to_str().unwrap(),
+            "--from",
+            "2024-08-01",
+            "--to",
+            "2024-12-31",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let events = j["events"].as_array().unwrap();
+    let at = |d: &str, k: &str, key: &str| {
+        events.iter().any(|e| {
+            e["date"] == d && e["event"] == k && e["key"]["kind"].as_str().is_none_or(|x| x == key)
+        })
+    };
+    assert!(at("2024-09-04", "pending", "mp"), "{events:#?}");
+    assert!(at("2024-09-05", "confirmed", "mp"), "{events:#?}");
+    // The Sub-MP of 09-05 is then counted on its own and confirmed three trading days later.
+    assert!(at("2024-09-09", "confirmed", "sub_mp"), "{events:#?}");
+    let paused_late = events
+        .iter()
+        .filter(|e| e["event"] == "paused" && e["date"].as_str().unwrap() > "2024-09-30")
+        .count();
+    assert_eq!(paused_late, 0, "the plan must not stay paused");
+    assert_eq!(j["rebalancing_active"], false);
+    for t in ["SPY", "QQQ", "TLT", "GLD"] {
+        assert!(
+            j["holdings"][t].as_str().is_some_and(|q| q != "0"),
+            "{t} not held: {}",
+            j["holdings"]
+        );
+    }
+}

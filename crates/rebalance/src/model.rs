@@ -26,7 +26,10 @@ pub enum SubMpSpec {
 
 /// One observation of the macro view, as JSON:
 /// `{"date":"2024-03-04","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"stocks":{"SPY":1.0}}}`.
-/// `mp` and any class of `sub_mp` may be omitted: an omitted part is not observed that day.
+/// `mp` and any class of `sub_mp` may be omitted: an omitted part is not observed that day by
+/// [`crate::Rebalancer::on_signal`]. Runtimes that read a sequence of views (a signals file, the
+/// stored observation) complete each with [`Signal::carried_over`] first, so that an omitted part
+/// means "unchanged".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     /// Date the view was issued (informational; the observation day is passed to `on_signal`).
@@ -38,6 +41,31 @@ pub struct Signal {
     /// Securities per class; classes not listed keep their current Sub-MP.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sub_mp: BTreeMap<String, SubMpSpec>,
+}
+
+impl Signal {
+    /// The view this signal states when read as the next line after `previous` (the view in force
+    /// so far): an omitted `mp` means "MP unchanged" and carries the previous MP forward, and a
+    /// class omitted from `sub_mp` keeps its previous Sub-MP, so that a pending change goes on
+    /// being observed (and counted by the 3-day rule) on days whose line only touches another
+    /// part. Carried Sub-MPs of classes the resulting MP no longer has are dropped. The date is
+    /// this signal's.
+    pub fn carried_over(&self, previous: Option<&Signal>) -> Signal {
+        let Some(prev) = previous else {
+            return self.clone();
+        };
+        let mp = self.mp.clone().or_else(|| prev.mp.clone());
+        let mut sub_mp = prev.sub_mp.clone();
+        if let Some(mp) = &mp {
+            sub_mp.retain(|class, _| mp.contains_key(class));
+        }
+        sub_mp.extend(self.sub_mp.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Signal {
+            date: self.date,
+            mp,
+            sub_mp,
+        }
+    }
 }
 
 /// A confirmed (active) model: the MP and the Sub-MP of every invested class.
@@ -319,5 +347,23 @@ mod tests {
             (m.target_weights().values().sum::<f64>() - 0.9).abs() < 1e-15,
             "the cash class stays uninvested"
         );
+    }
+
+    #[test]
+    fn a_line_without_mp_carries_the_previous_mp_and_sub_mps() {
+        let prev = sig(
+            r#"{"date":"2024-09-03","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"],"gold":["GLD"]}}"#,
+        );
+        let next = sig(r#"{"date":"2024-09-05","sub_mp":{"stocks":["SPY","QQQ"]}}"#);
+        let view = next.carried_over(Some(&prev));
+        assert_eq!(view.date, next.date);
+        assert_eq!(view.mp, prev.mp, "MP unchanged");
+        assert_eq!(view.sub_mp["stocks"], next.sub_mp["stocks"]);
+        assert_eq!(view.sub_mp["gold"], prev.sub_mp["gold"]);
+        // A new MP without gold drops gold's carried Sub-MP (else the view would be invalid).
+        let no_gold = sig(r#"{"mp":{"stocks":0.6,"bonds":0.4}}"#).carried_over(Some(&view));
+        assert!(!no_gold.sub_mp.contains_key("gold"));
+        assert!(validate_signal(&no_gold, &Model::default(), &cfg()).is_ok());
+        assert_eq!(next.carried_over(None), next);
     }
 }

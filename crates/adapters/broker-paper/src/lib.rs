@@ -1,6 +1,7 @@
 //! `broker-paper` implements [`pulse_core::ports::Broker`] for paper trading: an order fills at
 //! the first price its [`PriceSource`] has strictly after the order's decision time (the next
-//! available price in the store), sells before buys, buys capped to the cash, commission on
+//! available price in the store) and, under a clock, no later than the clock's now
+//! ([`PaperBroker::match_orders_until`]), sells before buys, buys capped to the cash, commission on
 //! notional, booked exactly in decimals. Client order ids make re-submission idempotent, and the
 //! whole book is serde-serializable so that a runtime can persist it with its own state in one
 //! transaction and resume after a crash without filling anything twice.
@@ -105,8 +106,16 @@ impl<P: PriceSource> PaperBroker<P> {
     }
 
     /// Fills every working order that has a price after its decision time: sells first, then
-    /// buys capped to the cash. Returns how many fills were made.
+    /// buys capped to the cash. Returns how many fills were made. For a replay whose prices are
+    /// all in the past; a runtime under a clock uses [`PaperBroker::match_orders_until`].
     pub async fn match_orders(&self) -> Result<usize, PaperError> {
+        self.match_orders_until(Timestamp::MAX).await
+    }
+
+    /// Like [`PaperBroker::match_orders`], but only at prices that exist at `now`: a price stamped
+    /// after `now` (a daily close before the session has closed) is not known yet, so its
+    /// order stays working and no fill is ever stamped after the clock.
+    pub async fn match_orders_until(&self, now: Timestamp) -> Result<usize, PaperError> {
         let working: Vec<OrderRequest> = {
             let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
             let mut w: Vec<OrderRequest> = book
@@ -124,6 +133,7 @@ impl<P: PriceSource> PaperBroker<P> {
                 .prices
                 .price_after(&order.symbol, order.decided_at)
                 .await
+                .filter(|(ts, _)| *ts <= now)
             else {
                 continue;
             };
@@ -339,5 +349,35 @@ mod tests {
         let st = broker.submit(&order("s", Side::Sell, "5")).await.unwrap();
         assert_eq!(st.filled, d("0"), "sells run first: nothing was held yet");
         assert!(broker.account().await.unwrap().cash >= Decimal::ZERO);
+    }
+
+    #[tokio::test]
+    async fn no_fill_before_its_price_exists_at_the_clock() {
+        let spy = Symbol::try_new("SPY").unwrap();
+        let prices = Closes(BTreeMap::from([(
+            spy,
+            vec![(ts("2024-01-02T21:00:00Z"), d("472.65"))],
+        )]));
+        let broker = PaperBroker::new(PaperBook::new(d("10000"), d("0")), prices);
+        broker.submit(&order("b", Side::Buy, "1")).await.unwrap();
+        // 15:00Z: the session has not closed, its close does not exist yet.
+        assert_eq!(
+            broker
+                .match_orders_until(ts("2024-01-02T15:00:00Z"))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(broker.take_fills().await.unwrap().is_empty());
+        assert_eq!(broker.working_orders().len(), 1);
+        assert_eq!(
+            broker
+                .match_orders_until(ts("2024-01-02T21:00:00Z"))
+                .await
+                .unwrap(),
+            1
+        );
+        let fills = broker.take_fills().await.unwrap();
+        assert_eq!(fills[0].ts, ts("2024-01-02T21:00:00Z"));
     }
 }

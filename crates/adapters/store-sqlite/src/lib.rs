@@ -128,7 +128,7 @@ impl SqliteStore {
             pool.close().await;
             return Err(open_error(path, source));
         }
-        if let Err(source) = MIGRATOR.run(&pool).await {
+        if let Err(source) = migrate_serialized(&pool).await {
             pool.close().await;
             return Err(StoreError::Migrate {
                 path: path.to_path_buf(),
@@ -461,6 +461,21 @@ impl SqliteStore {
 
 type InstrumentRow = (String, String, String, String, f64, Option<String>);
 type BarRow = (i64, f64, f64, f64, f64, Option<f64>, Option<f64>);
+
+/// Runs the migrations inside one `BEGIN IMMEDIATE` transaction (each migration in a savepoint
+/// of it), so that processes opening the same (new) file at once are serialized: the first
+/// takes the write lock and migrates, the others wait for it (busy timeout) and then find the
+/// schema up to date, instead of applying the same migration twice ("table … already exists")
+/// or failing on an upgrade of a read transaction ("database is locked", which SQLite returns
+/// at once, without waiting, to a deferred transaction that would deadlock).
+async fn migrate_serialized(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    MIGRATOR.run(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
     let not_a_db = source.as_database_error().is_some_and(|d| {

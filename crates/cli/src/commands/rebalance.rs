@@ -1,11 +1,13 @@
 //! `pulse rebalance simulate`: the SPEC §6 engine replayed over real prices.
 //!
 //! Each trading day of the chosen calendar: at 08:30 the observation in force (the last line of
-//! the signals file dated on or before the day) goes to the state machine; at 09:40 it decides
+//! the signals file dated on or before the day, its omitted `mp` or Sub-MP classes carried over
+//! from the lines before: omitted means unchanged) goes to the state machine; at 09:40 it decides
 //! with the previous close as the latest price; the paper broker (`broker-paper`, the same
 //! `Broker` interface real brokers implement) fills the day's orders at that day's close (the next
 //! price in the store after the decision), sells first, buys capped to cash, commission on
-//! notional, booked exactly. A symbol without a bar that day keeps its order working.
+//! notional, booked exactly. A symbol without a bar that day keeps its order working. Prices are
+//! the real (raw) closes, for decisions, fills and NAV alike (dividends are not credited).
 
 use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
@@ -118,6 +120,9 @@ fn read_signals(path: &std::path::Path) -> anyhow::Result<Vec<DatedSignal>> {
                 i + 1
             );
         }
+        // A line states what changed: omitted parts (no `mp`, a class missing from `sub_mp`)
+        // are unchanged from the line before, so a pending change keeps being observed.
+        let signal = signal.carried_over(out.last().map(|p| &p.signal));
         out.push(DatedSignal { date, signal });
     }
     if out.is_empty() {
@@ -193,8 +198,9 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
                 .await?
                 .iter()
                 .filter_map(|b| {
-                    price_to_money(b.analysis_close(), 2)
-                        .map(|p| (b.ts.to_zoned(TimeZone::UTC).date(), p))
+                    // The real (raw) close: what an order trades at. Dividend-adjusted closes
+                    // rewrite past prices and would fill and value at prices that never traded.
+                    price_to_money(b.close, 2).map(|p| (b.ts.to_zoned(TimeZone::UTC).date(), p))
                 })
                 .collect();
         if col.is_empty() {

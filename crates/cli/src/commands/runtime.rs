@@ -12,6 +12,10 @@
 //! broker's book and the fills are committed in a second transaction. A restart after a crash
 //! anywhere re-submits the recorded unfilled orders (client ids make that idempotent), so each
 //! order fills exactly once and no step is repeated.
+//!
+//! Concurrency: one runner at a time. `init`, `signal` and `run` hold an exclusive lock on
+//! `<database>.rebalance.lock` from before they read the state until after they wrote it, so
+//! two `run`s at the same due time execute the day's step once.
 
 use crate::app::{App, usage};
 use crate::cli::ClockCommand;
@@ -27,7 +31,7 @@ use pulse_core::ports::Broker;
 use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Clock, Store};
 use pulse_core::{Exchange, Symbol, Timeframe, WallClock};
 use pulse_rebalance::{
-    ExecutionInput, RebalanceConfig, RebalanceState, Rebalancer, Signal, SubMpSpec,
+    ExecutionInput, RebalanceConfig, RebalanceState, Rebalancer, Signal, SubMpSpec, validate_signal,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -57,7 +61,9 @@ pub struct Runtime {
     last_execution: Option<Date>,
 }
 
-/// Stored daily closes as the paper broker's prices, each stamped at its session's close.
+/// Stored daily closes as the paper broker's prices: the real (raw, unadjusted) close of each
+/// session, stamped at its session's close (it does not exist before; the runtime matches only
+/// prices stamped at or before its clock).
 struct StoreCloses<'a> {
     store: &'a SqliteStore,
     exchange: Exchange,
@@ -81,10 +87,34 @@ impl broker_paper::PriceSource for StoreCloses<'_> {
                 b.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
             )?;
             (close > after)
-                .then(|| price_to_money(b.analysis_close(), 2).map(|p| (close, p)))
+                .then(|| price_to_money(b.close, 2).map(|p| (close, p)))
                 .flatten()
         })
     }
+}
+
+/// One runner at a time: an exclusive advisory lock on `<database>.rebalance.lock`, held by
+/// every command that reads, changes and writes the runtime and the state (`init`, `signal`,
+/// `run`) until it returns. A second `pulse rebalance run` at the same due time waits for the
+/// first, then reads its committed state (the day's jobs done) and does nothing. The OS
+/// releases the lock when the process ends, `kill -9` included.
+async fn runner_lock(store: &SqliteStore) -> anyhow::Result<std::fs::File> {
+    let mut name = store.path().as_os_str().to_owned();
+    name.push(".rebalance.lock");
+    let path = std::path::PathBuf::from(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the runner lock {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    })
+    .await
+    .context("the runner lock task failed")?
 }
 
 async fn now(store: &SqliteStore) -> anyhow::Result<(Timestamp, bool)> {
@@ -227,6 +257,7 @@ pub async fn init(
     force: bool,
 ) -> anyhow::Result<()> {
     let store = app.store().await?;
+    let _runner = runner_lock(&store).await?;
     if !force && load_runtime(&store).await?.is_some() {
         bail!("the rebalancer is already set up (use --force to start over)");
     }
@@ -322,14 +353,18 @@ pub async fn signal(
         }
     };
 
+    let _runner = runner_lock(&store).await?;
     let (mut runtime, state) = load_runtime(&store)
         .await?
         .context("set up the rebalancer first: `pulse rebalance init`")?;
-    // Validate against the active model now, so that a bad signal is refused at submission.
-    let mut probe = state.clone();
-    rebalancer(&runtime)?
-        .on_signal(&mut probe, jiff::civil::date(2000, 1, 3), &signal)
-        .context("invalid signal")?;
+    // What is omitted stays as observed so far ("MP unchanged"), so a pending change keeps
+    // being counted by the 3-day rule.
+    let signal = signal.carried_over(runtime.observation.as_ref());
+    // Validate against the model the state machine will compare it with (the active one with
+    // the pending values applied), so that a bad signal is refused at submission. Only the
+    // validation: the debounce runs at the intake, on the trading day it observes.
+    let rb = rebalancer(&runtime)?;
+    validate_signal(&signal, &state.proposed_model(), rb.config()).context("invalid signal")?;
     runtime.observation = Some(signal.clone());
     let (ts, _) = now(&store).await?;
     store
@@ -403,7 +438,8 @@ async fn liquidity_weights(
         .collect())
 }
 
-/// Latest stored close strictly before `day` (what is known at the 09:40 decision).
+/// Latest stored real (raw) close strictly before `day` (what is known at the 09:40 decision;
+/// orders are sized at the price they trade at, not at a dividend-adjusted one).
 async fn close_before(
     store: &SqliteStore,
     symbol: &Symbol,
@@ -420,7 +456,7 @@ async fn close_before(
         .iter()
         .rev()
         .filter(|b| b.ts < end)
-        .find_map(|b| price_to_money(b.analysis_close(), 2)))
+        .find_map(|b| price_to_money(b.close, 2)))
 }
 
 fn symbols_of(state: &RebalanceState, runtime: &Runtime) -> Vec<Symbol> {
@@ -450,6 +486,7 @@ fn symbols_of(state: &RebalanceState, runtime: &Runtime) -> Vec<Symbol> {
 /// `pulse rebalance run`: what is due now by the clock.
 pub async fn run(app: &App) -> anyhow::Result<()> {
     let store = app.store().await?;
+    let _runner = runner_lock(&store).await?;
     let (mut runtime, mut state) = load_runtime(&store)
         .await?
         .context("set up the rebalancer first: `pulse rebalance init`")?;
@@ -516,6 +553,19 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
     for order in state.unfilled_orders() {
         broker.submit(order).await?;
     }
+    // Fills whose price exists by now (yesterday's orders at yesterday's close) are booked
+    // before today's decision, so that it sees the current holdings.
+    settle(
+        &store,
+        &rb,
+        &broker,
+        &mut runtime,
+        &mut state,
+        ts,
+        today,
+        &mut report,
+    )
+    .await?;
     // 09:40 execution: decide and commit BEFORE submitting.
     if trading && minutes >= 9 * 60 + 40 && runtime.last_execution.is_none_or(|d| d < today) {
         let mut prices = BTreeMap::new();
@@ -561,33 +611,17 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
             broker.submit(order).await?;
         }
     }
-    // Fill what has a price after its decision, book it, and persist book and state together.
-    broker.match_orders().await?;
-    let fills = broker.take_fills().await?;
-    for fill in &fills {
-        report.push(format!(
-            "filled {} {} {} @ {} (fee {})",
-            fill.side,
-            fill.quantity,
-            fill.symbol,
-            fill.price,
-            fill.fee.round_dp(2)
-        ));
-    }
-    let events = rb.on_fills(&mut state, today, &fills);
-    runtime.book = broker.book();
-    let mut entries: Vec<AuditEntry> = fills
-        .iter()
-        .map(|f| audit(ts, "rebalance", serde_json::json!({"fill": f})))
-        .collect();
-    entries.extend(
-        events
-            .iter()
-            .map(|e| audit(ts, "rebalance", serde_json::to_value(e).unwrap_or_default())),
-    );
-    store
-        .save_documents(&docs(&runtime, &state)?, &entries)
-        .await?;
+    settle(
+        &store,
+        &rb,
+        &broker,
+        &mut runtime,
+        &mut state,
+        ts,
+        today,
+        &mut report,
+    )
+    .await?;
     if app.json {
         return print_json(&serde_json::json!({"now": ts, "trading_day": trading, "done": report}));
     }
@@ -597,6 +631,52 @@ pub async fn run(app: &App) -> anyhow::Result<()> {
     for line in report {
         outln!("{line}")?;
     }
+    Ok(())
+}
+
+/// Fills what has a price after its decision and at or before `now` (a daily close exists only
+/// once its session has closed, so no fill is stamped after the clock), books it, and persists
+/// book and state together.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    store: &SqliteStore,
+    rb: &Rebalancer,
+    broker: &PaperBroker<StoreCloses<'_>>,
+    runtime: &mut Runtime,
+    state: &mut RebalanceState,
+    now: Timestamp,
+    today: Date,
+    report: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    broker.match_orders_until(now).await?;
+    let fills = broker.take_fills().await?;
+    for fill in &fills {
+        report.push(format!(
+            "filled {} {} {} @ {} (fee {}) at {}",
+            fill.side,
+            fill.quantity,
+            fill.symbol,
+            fill.price,
+            fill.fee.round_dp(2),
+            fill.ts
+        ));
+    }
+    let events = rb.on_fills(state, today, &fills);
+    runtime.book = broker.book();
+    let mut entries: Vec<AuditEntry> = fills
+        .iter()
+        .map(|f| audit(now, "rebalance", serde_json::json!({"fill": f})))
+        .collect();
+    entries.extend(events.iter().map(|e| {
+        audit(
+            now,
+            "rebalance",
+            serde_json::to_value(e).unwrap_or_default(),
+        )
+    }));
+    store
+        .save_documents(&docs(runtime, state)?, &entries)
+        .await?;
     Ok(())
 }
 
