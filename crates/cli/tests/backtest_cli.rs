@@ -443,3 +443,31 @@ fn trade_histories_the_run_cannot_start_from_are_refused() {
         }
     }
 }
+
+/// Issue #12: an unreachable webhook does not abort the simulation; the failures are reported.
+#[test]
+fn an_unreachable_webhook_is_reported_and_the_simulation_completes() {
+    let home = tempfile::tempdir().unwrap();
+    // Bind then drop a listener: nothing listens on that port any more (connection refused).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let out = pulse(
+        home.path(),
+        &["--json", "simulate", "--last", "1y", "--webhook", &url],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alerts = j["alerts"].as_array().unwrap().len() as u64;
+    assert!(alerts > 0);
+    assert_eq!(j["webhook_sent"], 0);
+    assert_eq!(j["webhook_failed"].as_u64(), Some(alerts));
+    assert!(j["run_id"].as_i64().is_some(), "the run is still recorded");
+}
