@@ -273,7 +273,7 @@ impl SeriesChecker {
 
     fn check_jump(&mut self, bar: &Bar) {
         let Some(prev) = self.prev else { return };
-        if !self.check_jumps || !(prev.close > 0.0 && bar.close > 0.0 && bar.open > 0.0) {
+        if !(self.check_jumps && prev.close > 0.0 && bar.close > 0.0 && bar.open > 0.0) {
             return;
         }
         let date = self.bar_date(bar);
