@@ -720,7 +720,13 @@ fn resampling_never_overwrites_stored_daily_bars_and_check_flags_the_jump() {
         &db,
         &["--json", "data", "check", "--symbols", "TSLA"],
     ));
-    let jumps: Vec<&str> = reports[0]["findings"]
+    let daily = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["timeframe"] == "1d")
+        .unwrap();
+    let jumps: Vec<&str> = daily["findings"]
         .as_array()
         .unwrap()
         .iter()
