@@ -569,6 +569,10 @@ pub struct ImportArgs {
     /// Intraday timestamp convention of the files.
     #[arg(long, value_enum, default_value_t = BarLabelArg::Start)]
     pub bar_label: BarLabelArg,
+    /// Overwrite stored bars even with poorer rows (by default a stored bar that has an
+    /// adj_close, a volume or an open/high/low range the file's row lacks is kept).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Data sources for `pulse data fetch`.
@@ -598,6 +602,9 @@ pub struct FetchArgs {
     /// Bar size: 1d or 1m.
     #[arg(long, default_value = "1d")]
     pub interval: String,
+    /// Overwrite stored bars even with poorer rows (by default a fuller stored bar is kept).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `pulse data show`
@@ -637,6 +644,9 @@ pub struct CheckArgs {
     /// Print every finding (default: the first 20 per series).
     #[arg(long)]
     pub all: bool,
+    /// Exit with status 1 when there is any finding (for scripts and CI).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Export file formats.
@@ -677,6 +687,10 @@ pub struct ResampleArgs {
     /// Only these symbols (comma-separated; default: every series of the source timeframe).
     #[arg(long, value_delimiter = ',')]
     pub symbols: Vec<String>,
+    /// Overwrite stored bars of the target timeframe (by default resampled bars only fill
+    /// missing ones: they are rebuilt from raw bars and must not replace source bars).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Output formats of `pulse ta`.

@@ -573,3 +573,268 @@ fn fetch_from_a_yahoo_shaped_server_and_report_offline_clearly() {
         "{err}"
     );
 }
+
+/// Dates present in both shared files (their first column), read independently of the importer.
+fn common_dates(a: &Path, b: &Path) -> u64 {
+    let dates = |p: &Path| -> std::collections::HashSet<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next().map(str::to_string))
+            .collect()
+    };
+    dates(a).intersection(&dates(b)).count() as u64
+}
+
+#[test]
+fn importing_close_only_rows_keeps_stored_ohlcv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let ohlcv = shared_file("daily-ohlcv/SPY.csv");
+    let adj = shared_file("daily-adjclose/SPY.csv");
+    ok_json(pulse(
+        &db,
+        &["--json", "data", "import", ohlcv.to_str().unwrap()],
+    ));
+    let overlap = common_dates(&ohlcv, &adj);
+    assert!(overlap > 1000, "{overlap}");
+    let out = pulse(&db, &["data", "import", adj.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(" 0 updated")
+            && text.contains(&format!("{overlap} kept (stored row is fuller")),
+        "{text}"
+    );
+    // The raw OHLCV row of 2020-01-03 is still the file's.
+    let shown = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "show",
+            "SPY",
+            "--from",
+            "2020-01-03",
+            "--to",
+            "2020-01-03",
+        ],
+    ));
+    assert_eq!(shown[0]["open"].as_f64().unwrap(), 321.1600036621094);
+    assert_eq!(shown[0]["close"].as_f64().unwrap(), 322.4100036621094);
+    assert_eq!(shown[0]["volume"].as_f64().unwrap(), 77709700.0);
+    // Only an explicit --replace writes the poorer rows.
+    let replaced = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            "--replace",
+            adj.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(replaced["bars_updated"], overlap);
+    assert_eq!(replaced["bars_kept"], 0);
+}
+
+#[test]
+fn resampling_never_overwrites_stored_daily_bars_and_check_flags_the_jump() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let daily = shared_file("daily-ohlcv/TSLA.csv");
+    let minutes = shared_file("intraday-1m/TSLA.csv");
+    ok_json(pulse(
+        &db,
+        &["--json", "data", "import", daily.to_str().unwrap()],
+    ));
+    ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "import",
+            "--bar-label",
+            "end",
+            minutes.to_str().unwrap(),
+        ],
+    ));
+    let show = |db: &Path| {
+        ok_json(pulse(
+            db,
+            &[
+                "--json",
+                "data",
+                "show",
+                "TSLA",
+                "--from",
+                "2019-02-15",
+                "--to",
+                "2019-02-15",
+            ],
+        ))
+    };
+    let before = show(&db);
+    let out = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "resample",
+            "--to",
+            "1d",
+            "--symbols",
+            "TSLA",
+        ],
+    ));
+    assert_eq!(out["import"]["bars_kept"], 5, "{out}");
+    assert_eq!(out["import"]["bars_updated"], 0, "{out}");
+    assert_eq!(show(&db), before);
+    let text = pulse(
+        &db,
+        &["data", "resample", "--to", "1d", "--symbols", "TSLA"],
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("5 kept (stored bar kept"),
+        "{text:?}"
+    );
+
+    // Forced over the split-adjusted daily series, the raw pre-split minutes make a 15× spike,
+    // which the check reports as price jumps (no split in February 2019).
+    let forced = ok_json(pulse(
+        &db,
+        &[
+            "--json",
+            "data",
+            "resample",
+            "--to",
+            "1d",
+            "--symbols",
+            "TSLA",
+            "--replace",
+        ],
+    ));
+    assert_eq!(forced["import"]["bars_updated"], 5, "{forced}");
+    let reports = ok_json(pulse(
+        &db,
+        &["--json", "data", "check", "--symbols", "TSLA"],
+    ));
+    let daily = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["timeframe"] == "1d")
+        .unwrap();
+    let jumps: Vec<&str> = daily["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "price_jump")
+        .map(|f| f["ts"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jumps,
+        vec!["2019-02-11T00:00:00Z", "2019-02-19T00:00:00Z"],
+        "{reports}"
+    );
+}
+
+#[test]
+fn check_strict_exits_1_on_findings_and_0_when_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    for f in ["daily-ohlcv/TSLA.csv", "daily-ohlcv/TSLL.csv"] {
+        ok_json(pulse(
+            &db,
+            &["--json", "data", "import", shared_file(f).to_str().unwrap()],
+        ));
+    }
+    let clean = pulse(&db, &["data", "check", "--strict", "--symbols", "TSLL"]);
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    // TSLA's split ratios stored as dividends are findings.
+    let found = pulse(&db, &["data", "check", "--strict", "--symbols", "TSLA"]);
+    assert_eq!(found.status.code(), Some(1), "{found:?}");
+    assert!(String::from_utf8_lossy(&found.stdout).contains("dividend_without_adjustment"));
+    assert!(
+        String::from_utf8_lossy(&found.stderr).contains("finding(s) in 1 series"),
+        "{found:?}"
+    );
+    let json = pulse(
+        &db,
+        &["--json", "data", "check", "--strict", "--symbols", "TSLA"],
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let printed: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(printed[0]["symbol"], "TSLA");
+    // Without --strict the same findings exit 0.
+    assert_eq!(
+        pulse(&db, &["data", "check", "--symbols", "TSLA"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn imports_refuse_implausible_rows_and_a_timeframe_the_rows_contradict() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let text = std::fs::read_to_string(shared_file("daily-ohlcv/SPY.csv")).unwrap();
+    let line3 = text.lines().nth(2).unwrap();
+    for (name, altered, fragments) in [
+        (
+            "NEG",
+            line3.replacen("2020-01-03,321.16", "2020-01-03,-321.16", 1),
+            vec![":3:2:", "open", "positive"],
+        ),
+        (
+            "HL",
+            line3.replacen(",323.6400146484375,", ",300,", 1),
+            vec![":3:3:", "high", "below the low"],
+        ),
+        (
+            "HUGE",
+            line3.replacen(",322.4100036621094,", ",1e308,", 1),
+            vec![":3:5:", "close", "plausible range"],
+        ),
+        (
+            "YEAR1",
+            line3.replacen("2020-01-03", "0001-01-03", 1),
+            vec![":3:1:", "date", "year 1"],
+        ),
+    ] {
+        assert_ne!(altered, line3, "{name}");
+        let path = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&path, text.replacen(line3, &altered, 1)).unwrap();
+        let out = pulse(&db, &["data", "import", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{name}.csv")), "{err}");
+        for f in fragments {
+            assert!(err.contains(f), "{name}: {err} lacks {f}");
+        }
+    }
+    let minutes = shared_file("intraday-1m/SPY.csv");
+    let out = pulse(
+        &db,
+        &[
+            "data",
+            "import",
+            "--timeframe",
+            "1h",
+            minutes.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("intraday-1m/SPY.csv")
+            && err.contains("timeframe 1h was given")
+            && err.contains("60 s apart"),
+        "{err}"
+    );
+    // Nothing was written by any of them.
+    let list = ok_json(pulse(&db, &["--json", "data", "list"]));
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+}

@@ -77,6 +77,25 @@ pub struct ImportBatch {
     pub source: String,
 }
 
+/// What an import does with a bar whose timestamp is already stored with different values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportPolicy {
+    /// The default: overwrite a stored bar only with one that carries at least the same fields.
+    /// A stored bar is *fuller* when it has something the incoming one lacks: an `adj_close`, a
+    /// volume, or an open/high/low range (a close-only row has `open = high = low = close`). So a
+    /// close-only adjusted-close file never replaces raw OHLCV bars, and bars rebuilt from raw
+    /// minutes (no `adj_close`) never replace source daily bars that have one. Such bars are
+    /// kept and counted in [`ImportSummary::bars_kept`].
+    #[default]
+    KeepFuller,
+    /// Never change a stored bar; only add missing ones (for derived data such as resampled bars,
+    /// which must not overwrite what a source delivered).
+    InsertOnly,
+    /// Overwrite every stored bar with the incoming one (`--replace`).
+    Replace,
+}
+
 /// Row counts of one import: what it inserted, what it changed and what was already identical.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
@@ -86,6 +105,10 @@ pub struct ImportSummary {
     pub bars_updated: u64,
     /// Bars that were already stored with identical values.
     pub bars_unchanged: u64,
+    /// Bars that differ from the stored ones but were not written, because the stored bar is
+    /// fuller or the policy forbids overwriting (see [`ImportPolicy`]).
+    #[serde(default)]
+    pub bars_kept: u64,
     /// Corporate actions that were new.
     pub actions_inserted: u64,
     /// Corporate actions whose value changed.
@@ -100,6 +123,7 @@ impl ImportSummary {
         self.bars_inserted += other.bars_inserted;
         self.bars_updated += other.bars_updated;
         self.bars_unchanged += other.bars_unchanged;
+        self.bars_kept += other.bars_kept;
         self.actions_inserted += other.actions_inserted;
         self.actions_updated += other.actions_updated;
         self.actions_unchanged += other.actions_unchanged;
@@ -188,10 +212,19 @@ pub trait Store {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Upserts all batches in ONE transaction: either every bar and action is written, or none.
-    /// Re-importing identical data changes nothing (and reports it as unchanged).
+    /// Re-importing identical data changes nothing (and reports it as unchanged). A stored bar is
+    /// never replaced by a poorer one ([`ImportPolicy::KeepFuller`]).
     fn import(
         &self,
         batches: &[ImportBatch],
+    ) -> impl Future<Output = Result<ImportSummary, Self::Error>> + Send;
+
+    /// As [`Store::import`], with an explicit policy for bars already stored with other values
+    /// (`import` uses [`ImportPolicy::KeepFuller`]).
+    fn import_with(
+        &self,
+        batches: &[ImportBatch],
+        policy: ImportPolicy,
     ) -> impl Future<Output = Result<ImportSummary, Self::Error>> + Send;
 
     /// All known instruments, ordered by symbol.

@@ -33,6 +33,10 @@ pub enum FindingKind {
     DividendWithoutAdjustment,
     /// A bar on a day or at a time the exchange was closed.
     OutsideSession,
+    /// A split-sized move between consecutive bars (close to close, or previous close to open)
+    /// with no matching split among the corporate actions: an unadjusted split, or bars of two
+    /// different adjustments mixed in one series.
+    PriceJump,
 }
 
 impl FindingKind {
@@ -50,6 +54,7 @@ impl FindingKind {
             FindingKind::AdjCloseJumpWithoutAction => "adj_close_jump_without_action",
             FindingKind::DividendWithoutAdjustment => "dividend_without_adjustment",
             FindingKind::OutsideSession => "outside_session",
+            FindingKind::PriceJump => "price_jump",
         }
     }
 
@@ -60,7 +65,7 @@ impl FindingKind {
 }
 
 /// Every finding kind, for parsing and reporting.
-pub const ALL_KINDS: [FindingKind; 11] = [
+pub const ALL_KINDS: [FindingKind; 12] = [
     FindingKind::Gap,
     FindingKind::Duplicate,
     FindingKind::OutOfOrder,
@@ -72,6 +77,7 @@ pub const ALL_KINDS: [FindingKind; 11] = [
     FindingKind::AdjCloseJumpWithoutAction,
     FindingKind::DividendWithoutAdjustment,
     FindingKind::OutsideSession,
+    FindingKind::PriceJump,
 ];
 
 impl fmt::Display for FindingKind {

@@ -23,6 +23,14 @@ use std::collections::BTreeMap;
 /// 0.015 on 27.00, 5.6e-4) is far above this.
 pub const ADJUSTMENT_TOLERANCE: f64 = 1e-5;
 
+/// Ratio between consecutive prices (close to close, or previous close to open) at or beyond
+/// which a move is reported as a `price_jump` when no split on the bar's date explains it: a
+/// rise to 1.5× or more, or a fall to 1/1.5 (−33.3 %) or less. 1.5 is the smallest common split
+/// (3-for-2); in the shared data it also flags a handful of genuine crashes (AAPL 2000-09-29,
+/// AMD 1987-10-19) and the KRX rows the data README suspects of uncorrected corporate actions
+/// (005930 1998-01-17).
+pub const PRICE_JUMP_RATIO: f64 = 1.5;
+
 /// How many findings of one kind a series may produce before the rest are only counted, so that a
 /// hopeless file cannot flood the store.
 pub const MAX_FINDINGS_PER_KIND: usize = 1000;
@@ -65,13 +73,19 @@ pub struct CheckReport {
 /// - `dividend_without_adjustment`: a dividend on a bar's date whose `adj_close / close` step is
 ///   below half of what the dividend implies (`dividend / previous close`): e.g. a split ratio
 ///   stored in a dividend column.
+/// - `price_jump`: `close / previous close` or `open / previous close` at or beyond
+///   [`PRICE_JUMP_RATIO`] (either way) with no split on the bar's date that brings the move back
+///   under the threshold (a split of ratio `r` explains a move of about `1/r`). Not applied to
+///   indices, rates and sentiment scores (a VIX doubling is genuine and they have no splits).
 #[derive(Debug)]
 pub struct SeriesChecker {
     symbol: Symbol,
     timeframe: Timeframe,
     exchange: Exchange,
     skip_non_positive: bool,
+    check_jumps: bool,
     dividends: BTreeMap<Date, f64>,
+    splits: BTreeMap<Date, f64>,
     action_dates: BTreeMap<Date, ()>,
     prev: Option<Bar>,
     prev_session: Option<Session>,
@@ -86,11 +100,17 @@ impl SeriesChecker {
     pub fn new(instrument: &Instrument, timeframe: Timeframe, actions: &[CorporateAction]) -> Self {
         let mut dividends = BTreeMap::new();
         let mut action_dates = BTreeMap::new();
+        let mut splits = BTreeMap::new();
         for a in actions.iter().filter(|a| a.symbol == instrument.symbol) {
             action_dates.insert(a.ex_date, ());
-            if let CorporateActionKind::Dividend { cash_per_share } = a.kind {
-                *dividends.entry(a.ex_date).or_insert(0.0) +=
-                    cash_per_share.to_f64().unwrap_or(0.0);
+            match a.kind {
+                CorporateActionKind::Dividend { cash_per_share } => {
+                    *dividends.entry(a.ex_date).or_insert(0.0) +=
+                        cash_per_share.to_f64().unwrap_or(0.0);
+                }
+                CorporateActionKind::Split { ratio } => {
+                    *splits.entry(a.ex_date).or_insert(1.0) *= ratio.to_f64().unwrap_or(1.0);
+                }
             }
         }
         SeriesChecker {
@@ -101,7 +121,9 @@ impl SeriesChecker {
                 instrument.asset_class,
                 AssetClass::Rate | AssetClass::Sentiment
             ),
+            check_jumps: instrument.asset_class.is_tradable(),
             dividends,
+            splits,
             action_dates,
             prev: None,
             prev_session: None,
@@ -153,6 +175,7 @@ impl SeriesChecker {
             return; // keep `prev` as the latest in-order bar
         }
         self.check_adjustment(bar);
+        self.check_jump(bar);
         self.check_calendar(bar);
         self.prev = Some(*bar);
     }
@@ -246,6 +269,45 @@ impl SeriesChecker {
                 ),
             );
         }
+    }
+
+    fn check_jump(&mut self, bar: &Bar) {
+        let Some(prev) = self.prev else { return };
+        if !(self.check_jumps && prev.close > 0.0 && bar.close > 0.0 && bar.open > 0.0) {
+            return;
+        }
+        let date = self.bar_date(bar);
+        // A split of ratio r (new shares per old share) divides the price by r.
+        let split = self.splits.get(&date).copied().unwrap_or(1.0);
+        let beyond = |ratio: f64| {
+            let r = ratio * split;
+            !(r < PRICE_JUMP_RATIO && r > 1.0 / PRICE_JUMP_RATIO)
+        };
+        let moves = [("close", bar.close), ("open", bar.open)];
+        let Some((what, price)) = moves
+            .into_iter()
+            .filter(|(_, p)| beyond(p / prev.close))
+            .max_by(|a, b| {
+                let size = |p: f64| (p / prev.close).ln().abs();
+                size(a.1).total_cmp(&size(b.1))
+            })
+        else {
+            return;
+        };
+        let ratio = price / prev.close;
+        let split_note = if split == 1.0 {
+            format!("no split on {date}")
+        } else {
+            format!("the split on {date} (ratio {split}) does not explain it")
+        };
+        self.report(
+            bar.ts,
+            FindingKind::PriceJump,
+            format!(
+                "previous close {} → {what} {price} (×{ratio:.4}) with {split_note}; threshold ×{PRICE_JUMP_RATIO} either way",
+                prev.close
+            ),
+        );
     }
 
     fn bar_date(&self, bar: &Bar) -> Date {
@@ -541,6 +603,42 @@ mod tests {
             gaps[0].detail
         );
         assert!(kinds(&r).contains(&FindingKind::OutsideSession));
+    }
+
+    #[test]
+    fn a_split_sized_jump_is_reported_unless_a_split_explains_it() {
+        let inst = Instrument::infer(&sym("TSLA"));
+        let split = CorporateAction {
+            symbol: sym("TSLA"),
+            ex_date: "2020-08-31".parse().unwrap(),
+            kind: CorporateActionKind::Split {
+                ratio: Decimal::from(5),
+            },
+        };
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[split]);
+        c.push(&day("2020-08-27", 447.75, 447.75));
+        c.push(&day("2020-08-28", 442.68, 442.68));
+        c.push(&day("2020-08-31", 498.32 / 5.0, 498.32 / 5.0)); // the 5:1 split: explained
+        c.push(&day("2020-09-01", 475.05, 475.05)); // back to pre-split prices: a jump
+        let r = c.finish();
+        let jumps: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::PriceJump)
+            .collect();
+        assert_eq!(jumps.len(), 1, "{:?}", r.findings);
+        assert_eq!(jumps[0].ts, "2020-09-01T00:00:00Z".parse().unwrap());
+        assert!(jumps[0].detail.contains("no split"), "{}", jumps[0].detail);
+    }
+
+    #[test]
+    fn an_index_doubling_is_not_a_price_jump() {
+        let inst = Instrument::infer(&sym("VIX"));
+        let mut c = SeriesChecker::new(&inst, Timeframe::D1, &[]);
+        c.push(&day("2018-02-02", 17.31, 17.31));
+        c.push(&day("2018-02-05", 37.32, 37.32));
+        let r = c.finish();
+        assert!(!kinds(&r).contains(&FindingKind::PriceJump), "{r:?}");
     }
 
     #[test]

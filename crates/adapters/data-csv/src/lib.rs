@@ -27,6 +27,6 @@ pub use export::{
 };
 pub use layout::Layout;
 pub use parse::{
-    BarLabel, DEFAULT_MAX_LINE_BYTES, ImportOptions, OrderIssue, ParsedFile, ParsedRow, parse_path,
-    parse_reader,
+    BarLabel, DEFAULT_MAX_LINE_BYTES, EARLIEST_YEAR, ImportOptions, LATEST_YEAR, MAX_PRICE,
+    MAX_VOLUME, OrderIssue, ParsedFile, ParsedRow, parse_path, parse_reader,
 };

@@ -8,7 +8,9 @@ use pulse_core::jiff::tz::TimeZone;
 use pulse_core::jiff::{SignedDuration, Timestamp};
 use pulse_core::ports::ImportBatch;
 use pulse_core::rust_decimal::Decimal;
-use pulse_core::{Bar, CorporateAction, CorporateActionKind, Instrument, Symbol, Timeframe};
+use pulse_core::{
+    AssetClass, Bar, CorporateAction, CorporateActionKind, Instrument, Symbol, Timeframe,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
@@ -16,6 +18,19 @@ use std::path::{Path, PathBuf};
 
 /// Default per-line limit: 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Largest absolute price (or value) accepted: beyond it a number is a unit or parsing accident
+/// (`1e308`), not a quote. The largest in the shared data is VIXY's back-adjusted 975,600.
+pub const MAX_PRICE: f64 = 1e12;
+
+/// Largest volume accepted (shares or base-coin units per bar).
+pub const MAX_VOLUME: f64 = 1e18;
+
+/// Earliest year a bar may carry (`0001-01-01` is a placeholder, not a quote).
+pub const EARLIEST_YEAR: i16 = 1800;
+
+/// Latest year a bar may carry.
+pub const LATEST_YEAR: i16 = 2199;
 
 /// How intraday timestamps are labelled in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -310,6 +325,8 @@ struct Parser<'a> {
     file: String,
     opts: &'a ImportOptions,
     symbol: Option<Symbol>,
+    /// Rates and sentiment scores may be zero or negative (as in the quality check).
+    allow_non_positive: bool,
 }
 
 /// Raw timestamps before timeframe inference and label shifting.
@@ -329,10 +346,16 @@ impl<'a> Parser<'a> {
             .clone()
             .or_else(|| opts.instrument.as_ref().map(|i| i.symbol.clone()))
             .or(stem);
+        let allow_non_positive = opts
+            .instrument
+            .clone()
+            .or_else(|| symbol.as_ref().map(Instrument::infer))
+            .is_some_and(|i| matches!(i.asset_class, AssetClass::Rate | AssetClass::Sentiment));
         Parser {
             file: name.to_string(),
             opts,
             symbol,
+            allow_non_positive,
         }
     }
 
@@ -520,6 +543,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let (bar, dividend) = self.bar_row(layout, line, texts)?;
+            self.check_bar(layout, line, texts, &bar)?;
             if let Some((date, cash)) = dividend {
                 let Some(symbol) = self.symbol.clone() else {
                     return Err(CsvError::Symbol {
@@ -545,7 +569,10 @@ impl<'a> Parser<'a> {
 
         let timeframe = if layout.is_intraday() {
             match self.opts.timeframe {
-                Some(tf) => tf,
+                Some(tf) => {
+                    self.check_spacing(tf, &rows)?;
+                    tf
+                }
                 None => self.infer_timeframe(&rows)?,
             }
         } else {
@@ -600,6 +627,121 @@ impl<'a> Parser<'a> {
             skipped_null_rows: skipped,
             instrument: self.opts.instrument.clone(),
         })
+    }
+
+    /// A declared intraday timeframe must match the rows: every two consecutive (distinct)
+    /// timestamps a whole number of bars apart. `--timeframe 1h` on rows a minute apart would
+    /// store 60 "hourly" bars per hour.
+    fn check_spacing(&self, tf: Timeframe, rows: &[Row]) -> Result<(), CsvError> {
+        if tf == Timeframe::D1 {
+            return Ok(()); // checked below: every timestamp at 00:00:00Z
+        }
+        let step = tf.seconds();
+        for w in rows.windows(2) {
+            let (a, b) = (w[0].bar.ts, w[1].bar.ts);
+            if a == b {
+                continue; // a duplicate: reported on conversion
+            }
+            let secs = (b.as_second() - a.as_second()).abs();
+            if a.subsec_nanosecond() != b.subsec_nanosecond() || secs % step != 0 {
+                let spacing = if secs < 1 {
+                    format!("{} s", (b.as_nanosecond() - a.as_nanosecond()) as f64 / 1e9)
+                } else {
+                    format!("{secs} s")
+                };
+                return Err(CsvError::Timeframe {
+                    file: self.file.clone(),
+                    reason: format!(
+                        "timeframe {tf} was given but lines {} and {} are {spacing} apart ({a} and {b}); the rows of a {tf} file must be a whole number of {step} s apart — give the right timeframe, or leave it out to infer it",
+                        w[0].line, w[1].line
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses values no market produces, naming the file, line, column and field: a price (or
+    /// an adjusted close) that is zero or negative (except in a `date,value` series or for a
+    /// rate or sentiment instrument: a T-bill yield or a Fear & Greed score may be), a high below the low, a magnitude beyond [`MAX_PRICE`] / [`MAX_VOLUME`],
+    /// a year outside [`EARLIEST_YEAR`]..=[`LATEST_YEAR`].
+    fn check_bar(&self, layout: Layout, line: u64, f: &[&str], bar: &Bar) -> Result<(), CsvError> {
+        let text = |col: usize| f.get(col - 1).copied().unwrap_or("");
+        let year = bar.ts.to_zoned(TimeZone::UTC).year();
+        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
+            let field = if layout == Layout::Intraday {
+                "ts"
+            } else {
+                "date"
+            };
+            return Err(self.field_err(
+                line,
+                1,
+                field,
+                text(1),
+                format!("year {year} is outside {EARLIEST_YEAR}..={LATEST_YEAR}"),
+            ));
+        }
+        let ohlc = [
+            ("open", 2, bar.open),
+            ("high", 3, bar.high),
+            ("low", 4, bar.low),
+            ("close", 5, bar.close),
+        ];
+        let (prices, volume_col): (Vec<(&'static str, usize, f64)>, Option<usize>) = match layout {
+            Layout::Intraday => (ohlc.to_vec(), Some(6)),
+            Layout::DailyOhlc => (ohlc.to_vec(), None),
+            Layout::DailyOhlcv | Layout::Yahoo => {
+                let mut p = ohlc.to_vec();
+                if let Some(adj) = bar.adj_close {
+                    p.push(("adj_close", 6, adj));
+                }
+                (p, Some(7))
+            }
+            Layout::AdjClose => (vec![("adj_close", 2, bar.close)], None),
+            Layout::Value | Layout::Splits => (vec![("value", 2, bar.close)], None),
+        };
+        for (field, col, v) in &prices {
+            if v.abs() > MAX_PRICE {
+                return Err(self.field_err(
+                    line,
+                    *col,
+                    field,
+                    text(*col),
+                    format!("beyond the plausible range of ±{MAX_PRICE:e}"),
+                ));
+            }
+            if *v <= 0.0 && !(layout == Layout::Value || self.allow_non_positive) {
+                return Err(self.field_err(
+                    line,
+                    *col,
+                    field,
+                    text(*col),
+                    "a price must be positive (zero or negative; only `date,value` series, rates and scores may be)",
+                ));
+            }
+        }
+        if bar.high < bar.low {
+            return Err(self.field_err(
+                line,
+                3,
+                "high",
+                text(3),
+                format!("high is below the low {} of the same line", text(4)),
+            ));
+        }
+        if let (Some(col), Some(v)) = (volume_col, bar.volume)
+            && v > MAX_VOLUME
+        {
+            return Err(self.field_err(
+                line,
+                col,
+                "volume",
+                text(col),
+                format!("beyond the plausible maximum of {MAX_VOLUME:e}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Smallest positive spacing between consecutive rows → 1m / 15m / 1h. Fewer than two

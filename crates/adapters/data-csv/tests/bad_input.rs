@@ -337,7 +337,14 @@ fn timeframes_are_inferred_from_spacing_or_given() {
         timeframe: Some(Timeframe::H1),
         ..ImportOptions::default()
     };
-    let pf = parse_reader("x.csv", rows(120, 5).as_bytes(), &given).unwrap();
+    // A given timeframe must match the spacing (issue #12: 1h on rows minutes apart).
+    let e = parse_reader("x.csv", rows(120, 5).as_bytes(), &given).unwrap_err();
+    assert!(e.to_string().contains("x.csv: "), "{e}");
+    assert!(
+        e.to_string().contains("lines 2 and 3 are 120 s apart"),
+        "{e}"
+    );
+    let pf = parse_reader("x.csv", rows(7200, 5).as_bytes(), &given).unwrap();
     assert_eq!(pf.timeframe, Timeframe::H1);
     // Daily spacing is not guessed for a `ts` file; given as 1d, timestamps must be midnights.
     err_has(

@@ -46,7 +46,11 @@ fn readme_table() -> Vec<(String, String, String, u64)> {
             continue;
         }
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        // ["", path, source, columns, adjusted, first, last, rows, ""]
+        // ["", path, source, columns, adjusted, first, last, rows, ""]; later tables (folders of
+        // the 2026-12-03 addition) have other columns.
+        if cells.len() != 9 {
+            continue;
+        }
         let path = cells[1].trim_matches('`').to_string();
         let rows: u64 = cells[7].parse().unwrap();
         out.push((path, cells[5].to_string(), cells[6].to_string(), rows));

@@ -5,7 +5,8 @@
 //! foreign keys on; its schema is versioned by embedded migrations (`migrations/NNNN_*.sql`).
 //!
 //! Writes are idempotent upserts inside one transaction per import, with exact counts of
-//! inserted / updated / unchanged rows. Prices are stored as IEEE doubles, so every `f64` is read
+//! inserted / updated / unchanged / kept rows (a stored bar is never replaced by a poorer one
+//! unless the import's [`ImportPolicy`] says so). Prices are stored as IEEE doubles, so every `f64` is read
 //! back bit for bit; decimal amounts are stored as exact `rust_decimal` strings.
 //!
 //! ```no_run
@@ -26,8 +27,8 @@ pub use error::StoreError;
 use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
 use pulse_core::ports::{
-    AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportSummary, RunRecord, SeriesSummary,
-    Store, StoredTrial,
+    AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportPolicy, ImportSummary, RunRecord,
+    SeriesSummary, Store, StoredTrial,
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -85,7 +87,8 @@ pub struct ImportLogEntry {
     pub symbol: String,
     /// Timeframe of the batch (`1m`, `1d`…).
     pub timeframe: String,
-    /// Row counts of the batch.
+    /// Row counts of the batch (kept bars are counted among the unchanged ones, which they are:
+    /// the log has no column of its own for them, so `bars_kept` reads 0).
     pub summary: ImportSummary,
 }
 
@@ -217,6 +220,8 @@ impl SqliteStore {
                         bars_inserted: to_u64(r.5),
                         bars_updated: to_u64(r.6),
                         bars_unchanged: to_u64(r.7),
+                        // Not a column of the log: kept bars are logged as unchanged.
+                        bars_kept: 0,
                         actions_inserted: to_u64(r.8),
                         actions_updated: to_u64(r.9),
                         actions_unchanged: to_u64(r.10),
@@ -265,7 +270,11 @@ impl SqliteStore {
         Timestamp::from_second(secs).map_err(|e| self.corrupt(table, column, key, secs, e))
     }
 
-    async fn import_all(&self, batches: &[ImportBatch]) -> Result<ImportSummary, StoreError> {
+    async fn import_all(
+        &self,
+        batches: &[ImportBatch],
+        policy: ImportPolicy,
+    ) -> Result<ImportSummary, StoreError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -277,7 +286,10 @@ impl SqliteStore {
             // Validated inside the transaction, batch by batch: a bad batch after good ones rolls
             // the good ones back.
             let outcome = match validate_batch(index, batch) {
-                Ok(()) => self.import_batch(&mut tx, index, batch, imported_at).await,
+                Ok(()) => {
+                    self.import_batch(&mut tx, index, batch, imported_at, policy)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             match outcome {
@@ -302,6 +314,7 @@ impl SqliteStore {
         index: usize,
         batch: &ImportBatch,
         imported_at: i64,
+        policy: ImportPolicy,
     ) -> Result<ImportSummary, StoreError> {
         let symbol = batch.instrument.symbol.as_str();
         let timeframe = batch.timeframe.as_str();
@@ -316,49 +329,55 @@ impl SqliteStore {
             .map_err(|e| self.db(what("upserting the instrument"), e))?;
 
         let mut summary = ImportSummary::default();
-        if let (Some(first), Some(last)) = (batch.bars.first(), batch.bars.last()) {
-            let (lo, hi) = (first.ts.as_second(), last.ts.as_second());
-            let before = count_bars(conn, symbol, timeframe, lo, hi)
+        for (chunk_no, chunk) in batch.bars.chunks(UPSERT_CHUNK).enumerate() {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let from = chunk_no * UPSERT_CHUNK;
+            let range = format!(
+                "bars {from}..{} (ts {}..={})",
+                from + chunk.len(),
+                first.ts,
+                last.ts
+            );
+            let stored = stored_bars(conn, symbol, timeframe, first.ts, last.ts)
                 .await
-                .map_err(|e| self.db(what("counting existing bars"), e))?;
-            let mut affected = 0u64;
-            for (chunk_no, chunk) in batch.bars.chunks(UPSERT_CHUNK).enumerate() {
-                let mut query = sqlx::query(upsert_bars_sql(chunk.len()))
-                    .bind(symbol)
-                    .bind(timeframe);
-                for bar in chunk {
-                    query = query
-                        .bind(bar.ts.as_second())
-                        .bind(bar.open)
-                        .bind(bar.high)
-                        .bind(bar.low)
-                        .bind(bar.close)
-                        .bind(bar.adj_close)
-                        .bind(bar.volume);
+                .map_err(|e| self.db(what(&format!("reading the stored {range}")), e))?;
+            let mut to_write: Vec<&Bar> = Vec::with_capacity(chunk.len());
+            for bar in chunk {
+                match stored.get(&bar.ts.as_second()) {
+                    None => {
+                        summary.bars_inserted += 1;
+                        to_write.push(bar);
+                    }
+                    Some(old) if same_values(old, bar) => summary.bars_unchanged += 1,
+                    Some(old) if may_replace(policy, old, bar) => {
+                        summary.bars_updated += 1;
+                        to_write.push(bar);
+                    }
+                    Some(_) => summary.bars_kept += 1,
                 }
-                let done = query.execute(&mut *conn).await.map_err(|e| {
-                    let from = chunk_no * UPSERT_CHUNK;
-                    self.db(
-                        what(&format!(
-                            "upserting bars {from}..{} (ts {}..={})",
-                            from + chunk.len(),
-                            chunk.first().map(|b| b.ts).unwrap_or(first.ts),
-                            chunk.last().map(|b| b.ts).unwrap_or(last.ts),
-                        )),
-                        e,
-                    )
-                })?;
-                affected += done.rows_affected();
             }
-            let after = count_bars(conn, symbol, timeframe, lo, hi)
+            if to_write.is_empty() {
+                continue;
+            }
+            let mut query = sqlx::query(upsert_bars_sql(to_write.len()))
+                .bind(symbol)
+                .bind(timeframe);
+            for bar in to_write {
+                query = query
+                    .bind(bar.ts.as_second())
+                    .bind(bar.open)
+                    .bind(bar.high)
+                    .bind(bar.low)
+                    .bind(bar.close)
+                    .bind(bar.adj_close)
+                    .bind(bar.volume);
+            }
+            query
+                .execute(&mut *conn)
                 .await
-                .map_err(|e| self.db(what("counting upserted bars"), e))?;
-            let n = batch.bars.len() as u64;
-            // Only inserts can change the number of rows in [lo, hi]; `affected` counts inserted
-            // plus actually-changed rows (the upsert skips identical rows).
-            summary.bars_inserted = after.saturating_sub(before);
-            summary.bars_updated = affected.saturating_sub(summary.bars_inserted);
-            summary.bars_unchanged = n.saturating_sub(affected);
+                .map_err(|e| self.db(what(&format!("upserting {range}")), e))?;
         }
 
         for (i, action) in batch.actions.iter().enumerate() {
@@ -424,7 +443,9 @@ impl SqliteStore {
         .bind(timeframe)
         .bind(to_i64(summary.bars_inserted))
         .bind(to_i64(summary.bars_updated))
-        .bind(to_i64(summary.bars_unchanged))
+        // The log has no column for kept bars: they left the store unchanged, so they are
+        // logged among the unchanged ones.
+        .bind(to_i64(summary.bars_unchanged + summary.bars_kept))
         .bind(to_i64(summary.actions_inserted))
         .bind(to_i64(summary.actions_updated))
         .bind(to_i64(summary.actions_unchanged))
@@ -575,23 +596,71 @@ async fn upsert_instrument(
     .map(|_| ())
 }
 
-async fn count_bars(
+/// The stored bars of one series with `ts` in `[from, to]`, keyed by unix second.
+async fn stored_bars(
     conn: &mut SqliteConnection,
     symbol: &str,
     timeframe: &str,
-    lo: i64,
-    hi: i64,
-) -> Result<u64, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM bars WHERE symbol = ?1 AND timeframe = ?2 AND ts BETWEEN ?3 AND ?4",
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<i64, Bar>, sqlx::Error> {
+    let rows: Vec<BarRow> = sqlx::query_as(
+        "SELECT ts, open, high, low, close, adj_close, volume FROM bars \
+         WHERE symbol = ?1 AND timeframe = ?2 AND ts BETWEEN ?3 AND ?4",
     )
     .bind(symbol)
     .bind(timeframe)
-    .bind(lo)
-    .bind(hi)
-    .fetch_one(conn)
+    .bind(from.as_second())
+    .bind(to.as_second())
+    .fetch_all(conn)
     .await?;
-    Ok(to_u64(n))
+    Ok(rows
+        .into_iter()
+        .filter_map(|(ts, open, high, low, close, adj_close, volume)| {
+            // An undecodable stored timestamp cannot match an incoming bar's.
+            let ts_decoded = Timestamp::from_second(ts).ok()?;
+            Some((
+                ts,
+                Bar {
+                    ts: ts_decoded,
+                    open,
+                    high,
+                    low,
+                    close,
+                    adj_close,
+                    volume,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// True when writing `new` over `old` would change nothing (SQLite's `IS` on the stored values).
+fn same_values(old: &Bar, new: &Bar) -> bool {
+    old.open == new.open
+        && old.high == new.high
+        && old.low == new.low
+        && old.close == new.close
+        && old.adj_close == new.adj_close
+        && old.volume == new.volume
+}
+
+/// The fields a bar carries beyond a close: an open/high/low range, an adjusted close, a volume.
+fn carried_fields(bar: &Bar) -> [bool; 3] {
+    let close_only = bar.open == bar.close && bar.high == bar.close && bar.low == bar.close;
+    [!close_only, bar.adj_close.is_some(), bar.volume.is_some()]
+}
+
+/// Whether `policy` lets `new` overwrite the differing stored bar `old` (see [`ImportPolicy`]).
+fn may_replace(policy: ImportPolicy, old: &Bar, new: &Bar) -> bool {
+    match policy {
+        ImportPolicy::Replace => true,
+        ImportPolicy::InsertOnly => false,
+        ImportPolicy::KeepFuller => carried_fields(old)
+            .into_iter()
+            .zip(carried_fields(new))
+            .all(|(had, has)| has || !had),
+    }
 }
 
 /// Checks what SQLite would silently mangle or what the contract forbids: whole-second
@@ -657,7 +726,15 @@ impl Store for SqliteStore {
     type Error = StoreError;
 
     async fn import(&self, batches: &[ImportBatch]) -> Result<ImportSummary, StoreError> {
-        self.import_all(batches).await
+        self.import_all(batches, ImportPolicy::KeepFuller).await
+    }
+
+    async fn import_with(
+        &self,
+        batches: &[ImportBatch],
+        policy: ImportPolicy,
+    ) -> Result<ImportSummary, StoreError> {
+        self.import_all(batches, policy).await
     }
 
     async fn instruments(&self) -> Result<Vec<Instrument>, StoreError> {

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Layout, content_checksum, read_batch};
 use pulse_core::jiff::Timestamp;
-use pulse_core::ports::{BarPager, BarQuery, ImportBatch, Store};
+use pulse_core::ports::{BarPager, BarQuery, ImportBatch, ImportPolicy, Store};
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::{Bar, CorporateActionKind, Symbol, Timeframe};
 use pulse_testkit::shared_file;
@@ -240,10 +240,16 @@ async fn btc_intraday_import_is_idempotent_and_counts_exactly() {
     assert_eq!(page[0].ts, at);
     assert_eq!(page[0].close, 104_000.25);
 
-    // A NULL → value change is an update too (`IS NOT`), and a value → NULL change back.
+    // A value → NULL change is an update too (`IS NOT`) when replacing is asked for (by default
+    // a bar that lost its volume is poorer and is kept), and a NULL → value change back.
     let mut vol = changed.clone();
     vol.bars[7].volume = None;
     let s = store.import(std::slice::from_ref(&vol)).await.unwrap();
+    assert_eq!((s.bars_inserted, s.bars_updated, s.bars_kept), (0, 0, 1));
+    let s = store
+        .import_with(std::slice::from_ref(&vol), ImportPolicy::Replace)
+        .await
+        .unwrap();
     assert_eq!((s.bars_inserted, s.bars_updated), (0, 1));
     let s = store.import(std::slice::from_ref(&batch)).await.unwrap();
     assert_eq!(
@@ -268,7 +274,7 @@ async fn btc_intraday_import_is_idempotent_and_counts_exactly() {
     );
 
     let log = store.import_log().await.unwrap();
-    assert_eq!(log.len(), 6);
+    assert_eq!(log.len(), 7);
     assert_eq!(log[0].summary, first);
     assert_eq!(log[1].summary, again);
     assert_eq!(log[0].symbol, "BTCUSDT");
@@ -833,4 +839,76 @@ async fn sweep_trials_are_stored_once_and_read_back_in_order() {
     assert_eq!(got[2].score, Some(0.5));
     assert_eq!(got[1].score, None);
     assert!(store.trials("other").await.unwrap().is_empty());
+}
+
+/// `daily-adjclose/SPY.csv` as the CSV importer reads it: close-only bars whose close is the
+/// adjusted close (`open = high = low = close = adj_close`, no volume).
+fn spy_adjclose() -> ImportBatch {
+    let mut batch = read_batch(&shared_file("daily-adjclose/SPY.csv"), Layout::DailyValue);
+    for b in &mut batch.bars {
+        b.adj_close = Some(b.close);
+    }
+    batch
+}
+
+#[tokio::test]
+async fn importing_close_only_rows_keeps_stored_ohlcv() {
+    let (_dir, store) = fresh().await;
+    let ohlcv = read_batch(&shared_file("daily-ohlcv/SPY.csv"), Layout::DailyOhlcv);
+    store.import(std::slice::from_ref(&ohlcv)).await.unwrap();
+    let n_before = content_checksum(&store).await.1;
+
+    let adj = spy_adjclose();
+    let stored: std::collections::HashSet<Timestamp> = ohlcv.bars.iter().map(|b| b.ts).collect();
+    let overlap = adj.bars.iter().filter(|b| stored.contains(&b.ts)).count() as u64;
+    assert!(overlap > 1000, "{overlap}");
+    let s = store.import(std::slice::from_ref(&adj)).await.unwrap();
+    assert_eq!(s.bars_kept, overlap, "{s:?}");
+    assert_eq!(s.bars_updated, 0, "{s:?}");
+    assert_eq!(s.bars_inserted, adj.bars.len() as u64 - overlap);
+    // Every stored OHLCV bar is still the file's, bit for bit.
+    let (bars, _) = read_all(&store, query("SPY", Timeframe::D1), 4096).await;
+    let by_ts: std::collections::HashMap<Timestamp, Bar> =
+        bars.iter().map(|b| (b.ts, *b)).collect();
+    for b in &ohlcv.bars {
+        assert_same_bits(&by_ts[&b.ts], b);
+    }
+    assert_eq!(content_checksum(&store).await.1, n_before + s.bars_inserted);
+
+    // The fuller rows replace the close-only ones again: nothing kept the other way round.
+    let s = store.import(std::slice::from_ref(&ohlcv)).await.unwrap();
+    assert_eq!((s.bars_kept, s.bars_updated), (0, 0), "{s:?}");
+
+    // With an explicit replace, the poorer rows are written.
+    let s = store
+        .import_with(std::slice::from_ref(&adj), ImportPolicy::Replace)
+        .await
+        .unwrap();
+    assert_eq!((s.bars_kept, s.bars_updated), (0, overlap), "{s:?}");
+    let s = store.import(std::slice::from_ref(&ohlcv)).await.unwrap();
+    assert_eq!((s.bars_kept, s.bars_updated), (0, overlap), "{s:?}");
+}
+
+#[tokio::test]
+async fn insert_only_imports_never_change_a_stored_bar() {
+    let (_dir, store) = fresh().await;
+    let batch = tsla();
+    store.import(std::slice::from_ref(&batch)).await.unwrap();
+    let (sum, n) = content_checksum(&store).await;
+    // Same fields, other values (as bars rebuilt from raw minutes would be): kept, not written.
+    let mut other = batch.clone();
+    for b in &mut other.bars {
+        b.close *= 15.0;
+    }
+    let s = store
+        .import_with(std::slice::from_ref(&other), ImportPolicy::InsertOnly)
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.bars_inserted, s.bars_updated, s.bars_kept),
+        (0, 0, batch.bars.len() as u64)
+    );
+    assert_eq!(content_checksum(&store).await, (sum, n));
+    let log = store.import_log().await.unwrap();
+    assert_eq!(log[1].summary.bars_unchanged, batch.bars.len() as u64);
 }

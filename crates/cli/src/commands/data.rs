@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 use data_csv::{BarLabel, ImportOptions};
 use jiff::Timestamp;
 use pulse_core::ports::{
-    BarPager, BarQuery, FetchRequest, ImportBatch, ImportSummary, MarketData, SeriesSummary, Store,
+    BarPager, BarQuery, FetchRequest, ImportBatch, ImportPolicy, ImportSummary, MarketData,
+    SeriesSummary, Store,
 };
 use pulse_core::quality::Finding;
 use pulse_core::quality_check::{CheckReport, SeriesChecker};
@@ -42,7 +43,7 @@ pub async fn run(app: &App, cmd: DataCommand) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot open database {}", path.display()))?;
             let summary = seed(&store).await?;
-            report_import(app, "bundled sample data", &summary)
+            report_import(app, "bundled sample data", &summary, KEPT_FULLER)
         }
     }
 }
@@ -51,6 +52,22 @@ fn bar_label(arg: BarLabelArg) -> BarLabel {
     match arg {
         BarLabelArg::Start => BarLabel::Start,
         BarLabelArg::End => BarLabel::End,
+    }
+}
+
+/// Why `import`, `fetch` and `seed` keep a stored bar.
+const KEPT_FULLER: &str = "stored row is fuller; --replace overwrites";
+
+/// Why `resample` keeps a stored bar.
+const KEPT_RESAMPLED: &str =
+    "stored bar kept: resampled bars only fill missing ones; --replace overwrites";
+
+/// The import policy of a command with a `--replace` flag.
+fn policy(replace: bool, default: ImportPolicy) -> ImportPolicy {
+    if replace {
+        ImportPolicy::Replace
+    } else {
+        default
     }
 }
 
@@ -143,18 +160,30 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
     let rows: usize = batches.iter().map(|b| b.bars.len()).sum();
     let spinner = bar(app.progress(), rows as u64, "writing");
-    let summary = interruptible(async { Ok(store.import(&batches).await?) }).await?;
+    let policy = policy(args.replace, ImportPolicy::KeepFuller);
+    let summary = interruptible(async { Ok(store.import_with(&batches, policy).await?) }).await?;
     spinner.finish_and_clear();
-    report_import(app, &format!("{} file(s)", files.len()), &summary)
+    report_import(
+        app,
+        &format!("{} file(s)", files.len()),
+        &summary,
+        KEPT_FULLER,
+    )
 }
 
-fn report_import(app: &App, what: &str, s: &ImportSummary) -> anyhow::Result<()> {
+/// Prints an import's counts; `kept_why` explains the kept bars, if any.
+fn report_import(app: &App, what: &str, s: &ImportSummary, kept_why: &str) -> anyhow::Result<()> {
     if app.json {
         return print_json(s);
     }
     if !app.quiet {
+        let kept = if s.bars_kept > 0 {
+            format!(", {} kept ({kept_why})", s.bars_kept)
+        } else {
+            String::new()
+        };
         outln!(
-            "Imported {what}: bars {} new, {} updated, {} unchanged; corporate actions {} new, {} updated, {} unchanged.",
+            "Imported {what}: bars {} new, {} updated, {} unchanged{kept}; corporate actions {} new, {} updated, {} unchanged.",
             s.bars_inserted,
             s.bars_updated,
             s.bars_unchanged,
@@ -205,8 +234,14 @@ async fn fetch(app: &App, args: FetchArgs) -> anyhow::Result<()> {
         }
     };
     let store = app.store().await?;
-    let summary = interruptible(async { Ok(store.import(&batches).await?) }).await?;
-    report_import(app, &format!("{} symbol(s)", batches.len()), &summary)
+    let policy = policy(args.replace, ImportPolicy::KeepFuller);
+    let summary = interruptible(async { Ok(store.import_with(&batches, policy).await?) }).await?;
+    report_import(
+        app,
+        &format!("{} symbol(s)", batches.len()),
+        &summary,
+        KEPT_FULLER,
+    )
 }
 
 /// Applies a `[yahoo]` / `[alphavantage]` section to a client's base URL and HTTP settings.
@@ -506,8 +541,25 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
             .collect();
         store.replace_findings(&scope, &all).await?;
     }
+    let found: u64 = reports
+        .iter()
+        .map(|r| r.findings.len() as u64 + r.suppressed.values().sum::<u64>())
+        .sum();
+    let strict = || -> anyhow::Result<()> {
+        if args.strict && found > 0 {
+            bail!(
+                "data check --strict: {found} finding(s) in {} series",
+                reports
+                    .iter()
+                    .filter(|r| !r.findings.is_empty() || !r.suppressed.is_empty())
+                    .count()
+            );
+        }
+        Ok(())
+    };
     if app.json {
-        return print_json(&reports);
+        print_json(&reports)?;
+        return strict();
     }
     for r in &reports {
         let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
@@ -546,7 +598,7 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
             )?;
         }
     }
-    Ok(())
+    strict()
 }
 
 async fn export(app: &App, args: ExportArgs) -> anyhow::Result<()> {
@@ -728,7 +780,8 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
         });
     }
     pb.finish_and_clear();
-    let summary = interruptible(async { Ok(store.import(&batches).await?) }).await?;
+    let policy = policy(args.replace, ImportPolicy::InsertOnly);
+    let summary = interruptible(async { Ok(store.import_with(&batches, policy).await?) }).await?;
     if app.json {
         return print_json(&serde_json::json!({ "series": rows, "import": summary }));
     }
@@ -747,5 +800,5 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
             r.bars_out
         )?;
     }
-    report_import(app, "resampled bars", &summary)
+    report_import(app, "resampled bars", &summary, KEPT_RESAMPLED)
 }
