@@ -93,7 +93,8 @@ impl Default for RunSettings {
     }
 }
 
-fn money_in_range(setting: &'static str, v: Decimal) -> Result<(), AppError> {
+/// Checks an amount of money entering a request: within `[0, MAX_MONEY]` (names `setting`).
+pub fn validate_money(setting: &'static str, v: Decimal) -> Result<(), AppError> {
     if v < Decimal::ZERO || v > MAX_MONEY {
         return Err(AppError::setting(
             setting,
@@ -115,17 +116,23 @@ fn fraction_in(setting: &'static str, v: f64, hi_inclusive: bool) -> Result<(), 
     Ok(())
 }
 
+/// Checks a commission rate entering a request: a fraction of notional in `[0, 1)`.
+pub fn validate_commission(rate: Decimal) -> Result<(), AppError> {
+    if rate < Decimal::ZERO || rate >= Decimal::ONE {
+        return Err(AppError::setting(
+            "commission",
+            "must be a fraction in [0, 1)",
+        ));
+    }
+    Ok(())
+}
+
 impl RunSettings {
     /// Checks every setting's range; the error names the setting.
     pub fn validate(&self) -> Result<(), AppError> {
         let c = &self.costs;
-        if c.commission_rate < Decimal::ZERO || c.commission_rate >= Decimal::ONE {
-            return Err(AppError::setting(
-                "commission",
-                "must be a fraction in [0, 1)",
-            ));
-        }
-        money_in_range("min_fee", c.min_fee)?;
+        validate_commission(c.commission_rate)?;
+        validate_money("min_fee", c.min_fee)?;
         if c.slippage_bps < Decimal::ZERO || c.slippage_bps >= Decimal::from(10_000) {
             return Err(AppError::setting(
                 "slippage_bps",
@@ -135,14 +142,14 @@ impl RunSettings {
                 ),
             ));
         }
-        money_in_range("cash", self.cash)?;
+        validate_money("cash", self.cash)?;
         if self.cash.is_zero() && self.trades.is_none() {
             return Err(AppError::setting(
                 "cash",
                 "must be positive: an account of 0 has no returns to measure",
             ));
         }
-        money_in_range("min_trade", self.min_trade)?;
+        validate_money("min_trade", self.min_trade)?;
         if !(self.drift_band.is_finite() && (0.0..1.0).contains(&self.drift_band)) {
             return Err(AppError::setting(
                 "drift_band",

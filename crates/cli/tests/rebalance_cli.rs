@@ -183,3 +183,58 @@ fn a_sub_mp_only_line_keeps_counting_the_pending_mp() {
         );
     }
 }
+
+/// Issue 12: a commission or cash out of range is refused where it enters (`rebalance init` used
+/// to save `--commission 2`, after which every later command failed), naming the flag, exit 2,
+/// and nothing is saved.
+#[test]
+fn rebalance_commission_and_cash_out_of_range_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pulse.db");
+    for (args, flag) in [
+        (
+            vec!["rebalance", "init", "--commission", "2"],
+            "--commission",
+        ),
+        (vec!["rebalance", "init", "--cash=-100"], "--cash"),
+        (
+            vec![
+                "rebalance",
+                "simulate",
+                "--signals",
+                "signals.jsonl",
+                "--from",
+                "2024-01-02",
+                "--to",
+                "2024-02-01",
+                "--cash=-5",
+            ],
+            "--cash",
+        ),
+        (
+            vec![
+                "rebalance",
+                "simulate",
+                "--signals",
+                "signals.jsonl",
+                "--from",
+                "2024-01-02",
+                "--to",
+                "2024-02-01",
+                "--commission",
+                "1.5",
+            ],
+            "--commission",
+        ),
+    ] {
+        let out = pulse_db(&db, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    // Nothing was saved by the refused init.
+    let out = pulse_db(&db, &["rebalance", "status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("set up the rebalancer first"), "{err}");
+}

@@ -48,6 +48,32 @@ pub(crate) fn decimal(flag: &str, s: &str) -> anyhow::Result<Decimal> {
     Decimal::from_str(s.trim()).map_err(|_| usage(format!("{flag} {s:?} is not a decimal number")))
 }
 
+/// A starting-cash flag: a decimal in `(0, MAX_MONEY]` (usage error naming the flag).
+pub(crate) fn cash_flag(flag: &str, s: &str) -> anyhow::Result<Decimal> {
+    let cash = decimal(flag, s)?;
+    pulse_app::backtest::validate_money("cash", cash)
+        .map_err(|e| usage(format!("{flag} {}", reason_of(e))))?;
+    if cash.is_zero() {
+        return Err(usage(format!("{flag} must be positive")));
+    }
+    Ok(cash)
+}
+
+/// A commission flag: a fraction in `[0, 1)` (usage error naming the flag).
+pub(crate) fn commission_flag(flag: &str, s: &str) -> anyhow::Result<Decimal> {
+    let rate = decimal(flag, s)?;
+    pulse_app::backtest::validate_commission(rate)
+        .map_err(|e| usage(format!("{flag} {}", reason_of(e))))?;
+    Ok(rate)
+}
+
+fn reason_of(e: pulse_app::AppError) -> String {
+    match e {
+        pulse_app::AppError::InvalidSetting { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
 /// The typed run settings of the common flags (ranges are checked by the app layer).
 pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
     Ok(RunSettings {

@@ -11,7 +11,7 @@
 
 use crate::app::{App, usage};
 use crate::cli::{RebalanceCommand, RebalanceSimulateArgs};
-use crate::commands::backtest::decimal;
+use crate::commands::backtest::{cash_flag, commission_flag};
 use crate::commands::parse_instant;
 use crate::output::outln;
 use crate::output::{print_json, print_table};
@@ -151,6 +151,9 @@ struct NavRow {
 }
 
 async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> {
+    // Flags first (usage errors), then files.
+    let commission = commission_flag("--commission", &args.commission)?;
+    let cash = cash_flag("--cash", &args.cash)?;
     let signals = read_signals(&args.signals)?;
     let exchange = match args.calendar.as_str() {
         "nyse" => Exchange::Nyse,
@@ -208,7 +211,6 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
         }
         closes.insert(s.clone(), col);
     }
-    let commission = decimal("--commission", &args.commission)?;
     let config = RebalanceConfig {
         fee_rate: commission,
         split_mode: if args.equal_split {
@@ -221,7 +223,7 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
     };
     let rb = Rebalancer::new(config)?;
     let mut state = RebalanceState::default();
-    let mut account = Portfolio::with_cash(decimal("--cash", &args.cash)?);
+    let mut account = Portfolio::with_cash(cash);
     let broker = broker_paper::PaperBroker::new(
         broker_paper::PaperBook::new(account.cash, commission),
         SessionCloses {

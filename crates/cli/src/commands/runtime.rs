@@ -36,7 +36,6 @@ use pulse_rebalance::{
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use store_sqlite::SqliteStore;
 
 const CLOCK: &str = "clock";
@@ -256,19 +255,18 @@ pub async fn init(
     commission: &str,
     force: bool,
 ) -> anyhow::Result<()> {
-    let store = app.store().await?;
-    let _runner = runner_lock(&store).await?;
-    if !force && load_runtime(&store).await?.is_some() {
-        bail!("the rebalancer is already set up (use --force to start over)");
-    }
     let exchange = match cal {
         "krx" => Exchange::Krx,
         "nyse" => Exchange::Nyse,
         other => return Err(usage(format!("--calendar {other:?}: expected krx or nyse"))),
     };
-    let cash = Decimal::from_str(cash).map_err(|_| usage("--cash: expected a decimal amount"))?;
-    let commission =
-        Decimal::from_str(commission).map_err(|_| usage("--commission: expected a fraction"))?;
+    let cash = crate::commands::backtest::cash_flag("--cash", cash)?;
+    let commission = crate::commands::backtest::commission_flag("--commission", commission)?;
+    let store = app.store().await?;
+    let _runner = runner_lock(&store).await?;
+    if !force && load_runtime(&store).await?.is_some() {
+        bail!("the rebalancer is already set up (use --force to start over)");
+    }
     let runtime = Runtime {
         exchange,
         commission,
