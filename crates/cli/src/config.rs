@@ -62,7 +62,50 @@ impl Config {
     fn read(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        for (table, source) in [
+            ("yahoo", &config.yahoo),
+            ("alphavantage", &config.alphavantage),
+        ] {
+            source
+                .validate()
+                .with_context(|| format!("invalid config file {}: [{table}]", path.display()))?;
+        }
+        Ok(config)
+    }
+}
+
+impl SourceConfig {
+    /// Longest pause between two requests a config may ask for, milliseconds (one minute: a
+    /// larger value would make a fetch look hung).
+    pub const MAX_INTERVAL_MS: u64 = 60_000;
+    /// Most retries a config may ask for.
+    pub const MAX_RETRIES: u32 = 20;
+    /// Longest per-request timeout, seconds.
+    pub const MAX_TIMEOUT_SECS: u64 = 600;
+
+    /// Checks the bounds of the client settings, naming the key.
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(ms) = self.min_interval_ms
+            && ms > Self::MAX_INTERVAL_MS
+        {
+            anyhow::bail!("min_interval_ms = {ms}: at most {}", Self::MAX_INTERVAL_MS);
+        }
+        if let Some(n) = self.max_retries
+            && n > Self::MAX_RETRIES
+        {
+            anyhow::bail!("max_retries = {n}: at most {}", Self::MAX_RETRIES);
+        }
+        if let Some(t) = self.timeout_secs
+            && !(1..=Self::MAX_TIMEOUT_SECS).contains(&t)
+        {
+            anyhow::bail!(
+                "timeout_secs = {t}: between 1 and {}",
+                Self::MAX_TIMEOUT_SECS
+            );
+        }
+        Ok(())
     }
 }
 
@@ -75,5 +118,26 @@ mod tests {
         let ok: Config = toml::from_str("[yahoo]\nmin_interval_ms = 250\n").unwrap();
         assert_eq!(ok.yahoo.min_interval_ms, Some(250));
         assert!(toml::from_str::<Config>("[yahoo]\napi_key = \"x\"\n").is_err());
+    }
+
+    /// Issue #12: a huge `min_interval_ms` made a fetch hang; it is refused naming file and key.
+    #[test]
+    fn client_settings_out_of_bounds_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        for (text, key) in [
+            (
+                "[yahoo]\nmin_interval_ms = 99999999999\n",
+                "min_interval_ms",
+            ),
+            ("[alphavantage]\nmax_retries = 1000\n", "max_retries"),
+            ("[yahoo]\ntimeout_secs = 0\n", "timeout_secs"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+            assert!(err.contains(key) && err.contains("config.toml"), "{err}");
+        }
+        std::fs::write(&path, "[yahoo]\nmin_interval_ms = 60000\n").unwrap();
+        assert!(Config::load(Some(&path)).is_ok());
     }
 }

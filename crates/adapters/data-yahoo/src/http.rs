@@ -116,9 +116,11 @@ impl Http {
         &self.config
     }
 
-    /// Replaces every secret in `text` by `***`.
+    /// Replaces every secret in `text` by `***`: the value of every secret-carrying query
+    /// parameter (whatever its encoding: `apikey=S3CR+ET%26X%3D1` in a URL an error echoes), then
+    /// any verbatim occurrence of a secret.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = redact_secret_params(text);
         for s in &self.secrets {
             out = out.replace(s.as_str(), "***");
         }
@@ -325,6 +327,52 @@ pub(crate) fn host_label(url: &reqwest::Url) -> String {
     }
 }
 
+/// Query parameters whose value is a secret (vendors' spellings, compared case-insensitively).
+const SECRET_PARAMS: [&str; 6] = [
+    "apikey",
+    "api_key",
+    "token",
+    "access_token",
+    "appkey",
+    "appsecret",
+];
+
+/// `text` with the value of every `name=value` pair whose name is in [`SECRET_PARAMS`] replaced
+/// by `***`. A pair starts after `?`, `&`, whitespace or the start of the text; its value runs to
+/// the next `&`, `#`, whitespace, quote or closing bracket. The value is hidden as the URL
+/// carries it, so an encoded secret (`S3CR+ET%26X%3D1`) is hidden too.
+fn redact_secret_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut at_boundary = true;
+    while let Some(c) = rest.chars().next() {
+        if at_boundary
+            && let Some(name) = SECRET_PARAMS.iter().find(|name| {
+                rest.len() > name.len()
+                    && rest.is_char_boundary(name.len())
+                    && rest[..name.len()].eq_ignore_ascii_case(name)
+                    && rest[name.len()..].starts_with('=')
+            })
+        {
+            let value_start = name.len() + 1;
+            let value_len = rest[value_start..]
+                .find(|ch: char| {
+                    ch == '&' || ch == '#' || ch.is_whitespace() || "\"')]}>".contains(ch)
+                })
+                .unwrap_or(rest.len() - value_start);
+            out.push_str(&rest[..value_start]);
+            out.push_str("***");
+            rest = &rest[value_start + value_len..];
+            at_boundary = false;
+            continue;
+        }
+        at_boundary = c == '?' || c == '&' || c.is_whitespace() || c == '(';
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +425,30 @@ mod tests {
             "bad key *** given"
         );
         assert!(!format!("{http:?}").contains("SECRETKEY123"));
+    }
+
+    /// Issue #12: a key with characters that get URL-encoded leaked in its encoded form.
+    #[test]
+    fn secret_query_parameters_are_redacted_in_any_encoding() {
+        let http = Http::new(HttpConfig::default(), vec!["S3CR ET&X=1".to_string()]).unwrap();
+        let echoed = "error sending request for url (https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol=SPY&apikey=S3CR+ET%26X%3D1&outputsize=full): connection refused";
+        let redacted = http.redact(echoed);
+        assert_eq!(
+            redacted,
+            "error sending request for url (https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol=SPY&apikey=***&outputsize=full): connection refused"
+        );
+        for leak in ["S3CR", "ET%26", "X%3D1"] {
+            assert!(!redacted.contains(leak), "{redacted}");
+        }
+        // At the end of the text, upper case, and several parameters.
+        assert_eq!(
+            redact_secret_params("GET /q?APIKEY=abc%20d token=xyz&x=1"),
+            "GET /q?APIKEY=*** token=***&x=1"
+        );
+        // Names that merely end in a secret parameter's name are left alone.
+        assert_eq!(
+            redact_secret_params("?monkey=1&mytoken=2"),
+            "?monkey=1&mytoken=2"
+        );
     }
 }
