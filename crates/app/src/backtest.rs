@@ -237,6 +237,8 @@ impl RiskFreeChoice {
 /// Everything shared by backtest, simulate and sweep: the run's inputs, resolved and validated.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The settings the run was prepared from (recorded with it).
+    pub settings: RunSettings,
     /// The rule set.
     pub cfg: PulseConfig,
     /// Its TOML text (recorded with the run).
@@ -357,6 +359,7 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
     };
     let periodicity = Periodicity::of_bars(timeframe, market.exchange);
     Ok(Prepared {
+        settings: settings.clone(),
         cfg,
         cfg_text,
         timeframe,
@@ -871,6 +874,21 @@ pub fn alert_record(a: &pulse_engine::Alert) -> Result<AlertRecord, AppError> {
     })
 }
 
+/// What a run record keeps of its configuration (`RunRecord::config`, JSON): every setting,
+/// the evaluated window and the rule set's TOML, so that two runs that differ in any setting
+/// (fill rule, slippage, commission, trades file…) are told apart.
+#[derive(Debug, Serialize)]
+pub struct RunConfig<'a> {
+    /// The run's settings.
+    pub settings: &'a RunSettings,
+    /// First evaluated instant.
+    pub from: Option<Timestamp>,
+    /// Last evaluated instant (inclusive), when the run was cut short of the data's end.
+    pub to: Option<Timestamp>,
+    /// The Pulse rule set.
+    pub strategy_toml: &'a str,
+}
+
 /// Records a run (kind `backtest`, `simulate`…) with Pulse's alerts and every strategy's
 /// metrics; returns its id.
 pub async fn record<S: Store, C: Clock>(
@@ -899,7 +917,16 @@ pub async fn record<S: Store, C: Clock>(
         sample: sample.into(),
         data_from: from,
         data_to: to,
-        config: p.cfg_text.clone(),
+        config: serde_json::to_string_pretty(&RunConfig {
+            settings: &p.settings,
+            from: p.config.start,
+            to: p.config.end,
+            strategy_toml: &p.cfg_text,
+        })
+        .map_err(|source| AppError::Encode {
+            what: "run settings",
+            source,
+        })?,
         metrics_json: serde_json::to_string(&metrics).map_err(|source| AppError::Encode {
             what: "run metrics",
             source,
@@ -933,7 +960,7 @@ pub struct BacktestOutcome {
     pub runs: Vec<Evaluated>,
     /// The report model (write it with `pulse_report::write_html`).
     pub report: BacktestReport,
-    /// How the run is labelled (`full history`).
+    /// How the run is labelled (`full history`, or `selected window` with `from`/`to`).
     pub sample: &'static str,
 }
 
@@ -945,12 +972,18 @@ pub async fn backtest<S: Store>(
     let mut p = prepare(store, &request.settings).await?;
     p.set_window(request.from, request.to)?;
     let runs = run_all(&p, |_| {})?;
-    let report = build_report(&p, &runs, SampleLabel::FullHistory)?;
+    let windowed = request.from.is_some() || request.to.is_some();
+    let (label, sample) = if windowed {
+        (SampleLabel::Window, "selected window")
+    } else {
+        (SampleLabel::FullHistory, "full history")
+    };
+    let report = build_report(&p, &runs, label)?;
     Ok(BacktestOutcome {
         prepared: p,
         runs,
         report,
-        sample: "full history",
+        sample,
     })
 }
 

@@ -518,10 +518,36 @@ pub struct SimulateArgs {
 
 /// `pulse runs`
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RunsArgs {
     /// How many runs to list.
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+    /// Show, compare or delete runs (without one: list the latest).
+    #[command(subcommand)]
+    pub action: Option<RunsCommand>,
+}
+
+/// `pulse runs show|compare|delete`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run with every setting it ran with, its metrics per strategy and its alerts.
+    Show {
+        /// Run id (from `pulse runs`).
+        id: i64,
+    },
+    /// Two runs side by side: headline metrics and every setting that differs.
+    Compare {
+        /// First run id.
+        a: i64,
+        /// Second run id.
+        b: i64,
+    },
+    /// Delete a run and its alerts.
+    Delete {
+        /// Run id.
+        id: i64,
+    },
 }
 
 /// `pulse data …`

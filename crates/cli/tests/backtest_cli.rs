@@ -471,3 +471,62 @@ fn an_unreachable_webhook_is_reported_and_the_simulation_completes() {
     assert_eq!(j["webhook_failed"].as_u64(), Some(alerts));
     assert!(j["run_id"].as_i64().is_some(), "the run is still recorded");
 }
+
+/// Issue #12 item 9: a windowed backtest is labelled as such; runs keep every setting, so two
+/// runs that differ only in slippage and fill rule are told apart by `runs compare`; `runs show`
+/// prints one run with its settings; `runs delete` removes it.
+#[test]
+fn runs_keep_their_settings_and_can_be_shown_compared_and_deleted() {
+    let home = tempfile::tempdir().unwrap();
+    let full = ok_json(pulse(home.path(), &["--json", "backtest", "--no-report"]));
+    let window = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "backtest",
+            "--no-report",
+            "--from",
+            "2024-01-02",
+            "--to",
+            "2024-06-28",
+            "--slippage-bps",
+            "5",
+            "--fill",
+            "next-close",
+        ],
+    ));
+    assert_eq!(full["sample"], "full history");
+    assert_eq!(window["sample"], "selected window");
+    let (a, b) = (
+        full["run_id"].as_i64().unwrap().to_string(),
+        window["run_id"].as_i64().unwrap().to_string(),
+    );
+    let shown = ok_json(pulse(home.path(), &["--json", "runs", "show", &b]));
+    assert_eq!(shown["record"]["sample"], "selected window");
+    assert_eq!(shown["config"]["settings"]["costs"]["slippage_bps"], "5");
+    assert_eq!(shown["config"]["settings"]["fill_price"], "next_close");
+    assert!(shown["metrics"]["Pulse"]["sharpe"].is_number());
+    let cmp = ok_json(pulse(home.path(), &["--json", "runs", "compare", &a, &b]));
+    let paths: Vec<&str> = cmp["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d[0].as_str().unwrap())
+        .collect();
+    for want in [
+        "settings.costs.slippage_bps",
+        "settings.fill_price",
+        "from",
+        "to",
+    ] {
+        assert!(paths.contains(&want), "{paths:?}");
+    }
+    assert!(!paths.contains(&"settings.cash"), "{paths:?}");
+    let out = pulse(home.path(), &["runs", "delete", &a]);
+    assert!(out.status.success());
+    let out = pulse(home.path(), &["runs", "show", &a]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no run #{a}")));
+    let listed = ok_json(pulse(home.path(), &["--json", "runs"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}

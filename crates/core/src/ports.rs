@@ -271,6 +271,12 @@ pub trait Store {
     /// The most recent runs (newest first, at most `limit`), with their alerts.
     fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunRecord>, Self::Error>> + Send;
 
+    /// One recorded run with its alerts, if it exists.
+    fn run(&self, id: i64) -> impl Future<Output = Result<Option<RunRecord>, Self::Error>> + Send;
+
+    /// Deletes a recorded run and its alerts in one transaction; false when there was none.
+    fn delete_run(&self, id: i64) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
     /// A named state document (JSON text), e.g. the rebalancer's state or the simulated clock.
     fn document(
         &self,

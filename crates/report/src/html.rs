@@ -247,6 +247,10 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
             "full-history",
             "whole available history, no parameter search",
         ),
+        SampleLabel::Window => (
+            "full-history",
+            "a chosen date range of the history, no parameter search",
+        ),
     };
     out.push_str("<header id=\"summary\"><div class=\"titlerow\"><h1>");
     push_html(&mut out, &r.title);

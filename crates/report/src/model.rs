@@ -95,6 +95,8 @@ pub enum SampleLabel {
     /// The whole available history, no parameter search involved.
     #[default]
     FullHistory,
+    /// A date range chosen by the user (`--from`/`--to`), no parameter search involved.
+    Window,
 }
 
 impl SampleLabel {
@@ -104,6 +106,7 @@ impl SampleLabel {
             SampleLabel::InSample => "IN-SAMPLE",
             SampleLabel::OutOfSample => "OUT-OF-SAMPLE",
             SampleLabel::FullHistory => "FULL HISTORY",
+            SampleLabel::Window => "SELECTED WINDOW",
         }
     }
 }

@@ -480,6 +480,47 @@ impl SqliteStore {
     }
 }
 
+/// One row of the `runs` table.
+type RunRow = (i64, String, i64, String, String, i64, i64, String, String);
+
+impl SqliteStore {
+    /// A `runs` row with its alerts as a record.
+    async fn run_of_row(&self, row: RunRow) -> Result<RunRecord, StoreError> {
+        let (id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json) =
+            row;
+        let alert_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT ts, strategy, message, old_weights_json, new_weights_json FROM run_alerts \
+             WHERE run_id = ? ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(format!("reading alerts of run {id}"), e))?;
+        let mut alerts = Vec::with_capacity(alert_rows.len());
+        for (ts, strategy, message, old_weights_json, new_weights_json) in alert_rows {
+            alerts.push(AlertRecord {
+                ts: self.decode_ts("run_alerts", "ts", &id, ts)?,
+                strategy,
+                message,
+                old_weights_json,
+                new_weights_json,
+            });
+        }
+        Ok(RunRecord {
+            id: Some(id),
+            kind,
+            created_at: self.decode_ts("runs", "created_at", &id, created_at)?,
+            strategy,
+            sample,
+            data_from: self.decode_ts("runs", "data_from", &id, data_from)?,
+            data_to: self.decode_ts("runs", "data_to", &id, data_to)?,
+            config,
+            metrics_json,
+            alerts,
+        })
+    }
+}
+
 type InstrumentRow = (String, String, String, String, f64, Option<String>);
 type BarRow = (i64, f64, f64, f64, f64, Option<f64>, Option<f64>);
 
@@ -1014,7 +1055,6 @@ impl Store for SqliteStore {
     }
 
     async fn runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        type RunRow = (i64, String, i64, String, String, i64, i64, String, String);
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json \
              FROM runs ORDER BY id DESC LIMIT ?",
@@ -1024,41 +1064,47 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| self.db("reading runs", e))?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json) in
-            rows
-        {
-            let alert_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
-                "SELECT ts, strategy, message, old_weights_json, new_weights_json FROM run_alerts \
-                 WHERE run_id = ? ORDER BY seq",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(format!("reading alerts of run {id}"), e))?;
-            let mut alerts = Vec::with_capacity(alert_rows.len());
-            for (ts, strategy, message, old_weights_json, new_weights_json) in alert_rows {
-                alerts.push(AlertRecord {
-                    ts: self.decode_ts("run_alerts", "ts", &id, ts)?,
-                    strategy,
-                    message,
-                    old_weights_json,
-                    new_weights_json,
-                });
-            }
-            out.push(RunRecord {
-                id: Some(id),
-                kind,
-                created_at: self.decode_ts("runs", "created_at", &id, created_at)?,
-                strategy,
-                sample,
-                data_from: self.decode_ts("runs", "data_from", &id, data_from)?,
-                data_to: self.decode_ts("runs", "data_to", &id, data_to)?,
-                config,
-                metrics_json,
-                alerts,
-            });
+        for row in rows {
+            out.push(self.run_of_row(row).await?);
         }
         Ok(out)
+    }
+
+    async fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {
+        let row: Option<RunRow> = sqlx::query_as(
+            "SELECT id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json \
+             FROM runs WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(format!("reading run {id}"), e))?;
+        match row {
+            Some(row) => Ok(Some(self.run_of_row(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_run(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the delete transaction", e))?;
+        sqlx::query("DELETE FROM run_alerts WHERE run_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("deleting the alerts of run {id}"), e))?;
+        let done = sqlx::query("DELETE FROM runs WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("deleting run {id}"), e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing a run deletion", e))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn document(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -2,7 +2,9 @@
 //! `pulse_app::backtest` → printed outcome.
 
 use crate::app::{App, usage};
-use crate::cli::{BacktestArgs, FillArg, RunArgs, RunsArgs, SimulateArgs, StrategyCommand};
+use crate::cli::{
+    BacktestArgs, FillArg, RunArgs, RunsArgs, RunsCommand, SimulateArgs, StrategyCommand,
+};
 use crate::commands::{parse_instant, parse_timeframe};
 use crate::output::{print_json, print_table};
 use anyhow::Context;
@@ -412,9 +414,118 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pulse runs`
+/// `pulse runs show ID`
+async fn show_run(app: &App, store: &store_sqlite::SqliteStore, id: i64) -> anyhow::Result<()> {
+    let d = pulse_app::runs::show_run(store, id).await?;
+    if app.json {
+        return print_json(&d);
+    }
+    let r = &d.record;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "run #{id}: {} of {} ({}), data {}..{}, recorded {}",
+        r.kind,
+        r.strategy,
+        r.sample,
+        r.data_from.to_zoned(TimeZone::UTC).date(),
+        r.data_to.to_zoned(TimeZone::UTC).date(),
+        r.created_at
+    )?;
+    match &d.config {
+        serde_json::Value::String(toml) => writeln!(out, "rule set:\n{toml}")?,
+        serde_json::Value::Object(fields) => {
+            let mut settings = fields.clone();
+            let toml = settings.remove("strategy_toml");
+            writeln!(
+                out,
+                "settings: {}",
+                serde_json::to_string_pretty(&settings)?
+            )?;
+            if let Some(serde_json::Value::String(toml)) = toml {
+                writeln!(out, "rule set:\n{toml}")?;
+            }
+        }
+        other => writeln!(out, "settings: {other}")?,
+    }
+    drop(out);
+    let names: Vec<&String> = d.metrics.keys().collect();
+    let mut header = vec!["metric"];
+    header.extend(names.iter().map(|n| n.as_str()));
+    let rows: Vec<Vec<String>> = [
+        ("total return", "total_return", true),
+        ("CAGR", "cagr", true),
+        ("Sharpe", "sharpe", false),
+        ("max drawdown", "max_drawdown", true),
+        ("fills", "fills", false),
+    ]
+    .iter()
+    .map(|(label, key, pct)| {
+        let mut row = vec![label.to_string()];
+        row.extend(names.iter().map(|n| match d.metrics[*n][*key].as_u64() {
+            Some(count) => count.to_string(),
+            None => fmt_opt(d.metrics[*n][*key].as_f64(), *pct),
+        }));
+        row
+    })
+    .collect();
+    print_table(&header, &rows)?;
+    let mut out = std::io::stdout().lock();
+    for a in &r.alerts {
+        writeln!(out, "alert {}  {}", a.ts, a.message)?;
+    }
+    Ok(())
+}
+
+/// `pulse runs`, `pulse runs show|compare|delete`
 pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
+    match args.action {
+        Some(RunsCommand::Show { id }) => return show_run(app, &store, id).await,
+        Some(RunsCommand::Delete { id }) => {
+            pulse_app::runs::delete_run(&store, id).await?;
+            if app.json {
+                return print_json(&serde_json::json!({ "deleted": id }));
+            }
+            writeln!(std::io::stdout().lock(), "Deleted run #{id}.")?;
+            return Ok(());
+        }
+        Some(RunsCommand::Compare { a, b }) => {
+            let c = pulse_app::runs::compare_runs(&store, a, b).await?;
+            if app.json {
+                return print_json(&c);
+            }
+            let headline = |d: &pulse_app::runs::RunDetail, key: &str, pct: bool| {
+                let v = d.metrics.get(&d.record.strategy).map(|m| &m[key]);
+                match v.and_then(serde_json::Value::as_u64) {
+                    Some(count) => count.to_string(),
+                    None => fmt_opt(v.and_then(serde_json::Value::as_f64), pct),
+                }
+            };
+            let rows: Vec<Vec<String>> =
+                [
+                    ("total return", "total_return", true),
+                    ("Sharpe", "sharpe", false),
+                    ("max drawdown", "max_drawdown", true),
+                    ("fills", "fills", false),
+                ]
+                .iter()
+                .map(|(label, key, pct)| {
+                    vec![
+                        label.to_string(),
+                        headline(&c.a, key, *pct),
+                        headline(&c.b, key, *pct),
+                    ]
+                })
+                .chain(c.differences.iter().map(|(path, x, y)| {
+                    vec![format!("setting {path}"), x.to_string(), y.to_string()]
+                }))
+                .collect();
+            let (ha, hb) = (format!("run #{a}"), format!("run #{b}"));
+            return print_table(&["", &ha, &hb], &rows);
+        }
+        None => {}
+    }
     let runs = pulse_app::runs::list_runs(&store, args.limit).await?;
     if app.json {
         let records: Vec<_> = runs.iter().map(|r| &r.record).collect();
