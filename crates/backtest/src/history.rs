@@ -56,6 +56,14 @@ pub struct Reconstructed {
     pub trades: usize,
 }
 
+/// Largest quantity a history row may carry (10¹²): with [`MAX_PRICE`] a trade's notional stays
+/// below 10²¹, so exact decimal cash (28 digits) cannot overflow over any realistic history.
+pub const MAX_QUANTITY: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+/// Largest price a history row may carry (10⁹ per share, account currency).
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// Largest fee a history row may carry (10¹², account currency).
+pub const MAX_FEE: Decimal = MAX_QUANTITY;
+
 const HEADER: [&str; 6] = ["date", "symbol", "side", "quantity", "price", "fee"];
 
 /// Replays the trades of `path` onto an account holding `initial_cash`.
@@ -144,13 +152,20 @@ pub fn reconstruct_str(
                 ));
             }
         };
-        let number = |field: &str, s: &str| {
-            Decimal::from_str(s)
-                .map_err(|_| malformed(line, format!("{field} {s:?} is not a decimal number")))
+        let number = |field: &str, s: &str, max: Decimal| {
+            let v = Decimal::from_str(s)
+                .map_err(|_| malformed(line, format!("{field} {s:?} is not a decimal number")))?;
+            if v.abs() > max {
+                return Err(malformed(
+                    line,
+                    format!("{field} {s} is beyond the supported {max}"),
+                ));
+            }
+            Ok(v)
         };
-        let quantity = number("quantity", cells[3])?;
-        let price = number("price", cells[4])?;
-        let fee = number("fee", cells[5])?;
+        let quantity = number("quantity", cells[3], MAX_QUANTITY)?;
+        let price = number("price", cells[4], MAX_PRICE)?;
+        let fee = number("fee", cells[5], MAX_FEE)?;
         let fill = Fill {
             client_id: ClientOrderId(format!("history-{line}")),
             symbol,
@@ -241,5 +256,27 @@ mod tests {
                 .to_string()
                 .starts_with("h.csv:3:")
         );
+    }
+
+    /// Issue #12: a row with a quantity near `Decimal::MAX` overflowed the cash arithmetic
+    /// (a panic); amounts beyond the documented bounds are refused naming line and field.
+    #[test]
+    fn amounts_beyond_the_bounds_are_refused_naming_line_and_field() {
+        for (row, field) in [
+            (
+                "2024-01-02,TSLA,buy,79228162514264337593543950335,250,0",
+                "quantity",
+            ),
+            ("2024-01-02,TSLA,buy,1,1000000001,0", "price"),
+            ("2024-01-02,TSLA,buy,1,250,-1000000000001", "fee"),
+        ] {
+            let text = format!("date,symbol,side,quantity,price,fee\n{row}\n");
+            let err = reconstruct_str("h.csv", &text, Decimal::from(1_000), false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("h.csv:2:") && err.contains(field), "{err}");
+        }
+        assert_eq!(MAX_QUANTITY, Decimal::from(1_000_000_000_000u64));
+        assert_eq!(MAX_PRICE, Decimal::from(1_000_000_000u64));
     }
 }
