@@ -46,7 +46,19 @@ proptest! {
         let n = mu.len();
         let cons = Constraints::long_only(n).with_max_weight(cap);
         let mut objectives = vec![Objective::MinVolatility, Objective::MaxQuadraticUtility { risk_aversion: 2.0 }];
-        if mu.max() > 0.01 {
+        // Max Sharpe needs a feasible portfolio whose return beats rf: the best one fills the
+        // highest expected returns up to the cap (with only one asset above rf and a 27 % cap,
+        // every feasible portfolio returns less than rf and the problem is rightly infeasible).
+        let mut sorted: Vec<f64> = mu.iter().copied().collect();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let mut left = 1.0f64;
+        let mut best_return = 0.0;
+        for m in sorted {
+            let w = left.min(cap);
+            best_return += w * m;
+            left -= w;
+        }
+        if best_return > 0.01 + 1e-3 {
             objectives.push(Objective::MaxSharpe { rf: 0.01 });
         }
         for obj in objectives {
