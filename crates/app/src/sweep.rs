@@ -134,8 +134,17 @@ pub fn path_of(name: &str) -> &str {
 
 /// The base rule set with the point's values written into their TOML paths.
 pub fn apply(base: &toml::Value, names: &[String], point: &Point) -> Result<PulseConfig, String> {
+    apply_values(base, names, point.values())
+}
+
+/// [`apply`] with the values given in the order of `names`.
+pub fn apply_values(
+    base: &toml::Value,
+    names: &[String],
+    values: &[f64],
+) -> Result<PulseConfig, String> {
     let mut value = base.clone();
-    for (name, x) in names.iter().zip(point.values()) {
+    for (name, x) in names.iter().zip(values) {
         let mut slot = &mut value;
         for key in path_of(name).split('.') {
             slot = match slot {
@@ -415,6 +424,24 @@ impl TrialCache {
     /// How many lookups found a stored evaluation.
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)
+    }
+}
+
+/// Refuses a parameter range that lies wholly outside what the rule set accepts (e.g.
+/// `rsi_high=150:200`): when the rule set, with everything else at its base value, is invalid at
+/// both the lowest and the highest value of the range for a reason that names the parameter's own
+/// key, no trial could succeed. Returns the reason for the range's highest value.
+pub fn range_outside_domain(base: &toml::Value, name: &str, lo: f64, hi: f64) -> Option<String> {
+    let names = [name.to_string()];
+    let key = path_of(name);
+    let fails = |x: f64| {
+        apply_values(base, &names, &[x])
+            .err()
+            .filter(|e| e.contains(key))
+    };
+    match (fails(lo), fails(hi)) {
+        (Some(_), Some(reason)) => Some(reason),
+        _ => None,
     }
 }
 

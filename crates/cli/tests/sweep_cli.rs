@@ -146,6 +146,23 @@ fn sweep_finds_a_best_trial_that_an_independent_backtest_reproduces() {
     );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nonsense.key"));
+    // Issue #12 item 8: a range wholly outside the parameter's domain, and a zero budget, are
+    // usage errors instead of an empty table or a silent exit 0.
+    for (args, needle) in [
+        (
+            vec!["sweep", "--param", "rsi_high=150:200:10", "--budget", "5"],
+            "rsi_high",
+        ),
+        (
+            vec!["sweep", "--param", "rsi_high=60:80:5", "--budget", "0"],
+            "--budget",
+        ),
+    ] {
+        let out = pulse(home.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -32,6 +32,9 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             args.strategy
         )));
     }
+    if args.budget == 0 {
+        return Err(usage("--budget must be at least 1 trial"));
+    }
     let space =
         ParamSpace::parse(&args.params, &args.constraints).map_err(|e| usage(e.to_string()))?;
     let names: Vec<String> = args
@@ -63,6 +66,16 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
             return Err(usage(format!(
                 "--param {name}: {:?} is not a number",
                 path_of(name)
+            )));
+        }
+    }
+    for param in space.params() {
+        let (lo, _) = param.spec.bounds();
+        let hi = param.spec.grid_max();
+        if let Some(reason) = pulse_app::sweep::range_outside_domain(&base, &param.name, lo, hi) {
+            return Err(usage(format!(
+                "--param {}: the range {lo}..{hi} lies outside what the rule set accepts ({reason})",
+                param.name
             )));
         }
     }
