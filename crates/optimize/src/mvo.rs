@@ -780,8 +780,15 @@ impl Problem {
         match status {
             SolverStatus::Solved | SolverStatus::AlmostSolved => {}
             SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
+                // The homogenized max-Sharpe problem asks for (μ − rf)ᵀy = 1: it is infeasible
+                // when no allowed portfolio returns more than rf, even if the bounds are fine.
+                let why = if problem == "max Sharpe" {
+                    "no portfolio within the bounds, group caps and turnover limit has an expected return above the risk-free rate"
+                } else {
+                    "no portfolio satisfies the bounds, group caps and turnover limit together"
+                };
                 return Err(OptimizeError::InfeasibleConstraints(format!(
-                    "{problem}: no portfolio satisfies the bounds, group caps and turnover limit together"
+                    "{problem}: {why}"
                 )));
             }
             other => {

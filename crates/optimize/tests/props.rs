@@ -61,6 +61,13 @@ proptest! {
         if best_return > 0.01 + 1e-3 {
             objectives.push(Objective::MaxSharpe { rf: 0.01 });
         }
+        if best_return < 0.01 - 1e-3 {
+            // No capped portfolio beats rf: max Sharpe is refused, saying why.
+            let err = optimize_mvo(Some(&mu), &cov, &Objective::MaxSharpe { rf: 0.01 }, &cons)
+                .unwrap_err()
+                .to_string();
+            prop_assert!(err.contains("above the risk-free rate"), "{}", err);
+        }
         for obj in objectives {
             let w = optimize_mvo(Some(&mu), &cov, &obj, &cons).unwrap().weights;
             prop_assert!((w.sum() - 1.0).abs() < 1e-8, "{:?}: sum {}", obj, w.sum());
