@@ -297,6 +297,8 @@ fn starting_account(
 pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prepared, AppError> {
     settings.validate()?;
     let (cfg, cfg_text) = settings.load_strategy()?;
+    // The request's own files before the data: a bad trades file is reported as such.
+    let (account, after, account_note) = starting_account(settings)?;
     let timeframe = settings.timeframe;
     let s = &cfg.symbols;
     let traded = [s.base.clone(), s.leveraged.clone()];
@@ -313,7 +315,6 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
         _ => 2,
     };
     let mut config = settings.backtest_config(price_dp);
-    let (account, after, account_note) = starting_account(settings)?;
     // Holdings the run cannot price would silently count as 0: refuse them.
     let unpriced: Vec<String> = account
         .positions
