@@ -238,3 +238,40 @@ fn rebalance_commission_and_cash_out_of_range_are_refused_naming_the_flag() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("set up the rebalancer first"), "{err}");
 }
+
+/// Issue 12: a signals-file weight error names the file and the line.
+#[test]
+fn a_signal_file_weight_error_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pulse.db");
+    let signals = dir.path().join("signals.jsonl");
+    std::fs::write(
+        &signals,
+        concat!(
+            r#"{"date":"2024-01-02","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}"#,
+            "\n",
+            r#"{"date":"2024-01-03","mp":{"stocks":0.9,"bonds":0.3,"cash":0.1}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = pulse_db(
+        &db,
+        &[
+            "rebalance",
+            "simulate",
+            "--signals",
+            signals.to_str().unwrap(),
+            "--from",
+            "2024-01-02",
+            "--to",
+            "2024-02-01",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("signals.jsonl:2:") && err.contains("mp"),
+        "{err}"
+    );
+}

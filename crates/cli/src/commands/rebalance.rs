@@ -123,6 +123,14 @@ fn read_signals(path: &std::path::Path) -> anyhow::Result<Vec<DatedSignal>> {
         // A line states what changed: omitted parts (no `mp`, a class missing from `sub_mp`)
         // are unchanged from the line before, so a pending change keeps being observed.
         let signal = signal.carried_over(out.last().map(|p| &p.signal));
+        // Weights are checked here, where the line is known (the rebalancer would refuse the
+        // same signal later without naming the file and line).
+        pulse_rebalance::validate_signal(
+            &signal,
+            &pulse_rebalance::Model::default(),
+            &RebalanceConfig::default(),
+        )
+        .with_context(|| format!("{}:{}", path.display(), i + 1))?;
         out.push(DatedSignal { date, signal });
     }
     if out.is_empty() {
