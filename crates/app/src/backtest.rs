@@ -9,7 +9,7 @@ use pulse_analytics::{Analysis, FillRecord, Metrics, PerformanceInput, RiskFree,
 use pulse_backtest::runner::StepReport;
 use pulse_backtest::{BacktestConfig, BacktestResult, FillPrice};
 use pulse_core::money::money_to_f64;
-use pulse_core::ports::{AlertRecord, Clock, Notifier, RunRecord, Store};
+use pulse_core::ports::{AlertRecord, Clock, RunRecord, Store};
 use pulse_core::{Currency, Periodicity, Portfolio, Side, Symbol, Timeframe};
 use pulse_engine::{CostModel, EngineConfig, SizingConfig};
 use pulse_report::{
@@ -1034,41 +1034,4 @@ pub async fn simulate<S: Store>(
     p.config.start = p.market.data.timeline.get(start_idx).copied();
     let runs = run_all(&p, on_step)?;
     Ok(SimulateOutcome { prepared: p, runs })
-}
-
-/// How alert delivery went: never aborts the run that raised the alerts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    /// Alerts delivered.
-    pub sent: usize,
-    /// One line per alert that could not be delivered (the notifier's error).
-    pub failed: Vec<String>,
-}
-
-/// Delivers `alerts` through `notifier` in order, collecting failures instead of stopping the
-/// run. The notifier retries transient failures itself, so once one alert could not be delivered
-/// the rest are reported as not attempted (an unreachable webhook would otherwise cost every
-/// alert its full retry schedule).
-pub async fn deliver_alerts<N: Notifier>(
-    notifier: &N,
-    alerts: &[pulse_engine::Alert],
-) -> Result<Delivery, AppError> {
-    let mut d = Delivery::default();
-    let mut broken: Option<String> = None;
-    for a in alerts {
-        if let Some(cause) = &broken {
-            d.failed
-                .push(format!("{}: not attempted ({cause})", a.message));
-            continue;
-        }
-        match notifier.notify(&alert_record(a)?).await {
-            Ok(()) => d.sent += 1,
-            Err(e) => {
-                let cause = e.to_string();
-                d.failed.push(format!("{}: {cause}", a.message));
-                broken = Some(cause);
-            }
-        }
-    }
-    Ok(d)
 }

@@ -5,10 +5,13 @@
 //!
 //! - [`backtest`]: backtest and simulate Pulse against its benchmarks, the report model, the
 //!   run record (shared by the sweep, which replays the same prepared run many times).
+//! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
+//!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`runs`]: the recorded runs.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types.
 
+pub mod alerts;
 pub mod backtest;
 pub mod error;
 pub mod market;

@@ -4,15 +4,13 @@
 //! errors and `Debug` show only its scheme and host.
 //!
 //! Delivery never decides the fate of a trading run: each post is retried on transient failures
-//! (unreachable, timeout, HTTP 5xx or 429) with a doubling backoff ([`RetryPolicy`]), and
-//! [`DeliveryQueue`] holds a bounded number of alerts (the oldest are dropped, and counted, when
-//! it is full), delivers them and returns a [`DeliveryReport`] of what was sent, what failed and
-//! why, instead of an error: a caller prints the report and carries on.
+//! (unreachable, timeout, HTTP 5xx or 429) with a doubling backoff ([`RetryPolicy`]). The bounded
+//! queue that reports failures instead of failing a run is the application layer's
+//! (`pulse_app::alerts::AlertQueue`), in front of any notifier.
 
 use pulse_core::jiff::Timestamp;
 use pulse_core::ports::{AlertRecord, Notifier};
 use serde::Serialize;
-use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Webhook failures (the URL is redacted to scheme and host).
@@ -211,143 +209,9 @@ impl WebhookNotifier {
 impl Notifier for WebhookNotifier {
     type Error = WebhookError;
 
-    /// Posts one alert with retries ([`WebhookNotifier::send_with_retry`]). A caller that must not
-    /// fail because of a notification uses a [`DeliveryQueue`].
+    /// Posts one alert with retries ([`WebhookNotifier::send_with_retry`]).
     async fn notify(&self, alert: &AlertRecord) -> Result<(), WebhookError> {
         self.send_with_retry(&AlertPayload::from_record(alert)?)
             .await
-    }
-}
-
-/// One alert that could not be delivered.
-#[derive(Debug)]
-pub struct FailedDelivery {
-    /// The alert's one-line text.
-    pub text: String,
-    /// Why (the last try's error, or why it was not tried).
-    pub error: WebhookError,
-}
-
-/// What a [`DeliveryQueue::flush`] did.
-#[derive(Debug, Default)]
-pub struct DeliveryReport {
-    /// Alerts delivered.
-    pub sent: usize,
-    /// Alerts not delivered, with the reason.
-    pub failed: Vec<FailedDelivery>,
-    /// Alerts dropped because the queue was full (the oldest go first).
-    pub dropped: usize,
-}
-
-impl DeliveryReport {
-    /// Everything queued was delivered.
-    pub fn is_complete(&self) -> bool {
-        self.failed.is_empty() && self.dropped == 0
-    }
-
-    /// A one-line summary for the user, e.g. "2 alert(s) posted to the webhook http://host;
-    /// 1 not delivered (cannot reach webhook http://host: …)".
-    pub fn summary(&self, host: &str) -> String {
-        let mut out = format!("{} alert(s) posted to the webhook {host}", self.sent);
-        if let Some(first) = self.failed.first() {
-            out.push_str(&format!(
-                "; {} not delivered ({})",
-                self.failed.len(),
-                first.error
-            ));
-        }
-        if self.dropped > 0 {
-            out.push_str(&format!("; {} dropped (queue full)", self.dropped));
-        }
-        out
-    }
-}
-
-/// A bounded queue of alerts for one webhook: [`DeliveryQueue::push`] never blocks or fails
-/// the caller (an invalid alert is recorded as failed; when the queue is full the oldest alert
-/// is dropped and counted), and [`DeliveryQueue::flush`] delivers with retries and reports.
-/// Once an alert has exhausted its retries because the webhook is unreachable, the rest of the
-/// flush is reported as not delivered without trying, so a dead webhook costs one alert's
-/// retries, not every alert's.
-#[derive(Debug)]
-pub struct DeliveryQueue {
-    notifier: WebhookNotifier,
-    capacity: usize,
-    queue: VecDeque<AlertPayload>,
-    report: DeliveryReport,
-}
-
-impl DeliveryQueue {
-    /// A queue holding at most `capacity` (at least 1) undelivered alerts.
-    pub fn new(notifier: WebhookNotifier, capacity: usize) -> Self {
-        DeliveryQueue {
-            notifier,
-            capacity: capacity.max(1),
-            queue: VecDeque::new(),
-            report: DeliveryReport::default(),
-        }
-    }
-
-    /// The notifier (for its [`WebhookNotifier::host`]).
-    pub fn notifier(&self) -> &WebhookNotifier {
-        &self.notifier
-    }
-
-    /// Alerts waiting for the next flush.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// No alert is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// Queues one alert.
-    pub fn push(&mut self, alert: &AlertRecord) {
-        match AlertPayload::from_record(alert) {
-            Ok(payload) => {
-                if self.queue.len() >= self.capacity {
-                    self.queue.pop_front();
-                    self.report.dropped += 1;
-                }
-                self.queue.push_back(payload);
-            }
-            Err(error) => self.report.failed.push(FailedDelivery {
-                text: format!("[{}] {}: {}", alert.strategy, alert.ts, alert.message),
-                error,
-            }),
-        }
-    }
-
-    /// Delivers every queued alert (in order, with retries) and returns what happened since the
-    /// last flush. Never fails.
-    pub async fn flush(&mut self) -> DeliveryReport {
-        let mut dead: Option<String> = None;
-        while let Some(payload) = self.queue.pop_front() {
-            if let Some(reason) = &dead {
-                self.report.failed.push(FailedDelivery {
-                    text: payload.text,
-                    error: WebhookError::Unreachable {
-                        host: self.notifier.host.clone(),
-                        reason: format!("not tried: {reason}"),
-                    },
-                });
-                continue;
-            }
-            match self.notifier.send_with_retry(&payload).await {
-                Ok(()) => self.report.sent += 1,
-                Err(error) => {
-                    if let WebhookError::Unreachable { reason, .. } = &error {
-                        dead = Some(format!("the webhook was unreachable ({reason})"));
-                    }
-                    self.report.failed.push(FailedDelivery {
-                        text: payload.text,
-                        error,
-                    });
-                }
-            }
-        }
-        std::mem::take(&mut self.report)
     }
 }

@@ -362,7 +362,7 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
     }
     let pulse = &runs.first().context("no run")?.result;
     let delivery = match &notifier {
-        Some(n) => Some(pulse_app::backtest::deliver_alerts(n, &pulse.alerts).await?),
+        Some(n) => Some(pulse_app::alerts::deliver_alerts(n, &pulse.alerts).await?),
         None => None,
     };
     if let Some(d) = &delivery {
