@@ -16,6 +16,15 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// An exclusive lock beside the database could not be taken.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+
     /// The file exists but is not a SQLite database (or is encrypted / corrupted in its header).
     #[error("{path} is not a SQLite database (or its header is corrupted): {source}")]
     NotADatabase {

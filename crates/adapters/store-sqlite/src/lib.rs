@@ -150,6 +150,33 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Takes the exclusive advisory lock `<database>.<name>.lock`, waiting while another process
+    /// holds it, for work that must read, decide and write as one runner (the rebalancer's
+    /// steps). Held until the returned guard is dropped; the OS releases it when the process
+    /// ends, `kill -9` included.
+    pub async fn lock_exclusive(&self, name: &str) -> Result<StoreLock, StoreError> {
+        let mut file_name = self.path.as_os_str().to_owned();
+        file_name.push(format!(".{name}.lock"));
+        let path = PathBuf::from(file_name);
+        let lock_path = path.clone();
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+        match locked {
+            Ok(file) => Ok(StoreLock { _file: file }),
+            Err(source) => Err(StoreError::Lock { path, source }),
+        }
+    }
+
     /// The schema version the file is at (the highest applied migration; 0 if none).
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let v: Option<i64> =
@@ -478,6 +505,12 @@ impl SqliteStore {
             symbol: sym,
         })
     }
+}
+
+/// An exclusive lock taken with [`SqliteStore::lock_exclusive`]; released when dropped.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
 }
 
 /// One row of the `runs` table.

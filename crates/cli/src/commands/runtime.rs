@@ -92,28 +92,11 @@ impl broker_paper::PriceSource for StoreCloses<'_> {
     }
 }
 
-/// One runner at a time: an exclusive advisory lock on `<database>.rebalance.lock`, held by
-/// every command that reads, changes and writes the runtime and the state (`init`, `signal`,
-/// `run`) until it returns. A second `pulse rebalance run` at the same due time waits for the
-/// first, then reads its committed state (the day's jobs done) and does nothing. The OS
-/// releases the lock when the process ends, `kill -9` included.
-async fn runner_lock(store: &SqliteStore) -> anyhow::Result<std::fs::File> {
-    let mut name = store.path().as_os_str().to_owned();
-    name.push(".rebalance.lock");
-    let path = std::path::PathBuf::from(name);
-    tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open the runner lock {}", path.display()))?;
-        file.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
-        Ok(file)
-    })
-    .await
-    .context("the runner lock task failed")?
+/// One runner at a time: `init`, `signal` and `run` read, change and write the runtime and the
+/// state under the store's exclusive lock `rebalance`, so a second `pulse rebalance run` at the
+/// same due time waits for the first, then reads its committed state and does nothing.
+async fn runner_lock(store: &SqliteStore) -> anyhow::Result<store_sqlite::StoreLock> {
+    Ok(store.lock_exclusive("rebalance").await?)
 }
 
 async fn now(store: &SqliteStore) -> anyhow::Result<(Timestamp, bool)> {
