@@ -150,12 +150,7 @@ impl RunSettings {
             ));
         }
         validate_money("min_trade", self.min_trade)?;
-        if !(self.drift_band.is_finite() && (0.0..1.0).contains(&self.drift_band)) {
-            return Err(AppError::setting(
-                "drift_band",
-                "must be a fraction in [0, 1)",
-            ));
-        }
+        fraction_in("drift_band", self.drift_band, false)?;
         fraction_in("alert_threshold", self.alert_threshold, true)?;
         if let Some(rf) = self.rf
             && !(rf.is_finite() && rf > -1.0 && rf < 1.0)
@@ -406,7 +401,7 @@ impl Prepared {
             self.config.start = Some(from);
         }
         if let Some(to) = to {
-            if let (Some(from), true) = (self.config.start, to < self.config.start.unwrap_or(to)) {
+            if let Some(from) = self.config.start.filter(|from| to < *from) {
                 return Err(AppError::setting(
                     "to",
                     format!(

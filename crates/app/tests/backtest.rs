@@ -41,6 +41,10 @@ fn setting_of(e: &AppError) -> Option<&'static str> {
 fn every_out_of_range_setting_is_refused_naming_it() {
     let ok = RunSettings::default();
     ok.validate().unwrap();
+    assert_eq!(
+        pulse_app::backtest::MAX_MONEY,
+        Decimal::from(1_000_000_000_000_000u64)
+    );
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let cases: Vec<(&str, RunSettings)> = vec![
         ("slippage_bps", {
@@ -132,6 +136,13 @@ async fn a_window_before_the_warm_up_is_refused_and_a_later_one_is_evaluated_ins
         to: Some("2024-06-28T23:59:59Z".parse().unwrap()),
         ..BacktestRequest::default()
     };
+    let reversed = BacktestRequest {
+        from: Some("2024-06-28T00:00:00Z".parse().unwrap()),
+        to: Some("2024-01-02T00:00:00Z".parse().unwrap()),
+        ..BacktestRequest::default()
+    };
+    let err = backtest(&store, &reversed).await.unwrap_err();
+    assert_eq!(setting_of(&err), Some("to"), "{err}");
     let out = backtest(&store, &window).await.unwrap();
     let ts = &out.runs[0].result.timestamps;
     assert_eq!(ts.first().unwrap().to_string(), "2024-01-02T00:00:00Z");
