@@ -688,6 +688,7 @@ fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
         MetricCell::number("win_rate", m.win_rate),
         MetricCell::number("profit_factor", m.profit_factor),
         MetricCell::number("expectancy", m.expectancy),
+        MetricCell::number("closed_trades", Some(m.closed_trades as f64)),
         MetricCell::number("trades", Some(m.fills as f64)),
         MetricCell::number("turnover", m.turnover),
         MetricCell::number("fees", Some(money_to_f64(e.result.fees_paid))),

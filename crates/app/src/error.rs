@@ -79,6 +79,22 @@ pub enum AppError {
         /// Why.
         source: serde_json::Error,
     },
+    /// A table could not be encoded for export.
+    #[error("cannot encode {what}: {reason}")]
+    Export {
+        /// Which table.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl AppError {

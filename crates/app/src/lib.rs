@@ -5,6 +5,7 @@
 //!
 //! - [`backtest`]: backtest and simulate Pulse against its benchmarks, the report model, the
 //!   run record (shared by the sweep, which replays the same prepared run many times).
+//! - [`export`]: CSV export of a run's equity, weights and fills (`--csv DIR`), all or nothing.
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
@@ -14,6 +15,7 @@
 pub mod alerts;
 pub mod backtest;
 pub mod error;
+pub mod export;
 pub mod market;
 pub mod runs;
 pub mod sweep;

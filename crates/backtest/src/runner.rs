@@ -78,6 +78,9 @@ pub struct StepReport<'a> {
     pub orders: &'a [OrderRequest],
     /// An alert raised at this close.
     pub alert: Option<&'a Alert>,
+    /// Orders of the previous close that filled only in part or not at all at this step, with
+    /// the reason (cash, holding, no bar).
+    pub rejections: &'a [Rejection],
     /// Equity at this close.
     pub equity: f64,
 }
@@ -187,6 +190,7 @@ pub fn run<S: Strategy>(
         data.fill_context_at(i, &mut context);
         let recording = i >= start_idx;
         let mut step_fills = Vec::new();
+        let mut step_rejections = Vec::new();
         if recording {
             let date = ts.to_zoned(TimeZone::UTC).date();
             // Credited once per ex-date: at its first step (intraday runs have many per date).
@@ -213,7 +217,7 @@ pub fn run<S: Strategy>(
                     r.fees_paid += fill.fee;
                     r.traded_notional += fill.notional();
                 }
-                r.rejections.extend(rejections);
+                step_rejections = rejections;
                 step_fills = fills;
                 pending.clear();
             }
@@ -223,14 +227,14 @@ pub fn run<S: Strategy>(
             bars: &bars,
             context: &context,
         };
-        let mut out = engine.process(Event::BarClose(snapshot))?;
+        if i == start_idx {
+            // A target issued during warm-up (buy-and-hold, say) is acted on at the first
+            // evaluated close, and its alert compares with what the account holds.
+            engine.open_window();
+        }
+        let out = engine.process(Event::BarClose(snapshot))?;
         if !recording {
             continue;
-        }
-        if i == start_idx && !out.target_changed {
-            // A target issued during warm-up (buy-and-hold, say) is acted on at the first
-            // evaluated close.
-            out.orders = engine.plan(ts);
         }
         let prices = engine.last_prices();
         let positions_value = engine.positions_value();
@@ -242,8 +246,10 @@ pub fn run<S: Strategy>(
             target: out.target_changed.then(|| engine.target()),
             orders: &out.orders,
             alert: out.alert.as_ref(),
+            rejections: &step_rejections,
             equity,
         });
+        r.rejections.extend(step_rejections);
         r.timestamps.push(ts);
         r.equity.push(equity);
         r.cash.push(cash);

@@ -137,3 +137,48 @@ proptest! {
         prop_assert_eq!(past(&base), past(&moved));
     }
 }
+
+#[test]
+fn a_window_opened_after_warm_up_alerts_from_the_held_weights_and_reports_partial_fills() {
+    // Buy & hold issues its 100 % target during warm-up; the account is all cash when the
+    // window opens, so the first evaluated close must alert 0 % → 100 % and buy; a buy capped by
+    // cash at the next open is reported at that step as a partial fill.
+    let (traded, context, actions) = market();
+    let data = AlignedData::new(traded, context, &actions);
+    let strat = FixedWeights::new(
+        "Buy & hold TSLL",
+        BTreeMap::from([(sym("TSLL"), 1.0)]),
+        Rebalance::Never,
+    );
+    // A window opening on a close followed by a 2 % gap up: the buy sized at the close cannot
+    // be paid in full at the next open.
+    let tsll = &data.bars[&sym("TSLL")];
+    let start = (60..tsll.len() - 1)
+        .find(|&i| match (tsll[i], tsll[i + 1]) {
+            (Some(a), Some(b)) => b.open > a.close * 1.02,
+            _ => false,
+        })
+        .unwrap();
+    let config = BacktestConfig {
+        start: Some(data.timeline[start]),
+        ..BacktestConfig::default()
+    };
+    let mut step_rejections = Vec::new();
+    let mut first_alert = None;
+    let r = run(&data, strat, cash(), &config, |step| {
+        if step.ts == data.timeline[start] {
+            first_alert = step.alert.map(|a| a.message.clone());
+        }
+        step_rejections.extend(step.rejections.iter().cloned());
+    })
+    .unwrap();
+    assert_eq!(first_alert.as_deref(), Some("TSLL 0.0% → 100.0%"));
+    assert_eq!(r.alerts.len(), 1);
+    assert_eq!(r.fills.len(), 1);
+    assert_eq!(step_rejections, r.rejections);
+    assert_eq!(step_rejections.len(), 1);
+    let partial = &step_rejections[0];
+    assert_eq!(partial.filled, r.fills[0].quantity);
+    assert!(partial.filled > Decimal::ZERO && partial.filled < partial.requested);
+    assert!(partial.reason.starts_with("cash"), "{}", partial.reason);
+}

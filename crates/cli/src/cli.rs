@@ -497,6 +497,10 @@ pub struct BacktestArgs {
     /// Do not write the HTML report.
     #[arg(long)]
     pub no_report: bool,
+    /// Also write the run as CSV into this directory: equity.csv, weights.csv and trades.csv
+    /// (every strategy; created when missing; all files or none).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
 }
 
 /// `pulse simulate`
@@ -514,6 +518,10 @@ pub struct SimulateArgs {
     /// Print every day, not only days with a decision, trade or alert.
     #[arg(long)]
     pub every_day: bool,
+    /// Also write the run as CSV into this directory: equity.csv, weights.csv and trades.csv
+    /// (every strategy; created when missing; all files or none).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
 }
 
 /// `pulse runs`

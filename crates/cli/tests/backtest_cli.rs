@@ -530,3 +530,119 @@ fn runs_keep_their_settings_and_can_be_shown_compared_and_deleted() {
     let listed = ok_json(pulse(home.path(), &["--json", "runs"]));
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn backtest_csv_exports_equity_weights_and_every_fill_matching_the_run() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("export");
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "backtest",
+            "--no-report",
+            "--csv",
+            dir.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(j["csv"].as_array().unwrap().len(), 3);
+    let rows = |name: &str| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(dir.join(name)).unwrap();
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let equity = rows("equity.csv");
+    let trades = rows("trades.csv");
+    let weights = rows("weights.csv");
+    for s in j["strategies"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        // Every step of the run, ending at the JSON's final equity.
+        let curve: Vec<f64> = equity
+            .iter()
+            .filter(|r| r[0] == name)
+            .map(|r| r[2].parse().unwrap())
+            .collect();
+        let json_curve: Vec<f64> = j["equity"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(curve, json_curve, "{name}");
+        // Every fill, with fees summing exactly to the run's fees.
+        let fees: Decimal = trades
+            .iter()
+            .filter(|r| r[0] == name)
+            .map(|r| Decimal::from_str(&r[7]).unwrap())
+            .sum();
+        assert_eq!(fees, dec(&s["fees_paid"]), "{name}");
+        assert!(weights.iter().any(|r| r[0] == name));
+    }
+    let pulse_fills = trades.iter().filter(|r| r[0] == "Pulse").count();
+    assert!(pulse_fills > 10, "{pulse_fills}");
+}
+
+#[test]
+fn backtest_csv_into_a_file_fails_naming_it_and_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let blocker = home.path().join("taken");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = pulse(
+        home.path(),
+        &[
+            "backtest",
+            "--no-report",
+            "--csv",
+            blocker.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("taken"), "{err}");
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
+}
+
+#[test]
+fn simulate_reports_partial_fills_and_exports_csv() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("sim");
+    let j = ok_json(pulse(
+        home.path(),
+        &[
+            "--json",
+            "simulate",
+            "--last",
+            "1y",
+            "--csv",
+            dir.to_str().unwrap(),
+        ],
+    ));
+    assert!(j["rejections"].is_array());
+    for r in j["rejections"].as_array().unwrap() {
+        assert!(dec(&r["filled"]) < dec(&r["requested"]), "{r}");
+    }
+    let fills = csv::Reader::from_path(dir.join("trades.csv"))
+        .unwrap()
+        .records()
+        .filter(|r| &r.as_ref().unwrap()[0] == "Pulse")
+        .count();
+    assert_eq!(fills, j["fills"].as_array().unwrap().len());
+}
+
+#[test]
+fn simulate_day_one_alert_compares_with_the_all_cash_account_not_the_warm_up_target() {
+    let home = tempfile::tempdir().unwrap();
+    let j = ok_json(pulse(home.path(), &["--json", "simulate", "--last", "3m"]));
+    let first = &j["alerts"][0];
+    let from = j["from"].as_str().unwrap();
+    assert!(first["ts"].as_str().unwrap().starts_with(from), "{first}");
+    // The account starts all cash: every "old" weight is 0, whatever warm-up decided.
+    for (symbol, w) in first["old"].as_object().unwrap() {
+        assert_eq!(w.as_f64(), Some(0.0), "{symbol} in {first}");
+    }
+    assert!(
+        first["message"].as_str().unwrap().contains("0.0% →"),
+        "{first}"
+    );
+}

@@ -66,7 +66,8 @@ pub struct Alert {
     pub ts: Timestamp,
     /// Strategy name.
     pub strategy: String,
-    /// Previous target (fractions).
+    /// Previous target (fractions); at the first close of an evaluated window, the weights the
+    /// account held (see [`Engine::open_window`]).
     pub old: TargetWeights,
     /// New target (fractions).
     pub new: TargetWeights,
@@ -132,6 +133,9 @@ pub struct Engine<S> {
     /// them (analysis only: equity marks, weights, the drift pre-check).
     cash_f64: f64,
     quantities_f64: BTreeMap<Symbol, f64>,
+    /// True until the first bar close of the evaluated window has been handled
+    /// (see [`Engine::open_window`]).
+    opening_window: bool,
 }
 
 impl<S: Strategy> Engine<S> {
@@ -145,6 +149,7 @@ impl<S: Strategy> Engine<S> {
             last_prices: BTreeMap::new(),
             cash_f64: 0.0,
             quantities_f64: BTreeMap::new(),
+            opening_window: false,
         }
         .with_mirrors()
     }
@@ -239,6 +244,15 @@ impl<S: Strategy> Engine<S> {
         }
     }
 
+    /// Marks the next bar close as the first of the evaluated window (a backtest's first
+    /// evaluated bar after warm-up, a runner's first bar after it starts). Warm-up may have left
+    /// a target the account never reached, so at that close the account is moved to the target
+    /// in force even when the strategy issues none, and the alert compares the new target with
+    /// the weights the account actually holds (not with a warm-up target it never traded).
+    pub fn open_window(&mut self) {
+        self.opening_window = true;
+    }
+
     fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Output {
         for (symbol, bar) in snapshot.bars {
             match self.last_prices.get_mut(symbol) {
@@ -252,14 +266,42 @@ impl<S: Strategy> Engine<S> {
         // Orders are planned only when the strategy issues a target: `None` means "hold" (a
         // buy-and-hold benchmark issues once, a monthly mix once a month, Pulse every bar, the
         // drift band and minimum trade then keep it from churning).
-        let Some(new_target) = self.strategy.on_bar_close(snapshot) else {
+        let issued = self.strategy.on_bar_close(snapshot);
+        if std::mem::take(&mut self.opening_window) {
+            let held = self.held_weights();
+            let new_target = issued.as_ref().unwrap_or(&self.target);
+            out.alert = self.alert_for(snapshot.ts, &held, new_target);
+            if let Some(new_target) = issued {
+                self.target = new_target;
+                out.target_changed = true;
+            }
+            out.orders = self.plan(snapshot.ts);
+            return out;
+        }
+        let Some(new_target) = issued else {
             return out;
         };
-        out.alert = self.alert_for(snapshot.ts, &new_target);
+        out.alert = self.alert_for(snapshot.ts, &self.target, &new_target);
         self.target = new_target;
         out.target_changed = true;
         out.orders = self.plan(snapshot.ts);
         out
+    }
+
+    /// The weights the account holds at the latest closes (fractions of equity; empty when
+    /// equity is not positive).
+    pub fn held_weights(&self) -> TargetWeights {
+        let equity = self.equity();
+        if equity <= 0.0 || !equity.is_finite() {
+            return TargetWeights::new();
+        }
+        self.quantities_f64
+            .iter()
+            .filter_map(|(s, q)| {
+                let p = self.last_prices.get(s)?;
+                Some((s.clone(), q * p / equity))
+            })
+            .collect()
     }
 
     /// Orders that move the account to the target in force, at the latest closes, stamped as
@@ -317,11 +359,12 @@ impl<S: Strategy> Engine<S> {
         within_drift_band(equity, self.config.sizing.drift_band, targets, untargeted)
     }
 
-    fn alert_for(&self, ts: Timestamp, new: &TargetWeights) -> Option<Alert> {
+    /// An alert when some weight moves from `old` to `new` by more than the threshold.
+    fn alert_for(&self, ts: Timestamp, old: &TargetWeights, new: &TargetWeights) -> Option<Alert> {
         let mut changes = Vec::new();
-        let only_old = self.target.keys().filter(|s| !new.contains_key(*s));
+        let only_old = old.keys().filter(|s| !new.contains_key(*s));
         for s in new.keys().chain(only_old) {
-            let old_w = self.target.get(s).copied().unwrap_or(0.0);
+            let old_w = old.get(s).copied().unwrap_or(0.0);
             let new_w = new.get(s).copied().unwrap_or(0.0);
             if (new_w - old_w).abs() > self.config.alert_threshold {
                 changes.push(format!(
@@ -337,7 +380,7 @@ impl<S: Strategy> Engine<S> {
         Some(Alert {
             ts,
             strategy: self.strategy.name().to_string(),
-            old: self.target.clone(),
+            old: old.clone(),
             new: new.clone(),
             message: changes.join(", "),
         })
@@ -346,8 +389,88 @@ impl<S: Strategy> Engine<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::{client_order_id, percent_1dp};
-    use pulse_core::Symbol;
+    use super::{Engine, EngineConfig, Event, client_order_id, percent_1dp};
+    use pulse_core::{Bar, Portfolio, Symbol};
+    use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+
+    /// Issues the scripted targets in order, then holds.
+    struct Scripted(std::collections::VecDeque<Option<TargetWeights>>);
+
+    impl Strategy for Scripted {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        fn on_bar_close(&mut self, _: &MarketSnapshot<'_>) -> Option<TargetWeights> {
+            self.0.pop_front().flatten()
+        }
+    }
+
+    fn close(engine: &mut Engine<Scripted>, day: i64, price: f64) -> super::Output {
+        let ts = jiff::Timestamp::from_second(1_704_067_200 + day * 86_400).unwrap();
+        let tsla = Symbol::try_new("TSLA").unwrap();
+        let bars = BTreeMap::from([(tsla, Bar::from_value(ts, price, None))]);
+        let context = BTreeMap::new();
+        engine
+            .process(Event::BarClose(MarketSnapshot {
+                ts,
+                bars: &bars,
+                context: &context,
+            }))
+            .unwrap()
+    }
+
+    fn weights(w: f64) -> TargetWeights {
+        BTreeMap::from([(Symbol::try_new("TSLA").unwrap(), w)])
+    }
+
+    #[test]
+    fn the_first_evaluated_alert_compares_with_the_weights_held_not_the_warm_up_target() {
+        // Warm-up issued 40 %, the window's first close issues 20 % while the account is all
+        // cash: the account moves 0 % → 20 %, not 40 % → 20 %.
+        let script = [Some(weights(0.4)), Some(weights(0.2))];
+        let cash = Portfolio::with_cash(Decimal::new(100_000, 0));
+        let mut engine = Engine::new(
+            Scripted(script.into_iter().collect()),
+            EngineConfig::default(),
+            cash,
+        );
+        let warm_up = close(&mut engine, 0, 100.0);
+        assert!(
+            warm_up.alert.is_some(),
+            "a warm-up target change alerts as before"
+        );
+        engine.open_window();
+        let first = close(&mut engine, 1, 100.0);
+        let alert = first.alert.expect("0 % → 20 % is above the 5 % threshold");
+        assert_eq!(alert.message, "TSLA 0.0% → 20.0%");
+        assert!(!first.orders.is_empty());
+    }
+
+    #[test]
+    fn a_warm_up_target_the_account_never_reached_alerts_and_trades_at_the_first_evaluated_close() {
+        // The target (50 %) was issued during warm-up; the first evaluated close issues none.
+        let script = [Some(weights(0.5)), None];
+        let cash = Portfolio::with_cash(Decimal::new(100_000, 0));
+        let mut engine = Engine::new(
+            Scripted(script.into_iter().collect()),
+            EngineConfig::default(),
+            cash,
+        );
+        close(&mut engine, 0, 100.0);
+        engine.open_window();
+        let first = close(&mut engine, 1, 100.0);
+        assert_eq!(
+            first.alert.map(|a| a.message).as_deref(),
+            Some("TSLA 0.0% → 50.0%")
+        );
+        assert!(!first.target_changed);
+        assert_eq!(first.orders.len(), 1);
+        // Later closes without a new target neither alert nor trade.
+        let later = close(&mut engine, 2, 100.0);
+        assert!(later.alert.is_none() && later.orders.is_empty());
+    }
 
     #[test]
     fn client_order_ids_are_derived_from_the_decision_not_a_counter() {

@@ -212,6 +212,8 @@ struct BacktestJson<'a> {
     run_id: i64,
     sample: &'a str,
     report: Option<String>,
+    /// Files written by `--csv DIR` (empty without it).
+    csv: &'a [String],
     strategies: Vec<StrategyJson<'a>>,
     equity: BTreeMap<&'a str, &'a [f64]>,
     dates: Vec<String>,
@@ -245,6 +247,7 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write the report {}", args.report.display()))?;
         Some(args.report.display().to_string())
     };
+    let csv = write_csv(args.csv.as_deref(), runs)?;
     let run_id =
         pulse_app::backtest::record(&store, &WallClock, "backtest", p, runs, outcome.sample)
             .await?;
@@ -253,6 +256,7 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
             run_id,
             sample: outcome.sample,
             report: report_path,
+            csv: &csv,
             strategies: runs
                 .iter()
                 .map(|e| StrategyJson {
@@ -277,11 +281,32 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
         return print_json(&out);
     }
     print_summary(p, runs)?;
+    print_csv(&csv)?;
     if let Some(path) = report_path {
         writeln!(
             std::io::stdout().lock(),
             "Report: {path}   (run #{run_id}; `pulse runs` lists recorded runs)"
         )?;
+    }
+    Ok(())
+}
+
+/// `--csv DIR`: the run's equity, weights and fills as CSV files (all or none).
+fn write_csv(
+    dir: Option<&std::path::Path>,
+    runs: &[pulse_app::backtest::Evaluated],
+) -> anyhow::Result<Vec<String>> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    let tables = pulse_app::export::run_tables(runs)?;
+    let written = pulse_app::export::write_tables(dir, &tables)?;
+    Ok(written.iter().map(|p| p.display().to_string()).collect())
+}
+
+fn print_csv(paths: &[String]) -> anyhow::Result<()> {
+    if !paths.is_empty() {
+        writeln!(std::io::stdout().lock(), "CSV: {}", paths.join(", "))?;
     }
     Ok(())
 }
@@ -336,13 +361,26 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
                 .collect();
             parts.push(format!("target {}", w.join(", ")));
         }
+        for r in step.rejections {
+            parts.push(if r.filled > Decimal::ZERO {
+                format!(
+                    "PARTIAL FILL {} of {} {} ({})",
+                    r.filled, r.requested, r.symbol, r.reason
+                )
+            } else {
+                format!("NOT FILLED {} {} ({})", r.requested, r.symbol, r.reason)
+            });
+        }
         for o in step.orders {
             parts.push(format!("order {} {} {}", o.side, o.quantity, o.symbol));
         }
         if let Some(a) = step.alert {
             parts.push(format!("ALERT {}", a.message));
         }
-        let eventful = !step.fills.is_empty() || step.alert.is_some() || !step.orders.is_empty();
+        let eventful = !step.fills.is_empty()
+            || step.alert.is_some()
+            || !step.orders.is_empty()
+            || !step.rejections.is_empty();
         if args.every_day || eventful {
             lines.push(format!(
                 "{}  equity {:>12.2}  {}",
@@ -379,6 +417,7 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
         "out-of-sample replay",
     )
     .await?;
+    let csv = write_csv(args.csv.as_deref(), runs)?;
     let sent = delivery.as_ref().map_or(0, |d| d.sent);
     if app.json {
         let (first, last) = (
@@ -392,11 +431,14 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
             "metrics": runs[0].analysis.metrics,
             "alerts": pulse.alerts,
             "fills": pulse.fills,
+            "rejections": pulse.rejections,
+            "csv": csv,
             "webhook_sent": sent,
             "webhook_failed": delivery.as_ref().map_or(0, |d| d.failed.len()),
         }));
     }
     print_summary(p, runs)?;
+    print_csv(&csv)?;
     let mut out = std::io::stdout().lock();
     if let Some(d) = &delivery {
         writeln!(
