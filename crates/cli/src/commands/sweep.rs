@@ -7,8 +7,8 @@ use crate::cli::SweepArgs;
 use crate::commands::backtest::{fmt_opt, run_settings};
 use crate::output::{bar, outln, print_json, print_table};
 use anyhow::{Context, bail};
-use pulse_app::sweep_run::{SweepOutcome, SweepRequest, sweep_report};
-use serde::Serialize;
+use pulse_app::sweep_run::{SweepOutcome, SweepRequest, SweepTiming, SweepWindow, sweep_report};
+use pulse_search::DeflatedSharpe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -36,19 +36,15 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     // Ctrl-C stops the search cleanly: running trials finish, finished trials are reported (and
     // stored with --study).
     let cancel = Arc::new(AtomicBool::new(false));
-    let ctrl_c = tokio::spawn({
-        let cancel = Arc::clone(&cancel);
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.store(true, Ordering::Relaxed);
-            }
+    let flag = Arc::clone(&cancel);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::Relaxed);
         }
     });
     let pb = bar(app.progress(), 0, "trials");
     let progress = |finished: u64, total: u64| {
-        if pb.length() != Some(total) {
-            pb.set_length(total);
-        }
+        pb.set_length(total);
         pb.set_position(finished);
     };
     // The search blocks this thread on rayon's pool; the runtime keeps serving Ctrl-C meanwhile.
@@ -75,18 +71,11 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
         }
     };
     if app.json {
-        /// The outcome and where its report went.
-        #[derive(Serialize)]
-        struct Printed<'a> {
-            #[serde(flatten)]
-            outcome: &'a SweepOutcome,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            report: Option<String>,
+        let mut json = serde_json::to_value(&outcome)?;
+        if let Some(path) = report {
+            json["report"] = path.into();
         }
-        return print_json(&Printed {
-            outcome: &outcome,
-            report,
-        });
+        return print_json(&json);
     }
     print_summary(&outcome)?;
     if let Some(path) = report {
@@ -96,43 +85,37 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
 }
 
 fn print_summary(o: &SweepOutcome) -> anyhow::Result<()> {
+    let SweepWindow { from, to, bars, .. } = &o.window;
+    let (trials, new, method, objective) = (o.trials, o.new_trials, o.method, o.objective);
+    let interrupted = match o.cancelled {
+        true => " — interrupted, finished trials kept",
+        false => "",
+    };
     outln!(
-        "{} trials ({}) maximizing {} over {}..{} ({} bars, IN-SAMPLE){}",
-        o.trials,
-        o.method,
-        o.objective,
-        o.window.from,
-        o.window.to,
-        o.window.bars,
-        if o.cancelled {
-            " — interrupted, finished trials kept"
-        } else {
-            ""
-        }
+        "{trials} trials ({method}) maximizing {objective} over {from}..{to} ({bars} bars, IN-SAMPLE){interrupted}"
     )?;
     if let Some(study) = &o.study {
-        outln!(
-            "study {study}: {} stored trials, {} new",
-            o.trials - o.new_trials,
-            o.new_trials
-        )?;
+        outln!("study {study}: {} stored trials, {new} new", trials - new)?;
     }
     if o.sampled {
         outln!(
             "the grid has more points than the budget: its trials were drawn uniformly at random (--seed)"
         )?;
     }
-    let t = &o.timing;
-    let speed = t.trials_per_second.map_or_else(
-        || "no new trials".to_string(),
-        |r| format!("{r:.0} trials/s"),
-    );
+    let SweepTiming {
+        search_seconds: search,
+        threads,
+        engine,
+        statistics_seconds: stats,
+        ..
+    } = &o.timing;
+    let speed = o
+        .timing
+        .trials_per_second
+        .map(|r| format!("{r:.0} trials/s"));
+    let speed = speed.unwrap_or_else(|| "no new trials".to_string());
     outln!(
-        "Searched in {:.2} s: {speed} on {} threads ({}); statistics {:.2} s",
-        t.search_seconds,
-        t.threads,
-        t.engine,
-        t.statistics_seconds,
+        "Searched in {search:.2} s: {speed} on {threads} threads ({engine}); statistics {stats:.2} s"
     )?;
     let names = &o.parameters;
     let mut header: Vec<&str> = vec!["#", "trial"];
@@ -143,22 +126,23 @@ fn print_summary(o: &SweepOutcome) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let mut row = vec![(i + 1).to_string(), t.number.to_string()];
-            row.extend(
-                names
-                    .iter()
-                    .map(|n| t.params.get(n).map(|v| format!("{v}")).unwrap_or_default()),
-            );
-            row.push(format!("{:.3}", t.score));
-            row.push(fmt_opt(t.metric("sharpe"), false));
-            row.push(fmt_opt(t.metric("cagr"), true));
-            row.push(fmt_opt(t.metric("max_drawdown"), true));
-            row.push(
-                t.metric("fills")
-                    .map(|f| format!("{f:.0}"))
-                    .unwrap_or_default(),
-            );
-            row
+            let params = names
+                .iter()
+                .map(|n| t.params.get(n).map(|v| format!("{v}")));
+            let fills = t.metric("fills").map(|f| format!("{f:.0}"));
+            [(i + 1).to_string(), t.number.to_string()]
+                .into_iter()
+                .chain(params.map(Option::unwrap_or_default))
+                .chain([
+                    format!("{:.3}", t.score),
+                    fmt_opt(t.metric("sharpe"), false),
+                ])
+                .chain([
+                    fmt_opt(t.metric("cagr"), true),
+                    fmt_opt(t.metric("max_drawdown"), true),
+                ])
+                .chain([fills.unwrap_or_default()])
+                .collect()
         })
         .collect();
     print_table(&header, &rows)?;
@@ -168,19 +152,15 @@ fn print_summary(o: &SweepOutcome) -> anyhow::Result<()> {
         .map(|(n, v)| format!("{n} {:.2}", if v.is_finite() { *v } else { 0.0 }))
         .collect();
     outln!("parameter importance (η²): {}", importance.join(", "))?;
-    if let Some(d) = &o.deflated_sharpe {
+    if let Some(DeflatedSharpe { dsr, n_trials, .. }) = &o.deflated_sharpe {
         outln!(
-            "deflated Sharpe ratio of the best trial: {:.3} (probability that its Sharpe is above what the best of {} luck-only trials would show)",
-            d.dsr,
-            d.n_trials
+            "deflated Sharpe ratio of the best trial: {dsr:.3} (probability that its Sharpe is above what the best of {n_trials} luck-only trials would show)"
         )?;
     }
-    if let Some(pbo) = &o.pbo {
+    if let Some(p) = &o.pbo {
+        let (pbo, combinations, blocks) = (p.pbo, p.combinations, p.blocks);
         outln!(
-            "probability of backtest overfitting (CSCV, {} blocks, {} combinations): {:.2}",
-            pbo.blocks,
-            pbo.combinations,
-            pbo.pbo
+            "probability of backtest overfitting (CSCV, {blocks} blocks, {combinations} combinations): {pbo:.2}"
         )?;
     }
     if let Some(wf) = &o.walk_forward {
@@ -200,11 +180,10 @@ fn print_summary(o: &SweepOutcome) -> anyhow::Result<()> {
             })
             .collect();
         print_table(&["train", "test", "in-sample", "out-of-sample"], &rows)?;
+        let (is, oos) = (wf.in_sample_mean, wf.out_of_sample_mean);
+        let stitched = fmt_opt(wf.stitched_oos_sharpe_annualized, false);
         outln!(
-            "mean in-sample {:.3} vs out-of-sample {:.3}; stitched out-of-sample Sharpe (annualized) {}",
-            wf.in_sample_mean,
-            wf.out_of_sample_mean,
-            fmt_opt(wf.stitched_oos_sharpe_annualized, false)
+            "mean in-sample {is:.3} vs out-of-sample {oos:.3}; stitched out-of-sample Sharpe (annualized) {stitched}"
         )?;
     }
     Ok(())
