@@ -239,3 +239,14 @@ async fn usage_errors_name_the_field_before_any_data_is_read() {
             .is_usage()
     );
 }
+
+#[tokio::test]
+async fn the_sweep_future_is_send_so_a_server_can_spawn_it() {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("e.db")).await.unwrap();
+    let req = request(&GRID16, SearchMethod::Grid, 1);
+    let cancel = AtomicBool::new(false);
+    let future = sweep(&store, &req, &no_progress, &cancel);
+    assert_send(&future);
+}
