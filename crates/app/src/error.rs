@@ -95,6 +95,16 @@ pub enum AppError {
         /// Why.
         source: std::io::Error,
     },
+    /// A parameter search failed (an unusable space, a walk-forward fold where every trial
+    /// failed).
+    #[error(transparent)]
+    Search(#[from] pulse_search::SearchError),
+    /// The request conflicts with stored state (a study resumed with other settings).
+    #[error("{0}")]
+    Conflict(String),
+    /// The worker threads could not be started.
+    #[error("cannot start the worker threads: {0}")]
+    Threads(String),
 }
 
 impl AppError {

@@ -10,7 +10,9 @@
 //!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`runs`]: the recorded runs.
-//! - [`sweep`]: the parameter search's choices (objective, method) as types.
+//! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
+//!   one trial.
+//! - [`sweep_run`]: the sweep use case (search, study, statistics, walk-forward, report model).
 
 pub mod alerts;
 pub mod backtest;
@@ -19,5 +21,6 @@ pub mod export;
 pub mod market;
 pub mod runs;
 pub mod sweep;
+pub mod sweep_run;
 
 pub use error::AppError;

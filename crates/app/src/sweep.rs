@@ -74,7 +74,8 @@ impl std::fmt::Display for Objective {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum SearchMethod {
-    /// Every feasible grid point in index order.
+    /// Every feasible grid point in index order; a grid with more points than the budget is
+    /// sampled uniformly at random (seeded) instead of walked from its first corner.
     Grid,
     /// Uniformly random feasible points.
     Random,
@@ -92,10 +93,11 @@ impl SearchMethod {
         }
     }
 
-    /// The point strategy of the search crate, seeded with `seed` where it draws at random.
+    /// The point strategy of the search crate, seeded with `seed` where it draws at random (random,
+    /// TPE, and the sample of a grid larger than the budget).
     pub fn strategy(self, seed: u64) -> PointStrategy {
         match self {
-            SearchMethod::Grid => PointStrategy::Grid,
+            SearchMethod::Grid => PointStrategy::SampledGrid { seed },
             SearchMethod::Random => PointStrategy::Random { seed },
             SearchMethod::Tpe => PointStrategy::Tpe(TpeConfig {
                 seed,

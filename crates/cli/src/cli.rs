@@ -83,10 +83,11 @@ pub struct SweepArgs {
     /// Search method.
     #[arg(long, value_enum, default_value_t = pulse_app::sweep::SearchMethod::Grid)]
     pub method: pulse_app::sweep::SearchMethod,
-    /// Trial budget (per walk-forward fold when --walk-forward is given).
+    /// Trial budget (per walk-forward fold when --walk-forward is given). Each trial is a distinct
+    /// point; a grid with more points than the budget is sampled uniformly at random (--seed).
     #[arg(long, default_value_t = 10_000)]
     pub budget: u64,
-    /// Seed of random/TPE searches.
+    /// Seed of random/TPE searches and of the sample of a grid larger than the budget.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Worker threads (default: all cores).

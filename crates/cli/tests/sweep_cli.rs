@@ -225,3 +225,47 @@ fn a_stored_study_resumes_without_redoing_trials_and_refuses_changed_settings() 
     assert_eq!(changed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&changed.stderr).contains("other settings"));
 }
+
+#[test]
+fn a_resumed_study_lists_its_stored_trials_and_prints_no_zero_trial_rate() {
+    let home = tempfile::tempdir().unwrap();
+    let args = |json: bool| {
+        let mut a = vec![
+            "sweep",
+            "--study",
+            "s2",
+            "--param",
+            "rsi_high=65:80:5",
+            "--param",
+            "rsi_low=20:35:5",
+            "--budget",
+            "16",
+            "--top",
+            "3",
+        ];
+        if json {
+            a.insert(0, "--json");
+        }
+        a
+    };
+    let first = ok_json(pulse(home.path(), &args(true)));
+    assert_eq!(first["new_trials"], 16);
+    // Nothing new: the top table still lists the study's best (stored) trials, the JSON has no
+    // trial rate, and the text says so instead of "0 trials/s".
+    let again = ok_json(pulse(home.path(), &args(true)));
+    assert_eq!(again["new_trials"], 0);
+    assert_eq!(again["top"], first["top"]);
+    assert!(again["timing"]["trials_per_second"].is_null());
+    let out = pulse(home.path(), &args(false));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no new trials"), "{text}");
+    assert!(!text.contains(" 0 trials/s"), "{text}");
+    assert!(text.contains("study s2: 16 stored trials, 0 new"), "{text}");
+    let best = first["top"][0]["number"].to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("1 ") && l.split_whitespace().nth(1) == Some(best.as_str())),
+        "{text}"
+    );
+}

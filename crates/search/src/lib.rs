@@ -2,9 +2,11 @@
 //!
 //! * [`ParamSpace`]: named integer/float parameters with ranges and steps (`rsi_high=60:85:1`),
 //!   constraints (`rsi_low < rsi_high`), a lazy grid (index ↔ point, never materialized).
-//! * [`run_search`]: [`Strategy::Grid`], [`Strategy::Random`] or [`Strategy::Tpe`] (Optuna-style
-//!   TPE, see [`tpe`]) on all cores with rayon, streaming each finished trial to a callback,
-//!   cancellable, resumable from stored trials.
+//! * [`run_search`] / [`Search`]: [`Strategy::Grid`], [`Strategy::SampledGrid`] (the grid, or a
+//!   seeded uniform sample of it when larger than the budget), [`Strategy::Random`] or
+//!   [`Strategy::Tpe`] (Optuna-style TPE, see [`tpe`]) on all cores with rayon, streaming each
+//!   finished trial to a callback, cancellable, resumable from stored trials, runnable in steps;
+//!   random and TPE never evaluate a point twice.
 //! * [`WalkForwardSpec`] / [`walk_forward`]: anchored or rolling train/test folds; best parameters
 //!   per train window evaluated on the next test window.
 //! * [`overfit`]: probabilistic and deflated Sharpe ratio, PBO by CSCV (formulas in its docs).
@@ -68,7 +70,7 @@ pub use overfit::{
     deflated_sharpe_ratio, deflated_sharpe_ratio_with, expected_max_sharpe, pbo_cscv,
     pbo_cscv_blocks, probabilistic_sharpe_ratio, return_stats,
 };
-pub use run::{SearchOutcome, Strategy, Trial, TrialRecord, run_search};
+pub use run::{Search, SearchOutcome, Strategy, Trial, TrialRecord, run_search};
 pub use space::{CmpOp, Constraint, GridIter, Param, ParamSpace, ParamSpec, Point, parse_param};
 pub use tpe::TpeConfig;
 pub use walk::{Fold, FoldResult, WalkForwardOutcome, WalkForwardSpec, WindowMode, walk_forward};

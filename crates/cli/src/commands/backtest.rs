@@ -104,14 +104,6 @@ pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
     })
 }
 
-/// Prepares a run from the common flags (for the sweep, which replays it many times).
-pub(crate) async fn prepare(
-    store: &store_sqlite::SqliteStore,
-    run: &RunArgs,
-) -> anyhow::Result<Prepared> {
-    Ok(pulse_app::backtest::prepare(store, &run_settings(run)?).await?)
-}
-
 /// A metric for the text tables: percent or plain, "—" when undefined, "∞" when infinite.
 pub(crate) fn fmt_opt(v: Option<f64>, pct: bool) -> String {
     match v {
