@@ -276,6 +276,16 @@ impl SqliteStore {
     }
 
     fn db(&self, context: impl Into<String>, source: sqlx::Error) -> StoreError {
+        // SQLite opens a file it may not write read-only without a word, and says "attempt to
+        // write a readonly database" at the first write: name what cannot be written.
+        if is_read_only(&source) {
+            return StoreError::NotWritable {
+                path: self.path.clone(),
+                reason: not_writable(&self.path).unwrap_or_else(|| {
+                    format!("SQLite opened it read-only, so {} failed", context.into())
+                }),
+            };
+        }
         StoreError::Database {
             path: self.path.clone(),
             context: context.into(),
@@ -606,6 +616,15 @@ fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
             source,
         }
     }
+}
+
+/// Whether SQLite refused a write because the database is read-only (`SQLITE_READONLY` and its
+/// extended codes).
+fn is_read_only(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 8)
 }
 
 /// Why the database at `path` cannot be written, if it cannot (checked after an open failed):
