@@ -482,6 +482,16 @@ pub fn kind_counts(report: &CheckReport) -> BTreeMap<FindingKind, u64> {
     counts
 }
 
+/// A report in one line: `clean`, or the findings per kind (`gap 2, price_jump 1`).
+pub fn findings_summary(report: &CheckReport) -> String {
+    let counts = kind_counts(report);
+    if counts.is_empty() {
+        return "clean".to_string();
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    parts.join(", ")
+}
+
 /// Which stored series to check.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CheckRequest {

@@ -353,7 +353,8 @@ async fn fetched_bars_no_market_produces_are_refused_before_anything_is_stored()
     let store = seeded(&dir).await;
     let good: Vec<Bar> = tsla_bars(&store).await[100..140].to_vec();
     let before = data::list(&store).await.unwrap();
-    let cases: Vec<(&str, fn(&mut Bar))> = vec![
+    type Spoil = fn(&mut Bar);
+    let cases: Vec<(&str, Spoil)> = vec![
         ("close -", |b| b.close = -b.close),
         ("open 0", |b| b.open = 0.0),
         ("is below the low", |b| {

@@ -869,7 +869,11 @@ fn a_fifo_or_a_device_given_as_import_file_is_named_as_such_and_never_read() {
     assert!(made.is_ok_and(|s| s.success()), "mkfifo");
     let fifo = fifo.to_str().unwrap();
     let cases: [(&[&str], &str, &str); 4] = [
-        (&["data", "import", "/dev/zero"], "/dev/zero", "character device"),
+        (
+            &["data", "import", "/dev/zero"],
+            "/dev/zero",
+            "character device",
+        ),
         (&["data", "import", fifo], fifo, "FIFO"),
         (&["data", "check", fifo], fifo, "FIFO"),
         (&["ta", "--input", fifo, "-i", "sma:3"], fifo, "FIFO"),
@@ -918,7 +922,14 @@ fn fetched_bars_no_market_produces_are_refused_before_they_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let out = isolated(dir.path())
-        .args(["--db", db.to_str().unwrap(), "data", "fetch", "--symbols", "TSLL"])
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "data",
+            "fetch",
+            "--symbols",
+            "TSLL",
+        ])
         .args(["--from", "2025-09-01", "--to", "2025-09-30"])
         .env("PULSE_YAHOO_BASE_URL", &url)
         .output()

@@ -103,19 +103,19 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories if missing) the database at `path`, in WAL
     /// mode with foreign keys on and a busy timeout, and migrates it to the latest schema.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Err(source) = tokio::fs::create_dir_all(parent).await {
-                return Err(match not_writable(path) {
-                    Some(reason) => StoreError::NotWritable {
-                        path: path.to_path_buf(),
-                        reason,
-                    },
-                    None => StoreError::CreateDir {
-                        path: parent.to_path_buf(),
-                        source,
-                    },
-                });
-            }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Err(source) = tokio::fs::create_dir_all(parent).await
+        {
+            return Err(match not_writable(path) {
+                Some(reason) => StoreError::NotWritable {
+                    path: path.to_path_buf(),
+                    reason,
+                },
+                None => StoreError::CreateDir {
+                    path: parent.to_path_buf(),
+                    source,
+                },
+            });
         }
         let options = SqliteConnectOptions::new()
             .filename(path)

@@ -960,7 +960,10 @@ async fn a_database_that_cannot_be_written_is_reported_as_read_only_not_as_unabl
     };
     set(&path, 0o444);
     set(dir.path(), 0o555);
-    let enforced = std::fs::OpenOptions::new().append(true).open(&path).is_err();
+    let enforced = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .is_err();
     if enforced {
         let result = match SqliteStore::open(&path).await {
             Ok(store) => store.import(&[tsll()]).await.map(|_| store),

@@ -117,7 +117,7 @@ async fn fetch(app: &App, args: FetchArgs) -> anyhow::Result<()> {
             "warning: fetched {} {}: {} (stored as delivered; see `pulse data check`)",
             r.symbol,
             r.timeframe,
-            counts(r)
+            uc::findings_summary(r)
         );
     }
     let what = format!("{} symbol(s)", request.symbols.len());
@@ -176,61 +176,44 @@ struct BarRow {
 }
 
 async fn show(app: &App, args: ShowArgs) -> anyhow::Result<()> {
+    let instant = |s: Option<String>, end, flag| s.map(|s| parse_instant(&s, end, flag));
     let request = uc::ShowRequest {
         symbol: data_io::symbol(&args.symbol)?,
         timeframe: parse_timeframe(&args.timeframe)?,
-        start: args
-            .from
-            .map(|s| parse_instant(&s, false, "--from"))
-            .transpose()?,
-        end: args
-            .to
-            .map(|s| parse_instant(&s, true, "--to"))
-            .transpose()?,
+        start: instant(args.from, false, "--from").transpose()?,
+        end: instant(args.to, true, "--to").transpose()?,
         limit: args.limit,
         tail: args.tail,
     };
     let bars = uc::show(&app.store().await?, &request).await?;
     let tf = request.timeframe;
-    let rows: Vec<BarRow> = bars
-        .iter()
-        .map(|b| BarRow {
-            ts: format_ts(b.ts, tf),
-            open: b.open,
-            high: b.high,
-            low: b.low,
-            close: b.close,
-            adj_close: b.adj_close,
-            volume: b.volume,
-        })
-        .collect();
+    let row = |b: &pulse_core::Bar| BarRow {
+        ts: format_ts(b.ts, tf),
+        open: b.open,
+        high: b.high,
+        low: b.low,
+        close: b.close,
+        adj_close: b.adj_close,
+        volume: b.volume,
+    };
     if app.json {
-        return print_json(&rows);
+        return print_json(&bars.iter().map(row).collect::<Vec<_>>());
     }
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let table: Vec<Vec<String>> = rows
-        .into_iter()
+    let table: Vec<Vec<String>> = (bars.iter().map(row))
         .map(|r| {
             let prices = [r.open, r.high, r.low, r.close].map(|p| p.to_string());
-            let mut row = vec![r.ts];
-            row.extend(prices);
-            row.extend([opt(r.adj_close), opt(r.volume)]);
-            row
+            [
+                vec![r.ts],
+                prices.to_vec(),
+                vec![opt(r.adj_close), opt(r.volume)],
+            ]
+            .concat()
         })
         .collect();
     let key = if tf == Timeframe::D1 { "date" } else { "ts" };
     let header = [key, "open", "high", "low", "close", "adj_close", "volume"];
     print_table(&header, &table)
-}
-
-/// "clean", or the finding counts per kind ("gap 2, price_jump 1").
-fn counts(r: &pulse_core::quality_check::CheckReport) -> String {
-    let counts = uc::kind_counts(r);
-    if counts.is_empty() {
-        return "clean".to_string();
-    }
-    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    parts.join(", ")
 }
 
 async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
@@ -242,23 +225,8 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
         };
         uc::check(&app.store().await?, &Console::new(app), &request).await?
     } else {
-        let opts = data_io::csv_options(args.bar_label);
-        let mut reports = Vec::new();
-        for file in uc::expand_paths(&args.files)? {
-            let parsed = data_io::parse_file(&file, &opts)?;
-            let Some(symbol) = &parsed.symbol else {
-                continue;
-            };
-            let instrument = pulse_core::Instrument::infer(symbol);
-            let actions: Vec<_> = parsed.actions.iter().map(|(_, a)| a.clone()).collect();
-            let bars = parsed.rows.iter().map(|r| &r.bar);
-            reports.push(uc::check_bars(
-                &instrument,
-                parsed.timeframe,
-                &actions,
-                bars,
-            ));
-        }
+        let files = uc::expand_paths(&args.files)?;
+        let reports = data_io::check_files(&files, args.bar_label)?;
         CheckOutcome {
             reports,
             strict: args.strict,
@@ -270,7 +238,7 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
     }
     for r in &outcome.reports {
         let (symbol, tf, n) = (&r.symbol, r.timeframe, r.bars_checked);
-        outln!("{symbol} {tf} ({n} bars): {}", counts(r))?;
+        outln!("{symbol} {tf} ({n} bars): {}", uc::findings_summary(r))?;
         if let Some(note) = &r.calendar_note {
             outln!("  note: {note}")?;
         }
@@ -318,13 +286,13 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
         return print_json(&json);
     }
     for r in &outcome.series {
-        let warn = if r.outside_session > 0 {
-            format!(" ({} bars outside sessions skipped)", r.outside_session)
-        } else {
-            String::new()
-        };
+        let n = r.outside_session;
+        let warn = (n > 0).then(|| format!(" ({n} bars outside sessions skipped)"));
         let (s, from, to, bin, bout) = (&r.symbol, r.from, r.to, r.bars_in, r.bars_out);
-        outln!("{s} {from} → {to}: {bin} bars → {bout}{warn}")?;
+        outln!(
+            "{s} {from} → {to}: {bin} bars → {bout}{}",
+            warn.unwrap_or_default()
+        )?;
     }
     report_import(app, "resampled bars", &outcome.import)
 }

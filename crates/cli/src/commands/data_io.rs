@@ -9,8 +9,9 @@ use anyhow::Context;
 use data_csv::parquet_io::ParquetBarWriter;
 use data_csv::{BarLabel, ImportOptions, ParsedFile, SeriesCsvWriter};
 use indicatif::ProgressBar;
-use pulse_app::data::{ExportSink, Observer, Progress, regular_file};
+use pulse_app::data::{ExportSink, Observer, Progress, check_bars, regular_file};
 use pulse_core::ports::{ImportBatch, SeriesSummary};
+use pulse_core::quality_check::CheckReport;
 use pulse_core::{Bar, CorporateAction};
 use std::cell::RefCell;
 use std::fs::File;
@@ -68,6 +69,24 @@ pub fn csv_options(label: BarLabelArg) -> ImportOptions {
 pub fn parse_file(path: &Path, opts: &ImportOptions) -> anyhow::Result<ParsedFile> {
     regular_file(path)?;
     Ok(data_csv::parse_path(path, opts)?)
+}
+
+/// The data-quality check of each CSV file (findings are reported, not stored); a splits list,
+/// which has no bars, is skipped.
+pub fn check_files(files: &[PathBuf], label: BarLabelArg) -> anyhow::Result<Vec<CheckReport>> {
+    let opts = csv_options(label);
+    let mut reports = Vec::new();
+    for file in files {
+        let parsed = parse_file(file, &opts)?;
+        let Some(symbol) = &parsed.symbol else {
+            continue;
+        };
+        let actions: Vec<_> = parsed.actions.iter().map(|(_, a)| a.clone()).collect();
+        let bars = parsed.rows.iter().map(|r| &r.bar);
+        let instrument = pulse_core::Instrument::infer(symbol);
+        reports.push(check_bars(&instrument, parsed.timeframe, &actions, bars));
+    }
+    Ok(reports)
 }
 
 /// Parses `files` into import batches (strictly: a bad row fails before anything is written).

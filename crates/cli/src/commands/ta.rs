@@ -30,22 +30,15 @@ pub async fn run(app: &App, args: TaArgs) -> anyhow::Result<()> {
     let table = match (&args.input, &args.symbol) {
         (Some(path), None) => {
             let parsed = data_io::parse_file(path, &data_io::csv_options(args.bar_label))?;
-            let symbol = parsed.symbol.clone();
-            let timeframe = parsed.timeframe;
+            let (symbol, timeframe) = (parsed.symbol.clone(), parsed.timeframe);
             let batch = parsed.into_batch()?;
-            let instrument = symbol.as_ref().map(Instrument::infer);
             let bench = match &benchmark {
                 Some(b) => Some(uc::stored_bars(&app.store().await?, b, timeframe).await?),
                 None => None,
             };
-            let instrument = instrument.unwrap_or(batch.instrument);
-            uc::indicators(
-                &batch.bars,
-                timeframe,
-                &instrument,
-                bench.as_deref(),
-                &specs,
-            )?
+            let instrument = symbol.as_ref().map_or(batch.instrument, Instrument::infer);
+            let bench = bench.as_deref();
+            uc::indicators(&batch.bars, timeframe, &instrument, bench, &specs)?
         }
         (None, Some(sym)) => {
             let request = IndicatorRequest {
@@ -62,11 +55,7 @@ pub async fn run(app: &App, args: TaArgs) -> anyhow::Result<()> {
             ));
         }
     };
-    let default = if app.json {
-        TaFormat::Json
-    } else {
-        TaFormat::Csv
-    };
+    let default = [TaFormat::Csv, TaFormat::Json][usize::from(app.json)];
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(data_io::create(path)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
@@ -147,13 +136,8 @@ fn list(app: &App) -> anyhow::Result<()> {
             } else {
                 format!("{}:{}", i.name, defaults.join(","))
             };
-            let outputs = i.outputs.join(" ");
-            vec![
-                example,
-                params.join(","),
-                outputs,
-                i.description.to_string(),
-            ]
+            let (outputs, about) = (i.outputs.join(" "), i.description.to_string());
+            vec![example, params.join(","), outputs, about]
         })
         .collect();
     print_table(&["spec", "parameters", "outputs", "description"], &rows)
