@@ -21,6 +21,29 @@ pub enum AppError {
     /// Data the request needs is missing or inconsistent (no bars, a history after the data).
     #[error("{0}")]
     Data(String),
+    /// An input path is not what the request needs (missing, a FIFO, a device…); never opened.
+    #[error("{path}: {reason}")]
+    Input {
+        /// The path as given.
+        path: PathBuf,
+        /// What it is instead ("is a FIFO (named pipe), not a regular file").
+        reason: String,
+    },
+    /// A market-data vendor failed for one symbol.
+    #[error("{vendor} {symbol} from {start}")]
+    Fetch {
+        /// The vendor (`yahoo`, `alphavantage`).
+        vendor: &'static str,
+        /// The symbol being fetched.
+        symbol: pulse_core::Symbol,
+        /// First instant requested.
+        start: jiff::Timestamp,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The user interrupted the work (Ctrl-C) before it was stored.
+    #[error("interrupted: the transaction was rolled back, nothing was written")]
+    Interrupted,
     /// A file of the request could not be read.
     #[error("cannot read {path}: {source}")]
     File {

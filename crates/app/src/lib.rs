@@ -6,6 +6,9 @@
 //! - [`backtest`]: backtest and simulate Pulse against its benchmarks, the report model, the
 //!   run record (shared by the sweep, which replays the same prepared run many times).
 //! - [`export`]: CSV export of a run's equity, weights and fills (`--csv DIR`), all or nothing.
+//! - [`data`]: market data in and out of the store: import, fetch (any `MarketData` vendor,
+//!   plausibility-checked), list, show, data-quality check, export (to any `ExportSink`),
+//!   resample, seed, indicator tables.
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
@@ -16,6 +19,7 @@
 
 pub mod alerts;
 pub mod backtest;
+pub mod data;
 pub mod error;
 pub mod export;
 pub mod market;

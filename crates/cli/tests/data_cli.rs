@@ -838,3 +838,114 @@ fn imports_refuse_implausible_rows_and_a_timeframe_the_rows_contradict() {
     let list = ok_json(pulse(&db, &["--json", "data", "list"]));
     assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
 }
+
+/// Runs `cmd`, failing the test if it has not finished within 60 s (a FIFO must never block).
+fn output_within_a_minute(mut cmd: std::process::Command) -> std::process::Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .arg(id.to_string())
+                .status();
+            panic!("pulse hung on its input");
+        }
+    }
+}
+
+#[test]
+fn a_fifo_or_a_device_given_as_import_file_is_named_as_such_and_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let fifo = dir.path().join("PIPE.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = fifo.to_str().unwrap();
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["data", "import", "/dev/zero"],
+            "/dev/zero",
+            "character device",
+        ),
+        (&["data", "import", fifo], fifo, "FIFO"),
+        (&["data", "check", fifo], fifo, "FIFO"),
+        (&["ta", "--input", fifo, "-i", "sma:3"], fifo, "FIFO"),
+    ];
+    for (args, path, what) in cases {
+        let mut cmd = isolated(dir.path());
+        cmd.arg("--db").arg(&db).args(args);
+        let out = output_within_a_minute(cmd);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(path) && err.contains(what) && err.contains("not a regular file"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("no such file"), "{err}");
+    }
+    let missing = dir.path().join("MISSING.csv");
+    let out = pulse(&db, &["data", "import", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}
+
+#[test]
+fn a_database_that_cannot_be_written_is_reported_as_read_only_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "x").unwrap();
+    let db = file.join("p.db");
+    let out = pulse(&db, &["data", "seed"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(db.to_str().unwrap())
+            && err.contains("read-only / not writable")
+            && err.contains("notes.txt is not a directory"),
+        "{err}"
+    );
+    assert!(!err.contains("unable to open database file"), "{err}");
+}
+
+#[test]
+fn fetched_bars_no_market_produces_are_refused_before_they_are_stored() {
+    // A Yahoo chart body (its documented wire format) whose second bar has a high below its low.
+    let body = r#"{"chart":{"result":[{"meta":{"currency":"USD","symbol":"TSLL","exchangeName":"NMS","instrumentType":"ETF","exchangeTimezoneName":"America/New_York","gmtoffset":-14400},"timestamp":[1756820400,1756906800,1756993200],"indicators":{"quote":[{"open":[10.0,10.2,10.4],"high":[10.5,9.0,10.9],"low":[9.8,10.1,10.2],"close":[10.1,10.3,10.6],"volume":[1000,1100,1200]}],"adjclose":[{"adjclose":[10.1,10.3,10.6]}]}}],"error":null}}"#;
+    let (url, server) = serve(200, body.to_string(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let out = isolated(dir.path())
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "data",
+            "fetch",
+            "--symbols",
+            "TSLL",
+        ])
+        .args(["--from", "2025-09-01", "--to", "2025-09-30"])
+        .env("PULSE_YAHOO_BASE_URL", &url)
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("yahoo:TSLL")
+            && err.contains("2025-09-03")
+            && err.contains("high 9 is below the low 10.1")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(
+        ok_json(pulse(&db, &["--json", "data", "list"])),
+        serde_json::json!([])
+    );
+}

@@ -80,9 +80,152 @@ impl Bar {
     }
 }
 
+/// Largest absolute price (or value) a bar may carry: beyond it a number is a unit or parsing
+/// accident (`1e308`), not a quote. The largest in the shared data is VIXY's back-adjusted
+/// 975,600.
+pub const MAX_PRICE: f64 = 1e12;
+
+/// Largest volume a bar may carry (shares or base-coin units per bar).
+pub const MAX_VOLUME: f64 = 1e18;
+
+/// Earliest year a bar may carry (`0001-01-01` is a placeholder, not a quote).
+pub const EARLIEST_YEAR: i16 = 1800;
+
+/// Latest year a bar may carry.
+pub const LATEST_YEAR: i16 = 2199;
+
+impl Bar {
+    /// The plausibility rules every bar must pass before it is stored, whatever its source (a
+    /// CSV file, a vendor's API): every value finite, a year in
+    /// [`EARLIEST_YEAR`]`..=`[`LATEST_YEAR`], prices within ±[`MAX_PRICE`] and positive (zero
+    /// and negative values are allowed when `allow_non_positive`, for rates and sentiment
+    /// scores), `high ≥ low`, volume not negative and at most [`MAX_VOLUME`]. Values no market
+    /// produces are refused, naming the field; economic oddities that do happen (a high below
+    /// the close, a split-sized move) are data-quality findings, not refusals.
+    pub fn check_plausible(&self, allow_non_positive: bool) -> Result<(), CoreError> {
+        self.validate_finite()?;
+        let invalid = |reason: String| {
+            Err(CoreError::InvalidBar {
+                ts: self.ts,
+                reason,
+            })
+        };
+        let year = self.ts.to_zoned(jiff::tz::TimeZone::UTC).year();
+        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
+            return invalid(format!(
+                "year {year} is outside {EARLIEST_YEAR}..={LATEST_YEAR}"
+            ));
+        }
+        let prices = [
+            ("open", Some(self.open)),
+            ("high", Some(self.high)),
+            ("low", Some(self.low)),
+            ("close", Some(self.close)),
+            ("adj_close", self.adj_close),
+        ];
+        for (name, v) in prices {
+            let Some(v) = v else { continue };
+            if v.abs() > MAX_PRICE {
+                return invalid(format!(
+                    "{name} {v} is beyond the plausible range of ±{MAX_PRICE:e}"
+                ));
+            }
+            if v <= 0.0 && !allow_non_positive {
+                return invalid(format!("{name} {v}: a price must be positive"));
+            }
+        }
+        if self.high < self.low {
+            return invalid(format!("high {} is below the low {}", self.high, self.low));
+        }
+        if let Some(v) = self.volume {
+            if v < 0.0 {
+                return invalid(format!("volume {v} is negative"));
+            }
+            if v > MAX_VOLUME {
+                return invalid(format!(
+                    "volume {v} is beyond the plausible maximum of {MAX_VOLUME:e}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn implausible_bars_are_refused_naming_the_field() {
+        let ts: Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
+        let ok = Bar {
+            ts,
+            open: 10.0,
+            high: 11.0,
+            low: 9.0,
+            close: 10.5,
+            adj_close: Some(10.4),
+            volume: Some(1000.0),
+        };
+        assert!(ok.check_plausible(false).is_ok());
+        let cases = [
+            (Bar { close: -1.0, ..ok }, "close"),
+            (Bar { open: 0.0, ..ok }, "open"),
+            (Bar { high: 8.0, ..ok }, "high 8 is below the low 9"),
+            (
+                Bar {
+                    low: 2e12,
+                    high: 3e12,
+                    ..ok
+                },
+                "plausible range",
+            ),
+            (
+                Bar {
+                    volume: Some(-5.0),
+                    ..ok
+                },
+                "volume",
+            ),
+            (
+                Bar {
+                    volume: Some(1e19),
+                    ..ok
+                },
+                "volume",
+            ),
+            (
+                Bar {
+                    ts: "1700-01-04T00:00:00Z".parse().unwrap(),
+                    ..ok
+                },
+                "year 1700",
+            ),
+            (
+                Bar {
+                    adj_close: Some(f64::NAN),
+                    ..ok
+                },
+                "adj_close",
+            ),
+        ];
+        for (bar, needle) in cases {
+            let e = bar.check_plausible(false).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e} lacks {needle}");
+        }
+        // Rates and scores may be zero or negative, never absurd.
+        assert!(
+            Bar {
+                open: -0.1,
+                low: -0.2,
+                close: -0.1,
+                ..ok
+            }
+            .check_plausible(true)
+            .is_ok()
+        );
+        assert!(Bar { high: 8.0, ..ok }.check_plausible(true).is_err());
+    }
 
     #[test]
     fn non_finite_prices_are_rejected() {

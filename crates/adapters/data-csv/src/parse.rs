@@ -19,18 +19,9 @@ use std::path::{Path, PathBuf};
 /// Default per-line limit: 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Largest absolute price (or value) accepted: beyond it a number is a unit or parsing accident
-/// (`1e308`), not a quote. The largest in the shared data is VIXY's back-adjusted 975,600.
-pub const MAX_PRICE: f64 = 1e12;
-
-/// Largest volume accepted (shares or base-coin units per bar).
-pub const MAX_VOLUME: f64 = 1e18;
-
-/// Earliest year a bar may carry (`0001-01-01` is a placeholder, not a quote).
-pub const EARLIEST_YEAR: i16 = 1800;
-
-/// Latest year a bar may carry.
-pub const LATEST_YEAR: i16 = 2199;
+/// The plausibility limits of [`pulse_core::Bar::check_plausible`], which every stored bar passes
+/// (a fetched one too); the parser applies them with the file, line and column of the value.
+pub use pulse_core::bar::{EARLIEST_YEAR, LATEST_YEAR, MAX_PRICE, MAX_VOLUME};
 
 /// How intraday timestamps are labelled in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -34,6 +34,17 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// The database cannot be written here: the file (or its `-wal`/`-shm` companion) is
+    /// read-only, its directory is not writable, the file system is read-only, or a parent in
+    /// the path is not a directory. Every `pulse` command needs to write the database.
+    #[error("SQLite database {path} is read-only / not writable: {reason}")]
+    NotWritable {
+        /// The database file.
+        path: PathBuf,
+        /// What is not writable, and why.
+        reason: String,
+    },
+
     /// The database file could not be opened or configured (permissions, a directory, locks…).
     #[error("cannot open SQLite database {path}: {source}")]
     Open {

@@ -103,13 +103,19 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories if missing) the database at `path`, in WAL
     /// mode with foreign keys on and a busy timeout, and migrates it to the latest schema.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|source| StoreError::CreateDir {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Err(source) = tokio::fs::create_dir_all(parent).await
+        {
+            return Err(match not_writable(path) {
+                Some(reason) => StoreError::NotWritable {
+                    path: path.to_path_buf(),
+                    reason,
+                },
+                None => StoreError::CreateDir {
                     path: parent.to_path_buf(),
                     source,
-                })?;
+                },
+            });
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -133,6 +139,12 @@ impl SqliteStore {
         }
         if let Err(source) = migrate_serialized(&pool).await {
             pool.close().await;
+            if let Some(reason) = not_writable(path) {
+                return Err(StoreError::NotWritable {
+                    path: path.to_path_buf(),
+                    reason,
+                });
+            }
             return Err(StoreError::Migrate {
                 path: path.to_path_buf(),
                 target: latest_schema_version(),
@@ -264,6 +276,16 @@ impl SqliteStore {
     }
 
     fn db(&self, context: impl Into<String>, source: sqlx::Error) -> StoreError {
+        // SQLite opens a file it may not write read-only without a word, and says "attempt to
+        // write a readonly database" at the first write: name what cannot be written.
+        if is_read_only(&source) {
+            return StoreError::NotWritable {
+                path: self.path.clone(),
+                reason: not_writable(&self.path).unwrap_or_else(|| {
+                    format!("SQLite opened it read-only, so {} failed", context.into())
+                }),
+            };
+        }
         StoreError::Database {
             path: self.path.clone(),
             context: context.into(),
@@ -581,11 +603,87 @@ fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
             path: path.to_path_buf(),
             source,
         }
+    } else if let Some(reason) = not_writable(path) {
+        // SQLite only says "unable to open database file" or "attempt to write a readonly
+        // database": say which file or directory cannot be written.
+        StoreError::NotWritable {
+            path: path.to_path_buf(),
+            reason,
+        }
     } else {
         StoreError::Open {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// Whether SQLite refused a write because the database is read-only (`SQLITE_READONLY` and its
+/// extended codes).
+fn is_read_only(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 8)
+}
+
+/// Why the database at `path` cannot be written, if it cannot (checked after an open failed):
+/// a parent that is not a directory, the file or its `-wal`/`-shm` companion read-only (or a
+/// directory), or a directory in which SQLite cannot create the file or its companions. Files
+/// are opened for appending without writing, and the directory is probed with a file created
+/// and removed at once, so that the answer is the operating system's own (a read-only mount,
+/// permissions, and the superuser's exemption from them are all taken into account).
+fn not_writable(path: &Path) -> Option<String> {
+    use std::fs::OpenOptions;
+    let kind = |e: &std::io::Error| match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => "it is on a read-only file system".to_string(),
+        std::io::ErrorKind::PermissionDenied => format!("it is read-only for this user ({e})"),
+        _ => e.to_string(),
+    };
+    // A parent that exists but is not a directory (`notes.txt/pulse.db`).
+    let mut ancestor = path.parent();
+    while let Some(a) = ancestor.filter(|a| !a.as_os_str().is_empty()) {
+        if let Ok(m) = std::fs::metadata(a) {
+            if !m.is_dir() {
+                return Some(format!("{} is not a directory", a.display()));
+            }
+            break;
+        }
+        ancestor = a.parent();
+    }
+    let mut companions = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        companions.push(PathBuf::from(name));
+    }
+    for file in &companions {
+        match std::fs::metadata(file) {
+            Ok(m) if m.is_dir() => return Some(format!("{} is a directory", file.display())),
+            Ok(_) => {
+                if let Err(e) = OpenOptions::new().append(true).open(file) {
+                    return Some(format!("{}: {}", file.display(), kind(&e)));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".pulse-write-probe-{}", std::process::id()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+        Err(e) => Some(format!(
+            "directory {}: {} (SQLite creates the database and its -wal and -shm files there)",
+            dir.display(),
+            kind(&e)
+        )),
     }
 }
 

@@ -912,3 +912,66 @@ async fn insert_only_imports_never_change_a_stored_bar() {
     let log = store.import_log().await.unwrap();
     assert_eq!(log[1].summary.bars_unchanged, batch.bars.len() as u64);
 }
+
+/// The reason of a `NotWritable` error (panics on anything else).
+fn not_writable(r: Result<SqliteStore, StoreError>, path: &std::path::Path) -> String {
+    match r {
+        Err(e @ StoreError::NotWritable { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&path.display().to_string()) && msg.contains("not writable"),
+                "{msg}"
+            );
+            msg
+        }
+        Err(e) => panic!("expected NotWritable, got {e}"),
+        Ok(_) => panic!("{} opened", path.display()),
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_be_written_is_reported_as_read_only_not_as_unable_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    // A parent in the path that is a regular file: not writable for anyone, root included.
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "x").unwrap();
+    let under_file = file.join("pulse.db");
+    let msg = not_writable(SqliteStore::open(&under_file).await, &under_file);
+    assert!(msg.contains("notes.txt is not a directory"), "{msg}");
+    // A database whose write-ahead log cannot be created (its name is taken by a directory):
+    // SQLite itself only says "unable to open database file".
+    let path = dir.path().join("pulse.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    drop(store);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    std::fs::create_dir(&wal).unwrap();
+    let msg = not_writable(SqliteStore::open(&path).await, &path);
+    assert!(msg.contains("-wal is a directory"), "{msg}");
+    std::fs::remove_dir(&wal).unwrap();
+    // Permission bits: a read-only file in a read-only directory. The superuser is exempt from
+    // them (the cases above cover it); for anyone else SQLite opens the file read-only without
+    // a word and refuses the first write.
+    use std::os::unix::fs::PermissionsExt;
+    let set = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set(&path, 0o444);
+    set(dir.path(), 0o555);
+    let enforced = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .is_err();
+    if enforced {
+        let result = match SqliteStore::open(&path).await {
+            Ok(store) => store.import(&[tsll()]).await.map(|_| store),
+            Err(e) => Err(e),
+        };
+        let msg = not_writable(result, &path);
+        assert!(msg.contains("read-only"), "{msg}");
+    }
+    set(dir.path(), 0o755);
+    set(&path, 0o644);
+}

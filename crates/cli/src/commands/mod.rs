@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod data;
+pub mod data_io;
 pub mod portfolio;
 pub mod rebalance;
 pub mod runtime;

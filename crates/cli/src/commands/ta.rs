@@ -1,17 +1,14 @@
-//! `pulse ta`: technical indicators over a CSV file or a stored series, one row per bar.
+//! `pulse ta`: technical indicators over a CSV file or a stored series, one row per bar
+//! (computed by `pulse_app::data::indicators`).
 
 use crate::app::{App, usage};
-use crate::cli::{BarLabelArg, TaArgs, TaFormat};
+use crate::cli::{TaArgs, TaFormat};
+use crate::commands::data_io::{self, format_ts};
 use crate::commands::parse_timeframe;
 use crate::output::{print_json, print_table};
-use anyhow::{Context, bail};
-use data_csv::{BarLabel, ImportOptions};
-use jiff::tz::TimeZone;
-use pulse_core::calendar::calendar;
-use pulse_core::ports::Store;
-use pulse_core::{Bar, Instrument, Symbol, Timeframe};
-use pulse_indicators::spec::{self, IndicatorSpec, OhlcvColumns};
-use std::collections::BTreeMap;
+use pulse_app::data::{self as uc, IndicatorRequest, IndicatorTable};
+use pulse_core::{Instrument, Timeframe};
+use pulse_indicators::spec::{self, IndicatorSpec};
 use std::io::Write;
 
 /// Runs `pulse ta`.
@@ -29,43 +26,28 @@ pub async fn run(app: &App, args: TaArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| spec::parse_spec(s).map_err(|e| usage(format!("--indicator {s:?}: {e}"))))
         .collect::<anyhow::Result<_>>()?;
-    let (bars, timeframe, instrument, benchmark) = match (&args.input, &args.symbol) {
+    let benchmark = args.benchmark.as_deref().map(data_io::symbol).transpose()?;
+    let table = match (&args.input, &args.symbol) {
         (Some(path), None) => {
-            let opts = ImportOptions {
-                bar_label: match args.bar_label {
-                    BarLabelArg::Start => BarLabel::Start,
-                    BarLabelArg::End => BarLabel::End,
-                },
-                ..ImportOptions::default()
-            };
-            let parsed = data_csv::parse_path(path, &opts)?;
-            let symbol = parsed.symbol.clone();
-            let timeframe = parsed.timeframe;
+            let parsed = data_io::parse_file(path, &data_io::csv_options(args.bar_label))?;
+            let (symbol, timeframe) = (parsed.symbol.clone(), parsed.timeframe);
             let batch = parsed.into_batch()?;
-            let instrument = symbol
-                .as_ref()
-                .map(Instrument::infer)
-                .unwrap_or(batch.instrument.clone());
-            let bench = match &args.benchmark {
-                Some(b) => Some(stored_bars(app, b, timeframe).await?),
+            let bench = match &benchmark {
+                Some(b) => Some(uc::stored_bars(&app.store().await?, b, timeframe).await?),
                 None => None,
             };
-            (batch.bars, timeframe, instrument, bench)
+            let instrument = symbol.as_ref().map_or(batch.instrument, Instrument::infer);
+            let bench = bench.as_deref();
+            uc::indicators(&batch.bars, timeframe, &instrument, bench, &specs)?
         }
         (None, Some(sym)) => {
-            let timeframe = parse_timeframe(&args.timeframe)?;
-            let symbol = Symbol::try_new(sym.as_str()).map_err(|e| usage(e.to_string()))?;
-            let store = app.store().await?;
-            let instrument = store
-                .instrument(&symbol)
-                .await?
-                .unwrap_or_else(|| Instrument::infer(&symbol));
-            let bars = stored_bars(app, sym, timeframe).await?;
-            let bench = match &args.benchmark {
-                Some(b) => Some(stored_bars(app, b, timeframe).await?),
-                None => None,
+            let request = IndicatorRequest {
+                timeframe: parse_timeframe(&args.timeframe)?,
+                symbol: data_io::symbol(sym)?,
+                benchmark,
+                specs,
             };
-            (bars, timeframe, instrument, bench)
+            uc::stored_indicators(&app.store().await?, &request).await?
         }
         _ => {
             return Err(usage(
@@ -73,133 +55,59 @@ pub async fn run(app: &App, args: TaArgs) -> anyhow::Result<()> {
             ));
         }
     };
-    if bars.is_empty() {
-        bail!("no bars to compute indicators on");
-    }
-    let n = bars.len();
-    let timestamps: Vec<i64> = bars.iter().map(|b| b.ts.as_second()).collect();
-    let col = |f: fn(&Bar) -> f64| bars.iter().map(f).collect::<Vec<f64>>();
-    let (open, high, low, close) = (
-        col(|b| b.open),
-        col(|b| b.high),
-        col(|b| b.low),
-        col(|b| b.close),
-    );
-    let volume = col(|b| b.volume.unwrap_or(0.0));
-    // Session ids for session-anchored VWAP: the exchange-local trading date of each bar.
-    let cal = calendar(instrument.exchange);
-    let sessions: Option<Vec<i64>> = timeframe.is_intraday().then(|| {
-        bars.iter()
-            .map(|b| {
-                i64::from(
-                    cal.local_date(b.ts)
-                        .since(jiff::civil::date(1970, 1, 1))
-                        .map(|s| s.get_days())
-                        .unwrap_or(0),
-                )
-            })
-            .collect()
-    });
-    let benchmark_close: Option<Vec<f64>> = benchmark.map(|bench| {
-        let by_ts: BTreeMap<i64, f64> = bench.iter().map(|b| (b.ts.as_second(), b.close)).collect();
-        timestamps
-            .iter()
-            .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
-            .collect()
-    });
-    let input = OhlcvColumns {
-        timestamps: &timestamps,
-        open: &open,
-        high: &high,
-        low: &low,
-        close: &close,
-        volume: &volume,
-        sessions: sessions.as_deref(),
-        benchmark_close: benchmark_close.as_deref(),
+    let default = [TaFormat::Csv, TaFormat::Json][usize::from(app.json)];
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(data_io::create(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut columns: Vec<(String, Vec<f64>)> = Vec::new();
-    for s in &specs {
-        columns.extend(spec::compute(s, &input).map_err(|e| usage(e.to_string()))?);
-    }
-    let key = if timeframe == Timeframe::D1 {
+    write_table(&mut out, &table, args.format.unwrap_or(default))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes the table as CSV (empty cells while warming up) or a JSON array (nulls).
+fn write_table(out: &mut dyn Write, t: &IndicatorTable, format: TaFormat) -> anyhow::Result<()> {
+    let key = if t.timeframe == Timeframe::D1 {
         "date"
     } else {
         "ts"
     };
-    let label = |i: usize| {
-        if timeframe == Timeframe::D1 {
-            bars[i].ts.to_zoned(TimeZone::UTC).date().to_string()
-        } else {
-            bars[i].ts.to_string()
-        }
-    };
-    let format = args.format.unwrap_or(if app.json {
-        TaFormat::Json
-    } else {
-        TaFormat::Csv
-    });
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let finite = |v: f64| v.is_finite().then_some(v);
     match format {
         TaFormat::Csv => {
             write!(out, "{key}")?;
-            for (name, _) in &columns {
+            for (name, _) in &t.columns {
                 write!(out, ",{name}")?;
             }
             writeln!(out)?;
-            for i in 0..n {
-                write!(out, "{}", label(i))?;
-                for (_, values) in &columns {
-                    let v = values[i];
-                    if v.is_finite() {
-                        write!(out, ",{v}")?;
-                    } else {
-                        write!(out, ",")?;
+            for (i, ts) in t.timestamps.iter().enumerate() {
+                write!(out, "{}", format_ts(*ts, t.timeframe))?;
+                for (_, values) in &t.columns {
+                    match finite(values[i]) {
+                        Some(v) => write!(out, ",{v}")?,
+                        None => write!(out, ",")?,
                     }
                 }
                 writeln!(out)?;
             }
         }
         TaFormat::Json => {
-            let rows: Vec<serde_json::Map<String, serde_json::Value>> = (0..n)
-                .map(|i| {
+            let rows: Vec<serde_json::Map<String, serde_json::Value>> = (t.timestamps.iter())
+                .enumerate()
+                .map(|(i, ts)| {
                     let mut row = serde_json::Map::new();
-                    row.insert(key.to_string(), label(i).into());
-                    for (name, values) in &columns {
-                        let v = values[i];
-                        row.insert(
-                            name.clone(),
-                            if v.is_finite() {
-                                v.into()
-                            } else {
-                                serde_json::Value::Null
-                            },
-                        );
+                    row.insert(key.to_string(), format_ts(*ts, t.timeframe).into());
+                    for (name, values) in &t.columns {
+                        row.insert(name.clone(), finite(values[i]).into());
                     }
                     row
                 })
                 .collect();
-            serde_json::to_writer(&mut out, &rows)?;
+            serde_json::to_writer(&mut *out, &rows)?;
             writeln!(out)?;
         }
     }
-    out.flush()?;
     Ok(())
-}
-
-async fn stored_bars(app: &App, symbol: &str, timeframe: Timeframe) -> anyhow::Result<Vec<Bar>> {
-    let symbol = Symbol::try_new(symbol).map_err(|e| usage(e.to_string()))?;
-    let store = app.store().await?;
-    let bars = crate::commands::load_series(&store, &symbol, timeframe, None, None).await?;
-    if bars.is_empty() {
-        bail!("no {timeframe} bars stored for {symbol} (see `pulse data list`)");
-    }
-    Ok(bars)
 }
 
 fn list(app: &App) -> anyhow::Result<()> {
@@ -208,11 +116,11 @@ fn list(app: &App) -> anyhow::Result<()> {
         let v: Vec<serde_json::Value> = infos
             .iter()
             .map(|i| {
+                let params: Vec<_> = (i.params.iter())
+                    .map(|(p, d)| serde_json::json!({"name": p, "default": d}))
+                    .collect();
                 serde_json::json!({
-                    "name": i.name,
-                    "params": i.params.iter().map(|(p, d)| serde_json::json!({"name": p, "default": d})).collect::<Vec<_>>(),
-                    "outputs": i.outputs,
-                    "description": i.description,
+                    "name": i.name, "params": params, "outputs": i.outputs, "description": i.description,
                 })
             })
             .collect();
@@ -221,31 +129,15 @@ fn list(app: &App) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = infos
         .iter()
         .map(|i| {
-            let params = i
-                .params
-                .iter()
-                .map(|(p, d)| format!("{p}={d}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let params: Vec<String> = i.params.iter().map(|(p, d)| format!("{p}={d}")).collect();
+            let defaults: Vec<&str> = i.params.iter().map(|(_, d)| *d).collect();
             let example = if i.params.is_empty() {
                 i.name.to_string()
             } else {
-                format!(
-                    "{}:{}",
-                    i.name,
-                    i.params
-                        .iter()
-                        .map(|(_, d)| *d)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
+                format!("{}:{}", i.name, defaults.join(","))
             };
-            vec![
-                example,
-                params,
-                i.outputs.join(" "),
-                i.description.to_string(),
-            ]
+            let (outputs, about) = (i.outputs.join(" "), i.description.to_string());
+            vec![example, params.join(","), outputs, about]
         })
         .collect();
     print_table(&["spec", "parameters", "outputs", "description"], &rows)
