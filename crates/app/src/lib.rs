@@ -8,6 +8,8 @@
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
+//! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
+//!   walk-forward comparison of construction methods with its report model.
 //! - [`runs`]: the recorded runs.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types.
 
@@ -15,6 +17,7 @@ pub mod alerts;
 pub mod backtest;
 pub mod error;
 pub mod market;
+pub mod portfolio;
 pub mod runs;
 pub mod sweep;
 

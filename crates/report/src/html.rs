@@ -471,12 +471,21 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     out.push_str("</section>");
 
     // ---- weights
-    section_open(
-        &mut out,
-        "weights",
-        "Target vs actual weights",
-        "Fraction of equity per symbol: dashed = target chosen by the strategy, solid = actually held at the close. Cash = 1 − Σ weights.",
-    );
+    let hint = "Fraction of equity per symbol: dashed = target chosen by the strategy, solid = actually held at the close. Cash = 1 − Σ weights.";
+    if w.strategy.is_empty() {
+        section_open(&mut out, "weights", "Target vs actual weights", hint);
+    } else {
+        // A report comparing several strategies shows one strategy's weights: name it.
+        section_open(
+            &mut out,
+            "weights",
+            &format!("Target vs actual weights: {}", html(&w.strategy)),
+            &format!(
+                "The weights of {} only (the other strategies' are not drawn). {hint}",
+                html(&w.strategy)
+            ),
+        );
+    }
     if w.dates.is_empty() || w.symbols.is_empty() {
         out.push_str("<p class=\"empty\">No weight data.</p>");
     } else {
