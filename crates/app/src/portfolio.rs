@@ -10,8 +10,8 @@
 //! the account currency.
 
 use crate::backtest::{
-    Evaluated, MAX_MONEY, RiskFreeChoice, analyse, date_of, equity_series, metrics_row,
-    trade_side, validate_commission, validate_money,
+    Evaluated, MAX_MONEY, RiskFreeChoice, analyse, date_of, equity_series, metrics_row, trade_side,
+    validate_commission, validate_money,
 };
 use crate::error::AppError;
 use crate::market::{instrument_of, load_series};
@@ -1146,7 +1146,11 @@ pub async fn walk_forward<S: Store>(
             &config,
             |_| {},
         )?;
-        notes.extend(broker_notes(&result).into_iter().map(|n| format!("{preset}: {n}")));
+        notes.extend(
+            broker_notes(&result)
+                .into_iter()
+                .map(|n| format!("{preset}: {n}")),
+        );
         runs.push(analyse(result, periodicity, &rf)?);
     }
     if runs.first().is_none_or(|e| e.result.timestamps.is_empty()) {
@@ -1213,9 +1217,9 @@ pub fn last_window_frontier(
             .get(s)
             .ok_or_else(|| AppError::Data(format!("no aligned bars for {s}")))?;
         for (i, &k) in window.iter().enumerate() {
-            let bar = col[k].as_ref().ok_or_else(|| {
-                AppError::Data(format!("{s} lacks a bar in the frontier window"))
-            })?;
+            let bar = col[k]
+                .as_ref()
+                .ok_or_else(|| AppError::Data(format!("{s} lacks a bar in the frontier window")))?;
             prices[(i, j)] = bar.analysis_close();
         }
     }
@@ -1374,16 +1378,16 @@ pub fn walk_forward_report(
             outcome.runs.len(),
             request.symbols.len()
         ),
-        generated_for: format!(
-            "{symbols} {}..{}",
-            date_of(t0, tf),
-            date_of(t1, tf)
-        ),
+        generated_for: format!("{symbols} {}..{}", date_of(t0, tf), date_of(t1, tf)),
         sample_label: SampleLabel::OutOfSample,
         notes,
         config_toml: format!(
             "strategies = {:?}\nrebalance = {:?}\nlookback = {}\ncommission = \"{}\"\nrf = {}\n",
-            request.strategies.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            request
+                .strategies
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>(),
             request.rebalance.as_str(),
             request.lookback,
             request.commission,

@@ -10,6 +10,9 @@ use crate::model::{BacktestReport, MetricDef, MetricUnit, SampleLabel, TradeSide
 use crate::scale::{ValueFormat, money, percent, thousands};
 use crate::time::parse_day;
 
+/// Cash fractions smaller than this (in absolute value) are rounding noise of `1 − Σ weights`.
+const CASH_NOISE: f64 = 1e-9;
+
 const CSS: &str = include_str!("assets/report.css");
 const JS: &str = include_str!("assets/report.js");
 
@@ -491,9 +494,12 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     } else {
         let col =
             |rows: &[Vec<f64>], j: usize| -> Vec<f64> { rows.iter().map(|row| row[j]).collect() };
+        // 1 − Σ weights of a fully invested row is float noise (±1e-16), not cash: a noise value
+        // below 0 would stretch the panel's axis to −100 %. Snap it to 0.
         let cash = |rows: &[Vec<f64>]| -> Vec<f64> {
             rows.iter()
                 .map(|row| 1.0 - row.iter().sum::<f64>())
+                .map(|c| if c.abs() < CASH_NOISE { 0.0 } else { c })
                 .collect()
         };
         let mut panels: Vec<(String, Vec<f64>, Vec<f64>)> = w

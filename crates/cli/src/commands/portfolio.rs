@@ -174,7 +174,12 @@ async fn allocate(app: &App, args: AllocateArgs) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = held()
         .map(|(s, (q, p))| {
             let value = *q as f64 * p;
-            vec![s.clone(), q.to_string(), format!("{p:.2}"), format!("{value:.2}")]
+            vec![
+                s.clone(),
+                q.to_string(),
+                format!("{p:.2}"),
+                format!("{value:.2}"),
+            ]
         })
         .collect();
     print_table(&["symbol", "shares", "price", "value"], &rows)?;
