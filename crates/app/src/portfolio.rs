@@ -650,6 +650,21 @@ impl OptimizeRequest {
     /// The mean-variance constraints; `None` = long only without caps (the library default).
     fn constraints(&self) -> Result<Option<Constraints>, AppError> {
         let n = self.symbols.len();
+        match (self.turnover_limit, &self.current_weights) {
+            (Some(_), None) => {
+                return Err(AppError::setting(
+                    "current_weights",
+                    "are required with a turnover limit",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(AppError::setting(
+                    "turnover_limit",
+                    "is required with current weights",
+                ));
+            }
+            _ => {}
+        }
         let extra = !self.groups.is_empty() || self.turnover_limit.is_some() || self.l2.is_some();
         if extra && !self.method.is_mean_variance() {
             let setting = if !self.groups.is_empty() {
@@ -710,29 +725,15 @@ impl OptimizeRequest {
         if let Some(gamma) = self.l2 {
             c = c.with_l2(number_in("l2", "", gamma, 0.0, f64::MAX)?);
         }
-        match (self.turnover_limit, &self.current_weights) {
-            (Some(tau), Some(current)) => {
-                let tau = number_in("turnover_limit", "", tau, 0.0, 2.0)?;
-                let mut w0 = vec![0.0; n];
-                for (sym, v) in current {
-                    let i = self.member("current_weights", "", sym)?;
-                    w0[i] = number_in("current_weights", self.symbols[i].as_str(), *v, -1.0, 1.0)?;
-                }
-                c = c.with_turnover(w0, tau);
+        // (An unpaired limit or current weights were refused above.)
+        if let (Some(tau), Some(current)) = (self.turnover_limit, &self.current_weights) {
+            let tau = number_in("turnover_limit", "", tau, 0.0, 2.0)?;
+            let mut w0 = vec![0.0; n];
+            for (sym, v) in current {
+                let i = self.member("current_weights", "", sym)?;
+                w0[i] = number_in("current_weights", self.symbols[i].as_str(), *v, -1.0, 1.0)?;
             }
-            (None, None) => {}
-            (Some(_), None) => {
-                return Err(AppError::setting(
-                    "current_weights",
-                    "are required with a turnover limit",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(AppError::setting(
-                    "turnover_limit",
-                    "is required with current weights",
-                ));
-            }
+            c = c.with_turnover(w0, tau);
         }
         Ok(Some(c))
     }
