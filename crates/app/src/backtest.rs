@@ -821,6 +821,7 @@ pub fn build_report(
         metrics: runs.iter().map(metrics_row).collect(),
         metric_catalogue: pulse_report::default_metric_catalogue(),
         weights: WeightsSeries {
+            strategy: String::new(),
             dates: dates.clone(),
             symbols: symbols.iter().map(|s| s.to_string()).collect(),
             target: weight_rows(&pulse.target_weights),

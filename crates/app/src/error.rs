@@ -72,6 +72,10 @@ pub enum AppError {
     /// The sweep kernel failed on a trial.
     #[error(transparent)]
     Kernel(#[from] pulse_backtest::kernel::KernelError),
+    /// A portfolio could not be optimized or allocated (an infeasible target, a degenerate
+    /// covariance).
+    #[error(transparent)]
+    Optimize(#[from] pulse_optimize::OptimizeError),
     /// Metrics could not be computed for a run.
     #[error("metrics of {name}: {source}")]
     Analytics {

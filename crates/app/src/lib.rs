@@ -12,6 +12,8 @@
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
 //! - [`market`]: reading series and aligned markets out of the store.
+//! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
+//!   walk-forward comparison of construction methods with its report model.
 //! - [`runs`]: the recorded runs.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
 //!   one trial.
@@ -23,6 +25,7 @@ pub mod data;
 pub mod error;
 pub mod export;
 pub mod market;
+pub mod portfolio;
 pub mod runs;
 pub mod sweep;
 pub mod sweep_run;

@@ -242,9 +242,9 @@ pub struct PortfolioBacktestArgs {
     /// erc, equal.
     #[arg(long, default_value = "all")]
     pub strategies: String,
-    /// Rebalancing schedule: monthly or weekly.
-    #[arg(long, default_value = "monthly")]
-    pub rebalance: String,
+    /// Rebalancing schedule.
+    #[arg(long, value_enum, default_value_t = pulse_app::portfolio::RebalancePeriod::Monthly)]
+    pub rebalance: pulse_app::portfolio::RebalancePeriod,
     /// Trailing window of daily closes each optimization sees.
     #[arg(long, default_value_t = 252)]
     pub lookback: usize,
@@ -268,70 +268,6 @@ pub struct PortfolioBacktestArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Portfolio construction methods.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum MethodArg {
-    /// Minimum volatility (MVO).
-    MinVol,
-    /// Maximum Sharpe ratio (MVO, exact by change of variables).
-    MaxSharpe,
-    /// Maximum return at a target volatility (--target).
-    EfficientRisk,
-    /// Minimum volatility at a target return (--target).
-    EfficientReturn,
-    /// Maximum quadratic utility (--risk-aversion).
-    MaxUtility,
-    /// Hierarchical risk parity (--linkage).
-    Hrp,
-    /// α·max-Sharpe + (1−α)·HRP (--alpha).
-    Blend,
-    /// Inverse volatility.
-    InverseVol,
-    /// Equal risk contribution.
-    Erc,
-    /// Equal weight.
-    Equal,
-}
-
-/// Expected-return models.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ReturnsArg {
-    /// Mean historical return (geometric/compounded).
-    Mean,
-    /// Mean historical return, arithmetic.
-    MeanArithmetic,
-    /// Exponentially weighted mean (--span).
-    Ema,
-    /// CAPM against --market (or an equal-weight proxy).
-    Capm,
-}
-
-/// Risk models.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum RiskArg {
-    /// Sample covariance.
-    Sample,
-    /// Ledoit-Wolf shrinkage toward constant variance.
-    LedoitWolf,
-    /// Exponentially weighted covariance (--span).
-    Exp,
-    /// Semicovariance (benchmark 0).
-    Semi,
-}
-
-/// HRP linkage.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LinkageArg {
-    /// Single linkage.
-    Single,
-    /// Complete linkage.
-    Complete,
-    /// Average linkage.
-    Average,
-    /// Ward linkage.
-    Ward,
-}
-
 /// `pulse portfolio optimize`
 #[derive(Debug, Args, Clone)]
 pub struct OptimizeArgs {
@@ -348,14 +284,14 @@ pub struct OptimizeArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// Construction method.
-    #[arg(long, value_enum, default_value_t = MethodArg::MaxSharpe)]
-    pub method: MethodArg,
+    #[arg(long, value_enum, default_value_t = pulse_app::portfolio::Method::MaxSharpe)]
+    pub method: pulse_app::portfolio::Method,
     /// Expected-return model.
-    #[arg(long, value_enum, default_value_t = ReturnsArg::Mean)]
-    pub returns: ReturnsArg,
+    #[arg(long, value_enum, default_value_t = pulse_app::portfolio::Returns::Mean)]
+    pub returns: pulse_app::portfolio::Returns,
     /// Risk model.
-    #[arg(long, value_enum, default_value_t = RiskArg::LedoitWolf)]
-    pub risk: RiskArg,
+    #[arg(long, value_enum, default_value_t = pulse_app::portfolio::Risk::LedoitWolf)]
+    pub risk: pulse_app::portfolio::Risk,
     /// Target annual volatility (efficient-risk) or return (efficient-return), fraction.
     #[arg(long)]
     pub target: Option<f64>,
@@ -388,8 +324,8 @@ pub struct OptimizeArgs {
     #[arg(long)]
     pub market: Option<String>,
     /// HRP linkage.
-    #[arg(long, value_enum, default_value_t = LinkageArg::Single)]
-    pub linkage: LinkageArg,
+    #[arg(long, value_enum, default_value_t = pulse_app::portfolio::Linkage::Single)]
+    pub linkage: pulse_app::portfolio::Linkage,
     /// Weight of the MPT leg in a blend.
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,

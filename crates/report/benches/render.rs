@@ -107,6 +107,7 @@ fn build() -> BacktestReport {
             .collect(),
         metric_catalogue: default_metric_catalogue(),
         weights: WeightsSeries {
+            strategy: String::new(),
             dates: dates.clone(),
             symbols: vec!["TSLA".into(), "SPY".into()],
             target: vec![vec![0.5, 0.5]; DAYS],

@@ -699,25 +699,19 @@ pub fn render_frontier(frontier: &FrontierChart, island: &mut Island) -> String 
             percent(y, 2)
         );
     }
-    for (i, p) in frontier.portfolios.iter().enumerate() {
-        let (x, y) = (px(p.volatility), py(p.expected_return));
+    let marks: Vec<(f64, f64)> = frontier
+        .portfolios
+        .iter()
+        .map(|p| (px(p.volatility), py(p.expected_return)))
+        .collect();
+    for (i, (p, &(x, y))) in frontier.portfolios.iter().zip(&marks).enumerate() {
         let color = PALETTE[(i + 1) % PALETTE.len()];
-        // Alternate label sides so that close markers stay readable.
-        let (dx, anchor) = if i % 2 == 0 {
-            (9.0, "start")
-        } else {
-            (-9.0, "end")
-        };
         let _ = write!(
             out,
-            "<g class=\"frontier-mark\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"9\" height=\"9\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\" transform=\"rotate(45 {x:.1} {y:.1})\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" style=\"fill:{color}\">",
+            "<g class=\"frontier-mark\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"9\" height=\"9\" fill=\"{color}\" stroke=\"#fff\" stroke-width=\"1\" transform=\"rotate(45 {x:.1} {y:.1})\"/><title>",
             x - 4.5,
             y - 4.5,
-            x + dx,
-            y - 6.0 - (i % 3) as f64 * 2.0
         );
-        push_html(&mut out, &p.name);
-        out.push_str("</text><title>");
         push_html(
             &mut out,
             &format!(
@@ -728,6 +722,41 @@ pub fn render_frontier(frontier: &FrontierChart, island: &mut Island) -> String 
             ),
         );
         out.push_str("</title></g>");
+    }
+    let names: Vec<&str> = frontier
+        .portfolios
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    for label in place_frontier_labels(&marks, &names, [l, t, r, b]) {
+        let color = if label.members.len() == 1 {
+            PALETTE[(label.members[0] + 1) % PALETTE.len()]
+        } else {
+            "#333333"
+        };
+        let (mx, my) = marks[label.members[0]];
+        if (label.y - 4.0 - my).abs() > 9.0 {
+            // Moved away from its marker: a leader line says whose label it is.
+            let lx = if label.anchor_end {
+                label.x + 2.0
+            } else {
+                label.x - 2.0
+            };
+            let _ = write!(
+                out,
+                "<line class=\"frontier-leader\" x1=\"{mx:.1}\" y1=\"{my:.1}\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"0.8\"/>",
+                label.y - 4.0
+            );
+        }
+        let _ = write!(
+            out,
+            "<text class=\"frontier-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\" style=\"fill:{color}\">",
+            label.x,
+            label.y,
+            if label.anchor_end { "end" } else { "start" }
+        );
+        push_html(&mut out, &label.text);
+        out.push_str("</text>");
     }
     out.push_str("</svg></div>");
     island.frontier = Some(FrontierData {
@@ -743,6 +772,125 @@ pub fn render_frontier(frontier: &FrontierChart, island: &mut Island) -> String 
             .collect(),
     });
     out
+}
+
+/// Width of a frontier label in viewBox units: a generous estimate for the bold 12.5 px font of
+/// `.frontier-label` (average glyph ≈ 0.6 em), so that estimated boxes that do not overlap leave
+/// drawn text that does not either.
+pub fn frontier_label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 7.6 + 4.0
+}
+
+/// Height of a frontier label box (12.5 px text and a little leading).
+const LABEL_H: f64 = 15.0;
+
+/// One placed label of the frontier chart: the portfolios it names (indices), its text, and its
+/// anchor point (baseline).
+struct PlacedLabel {
+    members: Vec<usize>,
+    text: String,
+    x: f64,
+    y: f64,
+    anchor_end: bool,
+}
+
+impl PlacedLabel {
+    /// Bounding box: left, top, right, bottom.
+    fn bbox(&self) -> [f64; 4] {
+        let w = frontier_label_width(&self.text);
+        let (x0, x1) = if self.anchor_end {
+            (self.x - w, self.x)
+        } else {
+            (self.x, self.x + w)
+        };
+        [x0, self.y - LABEL_H + 3.0, x1, self.y + 3.0]
+    }
+}
+
+fn overlap(a: [f64; 4], b: [f64; 4]) -> f64 {
+    let w = a[2].min(b[2]) - a[0].max(b[0]);
+    let h = a[3].min(b[3]) - a[1].max(b[1]);
+    if w > 0.0 && h > 0.0 { w * h } else { 0.0 }
+}
+
+/// Labels for the marked portfolios that do not overlap each other or the markers: portfolios
+/// drawn at (nearly) the same spot share one label ("hrp, hrp-forecast"); each label takes the
+/// first free slot right or left of its marker, moving up or down in steps of a line when
+/// needed, inside the plot rectangle `frame` (left, top, right, bottom). When no slot is free
+/// the least crowded one is used.
+fn place_frontier_labels(
+    marks: &[(f64, f64)],
+    names: &[&str],
+    frame: [f64; 4],
+) -> Vec<PlacedLabel> {
+    // Group coincident markers (within 3 units).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, &(x, y)) in marks.iter().enumerate() {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        match groups.iter_mut().find(|g| {
+            let (gx, gy) = marks[g[0]];
+            (gx - x).abs() <= 3.0 && (gy - y).abs() <= 3.0
+        }) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    // Top to bottom, so that the crowded middle is settled in reading order.
+    groups.sort_by(|a, b| marks[a[0]].1.total_cmp(&marks[b[0]].1));
+    let marker_boxes: Vec<[f64; 4]> = marks
+        .iter()
+        .map(|&(x, y)| [x - 7.0, y - 7.0, x + 7.0, y + 7.0])
+        .collect();
+    let mut placed: Vec<PlacedLabel> = Vec::new();
+    for g in groups {
+        let (x, y) = marks[g[0]];
+        let text = g.iter().map(|&i| names[i]).collect::<Vec<_>>().join(", ");
+        let mut best: Option<(f64, PlacedLabel)> = None;
+        'slots: for step in 0..12 {
+            // 0, −1, +1, −2, +2, … lines away from the marker.
+            let k = ((step + 1) / 2) as f64 * if step % 2 == 1 { -1.0 } else { 1.0 };
+            for anchor_end in [false, true] {
+                let dx = if anchor_end { -10.0 } else { 10.0 };
+                let candidate = PlacedLabel {
+                    members: g.clone(),
+                    text: text.clone(),
+                    x: x + dx,
+                    y: y + 4.0 + k * LABEL_H,
+                    anchor_end,
+                };
+                let bb = candidate.bbox();
+                if bb[0] < frame[0] || bb[2] > frame[2] || bb[1] < frame[1] || bb[3] > frame[3] {
+                    continue;
+                }
+                let crowding: f64 = placed
+                    .iter()
+                    .map(|p| overlap(bb, p.bbox()))
+                    .chain(marker_boxes.iter().map(|m| overlap(bb, *m)))
+                    .sum();
+                if best.as_ref().is_none_or(|(c, _)| crowding < *c) {
+                    best = Some((crowding, candidate));
+                }
+                if crowding == 0.0 {
+                    break 'slots;
+                }
+            }
+        }
+        let label = match best {
+            Some((_, label)) => label,
+            // Nothing fits inside the frame (a name longer than the plot): right of the marker.
+            None => PlacedLabel {
+                members: g.clone(),
+                text,
+                x: x + 10.0,
+                y: y + 4.0,
+                anchor_end: false,
+            },
+        };
+        placed.push(label);
+    }
+    placed
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use crate::model::{BacktestReport, MetricDef, MetricUnit, SampleLabel, TradeSide
 use crate::scale::{ValueFormat, money, percent, thousands};
 use crate::time::parse_day;
 
+/// Cash fractions smaller than this (in absolute value) are rounding noise of `1 − Σ weights`.
+const CASH_NOISE: f64 = 1e-9;
+
 const CSS: &str = include_str!("assets/report.css");
 const JS: &str = include_str!("assets/report.js");
 
@@ -471,20 +474,32 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     out.push_str("</section>");
 
     // ---- weights
-    section_open(
-        &mut out,
-        "weights",
-        "Target vs actual weights",
-        "Fraction of equity per symbol: dashed = target chosen by the strategy, solid = actually held at the close. Cash = 1 − Σ weights.",
-    );
+    let hint = "Fraction of equity per symbol: dashed = target chosen by the strategy, solid = actually held at the close. Cash = 1 − Σ weights.";
+    if w.strategy.is_empty() {
+        section_open(&mut out, "weights", "Target vs actual weights", hint);
+    } else {
+        // A report comparing several strategies shows one strategy's weights: name it.
+        section_open(
+            &mut out,
+            "weights",
+            &format!("Target vs actual weights: {}", html(&w.strategy)),
+            &format!(
+                "The weights of {} only (the other strategies' are not drawn). {hint}",
+                html(&w.strategy)
+            ),
+        );
+    }
     if w.dates.is_empty() || w.symbols.is_empty() {
         out.push_str("<p class=\"empty\">No weight data.</p>");
     } else {
         let col =
             |rows: &[Vec<f64>], j: usize| -> Vec<f64> { rows.iter().map(|row| row[j]).collect() };
+        // 1 − Σ weights of a fully invested row is float noise (±1e-16), not cash: a noise value
+        // below 0 would stretch the panel's axis to −100 %. Snap it to 0.
         let cash = |rows: &[Vec<f64>]| -> Vec<f64> {
             rows.iter()
                 .map(|row| 1.0 - row.iter().sum::<f64>())
+                .map(|c| if c.abs() < CASH_NOISE { 0.0 } else { c })
                 .collect()
         };
         let mut panels: Vec<(String, Vec<f64>, Vec<f64>)> = w

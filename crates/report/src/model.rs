@@ -237,6 +237,10 @@ pub fn default_metric_catalogue() -> Vec<MetricDef> {
 /// Cash is `1 − Σ weights` and is drawn as its own panel.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WeightsSeries {
+    /// Whose weights these are when the report compares several strategies (e.g. "min-vol" in a
+    /// portfolio walk-forward); named in the section's heading. Empty: the report's own strategy.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub strategy: String,
     /// Dates, strictly increasing.
     pub dates: Vec<String>,
     /// Symbols, one column each.

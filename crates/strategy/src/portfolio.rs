@@ -20,6 +20,23 @@ pub enum Schedule {
     EveryBars(usize),
 }
 
+impl Schedule {
+    /// The calendar period of a decision at `ts` (UTC date): (year, month) for
+    /// [`Schedule::Monthly`], (ISO week-year, ISO week) for [`Schedule::Weekly`]; a new period
+    /// is a rebalance. `None` for [`Schedule::EveryBars`], which counts bars instead.
+    pub fn calendar_period(self, ts: jiff::Timestamp) -> Option<(i16, i16)> {
+        let date = ts.to_zoned(TimeZone::UTC).date();
+        match self {
+            Schedule::Monthly => Some((date.year(), i16::from(date.month()))),
+            Schedule::Weekly => {
+                let w = date.iso_week_date();
+                Some((w.year(), i16::from(w.week())))
+            }
+            Schedule::EveryBars(_) => None,
+        }
+    }
+}
+
 /// A portfolio re-optimized on a schedule over a trailing window of closes.
 #[derive(Debug, Clone)]
 pub struct PortfolioStrategy {
@@ -59,24 +76,17 @@ impl PortfolioStrategy {
     }
 
     fn due(&mut self, ts: jiff::Timestamp) -> bool {
-        let date = ts.to_zoned(TimeZone::UTC).date();
-        let period = match self.schedule {
-            Schedule::Monthly => (date.year(), i16::from(date.month())),
-            Schedule::Weekly => {
-                let w = date.iso_week_date();
-                (w.year(), i16::from(w.week()))
+        if let Schedule::EveryBars(n) = self.schedule {
+            self.bars_since += 1;
+            let due = self.bars_since >= n.max(1);
+            if due {
+                self.bars_since = 0;
             }
-            Schedule::EveryBars(n) => {
-                self.bars_since += 1;
-                let due = self.bars_since >= n.max(1);
-                if due {
-                    self.bars_since = 0;
-                }
-                return due;
-            }
-        };
-        let changed = self.last_period != Some(period);
-        self.last_period = Some(period);
+            return due;
+        }
+        let period = self.schedule.calendar_period(ts);
+        let changed = self.last_period != period;
+        self.last_period = period;
         changed
     }
 }

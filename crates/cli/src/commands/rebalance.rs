@@ -406,6 +406,7 @@ fn write_report(
         metrics: Vec::new(),
         metric_catalogue: pulse_report::default_metric_catalogue(),
         weights: WeightsSeries {
+            strategy: String::new(),
             dates: Vec::new(),
             symbols: Vec::new(),
             target: Vec::new(),

@@ -263,7 +263,7 @@ pub fn real_report() -> BacktestReport {
             metrics("Buy & hold TSLL", &dates, &bh_l, None),
         ],
         metric_catalogue: default_metric_catalogue(),
-        weights: WeightsSeries { dates: dates.clone(), symbols: vec!["TSLA".into(), "TSLL".into()], target: d.target, actual: d.actual },
+        weights: WeightsSeries { strategy: String::new(), dates: dates.clone(), symbols: vec!["TSLA".into(), "TSLL".into()], target: d.target, actual: d.actual },
         prices: vec![
             PriceSeries { symbol: "TSLA".into(), dates: dates.clone(), close: tsla, markers: d.markers[0].clone() },
             PriceSeries { symbol: "TSLL".into(), dates: dates.clone(), close: tsll, markers: d.markers[1].clone() },
