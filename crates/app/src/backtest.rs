@@ -660,7 +660,11 @@ pub fn metrics_row(e: &Evaluated) -> MetricsRow {
 }
 
 fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
-    let m: &Metrics = &e.analysis.metrics;
+    metric_cells_of(&e.analysis.metrics, e.result.fees_paid)
+}
+
+/// The report's metric cells of a run's metrics and the fees it paid (account currency).
+pub fn metric_cells_of(m: &Metrics, fees: Decimal) -> Vec<MetricCell> {
     let dd_period = match (m.max_drawdown_peak, m.max_drawdown_trough) {
         (Some(a), Some(b)) => {
             let d = |t: Timestamp| t.to_zoned(TimeZone::UTC).date().to_string();
@@ -691,7 +695,7 @@ fn metric_cells(e: &Evaluated) -> Vec<MetricCell> {
         MetricCell::number("closed_trades", Some(m.closed_trades as f64)),
         MetricCell::number("trades", Some(m.fills as f64)),
         MetricCell::number("turnover", m.turnover),
-        MetricCell::number("fees", Some(money_to_f64(e.result.fees_paid))),
+        MetricCell::number("fees", Some(money_to_f64(fees))),
         MetricCell::number("exposure", m.exposure_mean),
         MetricCell::number("best_day", m.best_period_return),
         MetricCell::number("worst_day", m.worst_period_return),
@@ -854,6 +858,7 @@ pub fn build_report(
             .collect(),
         frontier: None,
         sweep: None,
+        shaded: Vec::new(),
     })
 }
 

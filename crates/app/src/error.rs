@@ -132,6 +132,15 @@ pub enum AppError {
     /// The worker threads could not be started.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
+    /// A rebalancing signal is malformed (names the file and line, or the field).
+    #[error("{0}")]
+    Signal(String),
+    /// Stored state is missing or unreadable (the rebalancer not set up, a corrupt document).
+    #[error("{0}")]
+    State(String),
+    /// The rebalancing state machine refused a step.
+    #[error(transparent)]
+    Rebalance(#[from] pulse_rebalance::RebalanceError),
 }
 
 impl AppError {

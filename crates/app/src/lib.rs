@@ -14,6 +14,9 @@
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
+//! - [`rebalance`]: the MP/Sub-MP rebalancer of SPEC §6: clock and time travel, set-up, signal
+//!   intake, the scheduled run against the paper broker, status, history, and the replay of a
+//!   dated signal history.
 //! - [`runs`]: the recorded runs.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
 //!   one trial.
@@ -26,6 +29,7 @@ pub mod error;
 pub mod export;
 pub mod market;
 pub mod portfolio;
+pub mod rebalance;
 pub mod runs;
 pub mod sweep;
 pub mod sweep_run;

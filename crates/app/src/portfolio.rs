@@ -1412,5 +1412,6 @@ pub fn walk_forward_report(
         alerts: Vec::new(),
         frontier: last_window_frontier(request, outcome)?,
         sweep: None,
+        shaded: Vec::new(),
     })
 }

@@ -145,8 +145,8 @@ pub enum RebalanceCommand {
         #[arg(long, default_value = "100000")]
         cash: String,
         /// Exchange calendar of the schedule (08:30 intake, 09:40 execution, local time).
-        #[arg(long, default_value = "krx")]
-        calendar: String,
+        #[arg(long, value_enum, default_value_t = pulse_app::rebalance::Calendar::Krx)]
+        calendar: pulse_app::rebalance::Calendar,
         /// Commission per side.
         #[arg(long, default_value = "0.001")]
         commission: String,
@@ -168,8 +168,8 @@ pub enum RebalanceCommand {
         /// How --sub-mp securities are weighted inside their class: equally, or by liquidity
         /// (average daily dollar volume, close × volume, over the last --liquidity-days stored
         /// bars), resolved into explicit weights when the signal is submitted.
-        #[arg(long, default_value = "equal", value_parser = ["equal", "liquidity"])]
-        weighting: String,
+        #[arg(long, value_enum, default_value_t = pulse_app::rebalance::Weighting::Equal)]
+        weighting: pulse_app::rebalance::Weighting,
         /// Window of the liquidity rule, in trading days.
         #[arg(long, default_value_t = 20)]
         liquidity_days: u32,
@@ -200,8 +200,8 @@ pub struct RebalanceSimulateArgs {
     #[arg(long)]
     pub to: String,
     /// Trading-day calendar.
-    #[arg(long, default_value = "nyse")]
-    pub calendar: String,
+    #[arg(long, value_enum, default_value_t = pulse_app::rebalance::Calendar::Nyse)]
+    pub calendar: pulse_app::rebalance::Calendar,
     /// Starting cash.
     #[arg(long, default_value = "100000")]
     pub cash: String,
@@ -266,6 +266,10 @@ pub struct PortfolioBacktestArgs {
     /// Write the HTML report here.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Also write every strategy's replay as CSV into this directory: equity.csv, weights.csv
+    /// and trades.csv (created when missing; all files or none).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
 }
 
 /// `pulse portfolio optimize`

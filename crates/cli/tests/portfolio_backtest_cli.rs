@@ -105,3 +105,69 @@ fn walk_forward_compares_strategies_on_real_etfs() {
         }
     }
 }
+
+/// `--csv DIR` exports every strategy's walk-forward replay: the NAV of each day as the JSON
+/// reports it, the weights held and every fill.
+#[test]
+fn portfolio_backtest_csv_exports_each_strategys_nav_weights_and_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    import_shared_adjclose(&db, &["SPY", "TLT", "GLD"]);
+    let export = dir.path().join("export");
+    let out = pulse_db(
+        &db,
+        &[
+            "--json",
+            "portfolio",
+            "backtest",
+            "--symbols",
+            "SPY,TLT,GLD",
+            "--strategies",
+            "min-vol,equal",
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2023-12-31",
+            "--lookback",
+            "126",
+            "--csv",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["csv"].as_array().unwrap().len(), 3, "{}", j["csv"]);
+    let rows = |name: &str| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(export.join(name)).unwrap();
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let equity = rows("equity.csv");
+    let trades = rows("trades.csv");
+    let weights = rows("weights.csv");
+    for s in j["strategies"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        let curve: Vec<f64> = equity
+            .iter()
+            .filter(|r| r[0] == name)
+            .map(|r| r[2].parse().unwrap())
+            .collect();
+        let nav: Vec<f64> = s["nav"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(curve, nav, "{name}");
+        assert!(
+            trades.iter().filter(|r| r[0] == name).count() >= 3,
+            "{name}"
+        );
+        assert!(weights.iter().any(|r| r[0] == name), "{name}");
+    }
+}

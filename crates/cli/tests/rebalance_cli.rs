@@ -275,3 +275,84 @@ fn a_signal_file_weight_error_names_the_file_and_line() {
         "{err}"
     );
 }
+
+/// Issue 12 (reports): the rebalancing report shows its metrics, the held vs target weights, the
+/// closes with every fill, and the days the plan was paused by a pending signal as shaded bands.
+#[test]
+fn the_rebalance_report_shows_metrics_weights_prices_and_the_paused_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    import_shared_adjclose(&db, &["SPY", "TLT", "GLD"]);
+    let signals = dir.path().join("signals.jsonl");
+    // A plan starts after 09-03's change is confirmed; 09-10 changes the MP again while it runs.
+    std::fs::write(
+        &signals,
+        r#"{"date":"2024-08-01","mp":{"stocks":0.6,"bonds":0.3,"cash":0.1},"sub_mp":{"stocks":["SPY"],"bonds":["TLT"]}}
+{"date":"2024-09-03","mp":{"stocks":0.3,"bonds":0.5,"gold":0.2},"sub_mp":{"gold":["GLD"]}}
+{"date":"2024-09-10","mp":{"stocks":0.5,"bonds":0.3,"gold":0.2}}
+"#,
+    )
+    .unwrap();
+    let report = dir.path().join("rebalance.html");
+    let out = pulse_db(
+        &db,
+        &[
+            "--json",
+            "rebalance",
+            "simulate",
+            "--signals",
+            signals.to_str().unwrap(),
+            "--from",
+            "2024-08-01",
+            "--to",
+            "2024-10-31",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nav = j["nav"].as_array().unwrap();
+    let paused: Vec<&str> = nav
+        .iter()
+        .filter(|n| n["paused"] == true)
+        .map(|n| n["date"].as_str().unwrap())
+        .collect();
+    assert!(
+        !paused.is_empty(),
+        "the second change pauses the running plan"
+    );
+    // Held weights are fractions of the NAV that leave the cash.
+    for n in nav {
+        let held: f64 = n["weights"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|w| w.as_f64().unwrap())
+            .sum();
+        let cash = dec(&n["cash"]).to_string().parse::<f64>().unwrap();
+        assert!((held + cash / n["nav"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    }
+    let html = std::fs::read_to_string(&report).unwrap();
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let start = html.find(open).unwrap() + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let island: Value = serde_json::from_str(&html[start..end]).unwrap();
+    let charts: Vec<&str> = island["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in ["equity", "drawdown", "weights-0", "price-0"] {
+        assert!(charts.contains(&id), "{id} missing from {charts:?}");
+    }
+    assert!(html.contains("<rect class=\"band\""), "paused days shaded");
+    assert!(html.contains("plan paused (signal pending)"));
+    assert!(!html.contains("No trades.") && !html.contains("No price data"));
+    assert!(html.contains(">Rebalancer<") && html.contains("Sharpe"));
+}

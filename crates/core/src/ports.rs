@@ -211,6 +211,17 @@ pub trait Store {
     /// The adapter's error type.
     type Error: std::error::Error + Send + Sync + 'static;
 
+    /// Guard of an exclusive lock taken with [`Store::lock_exclusive`]; released when dropped.
+    type Lock: Send;
+
+    /// Takes the exclusive lock `name`, waiting while another process (or task) holds it, for
+    /// work that must read, decide and write as one runner (the rebalancer's steps). Released
+    /// when the guard is dropped, and when the process ends however it ends (`kill -9`).
+    fn lock_exclusive(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Self::Lock, Self::Error>> + Send;
+
     /// Upserts all batches in ONE transaction: either every bar and action is written, or none.
     /// Re-importing identical data changes nothing (and reports it as unchanged). A stored bar is
     /// never replaced by a poorer one ([`ImportPolicy::KeepFuller`]).

@@ -64,6 +64,16 @@ pub struct Marker {
     pub title: String,
 }
 
+/// A shaded period of a time chart (drawn behind the lines).
+pub struct Band {
+    /// First day (days since 1970-01-01).
+    pub x0: f64,
+    /// Last day, inclusive (the band ends at the end of this day).
+    pub x1: f64,
+    /// Legend label and hover title.
+    pub label: String,
+}
+
 /// What to draw.
 pub struct ChartSpec<'a> {
     /// DOM id suffix, unique in the page.
@@ -86,6 +96,8 @@ pub struct ChartSpec<'a> {
     pub x_range: Option<(f64, f64)>,
     /// Show the legend (off for single-series panels titled by their heading).
     pub legend: bool,
+    /// Shaded periods behind the lines.
+    pub bands: Vec<Band>,
 }
 
 /// The hover data of the page.
@@ -494,6 +506,13 @@ pub fn render(spec: &ChartSpec<'_>, island: &mut Island, currency: &str) -> Stri
             push_html(&mut out, &line.name);
             out.push_str("</button>");
         }
+        let mut labels: Vec<&str> = spec.bands.iter().map(|b| b.label.as_str()).collect();
+        labels.dedup();
+        for label in labels {
+            out.push_str("<span class=\"lgm\"><span class=\"bandsw\"></span>");
+            push_html(&mut out, label);
+            out.push_str("</span>");
+        }
         if !spec.markers.is_empty() {
             out.push_str("<span class=\"lgm\"><svg width=\"12\" height=\"10\"><polygon class=\"buy\" points=\"6,0 0,10 12,10\"/></svg> buy</span><span class=\"lgm\"><svg width=\"12\" height=\"10\"><polygon class=\"sell\" points=\"6,10 0,0 12,0\"/></svg> sell</span>");
         }
@@ -518,6 +537,21 @@ pub fn render(spec: &ChartSpec<'_>, island: &mut Island, currency: &str) -> Stri
         f.r - f.l,
         f.b - f.t
     );
+    for band in &spec.bands {
+        let x0 = f.px(band.x0.max(x_lo));
+        let x1 = f.px((band.x1 + 1.0).min(x_hi));
+        if x1 > x0 {
+            let _ = write!(
+                out,
+                "<rect class=\"band\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>",
+                f.t,
+                x1 - x0,
+                f.b - f.t
+            );
+            push_html(&mut out, &band.label);
+            out.push_str("</title></rect>");
+        }
+    }
     let max_ticks = ((f.r - f.l) / 95.0).floor() as usize;
     for t in date_ticks(x_lo, x_hi, max_ticks) {
         let x = f.px(t.x);

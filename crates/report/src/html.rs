@@ -427,6 +427,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
             y_include: Vec::new(),
             x_range,
             legend: true,
+            bands: shaded_bands(r),
         };
         out.push_str(&chart::render(&spec, &mut island, cur));
     }
@@ -468,6 +469,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
             y_include: vec![0.0],
             x_range,
             legend: true,
+            bands: shaded_bands(r),
         };
         out.push_str(&chart::render(&spec, &mut island, cur));
     }
@@ -551,6 +553,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
                 y_include: vec![0.0, 1.0],
                 x_range: None,
                 legend: true,
+                bands: Vec::new(),
             };
             out.push_str(&chart::render(&spec, &mut island, cur));
         }
@@ -620,6 +623,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
             y_include: Vec::new(),
             x_range: None,
             legend: true,
+            bands: Vec::new(),
         };
         out.push_str(&chart::render(&spec, &mut island, cur));
     }
@@ -798,4 +802,19 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     out.push_str(JS);
     out.push_str("</script></body></html>\n");
     Ok(out)
+}
+
+/// The report's shaded periods as chart bands (spans whose dates do not parse are left out; the
+/// model's dates come from the app layer).
+fn shaded_bands(r: &BacktestReport) -> Vec<chart::Band> {
+    r.shaded
+        .iter()
+        .filter_map(|s| {
+            Some(chart::Band {
+                x0: crate::time::parse_day(&s.from)?,
+                x1: crate::time::parse_day(&s.to)?,
+                label: s.label.clone(),
+            })
+        })
+        .collect()
 }

@@ -53,8 +53,8 @@ pub use error::ReportError;
 pub use html::drawdown;
 pub use model::{
     AlertRow, BacktestReport, EquitySeries, FrontierChart, MarkedPortfolio, MetricCell, MetricDef,
-    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, SweepHeatmap, SweepSection,
-    SweepStatistic, SweepTrialRow, TradeMarker, TradeRow, TradeSide, WalkForwardFold,
+    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, ShadedSpan, SweepHeatmap,
+    SweepSection, SweepStatistic, SweepTrialRow, TradeMarker, TradeRow, TradeSide, WalkForwardFold,
     WeightsSeries, default_metric_catalogue,
 };
 

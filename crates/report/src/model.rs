@@ -58,6 +58,21 @@ pub struct BacktestReport {
     /// drawn only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSection>,
+    /// Periods shaded on the equity and drawdown charts (e.g. a rebalancing plan paused while a
+    /// signal was pending), each with its legend label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shaded: Vec<ShadedSpan>,
+}
+
+/// A period shaded on the time charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadedSpan {
+    /// First date (`YYYY-MM-DD` or RFC 3339), inclusive.
+    pub from: String,
+    /// Last date, inclusive.
+    pub to: String,
+    /// What the shading means ("plan paused"), shown in the legend and on hover.
+    pub label: String,
 }
 
 /// The efficient frontier of one estimation window and the portfolios placed on it.

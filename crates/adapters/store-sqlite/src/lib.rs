@@ -162,11 +162,9 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Takes the exclusive advisory lock `<database>.<name>.lock`, waiting while another process
-    /// holds it, for work that must read, decide and write as one runner (the rebalancer's
-    /// steps). Held until the returned guard is dropped; the OS releases it when the process
-    /// ends, `kill -9` included.
-    pub async fn lock_exclusive(&self, name: &str) -> Result<StoreLock, StoreError> {
+    /// The exclusive advisory lock `<database>.<name>.lock` ([`Store::lock_exclusive`]): a file
+    /// lock, so the OS releases it when the process ends, `kill -9` included.
+    async fn file_lock(&self, name: &str) -> Result<StoreLock, StoreError> {
         let mut file_name = self.path.as_os_str().to_owned();
         file_name.push(format!(".{name}.lock"));
         let path = PathBuf::from(file_name);
@@ -529,7 +527,7 @@ impl SqliteStore {
     }
 }
 
-/// An exclusive lock taken with [`SqliteStore::lock_exclusive`]; released when dropped.
+/// An exclusive lock taken with [`Store::lock_exclusive`]; released when dropped.
 #[derive(Debug)]
 pub struct StoreLock {
     _file: std::fs::File,
@@ -895,6 +893,12 @@ fn finding_in_scope(f: &Finding, scope: &[(Symbol, Timeframe)]) -> bool {
 }
 
 impl Store for SqliteStore {
+    type Lock = StoreLock;
+
+    async fn lock_exclusive(&self, name: &str) -> Result<StoreLock, StoreError> {
+        self.file_lock(name).await
+    }
+
     type Error = StoreError;
 
     async fn import(&self, batches: &[ImportBatch]) -> Result<ImportSummary, StoreError> {

@@ -284,7 +284,7 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
 }
 
 /// `--csv DIR`: the run's equity, weights and fills as CSV files (all or none).
-fn write_csv(
+pub(crate) fn write_csv(
     dir: Option<&std::path::Path>,
     runs: &[pulse_app::backtest::Evaluated],
 ) -> anyhow::Result<Vec<String>> {
@@ -296,7 +296,8 @@ fn write_csv(
     Ok(written.iter().map(|p| p.display().to_string()).collect())
 }
 
-fn print_csv(paths: &[String]) -> anyhow::Result<()> {
+/// Prints the files `--csv` wrote.
+pub(crate) fn print_csv(paths: &[String]) -> anyhow::Result<()> {
     if !paths.is_empty() {
         writeln!(std::io::stdout().lock(), "CSV: {}", paths.join(", "))?;
     }

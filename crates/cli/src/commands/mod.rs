@@ -5,7 +5,6 @@ pub mod data;
 pub mod data_io;
 pub mod portfolio;
 pub mod rebalance;
-pub mod runtime;
 pub mod sweep;
 pub mod ta;
 
@@ -45,7 +44,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Runs(args) => backtest::runs(app, args).await,
         Command::Portfolio(cmd) => portfolio::run(app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(app, cmd).await,
-        Command::Clock(cmd) => runtime::clock(app, cmd).await,
+        Command::Clock(cmd) => rebalance::clock(app, cmd).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
     }
 }
@@ -92,15 +91,4 @@ pub fn parse_symbols(raw: &[String]) -> anyhow::Result<Vec<pulse_core::Symbol>> 
 pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
     s.parse()
         .map_err(|e: pulse_core::CoreError| usage(e.to_string()))
-}
-
-/// Every bar of one stored series in `[start, end]` (see `pulse_app::market::load_series`).
-pub async fn load_series(
-    store: &store_sqlite::SqliteStore,
-    symbol: &pulse_core::Symbol,
-    timeframe: pulse_core::Timeframe,
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-) -> anyhow::Result<Vec<pulse_core::Bar>> {
-    Ok(pulse_app::market::load_series(store, symbol, timeframe, start, end).await?)
 }

@@ -211,6 +211,7 @@ async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<()> 
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let runs = &outcome.runs;
+    let csv = crate::commands::backtest::write_csv(args.csv.as_deref(), runs)?;
     if app.json {
         let strategies: Vec<serde_json::Value> = runs
             .iter()
@@ -229,7 +230,7 @@ async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<()> 
             .map(|e| e.result.timestamps.iter().map(|t| day(*t)).collect())
             .unwrap_or_default();
         return print_json(
-            &serde_json::json!({ "dates": dates, "strategies": strategies, "notes": outcome.notes }),
+            &serde_json::json!({ "dates": dates, "strategies": strategies, "notes": outcome.notes, "csv": csv }),
         );
     }
     let steps = &runs[0].result.timestamps;
@@ -272,6 +273,7 @@ async fn backtest(app: &App, args: PortfolioBacktestArgs) -> anyhow::Result<()> 
     for note in outcome.notes.iter().take(5) {
         outln!("note: {note}")?;
     }
+    crate::commands::backtest::print_csv(&csv)?;
     if let Some(path) = &args.report {
         outln!("Report: {}", path.display())?;
     }

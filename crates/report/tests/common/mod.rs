@@ -273,5 +273,6 @@ pub fn real_report() -> BacktestReport {
         alerts: d.alerts,
         frontier: None,
         sweep: None,
+        shaded: Vec::new(),
     }
 }
