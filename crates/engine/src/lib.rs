@@ -122,7 +122,12 @@ pub enum EngineError {
 }
 
 /// The decision engine around one strategy and one account.
-#[derive(Debug)]
+///
+/// The whole engine (strategy state with its indicators, account, current target, last prices)
+/// serializes, so a live runner persists it after each step and restores it after a restart
+/// instead of replaying the warm-up; a restored engine decides exactly as the one it was saved
+/// from would have (`tests/restore.rs`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Engine<S> {
     strategy: S,
     config: EngineConfig,

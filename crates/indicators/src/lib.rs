@@ -113,7 +113,7 @@ pub use volume::{
 };
 
 /// One high/low/close bar (prices in the instrument's currency).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hlc {
     /// High price.
     pub high: f64,

@@ -4,7 +4,7 @@ use crate::util::{Ring, WILDER_BLOCK, Wilder, check_len, check_period};
 use crate::{Indicator, IndicatorError, drive};
 
 /// Simple moving average of the last `period` inputs (TA-Lib `SMA`, lookback `period-1`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sma {
     period: usize,
     pf: f64,
@@ -115,7 +115,7 @@ pub fn sma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
 /// (TA-Lib `EMA`, `k = 2/(period+1)`, lookback `period-1`). After the seed,
 /// `s = (1−k)·s + k·x` evaluated by `util::Wilder`'s one-add blocks (a few ulps from TA-Lib's
 /// `(x − s)·k + s`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ema {
     period: usize,
     count: usize,
@@ -242,7 +242,7 @@ pub fn ema(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
 }
 
 /// Linearly weighted moving average, weights `1..=period` (TA-Lib `WMA`, lookback `period-1`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Wma {
     period: usize,
     divider: f64,

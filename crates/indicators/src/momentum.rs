@@ -8,7 +8,7 @@ use crate::{Hlc, Indicator, IndicatorError, drive};
 /// Seed: the plain averages of the first `period` gains and losses (`Σ · (1/p)`, as TA-Lib 0.8.1's
 /// compiled code); then gains and losses are smoothed by `util::Wilder` (crate docs)
 /// (`s = s·(p−1)/p + x/p`, a few ulps from TA-Lib's rounding).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rsi {
     period: usize,
     count: usize,
@@ -190,7 +190,7 @@ pub fn rsi(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
 }
 
 /// One MACD value: line = fast EMA − slow EMA, signal = EMA of the line, histogram = line − signal.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MacdOutput {
     /// MACD line (price units).
     pub macd: f64,
@@ -201,7 +201,7 @@ pub struct MacdOutput {
 }
 
 /// MACD with TA-Lib's alignment (TA-Lib `MACD`, lookback `slow-1 + signal-1`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Macd {
     fast: usize,
     slow: usize,
@@ -372,7 +372,7 @@ pub fn macd(
 }
 
 /// One stochastic value: slow %K and %D, 0..=100.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StochOutput {
     /// Slow %K (SMA of fast %K over `slowk` bars).
     pub k: f64,
@@ -382,7 +382,7 @@ pub struct StochOutput {
 
 /// Stochastic oscillator with SMA smoothing (TA-Lib `STOCH`, defaults 5,3,3,
 /// lookback `fastk-1 + slowk-1 + slowd-1`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Stoch {
     fastk: usize,
     highs: Ring,
@@ -633,7 +633,7 @@ pub fn stoch(
 }
 
 /// Average Directional Movement Index, Wilder (TA-Lib `ADX`, lookback `2·period − 1`), 0..=100.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Adx {
     period: usize,
     count: usize,
@@ -886,7 +886,7 @@ pub fn adx(
 macro_rules! lag_indicator {
     ($(#[$doc:meta])* $name:ident, $key:literal, $min:literal, $into:ident, $alloc:ident, |$x:ident, $prev:ident| $f:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone)]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             period: usize,
             ring: Ring,
@@ -982,7 +982,7 @@ lag_indicator!(
 );
 
 /// Log returns `ln(x_t / x_{t-1})` (lookback 1). Non-positive prices count as non-finite.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LogReturn {
     prev: Option<f64>,
 }

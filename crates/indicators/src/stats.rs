@@ -5,7 +5,7 @@ use crate::{Indicator, IndicatorError, drive};
 
 /// Rolling Pearson correlation of two series (TA-Lib `CORREL`, lookback `period-1`), −1..=1.
 /// Input `(a, b)`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Correlation {
     period: usize,
     pf: f64,
@@ -165,7 +165,7 @@ pub fn correlation(a: &[f64], b: &[f64], period: usize) -> Result<Vec<f64>, Indi
 /// Rolling beta: OLS slope of the asset's simple returns on the benchmark's over the last
 /// `period` returns (TA-Lib `BETA(benchmark, asset)`, lookback `period`), dimensionless.
 /// Input `(benchmark_price, asset_price)`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Beta {
     period: usize,
     last: Option<(f64, f64)>,

@@ -80,11 +80,58 @@ pub(crate) fn check_len(
 }
 
 /// Fixed-capacity ring buffer of `f64`, allocated once at construction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "RingState", try_from = "RingState")]
 pub(crate) struct Ring {
     buf: Vec<f64>,
     pos: usize,
     len: usize,
+}
+
+/// A [`Ring`] as persisted: its capacity, write position and the slots in use in storage order
+/// (so that sums over [`Ring::values`] add in the same order after a restore, bit for bit).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RingState {
+    cap: usize,
+    pos: usize,
+    values: Vec<f64>,
+}
+
+impl From<Ring> for RingState {
+    fn from(r: Ring) -> Self {
+        RingState {
+            cap: r.buf.len(),
+            pos: r.pos,
+            values: r.buf[..r.len].to_vec(),
+        }
+    }
+}
+
+impl TryFrom<RingState> for Ring {
+    type Error = String;
+
+    /// Checks the invariants `push` relies on, so a corrupt state is an error, never a panic or
+    /// a huge allocation.
+    fn try_from(s: RingState) -> Result<Self, String> {
+        let len = s.values.len();
+        let ok = (1..=2 * crate::MAX_PERIOD + 1).contains(&s.cap)
+            && len <= s.cap
+            && s.pos < s.cap
+            && (len == s.cap || s.pos == len);
+        if !ok {
+            return Err(format!(
+                "ring buffer state out of range (capacity {}, position {}, {len} values)",
+                s.cap, s.pos
+            ));
+        }
+        let mut buf = s.values;
+        buf.resize(s.cap, 0.0);
+        Ok(Ring {
+            buf,
+            pos: s.pos,
+            len,
+        })
+    }
 }
 
 impl Ring {
@@ -183,7 +230,7 @@ pub(crate) fn moments_of(shift: f64, s1: f64, s2: f64, inv: f64) -> (f64, f64) {
 /// value; in between they roll: `s1 += d - t`, `s2 += d² - t²` with `d = x - K`, `t = old - K`.
 /// This bounds both cancellation (values stay near `K`) and rolling drift. [`moments_batch`] is
 /// the same arithmetic over a slice, so batch == streaming bit for bit. Allocated once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Moments {
     ring: Ring,
     inv: f64,
@@ -296,7 +343,8 @@ const WILDER_MIN_DECAY: f64 = 1.0 / (1u64 << 20) as f64;
 /// Streaming ([`Wilder::step`]) and the batch loops (RSI, ATR: blocks of [`WILDER_BLOCK`] using
 /// [`Wilder::tables`]) do the same operations in the same order, so they agree bit for bit. No
 /// heap allocation (the tables live inline).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "WilderState", try_from = "WilderState")]
 pub(crate) struct Wilder {
     /// `w[j] = b / a^j`, `j = 1..=WILDER_BLOCK` (index 0 unused; 64 entries so `j & 63` needs
     /// no bounds check).
@@ -307,6 +355,54 @@ pub(crate) struct Wilder {
     block: usize,
     u: f64,
     j: usize,
+    /// Decay factor `a` the tables were built from.
+    a: f64,
+    /// Input factor `b` the tables were built from.
+    b: f64,
+}
+
+/// A [`Wilder`] as persisted: its factors (the tables are rebuilt from them, identically) and the
+/// running sum and step within the block.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WilderState {
+    a: f64,
+    b: f64,
+    u: f64,
+    j: usize,
+}
+
+impl From<Wilder> for WilderState {
+    fn from(w: Wilder) -> Self {
+        WilderState {
+            a: w.a,
+            b: w.b,
+            u: w.u,
+            j: w.j,
+        }
+    }
+}
+
+impl TryFrom<WilderState> for Wilder {
+    type Error = String;
+
+    fn try_from(s: WilderState) -> Result<Self, String> {
+        if !(s.a > 0.0 && s.a < 1.0 && s.b.is_finite()) {
+            return Err(format!(
+                "smoothing factors out of range (a {}, b {})",
+                s.a, s.b
+            ));
+        }
+        let mut w = Wilder::with_factors(s.a, s.b);
+        if s.j >= w.block {
+            return Err(format!(
+                "smoothing step {} beyond its block {}",
+                s.j, w.block
+            ));
+        }
+        w.u = s.u;
+        w.j = s.j;
+        Ok(w)
+    }
 }
 
 impl Wilder {
@@ -333,6 +429,8 @@ impl Wilder {
             block,
             u: 0.0,
             j: 0,
+            a,
+            b,
         }
     }
 

@@ -24,7 +24,7 @@ fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 }
 
 /// True range (TA-Lib `TRANGE`, lookback 1), price units.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrueRange {
     prev_close: Option<f64>,
 }
@@ -135,7 +135,7 @@ pub fn trange(high: &[f64], low: &[f64], close: &[f64]) -> Result<Vec<f64>, Indi
 /// Average true range, Wilder smoothing (TA-Lib `ATR`, lookback `period`), price units.
 /// Seeded by the mean of the first `period` true ranges, then smoothed by
 /// `util::Wilder` (crate docs) (`s = s·(p−1)/p + tr/p`, a few ulps from TA-Lib's rounding).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Atr {
     period: usize,
     tr: TrueRange,
@@ -290,7 +290,7 @@ pub fn atr(
 
 /// ATR percentile rank: percentage of the previous `window` ATR values strictly below the current
 /// one (TA-Lib `PERCENTRANK(ATR(period), window)`, lookback `period + window`), 0..=100.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AtrPercentile {
     atr: Atr,
     window: usize,
@@ -459,7 +459,7 @@ pub fn atr_percentile(
 }
 
 /// One Bollinger Bands value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BBandsOutput {
     /// Upper band = middle + k·σ (price units).
     pub upper: f64,
@@ -476,7 +476,7 @@ pub struct BBandsOutput {
 /// Bollinger Bands: SMA ± k·population σ (TA-Lib `BBANDS` with `matype=SMA`, lookback `period-1`).
 /// The middle band is TA-Lib's rolling-sum SMA; σ comes from shifted rolling moments (accurate to
 /// ~1e-12 relative like TA-Lib 0.8, where the textbook `E[x²]−E[x]²` loses digits on large prices).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BollingerBands {
     period: usize,
     k: f64,
@@ -729,7 +729,7 @@ pub fn bbands(input: &[f64], period: usize, k: f64) -> Result<[Vec<f64>; 5], Ind
 
 /// Rolling population standard deviation × `nbdev` (TA-Lib `STDDEV`, lookback `period-1`), from
 /// shifted rolling moments (see [`BollingerBands`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StdDev {
     period: usize,
     nbdev: f64,
@@ -830,7 +830,7 @@ pub fn stddev(input: &[f64], period: usize, nbdev: f64) -> Result<Vec<f64>, Indi
 
 /// Annualized rolling volatility: sample σ (ddof 1) of the last `window` log returns ×
 /// `sqrt(periods_per_year)` (lookback `window`), as a fraction (0.5 = 50 %/yr).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RollingVolatility {
     window: usize,
     ann: f64,
@@ -934,7 +934,7 @@ pub fn rolling_volatility(
 
 /// Rolling z-score `(x − mean) / σ` over the last `window` inputs, population σ; 0 when σ is 0
 /// (lookback `window-1`), dimensionless. Uses shifted rolling moments (see [`BollingerBands`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ZScore {
     window: usize,
     moments: Moments,

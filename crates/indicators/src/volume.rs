@@ -4,7 +4,7 @@ use crate::util::{Ring, check_len, check_period};
 use crate::{Indicator, IndicatorError, drive};
 
 /// On-balance volume (TA-Lib `OBV`, lookback 0), volume units. Input `(close, volume)`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Obv {
     state: Option<(f64, f64)>,
 }
@@ -86,7 +86,7 @@ pub fn obv(close: &[f64], volume: &[f64]) -> Result<Vec<f64>, IndicatorError> {
 }
 
 /// One bar for VWAP: prices, volume and the id of the trading session it belongs to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VwapBar {
     /// High price.
     pub high: f64,
@@ -106,7 +106,7 @@ fn typical(h: f64, l: f64, c: f64) -> f64 {
 }
 
 /// Session-anchored VWAP (TA-Lib `VWAP` over each session's bars, lookback 0), price units.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionVwap {
     session: Option<i64>,
     sum_pv: f64,
@@ -325,7 +325,7 @@ pub fn session_vwap(
 
 /// Rolling-window VWAP over the last `window` bars (lookback `window-1`), price units.
 /// Input [`VwapBar`] (the session id is ignored). Empty while the window's volume is 0.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RollingVwap {
     window: usize,
     pvs: Ring,

@@ -4,7 +4,7 @@ use crate::{MarketSnapshot, Strategy, TargetWeights};
 use jiff::tz::TimeZone;
 
 /// When a fixed-weight strategy re-issues its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Rebalance {
     /// Only once, at the first bar (buy and hold).
     Never,
@@ -15,7 +15,7 @@ pub enum Rebalance {
 }
 
 /// Holds constant target weights, re-issued on a schedule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FixedWeights {
     name: String,
     weights: TargetWeights,

@@ -10,7 +10,7 @@ use pulse_optimize::nalgebra::DMatrix;
 use std::collections::VecDeque;
 
 /// How often the portfolio is re-optimized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     /// At the first bar of each calendar month.
     Monthly,
@@ -38,7 +38,7 @@ impl Schedule {
 }
 
 /// A portfolio re-optimized on a schedule over a trailing window of closes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PortfolioStrategy {
     name: String,
     symbols: Vec<Symbol>,

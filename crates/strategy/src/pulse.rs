@@ -339,7 +339,7 @@ fn toml_error(text: &str, e: &toml::de::Error) -> StrategyError {
 }
 
 /// Streaming indicators of one ticker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct TickerIndicators {
     rsi: Rsi,
     rsi_fast: Rsi,
@@ -352,7 +352,7 @@ struct TickerIndicators {
 }
 
 /// The latest indicator values of one ticker (all warmed up).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TickerState {
     /// Close of the bar.
     pub close: f64,
@@ -434,7 +434,7 @@ impl TickerIndicators {
 }
 
 /// Why the last target was chosen (for alerts and the simulate printout).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PulseDecision {
     /// Trend score 0..=4.
     pub score: usize,
@@ -453,7 +453,7 @@ pub struct PulseDecision {
 }
 
 /// The Pulse strategy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PulseStrategy {
     config: PulseConfig,
     base: TickerIndicators,
