@@ -3,7 +3,7 @@
 use pulse_core::money::price_to_money;
 use pulse_core::{Bar, ClientOrderId, Fill, OrderRequest, Side, Symbol};
 use pulse_engine::CostModel;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -228,25 +228,12 @@ impl SimBroker {
 
     /// Largest quantity whose cost (notional plus fee) fits in `cash`.
     fn affordable(&self, cash: Decimal, price: Decimal) -> Decimal {
-        if cash <= Decimal::ZERO || price <= Decimal::ZERO {
-            return Decimal::ZERO;
-        }
         let dp = if self.whole_shares {
             0
         } else {
             self.fractional_dp
         };
-        let step = if self.whole_shares {
-            Decimal::ONE
-        } else {
-            Decimal::new(1, dp)
-        };
-        let mut q = (cash / (price * (Decimal::ONE + self.costs.commission_rate)))
-            .round_dp_with_strategy(dp, RoundingStrategy::ToZero);
-        while q > Decimal::ZERO && q * price + self.costs.fee(q * price) > cash {
-            q -= step;
-        }
-        q.max(Decimal::ZERO)
+        self.costs.affordable_quantity(cash, price, dp)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod action;
 pub mod bar;
 pub mod calendar;
 pub mod clock;
+pub mod costs;
 pub mod error;
 pub mod instrument;
 pub mod money;

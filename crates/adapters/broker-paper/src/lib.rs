@@ -1,11 +1,13 @@
 //! `broker-paper` implements [`pulse_core::ports::Broker`] for paper trading: an order fills at
 //! the first price its [`PriceSource`] has strictly after the order's decision time (the next
 //! available price in the store) and, under a clock, no later than the clock's now
-//! ([`PaperBroker::match_orders_until`]), sells before buys, buys capped to the cash, commission on
+//! ([`PaperBroker::match_orders_until`]), sells before buys, buys capped to the cash, priced and
+//! charged by the one [`CostModel`] of every simulated execution (slippage, commission on
 //! notional, booked exactly in decimals. Client order ids make re-submission idempotent, and the
 //! whole book is serde-serializable so that a runtime can persist it with its own state in one
 //! transaction and resume after a crash without filling anything twice.
 
+use pulse_core::costs::CostModel;
 use pulse_core::jiff::Timestamp;
 use pulse_core::ports::{Broker, OrderStatus};
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Side, Symbol};
@@ -52,20 +54,36 @@ pub struct BookedOrder {
 pub struct PaperBook {
     /// Cash and positions.
     pub account: Portfolio,
-    /// Commission per side as a fraction of notional.
-    pub commission: Decimal,
+    /// Commission, minimum fee and slippage of every fill. Books stored before the cost model
+    /// (a bare `commission` rate) read as that rate without minimum fee or slippage.
+    #[serde(alias = "commission", deserialize_with = "costs_or_rate")]
+    pub costs: CostModel,
     /// Every order by client id, in submission order of ids.
     pub orders: BTreeMap<String, BookedOrder>,
     /// Fills not yet taken by the runtime.
     pub unreported: Vec<Fill>,
 }
 
+/// A stored cost model, or the bare commission rate of an earlier book.
+fn costs_or_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CostModel, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Model(CostModel),
+        Rate(Decimal),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Model(m) => m,
+        Stored::Rate(r) => CostModel::commission_only(r),
+    })
+}
+
 impl PaperBook {
-    /// A fresh book with `cash`.
-    pub fn new(cash: Decimal, commission: Decimal) -> Self {
+    /// A fresh book with `cash`, filling under `costs`.
+    pub fn new(cash: Decimal, costs: CostModel) -> Self {
         PaperBook {
             account: Portfolio::with_cash(cash),
-            commission,
+            costs,
             orders: BTreeMap::new(),
             unreported: Vec::new(),
         }
@@ -138,10 +156,11 @@ impl<P: PriceSource> PaperBroker<P> {
                 continue;
             };
             let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-            let commission = book.commission;
+            let costs = book.costs.clone();
             let Some(entry) = book.orders.get(&order.client_id.0).cloned() else {
                 continue;
             };
+            let price = costs.execution_price(order.side, price);
             let mut quantity = entry.order.quantity - entry.filled;
             let mut rejected = None;
             match order.side {
@@ -153,9 +172,7 @@ impl<P: PriceSource> PaperBroker<P> {
                     }
                 }
                 Side::Buy => {
-                    let affordable = (book.account.cash / (price * (Decimal::ONE + commission)))
-                        .floor()
-                        .max(Decimal::ZERO);
+                    let affordable = costs.affordable_quantity(book.account.cash, price, 0);
                     if quantity > affordable {
                         rejected = Some(format!(
                             "cash {} affords {affordable}",
@@ -172,7 +189,7 @@ impl<P: PriceSource> PaperBroker<P> {
                     side: order.side,
                     quantity,
                     price,
-                    fee: quantity * price * commission,
+                    fee: costs.fee(quantity * price),
                     ts,
                 };
                 book.account.apply_fill(&fill, false)?;
@@ -291,7 +308,10 @@ mod tests {
                 (ts("2024-01-02T21:00:00Z"), d("472.65")),
             ],
         )]));
-        let broker = PaperBroker::new(PaperBook::new(d("10000"), d("0.001")), prices);
+        let broker = PaperBroker::new(
+            PaperBook::new(d("10000"), CostModel::commission_only(d("0.001"))),
+            prices,
+        );
         broker
             .submit(&order("p-1-SPY", Side::Buy, "10"))
             .await
@@ -339,7 +359,10 @@ mod tests {
             spy,
             vec![(ts("2024-01-02T21:00:00Z"), d("100"))],
         )]));
-        let broker = PaperBroker::new(PaperBook::new(d("1000"), d("0.001")), prices);
+        let broker = PaperBroker::new(
+            PaperBook::new(d("1000"), CostModel::commission_only(d("0.001"))),
+            prices,
+        );
         broker.submit(&order("b", Side::Buy, "50")).await.unwrap();
         broker.submit(&order("s", Side::Sell, "5")).await.unwrap();
         broker.match_orders().await.unwrap();
@@ -358,7 +381,10 @@ mod tests {
             spy,
             vec![(ts("2024-01-02T21:00:00Z"), d("472.65"))],
         )]));
-        let broker = PaperBroker::new(PaperBook::new(d("10000"), d("0")), prices);
+        let broker = PaperBroker::new(
+            PaperBook::new(d("10000"), CostModel::commission_only(d("0"))),
+            prices,
+        );
         broker.submit(&order("b", Side::Buy, "1")).await.unwrap();
         // 15:00Z: the session has not closed, its close does not exist yet.
         assert_eq!(
@@ -379,5 +405,42 @@ mod tests {
         );
         let fills = broker.take_fills().await.unwrap();
         assert_eq!(fills[0].ts, ts("2024-01-02T21:00:00Z"));
+    }
+
+    /// One cost model (issue #11): slippage moves the fill price against the trader and the fee
+    /// is the model's; a book stored with a bare `commission` rate still reads.
+    #[tokio::test]
+    async fn fills_are_priced_and_charged_by_the_cost_model() {
+        let spy = Symbol::try_new("SPY").unwrap();
+        let prices = Closes(BTreeMap::from([(
+            spy.clone(),
+            vec![(ts("2024-01-02T21:00:00Z"), d("400.00"))],
+        )]));
+        let costs = CostModel {
+            commission_rate: d("0.001"),
+            min_fee: d("5"),
+            slippage_bps: d("10"),
+        };
+        let broker = PaperBroker::new(PaperBook::new(d("10000"), costs.clone()), prices);
+        broker
+            .submit(&order("p-1-SPY", Side::Buy, "3"))
+            .await
+            .unwrap();
+        broker.match_orders().await.unwrap();
+        let fill = &broker.take_fills().await.unwrap()[0];
+        assert_eq!(fill.price, d("400.4"), "10 bp above the close");
+        assert_eq!(
+            fill.fee,
+            d("5"),
+            "the minimum fee: 0.1 % of 1201.2 is 1.2012"
+        );
+        assert_eq!(fill.fee, costs.fee(fill.quantity * fill.price));
+
+        let mut old = serde_json::to_value(broker.book()).unwrap();
+        let map = old.as_object_mut().unwrap();
+        map.remove("costs");
+        map.insert("commission".into(), serde_json::json!("0.002"));
+        let book: PaperBook = serde_json::from_value(old).unwrap();
+        assert_eq!(book.costs, CostModel::commission_only(d("0.002")));
     }
 }

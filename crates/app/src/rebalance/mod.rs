@@ -29,6 +29,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use pulse_core::calendar::calendar;
+use pulse_core::costs::CostModel;
 use pulse_core::money::price_to_money;
 use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Broker, Clock, Store};
 use pulse_core::{Exchange, Fill, OrderRequest, Symbol, Timeframe, WallClock};
@@ -522,7 +523,7 @@ pub async fn init<S: Store>(store: &S, request: &InitRequest) -> Result<(), AppE
     let runtime = Runtime {
         exchange: request.calendar.exchange(),
         commission: request.commission,
-        book: PaperBook::new(request.cash, request.commission),
+        book: PaperBook::new(request.cash, CostModel::commission_only(request.commission)),
         observation: None,
         last_intake: None,
         last_execution: None,

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use pulse_core::calendar::calendar;
+use pulse_core::costs::CostModel;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::ports::{Broker, Store};
 use pulse_core::{Exchange, Side, Symbol, Timeframe};
@@ -280,7 +281,7 @@ pub async fn simulate<S: Store>(
     let session = Session {
         rb: &rb,
         broker: PaperBroker::new(
-            PaperBook::new(request.cash, request.commission),
+            PaperBook::new(request.cash, CostModel::commission_only(request.commission)),
             SessionCloses {
                 closes: closes.clone(),
                 exchange,
