@@ -88,6 +88,25 @@ fn a_reader_closing_stdout_early_is_not_an_error() {
         .env("XDG_DATA_HOME", home.path());
     let out = reader_closes_after(cmd, 1);
     quiet_success("data check | head -c 1", &out);
+    // `rebalance history | head -1` and `sweep … | head -6` (issue 12, crashes).
+    for t in ["2024-01-02T08:00:00-05:00", "2024-01-03T08:00:00-05:00"] {
+        let out = pulse_db(&db, &["clock", "set", t]);
+        assert!(out.status.success());
+    }
+    let out = reader_closes_after(pulse_cmd(&db, &["rebalance", "history"]), 0);
+    quiet_success("rebalance history | (closed)", &out);
+    let mut cmd = isolated(home.path());
+    cmd.args([
+        "sweep",
+        "--param",
+        "rsi_high=70:75:5",
+        "--param",
+        "rsi_low=25:30:5",
+    ])
+    .current_dir(home.path())
+    .env("XDG_DATA_HOME", home.path());
+    let out = reader_closes_after(cmd, 0);
+    quiet_success("sweep | (closed)", &out);
 }
 
 #[test]
