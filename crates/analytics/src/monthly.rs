@@ -1,10 +1,10 @@
 //! Calendar-month return table (for the report's heatmap).
 
 use pulse_core::jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Compounded return of one calendar month (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyReturn {
     /// Calendar year.
     pub year: i16,
@@ -64,7 +64,7 @@ pub fn monthly_returns(timestamps: &[Timestamp], equity: &[f64]) -> Vec<MonthlyR
 }
 
 /// Compounded return of one calendar year (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct YearlyReturn {
     /// Calendar year.
     pub year: i16,

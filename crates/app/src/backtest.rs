@@ -832,7 +832,7 @@ pub fn build_report(
             actual: weight_rows(&pulse.actual_weights),
         },
         prices,
-        monthly_returns: pulse_report::monthly_returns(&dates, &pulse.equity)?,
+        monthly_returns: first.analysis.monthly.clone(),
         trades: pulse
             .fills
             .iter()

@@ -1407,7 +1407,7 @@ pub fn walk_forward_report(
             actual: rows(&first.actual_weights),
         },
         prices,
-        monthly_returns: pulse_report::monthly_returns(&dates, &first.equity)?,
+        monthly_returns: lead.analysis.monthly.clone(),
         trades,
         alerts: Vec::new(),
         frontier: last_window_frontier(request, outcome)?,

@@ -94,7 +94,13 @@ fn build() -> BacktestReport {
         config_toml: "[bench]\n".into(),
         initial_cash: 100_000.0,
         currency: "USD".into(),
-        monthly_returns: monthly_returns(&dates, &series[0].equity).unwrap(),
+        monthly_returns: {
+            let ts: Vec<pulse_core::jiff::Timestamp> = dates
+                .iter()
+                .map(|d| format!("{d}T00:00:00Z").parse().unwrap())
+                .collect();
+            pulse_analytics::monthly_returns(&ts, &series[0].equity)
+        },
         metrics: series
             .iter()
             .map(|s| MetricsRow {

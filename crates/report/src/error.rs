@@ -51,7 +51,7 @@ pub enum ReportError {
         /// Position in `monthly_returns`.
         index: usize,
         /// The month.
-        month: u32,
+        month: i8,
     },
     /// JSON (de)serialisation failed.
     #[error("report JSON: {0}")]

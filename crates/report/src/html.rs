@@ -62,15 +62,13 @@ fn check_finite(field: &str, values: &[f64]) -> Result<(), ReportError> {
     }
 }
 
-/// Drawdown of an equity curve: `equity[t] / max(equity[..=t]) − 1` (fractions, ≤ 0).
+/// Drawdown of an equity curve as drawn: `equity[t] / max(equity[..=t]) − 1` (fractions, ≤ 0),
+/// the analytics' drawdown series ([`pulse_analytics::Drawdown`]) with the chart's sign.
 pub fn drawdown(equity: &[f64]) -> Vec<f64> {
-    let mut peak = f64::NEG_INFINITY;
-    equity
+    pulse_analytics::Drawdown::analyze(equity)
+        .series
         .iter()
-        .map(|&e| {
-            peak = peak.max(e);
-            if peak > 0.0 { e / peak - 1.0 } else { 0.0 }
-        })
+        .map(|&d| if d == 0.0 { 0.0 } else { -d })
         .collect()
 }
 
@@ -657,7 +655,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     if r.monthly_returns.is_empty() {
         out.push_str("<p class=\"empty\">No monthly returns.</p>");
     } else {
-        let mut grid: BTreeMap<i32, [Option<f64>; 12]> = BTreeMap::new();
+        let mut grid: BTreeMap<i16, [Option<f64>; 12]> = BTreeMap::new();
         for m in &r.monthly_returns {
             grid.entry(m.year).or_insert([None; 12])[(m.month - 1) as usize] = Some(m.ret);
         }
@@ -680,13 +678,12 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
             let _ = write!(out, "<th>{m}</th>");
         }
         out.push_str("<th class=\"yr\">Year</th></tr></thead><tbody>");
+        let yearly = pulse_analytics::yearly_returns(&r.monthly_returns);
         for (year, months) in &grid {
             let _ = write!(out, "<tr><th scope=\"row\">{year}</th>");
-            let mut comp = 1.0;
             for v in months {
                 match v {
                     Some(v) if v.is_finite() => {
-                        comp *= 1.0 + v;
                         let (bg, light) = diverging(*v, 0.0, scale);
                         let _ = write!(
                             out,
@@ -698,7 +695,10 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
                     _ => out.push_str("<td class=\"na\"></td>"),
                 }
             }
-            let y = comp - 1.0;
+            let y = yearly
+                .iter()
+                .find(|y| y.year == *year)
+                .map_or(0.0, |y| y.ret);
             let (bg, light) = diverging(y, 0.0, scale * 3.0);
             let _ = write!(
                 out,

@@ -89,49 +89,6 @@ pub fn validate(report: &BacktestReport) -> Result<(), ReportError> {
     html::validate(report).map(|_| ())
 }
 
-/// Monthly returns of an equity curve: each month's last value over the previous month's last
-/// value, minus one (the first month is measured from the first value). Fractions.
-pub fn monthly_returns(
-    dates: &[String],
-    equity: &[f64],
-) -> Result<Vec<MonthlyReturn>, ReportError> {
-    if equity.len() != dates.len() {
-        return Err(ReportError::LengthMismatch {
-            field: "equity".into(),
-            actual: equity.len(),
-            expected: dates.len(),
-        });
-    }
-    let xs = html::positions("dates", dates)?;
-    let mut out = Vec::new();
-    let mut base = match equity.first() {
-        Some(v) => *v,
-        None => return Ok(out),
-    };
-    let ym = |x: f64| {
-        let (y, m, _) = time::civil_from_days(x.floor() as i64);
-        (y as i32, m)
-    };
-    for i in 0..xs.len() {
-        let here = ym(xs[i]);
-        let last_of_month = i + 1 == xs.len() || ym(xs[i + 1]) != here;
-        if last_of_month {
-            let ret = if base != 0.0 {
-                equity[i] / base - 1.0
-            } else {
-                0.0
-            };
-            out.push(MonthlyReturn {
-                year: here.0,
-                month: here.1,
-                ret,
-            });
-            base = equity[i];
-        }
-    }
-    Ok(out)
-}
-
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let dir = path
         .parent()

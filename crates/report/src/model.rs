@@ -313,16 +313,8 @@ impl TradeSide {
     }
 }
 
-/// The strategy's return in one calendar month.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct MonthlyReturn {
-    /// Calendar year, e.g. 2024.
-    pub year: i32,
-    /// Month 1..=12.
-    pub month: u32,
-    /// Return over the month as a fraction (`0.05` = +5 %).
-    pub ret: f64,
-}
+/// One calendar month's return: the analytics' own type (`pulse_analytics::Analysis::monthly`).
+pub use pulse_analytics::MonthlyReturn;
 
 /// One fill of the strategy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

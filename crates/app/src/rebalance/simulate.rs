@@ -540,7 +540,7 @@ pub fn simulation_report(
             actual: outcome.nav.iter().map(|n| column(&n.weights)).collect(),
         },
         prices,
-        monthly_returns: pulse_report::monthly_returns(&dates, &equity)?,
+        monthly_returns: analysis.monthly.clone(),
         trades: outcome
             .orders
             .iter()

@@ -239,7 +239,7 @@ pub fn real_report() -> BacktestReport {
     let d = demo(cash, &dates, [&tsla, &tsll], 0.001);
     let bh_a = buy_and_hold(cash, &tsla);
     let bh_l = buy_and_hold(cash, &tsll);
-    let monthly = monthly_returns(&dates, &d.equity).unwrap();
+    let monthly = monthly_returns(&dates, &d.equity);
     let span = format!("{}..{}", dates[0], dates[dates.len() - 1]);
     BacktestReport {
         title: "Demo backtest — TSLA / TSLL".into(),
@@ -275,4 +275,13 @@ pub fn real_report() -> BacktestReport {
         sweep: None,
         shaded: Vec::new(),
     }
+}
+
+/// Monthly returns of a daily curve by the analytics (what the app puts in a report).
+pub fn monthly_returns(dates: &[String], equity: &[f64]) -> Vec<MonthlyReturn> {
+    let ts: Vec<pulse_core::jiff::Timestamp> = dates
+        .iter()
+        .map(|d| format!("{d}T00:00:00Z").parse().unwrap())
+        .collect();
+    pulse_analytics::monthly_returns(&ts, equity)
 }
