@@ -43,6 +43,33 @@ pub async fn instrument_of<S: Store>(store: &S, symbol: &Symbol) -> Result<Instr
         .unwrap_or_else(|| Instrument::infer(symbol)))
 }
 
+/// The one currency a multi-symbol account books in: the quote currency of every symbol's
+/// instrument. Symbols quoted in different currencies are refused (the account would need FX
+/// conversion, which the replays do not do), naming two that differ.
+pub async fn account_currency<S: Store>(
+    store: &S,
+    symbols: &[Symbol],
+) -> Result<pulse_core::Currency, AppError> {
+    let mut found: Option<(Symbol, pulse_core::Currency)> = None;
+    for s in symbols {
+        let currency = instrument_of(store, s).await?.currency;
+        match &found {
+            None => found = Some((s.clone(), currency)),
+            Some((first, c)) if *c != currency => {
+                return Err(AppError::Data(format!(
+                    "{first} is quoted in {} and {s} in {}: one account books one currency",
+                    c.as_str(),
+                    currency.as_str()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    found
+        .map(|(_, c)| c)
+        .ok_or_else(|| AppError::setting("symbols", "must not be empty"))
+}
+
 /// The traded series of a run lined up on one timeline, with the context (mood) series and the
 /// ^IRX yield series used as the risk-free rate.
 #[derive(Debug, Clone)]

@@ -821,7 +821,7 @@ async fn universe_terms<S: Store>(
     let instrument = instrument_of(store, first).await?;
     Ok((
         Periodicity::of_bars(Timeframe::D1, instrument.exchange),
-        instrument.currency,
+        crate::market::account_currency(store, symbols).await?,
     ))
 }
 

@@ -163,3 +163,30 @@ async fn a_replay_refuses_bad_settings_before_reading_the_signals() {
         "{err}"
     );
 }
+
+/// The replay books in the securities' own currency (was always "USD"), and refuses securities
+/// quoted in different currencies.
+#[tokio::test]
+async fn the_replay_books_in_the_securities_currency_and_refuses_a_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_without(&dir, "c.db", &[]).await;
+    let req = request(&dir);
+    let outcome = simulate(&store, &req).await.unwrap();
+    assert_eq!(outcome.currency, pulse_core::Currency::Usd);
+    let report =
+        pulse_app::rebalance::simulate::simulation_report(&req, &outcome, String::new()).unwrap();
+    assert_eq!(report.currency, "USD");
+    // A Korean stock beside TSLA: KRW and USD in one account.
+    let mut krx = bundled("TSLA");
+    for b in &mut krx {
+        b.instrument = pulse_core::Instrument::infer(&Symbol::try_new("005930.KS").unwrap());
+    }
+    store.import(&krx).await.unwrap();
+    std::fs::write(
+        &req.signals,
+        "{\"date\":\"2024-01-02\",\"mp\":{\"stocks\":1.0},\"sub_mp\":{\"stocks\":[\"TSLA\",\"005930.KS\"]}}\n",
+    )
+    .unwrap();
+    let err = simulate(&store, &req).await.unwrap_err().to_string();
+    assert!(err.contains("USD") && err.contains("KRW"), "{err}");
+}

@@ -176,6 +176,8 @@ pub struct SimulateOutcome {
     pub events: Vec<RebalanceEvent>,
     /// Whether a plan is still running at the end.
     pub rebalancing_active: bool,
+    /// The account currency (every named security's quote currency).
+    pub currency: pulse_core::Currency,
     /// The raw closes the replay decided, traded and valued at (for the report; not serialized).
     #[serde(skip)]
     pub closes: BTreeMap<Symbol, BTreeMap<Date, Decimal>>,
@@ -271,6 +273,7 @@ pub async fn simulate<S: Store>(
         )));
     }
     let symbols = symbols_named(&signals);
+    let currency = crate::market::account_currency(store, &symbols).await?;
     let closes = load_closes(store, &symbols, request.from).await?;
     let rb = Rebalancer::new(RebalanceConfig {
         fee_rate: request.commission,
@@ -378,6 +381,7 @@ pub async fn simulate<S: Store>(
         traded_notional,
         events,
         rebalancing_active: state.is_rebalancing_active(),
+        currency,
         closes,
     })
 }
@@ -521,7 +525,7 @@ pub fn simulation_report(
         notes,
         config_toml: signals_text,
         initial_cash: money_to_f64(request.cash),
-        currency: "USD".into(),
+        currency: outcome.currency.as_str().into(),
         series: vec![EquitySeries {
             name: NAME.into(),
             dates: dates.clone(),
