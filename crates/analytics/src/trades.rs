@@ -7,15 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AnalyticsError;
 
-/// Direction of a fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    /// Buy (opens or adds to a long, or covers a short).
-    Buy,
-    /// Sell (reduces or closes a long, or opens a short).
-    Sell,
-}
+/// Direction of a fill: the domain's one `Side`.
+pub use pulse_core::Side;
 
 /// One execution, in plain `f64` (the engine converts from its decimals).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

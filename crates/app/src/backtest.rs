@@ -14,7 +14,7 @@ use pulse_core::{Currency, Periodicity, Portfolio, Side, Symbol, Timeframe};
 use pulse_engine::{CostModel, EngineConfig, SizingConfig};
 use pulse_report::{
     AlertRow, BacktestReport, EquitySeries, MetricCell, MetricsRow, PriceSeries, SampleLabel,
-    TradeMarker, TradeRow, TradeSide, WeightsSeries,
+    TradeMarker, TradeRow, WeightsSeries,
 };
 use pulse_strategy::Strategy;
 use pulse_strategy::fixed::{FixedWeights, Rebalance};
@@ -464,10 +464,7 @@ pub fn fill_record(
     FillRecord {
         ts,
         symbol: symbol.to_string(),
-        side: match side {
-            Side::Buy => pulse_analytics::Side::Buy,
-            Side::Sell => pulse_analytics::Side::Sell,
-        },
+        side,
         quantity: money_to_f64(quantity),
         price: money_to_f64(price),
         fee: money_to_f64(fee),
@@ -627,14 +624,6 @@ pub fn run_all(
     Ok(out)
 }
 
-/// The report's side of an order side (pulse-report does not depend on pulse-core).
-pub fn trade_side(side: Side) -> TradeSide {
-    match side {
-        Side::Buy => TradeSide::Buy,
-        Side::Sell => TradeSide::Sell,
-    }
-}
-
 /// One report equity curve per evaluated run, dated at `timeframe`.
 pub fn equity_series(runs: &[Evaluated], timeframe: Timeframe) -> Vec<EquitySeries> {
     runs.iter()
@@ -765,7 +754,7 @@ pub fn build_report(
             .filter(|f| &f.symbol == s)
             .map(|f| TradeMarker {
                 date: date_of(f.ts, tf),
-                side: trade_side(f.side),
+                side: f.side,
                 price: money_to_f64(f.price),
                 quantity: money_to_f64(f.quantity),
             })
@@ -839,7 +828,7 @@ pub fn build_report(
             .map(|f| TradeRow {
                 date: date_of(f.ts, tf),
                 symbol: f.symbol.to_string(),
-                side: trade_side(f.side),
+                side: f.side,
                 quantity: money_to_f64(f.quantity),
                 price: money_to_f64(f.price),
                 fee: money_to_f64(f.fee),

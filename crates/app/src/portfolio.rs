@@ -10,7 +10,7 @@
 //! the account currency.
 
 use crate::backtest::{
-    Evaluated, MAX_MONEY, RiskFreeChoice, analyse, date_of, equity_series, metrics_row, trade_side,
+    Evaluated, MAX_MONEY, RiskFreeChoice, analyse, date_of, equity_series, metrics_row,
     validate_commission, validate_money,
 };
 use crate::error::AppError;
@@ -1335,7 +1335,7 @@ pub fn walk_forward_report(
                     .filter(|f| &f.symbol == s)
                     .map(|f| TradeMarker {
                         date: date_of(f.ts, tf),
-                        side: trade_side(f.side),
+                        side: f.side,
                         price: money_to_f64(f.price),
                         quantity: money_to_f64(f.quantity),
                     })
@@ -1349,7 +1349,7 @@ pub fn walk_forward_report(
         .map(|f| TradeRow {
             date: date_of(f.ts, tf),
             symbol: f.symbol.to_string(),
-            side: trade_side(f.side),
+            side: f.side,
             quantity: money_to_f64(f.quantity),
             price: money_to_f64(f.price),
             fee: money_to_f64(f.fee),

@@ -18,6 +18,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// `Buy` or `Sell`, for tables and hover titles.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Buy => "Buy",
+            Side::Sell => "Sell",
+        }
+    }
+
     /// `buy` or `sell`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -50,9 +50,9 @@ fn build() -> BacktestReport {
         if dates[t][..7] != dates[t - 1][..7] {
             for j in 0..2 {
                 let side = if px[j][t] > px[j][t.saturating_sub(21)] {
-                    TradeSide::Sell
+                    Side::Sell
                 } else {
-                    TradeSide::Buy
+                    Side::Buy
                 };
                 let q = (1_000.0 / px[j][t]).floor().max(1.0);
                 trades.push(TradeRow {

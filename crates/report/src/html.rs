@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::chart::{self, ChartSpec, Island, Line, Marker, PALETTE};
 use crate::error::ReportError;
 use crate::escape::{html, json_for_script, push_html};
-use crate::model::{BacktestReport, MetricDef, MetricUnit, SampleLabel, TradeSide};
+use crate::model::{BacktestReport, MetricDef, MetricUnit, SampleLabel, Side};
 use crate::scale::{ValueFormat, money, percent, thousands};
 use crate::time::parse_day;
 
@@ -575,7 +575,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         out.push_str("<h3>");
         push_html(&mut out, &p.symbol);
         let (nb, ns) = p.markers.iter().fold((0, 0), |(b, s), m| {
-            if m.side == TradeSide::Buy {
+            if m.side == Side::Buy {
                 (b + 1, s)
             } else {
                 (b, s + 1)
@@ -589,7 +589,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
                 parse_day(&m.date).map(|mx| Marker {
                     x: mx,
                     y: m.price,
-                    buy: m.side == TradeSide::Buy,
+                    buy: m.side == Side::Buy,
                     title: format!(
                         "{} {} {} × {} on {}",
                         m.side.label(),

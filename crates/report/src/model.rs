@@ -280,51 +280,33 @@ pub struct PriceSeries {
 }
 
 /// A fill drawn on a price chart.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TradeMarker {
     /// Fill date.
     pub date: String,
     /// Buy or sell.
-    pub side: TradeSide,
+    pub side: Side,
     /// Fill price, currency units per share.
     pub price: f64,
     /// Shares (positive).
     pub quantity: f64,
 }
 
-/// Direction of a fill.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TradeSide {
-    /// Bought.
-    #[default]
-    Buy,
-    /// Sold.
-    Sell,
-}
-
-impl TradeSide {
-    /// "Buy" or "Sell".
-    pub fn label(self) -> &'static str {
-        match self {
-            TradeSide::Buy => "Buy",
-            TradeSide::Sell => "Sell",
-        }
-    }
-}
+/// Direction of a fill: the domain's one `Side` (`"buy"`/`"sell"` in JSON).
+pub use pulse_core::Side;
 
 /// One calendar month's return: the analytics' own type (`pulse_analytics::Analysis::monthly`).
 pub use pulse_analytics::MonthlyReturn;
 
 /// One fill of the strategy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TradeRow {
     /// Fill date.
     pub date: String,
     /// Ticker.
     pub symbol: String,
     /// Buy or sell.
-    pub side: TradeSide,
+    pub side: Side,
     /// Shares (positive).
     pub quantity: f64,
     /// Fill price, currency units per share.

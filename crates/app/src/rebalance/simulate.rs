@@ -12,7 +12,7 @@
 
 use super::{Calendar, Session, first_close_after, session_close};
 use crate::AppError;
-use crate::backtest::{trade_side, validate_commission, validate_money};
+use crate::backtest::{validate_commission, validate_money};
 use broker_paper::{PaperBook, PaperBroker, PriceSource};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -489,7 +489,7 @@ pub fn simulation_report(
                 .filter(|o| &o.symbol == s)
                 .map(|o| TradeMarker {
                     date: o.date.to_string(),
-                    side: trade_side(o.side),
+                    side: o.side,
                     price: money_to_f64(o.price),
                     quantity: money_to_f64(o.quantity),
                 })
@@ -551,7 +551,7 @@ pub fn simulation_report(
             .map(|o| TradeRow {
                 date: o.date.to_string(),
                 symbol: o.symbol.to_string(),
-                side: trade_side(o.side),
+                side: o.side,
                 quantity: money_to_f64(o.quantity),
                 price: money_to_f64(o.price),
                 fee: money_to_f64(o.fee),

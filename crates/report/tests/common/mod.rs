@@ -125,11 +125,7 @@ pub fn demo(cash0: f64, dates: &[String], px: [&[f64]; 2], fee_rate: f64) -> Dem
                 }
                 let notional = delta.abs() * px[j][t];
                 let fee = notional * fee_rate;
-                let side = if delta > 0.0 {
-                    TradeSide::Buy
-                } else {
-                    TradeSide::Sell
-                };
+                let side = if delta > 0.0 { Side::Buy } else { Side::Sell };
                 cash -= delta * px[j][t] + fee;
                 qty[j] = want;
                 out.trades.push(TradeRow {
