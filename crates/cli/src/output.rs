@@ -67,6 +67,47 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A metric for the text tables: percent or plain, "—" when undefined, "∞" when infinite.
+pub fn fmt_opt(v: Option<f64>, pct: bool) -> String {
+    match v {
+        None => "—".into(),
+        Some(x) if x.is_infinite() => "∞".into(),
+        Some(x) if pct => format!("{:.2}%", x * 100.0),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
+/// A headline metric of the text tables: label, key in the metrics JSON, shown in percent.
+pub type MetricRow = (&'static str, &'static str, bool);
+
+/// One metric of a metrics JSON object (`pulse_analytics::Metrics` serialized): counts as
+/// integers, other values by [`fmt_opt`].
+pub fn metric_text(metrics: Option<&serde_json::Value>, key: &str, pct: bool) -> String {
+    let v = metrics.map(|m| &m[key]);
+    match v.and_then(serde_json::Value::as_u64) {
+        Some(count) if !pct => count.to_string(),
+        _ => fmt_opt(v.and_then(serde_json::Value::as_f64), pct),
+    }
+}
+
+/// A table of `rows` (one per metric) with one column per `(name, metrics JSON)`.
+pub fn print_metrics(
+    columns: &[(&str, Option<&serde_json::Value>)],
+    rows: &[MetricRow],
+) -> anyhow::Result<()> {
+    let mut header = vec!["metric"];
+    header.extend(columns.iter().map(|(name, _)| *name));
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(label, key, pct)| {
+            let mut row = vec![label.to_string()];
+            row.extend(columns.iter().map(|(_, m)| metric_text(*m, key, *pct)));
+            row
+        })
+        .collect();
+    print_table(&header, &table)
+}
+
 /// A progress bar of `len` steps with a message, or a hidden one when `show` is false.
 pub fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {

@@ -6,7 +6,7 @@ use crate::cli::{
     BacktestArgs, FillArg, RunArgs, RunsArgs, RunsCommand, SimulateArgs, StrategyCommand,
 };
 use crate::commands::{parse_instant, parse_timeframe};
-use crate::output::{print_json, print_table};
+use crate::output::{MetricRow, fmt_opt, metric_text, print_json, print_metrics, print_table};
 use anyhow::Context;
 use jiff::tz::TimeZone;
 use pulse_analytics::Metrics;
@@ -16,7 +16,6 @@ use pulse_app::backtest::{
 use pulse_backtest::FillPrice;
 use pulse_core::Symbol;
 use pulse_core::WallClock;
-use pulse_core::money::money_to_f64;
 use pulse_engine::CostModel;
 use pulse_report::{AlertRow, TradeRow, WeightsSeries};
 use pulse_strategy::pulse::{DEFAULT_TOML, PulseConfig};
@@ -104,15 +103,34 @@ pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
     })
 }
 
-/// A metric for the text tables: percent or plain, "—" when undefined, "∞" when infinite.
-pub(crate) fn fmt_opt(v: Option<f64>, pct: bool) -> String {
-    match v {
-        None => "—".into(),
-        Some(x) if x.is_infinite() => "∞".into(),
-        Some(x) if pct => format!("{:.2}%", x * 100.0),
-        Some(x) => format!("{x:.2}"),
-    }
-}
+/// The rows of the backtest and simulate summaries.
+const SUMMARY: [MetricRow; 16] = [
+    ("final equity", "final_equity", false),
+    ("total return", "total_return", true),
+    ("CAGR", "cagr", true),
+    ("volatility", "volatility", true),
+    ("Sharpe", "sharpe", false),
+    ("Sortino", "sortino", false),
+    ("max drawdown", "max_drawdown", true),
+    ("Calmar", "calmar", false),
+    ("win rate", "win_rate", true),
+    ("profit factor", "profit_factor", false),
+    ("fills (buys and sells)", "fills", false),
+    ("closed trades", "closed_trades", false),
+    ("fees paid", "fees_paid", false),
+    ("exposure", "exposure_mean", true),
+    ("VaR 95% (1d)", "var_95", true),
+    ("CVaR 95% (1d)", "cvar_95", true),
+];
+
+/// The headline rows of `runs show` and `runs compare`.
+const HEADLINE: [MetricRow; 5] = [
+    ("total return", "total_return", true),
+    ("CAGR", "cagr", true),
+    ("Sharpe", "sharpe", false),
+    ("max drawdown", "max_drawdown", true),
+    ("fills", "fills", false),
+];
 
 fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
     let pulse = &runs.first().context("no run")?.result;
@@ -134,51 +152,16 @@ fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
         p.rf.describe()
     )?;
     drop(out);
-    let mut header = vec!["metric"];
-    header.extend(runs.iter().map(|e| e.result.strategy.as_str()));
-    type Getter = fn(&Evaluated) -> String;
-    let rows: Vec<(&str, Getter)> = vec![
-        ("final equity", |e| {
-            format!("{:.2}", e.analysis.metrics.final_equity.unwrap_or(0.0))
-        }),
-        ("total return", |e| {
-            fmt_opt(e.analysis.metrics.total_return, true)
-        }),
-        ("CAGR", |e| fmt_opt(e.analysis.metrics.cagr, true)),
-        ("volatility", |e| {
-            fmt_opt(e.analysis.metrics.volatility, true)
-        }),
-        ("Sharpe", |e| fmt_opt(e.analysis.metrics.sharpe, false)),
-        ("Sortino", |e| fmt_opt(e.analysis.metrics.sortino, false)),
-        ("max drawdown", |e| {
-            fmt_opt(e.analysis.metrics.max_drawdown, true)
-        }),
-        ("Calmar", |e| fmt_opt(e.analysis.metrics.calmar, false)),
-        ("win rate", |e| fmt_opt(e.analysis.metrics.win_rate, true)),
-        ("profit factor", |e| {
-            fmt_opt(e.analysis.metrics.profit_factor, false)
-        }),
-        ("trades", |e| e.analysis.metrics.fills.to_string()),
-        ("fees paid", |e| {
-            format!("{:.2}", money_to_f64(e.result.fees_paid))
-        }),
-        ("exposure", |e| {
-            fmt_opt(e.analysis.metrics.exposure_mean, true)
-        }),
-        ("VaR 95% (1d)", |e| fmt_opt(e.analysis.metrics.var_95, true)),
-        ("CVaR 95% (1d)", |e| {
-            fmt_opt(e.analysis.metrics.cvar_95, true)
-        }),
-    ];
-    let table: Vec<Vec<String>> = rows
+    let metrics: Vec<serde_json::Value> = runs
         .iter()
-        .map(|(name, get)| {
-            let mut row = vec![name.to_string()];
-            row.extend(runs.iter().map(get));
-            row
-        })
+        .map(|e| serde_json::to_value(&e.analysis.metrics))
+        .collect::<Result<_, _>>()?;
+    let columns: Vec<(&str, Option<&serde_json::Value>)> = runs
+        .iter()
+        .zip(&metrics)
+        .map(|(e, m)| (e.result.strategy.as_str(), Some(m)))
         .collect();
-    print_table(&header, &table)?;
+    print_metrics(&columns, &SUMMARY)?;
     writeln!(
         std::io::stdout().lock(),
         "{} alert(s) from Pulse; {} fills.",
@@ -484,27 +467,12 @@ async fn show_run(app: &App, store: &store_sqlite::SqliteStore, id: i64) -> anyh
         other => writeln!(out, "settings: {other}")?,
     }
     drop(out);
-    let names: Vec<&String> = d.metrics.keys().collect();
-    let mut header = vec!["metric"];
-    header.extend(names.iter().map(|n| n.as_str()));
-    let rows: Vec<Vec<String>> = [
-        ("total return", "total_return", true),
-        ("CAGR", "cagr", true),
-        ("Sharpe", "sharpe", false),
-        ("max drawdown", "max_drawdown", true),
-        ("fills", "fills", false),
-    ]
-    .iter()
-    .map(|(label, key, pct)| {
-        let mut row = vec![label.to_string()];
-        row.extend(names.iter().map(|n| match d.metrics[*n][*key].as_u64() {
-            Some(count) => count.to_string(),
-            None => fmt_opt(d.metrics[*n][*key].as_f64(), *pct),
-        }));
-        row
-    })
-    .collect();
-    print_table(&header, &rows)?;
+    let columns: Vec<(&str, Option<&serde_json::Value>)> = d
+        .metrics
+        .iter()
+        .map(|(name, m)| (name.as_str(), Some(m)))
+        .collect();
+    print_metrics(&columns, &HEADLINE)?;
     let mut out = std::io::stdout().lock();
     for a in &r.alerts {
         writeln!(out, "alert {}  {}", a.ts, a.message)?;
@@ -531,19 +499,9 @@ pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
                 return print_json(&c);
             }
             let headline = |d: &pulse_app::runs::RunDetail, key: &str, pct: bool| {
-                let v = d.metrics.get(&d.record.strategy).map(|m| &m[key]);
-                match v.and_then(serde_json::Value::as_u64) {
-                    Some(count) => count.to_string(),
-                    None => fmt_opt(v.and_then(serde_json::Value::as_f64), pct),
-                }
+                metric_text(d.metrics.get(&d.record.strategy), key, pct)
             };
-            let rows: Vec<Vec<String>> =
-                [
-                    ("total return", "total_return", true),
-                    ("Sharpe", "sharpe", false),
-                    ("max drawdown", "max_drawdown", true),
-                    ("fills", "fills", false),
-                ]
+            let rows: Vec<Vec<String>> = HEADLINE
                 .iter()
                 .map(|(label, key, pct)| {
                     vec![

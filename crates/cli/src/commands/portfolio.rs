@@ -3,8 +3,9 @@
 
 use crate::app::{App, usage};
 use crate::cli::{AllocateArgs, OptimizeArgs, PortfolioBacktestArgs, PortfolioCommand};
-use crate::commands::backtest::{decimal, fmt_opt};
+use crate::commands::backtest::decimal;
 use crate::commands::{parse_instant, parse_symbols};
+use crate::output::fmt_opt;
 use crate::output::{outln, print_json, print_table};
 use anyhow::Context;
 use pulse_app::backtest::date_of;

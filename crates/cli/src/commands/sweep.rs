@@ -4,7 +4,8 @@
 
 use crate::app::App;
 use crate::cli::SweepArgs;
-use crate::commands::backtest::{fmt_opt, run_settings};
+use crate::commands::backtest::run_settings;
+use crate::output::fmt_opt;
 use crate::output::{bar, outln, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_app::sweep_run::{SweepOutcome, SweepRequest, SweepTiming, SweepWindow, sweep_report};
