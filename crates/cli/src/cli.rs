@@ -58,6 +58,22 @@ pub enum Command {
     /// Search the Pulse thresholds on all cores (grid, random or TPE), with walk-forward
     /// validation and overfitting statistics (deflated Sharpe, PBO).
     Sweep(SweepArgs),
+    /// The dashboard: recorded runs, the rebalancing admin with time travel, and a JSON API
+    /// (`/api/openapi.json`), on 127.0.0.1 unless told otherwise; log in with the access token.
+    Serve(ServeArgs),
+}
+
+/// `pulse serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one). Anything but loopback should sit behind
+    /// a TLS proxy.
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    pub bind: std::net::SocketAddr,
+    /// The access-token file (created with a new token, mode 0600, when missing). Default:
+    /// `<config dir>/pulse/server-token`.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// `pulse sweep`

@@ -434,8 +434,14 @@ impl ClockStep {
 pub enum ClockChange {
     /// Travel to this instant.
     Set(Timestamp),
+    /// Travel to this local date and time of the schedule's time zone (a browser's
+    /// `datetime-local` field).
+    SetLocal(jiff::civil::DateTime),
     /// Move the simulated clock forward (from the wall clock if none is set).
     Advance(ClockStep),
+    /// Today (by the clock, in the schedule's time zone) at this local time: the dashboard's
+    /// 08:30 and 09:40 presets.
+    At(jiff::civil::Time),
     /// Back to the wall clock.
     Reset,
 }
@@ -469,6 +475,29 @@ pub async fn clock<S: Store>(
                 ClockChange::Reset => None,
                 ClockChange::Set(t) => Some(t),
                 ClockChange::Advance(step) => Some(step.after(current, &tz)?),
+                ClockChange::SetLocal(at) => Some(
+                    at.to_zoned(tz.clone())
+                        .map_err(|source| AppError::Time {
+                            what: format!(
+                                "{at} in {}",
+                                tz.iana_name().unwrap_or("the schedule's zone")
+                            ),
+                            source,
+                        })?
+                        .timestamp(),
+                ),
+                ClockChange::At(time) => Some(
+                    current
+                        .to_zoned(tz.clone())
+                        .date()
+                        .to_datetime(time)
+                        .to_zoned(tz.clone())
+                        .map_err(|source| AppError::Time {
+                            what: format!("{time} on the clock's day"),
+                            source,
+                        })?
+                        .timestamp(),
+                ),
             };
             let doc = serde_json::to_string(&ClockDoc { simulated: sim }).map_err(|e| {
                 AppError::Encode {

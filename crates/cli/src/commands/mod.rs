@@ -5,6 +5,7 @@ pub mod data;
 pub mod data_io;
 pub mod portfolio;
 pub mod rebalance;
+pub mod serve;
 pub mod sweep;
 pub mod ta;
 
@@ -46,6 +47,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Rebalance(cmd) => rebalance::run(app, cmd).await,
         Command::Clock(cmd) => rebalance::clock(app, cmd).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
+        Command::Serve(args) => serve::serve(app, args).await,
     }
 }
 

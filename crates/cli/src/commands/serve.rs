@@ -1,0 +1,40 @@
+//! `pulse serve`: the dashboard (`pulse_server`) on the configured store.
+
+use crate::app::App;
+use crate::cli::ServeArgs;
+use crate::output::outln;
+use anyhow::Context;
+use pulse_server::{Dashboard, load_or_create_token, router};
+use std::sync::Arc;
+
+/// Runs `pulse serve` until the process is stopped.
+pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let path = match args.token_file {
+        Some(p) => p,
+        None => dirs::config_dir()
+            .context("cannot find a config directory (set HOME or XDG_CONFIG_HOME, or pass --token-file)")?
+            .join("pulse")
+            .join("server-token"),
+    };
+    let (token, created) = load_or_create_token(&path)
+        .with_context(|| format!("cannot read or create the access token {}", path.display()))?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: serving on {addr} without TLS; put a TLS proxy in front, or bind 127.0.0.1"
+        );
+    }
+    if created {
+        outln!(
+            "Access token (shown once; stored in {} with mode 0600): {token}",
+            path.display()
+        )?;
+    }
+    outln!("Serving the dashboard on http://{addr} (log in with the access token)")?;
+    pulse_server::serve(listener, router(Arc::new(Dashboard::new(store, token)))).await?;
+    Ok(())
+}

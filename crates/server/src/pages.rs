@@ -1,0 +1,258 @@
+//! The dashboard's HTML pages (self-contained: inline CSS, no scripts, no external resources) and
+//! its OpenAPI document. Every value shown comes from the application layer's outcomes.
+
+use axum::response::Html;
+use pulse_app::rebalance::{ClockReading, HistoryEntry, Status};
+use pulse_app::runs::RunSummary;
+use pulse_report::escape::html;
+use std::fmt::Write as _;
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1c2733}\
+header{background:#1f4e9c;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:center}\
+header a{color:#fff;text-decoration:none;font-weight:600}main{padding:16px 20px;max-width:1200px}\
+section{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:12px 16px;margin-bottom:14px}\
+table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #eceef2;text-align:left}\
+.num{text-align:right}.muted{color:#667}.err{color:#c92a2a}form.inline{display:inline-block;margin:0 8px 6px 0}\
+button{padding:4px 10px}code{font-size:12px}";
+
+fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
+    let logout = if csrf.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<form class=\"inline\" method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Log out</button></form>",
+            html(csrf)
+        )
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/rebalance\">Rebalancing</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+        html(title)
+    ))
+}
+
+/// The login form, with an error when the last attempt failed.
+pub fn login(error: Option<&str>) -> Html<String> {
+    let error = error
+        .map(|e| format!("<p class=\"err\">{}</p>", html(e)))
+        .unwrap_or_default();
+    page(
+        "Log in",
+        "",
+        &format!(
+            "<section><h1>Log in</h1>{error}<p class=\"muted\">The access token was printed when `pulse serve` first started; it is stored in the config directory.</p>\
+<form method=\"post\" action=\"/login\"><input type=\"password\" name=\"token\" autocomplete=\"current-password\" size=\"70\" required> <button>Log in</button></form></section>"
+        ),
+    )
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("—".into(), |x| format!("{:.2}%", x * 100.0))
+}
+
+fn num(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("—".into(), |x| format!("{x:.2}"))
+}
+
+/// The overview: recorded runs with their headline metrics, and the rebalancer at a glance.
+pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Html<String> {
+    let mut body = String::from("<section><h1>Recorded runs</h1>");
+    if runs.is_empty() {
+        body.push_str(
+            "<p class=\"muted\">No runs yet: `pulse backtest` or `pulse simulate` records one.</p>",
+        );
+    } else {
+        body.push_str("<table><thead><tr><th>#</th><th>Kind</th><th>Strategy</th><th>Sample</th><th>Data</th><th class=\"num\">Return</th><th class=\"num\">Sharpe</th><th class=\"num\">Max DD</th><th class=\"num\">Win rate</th><th class=\"num\">Alerts</th></tr></thead><tbody>");
+        for r in runs {
+            let m = r.headline.as_ref();
+            let rec = &r.record;
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}..{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                rec.id.map(|i| i.to_string()).unwrap_or_default(),
+                html(&rec.kind),
+                html(&rec.strategy),
+                html(&rec.sample),
+                rec.data_from.strftime("%Y-%m-%d"),
+                rec.data_to.strftime("%Y-%m-%d"),
+                pct(m.and_then(|m| m.total_return)),
+                num(m.and_then(|m| m.sharpe)),
+                pct(m.and_then(|m| m.max_drawdown)),
+                pct(m.and_then(|m| m.win_rate)),
+                rec.alerts.len()
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</section><section><h1>Rebalancer</h1>");
+    match status {
+        None => body.push_str(
+            "<p class=\"muted\">Not set up: `pulse rebalance init` creates its paper account.</p>",
+        ),
+        Some(s) => {
+            let _ = write!(
+                body,
+                "<p>Rebalancing active: <b>{}</b> · cash {} · {} holding(s) · clock {}{} · <a href=\"/rebalance\">admin and time travel</a></p>",
+                s.is_rebalancing_active,
+                s.cash.round_dp(2),
+                s.holdings.len(),
+                s.now,
+                if s.simulated_clock {
+                    " (simulated)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    body.push_str("</section>");
+    page("Overview", csrf, &body)
+}
+
+fn hidden(csrf: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        html(csrf)
+    )
+}
+
+/// The rebalancing admin (SPEC §6 test environment): state, pending signals with their day
+/// counts, the plan, history, and the time-travel controls.
+pub fn rebalance(
+    clock: &ClockReading,
+    status: Result<&Status, &pulse_app::AppError>,
+    history: &[HistoryEntry],
+    csrf: &str,
+) -> Html<String> {
+    let h = hidden(csrf);
+    let mut body = String::from("<section><h1>Clock</h1>");
+    let _ = write!(
+        body,
+        "<p id=\"clock\">{} <span class=\"muted\">({})</span>{}</p>",
+        clock.now,
+        html(&clock.local),
+        if clock.simulated {
+            " <b>simulated</b>"
+        } else {
+            ""
+        }
+    );
+    let _ = write!(
+        body,
+        "<form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"set\"><input type=\"datetime-local\" name=\"time\" required> <button>Set</button></form>\
+<form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"at\"><input type=\"hidden\" name=\"time\" value=\"08:30\"><button>08:30</button></form>\
+<form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"at\"><input type=\"hidden\" name=\"time\" value=\"09:40\"><button>09:40</button></form>\
+<form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"advance\"><input type=\"hidden\" name=\"by\" value=\"1d\"><button>+1 day (08:00)</button></form>\
+<form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"reset\"><button>Wall clock</button></form>\
+<form class=\"inline\" method=\"post\" action=\"/rebalance/run\">{h}<button><b>Run now</b></button></form></section>"
+    );
+    body.push_str("<section><h1>State</h1>");
+    match status {
+        Err(e) => {
+            let _ = write!(body, "<p class=\"muted\">{}</p>", html(&e.to_string()));
+        }
+        Ok(s) => {
+            let _ = write!(
+                body,
+                "<p>is_rebalancing_active: <b id=\"active\">{}</b> · calendar {} · cash {} · last intake {} · last execution {}</p>",
+                s.is_rebalancing_active,
+                s.calendar,
+                s.cash.round_dp(2),
+                s.last_intake.map(|d| d.to_string()).unwrap_or("—".into()),
+                s.last_execution
+                    .map(|d| d.to_string())
+                    .unwrap_or("—".into())
+            );
+            body.push_str("<h2>Targets and holdings</h2><table><thead><tr><th>Symbol</th><th class=\"num\">Target</th><th class=\"num\">Shares</th></tr></thead><tbody>");
+            for (sym, w) in &s.targets {
+                let held = s.holdings.get(sym).copied().unwrap_or_default();
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{held}</td></tr>",
+                    html(sym.as_str()),
+                    w * 100.0
+                );
+            }
+            body.push_str("</tbody></table><h2>Pending signals</h2><table><thead><tr><th>Signal</th><th>Value</th><th class=\"num\">Days</th></tr></thead><tbody>");
+            if let Some(mp) = &s.pending.mp {
+                let _ = write!(
+                    body,
+                    "<tr class=\"pending\"><td>MP</td><td><code>{}</code></td><td class=\"num days\">{}</td></tr>",
+                    html(&serde_json::to_string(&mp.value).unwrap_or_default()),
+                    mp.days
+                );
+            }
+            for (class, p) in &s.pending.sub_mp {
+                let _ = write!(
+                    body,
+                    "<tr class=\"pending\"><td>Sub-MP {}</td><td><code>{}</code></td><td class=\"num days\">{}</td></tr>",
+                    html(class),
+                    html(&serde_json::to_string(&p.value).unwrap_or_default()),
+                    p.days
+                );
+            }
+            body.push_str("</tbody></table><h2>Plan</h2>");
+            match &s.plan {
+                None => body.push_str("<p class=\"muted\">No plan running.</p>"),
+                Some(p) => {
+                    let _ = write!(
+                        body,
+                        "<p>{} since {} · steps done {}{} · scope <code>{}</code></p>",
+                        html(&p.id.0),
+                        p.started,
+                        p.steps_done,
+                        if p.paused {
+                            " · <b>paused</b> (a signal is pending)"
+                        } else {
+                            ""
+                        },
+                        html(&serde_json::to_string(&p.scope).unwrap_or_default())
+                    );
+                }
+            }
+        }
+    }
+    body.push_str("</section><section><h1>History</h1><table><thead><tr><th>Time</th><th>Part</th><th>Entry</th></tr></thead><tbody>");
+    for e in history.iter().rev() {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            e.ts,
+            html(&e.subsystem),
+            html(&e.entry.to_string())
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    page("Rebalancing", csrf, &body)
+}
+
+/// The JSON API's OpenAPI 3.1 document.
+pub const OPENAPI: &str = r##"{
+  "openapi": "3.1.0",
+  "info": {"title": "Portfolio Pulse dashboard API", "version": "0.1.0",
+    "description": "Every endpoint but this document needs `Authorization: Bearer <token>` (or a logged-in session whose changes send X-CSRF-Token). Errors are {\"error\": message, \"field\": name or null}."},
+  "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+  "security": [{"bearer": []}],
+  "paths": {
+    "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",
+      "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+      "responses": {"200": {"description": "Run records"}, "400": {"description": "Bad limit"}, "401": {"description": "No or wrong token"}}}},
+    "/api/clock": {
+      "get": {"summary": "The clock (simulated when time travel is on)", "responses": {"200": {"description": "{now, local, simulated}"}}},
+      "post": {"summary": "Time travel: set, a preset time today, advance, or back to the wall clock",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["action"],
+          "properties": {"action": {"enum": ["set", "at", "advance", "reset"]},
+            "time": {"type": "string", "description": "set: RFC 3339, or 2024-01-02T08:30 in the schedule's time zone; at: HH:MM"},
+            "by": {"type": "string", "description": "advance: 1d (next day 08:00), 3h, 90m"}}}}}},
+        "responses": {"200": {"description": "{now, local, simulated}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/rebalance/status": {"get": {"summary": "Holdings, targets, pending signals with day counts, the plan",
+      "responses": {"200": {"description": "Status"}, "409": {"description": "The rebalancer is not set up"}}}},
+    "/api/rebalance/history": {"get": {"summary": "The audit log, oldest first",
+      "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+      "responses": {"200": {"description": "Entries {ts, subsystem, entry}"}}}},
+    "/api/rebalance/run": {"post": {"summary": "Run what is due now by the clock (08:30 intake, 09:40 execution)",
+      "responses": {"200": {"description": "{now, trading_day, done}"}, "409": {"description": "The rebalancer is not set up"}}}}
+  }
+}"##;
