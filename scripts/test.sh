@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The full test suite, as CI runs it: formatting, lints, then every test of the workspace on the
-# real shared data (../shared/data beside the repository, or $PULSE_SHARED_DATA).
+# The full test suite, as CI runs it: formatting, lints, every test of the workspace on the real
+# shared data (../shared/data beside the repository, or $PULSE_SHARED_DATA), then the dashboard's
+# browser test in headless Chromium (scripts/browser_test.sh installs Chromium and playwright-core
+# when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +19,6 @@ echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
+echo "== browser test (headless Chromium)"
+bash scripts/browser_test.sh
 echo "All tests passed."

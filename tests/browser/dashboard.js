@@ -1,0 +1,69 @@
+// Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
+// log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
+// run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
+// sent back to the login page. Screenshots go to ARTIFACTS for a person to look at.
+//
+// Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
+const { chromium } = require('playwright-core');
+const fs = require('fs');
+const path = require('path');
+
+const [base, tokenFile, artifacts] = process.argv.slice(2);
+
+function check(cond, what) {
+  if (!cond) {
+    throw new Error(`browser test failed: ${what}`);
+  }
+  console.log(`ok - ${what}`);
+}
+
+(async () => {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const token = fs.readFileSync(tokenFile, 'utf8').trim();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${base}/`);
+    check(page.url().endsWith('/login'), 'an anonymous browser is sent to the login page');
+    await page.fill('input[name=token]', 'not-the-token');
+    await page.click('button');
+    check((await page.content()).includes('That is not the access token'), 'a wrong token is refused');
+    await page.fill('input[name=token]', token);
+    await page.click('button');
+    await page.waitForURL(`${base}/`);
+    check((await page.textContent('h1')).includes('Recorded runs'), 'the overview shows the recorded runs');
+    check(!(await page.content()).includes(token), 'no page shows the token');
+    await page.screenshot({ path: path.join(artifacts, 'overview.png'), fullPage: true });
+
+    await page.goto(`${base}/rebalance`);
+    const counts = [];
+    for (let day = 0; day < 2; day++) {
+      if (day > 0) {
+        await page.click('text=+1 day (08:00)');
+        await page.waitForURL(`${base}/rebalance`);
+      }
+      await page.click('text=08:30');
+      await page.waitForURL(`${base}/rebalance`);
+      await page.click('text=Run now');
+      await page.waitForURL(`${base}/rebalance`);
+      counts.push((await page.textContent('tr.pending td.days')).trim());
+    }
+    check(counts.join(',') === '1,2', `time travel moves the pending counter (${counts.join(' → ')})`);
+    check((await page.textContent('#clock')).includes('simulated'), 'the clock shows it is simulated');
+    await page.screenshot({ path: path.join(artifacts, 'rebalance.png'), fullPage: true });
+
+    await page.click('text=Log out');
+    await page.waitForURL(`${base}/login`);
+    await page.goto(`${base}/rebalance`);
+    check(page.url().endsWith('/login'), 'after logging out the admin needs a login again');
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
