@@ -124,11 +124,29 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(|source| open_error(path, source))?;
+        // Switching a brand-new file to WAL needs an exclusive lock, and SQLite answers
+        // SQLITE_BUSY there without waiting on the busy timeout when another process is creating
+        // the same file: retry the connection (with a short, growing pause) for as long as the
+        // busy timeout would have waited.
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(10);
+        let pool = loop {
+            match SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .connect_with(options.clone())
+                .await
+            {
+                Ok(pool) => break pool,
+                Err(source)
+                    if is_busy(&source)
+                        && started.elapsed() < Duration::from_secs(BUSY_TIMEOUT_SECS) =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(source) => return Err(open_error(path, source)),
+            }
+        };
         // A file that is not SQLite may only fail on its first real read.
         if let Err(source) = sqlx::query("SELECT count(*) FROM sqlite_schema")
             .execute(&pool)
@@ -524,6 +542,18 @@ impl SqliteStore {
             },
             symbol: sym,
         })
+    }
+}
+
+/// True for SQLite's "database is locked" / "database table is locked" (codes 5 and 6).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        // Primary code in the low byte of SQLite's (possibly extended) result code.
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
     }
 }
 
