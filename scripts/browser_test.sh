@@ -30,6 +30,7 @@ cleanup() {
 trap cleanup EXIT
 export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data"
 db="$home/pulse.db"
+"$pulse" -q --db "$db" data seed
 "$pulse" -q --db "$db" rebalance init --calendar nyse
 "$pulse" -q --db "$db" clock set 2024-01-02T08:00:00-05:00 >/dev/null
 "$pulse" -q --db "$db" rebalance signal --mp stocks=0.6,bonds=0.4 --sub-mp stocks=SPY --sub-mp bonds=TLT

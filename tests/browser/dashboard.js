@@ -56,6 +56,22 @@ function check(cond, what) {
     check((await page.textContent('#clock')).includes('simulated'), 'the clock shows it is simulated');
     await page.screenshot({ path: path.join(artifacts, 'rebalance.png'), fullPage: true });
 
+    await page.goto(`${base}/backtest`);
+    await page.fill('input[name=from]', '2024-01-01');
+    await page.fill('input[name=to]', '2024-12-31');
+    await page.selectOption('select[name=fill]', 'next_close');
+    await page.click('form[action="/backtest"] button');
+    await page.waitForURL(/\/runs\/\d+\/report$/);
+    const report = await page.content();
+    check(report.includes('Pulse') && report.includes('Monthly returns'), 'a backtest run from the form opens its report');
+    await page.screenshot({ path: path.join(artifacts, 'backtest-report.png') });
+    const id = page.url().match(/\/runs\/(\d+)\/report$/)[1];
+    await page.goto(`${base}/runs/${id}`);
+    check((await page.content()).includes('next_close'), 'the run page shows the settings it ran with');
+    await page.goto(`${base}/`);
+    check((await page.content()).includes(`href="/runs/${id}"`), 'the overview lists the new run');
+    await page.screenshot({ path: path.join(artifacts, 'overview-after.png'), fullPage: true });
+
     await page.click('text=Log out');
     await page.waitForURL(`${base}/login`);
     await page.goto(`${base}/rebalance`);

@@ -18,6 +18,9 @@ pub enum AppError {
     /// A request that cannot be served as asked (an unknown strategy, a date before the data).
     #[error("{0}")]
     Usage(String),
+    /// What the request names does not exist (a run id); a request error too.
+    #[error("{0}")]
+    NotFound(String),
     /// Data the request needs is missing or inconsistent (no bars, a history after the data).
     #[error("{0}")]
     Data(String),
@@ -160,6 +163,9 @@ impl AppError {
     /// True when the request itself is wrong (a flag or form field to fix), not a file, the data
     /// or the world (a bad strategy file is a runtime error, like any bad file).
     pub fn is_usage(&self) -> bool {
-        matches!(self, AppError::InvalidSetting { .. } | AppError::Usage(_))
+        matches!(
+            self,
+            AppError::InvalidSetting { .. } | AppError::Usage(_) | AppError::NotFound(_)
+        )
     }
 }

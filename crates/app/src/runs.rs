@@ -58,7 +58,7 @@ fn detail(record: RunRecord) -> RunDetail {
 pub async fn show_run<S: Store>(store: &S, id: i64) -> Result<RunDetail, AppError> {
     match store.run(id).await.map_err(AppError::port)? {
         Some(record) => Ok(detail(record)),
-        None => Err(AppError::Usage(format!(
+        None => Err(AppError::NotFound(format!(
             "no run #{id} (`pulse runs` lists the recorded runs)"
         ))),
     }
@@ -69,7 +69,7 @@ pub async fn delete_run<S: Store>(store: &S, id: i64) -> Result<(), AppError> {
     if store.delete_run(id).await.map_err(AppError::port)? {
         Ok(())
     } else {
-        Err(AppError::Usage(format!("no run #{id} to delete")))
+        Err(AppError::NotFound(format!("no run #{id} to delete")))
     }
 }
 

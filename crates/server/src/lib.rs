@@ -14,6 +14,7 @@
 // answers with; the response is large but built once per refused request.
 #![allow(clippy::result_large_err)]
 
+mod backtests;
 mod pages;
 
 use axum::extract::{Form, Query, State};
@@ -44,6 +45,8 @@ pub struct Dashboard<S> {
     session_ttl: Duration,
     sessions: Mutex<HashMap<String, Session>>,
     failed_logins: Mutex<VecDeque<Instant>>,
+    /// Reports of the runs started here, newest last (`backtests::KEPT_REPORTS` at most).
+    reports: Mutex<VecDeque<(i64, String)>>,
 }
 
 struct Session {
@@ -68,6 +71,7 @@ impl<S> Dashboard<S> {
             session_ttl: SESSION_TTL,
             sessions: Mutex::new(HashMap::new()),
             failed_logins: Mutex::new(VecDeque::new()),
+            reports: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -162,6 +166,14 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/rebalance", get(rebalance_page::<S>))
         .route("/rebalance/clock", post(clock_form::<S>))
         .route("/rebalance/run", post(run_form::<S>))
+        .route(
+            "/backtest",
+            get(backtests::form_page::<S>).post(backtests::run_form::<S>),
+        )
+        .route("/runs/compare", get(backtests::compare_page::<S>))
+        .route("/runs/{id}", get(backtests::run_page::<S>))
+        .route("/runs/{id}/report", get(backtests::report::<S>))
+        .route("/api/backtests", post(backtests::run_api::<S>))
         .route("/api/openapi.json", get(openapi))
         .route("/api/runs", get(api_runs::<S>))
         .route("/api/clock", get(api_clock::<S>).post(api_set_clock::<S>))
@@ -189,6 +201,7 @@ fn json_error(status: StatusCode, error: String, field: Option<&str>) -> Respons
 /// set-up or a conflict → 409, the rest → 500.
 fn app_error(e: AppError) -> Response {
     let status = match &e {
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
         _ if e.is_usage() => StatusCode::BAD_REQUEST,
         AppError::State(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -15,7 +15,8 @@ table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #e
 .num{text-align:right}.muted{color:#667}.err{color:#c92a2a}form.inline{display:inline-block;margin:0 8px 6px 0}\
 button{padding:4px 10px}code{font-size:12px}";
 
-fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
+/// A page of the dashboard: header with the navigation (and a logout button when logged in).
+pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     let logout = if csrf.is_empty() {
         String::new()
     } else {
@@ -26,7 +27,7 @@ fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/rebalance\">Rebalancing</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/rebalance\">Rebalancing</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -68,10 +69,10 @@ pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Htm
         for r in runs {
             let m = r.headline.as_ref();
             let rec = &r.record;
+            let id = rec.id.map(|i| i.to_string()).unwrap_or_default();
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}..{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                rec.id.map(|i| i.to_string()).unwrap_or_default(),
+                "<tr><td><a href=\"/runs/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}..{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 html(&rec.kind),
                 html(&rec.strategy),
                 html(&rec.sample),
@@ -84,7 +85,7 @@ pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Htm
                 rec.alerts.len()
             );
         }
-        body.push_str("</tbody></table>");
+        body.push_str("</tbody></table><form method=\"get\" action=\"/runs/compare\"><p>Compare run <input name=\"a\" size=\"4\" required> with run <input name=\"b\" size=\"4\" required> <button>Compare</button> · <a href=\"/backtest\">run a backtest</a></p></form>");
     }
     body.push_str("</section><section><h1>Rebalancer</h1>");
     match status {
@@ -236,6 +237,12 @@ pub const OPENAPI: &str = r##"{
   "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
   "security": [{"bearer": []}],
   "paths": {
+    "/api/backtests": {"post": {"summary": "Run and record a backtest of Pulse against its benchmarks; its report is served at /runs/{id}/report",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["cash", "commission", "slippage_bps", "fill"],
+        "properties": {"from": {"type": "string", "description": "YYYY-MM-DD or empty"}, "to": {"type": "string", "description": "YYYY-MM-DD or empty"},
+          "cash": {"type": "string"}, "commission": {"type": "string", "description": "fraction per side, e.g. 0.001"},
+          "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]}}}}}},
+      "responses": {"200": {"description": "{run_id, report}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",
       "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
       "responses": {"200": {"description": "Run records"}, "400": {"description": "Bad limit"}, "401": {"description": "No or wrong token"}}}},

@@ -1,0 +1,320 @@
+//! The backtests pages (issue 14, item 2): a recorded run with every setting it ran with, two
+//! runs side by side, and a form that runs a backtest (dates, cash, costs, fill rule) through
+//! `pulse_app::backtest`, records it and opens its report.
+
+use crate::{Dashboard, app_error, csrf_of, form_caller, json_error, to_login};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use pulse_app::backtest::{BacktestRequest, RunSettings};
+use pulse_backtest::FillPrice;
+use pulse_core::WallClock;
+use pulse_core::ports::Store;
+use pulse_report::escape::html;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Reports kept in memory for runs started from the dashboard (the oldest is dropped first).
+pub const KEPT_REPORTS: usize = 20;
+
+/// The backtest form as posted.
+#[derive(Debug, Deserialize)]
+pub struct BacktestForm {
+    #[serde(default)]
+    csrf: String,
+    /// First day, YYYY-MM-DD (empty: the first evaluable bar).
+    #[serde(default)]
+    from: String,
+    /// Last day, YYYY-MM-DD (empty: the last bar).
+    #[serde(default)]
+    to: String,
+    /// Starting cash.
+    cash: String,
+    /// Commission per side (fraction).
+    commission: String,
+    /// Slippage in basis points.
+    slippage_bps: String,
+    /// next_open, next_close or next_typical.
+    fill: FillPrice,
+}
+
+impl BacktestForm {
+    /// The request, or a 400 naming the field.
+    fn request(&self) -> Result<BacktestRequest, Response> {
+        let bad = |field: &str, msg: String| json_error(StatusCode::BAD_REQUEST, msg, Some(field));
+        let day = |field: &'static str, text: &str, end: bool| -> Result<_, Response> {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            let date: jiff::civil::Date = text
+                .trim()
+                .parse()
+                .map_err(|_| bad(field, format!("{field} {text:?}: expected YYYY-MM-DD")))?;
+            let time = if end {
+                date.at(23, 59, 59, 0)
+            } else {
+                date.at(0, 0, 0, 0)
+            };
+            time.to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| Some(z.timestamp()))
+                .map_err(|_| bad(field, format!("{field} {text:?} is out of range")))
+        };
+        let decimal = |field: &'static str, text: &str| {
+            Decimal::from_str(text.trim())
+                .map_err(|_| bad(field, format!("{field} {text:?} is not a number")))
+        };
+        let mut settings = RunSettings::default();
+        settings.cash = decimal("cash", &self.cash)?;
+        settings.costs.commission_rate = decimal("commission", &self.commission)?;
+        settings.costs.slippage_bps = decimal("slippage_bps", &self.slippage_bps)?;
+        settings.fill_price = self.fill;
+        Ok(BacktestRequest {
+            settings,
+            from: day("from", &self.from, false)?,
+            to: day("to", &self.to, true)?,
+        })
+    }
+}
+
+/// Runs, records and keeps the report of a backtest; the run's id.
+async fn run_backtest<S: Store + Send + Sync + 'static>(
+    d: &Dashboard<S>,
+    form: &BacktestForm,
+) -> Result<i64, Response> {
+    let request = form.request()?;
+    let outcome = pulse_app::backtest::backtest(&d.store, &request)
+        .await
+        .map_err(app_error)?;
+    let id = pulse_app::backtest::record(
+        &d.store,
+        &WallClock,
+        "backtest",
+        &outcome.prepared,
+        &outcome.runs,
+        outcome.sample,
+    )
+    .await
+    .map_err(app_error)?;
+    let page = pulse_report::render_html(&outcome.report).map_err(|e| {
+        json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the report of run #{id} could not be rendered: {e}"),
+            None,
+        )
+    })?;
+    let mut reports = d.reports.lock().unwrap_or_else(|p| p.into_inner());
+    reports.push_back((id, page));
+    while reports.len() > KEPT_REPORTS {
+        reports.pop_front();
+    }
+    Ok(id)
+}
+
+/// `GET /backtest`: the form.
+pub async fn form_page<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(caller) = d.caller(&headers) else {
+        return to_login();
+    };
+    let csrf = csrf_of(&caller);
+    let body = format!(
+        "<section><h1>Run a backtest</h1><p class=\"muted\">Pulse on the stored TSLA + TSLL daily bars against buy-and-hold TSLA, TSLL and a monthly 50/50 mix, with the shipped rule set.</p>\
+<form method=\"post\" action=\"/backtest\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<p><label>From <input type=\"date\" name=\"from\"></label> <label>To <input type=\"date\" name=\"to\"></label></p>\
+<p><label>Cash <input name=\"cash\" value=\"100000\" size=\"10\"></label> <label>Commission per side <input name=\"commission\" value=\"0.001\" size=\"6\"></label> \
+<label>Slippage (bp) <input name=\"slippage_bps\" value=\"0\" size=\"4\"></label> \
+<label>Fill <select name=\"fill\"><option value=\"next_open\">next open</option><option value=\"next_close\">next close</option><option value=\"next_typical\">next typical (H+L+C)/3</option></select></label></p>\
+<p><button>Run</button></p></form></section>",
+        html(&csrf)
+    );
+    crate::pages::page("Backtest", &csrf, &body).into_response()
+}
+
+/// `POST /backtest`: runs it and opens its report.
+pub async fn run_form<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Form(form): Form<BacktestForm>,
+) -> Response {
+    if let Err(r) = form_caller(&d, &headers, &form.csrf) {
+        return r;
+    }
+    match run_backtest(&d, &form).await {
+        Ok(id) => Redirect::to(&format!("/runs/{id}/report")).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/backtests`: runs and records a backtest; `{"run_id": …, "report": "/runs/…/report"}`.
+pub async fn run_api<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    axum::Json(form): axum::Json<BacktestForm>,
+) -> Response {
+    if let Err(r) = crate::api_caller(&d, &headers, true) {
+        return r;
+    }
+    match run_backtest(&d, &form).await {
+        Ok(id) => axum::Json(serde_json::json!({
+            "run_id": id,
+            "report": format!("/runs/{id}/report"),
+        }))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /runs/{id}/report`: the report of a run started here.
+pub async fn report<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if d.caller(&headers).is_none() {
+        return to_login();
+    }
+    let reports = d.reports.lock().unwrap_or_else(|p| p.into_inner());
+    match reports.iter().find(|(i, _)| *i == id) {
+        Some((_, page)) => Html(page.clone()).into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no report of run #{id} here: reports are kept for the last {KEPT_REPORTS} runs started from this dashboard (`pulse backtest --report` writes one to a file)"
+            ),
+            None,
+        ),
+    }
+}
+
+/// `GET /runs/{id}`: one run with every setting and metric it was recorded with.
+pub async fn run_page<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let Some(caller) = d.caller(&headers) else {
+        return to_login();
+    };
+    let detail = match pulse_app::runs::show_run(&d.store, id).await {
+        Ok(detail) => detail,
+        Err(e) => return app_error(e),
+    };
+    let has_report = d
+        .reports
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|(i, _)| *i == id);
+    let r = &detail.record;
+    let mut body = format!(
+        "<section><h1>Run #{id}</h1><p>{} of {} · {} · data {}..{} · recorded {}{}</p>",
+        html(&r.kind),
+        html(&r.strategy),
+        html(&r.sample),
+        r.data_from.strftime("%Y-%m-%d"),
+        r.data_to.strftime("%Y-%m-%d"),
+        r.created_at,
+        if has_report {
+            format!(" · <a href=\"/runs/{id}/report\">report</a>")
+        } else {
+            String::new()
+        }
+    );
+    body.push_str(&metrics_table(&detail.metrics));
+    let _ = write!(
+        body,
+        "<h2>Settings</h2><pre>{}</pre></section>",
+        html(&serde_json::to_string_pretty(&detail.config).unwrap_or_default())
+    );
+    crate::pages::page(&format!("Run #{id}"), &csrf_of(&caller), &body).into_response()
+}
+
+/// The headline metrics of every strategy of a run, one column each.
+fn metrics_table(metrics: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    const ROWS: [(&str, &str, bool); 6] = [
+        ("Total return", "total_return", true),
+        ("CAGR", "cagr", true),
+        ("Sharpe", "sharpe", false),
+        ("Max drawdown", "max_drawdown", true),
+        ("Win rate", "win_rate", true),
+        ("Fills", "fills", false),
+    ];
+    let mut out = String::from("<table><thead><tr><th>Metric</th>");
+    for name in metrics.keys() {
+        let _ = write!(out, "<th class=\"num\">{}</th>", html(name));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (label, key, pct) in ROWS {
+        let _ = write!(out, "<tr><td>{label}</td>");
+        for m in metrics.values() {
+            let v = &m[key];
+            let text = match (v.as_u64(), v.as_f64()) {
+                (Some(n), _) if !pct => n.to_string(),
+                (_, Some(x)) if pct => format!("{:.2}%", x * 100.0),
+                (_, Some(x)) => format!("{x:.2}"),
+                _ => "—".into(),
+            };
+            let _ = write!(out, "<td class=\"num\">{text}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// Two runs to compare.
+#[derive(Debug, Deserialize)]
+pub struct Pair {
+    a: i64,
+    b: i64,
+}
+
+/// `GET /runs/compare?a=…&b=…`: two runs side by side with every setting that differs.
+pub async fn compare_page<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Query(pair): Query<Pair>,
+) -> Response {
+    let Some(caller) = d.caller(&headers) else {
+        return to_login();
+    };
+    let c = match pulse_app::runs::compare_runs(&d.store, pair.a, pair.b).await {
+        Ok(c) => c,
+        Err(e) => return app_error(e),
+    };
+    let mut body = format!(
+        "<section><h1>Run #{} vs run #{}</h1><h2>Run #{}</h2>{}<h2>Run #{}</h2>{}<h2>Settings that differ</h2>",
+        pair.a,
+        pair.b,
+        pair.a,
+        metrics_table(&c.a.metrics),
+        pair.b,
+        metrics_table(&c.b.metrics)
+    );
+    if c.differences.is_empty() {
+        body.push_str("<p class=\"muted\">None: the same settings.</p>");
+    } else {
+        let _ = write!(
+            body,
+            "<table><thead><tr><th>Setting</th><th>#{}</th><th>#{}</th></tr></thead><tbody>",
+            pair.a, pair.b
+        );
+        for (path, x, y) in &c.differences {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                html(path),
+                html(&x.to_string()),
+                html(&y.to_string())
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</section>");
+    crate::pages::page("Compare runs", &csrf_of(&caller), &body).into_response()
+}

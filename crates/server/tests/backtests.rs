@@ -1,0 +1,190 @@
+//! The dashboard's backtests pages over real HTTP with the bundled real TSLA/TSLL data: run a
+//! backtest from the form or the API, open its report and its settings, compare two runs, and
+//! bad input answered 400 naming the field.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use pulse_core::ports::Store;
+use pulse_server::{Dashboard, router};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use store_sqlite::SqliteStore;
+
+const TOKEN: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+async fn start() -> (String, reqwest::Client, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("pulse.db"))
+        .await
+        .unwrap();
+    let mut batches = Vec::new();
+    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED"] {
+        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
+        let bytes = std::fs::read(&path).unwrap();
+        let parsed = data_csv::parse_reader(
+            &path.display().to_string(),
+            &bytes[..],
+            &data_csv::ImportOptions::default(),
+        )
+        .unwrap();
+        batches.extend(parsed.into_batches().unwrap());
+    }
+    store.import(&batches).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(Arc::new(Dashboard::new(store, TOKEN.into())));
+    tokio::spawn(pulse_server::serve(listener, app));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (base, http, dir)
+}
+
+fn form(commission: &str) -> Value {
+    json!({"from": "2024-01-01", "to": "2024-12-31", "cash": "100000",
+           "commission": commission, "slippage_bps": "0", "fill": "next_open"})
+}
+
+#[tokio::test]
+async fn a_backtest_runs_from_the_api_and_the_form_and_two_runs_compare() {
+    let (base, http, _dir) = start().await;
+    let api = |body: Value| {
+        http.post(format!("{base}/api/backtests"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .json(&body)
+            .send()
+    };
+    let r = api(form("0.001")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let first: Value = r.json().await.unwrap();
+    let id = first["run_id"].as_i64().unwrap();
+    let report = http
+        .get(format!("{base}{}", first["report"].as_str().unwrap()))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), StatusCode::OK);
+    let page = report.text().await.unwrap();
+    assert!(page.contains("Buy &amp; hold TSLA") || page.contains("Buy & hold TSLA"));
+    assert!(page.contains("2024-01-02") && !page.contains("https://"));
+    // The run is recorded with its settings: the API's run list has it.
+    let runs: Value = http
+        .get(format!("{base}/api/runs"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs[0]["id"], id);
+
+    // From the browser form, with the session's CSRF token.
+    let login = http
+        .post(format!("{base}/login"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let get = |path: String| {
+        http.get(format!("{base}{path}"))
+            .header(COOKIE, &cookie)
+            .send()
+    };
+    let page = get("/backtest".into()).await.unwrap().text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &page[at..at + 64];
+    let body = format!(
+        "csrf={csrf}&from=2024-01-01&to=2024-12-31&cash=100000&commission=0.002&slippage_bps=5&fill=next_close"
+    );
+    let r = http
+        .post(format!("{base}/backtest"))
+        .header(COOKIE, &cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let second: i64 = location
+        .trim_start_matches("/runs/")
+        .trim_end_matches("/report")
+        .parse()
+        .unwrap();
+    assert_eq!(get(location).await.unwrap().status(), StatusCode::OK);
+    // The run's page shows its settings; the comparison names what differs.
+    let page = get(format!("/runs/{second}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("Run #{second}")) && page.contains("Total return"));
+    assert!(
+        page.contains("next_close"),
+        "the fill rule is among the settings"
+    );
+    let page = get(format!("/runs/compare?a={id}&b={second}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for setting in ["commission_rate", "slippage_bps", "fill_price"] {
+        assert!(page.contains(setting), "{setting} differs");
+    }
+    // A run recorded elsewhere has no report here.
+    let r = get("/runs/999/report".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get("/runs/999".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_backtest_input_is_a_400_naming_the_field() {
+    let (base, http, _dir) = start().await;
+    let post = |body: Value| {
+        http.post(format!("{base}/api/backtests"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .json(&body)
+            .send()
+    };
+    for (field, value, named) in [
+        ("commission", "abc", "commission"),
+        ("commission", "2", "commission"),
+        ("cash", "-100", "cash"),
+        ("slippage_bps", "-500", "slippage_bps"),
+        ("from", "2024-13-01", "from"),
+    ] {
+        let mut body = form("0.001");
+        body[field] = json!(value);
+        let r = post(body).await.unwrap();
+        let status = r.status();
+        let j: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value}: {j}");
+        assert_eq!(j["field"], named, "{field}={value}: {j}");
+    }
+    let mut body = form("0.001");
+    body["fill"] = json!("sideways");
+    assert!(post(body).await.unwrap().status().is_client_error());
+    // No token: refused before anything runs.
+    let r = http
+        .post(format!("{base}/api/backtests"))
+        .json(&form("0.001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
