@@ -66,11 +66,17 @@ impl BacktestForm {
             Decimal::from_str(text.trim())
                 .map_err(|_| bad(field, format!("{field} {text:?} is not a number")))
         };
-        let mut settings = RunSettings::default();
-        settings.cash = decimal("cash", &self.cash)?;
-        settings.costs.commission_rate = decimal("commission", &self.commission)?;
-        settings.costs.slippage_bps = decimal("slippage_bps", &self.slippage_bps)?;
-        settings.fill_price = self.fill;
+        let defaults = RunSettings::default();
+        let settings = RunSettings {
+            cash: decimal("cash", &self.cash)?,
+            costs: pulse_core::costs::CostModel {
+                commission_rate: decimal("commission", &self.commission)?,
+                slippage_bps: decimal("slippage_bps", &self.slippage_bps)?,
+                ..defaults.costs.clone()
+            },
+            fill_price: self.fill,
+            ..defaults
+        };
         Ok(BacktestRequest {
             settings,
             from: day("from", &self.from, false)?,
