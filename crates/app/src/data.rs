@@ -399,6 +399,38 @@ pub async fn list<S: Store>(store: &S) -> Result<Vec<SeriesSummary>, AppError> {
     store.series().await.map_err(AppError::port)
 }
 
+/// One stored series with the data-quality findings stored for it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeriesCoverage {
+    /// The series and its extent.
+    #[serde(flatten)]
+    pub series: SeriesSummary,
+    /// Stored findings of the series by kind (from the last `pulse data check`).
+    pub findings: BTreeMap<pulse_core::quality::FindingKind, u64>,
+}
+
+/// Every stored series with its extent and its stored findings by kind (the dashboard's data
+/// page).
+pub async fn coverage<S: Store>(store: &S) -> Result<Vec<SeriesCoverage>, AppError> {
+    let mut out: Vec<SeriesCoverage> = list(store)
+        .await?
+        .into_iter()
+        .map(|series| SeriesCoverage {
+            series,
+            findings: BTreeMap::new(),
+        })
+        .collect();
+    for f in store.findings().await.map_err(AppError::port)? {
+        if let Some(c) = out
+            .iter_mut()
+            .find(|c| c.series.symbol == f.symbol && c.series.timeframe == f.timeframe)
+        {
+            *c.findings.entry(f.kind).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
+
 /// Which stored bars to show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowRequest {

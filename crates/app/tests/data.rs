@@ -148,6 +148,15 @@ async fn check_stores_the_findings_it_reports_and_strict_fails_on_any() {
     let stored = store.findings().await.unwrap();
     let reported: usize = outcome.reports.iter().map(|r| r.findings.len()).sum();
     assert_eq!(stored.len(), reported);
+    // The dashboard's coverage counts the stored findings of each series by kind.
+    let coverage = data::coverage(&store).await.unwrap();
+    for r in &outcome.reports {
+        let c = coverage
+            .iter()
+            .find(|c| c.series.symbol == r.symbol && c.series.timeframe == r.timeframe)
+            .unwrap();
+        assert_eq!(c.findings, data::kind_counts(r), "{}", r.symbol);
+    }
     assert_eq!(
         outcome.findings(),
         outcome

@@ -174,6 +174,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/runs/{id}", get(backtests::run_page::<S>))
         .route("/runs/{id}/report", get(backtests::report::<S>))
         .route("/api/backtests", post(backtests::run_api::<S>))
+        .route("/data", get(data_page::<S>))
+        .route("/api/data", get(api_data::<S>))
         .route("/api/openapi.json", get(openapi))
         .route("/api/runs", get(api_runs::<S>))
         .route("/api/clock", get(api_clock::<S>).post(api_set_clock::<S>))
@@ -339,6 +341,32 @@ fn csrf_of(caller: &Caller) -> String {
     match caller {
         Caller::Browser { csrf } => csrf.clone(),
         Caller::Bearer => String::new(),
+    }
+}
+
+async fn data_page<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(caller) = d.caller(&headers) else {
+        return to_login();
+    };
+    match pulse_app::data::coverage(&d.store).await {
+        Ok(series) => pages::data(&series, &csrf_of(&caller)).into_response(),
+        Err(e) => app_error(e),
+    }
+}
+
+async fn api_data<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = api_caller(&d, &headers, false) {
+        return r;
+    }
+    match pulse_app::data::coverage(&d.store).await {
+        Ok(series) => Json(series).into_response(),
+        Err(e) => app_error(e),
     }
 }
 

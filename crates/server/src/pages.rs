@@ -27,7 +27,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/rebalance\">Rebalancing</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -110,6 +110,42 @@ pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Htm
     }
     body.push_str("</section>");
     page("Overview", csrf, &body)
+}
+
+/// The data page: every stored series with its extent and its stored quality findings.
+pub fn data(series: &[pulse_app::data::SeriesCoverage], csrf: &str) -> Html<String> {
+    let mut body = String::from("<section><h1>Stored series</h1>");
+    if series.is_empty() {
+        body.push_str(
+            "<p class=\"muted\">Nothing stored: `pulse data import FILE` or `pulse data seed`.</p>",
+        );
+    } else {
+        body.push_str("<p class=\"muted\">Findings are those stored by the last `pulse data check`.</p><table><thead><tr><th>Symbol</th><th>Bars</th><th class=\"num\">Rows</th><th>First</th><th>Last</th><th>Findings</th></tr></thead><tbody>");
+        for c in series {
+            let findings = if c.findings.is_empty() {
+                "—".to_string()
+            } else {
+                c.findings
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html(c.series.symbol.as_str()),
+                c.series.timeframe,
+                c.series.rows,
+                c.series.first,
+                c.series.last,
+                html(&findings)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</section>");
+    page("Data", csrf, &body)
 }
 
 fn hidden(csrf: &str) -> String {
@@ -243,6 +279,8 @@ pub const OPENAPI: &str = r##"{
           "cash": {"type": "string"}, "commission": {"type": "string", "description": "fraction per side, e.g. 0.001"},
           "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]}}}}}},
       "responses": {"200": {"description": "{run_id, report}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/data": {"get": {"summary": "Every stored series with its extent and stored quality findings by kind",
+      "responses": {"200": {"description": "[{symbol, timeframe, rows, first, last, findings}]"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",
       "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
       "responses": {"200": {"description": "Run records"}, "400": {"description": "Bad limit"}, "401": {"description": "No or wrong token"}}}},

@@ -145,6 +145,25 @@ async fn a_backtest_runs_from_the_api_and_the_form_and_two_runs_compare() {
     for setting in ["commission_rate", "slippage_bps", "fill_price"] {
         assert!(page.contains(setting), "{setting} differs");
     }
+    // The data page and API list the stored series.
+    let page = get("/data".into()).await.unwrap().text().await.unwrap();
+    assert!(page.contains("TSLL") && page.contains("FEAR_GREED"));
+    let data: Value = http
+        .get(format!("{base}/api/data"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tsla = data
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["symbol"] == "TSLA")
+        .unwrap();
+    assert!(tsla["rows"].as_u64().unwrap() > 1_000, "{tsla}");
     // A run recorded elsewhere has no report here.
     let r = get("/runs/999/report".into()).await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
