@@ -65,6 +65,13 @@ function check(cond, what) {
     const report = await page.content();
     check(report.includes('Pulse') && report.includes('Monthly returns'), 'a backtest run from the form opens its report');
     await page.screenshot({ path: path.join(artifacts, 'backtest-report.png') });
+    // Issue 12 (reports): the metrics table of Pulse and its three benchmarks fits its card at
+    // 1280 px (it overflowed, hiding two of the four columns).
+    const overflow = await page.evaluate(() => {
+      const t = document.querySelector('table.metrics');
+      return t.scrollWidth - t.parentElement.clientWidth;
+    });
+    check(overflow <= 0, `the report's metrics table fits its card (overflow ${overflow}px)`);
     const id = page.url().match(/\/runs\/(\d+)\/report$/)[1];
     await page.goto(`${base}/runs/${id}`);
     check((await page.content()).includes('next_close'), 'the run page shows the settings it ran with');
