@@ -79,6 +79,21 @@ function check(cond, what) {
     check((await page.content()).includes(`href="/runs/${id}"`), 'the overview lists the new run');
     await page.screenshot({ path: path.join(artifacts, 'overview-after.png'), fullPage: true });
 
+    // A sweep launched from the form: the page follows its progress until it is done.
+    await page.goto(`${base}/sweeps`);
+    await page.fill('textarea[name=params]', 'rsi_high=65:80:5\nrsi_low=20:35:5');
+    await page.fill('input[name=budget]', '100');
+    await page.click('form[action="/sweeps"] button');
+    await page.waitForURL(/\/sweeps\/\d+$/);
+    await page.waitForSelector('#state:text-is("done")', { timeout: 60000 });
+    check((await page.textContent('#trials')).trim() === '16/16', 'the sweep page follows the search to its end (16/16 trials)');
+    await page.click('text=Open the report');
+    await page.waitForURL(/\/sweeps\/\d+\/report$/);
+    check((await page.content()).includes('Parameter search'), 'the finished sweep opens its report');
+    await page.screenshot({ path: path.join(artifacts, 'sweep-report.png') });
+    await page.goto(`${base}/sweeps`);
+    check((await page.content()).includes('>done<'), 'the sweeps list shows it done');
+
     await page.click('text=Log out');
     await page.waitForURL(`${base}/login`);
     await page.goto(`${base}/rebalance`);

@@ -16,6 +16,7 @@
 
 mod backtests;
 mod pages;
+mod sweeps;
 
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -47,6 +48,8 @@ pub struct Dashboard<S> {
     failed_logins: Mutex<VecDeque<Instant>>,
     /// Reports of the runs started here, newest last (`backtests::KEPT_REPORTS` at most).
     reports: Mutex<VecDeque<(i64, String)>>,
+    /// Sweeps started here (`sweeps::KEPT_SWEEPS` at most).
+    sweeps: Mutex<Vec<Arc<sweeps::SweepJob>>>,
 }
 
 struct Session {
@@ -72,6 +75,7 @@ impl<S> Dashboard<S> {
             sessions: Mutex::new(HashMap::new()),
             failed_logins: Mutex::new(VecDeque::new()),
             reports: Mutex::new(VecDeque::new()),
+            sweeps: Mutex::new(Vec::new()),
         }
     }
 
@@ -174,6 +178,16 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/runs/{id}", get(backtests::run_page::<S>))
         .route("/runs/{id}/report", get(backtests::report::<S>))
         .route("/api/backtests", post(backtests::run_api::<S>))
+        .route(
+            "/sweeps",
+            get(sweeps::page::<S>).post(sweeps::launch_form::<S>),
+        )
+        .route("/sweeps/{id}", get(sweeps::job_page::<S>))
+        .route("/sweeps/{id}/cancel", post(sweeps::cancel_form::<S>))
+        .route("/sweeps/{id}/report", get(sweeps::report::<S>))
+        .route("/api/sweeps", post(sweeps::launch_api::<S>))
+        .route("/api/sweeps/{id}", get(sweeps::state_api::<S>))
+        .route("/api/sweeps/{id}/cancel", post(sweeps::cancel_api::<S>))
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
         .route("/api/openapi.json", get(openapi))

@@ -27,7 +27,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -279,6 +279,19 @@ pub const OPENAPI: &str = r##"{
           "cash": {"type": "string"}, "commission": {"type": "string", "description": "fraction per side, e.g. 0.001"},
           "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]}}}}}},
       "responses": {"200": {"description": "{run_id, report}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/sweeps": {"post": {"summary": "Launch a parameter search of the Pulse rule set in the background",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["params", "objective", "method", "budget"],
+        "properties": {"params": {"type": "string", "description": "one range per line, e.g. rsi_high=60:85:1"},
+          "constraints": {"type": "string", "description": "one per line, e.g. rsi_low < rsi_high"},
+          "objective": {"enum": ["sharpe", "sortino", "calmar", "cagr", "profit-factor"]},
+          "method": {"enum": ["grid", "random", "tpe"]}, "budget": {"type": "integer", "minimum": 1}}}}}},
+      "responses": {"200": {"description": "{id, state, done, total}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/sweeps/{id}": {"get": {"summary": "Progress, and the outcome once finished (state running, done, cancelled or failed)",
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "responses": {"200": {"description": "{id, state, done, total, outcome, report, error}"}, "404": {"description": "No such sweep"}}}},
+    "/api/sweeps/{id}/cancel": {"post": {"summary": "Stop launching trials; finished ones are kept",
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "responses": {"200": {"description": "The state"}, "404": {"description": "No such sweep"}}}},
     "/api/data": {"get": {"summary": "Every stored series with its extent and stored quality findings by kind",
       "responses": {"200": {"description": "[{symbol, timeframe, rows, first, last, findings}]"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",

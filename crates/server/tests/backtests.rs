@@ -207,3 +207,102 @@ async fn bad_backtest_input_is_a_400_naming_the_field() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Polls a sweep until it is no longer running (at most a minute); its last state.
+async fn finished(http: &reqwest::Client, base: &str, id: u64) -> Value {
+    for _ in 0..600 {
+        let s: Value = http
+            .get(format!("{base}/api/sweeps/{id}"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["state"] != "running" {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("sweep #{id} still running after a minute");
+}
+
+#[tokio::test]
+async fn a_sweep_runs_in_the_background_reports_progress_and_can_be_cancelled() {
+    let (base, http, _dir) = start().await;
+    let launch = |params: &str, budget: u64| {
+        http.post(format!("{base}/api/sweeps"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .json(
+                &json!({"params": params, "constraints": "rsi_low < rsi_high",
+                          "objective": "sharpe", "method": "grid", "budget": budget}),
+            )
+            .send()
+    };
+    let r = launch("rsi_high=65:80:5\nrsi_low=20:35:5", 100)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let s = finished(&http, &base, id).await;
+    assert_eq!(s["state"], "done", "{s}");
+    assert_eq!(s["outcome"]["trials"], 16, "{s}");
+    assert_eq!(s["done"], s["total"], "{s}");
+    let report = http
+        .get(format!("{base}{}", s["report"].as_str().unwrap()))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), StatusCode::OK);
+    assert!(report.text().await.unwrap().contains("Parameter search"));
+
+    // A large grid, cancelled at once: it stops early and keeps what finished.
+    let r = launch("rsi_high=50:90:0.5\nrsi_low=10:45:0.5", 10_000)
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let r = http
+        .post(format!("{base}/api/sweeps/{id}/cancel"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let s = finished(&http, &base, id).await;
+    assert_eq!(s["state"], "cancelled", "{s}");
+    assert!(s["outcome"]["trials"].as_u64().unwrap() < 5_000, "{s}");
+
+    // A name the rule set does not have is refused naming it (when the request is checked, or
+    // when the sweep reads the rule set); a budget of 0 is a 400 naming the budget.
+    let r = launch("nope=1:2\nrsi_high=65:80:5\nrsi_low=20:35:5", 10)
+        .await
+        .unwrap();
+    let status = r.status();
+    let j: Value = r.json().await.unwrap();
+    let error = if status == StatusCode::OK {
+        let s = finished(&http, &base, j["id"].as_u64().unwrap()).await;
+        assert_eq!(s["state"], "failed", "{s}");
+        s["error"].as_str().unwrap().to_string()
+    } else {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{j}");
+        assert_eq!(j["field"], "params", "{j}");
+        j["error"].as_str().unwrap().to_string()
+    };
+    assert!(error.contains("nope"), "{error}");
+    let r = launch("rsi_high=65:80:5\nrsi_low=20:35:5", 0)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let j: Value = r.json().await.unwrap();
+    assert_eq!(j["field"], "budget", "{j}");
+    // An unknown sweep is a 404.
+    let r = http
+        .get(format!("{base}/api/sweeps/99"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
