@@ -16,6 +16,7 @@
 
 mod backtests;
 mod pages;
+mod portfolio;
 mod sweeps;
 
 use axum::extract::{Form, Query, State};
@@ -188,6 +189,18 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/api/sweeps", post(sweeps::launch_api::<S>))
         .route("/api/sweeps/{id}", get(sweeps::state_api::<S>))
         .route("/api/sweeps/{id}/cancel", post(sweeps::cancel_api::<S>))
+        .route(
+            "/portfolio",
+            get(portfolio::page::<S>).post(portfolio::optimize_form::<S>),
+        )
+        .route(
+            "/portfolio/walk-forward",
+            post(portfolio::walk_forward_form::<S>),
+        )
+        .route(
+            "/api/portfolio/optimize",
+            post(portfolio::optimize_api::<S>),
+        )
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
         .route("/api/openapi.json", get(openapi))

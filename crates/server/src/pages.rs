@@ -27,7 +27,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -292,6 +292,13 @@ pub const OPENAPI: &str = r##"{
     "/api/sweeps/{id}/cancel": {"post": {"summary": "Stop launching trials; finished ones are kept",
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
       "responses": {"200": {"description": "The state"}, "404": {"description": "No such sweep"}}}},
+    "/api/portfolio/optimize": {"post": {"summary": "Optimized weights of stored daily series, with whole shares when cash is given",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["symbols", "method", "returns", "risk"],
+        "properties": {"symbols": {"type": "string", "description": "comma-separated"},
+          "method": {"enum": ["min-vol", "max-sharpe", "efficient-risk", "efficient-return", "max-utility", "hrp", "blend", "inverse-vol", "erc", "equal"]},
+          "returns": {"enum": ["mean", "ema", "capm"]}, "risk": {"enum": ["sample", "ledoit-wolf", "exp", "semi"]},
+          "max_weight": {"type": "string"}, "cash": {"type": "string"}}}}}},
+      "responses": {"200": {"description": "{symbols, weights, expected_return, volatility, sharpe, window, shares, leftover}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
     "/api/data": {"get": {"summary": "Every stored series with its extent and stored quality findings by kind",
       "responses": {"200": {"description": "[{symbol, timeframe, rows, first, last, findings}]"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",
