@@ -2,7 +2,7 @@
 //! runs side by side, and a form that runs a backtest (dates, cash, costs, fill rule) through
 //! `pulse_app::backtest`, records it and opens its report.
 
-use crate::{Dashboard, app_error, csrf_of, form_caller, json_error, to_login};
+use crate::{Dashboard, app_error, csrf_of, day_param, form_caller, json_error, to_login};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -45,23 +45,6 @@ impl BacktestForm {
     /// The request, or a 400 naming the field.
     fn request(&self) -> Result<BacktestRequest, Response> {
         let bad = |field: &str, msg: String| json_error(StatusCode::BAD_REQUEST, msg, Some(field));
-        let day = |field: &'static str, text: &str, end: bool| -> Result<_, Response> {
-            if text.trim().is_empty() {
-                return Ok(None);
-            }
-            let date: jiff::civil::Date = text
-                .trim()
-                .parse()
-                .map_err(|_| bad(field, format!("{field} {text:?}: expected YYYY-MM-DD")))?;
-            let time = if end {
-                date.at(23, 59, 59, 0)
-            } else {
-                date.at(0, 0, 0, 0)
-            };
-            time.to_zoned(jiff::tz::TimeZone::UTC)
-                .map(|z| Some(z.timestamp()))
-                .map_err(|_| bad(field, format!("{field} {text:?} is out of range")))
-        };
         let decimal = |field: &'static str, text: &str| {
             Decimal::from_str(text.trim())
                 .map_err(|_| bad(field, format!("{field} {text:?} is not a number")))
@@ -79,8 +62,8 @@ impl BacktestForm {
         };
         Ok(BacktestRequest {
             settings,
-            from: day("from", &self.from, false)?,
-            to: day("to", &self.to, true)?,
+            from: day_param("from", &self.from, false)?,
+            to: day_param("to", &self.to, true)?,
         })
     }
 }

@@ -3,7 +3,9 @@
 //! given cash, the whole-share allocation; and the walk-forward comparison of the construction
 //! strategies with its report (NAV per strategy, metrics, the last window's efficient frontier).
 
-use crate::{Dashboard, api_caller, app_error, csrf_of, form_caller, json_error, to_login};
+use crate::{
+    Dashboard, api_caller, app_error, csrf_of, day_param, form_caller, json_error, to_login,
+};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -56,6 +58,22 @@ pub struct Optimized {
     leftover: Option<f64>,
 }
 
+impl Optimized {
+    fn of(o: &portfolio::OptimizeOutcome, allocation: Option<&pulse_optimize::Allocation>) -> Self {
+        let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+        Optimized {
+            symbols: o.portfolio.symbols.clone(),
+            weights: o.portfolio.weights.clone(),
+            expected_return: o.portfolio.expected_return,
+            volatility: o.portfolio.volatility,
+            sharpe: o.portfolio.sharpe,
+            window: (day(o.window.first), day(o.window.last)),
+            shares: allocation.map(|a| a.shares.clone()),
+            leftover: allocation.map(|a| a.leftover),
+        }
+    }
+}
+
 fn bad(field: &str, msg: String) -> Response {
     json_error(StatusCode::BAD_REQUEST, msg, Some(field))
 }
@@ -99,22 +117,12 @@ async fn optimize_form_request<S: Store + Send + Sync + 'static>(
         max_weight: optional_f64("max_weight", &form.max_weight)?,
         ..OptimizeRequest::default()
     };
-    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
     match optional_f64("cash", &form.cash)? {
         None => {
             let o = portfolio::optimize(&d.store, &request)
                 .await
                 .map_err(optimize_error)?;
-            Ok(Optimized {
-                symbols: o.portfolio.symbols.clone(),
-                weights: o.portfolio.weights.clone(),
-                expected_return: o.portfolio.expected_return,
-                volatility: o.portfolio.volatility,
-                sharpe: o.portfolio.sharpe,
-                window: (day(o.window.first), day(o.window.last)),
-                shares: None,
-                leftover: None,
-            })
+            Ok(Optimized::of(&o, None))
         }
         Some(cash) => {
             let a = portfolio::allocate(
@@ -127,17 +135,7 @@ async fn optimize_form_request<S: Store + Send + Sync + 'static>(
             )
             .await
             .map_err(optimize_error)?;
-            let o = &a.optimized;
-            Ok(Optimized {
-                symbols: o.portfolio.symbols.clone(),
-                weights: o.portfolio.weights.clone(),
-                expected_return: o.portfolio.expected_return,
-                volatility: o.portfolio.volatility,
-                sharpe: o.portfolio.sharpe,
-                window: (day(o.window.first), day(o.window.last)),
-                shares: Some(a.allocation.shares.clone()),
-                leftover: Some(a.allocation.leftover),
-            })
+            Ok(Optimized::of(&a.optimized, Some(&a.allocation)))
         }
     }
 }
@@ -297,23 +295,6 @@ pub async fn walk_forward_form<S: Store + Send + Sync + 'static>(
     if let Err(r) = form_caller(&d, &headers, &form.csrf) {
         return r;
     }
-    let day = |field: &str, text: &str, end: bool| -> Result<Option<jiff::Timestamp>, Response> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let date: jiff::civil::Date = text
-            .parse()
-            .map_err(|_| bad(field, format!("{field} {text:?}: expected YYYY-MM-DD")))?;
-        let at = if end {
-            date.at(23, 59, 59, 0)
-        } else {
-            date.at(0, 0, 0, 0)
-        };
-        at.to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| Some(z.timestamp()))
-            .map_err(|_| bad(field, format!("{field} {text:?} is out of range")))
-    };
     let request = match (|| -> Result<WalkForwardRequest, Response> {
         Ok(WalkForwardRequest {
             symbols: symbols(&form.symbols)?,
@@ -323,8 +304,8 @@ pub async fn walk_forward_form<S: Store + Send + Sync + 'static>(
                     format!("lookback {:?}: a number of days", form.lookback),
                 )
             })?,
-            from: day("from", &form.from, false)?,
-            to: day("to", &form.to, true)?,
+            from: day_param("from", &form.from, false)?,
+            to: day_param("to", &form.to, true)?,
             ..WalkForwardRequest::default()
         })
     })() {
