@@ -31,9 +31,6 @@ trap cleanup EXIT
 export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data"
 db="$home/pulse.db"
 "$pulse" -q --db "$db" data seed
-"$pulse" -q --db "$db" rebalance init --calendar nyse
-"$pulse" -q --db "$db" clock set 2024-01-02T08:00:00-05:00 >/dev/null
-"$pulse" -q --db "$db" rebalance signal --mp stocks=0.6,bonds=0.4 --sub-mp stocks=SPY --sub-mp bonds=TLT
 
 "$pulse" --db "$db" serve --bind 127.0.0.1:0 >"$home/serve.log" 2>&1 &
 server_pid=$!

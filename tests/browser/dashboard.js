@@ -39,7 +39,19 @@ function check(cond, what) {
     check(!(await page.content()).includes(token), 'no page shows the token');
     await page.screenshot({ path: path.join(artifacts, 'overview.png'), fullPage: true });
 
+    // The rebalancer from the browser alone: set up, a signal, time travel to 2024-01-02 08:00.
     await page.goto(`${base}/rebalance`);
+    await page.selectOption('form[action="/rebalance/init"] select[name=calendar]', 'nyse');
+    await page.click('form[action="/rebalance/init"] button');
+    await page.waitForURL(`${base}/rebalance`);
+    await page.fill('input[name=mp]', 'stocks=0.6,bonds=0.4');
+    await page.fill('textarea[name=sub_mp]', 'stocks=SPY\nbonds=TLT');
+    await page.click('form[action="/rebalance/signal"] button');
+    await page.waitForURL(`${base}/rebalance`);
+    await page.fill('input[type=datetime-local][name=time]', '2024-01-02T08:00');
+    await page.click('form:has(input[type=datetime-local]) button');
+    await page.waitForURL(`${base}/rebalance`);
+    check((await page.textContent('#clock')).includes('2024-01-02T13:00:00Z'), 'the clock is set from the page (08:00 New York)');
     const counts = [];
     for (let day = 0; day < 2; day++) {
       if (day > 0) {

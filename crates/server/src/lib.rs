@@ -17,6 +17,7 @@
 mod backtests;
 mod pages;
 mod portfolio;
+mod setup;
 mod sweeps;
 
 use axum::extract::{Form, Query, State};
@@ -171,6 +172,10 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/rebalance", get(rebalance_page::<S>))
         .route("/rebalance/clock", post(clock_form::<S>))
         .route("/rebalance/run", post(run_form::<S>))
+        .route("/rebalance/init", post(setup::init_form::<S>))
+        .route("/rebalance/signal", post(setup::signal_form::<S>))
+        .route("/api/rebalance/init", post(setup::init_api::<S>))
+        .route("/api/rebalance/signal", post(setup::signal_api::<S>))
         .route(
             "/backtest",
             get(backtests::form_page::<S>).post(backtests::run_form::<S>),

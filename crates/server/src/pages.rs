@@ -185,6 +185,29 @@ pub fn rebalance(
 <form class=\"inline\" method=\"post\" action=\"/rebalance/clock\">{h}<input type=\"hidden\" name=\"action\" value=\"reset\"><button>Wall clock</button></form>\
 <form class=\"inline\" method=\"post\" action=\"/rebalance/run\">{h}<button><b>Run now</b></button></form></section>"
     );
+    let set_up = status.is_ok();
+    let _ = write!(
+        body,
+        "<section><h1>{}</h1><form method=\"post\" action=\"/rebalance/init\">{h}\
+<label>Cash <input name=\"cash\" value=\"100000\" size=\"10\"></label> <label>Calendar <select name=\"calendar\"><option value=\"krx\">KRX</option><option value=\"nyse\">NYSE</option></select></label> \
+<label>Commission <input name=\"commission\" value=\"0.001\" size=\"6\"></label> {}<button>{}</button></form></section>\
+<section><h1>Signal</h1><p class=\"muted\">Observed at every 08:30 intake until replaced; what is left empty stays as observed so far.</p>\
+<form method=\"post\" action=\"/rebalance/signal\">{h}<p><label>MP <input name=\"mp\" size=\"40\" placeholder=\"stocks=0.6,bonds=0.3,cash=0.1\"></label></p>\
+<p><label>Sub-MP (one class per line)<br><textarea name=\"sub_mp\" rows=\"3\" cols=\"40\" placeholder=\"stocks=SPY,QQQ\"></textarea></label></p>\
+<p><label>Weighting <select name=\"weighting\"><option value=\"equal\">equal</option><option value=\"liquidity\">liquidity (dollar volume)</option></select></label> \
+<label>Liquidity days <input name=\"liquidity_days\" value=\"20\" size=\"4\"></label> <button>Submit signal</button></p></form></section>",
+        if set_up {
+            "Start over"
+        } else {
+            "Set up the paper account"
+        },
+        if set_up {
+            "<label><input type=\"checkbox\" name=\"force\" value=\"on\" required> discard the state and account</label> "
+        } else {
+            ""
+        },
+        if set_up { "Start over" } else { "Set up" }
+    );
     body.push_str("<section><h1>State</h1>");
     match status {
         Err(e) => {
@@ -312,6 +335,15 @@ pub const OPENAPI: &str = r##"{
             "time": {"type": "string", "description": "set: RFC 3339, or 2024-01-02T08:30 in the schedule's time zone; at: HH:MM"},
             "by": {"type": "string", "description": "advance: 1d (next day 08:00), 3h, 90m"}}}}}},
         "responses": {"200": {"description": "{now, local, simulated}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/rebalance/init": {"post": {"summary": "Set up the paper account and the schedule's calendar (once; again only with force)",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["cash", "calendar", "commission"],
+        "properties": {"cash": {"type": "string"}, "calendar": {"enum": ["krx", "nyse"]}, "commission": {"type": "string"}, "force": {"type": "string", "description": "on: start over"}}}}}},
+      "responses": {"200": {"description": "The status"}, "400": {"description": "A field is wrong (named in `field`)"}, "409": {"description": "Already set up"}}}},
+    "/api/rebalance/signal": {"post": {"summary": "Submit the macro view, observed at every 08:30 intake until replaced",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+        "properties": {"mp": {"type": "string", "description": "stocks=0.6,bonds=0.3,cash=0.1"}, "sub_mp": {"type": "string", "description": "one class per line: stocks=SPY,QQQ"},
+          "weighting": {"enum": ["equal", "liquidity"]}, "liquidity_days": {"type": "string"}}}}}},
+      "responses": {"200": {"description": "The signal as stored"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
     "/api/rebalance/status": {"get": {"summary": "Holdings, targets, pending signals with day counts, the plan",
       "responses": {"200": {"description": "Status"}, "409": {"description": "The rebalancer is not set up"}}}},
     "/api/rebalance/history": {"get": {"summary": "The audit log, oldest first",

@@ -3,11 +3,9 @@
 //! input naming its field, and the rebalancing admin's time travel moving the pending counter.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use pulse_app::rebalance::{self, Calendar, InitRequest, SignalRequest, parse_mp, parse_sub_mp};
 use pulse_server::{Dashboard, router};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +17,6 @@ struct Server {
     base: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
 }
 
 async fn start(ttl: Duration) -> Server {
@@ -38,7 +35,6 @@ async fn start(ttl: Duration) -> Server {
         base,
         http,
         _dir: dir,
-        db,
     }
 }
 
@@ -276,29 +272,57 @@ async fn bad_input_is_a_400_naming_the_field() {
 #[tokio::test]
 async fn time_travel_moves_the_pending_counter() {
     let s = start(Duration::from_secs(3600)).await;
-    let store = SqliteStore::open(&s.db).await.unwrap();
-    rebalance::init(
-        &store,
-        &InitRequest {
-            cash: Decimal::from(100_000),
-            calendar: Calendar::Nyse,
-            commission: Decimal::new(1, 3),
-            force: false,
-        },
-    )
-    .await
-    .unwrap();
-    let signal = SignalRequest {
-        mp: Some(parse_mp("stocks=0.6,bonds=0.4").unwrap()),
-        sub_mp: vec![
-            parse_sub_mp("stocks=SPY").unwrap(),
-            parse_sub_mp("bonds=TLT").unwrap(),
-        ],
-        ..SignalRequest::default()
-    };
-    rebalance::signal(&store, signal.resolve(&store).await.unwrap())
-        .await
-        .unwrap();
+    // Set up and the signal through the API (the admin page's forms make the same calls).
+    let r = s
+        .post_json(
+            "/api/rebalance/init",
+            json!({"cash": "100000", "calendar": "nyse", "commission": "0.001"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .post_json(
+            "/api/rebalance/init",
+            json!({"cash": "100000", "calendar": "nyse", "commission": "0.001"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "set up once, unless forced"
+    );
+    for (body, field) in [
+        (
+            json!({"cash": "100000", "calendar": "nyse", "commission": "2", "force": "on"}),
+            "commission",
+        ),
+        (
+            json!({"cash": "abc", "calendar": "nyse", "commission": "0.001", "force": "on"}),
+            "cash",
+        ),
+        (json!({"mp": "stocks"}), "mp"),
+        (json!({"mp": "stocks=0.7,bonds=0.7"}), "mp"),
+        (json!({"sub_mp": "SPY"}), "sub_mp"),
+        (json!({}), "mp"),
+    ] {
+        let path = if body.get("calendar").is_some() {
+            "/api/rebalance/init"
+        } else {
+            "/api/rebalance/signal"
+        };
+        let r = s.post_json(path, body.clone()).await;
+        let status = r.status();
+        let j: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {j}");
+        assert_eq!(j["field"], field, "{body}: {j}");
+    }
+    let r = s
+        .post_json(
+            "/api/rebalance/signal",
+            json!({"mp": "stocks=0.6,bonds=0.4", "sub_mp": "stocks=SPY\nbonds=TLT"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let r = s
         .post_json(
             "/api/clock",

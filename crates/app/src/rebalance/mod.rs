@@ -84,8 +84,9 @@ impl fmt::Display for Calendar {
 }
 
 /// How the securities of a Sub-MP class given by name are weighted inside their class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum Weighting {
     /// Equally (1/N).
     #[default]
