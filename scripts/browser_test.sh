@@ -41,5 +41,6 @@ done
 base="$(sed -n 's/^Serving the dashboard on \(http:[^ ]*\).*/\1/p' "$home/serve.log")"
 [ -n "$base" ] || { echo "error: pulse serve did not start:" >&2; cat "$home/serve.log" >&2; exit 1; }
 echo "== browser test against $base"
-NODE_PATH="$node_dir/node_modules" node tests/browser/dashboard.js "$base" \
+shared="${PULSE_SHARED_DATA:-$PWD/../shared/data}"
+UPLOAD_CSV="$shared/daily-adjclose/TLT.csv" NODE_PATH="$node_dir/node_modules" node tests/browser/dashboard.js "$base" \
     "$XDG_CONFIG_HOME/pulse/server-token" "$PWD/target/browser-artifacts"

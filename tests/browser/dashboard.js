@@ -106,6 +106,17 @@ function check(cond, what) {
     await page.goto(`${base}/sweeps`);
     check((await page.content()).includes('>done<'), 'the sweeps list shows it done');
 
+    // A CSV imported by upload on the data page.
+    if (process.env.UPLOAD_CSV) {
+      await page.goto(`${base}/data`);
+      await page.setInputFiles('input[type=file][name=file]', process.env.UPLOAD_CSV);
+      await page.click('form[action="/data/import"] button');
+      await page.waitForSelector('#imported');
+      check((await page.textContent('h1')).includes('Imported TLT.csv'), 'a CSV is imported by upload');
+      await page.goto(`${base}/data`);
+      check((await page.content()).includes('<td>TLT</td>'), 'the data page lists the uploaded series');
+    }
+
     await page.click('text=Log out');
     await page.waitForURL(`${base}/login`);
     await page.goto(`${base}/rebalance`);

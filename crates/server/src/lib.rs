@@ -18,9 +18,12 @@ mod backtests;
 mod pages;
 mod portfolio;
 mod setup;
+mod upload;
+
+pub use upload::{CsvParser, MAX_UPLOAD_BYTES};
 mod sweeps;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -52,6 +55,8 @@ pub struct Dashboard<S> {
     reports: Mutex<VecDeque<(i64, String)>>,
     /// Sweeps started here (`sweeps::KEPT_SWEEPS` at most).
     sweeps: Mutex<Vec<Arc<sweeps::SweepJob>>>,
+    /// Parses uploaded CSV files (the data page's import); none: no upload.
+    csv_parser: Option<CsvParser>,
 }
 
 struct Session {
@@ -78,7 +83,14 @@ impl<S> Dashboard<S> {
             failed_logins: Mutex::new(VecDeque::new()),
             reports: Mutex::new(VecDeque::new()),
             sweeps: Mutex::new(Vec::new()),
+            csv_parser: None,
         }
+    }
+
+    /// The same with CSV import by upload on the data page, through `parser`.
+    pub fn with_csv_parser(mut self, parser: CsvParser) -> Self {
+        self.csv_parser = Some(parser);
+        self
     }
 
     /// The same with another session lifetime.
@@ -205,6 +217,14 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route(
             "/api/portfolio/optimize",
             post(portfolio::optimize_api::<S>),
+        )
+        .route(
+            "/data/import",
+            post(upload::import_form::<S>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route(
+            "/api/data/import",
+            post(upload::import_api::<S>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
@@ -409,7 +429,9 @@ async fn data_page<S: Store + Send + Sync + 'static>(
         return to_login();
     };
     match pulse_app::data::coverage(&d.store).await {
-        Ok(series) => pages::data(&series, &csrf_of(&caller)).into_response(),
+        Ok(series) => {
+            pages::data(&series, &csrf_of(&caller), d.csv_parser.is_some()).into_response()
+        }
         Err(e) => app_error(e),
     }
 }

@@ -113,8 +113,18 @@ pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Htm
 }
 
 /// The data page: every stored series with its extent and its stored quality findings.
-pub fn data(series: &[pulse_app::data::SeriesCoverage], csrf: &str) -> Html<String> {
-    let mut body = String::from("<section><h1>Stored series</h1>");
+pub fn data(series: &[pulse_app::data::SeriesCoverage], csrf: &str, upload: bool) -> Html<String> {
+    let mut body = String::new();
+    if upload {
+        let _ = write!(
+            body,
+            "<section><h1>Import a CSV</h1><p class=\"muted\">Any layout `pulse data import` reads (Yahoo, OHLCV, adjusted close, minute bars; the file name gives the symbol); one transaction, nothing written when a row is bad; a fuller stored bar is kept unless replaced.</p>\
+<form method=\"post\" action=\"/data/import\" enctype=\"multipart/form-data\">{}<input type=\"file\" name=\"file\" accept=\".csv\" required> \
+<label><input type=\"checkbox\" name=\"replace\" value=\"on\"> replace stored bars</label> <button>Import</button></form></section>",
+            hidden(csrf)
+        );
+    }
+    body.push_str("<section><h1>Stored series</h1>");
     if series.is_empty() {
         body.push_str(
             "<p class=\"muted\">Nothing stored: `pulse data import FILE` or `pulse data seed`.</p>",
@@ -322,6 +332,10 @@ pub const OPENAPI: &str = r##"{
           "returns": {"enum": ["mean", "ema", "capm"]}, "risk": {"enum": ["sample", "ledoit-wolf", "exp", "semi"]},
           "max_weight": {"type": "string"}, "cash": {"type": "string"}}}}}},
       "responses": {"200": {"description": "{symbols, weights, expected_return, volatility, sharpe, window, shares, leftover}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/data/import": {"post": {"summary": "Import a CSV file by upload (multipart field `file`, optional `replace`), in one transaction",
+      "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}, "replace": {"type": "string"}}}}}},
+      "responses": {"200": {"description": "Row counts {bars_inserted, bars_updated, bars_unchanged, bars_kept, …}"}, "400": {"description": "The file is refused (file, line and field named)"}}}},
     "/api/data": {"get": {"summary": "Every stored series with its extent and stored quality findings by kind",
       "responses": {"200": {"description": "[{symbol, timeframe, rows, first, last, findings}]"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",

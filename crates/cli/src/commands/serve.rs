@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::cli::ServeArgs;
 use crate::output::outln;
 use anyhow::Context;
-use pulse_server::{Dashboard, load_or_create_token, router};
+use pulse_server::{CsvParser, Dashboard, load_or_create_token, router};
 use std::sync::Arc;
 
 /// Runs `pulse serve` until the process is stopped.
@@ -35,6 +35,13 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
         )?;
     }
     outln!("Serving the dashboard on http://{addr} (log in with the access token)")?;
-    pulse_server::serve(listener, router(Arc::new(Dashboard::new(store, token)))).await?;
+    // The data page's CSV upload parses with the same reader as `pulse data import`.
+    let parser: CsvParser = Arc::new(|name: &str, bytes: &[u8]| {
+        data_csv::parse_reader(name, bytes, &data_csv::ImportOptions::default())
+            .and_then(|parsed| parsed.into_batches())
+            .map_err(|e| e.to_string())
+    });
+    let dashboard = Dashboard::new(store, token).with_csv_parser(parser);
+    pulse_server::serve(listener, router(Arc::new(dashboard))).await?;
     Ok(())
 }
