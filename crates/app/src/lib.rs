@@ -11,6 +11,7 @@
 //!   resample, seed, indicator tables.
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
+//! - [`input`]: values as front ends receive them (instants typed as days or timestamps).
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
@@ -27,6 +28,7 @@ pub mod backtest;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod input;
 pub mod market;
 pub mod portfolio;
 pub mod rebalance;

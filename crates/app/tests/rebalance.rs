@@ -173,8 +173,7 @@ async fn the_replay_books_in_the_securities_currency_and_refuses_a_mix() {
     let req = request(&dir);
     let outcome = simulate(&store, &req).await.unwrap();
     assert_eq!(outcome.currency, pulse_core::Currency::Usd);
-    let report =
-        pulse_app::rebalance::simulate::simulation_report(&req, &outcome, String::new()).unwrap();
+    let report = pulse_app::rebalance::simulate::simulation_report(&req, &outcome).unwrap();
     assert_eq!(report.currency, "USD");
     // A Korean stock beside TSLA: KRW and USD in one account.
     let mut krx = bundled("TSLA");

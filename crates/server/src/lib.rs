@@ -267,29 +267,21 @@ fn app_error(e: AppError) -> Response {
     json_error(status, e.to_string(), field)
 }
 
-/// A form's day field `YYYY-MM-DD` as an instant (00:00:00 UTC, or 23:59:59 when `end`); empty is
-/// `None`; anything else is a 400 naming `field`.
+/// A form's day field (`YYYY-MM-DD`, or an RFC 3339 time) as an instant by
+/// [`pulse_app::input::instant`]; empty is `None`; anything else is a 400 naming `field`.
 fn day_param(field: &str, text: &str, end: bool) -> Result<Option<jiff::Timestamp>, Response> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Ok(None);
     }
-    let bad = |why: &str| {
-        json_error(
-            StatusCode::BAD_REQUEST,
-            format!("{field} {text:?}: {why}"),
-            Some(field),
-        )
-    };
-    let date: jiff::civil::Date = text.parse().map_err(|_| bad("expected YYYY-MM-DD"))?;
-    let at = if end {
-        date.at(23, 59, 59, 0)
-    } else {
-        date.at(0, 0, 0, 0)
-    };
-    at.to_zoned(jiff::tz::TimeZone::UTC)
-        .map(|z| Some(z.timestamp()))
-        .map_err(|_| bad("is out of range"))
+    pulse_app::input::instant(text, end)
+        .map(Some)
+        .ok_or_else(|| {
+            json_error(
+                StatusCode::BAD_REQUEST,
+                format!("{field} {text:?}: expected YYYY-MM-DD or an RFC 3339 time"),
+                Some(field),
+            )
+        })
 }
 
 fn unauthorized() -> Response {

@@ -634,6 +634,17 @@ impl SignalRequest {
     }
 }
 
+/// A signal from a JSON file (`{"mp": {…}, "sub_mp": {…}}`); errors name the file.
+pub fn read_signal_file(path: &std::path::Path) -> Result<Signal, AppError> {
+    crate::data::regular_file(path)?;
+    let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::Signal(format!("{}: not a signal: {e}", path.display())))
+}
+
 /// Stores the macro view observed at every 08:30 intake until replaced. What it omits stays as
 /// observed so far ("MP unchanged"), so a pending change keeps being counted by the 3-day rule.
 /// The signal is validated against the model the state machine will compare it with (the active

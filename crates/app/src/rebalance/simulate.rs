@@ -57,8 +57,8 @@ pub struct DatedSignal {
 }
 
 /// Reads a JSON Lines signals file: one observation per line with its `date`, dates increasing;
-/// errors name the file and line.
-pub fn read_signals(path: &Path) -> Result<Vec<DatedSignal>, AppError> {
+/// errors name the file and line. Also returns the file's text (the report shows it).
+pub fn read_signals(path: &Path) -> Result<(Vec<DatedSignal>, String), AppError> {
     crate::data::regular_file(path)?;
     let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
         path: path.to_path_buf(),
@@ -96,7 +96,7 @@ pub fn read_signals(path: &Path) -> Result<Vec<DatedSignal>, AppError> {
     if out.is_empty() {
         return Err(AppError::Signal(format!("{}: no signals", path.display())));
     }
-    Ok(out)
+    Ok((out, text))
 }
 
 /// What to replay.
@@ -176,6 +176,9 @@ pub struct SimulateOutcome {
     pub events: Vec<RebalanceEvent>,
     /// Whether a plan is still running at the end.
     pub rebalancing_active: bool,
+    /// The signals file as read (the report shows it; not serialized).
+    #[serde(skip)]
+    pub signals_text: String,
     /// The account currency (every named security's quote currency).
     pub currency: pulse_core::Currency,
     /// The raw closes the replay decided, traded and valued at (for the report; not serialized).
@@ -262,7 +265,7 @@ pub async fn simulate<S: Store>(
             request.from, request.to
         )));
     }
-    let signals = read_signals(&request.signals)?;
+    let (signals, signals_text) = read_signals(&request.signals)?;
     let exchange = request.calendar.exchange();
     let cal = calendar(exchange);
     let days = cal.trading_days(request.from, request.to)?;
@@ -381,6 +384,7 @@ pub async fn simulate<S: Store>(
         traded_notional,
         events,
         rebalancing_active: state.is_rebalancing_active(),
+        signals_text,
         currency,
         closes,
     })
@@ -404,11 +408,10 @@ fn paused_spans(nav: &[NavRow]) -> Vec<(Date, Date)> {
 
 /// The report model of a replay: NAV with the paused periods shaded, its metrics (no risk-free
 /// rate), the held vs target weights, the closes with every fill, monthly returns and the fills;
-/// `signals_text` is shown as its configuration.
+/// the signals file is shown as its configuration.
 pub fn simulation_report(
     request: &SimulateRequest,
     outcome: &SimulateOutcome,
-    signals_text: String,
 ) -> Result<pulse_report::BacktestReport, AppError> {
     use crate::backtest::{RiskFreeChoice, SeriesRef, analysis_of, fill_record, metric_cells_of};
     use pulse_report::{
@@ -523,7 +526,7 @@ pub fn simulation_report(
         ),
         sample_label: SampleLabel::OutOfSample,
         notes,
-        config_toml: signals_text,
+        config_toml: outcome.signals_text.clone(),
         initial_cash: money_to_f64(request.cash),
         currency: outcome.currency.as_str().into(),
         series: vec![EquitySeries {

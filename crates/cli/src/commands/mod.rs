@@ -12,7 +12,6 @@ pub mod ta;
 use crate::app::{App, usage};
 use crate::cli::{Cli, Command};
 use jiff::Timestamp;
-use jiff::civil::Date;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,20 +53,10 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
 /// Parses a user-supplied instant: `YYYY-MM-DD` (that date at 00:00Z, or the end of that day
 /// when `end_of_day`) or an RFC 3339 timestamp.
 pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(ts) = s.parse::<Timestamp>() {
-        return Ok(ts);
-    }
-    let date: Date = s.parse().map_err(|_| {
+    pulse_app::input::instant(s, end_of_day).ok_or_else(|| {
         usage(format!(
             "{flag} {s:?}: expected a date YYYY-MM-DD or an RFC 3339 timestamp"
         ))
-    })?;
-    let zoned = date.to_zoned(jiff::tz::TimeZone::UTC)?;
-    let ts = zoned.timestamp();
-    Ok(if end_of_day {
-        ts.checked_add(jiff::SignedDuration::from_secs(86_399))?
-    } else {
-        ts
     })
 }
 

@@ -72,13 +72,7 @@ pub async fn run(app: &App, cmd: RebalanceCommand) -> anyhow::Result<()> {
         } => {
             let store = app.store().await?;
             let signal: Signal = match file {
-                Some(path) => {
-                    pulse_app::data::regular_file(&path)?;
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                    serde_json::from_str(&text)
-                        .map_err(|e| anyhow::anyhow!("{}: not a signal: {e}", path.display()))?
-                }
+                Some(path) => rebalance::read_signal_file(&path)?,
                 None => {
                     let request = SignalRequest {
                         mp: mp.as_deref().map(parse_mp).transpose()?,
@@ -180,8 +174,7 @@ async fn simulate(app: &App, args: RebalanceSimulateArgs) -> anyhow::Result<()> 
     };
     let outcome = rebalance::simulate::simulate(&app.store().await?, &request).await?;
     if let Some(path) = &args.report {
-        let signals_text = std::fs::read_to_string(&request.signals).unwrap_or_default();
-        pulse_report::write_html(path, &simulation_report(&request, &outcome, signals_text)?)?;
+        pulse_report::write_html(path, &simulation_report(&request, &outcome)?)?;
     }
     if app.json {
         return print_json(&outcome);
