@@ -17,6 +17,21 @@ pub struct RunSummary {
     pub headline: Option<Metrics>,
 }
 
+/// A headline metric: its label, its key in a run's metrics JSON (`pulse_analytics::Metrics`),
+/// and whether it is a fraction shown in percent.
+pub type HeadlineMetric = (&'static str, &'static str, bool);
+
+/// The headline metrics of a recorded run, as every front end lists them (`pulse runs show`,
+/// `runs compare`, the dashboard's run pages).
+pub const HEADLINE: [HeadlineMetric; 6] = [
+    ("total return", "total_return", true),
+    ("CAGR", "cagr", true),
+    ("Sharpe", "sharpe", false),
+    ("max drawdown", "max_drawdown", true),
+    ("win rate", "win_rate", true),
+    ("fills", "fills", false),
+];
+
 /// The most recent runs (newest first, at most `limit`).
 pub async fn list_runs<S: Store>(store: &S, limit: u32) -> Result<Vec<RunSummary>, AppError> {
     let records = store.runs(limit).await.map_err(AppError::port)?;

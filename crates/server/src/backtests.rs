@@ -225,20 +225,18 @@ pub async fn run_page<S: Store + Send + Sync + 'static>(
 
 /// The headline metrics of every strategy of a run, one column each.
 fn metrics_table(metrics: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
-    const ROWS: [(&str, &str, bool); 6] = [
-        ("Total return", "total_return", true),
-        ("CAGR", "cagr", true),
-        ("Sharpe", "sharpe", false),
-        ("Max drawdown", "max_drawdown", true),
-        ("Win rate", "win_rate", true),
-        ("Fills", "fills", false),
-    ];
     let mut out = String::from("<table><thead><tr><th>Metric</th>");
     for name in metrics.keys() {
         let _ = write!(out, "<th class=\"num\">{}</th>", html(name));
     }
     out.push_str("</tr></thead><tbody>");
-    for (label, key, pct) in ROWS {
+    for (label, key, pct) in pulse_app::runs::HEADLINE {
+        // A table row label starts with a capital ("Total return").
+        let mut chars = label.chars();
+        let label: String = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
         let _ = write!(out, "<tr><td>{label}</td>");
         for m in metrics.values() {
             let v = &m[key];

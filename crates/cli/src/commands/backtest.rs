@@ -123,15 +123,6 @@ const SUMMARY: [MetricRow; 16] = [
     ("CVaR 95% (1d)", "cvar_95", true),
 ];
 
-/// The headline rows of `runs show` and `runs compare`.
-const HEADLINE: [MetricRow; 5] = [
-    ("total return", "total_return", true),
-    ("CAGR", "cagr", true),
-    ("Sharpe", "sharpe", false),
-    ("max drawdown", "max_drawdown", true),
-    ("fills", "fills", false),
-];
-
 fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
     let pulse = &runs.first().context("no run")?.result;
     let (first, last) = (
@@ -472,7 +463,7 @@ async fn show_run(app: &App, store: &store_sqlite::SqliteStore, id: i64) -> anyh
         .iter()
         .map(|(name, m)| (name.as_str(), Some(m)))
         .collect();
-    print_metrics(&columns, &HEADLINE)?;
+    print_metrics(&columns, &pulse_app::runs::HEADLINE)?;
     let mut out = std::io::stdout().lock();
     for a in &r.alerts {
         writeln!(out, "alert {}  {}", a.ts, a.message)?;
@@ -501,7 +492,7 @@ pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
             let headline = |d: &pulse_app::runs::RunDetail, key: &str, pct: bool| {
                 metric_text(d.metrics.get(&d.record.strategy), key, pct)
             };
-            let rows: Vec<Vec<String>> = HEADLINE
+            let rows: Vec<Vec<String>> = pulse_app::runs::HEADLINE
                 .iter()
                 .map(|(label, key, pct)| {
                     vec![
