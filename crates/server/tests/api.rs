@@ -3,9 +3,11 @@
 //! input naming its field, and the rebalancing admin's time travel moving the pending counter.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use pulse_server::{Dashboard, router};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,14 +77,7 @@ impl Server {
 
     /// Logs in; the session cookie.
     async fn login(&self) -> String {
-        let r = self.form("/login", None, &format!("token={TOKEN}")).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
-        assert!(
-            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-            "{set}"
-        );
-        set.split(';').next().unwrap().to_string()
+        common::login(&self.http, &self.base, TOKEN).await
     }
 
     async fn page(&self, path: &str, cookie: &str) -> (StatusCode, String) {
@@ -97,10 +92,7 @@ impl Server {
     }
 }
 
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    page[at..at + page[at..].find('"').unwrap()].to_string()
-}
+use common::csrf_of;
 
 #[tokio::test]
 async fn the_api_needs_the_token_and_never_returns_it() {

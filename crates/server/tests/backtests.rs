@@ -3,42 +3,23 @@
 //! bad input answered 400 naming the field.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use pulse_core::ports::Store;
-use pulse_server::{Dashboard, router};
+mod common;
+
+use pulse_server::Dashboard;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use store_sqlite::SqliteStore;
 
 const TOKEN: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 async fn start() -> (String, reqwest::Client, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pulse.db"))
-        .await
-        .unwrap();
-    let mut batches = Vec::new();
-    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED"] {
-        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
-        let bytes = std::fs::read(&path).unwrap();
-        let parsed = data_csv::parse_reader(
-            &path.display().to_string(),
-            &bytes[..],
-            &data_csv::ImportOptions::default(),
-        )
-        .unwrap();
-        batches.extend(parsed.into_batches().unwrap());
-    }
-    store.import(&batches).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(Arc::new(Dashboard::new(store, TOKEN.into())));
-    tokio::spawn(pulse_server::serve(listener, app));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let files: Vec<_> = ["TSLA", "TSLL", "VIX", "FEAR_GREED"]
+        .iter()
+        .map(|n| pulse_testkit::bundle_dir().join(format!("{n}.csv")))
+        .collect();
+    let store = common::store_with(&dir, &files).await;
+    let (base, http) = common::serve(Dashboard::new(store, TOKEN.into())).await;
     (base, http, dir)
 }
 
@@ -83,28 +64,14 @@ async fn a_backtest_runs_from_the_api_and_the_form_and_two_runs_compare() {
     assert_eq!(runs[0]["id"], id);
 
     // From the browser form, with the session's CSRF token.
-    let login = http
-        .post(format!("{base}/login"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = common::login(&http, &base, TOKEN).await;
     let get = |path: String| {
         http.get(format!("{base}{path}"))
             .header(COOKIE, &cookie)
             .send()
     };
     let page = get("/backtest".into()).await.unwrap().text().await.unwrap();
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &page[at..at + 64];
+    let csrf = common::csrf_of(&page);
     let body = format!(
         "csrf={csrf}&from=2024-01-01&to=2024-12-31&cash=100000&commission=0.002&slippage_bps=5&fill=next_close"
     );

@@ -3,44 +3,23 @@
 //! bad input answered 400 naming the field.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use pulse_core::ports::Store;
-use pulse_server::{Dashboard, router};
+mod common;
+
+use pulse_server::Dashboard;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use store_sqlite::SqliteStore;
 
 const TOKEN: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 
 async fn start() -> (String, reqwest::Client, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pulse.db"))
-        .await
-        .unwrap();
-    let mut batches = Vec::new();
-    for name in ["SPY", "TLT", "GLD"] {
-        let path = pulse_testkit::shared_file(&format!("daily-adjclose/{name}.csv"));
-        let bytes = std::fs::read(&path).unwrap();
-        let parsed = data_csv::parse_reader(
-            &path.display().to_string(),
-            &bytes[..],
-            &data_csv::ImportOptions::default(),
-        )
-        .unwrap();
-        batches.extend(parsed.into_batches().unwrap());
-    }
-    store.import(&batches).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pulse_server::serve(
-        listener,
-        router(Arc::new(Dashboard::new(store, TOKEN.into()))),
-    ));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let files: Vec<_> = ["SPY", "TLT", "GLD"]
+        .iter()
+        .map(|n| pulse_testkit::shared_file(&format!("daily-adjclose/{n}.csv")))
+        .collect();
+    let store = common::store_with(&dir, &files).await;
+    let (base, http) = common::serve(Dashboard::new(store, TOKEN.into())).await;
     (base, http, dir)
 }
 
@@ -101,20 +80,7 @@ async fn the_portfolio_page_optimizes_allocates_and_compares_walk_forward() {
     }
 
     // The browser forms.
-    let login = http
-        .post(format!("{base}/login"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = common::login(&http, &base, TOKEN).await;
     let page = http
         .get(format!("{base}/portfolio"))
         .header(COOKIE, &cookie)
@@ -124,8 +90,7 @@ async fn the_portfolio_page_optimizes_allocates_and_compares_walk_forward() {
         .text()
         .await
         .unwrap();
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[at..at + 64].to_string();
+    let csrf = common::csrf_of(&page);
     let post = |path: &str, body: String| {
         http.post(format!("{base}{path}"))
             .header(COOKIE, &cookie)

@@ -3,22 +3,20 @@
 //! nothing written, and the upload needs the token (and the form its CSRF token).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use pulse_server::{CsvParser, Dashboard, router};
+mod common;
+
+use pulse_server::{CsvParser, Dashboard};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use serde_json::Value;
 use std::sync::Arc;
-use store_sqlite::SqliteStore;
 
 const TOKEN: &str = "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf";
 const BOUNDARY: &str = "pulse-test-boundary-7d1f";
 
 async fn start(with_parser: bool) -> (String, reqwest::Client, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pulse.db"))
-        .await
-        .unwrap();
-    let mut dashboard = Dashboard::new(store, TOKEN.into());
+    let mut dashboard = Dashboard::new(common::store_with(&dir, &[]).await, TOKEN.into());
     if with_parser {
         let parser: CsvParser = Arc::new(|name: &str, bytes: &[u8]| {
             data_csv::parse_reader(name, bytes, &data_csv::ImportOptions::default())
@@ -27,13 +25,7 @@ async fn start(with_parser: bool) -> (String, reqwest::Client, tempfile::TempDir
         });
         dashboard = dashboard.with_csv_parser(parser);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pulse_server::serve(listener, router(Arc::new(dashboard))));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (base, http) = common::serve(dashboard).await;
     (base, http, dir)
 }
 
@@ -159,20 +151,7 @@ async fn a_csv_uploads_in_one_transaction_and_a_bad_row_writes_nothing() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // The browser form needs the session's CSRF token.
-    let login = http
-        .post(format!("{base}/login"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = common::login(&http, &base, TOKEN).await;
     let page = http
         .get(format!("{base}/data"))
         .header(COOKIE, &cookie)
@@ -183,8 +162,7 @@ async fn a_csv_uploads_in_one_transaction_and_a_bad_row_writes_nothing() {
         .await
         .unwrap();
     assert!(page.contains("enctype=\"multipart/form-data\""));
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[at..at + 64].to_string();
+    let csrf = common::csrf_of(&page);
     let form = format!("{base}/data/import");
     let tlt = std::fs::read(pulse_testkit::shared_file("daily-adjclose/TLT.csv")).unwrap();
     let r = upload(
