@@ -155,3 +155,35 @@ fn a_restored_fixed_weight_benchmark_keeps_its_schedule() {
         );
     }
 }
+
+/// The re-optimized portfolio strategy keeps its trailing window, its schedule and its failures
+/// through a restart (min volatility, Ledoit-Wolf, monthly on 60 closes of TSLA and TSLL).
+#[test]
+fn a_restored_portfolio_strategy_re_optimizes_as_the_uninterrupted_one() {
+    use pulse_optimize::{Method, PortfolioSpec, ReturnModel, RiskModel};
+    use pulse_strategy::portfolio::{PortfolioStrategy, Schedule};
+    let (traded, context, actions) = market();
+    let data = AlignedData::new(traded, context, &actions);
+    let strategy = || {
+        PortfolioStrategy::new(
+            "min-vol",
+            vec![sym("TSLA"), sym("TSLL")],
+            PortfolioSpec::new(
+                Method::MinVolatility,
+                ReturnModel::MeanHistorical { compounding: true },
+                RiskModel::LedoitWolf,
+            ),
+            60,
+            Schedule::Monthly,
+        )
+    };
+    let whole = replay(&data, strategy(), None);
+    assert!(whole.orders.len() >= 3, "{} orders", whole.orders.len());
+    for k in [30, 61, 200, data.timeline.len() - 1] {
+        assert_eq!(
+            replay(&data, strategy(), Some(k)),
+            whole,
+            "restart before step {k}"
+        );
+    }
+}
