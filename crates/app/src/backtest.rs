@@ -118,30 +118,27 @@ fn fraction_in(setting: &'static str, v: f64, hi_inclusive: bool) -> Result<(), 
 
 /// Checks a commission rate entering a request: a fraction of notional in `[0, 1)`.
 pub fn validate_commission(rate: Decimal) -> Result<(), AppError> {
-    if rate < Decimal::ZERO || rate >= Decimal::ONE {
-        return Err(AppError::setting(
-            "commission",
-            "must be a fraction in [0, 1)",
-        ));
-    }
-    Ok(())
+    validate_costs(&CostModel::commission_only(rate))
+}
+
+/// Checks a cost model entering a request ([`CostModel::validate`]'s ranges, and a minimum fee
+/// within the money range); the error names the request's setting (`commission`, `min_fee`,
+/// `slippage_bps`).
+pub fn validate_costs(costs: &CostModel) -> Result<(), AppError> {
+    costs.validate().map_err(|e| {
+        let setting = match e.field {
+            "commission_rate" => "commission",
+            other => other,
+        };
+        AppError::setting(setting, e.reason)
+    })?;
+    validate_money("min_fee", costs.min_fee)
 }
 
 impl RunSettings {
     /// Checks every setting's range; the error names the setting.
     pub fn validate(&self) -> Result<(), AppError> {
-        let c = &self.costs;
-        validate_commission(c.commission_rate)?;
-        validate_money("min_fee", c.min_fee)?;
-        if c.slippage_bps < Decimal::ZERO || c.slippage_bps >= Decimal::from(10_000) {
-            return Err(AppError::setting(
-                "slippage_bps",
-                format!(
-                    "must be basis points in [0, 10000) (got {})",
-                    c.slippage_bps
-                ),
-            ));
-        }
+        validate_costs(&self.costs)?;
         validate_money("cash", self.cash)?;
         if self.cash.is_zero() && self.trades.is_none() {
             return Err(AppError::setting(

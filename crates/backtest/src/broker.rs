@@ -1,5 +1,6 @@
 //! The simulated broker: fills the engine's orders at the next bar, exactly booked.
 
+use pulse_core::costs::{FillCap, FillLimits, FillTerms};
 use pulse_core::money::price_to_money;
 use pulse_core::{Bar, ClientOrderId, Fill, OrderRequest, Side, Symbol};
 use pulse_engine::CostModel;
@@ -36,30 +37,6 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// The terms one order fills on (see [`SimBroker::fill_terms`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FillTerms {
-    /// Shares filled (≤ requested; 0 when nothing could be filled).
-    pub quantity: Decimal,
-    /// Execution price per share (reference price with slippage), account currency.
-    pub price: Decimal,
-    /// quantity × price, account currency.
-    pub notional: Decimal,
-    /// Commission (exact), account currency.
-    pub fee: Decimal,
-    /// Why the quantity is below the request, if it is.
-    pub capped: Option<Cap>,
-}
-
-/// What limited a fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cap {
-    /// A sell larger than the holding.
-    Held,
-    /// A buy larger than the cash affords.
-    Cash,
-}
-
 /// Why an order cannot fill at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unfillable {
@@ -73,9 +50,7 @@ pub struct SimBroker {
     costs: CostModel,
     fill_price: FillPrice,
     price_dp: u32,
-    whole_shares: bool,
-    fractional_dp: u32,
-    allow_negative_cash: bool,
+    limits: FillLimits,
 }
 
 impl SimBroker {
@@ -94,9 +69,10 @@ impl SimBroker {
             costs,
             fill_price,
             price_dp,
-            whole_shares,
-            fractional_dp,
-            allow_negative_cash,
+            limits: FillLimits {
+                quantity_dp: if whole_shares { 0 } else { fractional_dp },
+                allow_negative_cash,
+            },
         }
     }
 
@@ -149,10 +125,10 @@ impl SimBroker {
                 }
             };
             match terms.capped {
-                Some(Cap::Held) => {
+                Some(FillCap::Held) => {
                     rejections.push(reject(order, held, format!("only {held} held")));
                 }
-                Some(Cap::Cash) => rejections.push(reject(
+                Some(FillCap::Cash) => rejections.push(reject(
                     order,
                     terms.quantity,
                     format!("cash {cash} affords {}", terms.quantity),
@@ -178,9 +154,8 @@ impl SimBroker {
     }
 
     /// How one order of `requested` shares fills at `bar` given the shares `held` and the `cash`
-    /// left: the price (reference price of the bar with slippage), the quantity (sells capped at
-    /// the holding, buys at what the cash affords unless negative cash is allowed; may be 0) and
-    /// the exact fee. [`SimBroker::execute`] and the sweep kernel both fill through this.
+    /// left: [`CostModel::fill_terms`] at the bar's reference price (the one fill rule of every
+    /// simulated execution). [`SimBroker::execute`] and the sweep kernel both fill through this.
     pub fn fill_terms(
         &self,
         side: Side,
@@ -190,83 +165,16 @@ impl SimBroker {
         cash: Decimal,
     ) -> Result<FillTerms, Unfillable> {
         let reference = self.reference_price(bar).ok_or(Unfillable::NoPrice)?;
-        let price = self.costs.execution_price(side, reference);
-        let mut quantity = requested;
-        let mut capped = None;
-        let mut notional = quantity * price;
-        let mut fee = self.costs.fee(notional);
-        if side == Side::Sell {
-            if quantity > held {
-                quantity = held;
-                capped = Some(Cap::Held);
-                notional = quantity * price;
-                fee = self.costs.fee(notional);
-            }
-        } else if !self.allow_negative_cash && notional + fee > cash {
-            // `affordable` is the largest quantity whose cost fits the cash (cost grows with the
-            // quantity), so only a request whose own cost does not fit needs the division.
-            let affordable = self.affordable(cash, price);
-            if quantity > affordable {
-                quantity = affordable;
-                capped = Some(Cap::Cash);
-                notional = quantity * price;
-                fee = self.costs.fee(notional);
-            }
-        }
-        if quantity <= Decimal::ZERO {
-            notional = Decimal::ZERO;
-            fee = Decimal::ZERO;
-        }
-        Ok(FillTerms {
-            quantity,
-            price,
-            notional,
-            fee,
-            capped,
-        })
-    }
-
-    /// Largest quantity whose cost (notional plus fee) fits in `cash`.
-    fn affordable(&self, cash: Decimal, price: Decimal) -> Decimal {
-        let dp = if self.whole_shares {
-            0
-        } else {
-            self.fractional_dp
-        };
-        self.costs.affordable_quantity(cash, price, dp)
+        Ok(self
+            .costs
+            .fill_terms(side, requested, reference, held, cash, self.limits))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use std::str::FromStr;
-
-    proptest! {
-        /// The premise of `fill_terms`' shortcut: a quantity exceeds `affordable` exactly when its
-        /// own cost (notional + fee) exceeds the cash, for whole and fractional shares, with and
-        /// without a minimum fee.
-        #[test]
-        fn affordable_is_the_largest_quantity_that_fits(
-            cash_cents in 0i64..1_000_000_000,
-            price_cents in 1i64..500_000,
-            quantity in 1i64..20_000,
-            whole in any::<bool>(),
-            min_fee in prop_oneof![Just(0i64), 1i64..500],
-        ) {
-            let costs = CostModel {
-                min_fee: Decimal::new(min_fee, 2),
-                ..CostModel::default()
-            };
-            let broker = SimBroker::new(costs.clone(), FillPrice::NextOpen, 2, whole, 3, false);
-            let (cash, price) = (Decimal::new(cash_cents, 2), Decimal::new(price_cents, 2));
-            let q = if whole { Decimal::from(quantity) } else { Decimal::new(quantity, 3) };
-            let notional = q * price;
-            let over = notional + costs.fee(notional) > cash;
-            prop_assert_eq!(q > broker.affordable(cash, price), over);
-        }
-    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

@@ -22,6 +22,7 @@ use crate::runner::BacktestConfig;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use pulse_core::money::{money_to_f64, price_to_money};
+use pulse_core::sizing::SizedOrder;
 use pulse_core::{Bar, Portfolio, Side, Symbol};
 use pulse_engine::{PlanAsset, plan_orders_dense, within_drift_band};
 use pulse_indicators::{BBandsOutput, IndicatorError, MacdOutput};
@@ -553,7 +554,13 @@ impl PulseMarket {
             // Fill what the previous close decided: sells first, then buys (the planner
             // already lists them in that order), each against the cash left.
             let mut filled = false;
-            for &(leg, side, quantity) in &pending {
+            for &SizedOrder {
+                asset: leg,
+                side,
+                quantity,
+                ..
+            } in &pending
+            {
                 let Some(bar) = &self.legs[leg].bars[i] else {
                     continue;
                 };
@@ -651,7 +658,7 @@ impl PulseMarket {
         equity: f64,
         last_close: &[Option<f64>; 2],
         config: &BacktestConfig,
-        out: &mut Vec<(usize, Side, Decimal)>,
+        out: &mut Vec<SizedOrder>,
     ) {
         let holds = |j: usize| !held[j].is_zero();
         if target.is_none() && !holds(0) && !holds(1) {
@@ -700,7 +707,7 @@ impl PulseMarket {
         );
         // Positions in `assets` map back to legs.
         for o in &mut out[start..] {
-            o.0 = legs[o.0];
+            o.asset = legs[o.asset];
         }
     }
 }
@@ -735,7 +742,7 @@ pub struct KernelScratch {
     pub decisions: Vec<Option<[f64; 2]>>,
     /// The last target decided before the range.
     pub prior_target: Option<[f64; 2]>,
-    pending: Vec<(usize, Side, Decimal)>,
+    pending: Vec<SizedOrder>,
 }
 
 impl KernelScratch {

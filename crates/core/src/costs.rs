@@ -6,6 +6,39 @@ use crate::Side;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+/// What limited a simulated fill below its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillCap {
+    /// A sell larger than the holding.
+    Held,
+    /// A buy larger than the cash affords.
+    Cash,
+}
+
+/// The terms one order fills on (see [`CostModel::fill_terms`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillTerms {
+    /// Shares filled (≤ requested; 0 when nothing could be filled).
+    pub quantity: Decimal,
+    /// Execution price per share (reference price with slippage), account currency.
+    pub price: Decimal,
+    /// quantity × price, account currency.
+    pub notional: Decimal,
+    /// Commission (exact), account currency.
+    pub fee: Decimal,
+    /// Why the quantity is below the request, if it is.
+    pub capped: Option<FillCap>,
+}
+
+/// What a simulated fill may do beyond paying its costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FillLimits {
+    /// Decimal places of the quantities a buy is cut to when the cash is short (0 = whole shares).
+    pub quantity_dp: u32,
+    /// Buys are not cut to the cash (margin): the cash may go negative.
+    pub allow_negative_cash: bool,
+}
+
 /// Commission and slippage, booked exactly in decimals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostModel {
@@ -27,7 +60,63 @@ impl Default for CostModel {
     }
 }
 
+/// A cost setting out of its range (see [`CostModel::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct InvalidCost {
+    /// The field, as named in [`CostModel`] (`commission_rate`, `min_fee`, `slippage_bps`).
+    pub field: &'static str,
+    /// What is wrong, with the value.
+    pub reason: String,
+}
+
+/// A stored cost model, or the bare commission rate that configurations and paper books kept
+/// before there was one cost model (read as that rate without minimum fee or slippage). For
+/// `#[serde(alias = "...", deserialize_with = "costs_or_rate")]` on a `CostModel` field.
+pub fn costs_or_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CostModel, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Model(CostModel),
+        Rate(Decimal),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Model(m) => m,
+        Stored::Rate(r) => CostModel::commission_only(r),
+    })
+}
+
 impl CostModel {
+    /// Checks every field's range: commission a fraction in `[0, 1)`, minimum fee ≥ 0, slippage
+    /// in `[0, 10000)` basis points. Every place a cost model enters calls this.
+    pub fn validate(&self) -> Result<(), InvalidCost> {
+        if self.commission_rate < Decimal::ZERO || self.commission_rate >= Decimal::ONE {
+            return Err(InvalidCost {
+                field: "commission_rate",
+                reason: format!(
+                    "must be a fraction in [0, 1) (got {})",
+                    self.commission_rate
+                ),
+            });
+        }
+        if self.min_fee < Decimal::ZERO {
+            return Err(InvalidCost {
+                field: "min_fee",
+                reason: format!("must be >= 0 (got {})", self.min_fee),
+            });
+        }
+        if self.slippage_bps < Decimal::ZERO || self.slippage_bps >= Decimal::from(10_000) {
+            return Err(InvalidCost {
+                field: "slippage_bps",
+                reason: format!(
+                    "must be basis points in [0, 10000) (got {})",
+                    self.slippage_bps
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Execution price after slippage: `price × (1 ± bps / 10 000)`, exact.
     pub fn execution_price(&self, side: Side, price: Decimal) -> Decimal {
         if self.slippage_bps.is_zero() {
@@ -56,6 +145,56 @@ impl CostModel {
         }
     }
 
+    /// How one order of `requested` shares fills at the `reference` price (> 0) given the shares
+    /// `held` and the `cash` left: the execution price (reference with slippage), the quantity
+    /// (sells capped at the holding; buys at what the cash affords, in steps of
+    /// `10^-limits.quantity_dp`, unless negative cash is allowed; may be 0) and the exact fee.
+    /// The backtest's simulated broker and the paper broker both fill through this.
+    pub fn fill_terms(
+        &self,
+        side: Side,
+        requested: Decimal,
+        reference: Decimal,
+        held: Decimal,
+        cash: Decimal,
+        limits: FillLimits,
+    ) -> FillTerms {
+        let price = self.execution_price(side, reference);
+        let mut quantity = requested;
+        let mut capped = None;
+        let mut notional = quantity * price;
+        let mut fee = self.fee(notional);
+        if side == Side::Sell {
+            if quantity > held {
+                quantity = held;
+                capped = Some(FillCap::Held);
+                notional = quantity * price;
+                fee = self.fee(notional);
+            }
+        } else if !limits.allow_negative_cash && notional + fee > cash {
+            // The affordable quantity is the largest whose cost fits the cash (cost grows with
+            // the quantity), so only a request whose own cost does not fit needs the division.
+            let affordable = self.affordable_quantity(cash, price, limits.quantity_dp);
+            if quantity > affordable {
+                quantity = affordable;
+                capped = Some(FillCap::Cash);
+                notional = quantity * price;
+                fee = self.fee(notional);
+            }
+        }
+        if quantity <= Decimal::ZERO {
+            notional = Decimal::ZERO;
+            fee = Decimal::ZERO;
+        }
+        FillTerms {
+            quantity,
+            price,
+            notional,
+            fee,
+            capped,
+        }
+    }
+
     /// Largest quantity, in steps of `10^-quantity_dp` shares (0 = whole shares), whose cost —
     /// notional at `price` plus its fee — fits in `cash`; 0 when nothing does.
     pub fn affordable_quantity(&self, cash: Decimal, price: Decimal, quantity_dp: u32) -> Decimal {
@@ -75,7 +214,56 @@ impl CostModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::str::FromStr;
+
+    proptest! {
+        /// The premise of `fill_terms`' shortcut: a quantity exceeds the affordable quantity
+        /// exactly when its own cost (notional + fee) exceeds the cash, for whole and fractional
+        /// shares, with and without a minimum fee.
+        #[test]
+        fn affordable_is_the_largest_quantity_that_fits(
+            cash_cents in 0i64..1_000_000_000,
+            price_cents in 1i64..500_000,
+            quantity in 1i64..20_000,
+            whole in any::<bool>(),
+            min_fee in prop_oneof![Just(0i64), 1i64..500],
+        ) {
+            let costs = CostModel {
+                min_fee: Decimal::new(min_fee, 2),
+                ..CostModel::default()
+            };
+            let dp = if whole { 0 } else { 3 };
+            let (cash, price) = (Decimal::new(cash_cents, 2), Decimal::new(price_cents, 2));
+            let q = Decimal::new(quantity, dp);
+            let notional = q * price;
+            let over = notional + costs.fee(notional) > cash;
+            prop_assert_eq!(q > costs.affordable_quantity(cash, price, dp), over);
+        }
+    }
+
+    #[test]
+    fn fills_cap_sells_at_the_holding_and_buys_at_the_cash() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let c = CostModel::default();
+        let whole = FillLimits::default();
+        let sell = c.fill_terms(Side::Sell, d("10"), d("21.40"), d("4"), d("0"), whole);
+        assert_eq!((sell.quantity, sell.capped), (d("4"), Some(FillCap::Held)));
+        assert_eq!(sell.fee, d("0.08560"));
+        let buy = c.fill_terms(Side::Buy, d("100"), d("21.40"), d("0"), d("1000"), whole);
+        assert_eq!((buy.quantity, buy.capped), (d("46"), Some(FillCap::Cash)));
+        let margin = FillLimits {
+            allow_negative_cash: true,
+            ..whole
+        };
+        let buy = c.fill_terms(Side::Buy, d("100"), d("21.40"), d("0"), d("1000"), margin);
+        assert_eq!((buy.quantity, buy.capped), (d("100"), None));
+        let none = c.fill_terms(Side::Buy, d("5"), d("21.40"), d("0"), d("0"), whole);
+        assert_eq!(
+            (none.quantity, none.fee, none.notional),
+            (d("0"), d("0"), d("0"))
+        );
+    }
 
     #[test]
     fn fee_and_slippage_are_exact() {

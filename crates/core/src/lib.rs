@@ -18,6 +18,7 @@ pub mod ports;
 pub mod quality;
 pub mod quality_check;
 pub mod resample;
+pub mod sizing;
 pub mod symbol;
 pub mod timeframe;
 

@@ -3,6 +3,7 @@
 
 use crate::costs::CostModel;
 use pulse_core::money::money_to_f64;
+use pulse_core::sizing::{QuantityRules, Rounding, SizedOrder, WantedTrade, size_orders};
 use pulse_core::{Portfolio, Side, Symbol};
 use pulse_strategy::TargetWeights;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -36,13 +37,20 @@ impl Default for SizingConfig {
 }
 
 impl SizingConfig {
+    /// The quantity step and minimum trade of these settings, for the shared sizing rule.
+    pub fn quantity_rules(&self) -> QuantityRules {
+        QuantityRules {
+            quantity_dp: if self.whole_shares {
+                0
+            } else {
+                self.fractional_dp
+            },
+            min_trade_value: self.min_trade_value,
+        }
+    }
+
     fn round_quantity(&self, q: Decimal) -> Decimal {
-        let dp = if self.whole_shares {
-            0
-        } else {
-            self.fractional_dp
-        };
-        q.round_dp_with_strategy(dp, RoundingStrategy::ToZero)
+        q.round_dp_with_strategy(self.quantity_rules().quantity_dp, RoundingStrategy::ToZero)
     }
 }
 
@@ -150,20 +158,24 @@ pub fn plan_orders(
     plan_orders_dense(portfolio.cash, &assets, sizing, costs, &mut planned);
     planned
         .into_iter()
-        .map(|(i, side, q)| (symbols[i].clone(), side, q))
+        .map(|o| (symbols[o.asset].clone(), o.side, o.quantity))
         .collect()
 }
 
 /// [`plan_orders`] over assets addressed by index (the backtest's hot path and the sweep kernel
 /// call this directly; [`plan_orders`] maps symbols onto it). `assets` must list every asset with
-/// a target first, then the held ones without a target (the order orders come out in). Appends
-/// `(asset index, side, quantity)` to `out`: sells first, then buys scaled to the cash.
+/// a target first, then the held ones without a target (the order orders come out in). The
+/// engine's part is which trades are wanted: a priced asset outside the drift band (or being
+/// closed) is wanted at its target position truncated to the quantity step. The rest — minimum
+/// trade, sells first, buys scaled to the cash with fees — is the one sizing rule of every decision
+/// path, [`pulse_core::sizing::size_orders`]. Appends the sized orders (with `asset` = index into
+/// `assets`) to `out`.
 pub fn plan_orders_dense(
     cash: Decimal,
     assets: &[PlanAsset],
     sizing: &SizingConfig,
     costs: &CostModel,
-    out: &mut Vec<(usize, Side, Decimal)>,
+    out: &mut Vec<SizedOrder>,
 ) {
     let held_value: Decimal = assets
         .iter()
@@ -175,90 +187,29 @@ pub fn plan_orders_dense(
         return;
     }
     let equity_f = money_to_f64(equity);
-    let first = out.len();
-    // Planned buys `(asset, price, quantity)`: inline for up to 8 assets (no allocation per
-    // plan on the backtest's hot path), spilling to a Vec beyond.
-    const INLINE: usize = 8;
-    let mut inline = [(0usize, Decimal::ZERO, Decimal::ZERO); INLINE];
-    let mut n_inline = 0;
-    let mut spill: Vec<(usize, Decimal, Decimal)> = Vec::new();
-    let mut push_buy = |b: (usize, Decimal, Decimal)| {
-        if n_inline < INLINE {
-            inline[n_inline] = b;
-            n_inline += 1;
-        } else {
-            spill.push(b);
-        }
-    };
-    for (i, a) in assets.iter().enumerate() {
-        let Some(price) = a.price else {
-            continue;
-        };
-        if price <= Decimal::ZERO {
-            continue;
-        }
+    let wanted = assets.iter().enumerate().filter_map(|(i, a)| {
+        let price = a.price.filter(|p| *p > Decimal::ZERO)?;
         let w_target = a.target.max(0.0);
-        let held = a.held;
-        let price_f = a.price_f64;
-        let w_now = a.held_f64 * price_f / equity_f;
-        let closing = w_target == 0.0 && held > Decimal::ZERO;
-        if !closing && (w_target - w_now).abs() < sizing.drift_band {
-            continue;
+        let w_now = a.held_f64 * a.price_f64 / equity_f;
+        let close = w_target == 0.0 && a.held > Decimal::ZERO;
+        if !close && (w_target - w_now).abs() < sizing.drift_band {
+            return None;
         }
-        let wanted = if closing {
+        let wanted = if close {
             Decimal::ZERO
         } else {
-            sizing.quantity_from_f64(w_target * equity_f / price_f)
+            sizing.quantity_from_f64(w_target * equity_f / a.price_f64)
         };
-        let delta = wanted - held;
-        if delta.is_zero() {
-            continue;
-        }
-        if !closing && delta.abs() * price < sizing.min_trade_value {
-            continue;
-        }
-        if delta < Decimal::ZERO {
-            out.push((i, Side::Sell, -delta));
-        } else {
-            push_buy((i, price, delta));
-        }
-    }
-    let proceeds: Decimal = out[first..]
-        .iter()
-        .filter_map(|(i, _, q)| assets[*i].price.map(|p| (*q, p)))
-        .map(|(q, p)| {
-            let notional = q * costs.execution_price(Side::Sell, p);
-            notional - costs.fee(notional)
+        Some(WantedTrade {
+            asset: i,
+            price,
+            delta: wanted - a.held,
+            sellable: a.held,
+            close,
+            rounding: Rounding::Down,
         })
-        .sum();
-    let budget = (cash + proceeds).max(Decimal::ZERO);
-    let cost = |q: Decimal, p: Decimal| {
-        let notional = q * costs.execution_price(Side::Buy, p);
-        notional + costs.fee(notional)
-    };
-    let buys = || inline[..n_inline].iter().chain(&spill).copied();
-    let total: Decimal = buys().map(|(_, p, q)| cost(q, p)).sum();
-    if total > budget && total > Decimal::ZERO {
-        let scale = budget / total;
-        let mut spent = Decimal::ZERO;
-        for (i, price, q) in buys() {
-            let mut scaled = sizing.round_quantity(q * scale);
-            // Guard against rounding: never plan more than the remaining budget.
-            while scaled > Decimal::ZERO && spent + cost(scaled, price) > budget {
-                scaled -= if sizing.whole_shares {
-                    Decimal::ONE
-                } else {
-                    Decimal::new(1, sizing.fractional_dp)
-                };
-            }
-            if scaled > Decimal::ZERO && scaled * price >= sizing.min_trade_value {
-                spent += cost(scaled, price);
-                out.push((i, Side::Buy, scaled));
-            }
-        }
-    } else {
-        out.extend(buys().map(|(i, _, q)| (i, Side::Buy, q)));
-    }
+    });
+    size_orders(cash, wanted, &sizing.quantity_rules(), costs, out);
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::error::{RebalanceError, Result};
 use pulse_core::Exchange;
+use pulse_core::costs::{CostModel, costs_or_rate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +41,12 @@ pub struct RebalanceConfig {
     pub split_days: u32,
     /// First-step share of a class restarted by a Sub-MP change during a global plan, Case 1 (0.2).
     pub case1_first_share: f64,
-    /// Fee rate per side used for cash estimates and reserved from the invested targets (0.001 = 0.1 %).
-    pub fee_rate: Decimal,
+    /// Commission, minimum fee and slippage of the account: the sizing prices buys and sells
+    /// with it, and its commission rate per side is reserved from the invested targets and from
+    /// in-flight orders (0.1 % by default). Configurations stored before the one cost model kept a
+    /// bare `fee_rate`, read as that commission.
+    #[serde(alias = "fee_rate", deserialize_with = "costs_or_rate")]
+    pub costs: CostModel,
     /// Absolute weight drift (fraction of equity) of any security beyond which a rebalance is
     /// proposed when no plan is running (0.05 = 5 percentage points).
     pub drift_band: f64,
@@ -70,7 +75,7 @@ impl Default for RebalanceConfig {
             split_mode: SplitMode::Scheduled,
             split_days: 5,
             case1_first_share: 0.2,
-            fee_rate: Decimal::new(1, 3),
+            costs: CostModel::default(),
             drift_band: 0.05,
             drift_action: DriftAction::Propose,
             min_trade_value: Decimal::ZERO,
@@ -123,11 +128,8 @@ impl RebalanceConfig {
                 format!("{} is not in (0, 1]", self.case1_first_share),
             ));
         }
-        if self.fee_rate < Decimal::ZERO || self.fee_rate >= Decimal::ONE {
-            return Err(bad(
-                "fee_rate",
-                format!("{} is not in [0, 1)", self.fee_rate),
-            ));
+        if let Err(e) = self.costs.validate() {
+            return Err(bad(&format!("costs.{}", e.field), e.reason));
         }
         if !(self.drift_band.is_finite() && self.drift_band > 0.0) {
             return Err(bad(

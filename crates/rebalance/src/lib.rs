@@ -67,4 +67,4 @@ pub use state::{
     EventKind, OTHER_TRACK, OrderRecord, Pending, PendingSignals, Plan, PlanId, RebalanceEvent,
     RebalanceState, Scope, SignalKey, StepRecord, Track,
 };
-pub use trades::{NetTrades, SizedOrder, Sizing, Wanted, calculate_net_trades, size_orders};
+pub use trades::{NetTrades, SizedOrder, Wanted, calculate_net_trades, size_orders};

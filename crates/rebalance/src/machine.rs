@@ -8,9 +8,10 @@ use crate::state::{
     EventKind, OTHER_TRACK, OrderRecord, Pending, Plan, PlanId, RebalanceEvent, RebalanceState,
     Scope, SignalKey, StepRecord, Track,
 };
-use crate::trades::{NetTrades, Sizing, Wanted, calculate_net_trades, dec, size_orders};
+use crate::trades::{NetTrades, Wanted, calculate_net_trades, dec, size_orders};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use pulse_core::sizing::QuantityRules;
 use pulse_core::{ClientOrderId, Fill, OrderRequest, Portfolio, Side, Symbol, calendar::calendar};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -557,15 +558,22 @@ impl Rebalancer {
             .as_ref()
             .map(Model::target_weights)
             .unwrap_or_default();
-        calculate_net_trades(holdings, in_flight, &weights, prices, self.cfg.fee_rate)
+        calculate_net_trades(
+            holdings,
+            in_flight,
+            &weights,
+            prices,
+            self.cfg.costs.commission_rate,
+        )
     }
 
     /// The largest absolute weight drift from the targets (symbol, drift) — targets include the
     /// fee reserve, i.e. weight × (1 − fee rate).
     pub fn drift(&self, state: &RebalanceState, net: &NetTrades) -> Option<(Symbol, f64)> {
         let model = state.active.as_ref()?;
-        let reserve =
-            1.0 - rust_decimal::prelude::ToPrimitive::to_f64(&self.cfg.fee_rate).unwrap_or(0.0);
+        let reserve = 1.0
+            - rust_decimal::prelude::ToPrimitive::to_f64(&self.cfg.costs.commission_rate)
+                .unwrap_or(0.0);
         let targets = model.target_weights();
         let current = net.weights();
         let mut worst: Option<(Symbol, f64)> = None;
@@ -663,7 +671,7 @@ impl Rebalancer {
             input.in_flight,
             &model.target_weights(),
             input.prices,
-            self.cfg.fee_rate,
+            self.cfg.costs.commission_rate,
         )?;
         // Which track trades each symbol.
         let mut wanted = Vec::new();
@@ -702,16 +710,15 @@ impl Rebalancer {
                 last,
             });
         }
-        let rules = Sizing {
-            fee_rate: self.cfg.fee_rate,
-            min_trade_value: self.cfg.min_trade_value,
+        let rules = QuantityRules {
             quantity_dp: if self.cfg.whole_shares {
                 0
             } else {
                 self.cfg.quantity_dp
             },
+            min_trade_value: self.cfg.min_trade_value,
         };
-        let (sized, cash_limited) = size_orders(&net, &wanted, rules);
+        let (sized, cash_limited) = size_orders(&net, &wanted, &rules, &self.cfg.costs);
         let step = plan.steps_done + 1;
         let mut records = Vec::new();
         for o in sized {

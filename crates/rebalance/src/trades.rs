@@ -2,9 +2,11 @@
 //! shares, minimum trade size, sells before buys and buys scaled to the cash.
 
 use crate::error::{RebalanceError, Result};
+use pulse_core::costs::CostModel;
+use pulse_core::sizing::{self, QuantityRules, Rounding, WantedTrade};
 use pulse_core::{OrderRequest, Portfolio, Side, Symbol};
+use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -69,14 +71,14 @@ pub(crate) fn dec(x: f64, what: &'static str) -> Result<Decimal> {
 
 /// Nets `holdings` plus `in_flight` (submitted, unfilled) orders against `target_weights`
 /// (fractions of equity) at `prices`, so that nothing in flight is bought or sold again.
-/// Targets reserve `fee_rate` of equity for fees (target value = weight × equity × (1 − fee)).
+/// Targets reserve `commission_rate` of equity for fees (target value = weight × equity × (1 − fee)).
 /// Every held, in-flight or targeted symbol needs a price > 0.
 pub fn calculate_net_trades(
     holdings: &Portfolio,
     in_flight: &[OrderRequest],
     target_weights: &BTreeMap<Symbol, f64>,
     prices: &BTreeMap<Symbol, Decimal>,
-    fee_rate: Decimal,
+    commission_rate: Decimal,
 ) -> Result<NetTrades> {
     let mut effective: BTreeMap<Symbol, Decimal> = BTreeMap::new();
     let mut sellable: BTreeMap<Symbol, Decimal> = BTreeMap::new();
@@ -109,12 +111,12 @@ pub fn calculate_net_trades(
         match o.side {
             Side::Buy => {
                 *e += o.quantity;
-                cash -= o.quantity * p * (Decimal::ONE + fee_rate);
+                cash -= o.quantity * p * (Decimal::ONE + commission_rate);
             }
             Side::Sell => {
                 *e -= o.quantity;
                 *sellable.entry(o.symbol.clone()).or_default() -= o.quantity;
-                cash += o.quantity * p * (Decimal::ONE - fee_rate);
+                cash += o.quantity * p * (Decimal::ONE - commission_rate);
             }
         }
     }
@@ -133,7 +135,7 @@ pub fn calculate_net_trades(
     for (s, q) in &effective {
         equity += q * used.get(s).copied().unwrap_or_default();
     }
-    let investable = (equity * (Decimal::ONE - fee_rate)).max(Decimal::ZERO);
+    let investable = (equity * (Decimal::ONE - commission_rate)).max(Decimal::ZERO);
     let mut targets = BTreeMap::new();
     let mut net = BTreeMap::new();
     for (s, p) in &used {
@@ -172,17 +174,6 @@ pub struct Wanted {
     pub last: bool,
 }
 
-/// Sizing rules (from `RebalanceConfig`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sizing {
-    /// Fee rate per side for cash estimates.
-    pub fee_rate: Decimal,
-    /// Minimum order notional.
-    pub min_trade_value: Decimal,
-    /// Decimal places of quantities (0 = whole shares).
-    pub quantity_dp: u32,
-}
-
 /// A sized order (before it gets a client id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SizedOrder {
@@ -196,106 +187,42 @@ pub struct SizedOrder {
     pub price: Decimal,
 }
 
-/// Turns wanted deltas into orders: round to `quantity_dp` (nearest; down on a last step), never sell more than is
-/// sellable, drop orders under the minimum notional (except closing sales), then scale buys down
-/// (rounding down) so that Σ buy × price × (1 + fee) ≤ cash + Σ sell × price × (1 − fee).
-/// Returns sells first, then buys, each in symbol order. `scaled` tells whether buys were cut.
-pub fn size_orders(net: &NetTrades, wanted: &[Wanted], rules: Sizing) -> (Vec<SizedOrder>, bool) {
-    let one = Decimal::ONE;
-    let mut sells = Vec::new();
-    let mut buys = Vec::new();
-    for w in wanted {
-        let Some(price) = net.prices.get(&w.symbol).copied() else {
-            continue;
-        };
-        let sellable = net
-            .sellable
-            .get(&w.symbol)
-            .copied()
-            .unwrap_or_default()
-            .max(Decimal::ZERO);
-        if w.close {
-            if sellable > Decimal::ZERO {
-                sells.push(SizedOrder {
-                    symbol: w.symbol.clone(),
-                    side: Side::Sell,
-                    quantity: sellable,
-                    price,
-                });
-            }
-            continue;
-        }
-        let strategy = if w.last {
-            RoundingStrategy::ToNegativeInfinity
-        } else {
-            RoundingStrategy::MidpointAwayFromZero
-        };
-        let q = w.delta.round_dp_with_strategy(rules.quantity_dp, strategy);
-        if q < Decimal::ZERO {
-            let q = (-q).min(sellable);
-            if q > Decimal::ZERO && q * price >= rules.min_trade_value {
-                sells.push(SizedOrder {
-                    symbol: w.symbol.clone(),
-                    side: Side::Sell,
-                    quantity: q,
-                    price,
-                });
-            }
-        } else if q > Decimal::ZERO && q * price >= rules.min_trade_value {
-            buys.push(SizedOrder {
-                symbol: w.symbol.clone(),
-                side: Side::Buy,
-                quantity: q,
-                price,
-            });
-        }
-    }
-    let budget = net.cash
-        + sells
-            .iter()
-            .map(|o| o.quantity * o.price * (one - rules.fee_rate))
-            .sum::<Decimal>();
-    let need: Decimal = buys
-        .iter()
-        .map(|o| o.quantity * o.price * (one + rules.fee_rate))
-        .sum();
-    let mut scaled = false;
-    if need > budget {
-        scaled = true;
-        let factor = if budget > Decimal::ZERO {
-            budget / need
-        } else {
-            Decimal::ZERO
-        };
-        for b in &mut buys {
-            b.quantity = (b.quantity * factor)
-                .round_dp_with_strategy(rules.quantity_dp, RoundingStrategy::ToZero);
-        }
-        buys.retain(|b| {
-            b.quantity > Decimal::ZERO && b.quantity * b.price >= rules.min_trade_value
-        });
-        // Decimal division rounds at 28 digits: make sure, one unit at a time, that the cut fits.
-        let unit = Decimal::new(1, rules.quantity_dp);
-        loop {
-            let need: Decimal = buys
-                .iter()
-                .map(|o| o.quantity * o.price * (one + rules.fee_rate))
-                .sum();
-            if need <= budget.max(Decimal::ZERO) {
-                break;
-            }
-            let Some(largest) = buys
-                .iter_mut()
-                .max_by(|a, b| (a.quantity * a.price).cmp(&(b.quantity * b.price)))
-            else {
-                break;
-            };
-            largest.quantity -= unit;
-            buys.retain(|b| b.quantity > Decimal::ZERO);
-        }
-    }
-    sells.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-    buys.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-    sells.extend(buys);
-    (sells, scaled)
+/// Turns wanted deltas into orders with the one sizing rule of every decision path
+/// ([`pulse_core::sizing::size_orders`]): rounded to the quantity step (nearest; down on a last
+/// step), never selling more than is sellable, orders under the minimum notional dropped (except
+/// closing sales), then buys scaled down (rounding down) so that their cost under `costs` fits
+/// the cash plus the sells' proceeds. Returns sells first, then buys, each in the order of
+/// `wanted`; the flag tells whether buys were cut.
+pub fn size_orders(
+    net: &NetTrades,
+    wanted: &[Wanted],
+    rules: &QuantityRules,
+    costs: &CostModel,
+) -> (Vec<SizedOrder>, bool) {
+    let trades = wanted.iter().enumerate().filter_map(|(i, w)| {
+        Some(WantedTrade {
+            asset: i,
+            price: net.prices.get(&w.symbol).copied()?,
+            delta: w.delta,
+            sellable: net.sellable.get(&w.symbol).copied().unwrap_or_default(),
+            close: w.close,
+            rounding: if w.last {
+                Rounding::Down
+            } else {
+                Rounding::Nearest
+            },
+        })
+    });
+    let mut sized = Vec::with_capacity(wanted.len());
+    let cut = sizing::size_orders(net.cash, trades, rules, costs, &mut sized);
+    let orders = sized
+        .into_iter()
+        .map(|o| SizedOrder {
+            symbol: wanted[o.asset].symbol.clone(),
+            side: o.side,
+            quantity: o.quantity,
+            price: o.price,
+        })
+        .collect();
+    (orders, cut)
 }

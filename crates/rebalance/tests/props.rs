@@ -7,6 +7,8 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
+use pulse_core::costs::CostModel;
+use pulse_core::sizing::QuantityRules;
 use pulse_core::{Portfolio, Side, Symbol};
 use pulse_rebalance::*;
 use rust_decimal::Decimal;
@@ -119,7 +121,7 @@ proptest! {
             .zip(deltas)
             .map(|(n, q)| Wanted { symbol: sym(n), delta: Decimal::new(i64::from(q) * 7, 1), close: false, last: false })
             .collect();
-        let (orders, _) = size_orders(&net, &wanted, Sizing { fee_rate: fee, min_trade_value: Decimal::ZERO, quantity_dp: 0 });
+        let (orders, _) = size_orders(&net, &wanted, &QuantityRules { quantity_dp: 0, min_trade_value: Decimal::ZERO }, &CostModel::commission_only(fee));
         let mut paper = Paper::new(book, fee);
         let ids: Vec<_> = orders.iter().enumerate().map(|(i, o)| pulse_core::OrderRequest {
             client_id: pulse_core::ClientOrderId(format!("o{i}")),

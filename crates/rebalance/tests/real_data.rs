@@ -79,7 +79,7 @@ fn a_year_of_real_etf_prices_keeps_every_invariant() {
         calendar: Some(Exchange::Nyse),
         ..RebalanceConfig::default()
     };
-    let fee = cfg.fee_rate;
+    let fee = cfg.costs.commission_rate;
     let initial = d("1000000");
     let mut sim = Sim::new(
         cfg,

@@ -7,7 +7,7 @@
 //! whole book is serde-serializable so that a runtime can persist it with its own state in one
 //! transaction and resume after a crash without filling anything twice.
 
-use pulse_core::costs::CostModel;
+use pulse_core::costs::{CostModel, FillCap, FillLimits, costs_or_rate};
 use pulse_core::jiff::Timestamp;
 use pulse_core::ports::{Broker, OrderStatus};
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Side, Symbol};
@@ -58,32 +58,23 @@ pub struct PaperBook {
     /// (a bare `commission` rate) read as that rate without minimum fee or slippage.
     #[serde(alias = "commission", deserialize_with = "costs_or_rate")]
     pub costs: CostModel,
+    /// Decimal places of the quantities a buy is cut to when the cash is short (0 = whole
+    /// shares, the default and what books stored before this field hold).
+    #[serde(default)]
+    pub quantity_dp: u32,
     /// Every order by client id, in submission order of ids.
     pub orders: BTreeMap<String, BookedOrder>,
     /// Fills not yet taken by the runtime.
     pub unreported: Vec<Fill>,
 }
 
-/// A stored cost model, or the bare commission rate of an earlier book.
-fn costs_or_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CostModel, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Stored {
-        Model(CostModel),
-        Rate(Decimal),
-    }
-    Ok(match Stored::deserialize(d)? {
-        Stored::Model(m) => m,
-        Stored::Rate(r) => CostModel::commission_only(r),
-    })
-}
-
 impl PaperBook {
-    /// A fresh book with `cash`, filling under `costs`.
+    /// A fresh book with `cash`, filling under `costs`, trading whole shares.
     pub fn new(cash: Decimal, costs: CostModel) -> Self {
         PaperBook {
             account: Portfolio::with_cash(cash),
             costs,
+            quantity_dp: 0,
             orders: BTreeMap::new(),
             unreported: Vec::new(),
         }
@@ -160,36 +151,37 @@ impl<P: PriceSource> PaperBroker<P> {
             let Some(entry) = book.orders.get(&order.client_id.0).cloned() else {
                 continue;
             };
-            let price = costs.execution_price(order.side, price);
-            let mut quantity = entry.order.quantity - entry.filled;
-            let mut rejected = None;
-            match order.side {
-                Side::Sell => {
-                    let held = book.account.quantity(&order.symbol);
-                    if quantity > held {
-                        rejected = Some(format!("only {held} held"));
-                        quantity = held;
-                    }
-                }
-                Side::Buy => {
-                    let affordable = costs.affordable_quantity(book.account.cash, price, 0);
-                    if quantity > affordable {
-                        rejected = Some(format!(
-                            "cash {} affords {affordable}",
-                            book.account.cash.round_dp(2)
-                        ));
-                        quantity = affordable;
-                    }
-                }
-            }
+            let requested = entry.order.quantity - entry.filled;
+            let held = book.account.quantity(&order.symbol);
+            let limits = FillLimits {
+                quantity_dp: book.quantity_dp,
+                allow_negative_cash: false,
+            };
+            let terms = costs.fill_terms(
+                order.side,
+                requested,
+                price,
+                held,
+                book.account.cash,
+                limits,
+            );
+            let rejected = terms.capped.map(|cap| match cap {
+                FillCap::Held => format!("only {held} held"),
+                FillCap::Cash => format!(
+                    "cash {} affords {}",
+                    book.account.cash.round_dp(2),
+                    terms.quantity
+                ),
+            });
+            let quantity = terms.quantity;
             if quantity > Decimal::ZERO {
                 let fill = Fill {
                     client_id: order.client_id.clone(),
                     symbol: order.symbol.clone(),
                     side: order.side,
                     quantity,
-                    price,
-                    fee: costs.fee(quantity * price),
+                    price: terms.price,
+                    fee: terms.fee,
                     ts,
                 };
                 book.account.apply_fill(&fill, false)?;

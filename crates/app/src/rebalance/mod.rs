@@ -116,7 +116,7 @@ struct Runtime {
 impl Runtime {
     fn rebalancer(&self) -> Result<Rebalancer, AppError> {
         Ok(Rebalancer::new(RebalanceConfig {
-            fee_rate: self.commission,
+            costs: CostModel::commission_only(self.commission),
             calendar: Some(self.exchange),
             ..RebalanceConfig::default()
         })?)

@@ -279,7 +279,7 @@ pub async fn simulate<S: Store>(
     let currency = crate::market::account_currency(store, &symbols).await?;
     let closes = load_closes(store, &symbols, request.from).await?;
     let rb = Rebalancer::new(RebalanceConfig {
-        fee_rate: request.commission,
+        costs: CostModel::commission_only(request.commission),
         split_mode: request.split,
         calendar: Some(exchange),
         ..RebalanceConfig::default()

@@ -131,7 +131,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(cfg: RebalanceConfig, state: RebalanceState, book: Portfolio) -> Self {
-        let fee = cfg.fee_rate;
+        let fee = cfg.costs.commission_rate;
         Sim {
             rb: Rebalancer::new(cfg).unwrap(),
             state,
