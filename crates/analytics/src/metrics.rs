@@ -8,7 +8,7 @@ use crate::AnalyticsError;
 use crate::drawdown::Drawdown;
 use crate::monthly::{MonthlyReturn, YearlyReturn, monthly_returns, yearly_returns};
 use crate::returns::{returns, returns_into, rf_per_period_from_annual_rate};
-use crate::stats::{mean, quantile_sorted, sample_std};
+use crate::stats::{historical_var_cvar, mean, sample_std};
 use crate::trades::{ClosedTrade, FillRecord, TradeStats, closed_trades};
 
 /// Days per calendar year used by CAGR and by the turnover's years (Julian year).
@@ -330,14 +330,9 @@ impl Analysis {
             }
         }
 
-        let (var_95, cvar_95) = if r.is_empty() {
-            (None, None)
-        } else {
-            let mut sorted = r.clone();
-            sorted.sort_by(f64::total_cmp);
-            let q = quantile_sorted(&sorted, VAR_TAIL);
-            let tail: Vec<f64> = sorted.iter().copied().take_while(|&x| x <= q).collect();
-            (Some(-q), mean(&tail).map(|m| -m))
+        let (var_95, cvar_95) = match historical_var_cvar(&r, VAR_TAIL) {
+            Some((v, c)) => (Some(v), Some(c)),
+            None => (None, None),
         };
 
         let metrics = Metrics {

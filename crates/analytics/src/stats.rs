@@ -32,6 +32,24 @@ pub fn quantile_linear(xs: &[f64], q: f64) -> Option<f64> {
     Some(quantile_sorted(&v, q))
 }
 
+/// Historical value at risk and conditional VaR (expected shortfall) of per-period returns at
+/// tail probability `tail` (0.05 for 95 %): `VaR = −Q_tail(r)` with numpy's linear quantile, and
+/// `CVaR = −mean(r | r ≤ Q_tail)`. Both are loss fractions per period (positive = a loss), with
+/// `CVaR ≥ VaR`. `None` for no returns; NaNs sort last (as in [`quantile_linear`]). The one VaR
+/// rule of the product:
+/// the metrics and the risk layer's leverage and VaR limit use it.
+pub fn historical_var_cvar(returns: &[f64], tail: f64) -> Option<(f64, f64)> {
+    if returns.is_empty() {
+        return None;
+    }
+    let mut sorted = returns.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let q = quantile_sorted(&sorted, tail);
+    let tail_values = sorted.partition_point(|&x| x <= q);
+    let m = mean(&sorted[..tail_values])?;
+    Some((-q, -m))
+}
+
 /// [`quantile_linear`] on an already ascending, non-empty slice (returns NaN when empty).
 pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     let n = v.len();

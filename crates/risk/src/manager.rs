@@ -1,0 +1,462 @@
+//! The risk manager: between a strategy's target weights and sizing, it applies, in this order,
+//! the drawdown stop, the correlation filter, risk-based leverage, the position cap, the sector
+//! cap and the daily VaR limit, and records every breach with its numbers.
+
+use crate::config::RiskConfig;
+use crate::history::DailyCloses;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use pulse_analytics::stats::historical_var_cvar;
+use pulse_core::Symbol;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Target weights: fraction of equity per symbol (the strategy crate's `TargetWeights`).
+pub type Weights = BTreeMap<Symbol, f64>;
+
+/// What the risk layer did, with its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RiskEventKind {
+    /// The leverage changed. `risk = var + cvar_weight × cvar` of the target portfolio's daily
+    /// returns (loss fractions; `None` while fewer returns than `min_returns` are known).
+    Leverage {
+        /// New scale on the target weights.
+        leverage: f64,
+        /// Previous scale.
+        previous: f64,
+        /// The risk figure that chose it.
+        risk: Option<f64>,
+        /// Historical VaR (daily loss fraction).
+        var: Option<f64>,
+        /// Historical CVaR (daily loss fraction).
+        cvar: Option<f64>,
+    },
+    /// A position's weight was cut to the cap.
+    PositionCapped {
+        /// Security.
+        symbol: Symbol,
+        /// Weight asked (after leverage).
+        wanted: f64,
+        /// The cap.
+        cap: f64,
+    },
+    /// A sector's weights were scaled down to the cap.
+    SectorCapped {
+        /// Sector (or the symbol itself when it has none).
+        sector: String,
+        /// Total weight asked.
+        wanted: f64,
+        /// The cap.
+        cap: f64,
+    },
+    /// Every weight was scaled down to meet the daily VaR limit.
+    VarScaled {
+        /// The target portfolio's daily VaR before scaling (loss fraction).
+        var: f64,
+        /// The limit.
+        limit: f64,
+        /// Scale applied (< 1).
+        scale: f64,
+    },
+    /// The drawdown stop fired: everything is sold and trading halts until re-armed.
+    DrawdownStop {
+        /// Drawdown from the peak (fraction).
+        drawdown: f64,
+        /// The limit.
+        limit: f64,
+        /// Peak equity (account currency).
+        peak: f64,
+        /// Equity when it fired.
+        equity: f64,
+    },
+    /// A new entry was refused: it moves too closely with a held position.
+    CorrelationRefused {
+        /// The refused security.
+        symbol: Symbol,
+        /// The held security it correlates with.
+        held: Symbol,
+        /// Correlation of their daily returns over the window.
+        correlation: f64,
+        /// The threshold.
+        threshold: f64,
+    },
+}
+
+impl RiskEventKind {
+    /// A key that stays the same while the same breach persists (one record per episode).
+    fn key(&self) -> String {
+        match self {
+            RiskEventKind::Leverage { .. } => "leverage".to_string(),
+            RiskEventKind::PositionCapped { symbol, .. } => format!("position:{symbol}"),
+            RiskEventKind::SectorCapped { sector, .. } => format!("sector:{sector}"),
+            RiskEventKind::VarScaled { .. } => "var".to_string(),
+            RiskEventKind::DrawdownStop { .. } => "drawdown".to_string(),
+            RiskEventKind::CorrelationRefused { symbol, .. } => format!("correlation:{symbol}"),
+        }
+    }
+
+    /// One line for people ("TSLA capped at 10.0% (wanted 50.0%)").
+    pub fn message(&self) -> String {
+        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        let opt =
+            |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}%", v * 100.0));
+        match self {
+            RiskEventKind::Leverage {
+                leverage,
+                previous,
+                risk,
+                var,
+                cvar,
+            } => format!(
+                "leverage {previous:.2} → {leverage:.2} (risk {}, VaR {}, CVaR {})",
+                opt(*risk),
+                opt(*var),
+                opt(*cvar)
+            ),
+            RiskEventKind::PositionCapped {
+                symbol,
+                wanted,
+                cap,
+            } => format!("{symbol} capped at {} (wanted {})", pct(*cap), pct(*wanted)),
+            RiskEventKind::SectorCapped {
+                sector,
+                wanted,
+                cap,
+            } => format!(
+                "sector {sector} scaled to {} (wanted {})",
+                pct(*cap),
+                pct(*wanted)
+            ),
+            RiskEventKind::VarScaled { var, limit, scale } => format!(
+                "daily VaR {:.2}% over the {:.2}% limit: weights × {scale:.3}",
+                var * 100.0,
+                limit * 100.0
+            ),
+            RiskEventKind::DrawdownStop {
+                drawdown,
+                limit,
+                peak,
+                equity,
+            } => format!(
+                "drawdown stop: {} from the peak {peak:.2} (equity {equity:.2}, limit {}): everything sold, trading halted until re-armed",
+                pct(*drawdown),
+                pct(*limit)
+            ),
+            RiskEventKind::CorrelationRefused {
+                symbol,
+                held,
+                correlation,
+                threshold,
+            } => format!(
+                "{symbol} entry refused: correlation {correlation:.3} with held {held} is above {threshold}"
+            ),
+        }
+    }
+}
+
+/// One recorded risk event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskEvent {
+    /// Decision time.
+    pub ts: Timestamp,
+    /// What happened, with its numbers.
+    #[serde(flatten)]
+    pub kind: RiskEventKind,
+    /// The same, for people.
+    pub message: String,
+}
+
+/// What the risk layer made of one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// The weights sizing may use (fractions of equity; empty when halted).
+    pub target: Weights,
+    /// The leverage applied (0 while halted).
+    pub leverage: f64,
+    /// Events that started at this decision (a breach that persists is recorded once).
+    pub events: Vec<RiskEvent>,
+}
+
+/// Why trading is halted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Halt {
+    /// When the drawdown stop fired.
+    pub ts: Timestamp,
+    /// The drawdown then (fraction).
+    pub drawdown: f64,
+}
+
+/// The risk layer's state: the configuration, the sector of each symbol, the recent daily closes,
+/// the equity peak and whether the drawdown stop has halted trading. Serializable, so a live
+/// runner persists it with the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskManager {
+    config: RiskConfig,
+    sectors: BTreeMap<Symbol, String>,
+    closes: DailyCloses,
+    peak_equity: f64,
+    halt: Option<Halt>,
+    leverage: f64,
+    /// Keys of the breaches in force at the last assessment.
+    active: BTreeSet<String>,
+}
+
+impl RiskManager {
+    /// A manager for a validated `config`, grouping symbols by `sectors` (a symbol without one is
+    /// its own sector).
+    pub fn new(config: RiskConfig, sectors: BTreeMap<Symbol, String>) -> Self {
+        let closes = DailyCloses::new(config.history_days());
+        RiskManager {
+            leverage: config.leverage.base,
+            config,
+            sectors,
+            closes,
+            peak_equity: 0.0,
+            halt: None,
+            active: BTreeSet::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RiskConfig {
+        &self.config
+    }
+
+    /// The leverage applied at the last assessment (0 while halted).
+    pub fn leverage(&self) -> f64 {
+        if self.halt.is_some() {
+            0.0
+        } else {
+            self.leverage
+        }
+    }
+
+    /// Why trading is halted, if it is.
+    pub fn halt(&self) -> Option<&Halt> {
+        self.halt.as_ref()
+    }
+
+    /// A person re-arms trading after a drawdown stop: the peak restarts from `equity`.
+    pub fn rearm(&mut self, equity: f64) {
+        self.halt = None;
+        self.peak_equity = if equity.is_finite() { equity } else { 0.0 };
+        self.active.remove("drawdown");
+    }
+
+    /// The sector a symbol is grouped by: its own, or the symbol itself.
+    pub fn sector_of<'a>(&'a self, symbol: &'a Symbol) -> &'a str {
+        self.sectors
+            .get(symbol)
+            .map_or(symbol.as_str(), |s| s.as_str())
+    }
+
+    /// Records one bar close: `closes` of the traded symbols at `ts` and the account's `equity`
+    /// marked at them (for the drawdown peak).
+    pub fn observe<'a>(
+        &mut self,
+        ts: Timestamp,
+        closes: impl IntoIterator<Item = (&'a Symbol, f64)>,
+        equity: f64,
+    ) {
+        let date = ts.to_zoned(TimeZone::UTC).date();
+        for (symbol, close) in closes {
+            self.closes.observe(date, symbol, close);
+        }
+        if equity.is_finite() && equity > self.peak_equity {
+            self.peak_equity = equity;
+        }
+    }
+
+    /// Historical (VaR, CVaR) of `weights`' daily returns over the leverage window, when at
+    /// least `min_returns` returns are known.
+    pub fn var_cvar(&self, weights: &Weights) -> Option<(f64, f64)> {
+        let l = &self.config.leverage;
+        let returns = self.closes.portfolio_returns(weights, l.window_days);
+        if returns.len() < l.min_returns {
+            return None;
+        }
+        historical_var_cvar(&returns, l.tail)
+    }
+
+    /// Applies the rules to the strategy's `target` at decision time `ts`, given the weights
+    /// `held` now and the account's `equity` (marked at `ts`'s closes).
+    pub fn assess(
+        &mut self,
+        ts: Timestamp,
+        target: &Weights,
+        held: &Weights,
+        equity: f64,
+    ) -> Assessment {
+        let mut found: Vec<RiskEventKind> = Vec::new();
+        let mut events = Vec::new();
+        if self.halt.is_some() {
+            return Assessment {
+                target: Weights::new(),
+                leverage: 0.0,
+                events,
+            };
+        }
+        if let Some(limit) = self.config.limits.max_drawdown
+            && self.peak_equity > 0.0
+            && equity.is_finite()
+        {
+            let drawdown = 1.0 - equity / self.peak_equity;
+            if drawdown >= limit {
+                self.halt = Some(Halt { ts, drawdown });
+                let kind = RiskEventKind::DrawdownStop {
+                    drawdown,
+                    limit,
+                    peak: self.peak_equity,
+                    equity,
+                };
+                self.active.insert(kind.key());
+                events.push(RiskEvent {
+                    ts,
+                    message: kind.message(),
+                    kind,
+                });
+                return Assessment {
+                    target: Weights::new(),
+                    leverage: 0.0,
+                    events,
+                };
+            }
+        }
+        let mut w: Weights = target
+            .iter()
+            .filter(|(_, w)| w.is_finite())
+            .map(|(s, w)| (s.clone(), *w))
+            .collect();
+        self.filter_correlated(&mut w, held, &mut found);
+        let previous = self.leverage;
+        if self.config.leverage.enabled {
+            let vc = self.var_cvar(&w);
+            let risk = vc.map(|(v, c)| v + self.config.leverage.cvar_weight * c);
+            self.leverage = risk.map_or(self.config.leverage.base, |r| self.config.leverage_for(r));
+            if self.leverage != previous {
+                found.push(RiskEventKind::Leverage {
+                    leverage: self.leverage,
+                    previous,
+                    risk,
+                    var: vc.map(|x| x.0),
+                    cvar: vc.map(|x| x.1),
+                });
+            }
+            for v in w.values_mut() {
+                *v *= self.leverage;
+            }
+        }
+        if let Some(cap) = self.config.limits.max_position {
+            for (s, v) in w.iter_mut() {
+                if *v > cap {
+                    found.push(RiskEventKind::PositionCapped {
+                        symbol: s.clone(),
+                        wanted: *v,
+                        cap,
+                    });
+                    *v = cap;
+                }
+            }
+        }
+        if let Some(cap) = self.config.limits.max_sector {
+            let mut totals: BTreeMap<&str, f64> = BTreeMap::new();
+            for (s, v) in &w {
+                if *v > 0.0 {
+                    *totals.entry(self.sector_of(s)).or_default() += v;
+                }
+            }
+            let over: BTreeMap<String, f64> = totals
+                .into_iter()
+                .filter(|(_, t)| *t > cap)
+                .map(|(k, t)| (k.to_string(), t))
+                .collect();
+            for (sector, total) in &over {
+                let scale = cap / total;
+                for (s, v) in w.iter_mut() {
+                    let in_sector =
+                        self.sectors.get(s).map_or(s.as_str(), |x| x.as_str()) == sector;
+                    if in_sector && *v > 0.0 {
+                        *v *= scale;
+                    }
+                }
+                found.push(RiskEventKind::SectorCapped {
+                    sector: sector.clone(),
+                    wanted: *total,
+                    cap,
+                });
+            }
+        }
+        if let Some(limit) = self.config.limits.max_daily_var
+            && let Some((var, _)) = self.var_cvar(&w)
+            && var > limit
+        {
+            // A historical quantile scales with the weights (cash earns nothing), so one scale
+            // meets the limit exactly.
+            let scale = limit / var;
+            for v in w.values_mut() {
+                *v *= scale;
+            }
+            found.push(RiskEventKind::VarScaled { var, limit, scale });
+        }
+        // Record what started now; a breach that persists was recorded when it began.
+        let keys: BTreeSet<String> = found.iter().map(RiskEventKind::key).collect();
+        for kind in found {
+            let key = kind.key();
+            if key == "leverage" || !self.active.contains(&key) {
+                events.push(RiskEvent {
+                    ts,
+                    message: kind.message(),
+                    kind,
+                });
+            }
+        }
+        self.active = keys.into_iter().filter(|k| k != "leverage").collect();
+        Assessment {
+            target: w,
+            leverage: self.leverage,
+            events,
+        }
+    }
+
+    /// The correlation filter: a positive target on a symbol not held, whose daily returns
+    /// correlate above the threshold with a held symbol's, is set to 0.
+    fn filter_correlated(&self, w: &mut Weights, held: &Weights, found: &mut Vec<RiskEventKind>) {
+        let c = &self.config.correlation;
+        if !c.enabled {
+            return;
+        }
+        let held_symbols: Vec<&Symbol> = held
+            .iter()
+            .filter(|(_, v)| **v > 0.0)
+            .map(|(s, _)| s)
+            .collect();
+        for (s, v) in w.iter_mut() {
+            if *v <= 0.0 || held_symbols.contains(&s) {
+                continue;
+            }
+            for h in &held_symbols {
+                let (a, b) = self.closes.pair_returns(s, h, c.window_days);
+                if a.len() < c.min_returns {
+                    continue;
+                }
+                let corr = pulse_indicators::stats::correlation(&a, &b, a.len())
+                    .ok()
+                    .and_then(|x| x.last().copied())
+                    .filter(|x| x.is_finite());
+                if let Some(corr) = corr
+                    && corr > c.threshold
+                {
+                    found.push(RiskEventKind::CorrelationRefused {
+                        symbol: s.clone(),
+                        held: (*h).clone(),
+                        correlation: corr,
+                        threshold: c.threshold,
+                    });
+                    *v = 0.0;
+                    break;
+                }
+            }
+        }
+    }
+}
