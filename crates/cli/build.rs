@@ -1,5 +1,6 @@
 //! Compresses the bundled sample data (`data/bundle/*.csv`) into OUT_DIR so that the binary
-//! carries it and seeds an empty default database with no network and no files.
+//! carries it and seeds an empty default database with no network and no files, and writes the
+//! rows of `data/sectors.csv` that classify a bundled symbol to `OUT_DIR/bundle_sectors.csv`.
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -34,5 +35,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     table.push_str("];\n");
     std::fs::write(Path::new(&out).join("bundle.rs"), table)?;
+
+    let symbols: Vec<&str> = names.iter().map(|n| n.trim_end_matches(".csv")).collect();
+    let sectors = Path::new(&manifest).join("../../data/sectors.csv");
+    println!("cargo:rerun-if-changed={}", sectors.display());
+    let subset = bundled_sectors(&std::fs::read_to_string(&sectors)?, &symbols)?;
+    std::fs::write(Path::new(&out).join("bundle_sectors.csv"), subset)?;
     Ok(())
+}
+
+/// The header and the rows of a sectors file whose symbol (the first column) is one of
+/// `symbols`. Line by line: the shipped file has no quoted line breaks.
+fn bundled_sectors(text: &str, symbols: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    if !header.starts_with("symbol,") {
+        return Err(
+            format!("data/sectors.csv: header {header:?} does not start with symbol").into(),
+        );
+    }
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let symbol = line.split(',').next().unwrap_or_default();
+        if symbols.contains(&symbol) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }

@@ -1,5 +1,5 @@
 //! The market-data use cases behind `pulse data …` and `pulse ta`: import, fetch, list, show,
-//! check, export, resample, seed, and indicator tables.
+//! check, export, resample, seed, indicator tables, and sector data (import-sectors, sectors).
 //!
 //! Files are parsed by the front end's CSV adapter and handed over as [`ImportBatch`]es; the
 //! vendors are reached through the [`MarketData`] port, the database through [`Store`], and an
@@ -25,6 +25,13 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::Poll;
+
+mod sectors;
+
+pub use sectors::{
+    SECTOR_COLUMNS, SectorImportOutcome, SectorsOutcome, import_sectors, parse_sectors,
+    read_sectors_file, sectors,
+};
 
 /// Bars read per page when streaming from the store.
 const PAGE: u32 = 10_000;

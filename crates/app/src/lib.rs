@@ -8,7 +8,8 @@
 //! - [`export`]: CSV export of a run's equity, weights and fills (`--csv DIR`), all or nothing.
 //! - [`data`]: market data in and out of the store: import, fetch (any `MarketData` vendor,
 //!   plausibility-checked), list, show, data-quality check, export (to any `ExportSink`),
-//!   resample, seed, indicator tables.
+//!   resample, seed, indicator tables, and sector data (a sectors CSV checked as a whole and
+//!   stored in one transaction; the stored sectors with the symbols that have none).
 //! - [`alerts`]: a bounded alert queue in front of any `Notifier`; failures are reported, never
 //!   fatal.
 //! - [`input`]: values as front ends receive them (instants typed as days or timestamps).

@@ -31,7 +31,7 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Market data: import, fetch, list, show, check, export, resample.
+    /// Market data: import, fetch, list, show, check, export, resample, sectors.
     #[command(subcommand)]
     Data(DataCommand),
     /// Technical indicators over a CSV file or a stored series.
@@ -532,9 +532,26 @@ pub enum DataCommand {
     Export(ExportArgs),
     /// Resample stored intraday series to a coarser timeframe and store the result.
     Resample(ResampleArgs),
-    /// Import the bundled sample data (TSLA, TSLL, VIX, Fear & Greed, TSLA splits).
+    /// Import the bundled sample data (TSLA, TSLL, VIX, Fear & Greed, TSLA splits, and the
+    /// sectors of TSLA and TSLL).
     Seed,
+    /// Import sector classifications from a CSV file (`symbol,sector[,industry,market_cap,source]`,
+    /// e.g. data/sectors.csv), checked as a whole and stored in one transaction.
+    ImportSectors(ImportSectorsArgs),
+    /// List the stored sectors (symbol, sector, industry, market cap, source) and the stored
+    /// tradable symbols that have none (each counts as its own sector).
+    Sectors,
 }
+
+/// `pulse data import-sectors`
+#[derive(Debug, Args)]
+pub struct ImportSectorsArgs {
+    /// The sectors CSV file: header `symbol,sector,industry,market_cap,source` (industry,
+    /// market_cap in US dollars and source are optional columns; empty cells mean unknown).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
 
 /// How intraday timestamps in a file are labelled.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! `pulse-core` owns the Portfolio Pulse domain: symbols, timeframes, bars, corporate actions,
-//! instruments, money, exchange calendars and session-aware resampling, data-quality findings, and
-//! the port traits (`Clock`, `MarketData`, `Store`) that adapters implement. It performs no I/O and
-//! never reads the wall clock except through [`clock::WallClock`].
+//! instruments and their sectors, money, exchange calendars and session-aware resampling,
+//! data-quality findings, and the port traits (`Clock`, `MarketData`, `Store`) that adapters
+//! implement. It performs no I/O and never reads the wall clock except through
+//! [`clock::WallClock`].
 
 pub mod action;
 pub mod bar;
@@ -18,6 +19,7 @@ pub mod ports;
 pub mod quality;
 pub mod quality_check;
 pub mod resample;
+pub mod sector;
 pub mod sizing;
 pub mod symbol;
 pub mod timeframe;
@@ -31,6 +33,7 @@ pub use money::Money;
 pub use order::{ClientOrderId, Fill, OrderRequest, Side};
 pub use periodicity::Periodicity;
 pub use portfolio::{BookingError, Portfolio};
+pub use sector::{SectorInfo, SectorMap};
 pub use symbol::Symbol;
 pub use timeframe::Timeframe;
 

@@ -7,6 +7,7 @@ use crate::action::CorporateAction;
 use crate::bar::Bar;
 use crate::instrument::Instrument;
 use crate::quality::Finding;
+use crate::sector::SectorInfo;
 use crate::symbol::Symbol;
 use crate::timeframe::Timeframe;
 use jiff::Timestamp;
@@ -320,6 +321,18 @@ pub trait Store {
         &self,
         study: &str,
     ) -> impl Future<Output = Result<Vec<StoredTrial>, Self::Error>> + Send;
+
+    /// Upserts sector classifications by symbol in ONE transaction: either every row is written
+    /// or none (a row that fails [`SectorInfo::validate`], or a symbol given twice, writes
+    /// nothing). Re-storing identical rows changes nothing. Returns how many rows were new or
+    /// changed. A classification may be stored before (or without) the symbol's bars.
+    fn put_sectors(
+        &self,
+        rows: &[SectorInfo],
+    ) -> impl Future<Output = Result<usize, Self::Error>> + Send;
+
+    /// Every stored sector classification, ordered by symbol.
+    fn sectors(&self) -> impl Future<Output = Result<Vec<SectorInfo>, Self::Error>> + Send;
 }
 
 /// One finished trial of a parameter study (`pulse sweep --study NAME`), as stored for resuming.

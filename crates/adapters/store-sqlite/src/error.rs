@@ -88,6 +88,17 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A sector row passed to `put_sectors` is invalid or repeats a symbol; no row was written.
+    #[error("sector row {index} ({symbol}): {reason}; no sector was written")]
+    InvalidSector {
+        /// Zero-based index of the row.
+        index: usize,
+        /// The row's symbol.
+        symbol: String,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+
     /// A SQL statement failed.
     #[error("SQLite error in {path} while {context}: {source}")]
     Database {

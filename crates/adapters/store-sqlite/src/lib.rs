@@ -1,7 +1,7 @@
 //! `store-sqlite`: the embedded SQLite implementation of [`pulse_core::ports::Store`].
 //!
 //! One file holds instruments, bars (keyed by symbol, timeframe and unix-second timestamp),
-//! corporate actions, data-quality findings and an import log. The file runs in WAL mode with
+//! corporate actions, sector classifications, data-quality findings and an import log. The file runs in WAL mode with
 //! foreign keys on; its schema is versioned by embedded migrations (`migrations/NNNN_*.sql`).
 //!
 //! Writes are idempotent upserts inside one transaction per import, with exact counts of
@@ -32,6 +32,7 @@ use pulse_core::ports::{
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
+use pulse_core::sector::SectorInfo;
 use pulse_core::{
     AssetClass, Bar, CorporateAction, CorporateActionKind, Currency, Exchange, Instrument, Symbol,
     Timeframe, WallClock,
@@ -605,6 +606,7 @@ impl SqliteStore {
 }
 
 type InstrumentRow = (String, String, String, String, f64, Option<String>);
+type SectorRow = (String, String, Option<String>, Option<f64>, String);
 type BarRow = (i64, f64, f64, f64, f64, Option<f64>, Option<f64>);
 
 /// Runs the migrations inside one `BEGIN IMMEDIATE` transaction (each migration in a savepoint
@@ -920,6 +922,88 @@ fn finding_in_scope(f: &Finding, scope: &[(Symbol, Timeframe)]) -> bool {
     scope
         .iter()
         .any(|(s, tf)| *s == f.symbol && *tf == f.timeframe)
+}
+
+/// Checks every sector row before the transaction: valid fields (SQLite would store a NaN market
+/// cap as NULL) and each symbol once (an upsert would silently keep the last of two).
+fn validate_sectors(rows: &[SectorInfo]) -> Result<(), StoreError> {
+    let mut seen: HashMap<&Symbol, usize> = HashMap::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        let fail = |reason: String| StoreError::InvalidSector {
+            index,
+            symbol: row.symbol.to_string(),
+            reason,
+        };
+        row.validate().map_err(|p| fail(p.to_string()))?;
+        if let Some(first) = seen.insert(&row.symbol, index) {
+            return Err(fail(format!("symbol also in row {first}")));
+        }
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Upserts sector rows in one transaction; returns how many were new or changed.
+    async fn upsert_sectors(&self, rows: &[SectorInfo]) -> Result<usize, StoreError> {
+        validate_sectors(rows)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the sectors transaction", e))?;
+        let mut changed = 0;
+        for (index, row) in rows.iter().enumerate() {
+            let done = sqlx::query(
+                "INSERT INTO sectors (symbol, sector, industry, market_cap, source) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (symbol) DO UPDATE SET sector = excluded.sector, \
+                 industry = excluded.industry, market_cap = excluded.market_cap, \
+                 source = excluded.source \
+                 WHERE sectors.sector IS NOT excluded.sector \
+                 OR sectors.industry IS NOT excluded.industry \
+                 OR sectors.market_cap IS NOT excluded.market_cap \
+                 OR sectors.source IS NOT excluded.source",
+            )
+            .bind(row.symbol.as_str())
+            .bind(&row.sector)
+            .bind(row.industry.as_deref())
+            .bind(row.market_cap)
+            .bind(&row.source)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("upserting sector row {index} ({})", row.symbol), e))?;
+            // 1 when inserted or updated, 0 when the stored row was identical.
+            if done.rows_affected() > 0 {
+                changed += 1;
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing sectors", e))?;
+        Ok(changed)
+    }
+
+    /// Every stored sector row, by symbol.
+    async fn read_sectors(&self) -> Result<Vec<SectorInfo>, StoreError> {
+        let rows: Vec<SectorRow> = sqlx::query_as(
+            "SELECT symbol, sector, industry, market_cap, source FROM sectors ORDER BY symbol",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading sectors", e))?;
+        rows.into_iter()
+            .map(|(symbol, sector, industry, market_cap, source)| {
+                Ok(SectorInfo {
+                    symbol: Symbol::try_new(symbol.clone())
+                        .map_err(|e| self.corrupt("sectors", "symbol", &symbol, &symbol, e))?,
+                    sector,
+                    industry,
+                    market_cap,
+                    source,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Store for SqliteStore {
@@ -1383,5 +1467,13 @@ impl Store for SqliteStore {
                 details_json,
             })
             .collect())
+    }
+
+    async fn put_sectors(&self, rows: &[SectorInfo]) -> Result<usize, StoreError> {
+        self.upsert_sectors(rows).await
+    }
+
+    async fn sectors(&self) -> Result<Vec<SectorInfo>, StoreError> {
+        self.read_sectors().await
     }
 }

@@ -1,9 +1,10 @@
-//! `pulse data …`: import, fetch, list, show, check, export, resample, seed. Flags become a
-//! `pulse_app::data` request; the outcome is printed.
+//! `pulse data …`: import, fetch, list, show, check, export, resample, seed, import-sectors,
+//! sectors. Flags become a `pulse_app::data` request; the outcome is printed.
 
 use crate::app::{App, usage};
 use crate::cli::{
-    CheckArgs, DataCommand, ExportArgs, FetchArgs, ImportArgs, ResampleArgs, ShowArgs, SourceArg,
+    CheckArgs, DataCommand, ExportArgs, FetchArgs, ImportArgs, ImportSectorsArgs, ResampleArgs,
+    ShowArgs, SourceArg,
 };
 use crate::commands::data_io::{self, Console, ExportDir, format_ts};
 use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
@@ -31,14 +32,104 @@ pub async fn run(app: &App, cmd: DataCommand) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot open database {}", path.display()))?;
             let outcome = uc::seed(&store, data_io::bundle_batches()?).await?;
-            report_import(app, "bundled sample data", &outcome)
+            let sectors = uc::import_sectors(&store, &data_io::bundle_sectors()?).await?;
+            if app.json {
+                return print_json(&SeedJson {
+                    summary: &outcome.summary,
+                    sectors: &sectors,
+                });
+            }
+            report_import(app, "bundled sample data", &outcome)?;
+            report_sectors(app, "the bundled symbols", &sectors)
         }
+        DataCommand::ImportSectors(args) => import_sectors(app, args).await,
+        DataCommand::Sectors => sectors(app).await,
     }
 }
 
-/// Imports the bundled sample data (the first run of the default database).
+/// `pulse data seed --json`: the import's counts, and the sector import's under `sectors`.
+#[derive(Serialize)]
+struct SeedJson<'a> {
+    #[serde(flatten)]
+    summary: &'a pulse_core::ports::ImportSummary,
+    sectors: &'a uc::SectorImportOutcome,
+}
+
+/// Imports the bundled sample data and its symbols' sectors (the first run of the default
+/// database).
 pub async fn seed<S: Store>(store: &S) -> anyhow::Result<()> {
     uc::seed(store, data_io::bundle_batches()?).await?;
+    uc::import_sectors(store, &data_io::bundle_sectors()?).await?;
+    Ok(())
+}
+
+/// Prints a sector import's counts.
+fn report_sectors(app: &App, what: &str, o: &uc::SectorImportOutcome) -> anyhow::Result<()> {
+    if !app.quiet {
+        outln!(
+            "Imported the sectors of {what}: {} row(s), {} new or changed, {} unchanged.",
+            o.rows,
+            o.written,
+            o.unchanged
+        )?;
+    }
+    Ok(())
+}
+
+async fn import_sectors(app: &App, args: ImportSectorsArgs) -> anyhow::Result<()> {
+    // The whole file is checked before the database is opened: a bad row writes nothing.
+    let rows = uc::read_sectors_file(&args.file)?;
+    let outcome = uc::import_sectors(&app.store().await?, &rows).await?;
+    if app.json {
+        return print_json(&outcome);
+    }
+    report_sectors(app, &args.file.display().to_string(), &outcome)
+}
+
+/// A market capitalization in US dollars, short: `3.73T`, `89.8B`, `950.0M`.
+fn short_usd(cap: f64) -> String {
+    match cap {
+        c if c >= 1e12 => format!("{:.2}T", c / 1e12),
+        c if c >= 1e9 => format!("{:.1}B", c / 1e9),
+        c if c >= 1e6 => format!("{:.1}M", c / 1e6),
+        c => format!("{c:.0}"),
+    }
+}
+
+async fn sectors(app: &App) -> anyhow::Result<()> {
+    let outcome = uc::sectors(&app.store().await?).await?;
+    if app.json {
+        return print_json(&outcome);
+    }
+    if outcome.sectors.is_empty() {
+        outln!(
+            "No sectors stored. Import them with `pulse data import-sectors data/sectors.csv`."
+        )?;
+    } else {
+        let table: Vec<Vec<String>> = outcome
+            .sectors
+            .iter()
+            .map(|s| {
+                vec![
+                    s.symbol.to_string(),
+                    s.sector.clone(),
+                    s.industry.clone().unwrap_or_default(),
+                    s.market_cap.map(short_usd).unwrap_or_default(),
+                    s.source.clone(),
+                ]
+            })
+            .collect();
+        let header = ["symbol", "sector", "industry", "market cap (USD)", "source"];
+        print_table(&header, &table)?;
+    }
+    if !outcome.unclassified.is_empty() {
+        let names: Vec<&str> = outcome.unclassified.iter().map(|s| s.as_str()).collect();
+        outln!(
+            "No sector for {} stored symbol(s), each counted as its own sector: {}",
+            names.len(),
+            names.join(", ")
+        )?;
+    }
     Ok(())
 }
 

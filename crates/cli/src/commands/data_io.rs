@@ -118,6 +118,14 @@ pub fn bundle_batches() -> anyhow::Result<Vec<ImportBatch>> {
     Ok(batches)
 }
 
+/// The sectors of the bundled symbols (the rows of `data/sectors.csv` compiled into the binary).
+pub fn bundle_sectors() -> anyhow::Result<Vec<pulse_core::SectorInfo>> {
+    Ok(pulse_app::data::parse_sectors(
+        "bundle/sectors.csv",
+        crate::bundle::SECTORS,
+    )?)
+}
+
 /// Applies a `[yahoo]` / `[alphavantage]` section to a client's base URL and HTTP settings.
 fn apply(
     c: &crate::config::SourceConfig,
