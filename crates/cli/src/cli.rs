@@ -552,7 +552,6 @@ pub struct ImportSectorsArgs {
     pub file: PathBuf,
 }
 
-
 /// How intraday timestamps in a file are labelled.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum BarLabelArg {
