@@ -39,14 +39,18 @@ pub fn quantile_linear(xs: &[f64], q: f64) -> Option<f64> {
 /// rule of the product:
 /// the metrics and the risk layer's leverage and VaR limit use it.
 pub fn historical_var_cvar(returns: &[f64], tail: f64) -> Option<(f64, f64)> {
+    historical_var_cvar_in_place(&mut returns.to_vec(), tail)
+}
+
+/// [`historical_var_cvar`] sorting `returns` in place (no allocation; the order is lost).
+pub fn historical_var_cvar_in_place(returns: &mut [f64], tail: f64) -> Option<(f64, f64)> {
     if returns.is_empty() {
         return None;
     }
-    let mut sorted = returns.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let q = quantile_sorted(&sorted, tail);
-    let tail_values = sorted.partition_point(|&x| x <= q);
-    let m = mean(&sorted[..tail_values])?;
+    returns.sort_unstable_by(f64::total_cmp);
+    let q = quantile_sorted(returns, tail);
+    let tail_values = returns.partition_point(|&x| x <= q);
+    let m = mean(&returns[..tail_values])?;
     Some((-q, -m))
 }
 

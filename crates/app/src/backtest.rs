@@ -13,9 +13,10 @@ use pulse_core::ports::{AlertRecord, Clock, RunRecord, Store};
 use pulse_core::{Currency, Periodicity, Portfolio, Side, Symbol, Timeframe};
 use pulse_engine::{CostModel, EngineConfig, SizingConfig};
 use pulse_report::{
-    AlertRow, BacktestReport, EquitySeries, MetricCell, MetricsRow, PriceSeries, SampleLabel,
-    TradeMarker, TradeRow, WeightsSeries,
+    AlertRow, BacktestReport, EquitySeries, MetricCell, MetricsRow, PriceSeries, RiskEventRow,
+    RiskSection, SampleLabel, TradeMarker, TradeRow, WeightsSeries,
 };
+use pulse_risk::RiskConfig;
 use pulse_strategy::Strategy;
 use pulse_strategy::fixed::{FixedWeights, Rebalance};
 use pulse_strategy::pulse::{DEFAULT_TOML, PulseConfig, PulseStrategy};
@@ -45,6 +46,40 @@ pub enum StrategySource {
     },
 }
 
+/// Where a run's risk-layer settings come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RiskSource {
+    /// A TOML file (`--risk-config FILE`).
+    File(PathBuf),
+    /// Settings already parsed (a form, a test).
+    Config(RiskConfig),
+}
+
+impl RiskSource {
+    /// The validated settings; errors name the file.
+    pub fn load(&self) -> Result<RiskConfig, AppError> {
+        match self {
+            RiskSource::Config(c) => {
+                c.validate().map_err(|source| AppError::Risk {
+                    origin: "risk settings".into(),
+                    source,
+                })?;
+                Ok(c.clone())
+            }
+            RiskSource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
+                    path: path.clone(),
+                    source,
+                })?;
+                RiskConfig::from_toml(&text).map_err(|source| AppError::Risk {
+                    origin: path.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
 /// The settings of a backtest or simulation, typed. Build one, then [`RunSettings::validate`]
 /// (done by every use case) checks every range once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +107,8 @@ pub struct RunSettings {
     pub alert_threshold: f64,
     /// Annual risk-free rate (fraction) for Sharpe/Sortino; `None`: the stored ^IRX yield, else 0.
     pub rf: Option<f64>,
+    /// The risk layer between the strategy and sizing (`None`: off).
+    pub risk: Option<RiskSource>,
 }
 
 impl Default for RunSettings {
@@ -89,6 +126,7 @@ impl Default for RunSettings {
             min_trade: sizing.min_trade_value,
             alert_threshold: EngineConfig::default().alert_threshold,
             rf: None,
+            risk: None,
         }
     }
 }
@@ -191,6 +229,8 @@ impl RunSettings {
                 costs: self.costs.clone(),
                 alert_threshold: self.alert_threshold,
                 allow_negative_cash: false,
+                risk: None,
+                sectors: BTreeMap::new(),
             },
             fill_price: self.fill_price,
             price_dp,
@@ -307,6 +347,22 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
         _ => 2,
     };
     let mut config = settings.backtest_config(price_dp);
+    if let Some(risk) = &settings.risk {
+        let risk = risk.load()?;
+        // Cash may go negative only when the risk layer allows margin.
+        config.engine.allow_negative_cash = risk.leverage.margin;
+        config.engine.risk = Some(risk);
+        // The sector cap groups by the stored sectors (`pulse data import-sectors`); a traded
+        // symbol without one is its own sector.
+        config.engine.sectors = store
+            .sectors()
+            .await
+            .map_err(AppError::port)?
+            .into_iter()
+            .filter(|row| traded.contains(&row.symbol))
+            .map(|row| (row.symbol, row.sector))
+            .collect();
+    }
     // Holdings the run cannot price would silently count as 0: refuse them.
     let unpriced: Vec<String> = account
         .positions
@@ -598,6 +654,10 @@ pub fn run_all(
     mut on_pulse_step: impl FnMut(&StepReport<'_>),
 ) -> Result<Vec<Evaluated>, AppError> {
     let mut out = Vec::new();
+    // The benchmarks are references: they run as themselves, without the risk layer.
+    let mut benchmark_config = p.config.clone();
+    benchmark_config.engine.risk = None;
+    benchmark_config.engine.allow_negative_cash = false;
     for (i, strategy) in strategies(&p.cfg)?.into_iter().enumerate() {
         let r = if i == 0 {
             pulse_backtest::run(
@@ -612,7 +672,7 @@ pub fn run_all(
                 &p.market.data,
                 strategy,
                 p.account.clone(),
-                &p.config,
+                &benchmark_config,
                 |_| {},
             )?
         };
@@ -844,6 +904,20 @@ pub fn build_report(
             .collect(),
         frontier: None,
         sweep: None,
+        risk: p.config.engine.risk.as_ref().map(|config| RiskSection {
+            config_toml: config.to_toml(),
+            dates: dates.clone(),
+            leverage: pulse.leverage.clone(),
+            events: pulse
+                .risk_events
+                .iter()
+                .map(|e| RiskEventRow {
+                    date: date_of(e.ts, tf),
+                    kind: e.kind.name().to_string(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }),
         shaded: Vec::new(),
     })
 }

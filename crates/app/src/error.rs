@@ -66,6 +66,14 @@ pub enum AppError {
         /// Why it is invalid.
         source: pulse_strategy::StrategyError,
     },
+    /// The risk-layer settings are invalid; `origin` names where they came from (a file).
+    #[error("{origin}: {source}")]
+    Risk {
+        /// Where the settings came from.
+        origin: String,
+        /// Why they are invalid.
+        source: pulse_risk::RiskConfigError,
+    },
     /// The replay failed.
     #[error(transparent)]
     Backtest(#[from] pulse_backtest::BacktestError),

@@ -1412,6 +1412,7 @@ pub fn walk_forward_report(
         alerts: Vec::new(),
         frontier: last_window_frontier(request, outcome)?,
         sweep: None,
+        risk: None,
         shaded: Vec::new(),
     })
 }

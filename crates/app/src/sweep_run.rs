@@ -444,7 +444,13 @@ pub async fn sweep<S: Store>(
     let objective = request.objective;
     // The kernel lays the market out once (dense columns, indicator cache shared by all trials);
     // markets it does not model fall back to the general runner.
-    let kernel = PulseMarket::new(&p.market.data, &p.cfg).ok();
+    // The kernel replays Pulse without the risk layer; with one, every trial takes the general
+    // runner (the same engine as a backtest).
+    let kernel = if p.config.engine.risk.is_none() {
+        PulseMarket::new(&p.market.data, &p.cfg).ok()
+    } else {
+        None
+    };
     let cache = TrialCache::new(CACHE_BYTES);
     let eval = |point: &Point, range: Range<usize>, need: Need| -> Evaluation {
         match apply(&base, &names, point) {

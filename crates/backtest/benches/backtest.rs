@@ -15,6 +15,7 @@
 
 use pulse_backtest::{AlignedData, BacktestConfig, KernelScratch, PulseMarket, run};
 use pulse_core::{Bar, Portfolio, Symbol};
+use pulse_risk::{LeverageConfig, LeverageLevel, LimitsConfig, RiskConfig};
 use pulse_strategy::Strategy;
 use pulse_strategy::pulse::{PulseConfig, PulseStrategy};
 use rust_decimal::Decimal;
@@ -116,6 +117,38 @@ fn synthetic_year() -> (Vec<Bar>, Vec<Bar>) {
 }
 
 fn time_run(data: &AlignedData, cfg: &PulseConfig, reps: usize) -> (f64, usize) {
+    time_run_with(data, cfg, reps, &BacktestConfig::default())
+}
+
+/// A risk layer that computes everything at every close (VaR/CVaR twice, the caps, the
+/// drawdown) but never binds: its cost alone, with the same fills as without it.
+fn non_binding_risk() -> BacktestConfig {
+    let mut config = BacktestConfig::default();
+    config.engine.risk = Some(RiskConfig {
+        leverage: LeverageConfig {
+            levels: vec![LeverageLevel {
+                above: 1e9,
+                leverage: 0.5,
+            }],
+            ..LeverageConfig::default()
+        },
+        limits: LimitsConfig {
+            max_position: Some(1.0),
+            max_sector: Some(1.0),
+            max_drawdown: Some(1.0),
+            max_daily_var: Some(1.0),
+        },
+        ..RiskConfig::default()
+    });
+    config
+}
+
+fn time_run_with(
+    data: &AlignedData,
+    cfg: &PulseConfig,
+    reps: usize,
+    config: &BacktestConfig,
+) -> (f64, usize) {
     let mut best = f64::MAX;
     let mut fills = 0;
     for _ in 0..reps {
@@ -125,7 +158,7 @@ fn time_run(data: &AlignedData, cfg: &PulseConfig, reps: usize) -> (f64, usize) 
             data,
             strategy,
             Portfolio::with_cash(Decimal::from(100_000)),
-            &BacktestConfig::default(),
+            config,
             |_| {},
         )
         .unwrap();
@@ -224,6 +257,12 @@ fn main() {
     let daily = AlignedData::new(traded, BTreeMap::new(), &[]);
     let align_daily = t.elapsed().as_secs_f64();
     let (daily_time, daily_fills) = time_run(&daily, &daily_cfg, 200);
+    let (daily_risk_time, daily_risk_fills) =
+        time_run_with(&daily, &daily_cfg, 200, &non_binding_risk());
+    assert_eq!(
+        daily_risk_fills, daily_fills,
+        "the risk layer must not bind here"
+    );
     let (daily_kernel, daily_kernel_fills) = time_kernel(&daily, &daily_cfg, 200);
     let (grid_per_s, grid_trials, grid_distinct) = grid_rate(&daily, &daily_cfg);
 
@@ -235,6 +274,12 @@ fn main() {
         &[],
     );
     let (minute_time, minute_fills) = time_run(&minutes, &daily_cfg, 10);
+    let (minute_risk_time, minute_risk_fills) =
+        time_run_with(&minutes, &daily_cfg, 10, &non_binding_risk());
+    assert_eq!(
+        minute_risk_fills, minute_fills,
+        "the risk layer must not bind here"
+    );
     let (minute_kernel, minute_kernel_fills) = time_kernel(&minutes, &daily_cfg, 10);
 
     daily_cfg.symbols.base = sym("BTCUSDT");
@@ -286,6 +331,24 @@ fn main() {
             "| sweep kernel: {what} | {n} | {fills} | {:.3} ms | {:.0} ns | — |",
             time * 1e3,
             time * 1e9 / n as f64
+        );
+    }
+    println!();
+    println!("| risk layer (computing, never binding) | without | with | added | goal |");
+    println!("|---|---:|---:|---:|---|");
+    for (what, without, with) in [
+        ("Pulse daily TSLA+TSLL", daily_time, daily_risk_time),
+        (
+            "Pulse 1-minute, 1 year (synthetic)",
+            minute_time,
+            minute_risk_time,
+        ),
+    ] {
+        println!(
+            "| {what} | {:.3} ms | {:.3} ms | {:+.1} % | < 5 % |",
+            without * 1e3,
+            with * 1e3,
+            (with / without - 1.0) * 100.0
         );
     }
     println!();

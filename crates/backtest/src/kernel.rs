@@ -513,6 +513,11 @@ impl PulseMarket {
                 steps: range.len(),
             });
         }
+        if config.engine.risk.is_some() {
+            return Err(KernelError::Unsupported(
+                "the risk layer runs in the general runner".into(),
+            ));
+        }
         let mut held = [Decimal::ZERO; 2];
         for (symbol, q) in &account.positions {
             match self.legs.iter().position(|l| &l.symbol == symbol) {

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use pulse_core::{Fill, OrderRequest, Portfolio, Symbol};
 use pulse_engine::{Alert, Engine, EngineConfig, EngineError, Event};
+use pulse_risk::RiskEvent;
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,8 @@ pub struct StepReport<'a> {
     pub rejections: &'a [Rejection],
     /// Equity at this close.
     pub equity: f64,
+    /// What the risk layer did at this close (breaches that began, leverage changes).
+    pub risk_events: &'a [RiskEvent],
 }
 
 /// Everything a replay produced, one entry per recorded step where per-step.
@@ -113,6 +116,11 @@ pub struct BacktestResult {
     pub rejections: Vec<Rejection>,
     /// Target-change alerts.
     pub alerts: Vec<Alert>,
+    /// Everything the risk layer did (empty without one), in time order.
+    pub risk_events: Vec<RiskEvent>,
+    /// The risk layer's leverage at each recorded close (empty without a risk layer; 0 while
+    /// its drawdown stop halts trading).
+    pub leverage: Vec<f64>,
     /// Sum of fees (exact).
     pub fees_paid: Decimal,
     /// Sum of |quantity × price| of all fills (exact).
@@ -175,6 +183,8 @@ pub fn run<S: Strategy>(
         fills: Vec::new(),
         rejections: Vec::new(),
         alerts: Vec::new(),
+        risk_events: Vec::new(),
+        leverage: Vec::new(),
         fees_paid: Decimal::ZERO,
         traded_notional: Decimal::ZERO,
         dividends_received: Decimal::ZERO,
@@ -248,7 +258,12 @@ pub fn run<S: Strategy>(
             alert: out.alert.as_ref(),
             rejections: &step_rejections,
             equity,
+            risk_events: &out.risk_events,
         });
+        if let Some(risk) = engine.risk() {
+            r.leverage.push(risk.leverage());
+        }
+        r.risk_events.extend(out.risk_events.iter().cloned());
         r.rejections.extend(step_rejections);
         r.timestamps.push(ts);
         r.equity.push(equity);

@@ -44,6 +44,9 @@ pub enum Command {
     /// Strategies: show the shipped rule sets.
     #[command(subcommand)]
     Strategy(StrategyCommand),
+    /// The risk layer: show its settings.
+    #[command(subcommand)]
+    Risk(RiskCommand),
     /// Recorded runs (backtests and simulations), newest first.
     Runs(RunsArgs),
     /// Portfolio construction: optimize weights, turn them into whole shares.
@@ -434,6 +437,21 @@ pub struct RunArgs {
     /// T-bill yield when present, else 0).
     #[arg(long)]
     pub rf: Option<f64>,
+    /// The risk layer between the strategy and sizing (TOML; see `pulse risk show`): leverage
+    /// from VaR/CVaR, position/sector/drawdown/VaR limits, the correlation filter. Off without it.
+    #[arg(long, value_name = "FILE")]
+    pub risk_config: Option<PathBuf>,
+}
+
+/// `pulse risk`
+#[derive(Debug, Subcommand)]
+pub enum RiskCommand {
+    /// Print the risk settings in effect (the SPEC §4 defaults, or FILE's) as TOML.
+    Show {
+        /// A risk configuration to read (default: the built-in defaults).
+        #[arg(long, value_name = "FILE")]
+        risk_config: Option<PathBuf>,
+    },
 }
 
 /// `pulse backtest`

@@ -11,7 +11,10 @@ pub use costs::CostModel;
 pub use sizing::{PlanAsset, SizingConfig, plan_orders, plan_orders_dense, within_drift_band};
 
 use jiff::Timestamp;
-use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Symbol, money::price_to_money};
+use pulse_core::{
+    BookingError, Fill, OrderRequest, Portfolio, Side, Symbol, money::price_to_money,
+};
+use pulse_risk::{RiskConfig, RiskEvent, RiskManager};
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -28,6 +31,15 @@ pub struct EngineConfig {
     pub alert_threshold: f64,
     /// Let cash go negative (margin). Off by default.
     pub allow_negative_cash: bool,
+    /// The risk layer between the strategy's targets and sizing (`None`: targets go to sizing as
+    /// issued). With it, every bar close re-assesses the target in force (the drawdown stop and
+    /// the leverage move with the market even when the strategy issues nothing new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskConfig>,
+    /// Sector of each symbol for the risk layer's sector cap (a symbol without one is its own
+    /// sector).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sectors: BTreeMap<Symbol, String>,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +49,8 @@ impl Default for EngineConfig {
             costs: CostModel::default(),
             alert_threshold: 0.05,
             allow_negative_cash: false,
+            risk: None,
+            sectors: BTreeMap::new(),
         }
     }
 }
@@ -86,6 +100,8 @@ pub struct Output {
     pub target_changed: bool,
     /// Dividend cash credited by this event.
     pub dividend: Option<Decimal>,
+    /// What the risk layer did at this bar close (breaches that began, leverage changes).
+    pub risk_events: Vec<RiskEvent>,
 }
 
 /// A fraction as a percentage with one decimal ("12.5%"), formatted from integer tenths: the
@@ -141,14 +157,27 @@ pub struct Engine<S> {
     /// True until the first bar close of the evaluated window has been handled
     /// (see [`Engine::open_window`]).
     opening_window: bool,
+    /// The risk layer's state (with `config.risk`).
+    #[serde(default)]
+    risk: Option<RiskManager>,
+    /// The strategy's own target before the risk layer (with `config.risk`; `target` is what
+    /// the risk layer approved).
+    #[serde(default)]
+    strategy_target: TargetWeights,
 }
 
 impl<S: Strategy> Engine<S> {
     /// A new engine with a starting account.
     pub fn new(strategy: S, config: EngineConfig, portfolio: Portfolio) -> Self {
+        let risk = config
+            .risk
+            .clone()
+            .map(|r| RiskManager::new(r, config.sectors.clone()));
         Engine {
             strategy,
             config,
+            risk,
+            strategy_target: TargetWeights::new(),
             portfolio,
             target: TargetWeights::new(),
             last_prices: BTreeMap::new(),
@@ -218,6 +247,20 @@ impl<S: Strategy> Engine<S> {
         &self.target
     }
 
+    /// The risk layer's state, when configured.
+    pub fn risk(&self) -> Option<&RiskManager> {
+        self.risk.as_ref()
+    }
+
+    /// A person re-arms trading after the risk layer's drawdown stop (the peak restarts from the
+    /// equity now). No effect without a risk layer.
+    pub fn rearm_risk(&mut self) {
+        let equity = self.equity();
+        if let Some(r) = self.risk.as_mut() {
+            r.rearm(equity);
+        }
+    }
+
     /// Latest close seen per traded symbol (marks the portfolio).
     pub fn last_prices(&self) -> &BTreeMap<Symbol, f64> {
         &self.last_prices
@@ -270,8 +313,33 @@ impl<S: Strategy> Engine<S> {
         let mut out = Output::default();
         // Orders are planned only when the strategy issues a target: `None` means "hold" (a
         // buy-and-hold benchmark issues once, a monthly mix once a month, Pulse every bar, the
-        // drift band and minimum trade then keep it from churning).
-        let issued = self.strategy.on_bar_close(snapshot);
+        // drift band and minimum trade then keep it from churning). With a risk layer, the
+        // target in force is re-assessed at every close.
+        let mut issued = self.strategy.on_bar_close(snapshot);
+        if self.risk.is_some() {
+            // A target the strategy issues is planned as without a risk layer (so the drift band
+            // rebalances alike); between issues, a changed approval (leverage, limits, the stop)
+            // or holdings over a limit plan too.
+            let strategy_issued = issued.is_some();
+            if let Some(t) = issued.take() {
+                self.strategy_target = t;
+            }
+            let equity = self.equity();
+            let held = self.held_weights();
+            if let Some(risk) = self.risk.as_mut() {
+                let closes = snapshot.bars.iter().map(|(s, b)| (s, b.close));
+                risk.observe(snapshot.ts, closes, equity);
+                let assessed = risk.assess(snapshot.ts, &self.strategy_target, &held, equity);
+                out.risk_events = assessed.events;
+                if strategy_issued
+                    || assessed.target != self.target
+                    || self.opening_window
+                    || risk.holdings_over_limits(&held)
+                {
+                    issued = Some(assessed.target);
+                }
+            }
+        }
         if std::mem::take(&mut self.opening_window) {
             let held = self.held_weights();
             let new_target = issued.as_ref().unwrap_or(&self.target);
@@ -316,21 +384,46 @@ impl<S: Strategy> Engine<S> {
         if self.target.is_empty() && self.portfolio.positions.is_empty() {
             return Vec::new();
         }
-        if self.within_band() {
+        // Holdings above a risk limit are brought to the approved target whatever the drift
+        // band says (the band must not leave a position above its cap).
+        let over_limits = self
+            .risk
+            .as_ref()
+            .is_some_and(|r| r.holdings_over_limits(&self.held_weights()));
+        if !over_limits && self.within_band() {
             return Vec::new();
+        }
+        let mut sizing = self.config.sizing.clone();
+        if over_limits {
+            sizing.drift_band = 0.0;
         }
         let prices: BTreeMap<Symbol, Decimal> = self
             .last_prices
             .iter()
             .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
             .collect();
-        let planned = plan_orders(
+        let mut planned = plan_orders(
             &self.portfolio,
             &self.target,
             &prices,
-            &self.config.sizing,
+            &sizing,
             &self.config.costs,
         );
+        // Nor may it leave the holdings *after* the plan above a limit (a sector whose members
+        // the band skipped while another member is bought): then every asset goes to its target.
+        if sizing.drift_band > 0.0
+            && let Some(risk) = &self.risk
+            && risk.holdings_over_limits(&self.weights_after(&planned))
+        {
+            sizing.drift_band = 0.0;
+            planned = plan_orders(
+                &self.portfolio,
+                &self.target,
+                &prices,
+                &sizing,
+                &self.config.costs,
+            );
+        }
         let mut orders = Vec::with_capacity(planned.len());
         for (symbol, side, quantity) in planned {
             orders.push(OrderRequest {
@@ -342,6 +435,28 @@ impl<S: Strategy> Engine<S> {
             });
         }
         orders
+    }
+
+    /// The weights the account would hold at the latest closes once `planned` orders filled
+    /// there (fractions of the equity now; fees ignored).
+    fn weights_after(&self, planned: &[(Symbol, Side, Decimal)]) -> TargetWeights {
+        let equity = self.equity();
+        let mut quantities = self.quantities_f64.clone();
+        for (symbol, side, quantity) in planned {
+            let q = pulse_core::money::money_to_f64(*quantity);
+            let held = quantities.entry(symbol.clone()).or_default();
+            match side {
+                Side::Buy => *held += q,
+                Side::Sell => *held -= q,
+            }
+        }
+        if equity <= 0.0 || !equity.is_finite() {
+            return TargetWeights::new();
+        }
+        quantities
+            .iter()
+            .filter_map(|(s, q)| Some((s.clone(), q * self.last_prices.get(s)? / equity)))
+            .collect()
     }
 
     /// Cheap f64 pre-check of [`plan_orders`]'s skip rules: true when no position needs closing

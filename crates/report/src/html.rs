@@ -144,6 +144,7 @@ pub(crate) struct Positions {
     series_x: Vec<Vec<f64>>,
     weights_x: Vec<f64>,
     prices_x: Vec<Vec<f64>>,
+    risk_x: Vec<f64>,
 }
 
 /// Checks dates, lengths, finiteness and months; returns the parsed date positions.
@@ -196,6 +197,25 @@ pub(crate) fn validate(r: &BacktestReport) -> Result<Positions, ReportError> {
             )?;
         }
     }
+    let mut risk_x = Vec::new();
+    if let Some(risk) = &r.risk {
+        risk_x = positions("risk.dates", &risk.dates)?;
+        check_len(
+            "risk.leverage".to_string(),
+            risk.leverage.len(),
+            risk.dates.len(),
+        )?;
+        check_finite("risk.leverage", &risk.leverage)?;
+        for (k, e) in risk.events.iter().enumerate() {
+            if parse_day(&e.date).is_none() {
+                return Err(ReportError::BadDate {
+                    field: "risk.events".into(),
+                    index: k,
+                    value: e.date.clone(),
+                });
+            }
+        }
+    }
     if let Some(s) = &r.sweep {
         crate::sweep::validate(s)?;
     }
@@ -212,6 +232,7 @@ pub(crate) fn validate(r: &BacktestReport) -> Result<Positions, ReportError> {
         series_x,
         weights_x,
         prices_x,
+        risk_x,
     })
 }
 
@@ -222,6 +243,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         series_x,
         weights_x,
         prices_x,
+        risk_x,
     } = validate(r)?;
     let w = &r.weights;
     let mut island = Island {
@@ -299,9 +321,13 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         ("monthly", "Monthly returns"),
         ("trades", "Trade list"),
         ("alerts", "Alerts"),
+        ("risk", "Risk"),
         ("config", "Configuration"),
     ] {
-        if (id == "frontier" && r.frontier.is_none()) || (id == "sweep" && r.sweep.is_none()) {
+        if (id == "frontier" && r.frontier.is_none())
+            || (id == "sweep" && r.sweep.is_none())
+            || (id == "risk" && r.risk.is_none())
+        {
             continue;
         }
         let _ = write!(out, "<a href=\"#{id}\">{label}</a>");
@@ -777,6 +803,68 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
         out.push_str("</tbody></table></div>");
     }
     out.push_str("</section>");
+
+    // ---- risk
+    if let Some(risk) = &r.risk {
+        section_open(
+            &mut out,
+            "risk",
+            "Risk",
+            "The scale the risk layer put on the target weights at each close (1 = as the strategy asked, 0 = halted by the drawdown stop), every limit it enforced with its numbers, and its settings.",
+        );
+        if risk.dates.is_empty() {
+            out.push_str("<p class=\"empty\">No leverage data.</p>");
+        } else {
+            let spec = ChartSpec {
+                id: "risk-leverage".into(),
+                height: 200.0,
+                format: ValueFormat::Plain,
+                y_title: "Leverage (× target)".into(),
+                lines: vec![Line {
+                    name: "leverage".into(),
+                    color: PALETTE[0].to_string(),
+                    dates: &risk.dates,
+                    x: risk_x.clone(),
+                    y: risk.leverage.clone(),
+                    dashed: false,
+                    fill: false,
+                    width: 1.6,
+                }],
+                markers: Vec::new(),
+                log_toggle: false,
+                y_include: vec![0.0, 1.0],
+                x_range,
+                legend: false,
+                bands: Vec::new(),
+            };
+            out.push_str(&chart::render(&spec, &mut island, cur));
+        }
+        if risk.events.is_empty() {
+            out.push_str("<p class=\"empty\">No limit was hit.</p>");
+        } else {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for e in &risk.events {
+                *counts.entry(e.kind.as_str()).or_default() += 1;
+            }
+            out.push_str("<p>");
+            let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            push_html(&mut out, &summary.join(" · "));
+            out.push_str("</p><div class=\"scroll tall\"><table class=\"list\"><thead><tr><th>Date</th><th>Kind</th><th>What happened</th></tr></thead><tbody>");
+            for e in &risk.events {
+                out.push_str("<tr><td>");
+                push_html(&mut out, &e.date);
+                out.push_str("</td><td>");
+                push_html(&mut out, &e.kind);
+                out.push_str("</td><td>");
+                push_html(&mut out, &e.message);
+                out.push_str("</td></tr>");
+            }
+            out.push_str("</tbody></table></div>");
+        }
+        out.push_str("<pre class=\"config\"><code>");
+        push_html(&mut out, &risk.config_toml);
+        out.push_str("</code></pre></section>");
+    }
 
     // ---- config
     section_open(

@@ -53,9 +53,9 @@ pub use error::ReportError;
 pub use html::drawdown;
 pub use model::{
     AlertRow, BacktestReport, EquitySeries, FrontierChart, MarkedPortfolio, MetricCell, MetricDef,
-    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, SampleLabel, ShadedSpan, Side,
-    SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, TradeMarker, TradeRow,
-    WalkForwardFold, WeightsSeries, default_metric_catalogue,
+    MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, RiskEventRow, RiskSection, SampleLabel,
+    ShadedSpan, Side, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow, TradeMarker,
+    TradeRow, WalkForwardFold, WeightsSeries, default_metric_catalogue,
 };
 
 /// Renders the report as one self-contained HTML document.

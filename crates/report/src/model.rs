@@ -58,10 +58,40 @@ pub struct BacktestReport {
     /// drawn only when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSection>,
+    /// What the risk layer did (runs with a risk configuration only); the section is drawn only
+    /// when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskSection>,
     /// Periods shaded on the equity and drawdown charts (e.g. a rebalancing plan paused while a
     /// signal was pending), each with its legend label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shaded: Vec<ShadedSpan>,
+}
+
+/// The risk layer's work in one run: its settings, the leverage it applied at each close and
+/// every event (breach or leverage change) with its numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskSection {
+    /// The risk settings in effect (TOML, shown pre-formatted).
+    pub config_toml: String,
+    /// Dates of the leverage series, strictly increasing.
+    pub dates: Vec<String>,
+    /// Scale the risk layer applied to the target weights at each close (0 while halted).
+    pub leverage: Vec<f64>,
+    /// Every event, in time order.
+    pub events: Vec<RiskEventRow>,
+}
+
+/// One risk event in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskEventRow {
+    /// Date of the decision.
+    pub date: String,
+    /// Kind (`position_capped`, `sector_capped`, `var_scaled`, `drawdown_stop`, `leverage`,
+    /// `correlation_refused`).
+    pub kind: String,
+    /// What happened, with its numbers.
+    pub message: String,
 }
 
 /// A period shaded on the time charts.

@@ -409,3 +409,56 @@ fn long_intraday_series_is_bucketed_for_drawing_but_exact_for_hover() {
     // Exact hover data for 43,200 minutes (equity + drawdown) stays a few MB.
     assert!(page.len() < 4_000_000, "{}", page.len());
 }
+
+#[test]
+fn the_risk_section_draws_the_leverage_and_lists_the_events() {
+    let mut r = common::real_report();
+    let page = render_html(&r).unwrap();
+    assert!(
+        !page.contains("id=\"risk\""),
+        "no section without a risk layer"
+    );
+    let dates = r.weights.dates.clone();
+    let leverage: Vec<f64> = (0..dates.len())
+        .map(|i| if i < dates.len() / 2 { 1.0 } else { 0.5 })
+        .collect();
+    r.risk = Some(RiskSection {
+        config_toml: "[limits]\nmax_position = 0.1\n".into(),
+        dates: dates.clone(),
+        leverage: leverage.clone(),
+        events: vec![RiskEventRow {
+            date: dates[dates.len() / 2].clone(),
+            kind: "leverage".into(),
+            message: "leverage 1.00 → 0.50 <risk>".into(),
+        }],
+    });
+    let page = render_html(&r).unwrap();
+    assert!(page.contains("id=\"risk\"") && page.contains("href=\"#risk\""));
+    assert!(
+        page.contains("leverage 1.00 → 0.50 &lt;risk&gt;"),
+        "escaped"
+    );
+    assert!(page.contains("max_position = 0.1"));
+    let data = island(&page);
+    assert_eq!(
+        f64s(&chart(&data, "risk-leverage")["series"][0]["v"]),
+        leverage
+    );
+    // A bad event date names the field.
+    let mut bad = r.clone();
+    if let Some(risk) = bad.risk.as_mut() {
+        risk.events[0].date = "2023-13-01".into();
+    }
+    let e = render_html(&bad).unwrap_err().to_string();
+    assert!(e.contains("risk.events"), "{e}");
+    let mut short = r;
+    if let Some(risk) = short.risk.as_mut() {
+        risk.leverage.pop();
+    }
+    assert!(
+        render_html(&short)
+            .unwrap_err()
+            .to_string()
+            .contains("risk.leverage")
+    );
+}

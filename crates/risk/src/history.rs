@@ -1,23 +1,35 @@
 //! The daily closes the risk rules look back on: the last close of each symbol on each UTC date,
 //! for the last few dozen dates, and the returns derived from them.
 
-use jiff::civil::Date;
+use jiff::Timestamp;
 use pulse_core::Symbol;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
-/// The last close of every symbol seen on one date.
+/// The last close of every known symbol on one UTC date (0: none; closes are > 0), indexed like
+/// `DailyCloses::symbols`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Day {
-    date: Date,
-    closes: BTreeMap<Symbol, f64>,
+    /// Days since 1970-01-01 (UTC).
+    day: i64,
+    closes: Vec<f64>,
+}
+
+/// Missing close.
+const NONE: f64 = 0.0;
+
+/// The UTC date of `ts` as days since 1970-01-01.
+pub fn utc_day(ts: Timestamp) -> i64 {
+    ts.as_second().div_euclid(86_400)
 }
 
 /// A bounded window of daily closes (the latest `capacity` dates). Intraday bars update the
-/// current date's close, so a return is always close-to-close over one date step.
+/// current date's close, so a return is always close-to-close over one date step. Symbols are
+/// addressed by index (the risk rules read every day of the window at every decision).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyCloses {
     capacity: usize,
+    symbols: Vec<Symbol>,
     days: VecDeque<Day>,
 }
 
@@ -26,68 +38,95 @@ impl DailyCloses {
     pub fn new(capacity: usize) -> Self {
         DailyCloses {
             capacity: capacity.max(2),
+            symbols: Vec::new(),
             days: VecDeque::new(),
         }
     }
 
+    fn index_of(&self, symbol: &Symbol) -> Option<usize> {
+        self.symbols.iter().position(|s| s == symbol)
+    }
+
     /// Records `close` (finite, > 0; anything else is ignored) as `symbol`'s latest close on
-    /// `date`. Dates must not go backwards; an earlier date is ignored.
-    pub fn observe(&mut self, date: Date, symbol: &Symbol, close: f64) {
+    /// UTC day `day` ([`utc_day`]). Days must not go backwards; an earlier day is ignored.
+    pub fn observe(&mut self, day: i64, symbol: &Symbol, close: f64) {
         if !(close.is_finite() && close > 0.0) {
             return;
         }
-        match self.days.back_mut() {
-            Some(day) if day.date == date => {
-                match day.closes.get_mut(symbol) {
-                    Some(c) => *c = close,
-                    None => {
-                        day.closes.insert(symbol.clone(), close);
-                    }
+        if self.days.back().is_some_and(|d| d.day > day) {
+            return;
+        }
+        let k = match self.index_of(symbol) {
+            Some(k) => k,
+            None => {
+                self.symbols.push(symbol.clone());
+                for d in &mut self.days {
+                    d.closes.push(NONE);
                 }
-                return;
+                self.symbols.len() - 1
             }
-            Some(day) if day.date > date => return,
-            _ => {}
+        };
+        if self.days.back().is_none_or(|d| d.day < day) {
+            if self.days.len() == self.capacity {
+                self.days.pop_front();
+            }
+            self.days.push_back(Day {
+                day,
+                closes: vec![NONE; self.symbols.len()],
+            });
         }
-        if self.days.len() == self.capacity {
-            self.days.pop_front();
+        if let Some(day) = self.days.back_mut() {
+            day.closes[k] = close;
         }
-        self.days.push_back(Day {
-            date,
-            closes: BTreeMap::from([(symbol.clone(), close)]),
-        });
     }
 
     /// Simple returns of the portfolio `weights` (fractions of equity, the rest in cash earning
     /// nothing) over each step between consecutive dates where every weighted symbol has a close
-    /// on both; the latest `max` of them, oldest first. Symbols with a zero weight do not need a
-    /// close.
-    pub fn portfolio_returns(&self, weights: &BTreeMap<Symbol, f64>, max: usize) -> Vec<f64> {
-        let mut out = Vec::with_capacity(max.min(self.days.len()));
+    /// on both; the latest `max` of them, oldest first, into `out` (cleared first). Symbols with a
+    /// zero weight do not need a close; a weighted symbol never seen gives no returns.
+    pub fn portfolio_returns_into(
+        &self,
+        weights: &BTreeMap<Symbol, f64>,
+        max: usize,
+        out: &mut Vec<f64>,
+    ) {
+        out.clear();
+        let mut dense: Vec<(usize, f64)> = Vec::with_capacity(weights.len());
+        for (s, w) in weights {
+            if *w == 0.0 {
+                continue;
+            }
+            match self.index_of(s) {
+                Some(k) => dense.push((k, *w)),
+                None => return,
+            }
+        }
         for k in (1..self.days.len()).rev() {
             if out.len() == max {
                 break;
             }
-            let (before, after) = (&self.days[k - 1], &self.days[k]);
+            let (before, after) = (&self.days[k - 1].closes, &self.days[k].closes);
             let mut r = 0.0;
             let mut complete = true;
-            for (s, w) in weights {
-                if *w == 0.0 {
-                    continue;
+            for &(j, w) in &dense {
+                let (a, b) = (before[j], after[j]);
+                if a == NONE || b == NONE {
+                    complete = false;
+                    break;
                 }
-                match (before.closes.get(s), after.closes.get(s)) {
-                    (Some(a), Some(b)) => r += w * (b / a - 1.0),
-                    _ => {
-                        complete = false;
-                        break;
-                    }
-                }
+                r += w * (b / a - 1.0);
             }
             if complete {
                 out.push(r);
             }
         }
         out.reverse();
+    }
+
+    /// [`DailyCloses::portfolio_returns_into`], allocating.
+    pub fn portfolio_returns(&self, weights: &BTreeMap<Symbol, f64>, max: usize) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.portfolio_returns_into(weights, max, &mut out);
         out
     }
 
@@ -95,14 +134,16 @@ impl DailyCloses {
     /// the latest `max` pairs, oldest first.
     pub fn pair_returns(&self, a: &Symbol, b: &Symbol, max: usize) -> (Vec<f64>, Vec<f64>) {
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        let (Some(i), Some(j)) = (self.index_of(a), self.index_of(b)) else {
+            return (xs, ys);
+        };
         for k in (1..self.days.len()).rev() {
             if xs.len() == max {
                 break;
             }
             let (before, after) = (&self.days[k - 1].closes, &self.days[k].closes);
-            if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
-                (before.get(a), after.get(a), before.get(b), after.get(b))
-            {
+            let (a0, a1, b0, b1) = (before[i], after[i], before[j], after[j]);
+            if a0 != NONE && a1 != NONE && b0 != NONE && b1 != NONE {
                 xs.push(a1 / a0 - 1.0);
                 ys.push(b1 / b0 - 1.0);
             }
@@ -135,7 +176,7 @@ mod tests {
     fn intraday_closes_update_the_day_and_returns_skip_missing_days() {
         let (a, b) = (sym("A"), sym("B"));
         let mut h = DailyCloses::new(3);
-        let d = |s: &str| s.parse::<Date>().unwrap();
+        let d = |s: &str| utc_day(format!("{s}T15:00:00Z").parse::<Timestamp>().unwrap());
         h.observe(d("2024-01-02"), &a, 100.0);
         h.observe(d("2024-01-02"), &a, 101.0); // the day's later bar replaces its close
         h.observe(d("2024-01-02"), &b, 50.0);

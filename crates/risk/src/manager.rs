@@ -3,10 +3,9 @@
 //! cap and the daily VaR limit, and records every breach with its numbers.
 
 use crate::config::RiskConfig;
-use crate::history::DailyCloses;
+use crate::history::{DailyCloses, utc_day};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use pulse_analytics::stats::historical_var_cvar;
+use pulse_analytics::stats::historical_var_cvar_in_place;
 use pulse_core::Symbol;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,6 +83,18 @@ pub enum RiskEventKind {
 }
 
 impl RiskEventKind {
+    /// The kind's name, as serialized (`position_capped`, `drawdown_stop`…).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RiskEventKind::Leverage { .. } => "leverage",
+            RiskEventKind::PositionCapped { .. } => "position_capped",
+            RiskEventKind::SectorCapped { .. } => "sector_capped",
+            RiskEventKind::VarScaled { .. } => "var_scaled",
+            RiskEventKind::DrawdownStop { .. } => "drawdown_stop",
+            RiskEventKind::CorrelationRefused { .. } => "correlation_refused",
+        }
+    }
+
     /// A key that stays the same while the same breach persists (one record per episode).
     fn key(&self) -> String {
         match self {
@@ -200,6 +211,19 @@ pub struct RiskManager {
     leverage: f64,
     /// Keys of the breaches in force at the last assessment.
     active: BTreeSet<String>,
+    /// Reused buffer of portfolio returns (no allocation per decision).
+    #[serde(skip)]
+    scratch: Scratch,
+}
+
+/// A reusable buffer: not state (never compared, never persisted).
+#[derive(Debug, Clone, Default)]
+struct Scratch(std::cell::RefCell<Vec<f64>>);
+
+impl PartialEq for Scratch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl RiskManager {
@@ -215,6 +239,7 @@ impl RiskManager {
             peak_equity: 0.0,
             halt: None,
             active: BTreeSet::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -259,24 +284,49 @@ impl RiskManager {
         closes: impl IntoIterator<Item = (&'a Symbol, f64)>,
         equity: f64,
     ) {
-        let date = ts.to_zoned(TimeZone::UTC).date();
+        let day = utc_day(ts);
         for (symbol, close) in closes {
-            self.closes.observe(date, symbol, close);
+            self.closes.observe(day, symbol, close);
         }
         if equity.is_finite() && equity > self.peak_equity {
             self.peak_equity = equity;
         }
     }
 
+    /// True when the weights `held` now break the position or sector cap: the holdings must
+    /// then be brought to the approved target whatever the drift band says.
+    pub fn holdings_over_limits(&self, held: &Weights) -> bool {
+        let limits = &self.config.limits;
+        if let Some(cap) = limits.max_position
+            && held.values().any(|w| *w > cap + 1e-9)
+        {
+            return true;
+        }
+        if let Some(cap) = limits.max_sector {
+            let mut totals: BTreeMap<&str, f64> = BTreeMap::new();
+            for (s, w) in held {
+                if *w > 0.0 {
+                    *totals.entry(self.sector_of(s)).or_default() += w;
+                }
+            }
+            if totals.values().any(|t| *t > cap + 1e-9) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Historical (VaR, CVaR) of `weights`' daily returns over the leverage window, when at
     /// least `min_returns` returns are known.
     pub fn var_cvar(&self, weights: &Weights) -> Option<(f64, f64)> {
         let l = &self.config.leverage;
-        let returns = self.closes.portfolio_returns(weights, l.window_days);
+        let mut returns = self.scratch.0.borrow_mut();
+        self.closes
+            .portfolio_returns_into(weights, l.window_days, &mut returns);
         if returns.len() < l.min_returns {
             return None;
         }
-        historical_var_cvar(&returns, l.tail)
+        historical_var_cvar_in_place(&mut returns, l.tail)
     }
 
     /// Applies the rules to the strategy's `target` at decision time `ts`, given the weights
@@ -330,6 +380,9 @@ impl RiskManager {
             .collect();
         self.filter_correlated(&mut w, held, &mut found);
         let previous = self.leverage;
+        // The target's VaR after leverage, while only a uniform scale has touched the weights
+        // (a historical quantile scales with them): the VaR limit then needs no second pass.
+        let mut var_now: Option<Option<f64>> = None;
         if self.config.leverage.enabled {
             let vc = self.var_cvar(&w);
             let risk = vc.map(|(v, c)| v + self.config.leverage.cvar_weight * c);
@@ -346,10 +399,12 @@ impl RiskManager {
             for v in w.values_mut() {
                 *v *= self.leverage;
             }
+            var_now = Some(vc.map(|(v, _)| v * self.leverage));
         }
         if let Some(cap) = self.config.limits.max_position {
             for (s, v) in w.iter_mut() {
                 if *v > cap {
+                    var_now = None;
                     found.push(RiskEventKind::PositionCapped {
                         symbol: s.clone(),
                         wanted: *v,
@@ -371,6 +426,9 @@ impl RiskManager {
                 .filter(|(_, t)| *t > cap)
                 .map(|(k, t)| (k.to_string(), t))
                 .collect();
+            if !over.is_empty() {
+                var_now = None;
+            }
             for (sector, total) in &over {
                 let scale = cap / total;
                 for (s, v) in w.iter_mut() {
@@ -387,8 +445,12 @@ impl RiskManager {
                 });
             }
         }
+        let var_after = || match var_now {
+            Some(v) => v,
+            None => self.var_cvar(&w).map(|(v, _)| v),
+        };
         if let Some(limit) = self.config.limits.max_daily_var
-            && let Some((var, _)) = self.var_cvar(&w)
+            && let Some(var) = var_after()
             && var > limit
         {
             // A historical quantile scales with the weights (cash earns nothing), so one scale

@@ -564,6 +564,7 @@ pub fn simulation_report(
         alerts: Vec::new(),
         frontier: None,
         sweep: None,
+        risk: None,
         shaded: paused
             .into_iter()
             .map(|(from, to)| ShadedSpan {

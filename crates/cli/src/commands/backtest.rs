@@ -3,7 +3,8 @@
 
 use crate::app::{App, usage};
 use crate::cli::{
-    BacktestArgs, FillArg, RunArgs, RunsArgs, RunsCommand, SimulateArgs, StrategyCommand,
+    BacktestArgs, FillArg, RiskCommand, RunArgs, RunsArgs, RunsCommand, SimulateArgs,
+    StrategyCommand,
 };
 use crate::commands::{parse_instant, parse_timeframe};
 use crate::output::{MetricRow, fmt_opt, metric_text, print_json, print_metrics, print_table};
@@ -11,13 +12,15 @@ use anyhow::Context;
 use jiff::tz::TimeZone;
 use pulse_analytics::Metrics;
 use pulse_app::backtest::{
-    BacktestRequest, Evaluated, Prepared, RunSettings, SimulateRequest, StrategySource, date_of,
+    BacktestRequest, Evaluated, Prepared, RiskSource, RunSettings, SimulateRequest, StrategySource,
+    date_of,
 };
 use pulse_backtest::FillPrice;
 use pulse_core::Symbol;
 use pulse_core::WallClock;
 use pulse_engine::CostModel;
-use pulse_report::{AlertRow, TradeRow, WeightsSeries};
+use pulse_report::{AlertRow, RiskSection, TradeRow, WeightsSeries};
+use pulse_risk::RiskConfig;
 use pulse_strategy::pulse::{DEFAULT_TOML, PulseConfig};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -39,6 +42,20 @@ pub fn strategy(app: &App, cmd: StrategyCommand) -> anyhow::Result<()> {
                 return print_json(&cfg);
             }
             write!(std::io::stdout().lock(), "{DEFAULT_TOML}")?;
+            Ok(())
+        }
+    }
+}
+
+/// `pulse risk show`: the risk settings in effect, as TOML.
+pub(crate) fn risk(cmd: &RiskCommand) -> anyhow::Result<()> {
+    match cmd {
+        RiskCommand::Show { risk_config } => {
+            let config = match risk_config {
+                Some(path) => RiskSource::File(path.clone()).load()?,
+                None => RiskConfig::default(),
+            };
+            write!(std::io::stdout().lock(), "{}", config.to_toml())?;
             Ok(())
         }
     }
@@ -100,6 +117,7 @@ pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
         min_trade: decimal("--min-trade", &run.min_trade)?,
         alert_threshold: run.alert_threshold,
         rf: run.rf,
+        risk: run.risk_config.clone().map(RiskSource::File),
     })
 }
 
@@ -159,6 +177,34 @@ fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
         pulse.alerts.len(),
         pulse.fills.len()
     )?;
+    if p.config.engine.risk.is_some() {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &pulse.risk_events {
+            *counts.entry(e.kind.name()).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let halted = pulse
+            .risk_events
+            .iter()
+            .find(|e| e.kind.name() == "drawdown_stop")
+            .map(|e| {
+                format!(
+                    "; HALTED by the drawdown stop on {}",
+                    date_of(e.ts, p.timeframe)
+                )
+            })
+            .unwrap_or_default();
+        writeln!(
+            std::io::stdout().lock(),
+            "Risk layer (Pulse only): {} event(s){}{halted}.",
+            pulse.risk_events.len(),
+            if summary.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", summary.join(", "))
+            }
+        )?;
+    }
     Ok(())
 }
 
@@ -186,6 +232,9 @@ struct BacktestJson<'a> {
     weights: &'a WeightsSeries,
     trades: &'a [TradeRow],
     alerts: &'a [AlertRow],
+    /// The risk layer's settings, leverage and events (only with `--risk-config`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk: Option<&'a RiskSection>,
 }
 
 /// `pulse backtest`
@@ -243,6 +292,7 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
             weights: &report.weights,
             trades: &report.trades,
             alerts: &report.alerts,
+            risk: report.risk.as_ref(),
         };
         return print_json(&out);
     }
@@ -344,8 +394,12 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
         if let Some(a) = step.alert {
             parts.push(format!("ALERT {}", a.message));
         }
+        for e in step.risk_events {
+            parts.push(format!("RISK {}", e.message));
+        }
         let eventful = !step.fills.is_empty()
             || step.alert.is_some()
+            || !step.risk_events.is_empty()
             || !step.orders.is_empty()
             || !step.rejections.is_empty();
         if args.every_day || eventful {

@@ -269,6 +269,7 @@ pub fn real_report() -> BacktestReport {
         alerts: d.alerts,
         frontier: None,
         sweep: None,
+        risk: None,
         shaded: Vec::new(),
     }
 }
