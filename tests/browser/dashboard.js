@@ -1,7 +1,7 @@
 // Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
 // log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
 // run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
-// sent back to the login page. Screenshots go to ARTIFACTS for a person to look at.
+// sent back to the login page; edit the risk settings (a refused value, a stored one, reset). Screenshots go to ARTIFACTS for a person to look at.
 //
 // Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
 const { chromium } = require('playwright-core');
@@ -105,6 +105,27 @@ function check(cond, what) {
     await page.screenshot({ path: path.join(artifacts, 'sweep-report.png') });
     await page.goto(`${base}/sweeps`);
     check((await page.content()).includes('>done<'), 'the sweeps list shows it done');
+
+    // The risk settings from the browser: a wrong value is refused beside its field, a right
+    // one is stored (and shown as TOML), reset brings the defaults back.
+    await page.goto(`${base}/risk`);
+    await page.fill('input[name="limits.max_position"]', '1.5');
+    await page.click('#save');
+    await page.waitForSelector('#error');
+    check((await page.textContent('.field-error[data-field="limits.max_position"]')).length > 0,
+      'a wrong risk limit is refused beside its field');
+    await page.goto(`${base}/risk`);
+    check((await page.textContent('#risk-toml')).includes('max_position = 0.1'), 'nothing was stored');
+    await page.fill('input[name="limits.max_position"]', '0.25');
+    await page.click('#save');
+    await page.waitForSelector('#risk-toml');
+    await page.goto(`${base}/risk`);
+    check((await page.textContent('#risk-toml')).includes('max_position = 0.25'), 'the risk page stores a limit');
+    await page.screenshot({ path: path.join(artifacts, 'risk.png'), fullPage: true });
+    await page.click('form[action="/risk/reset"] button');
+    await page.waitForSelector('#risk-toml');
+    await page.goto(`${base}/risk`);
+    check((await page.textContent('#risk-toml')).includes('max_position = 0.1'), 'reset brings the defaults back');
 
     // A CSV imported by upload on the data page.
     if (process.env.UPLOAD_CSV) {

@@ -85,15 +85,34 @@ impl AlertQueue {
     }
 }
 
-/// Delivers a run's engine alerts through `notifier` (a queue as large as the list: nothing is
-/// dropped), collecting failures instead of stopping the run.
+/// Delivers a run's engine alerts and its risk layer's events (breaches, leverage changes), in
+/// time order, through `notifier` (a queue as large as the list: nothing is dropped), collecting
+/// failures instead of stopping the run. A risk event goes out as an alert whose strategy is
+/// `risk: <strategy>` and whose message starts with `RISK`.
 pub async fn deliver_alerts<N: Notifier>(
     notifier: &N,
+    strategy: &str,
     alerts: &[pulse_engine::Alert],
+    risk_events: &[pulse_risk::RiskEvent],
 ) -> Result<Delivery, AppError> {
-    let mut queue = AlertQueue::new(alerts.len());
+    let mut records = Vec::with_capacity(alerts.len() + risk_events.len());
     for a in alerts {
-        queue.push(crate::backtest::alert_record(a)?);
+        records.push(crate::backtest::alert_record(a)?);
+    }
+    for e in risk_events {
+        records.push(AlertRecord {
+            ts: e.ts,
+            strategy: format!("risk: {strategy}"),
+            message: format!("RISK {}", e.message),
+            old_weights_json: "{}".into(),
+            new_weights_json: "{}".into(),
+        });
+    }
+    // Stable: at one close, the engine's alert comes before the risk events.
+    records.sort_by_key(|r| r.ts);
+    let mut queue = AlertQueue::new(records.len());
+    for r in records {
+        queue.push(r);
     }
     Ok(queue.flush(notifier).await)
 }

@@ -53,12 +53,21 @@ pub enum RiskSource {
     File(PathBuf),
     /// Settings already parsed (a form, a test).
     Config(RiskConfig),
+    /// The team's stored settings (`pulse risk set`, the dashboard's risk page; `--risk`), the
+    /// defaults when none are stored. They are read from the store by [`crate::risk::resolve`]
+    /// (which [`prepare`] calls).
+    Stored,
 }
 
 impl RiskSource {
-    /// The validated settings; errors name the file.
+    /// The validated settings of a file or a configuration; errors name the file. The stored
+    /// settings need the store: [`crate::risk::resolve`] reads them (this refuses `Stored`).
     pub fn load(&self) -> Result<RiskConfig, AppError> {
         match self {
+            RiskSource::Stored => Err(AppError::Usage(
+                "the stored risk settings are read from the store (pulse_app::risk::resolve)"
+                    .into(),
+            )),
             RiskSource::Config(c) => {
                 c.validate().map_err(|source| AppError::Risk {
                     origin: "risk settings".into(),
@@ -225,6 +234,7 @@ impl RunSettings {
                     fractional_dp: 6,
                     drift_band: self.drift_band,
                     min_trade_value: self.min_trade,
+                    credit: Decimal::ZERO,
                 },
                 costs: self.costs.clone(),
                 alert_threshold: self.alert_threshold,
@@ -348,7 +358,7 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
     };
     let mut config = settings.backtest_config(price_dp);
     if let Some(risk) = &settings.risk {
-        let risk = risk.load()?;
+        let risk = crate::risk::resolve(store, risk).await?;
         // Cash may go negative only when the risk layer allows margin.
         config.engine.allow_negative_cash = risk.leverage.margin;
         config.engine.risk = Some(risk);
@@ -904,8 +914,11 @@ pub fn build_report(
             .collect(),
         frontier: None,
         sweep: None,
-        risk: p.config.engine.risk.as_ref().map(|config| RiskSection {
-            config_toml: config.to_toml(),
+        risk: (p.config.engine.risk.is_some() || p.cfg.sizing.is_active()).then(|| RiskSection {
+            config_toml: match &p.config.engine.risk {
+                Some(config) => config.to_toml(),
+                None => "# No risk configuration: only the strategy's [sizing] section applies (see Configuration).\n".into(),
+            },
             dates: dates.clone(),
             leverage: pulse.leverage.clone(),
             events: pulse

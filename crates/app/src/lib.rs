@@ -19,6 +19,8 @@
 //! - [`rebalance`]: the MP/Sub-MP rebalancer of SPEC §6: clock and time travel, set-up, signal
 //!   intake, the scheduled run against the paper broker, status, history, and the replay of a
 //!   dated signal history.
+//! - [`risk`]: the team's risk settings, stored as one document (show, save validated, reset),
+//!   which runs apply with `RiskSource::Stored`.
 //! - [`runs`]: the recorded runs.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
 //!   one trial.
@@ -33,6 +35,7 @@ pub mod input;
 pub mod market;
 pub mod portfolio;
 pub mod rebalance;
+pub mod risk;
 pub mod runs;
 pub mod sweep;
 pub mod sweep_run;

@@ -446,7 +446,7 @@ pub async fn sweep<S: Store>(
     // markets it does not model fall back to the general runner.
     // The kernel replays Pulse without the risk layer; with one, every trial takes the general
     // runner (the same engine as a backtest).
-    let kernel = if p.config.engine.risk.is_none() {
+    let kernel = if p.config.engine.risk.is_none() && !p.cfg.sizing.is_active() {
         PulseMarket::new(&p.market.data, &p.cfg).ok()
     } else {
         None

@@ -425,6 +425,11 @@ impl PulseMarket {
         scratch: &mut KernelScratch,
     ) -> Result<(), KernelError> {
         self.check_range(&range)?;
+        if cfg.sizing.is_active() {
+            return Err(KernelError::Unsupported(
+                "a [sizing] rule runs in the risk layer of the general runner".into(),
+            ));
+        }
         let (base, lev) = (self.base, 1 - self.base);
         scratch.decisions.clear();
         scratch.decisions.reserve(range.len());

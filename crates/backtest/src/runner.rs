@@ -127,6 +127,8 @@ pub struct BacktestResult {
     pub traded_notional: Decimal,
     /// Dividend cash credited (exact).
     pub dividends_received: Decimal,
+    /// Interest charged on negative cash under a margin-enabled risk layer (exact).
+    pub borrow_cost: Decimal,
     /// The account at the end.
     pub final_portfolio: Portfolio,
 }
@@ -188,6 +190,7 @@ pub fn run<S: Strategy>(
         fees_paid: Decimal::ZERO,
         traded_notional: Decimal::ZERO,
         dividends_received: Decimal::ZERO,
+        borrow_cost: Decimal::ZERO,
         final_portfolio: Portfolio::default(),
     };
     let mut pending: Vec<OrderRequest> = Vec::new();
@@ -243,6 +246,7 @@ pub fn run<S: Strategy>(
             engine.open_window();
         }
         let out = engine.process(Event::BarClose(snapshot))?;
+        r.borrow_cost += out.borrow_cost;
         if !recording {
             continue;
         }

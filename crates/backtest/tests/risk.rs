@@ -182,3 +182,156 @@ proptest! {
         prop_assert!(tech <= sector_cap + slack, "Tech at {tech} over {sector_cap}");
     }
 }
+
+fn pulse_with(sizing: &str) -> pulse_strategy::pulse::PulseStrategy {
+    let text = format!(
+        "{}\n{sizing}",
+        pulse_strategy::pulse::DEFAULT_TOML
+            .split("\n[sizing]")
+            .next()
+            .unwrap()
+    );
+    let cfg = pulse_strategy::pulse::PulseConfig::from_toml(&text).unwrap();
+    pulse_strategy::pulse::PulseStrategy::try_new(cfg).unwrap()
+}
+
+#[test]
+fn half_kelly_from_the_strategy_toml_caps_every_target_on_real_data() {
+    let (traded, context, actions) = market();
+    let data = AlignedData::new(traded, context, &actions);
+    let strategy = pulse_with(
+        "[sizing]\nmethod = \"half_kelly\"\n[sizing.kelly]\nwin_rate = 0.55\npayoff = 1.4\ncap = 0.25\n",
+    );
+    let r = run(&data, strategy, cash(), &BacktestConfig::default(), |_| {}).unwrap();
+    // ½·(0.55 − 0.45 / 1.4), by hand.
+    let half_kelly = 0.5 * (0.55 - 0.45 / 1.4);
+    assert!(r.target_weights.iter().all(|w| *w <= half_kelly + 1e-12));
+    assert!(
+        r.target_weights
+            .iter()
+            .any(|w| (*w - half_kelly).abs() < 1e-12)
+    );
+    assert!(r.risk_events.iter().any(|e| e.kind.name() == "sized_down"));
+    assert!(!r.fills.is_empty());
+}
+
+#[test]
+fn atr_sizing_matches_the_batch_atr_of_the_traded_bars() {
+    let (traded, context, actions) = market();
+    let bars = traded.clone();
+    let data = AlignedData::new(traded, context, &actions);
+    let strategy = pulse_with("[sizing]\nmethod = \"atr\"\n");
+    let r = run(&data, strategy, cash(), &BacktestConfig::default(), |_| {}).unwrap();
+    let mut checked = 0;
+    for (j, symbol) in r.symbols.iter().enumerate() {
+        let leg = &bars[symbol];
+        let high: Vec<f64> = leg.iter().map(|b| b.high).collect();
+        let low: Vec<f64> = leg.iter().map(|b| b.low).collect();
+        let close: Vec<f64> = leg.iter().map(|b| b.close).collect();
+        let atr = pulse_indicators::atr(&high, &low, &close, 14).unwrap();
+        let by_ts: BTreeMap<_, _> = leg.iter().enumerate().map(|(i, b)| (b.ts, i)).collect();
+        for (i, ts) in r.timestamps.iter().enumerate() {
+            let Some(&k) = by_ts.get(ts) else { continue };
+            if !atr[k].is_finite() {
+                continue;
+            }
+            // 1 % of equity on a 2-ATR move: weight ≤ 0.01 × close / (2 × ATR).
+            let allowed = 0.01 * close[k] / (2.0 * atr[k]);
+            let target = r.target_at(i)[j];
+            assert!(
+                target <= allowed + 1e-12,
+                "{symbol} {ts}: {target} > {allowed}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+    assert!(r.risk_events.iter().any(|e| e.kind.name() == "sized_down"));
+}
+
+#[test]
+fn the_correlation_filter_from_the_strategy_toml_refuses_tsll_next_to_tsla() {
+    let (traded, context, actions) = market();
+    let data = AlignedData::new(traded, context, &actions);
+    let strategy = pulse_with("[sizing]\ncorrelation_filter = true\n");
+    let r = run(&data, strategy, cash(), &BacktestConfig::default(), |_| {}).unwrap();
+    let refused: Vec<_> = r
+        .risk_events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RiskEventKind::CorrelationRefused { correlation, .. } => Some(*correlation),
+            _ => None,
+        })
+        .collect();
+    assert!(!refused.is_empty());
+    // TSLL is a 2× TSLA fund: their daily returns correlate far above 0.8.
+    assert!(refused.iter().all(|c| *c > 0.9), "{refused:?}");
+}
+
+#[test]
+fn margin_leverage_borrows_and_pays_interest_on_the_negative_cash() {
+    let (traded, context, actions) = market();
+    let data = AlignedData::new(traded, context, &actions);
+    let strategy = FixedWeights::new(
+        "TSLA",
+        BTreeMap::from([(sym("TSLA"), 1.0)]),
+        Rebalance::Monthly,
+    );
+    let rate = 0.05;
+    let mut config = BacktestConfig::default();
+    config.engine.allow_negative_cash = true;
+    config.engine.risk = Some(RiskConfig {
+        limits: NONE,
+        leverage: LeverageConfig {
+            levels: Vec::new(),
+            base: 1.5,
+            margin: true,
+            borrow_rate: rate,
+            ..LeverageConfig::default()
+        },
+        ..RiskConfig::default()
+    });
+    let r = run(&data, strategy, cash(), &config, |_| {}).unwrap();
+    // The account holds about 1.5× its equity in TSLA, borrowing the rest.
+    let first_buy = r.fills.first().unwrap();
+    assert_eq!(first_buy.side, Side::Buy);
+    let k = r
+        .timestamps
+        .iter()
+        .position(|t| *t == first_buy.ts)
+        .unwrap();
+    assert!(
+        r.cash[k] < -0.45 * r.equity[k],
+        "{} {}",
+        r.cash[k],
+        r.equity[k]
+    );
+    let held = &r.gross_exposure[k..];
+    let mean = held.iter().sum::<f64>() / held.len() as f64;
+    assert!((mean - 1.5).abs() < 0.1, "mean gross exposure {mean}");
+    assert!(r.leverage.iter().all(|l| *l == 1.5));
+    // Interest: act/365 on the cash left at each close, for the days to the next close.
+    let mut expected = 0.0;
+    for i in 1..r.timestamps.len() {
+        let days = pulse_risk::utc_day(r.timestamps[i]) - pulse_risk::utc_day(r.timestamps[i - 1]);
+        expected += (-r.cash[i - 1]).max(0.0) * rate * days as f64 / 365.0;
+    }
+    let charged = pulse_core::money::money_to_f64(r.borrow_cost);
+    assert!(charged > 1000.0, "{charged}");
+    assert!(
+        (charged - expected).abs() < 1e-6 * expected,
+        "{charged} vs {expected}"
+    );
+    // Without margin the same run never borrows.
+    let mut plain = config.clone();
+    plain.engine.allow_negative_cash = false;
+    plain.engine.risk = None;
+    let strategy = FixedWeights::new(
+        "TSLA",
+        BTreeMap::from([(sym("TSLA"), 1.0)]),
+        Rebalance::Monthly,
+    );
+    let p = run(&data, strategy, cash(), &plain, |_| {}).unwrap();
+    assert!(p.cash.iter().all(|c| *c >= 0.0));
+    assert!(p.borrow_cost.is_zero());
+}

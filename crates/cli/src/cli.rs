@@ -44,7 +44,8 @@ pub enum Command {
     /// Strategies: show the shipped rule sets.
     #[command(subcommand)]
     Strategy(StrategyCommand),
-    /// The risk layer: show its settings.
+    /// The risk layer's settings: show them, store the team's settings (applied with `--risk`
+    /// and by the dashboard), reset them to the defaults.
     #[command(subcommand)]
     Risk(RiskCommand),
     /// Recorded runs (backtests and simulations), newest first.
@@ -441,17 +442,31 @@ pub struct RunArgs {
     /// from VaR/CVaR, position/sector/drawdown/VaR limits, the correlation filter. Off without it.
     #[arg(long, value_name = "FILE")]
     pub risk_config: Option<PathBuf>,
+    /// Apply the stored risk settings (`pulse risk set FILE`, the dashboard's risk page; the
+    /// SPEC §4 defaults when none are stored).
+    #[arg(long, conflicts_with = "risk_config")]
+    pub risk: bool,
 }
 
 /// `pulse risk`
 #[derive(Debug, Subcommand)]
 pub enum RiskCommand {
-    /// Print the risk settings in effect (the SPEC §4 defaults, or FILE's) as TOML.
+    /// Print the risk settings in effect as TOML: FILE's, else the stored ones, else the SPEC §4
+    /// defaults (the first line, a comment, says which).
     Show {
-        /// A risk configuration to read (default: the built-in defaults).
+        /// A risk configuration to read instead of the stored settings.
         #[arg(long, value_name = "FILE")]
         risk_config: Option<PathBuf>,
     },
+    /// Store FILE's settings (TOML, as `pulse risk show` prints it) as the team's risk settings,
+    /// after checking them; nothing is stored when a key is wrong.
+    Set {
+        /// The risk configuration to store.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Forget the stored settings: the defaults apply again.
+    Reset,
 }
 
 /// `pulse backtest`

@@ -4,7 +4,6 @@
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::str::FromStr;
 
 mod common;
@@ -201,44 +200,8 @@ fn strategy_show_prints_the_documented_default_and_a_bad_config_is_refused() {
 
 #[test]
 fn simulate_replays_the_last_year_and_posts_alerts_to_a_webhook() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read headers and the body (content-length).
-            loop {
-                let n = stream.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(i) = text.find("\r\n\r\n") {
-                    let len: usize = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= i + 4 + len {
-                        seen.lock().unwrap().push(text[i + 4..].to_string());
-                        break;
-                    }
-                }
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
+    let (url, bodies) = common::webhook_sink();
     let home = tempfile::tempdir().unwrap();
-    let url = format!("http://{addr}/hook");
     let j = ok_json(pulse(
         home.path(),
         &["--json", "simulate", "--last", "1y", "--webhook", &url],

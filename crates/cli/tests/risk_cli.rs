@@ -93,3 +93,44 @@ fn risk_show_prints_the_settings_and_bad_files_name_the_key() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn simulate_prints_and_posts_the_risk_events() {
+    let (url, bodies) = common::webhook_sink();
+    let home = tempfile::tempdir().unwrap();
+    let risk = home.path().join("risk.toml");
+    // A 10 % position cap binds on Pulse at once.
+    std::fs::write(&risk, "[limits]\nmax_position = 0.1\n").unwrap();
+    let risk_arg = risk.to_str().unwrap();
+    let j = ok_json(pulse_home(
+        home.path(),
+        &[
+            "--json",
+            "simulate",
+            "--last",
+            "3m",
+            "--risk-config",
+            risk_arg,
+            "--webhook",
+            &url,
+        ],
+    ));
+    let sent = j["webhook_sent"].as_u64().unwrap() as usize;
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), sent);
+    let risk_bodies: Vec<&String> = bodies.iter().filter(|b| b.contains("RISK")).collect();
+    assert!(
+        risk_bodies.iter().any(|b| b.contains("capped at 10.0%")),
+        "{bodies:?}"
+    );
+    let out = pulse_home(
+        home.path(),
+        &["simulate", "--last", "3m", "--risk-config", risk_arg],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("RISK ") && l.contains("capped at 10.0%")),
+        "{text}"
+    );
+}

@@ -102,6 +102,9 @@ pub struct Output {
     pub dividend: Option<Decimal>,
     /// What the risk layer did at this bar close (breaches that began, leverage changes).
     pub risk_events: Vec<RiskEvent>,
+    /// Interest charged on negative cash (margin) for the days since the previous close,
+    /// account currency (zero without margin).
+    pub borrow_cost: Decimal,
 }
 
 /// A fraction as a percentage with one decimal ("12.5%"), formatted from integer tenths: the
@@ -164,15 +167,29 @@ pub struct Engine<S> {
     /// the risk layer approved).
     #[serde(default)]
     strategy_target: TargetWeights,
+    /// The UTC day (days since 1970-01-01) of the previous bar close and the cash balance left
+    /// at it: the balance borrowed until the next close (fills happen in between, at the open).
+    #[serde(default)]
+    borrowing: Option<(i64, Decimal)>,
 }
 
 impl<S: Strategy> Engine<S> {
     /// A new engine with a starting account.
     pub fn new(strategy: S, config: EngineConfig, portfolio: Portfolio) -> Self {
-        let risk = config
-            .risk
-            .clone()
-            .map(|r| RiskManager::new(r, config.sectors.clone()));
+        // The risk layer runs with a risk configuration, or for a strategy whose own `[sizing]`
+        // asks for Half Kelly, ATR sizing or the correlation filter (then with every other rule
+        // off).
+        let sizing = strategy.position_sizing().filter(|s| s.is_active());
+        let risk = match (config.risk.clone(), sizing) {
+            (None, None) => None,
+            (risk, sizing) => Some(
+                RiskManager::new(
+                    risk.unwrap_or_else(RiskConfig::sizing_only),
+                    config.sectors.clone(),
+                )
+                .with_sizing(sizing.unwrap_or_default()),
+            ),
+        };
         Engine {
             strategy,
             config,
@@ -184,6 +201,7 @@ impl<S: Strategy> Engine<S> {
             cash_f64: 0.0,
             quantities_f64: BTreeMap::new(),
             opening_window: false,
+            borrowing: None,
         }
         .with_mirrors()
     }
@@ -301,7 +319,66 @@ impl<S: Strategy> Engine<S> {
         self.opening_window = true;
     }
 
+    /// The margin terms of the risk layer: `Some(annual borrowing rate)` when it allows a
+    /// leverage above 1.
+    fn margin_rate(&self) -> Option<f64> {
+        let risk = self.risk.as_ref()?;
+        let leverage = &risk.config().leverage;
+        leverage.margin.then_some(leverage.borrow_rate)
+    }
+
+    /// Charges interest on negative cash for the UTC days elapsed since the previous close
+    /// (act/365 at the configured annual rate, on the cash balance left at the previous close,
+    /// rounded to 6 decimals). Returns the charge (zero without margin).
+    fn charge_borrowing(&mut self, ts: Timestamp) -> Decimal {
+        let Some(rate) = self.margin_rate() else {
+            return Decimal::ZERO;
+        };
+        let day = pulse_risk::utc_day(ts);
+        let Some((since, balance)) = self.borrowing else {
+            return Decimal::ZERO;
+        };
+        let days = day - since;
+        if days <= 0 || rate <= 0.0 || balance >= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        let Ok(rate) = Decimal::try_from(rate) else {
+            return Decimal::ZERO;
+        };
+        let borrowed = -balance;
+        let charge = (borrowed * rate * Decimal::from(days) / Decimal::from(365)).round_dp(6);
+        self.portfolio.cash -= charge;
+        self.refresh_mirrors();
+        charge
+    }
+
+    /// Buying power beyond the cash the approved target needs (margin): the equity times the
+    /// target's gross weight above 1, zero without margin.
+    fn margin_credit(&self) -> Decimal {
+        if self.margin_rate().is_none() {
+            return Decimal::ZERO;
+        }
+        let gross: f64 = self.target.values().map(|w| w.max(0.0)).sum();
+        let credit = self.equity() * (gross - 1.0);
+        if credit.is_finite() && credit > 0.0 {
+            price_to_money(credit, 2).unwrap_or(Decimal::ZERO)
+        } else {
+            Decimal::ZERO
+        }
+    }
+
     fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Output {
+        let borrow_cost = self.charge_borrowing(snapshot.ts);
+        let mut out = self.decide(snapshot);
+        out.borrow_cost = borrow_cost;
+        if self.margin_rate().is_some() {
+            self.borrowing = Some((pulse_risk::utc_day(snapshot.ts), self.portfolio.cash));
+        }
+        out
+    }
+
+    /// The decision at a bar close (the strategy, the risk layer, the plan).
+    fn decide(&mut self, snapshot: &MarketSnapshot<'_>) -> Output {
         for (symbol, bar) in snapshot.bars {
             match self.last_prices.get_mut(symbol) {
                 Some(p) => *p = bar.close,
@@ -327,8 +404,7 @@ impl<S: Strategy> Engine<S> {
             let equity = self.equity();
             let held = self.held_weights();
             if let Some(risk) = self.risk.as_mut() {
-                let closes = snapshot.bars.iter().map(|(s, b)| (s, b.close));
-                risk.observe(snapshot.ts, closes, equity);
+                risk.observe_bars(snapshot.ts, snapshot.bars.iter(), equity);
                 let assessed = risk.assess(snapshot.ts, &self.strategy_target, &held, equity);
                 out.risk_events = assessed.events;
                 if strategy_issued
@@ -394,6 +470,7 @@ impl<S: Strategy> Engine<S> {
             return Vec::new();
         }
         let mut sizing = self.config.sizing.clone();
+        sizing.credit = self.margin_credit();
         if over_limits {
             sizing.drift_band = 0.0;
         }

@@ -23,6 +23,10 @@ pub struct SizingConfig {
     /// Trades smaller than this notional (account currency) are skipped, except closing a
     /// position whose target is zero.
     pub min_trade_value: Decimal,
+    /// Buying power beyond the cash (margin), account currency: buys may spend it and leave the
+    /// cash negative. 0 (the default) without a margin-enabled risk layer.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub credit: Decimal,
 }
 
 impl Default for SizingConfig {
@@ -32,6 +36,7 @@ impl Default for SizingConfig {
             fractional_dp: 6,
             drift_band: 0.02,
             min_trade_value: Decimal::from(100),
+            credit: Decimal::ZERO,
         }
     }
 }
@@ -209,7 +214,13 @@ pub fn plan_orders_dense(
             rounding: Rounding::Down,
         })
     });
-    size_orders(cash, wanted, &sizing.quantity_rules(), costs, out);
+    size_orders(
+        cash + sizing.credit.max(Decimal::ZERO),
+        wanted,
+        &sizing.quantity_rules(),
+        costs,
+        out,
+    );
 }
 
 #[cfg(test)]

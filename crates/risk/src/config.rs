@@ -339,6 +339,24 @@ impl RiskConfig {
         best.map_or(self.leverage.base, |b| b.leverage)
     }
 
+    /// A configuration with every rule off: what a strategy's own `[sizing]` section runs in
+    /// when no risk configuration is given.
+    pub fn sizing_only() -> RiskConfig {
+        RiskConfig {
+            leverage: LeverageConfig {
+                enabled: false,
+                ..LeverageConfig::default()
+            },
+            limits: LimitsConfig {
+                max_position: None,
+                max_sector: None,
+                max_drawdown: None,
+                max_daily_var: None,
+            },
+            correlation: CorrelationConfig::default(),
+        }
+    }
+
     /// Days of daily closes the manager must keep (the longest window plus one).
     pub fn history_days(&self) -> usize {
         self.leverage.window_days.max(self.correlation.window_days) + 1

@@ -91,16 +91,34 @@ impl DailyCloses {
         out: &mut Vec<f64>,
     ) {
         out.clear();
-        let mut dense: Vec<(usize, f64)> = Vec::with_capacity(weights.len());
+        // (column, weight) of the weighted symbols: inline for up to 8 (no allocation per
+        // decision), spilling to a Vec beyond.
+        let mut inline = [(0usize, 0.0f64); 8];
+        let mut n = 0;
+        let mut spill: Vec<(usize, f64)> = Vec::new();
         for (s, w) in weights {
             if *w == 0.0 {
                 continue;
             }
-            match self.index_of(s) {
-                Some(k) => dense.push((k, *w)),
-                None => return,
+            let Some(k) = self.index_of(s) else {
+                return;
+            };
+            if n < inline.len() {
+                inline[n] = (k, *w);
+                n += 1;
+            } else {
+                if spill.is_empty() {
+                    spill.extend_from_slice(&inline);
+                }
+                spill.push((k, *w));
             }
         }
+        // Symbol order either way (the sum's order fixes its last bits).
+        let dense: &[(usize, f64)] = if spill.is_empty() {
+            &inline[..n]
+        } else {
+            &spill
+        };
         for k in (1..self.days.len()).rev() {
             if out.len() == max {
                 break;
@@ -108,7 +126,7 @@ impl DailyCloses {
             let (before, after) = (&self.days[k - 1].closes, &self.days[k].closes);
             let mut r = 0.0;
             let mut complete = true;
-            for &(j, w) in &dense {
+            for &(j, w) in dense {
                 let (a, b) = (before[j], after[j]);
                 if a == NONE || b == NONE {
                     complete = false;

@@ -10,9 +10,11 @@
 pub mod config;
 pub mod history;
 pub mod manager;
+pub mod sizing;
 
 pub use config::{
     CorrelationConfig, LeverageConfig, LeverageLevel, LimitsConfig, RiskConfig, RiskConfigError,
 };
-pub use history::DailyCloses;
+pub use history::{DailyCloses, utc_day};
 pub use manager::{Assessment, Halt, RiskEvent, RiskEventKind, RiskManager, Weights};
+pub use sizing::{AtrSizingConfig, KellyConfig, PositionSizing, SizingMethod};

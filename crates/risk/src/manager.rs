@@ -4,9 +4,12 @@
 
 use crate::config::RiskConfig;
 use crate::history::{DailyCloses, utc_day};
+use crate::sizing::{PositionSizing, SizingMethod};
 use jiff::Timestamp;
 use pulse_analytics::stats::historical_var_cvar_in_place;
+use pulse_core::Bar;
 use pulse_core::Symbol;
+use pulse_indicators::{Atr, Hlc, Indicator};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +72,17 @@ pub enum RiskEventKind {
         /// Equity when it fired.
         equity: f64,
     },
+    /// The strategy's sizing rule (Half Kelly, ATR) allowed less than the strategy asked.
+    SizedDown {
+        /// Security.
+        symbol: Symbol,
+        /// Weight asked.
+        wanted: f64,
+        /// Weight the rule allows.
+        allowed: f64,
+        /// The rule (`half_kelly`, `atr`).
+        method: String,
+    },
     /// A new entry was refused: it moves too closely with a held position.
     CorrelationRefused {
         /// The refused security.
@@ -92,6 +106,7 @@ impl RiskEventKind {
             RiskEventKind::VarScaled { .. } => "var_scaled",
             RiskEventKind::DrawdownStop { .. } => "drawdown_stop",
             RiskEventKind::CorrelationRefused { .. } => "correlation_refused",
+            RiskEventKind::SizedDown { .. } => "sized_down",
         }
     }
 
@@ -104,6 +119,7 @@ impl RiskEventKind {
             RiskEventKind::VarScaled { .. } => "var".to_string(),
             RiskEventKind::DrawdownStop { .. } => "drawdown".to_string(),
             RiskEventKind::CorrelationRefused { symbol, .. } => format!("correlation:{symbol}"),
+            RiskEventKind::SizedDown { symbol, .. } => format!("sized:{symbol}"),
         }
     }
 
@@ -154,6 +170,16 @@ impl RiskEventKind {
                 pct(*drawdown),
                 pct(*limit)
             ),
+            RiskEventKind::SizedDown {
+                symbol,
+                wanted,
+                allowed,
+                method,
+            } => format!(
+                "{symbol} sized by {method} to {} (strategy asked {})",
+                pct(*allowed),
+                pct(*wanted)
+            ),
             RiskEventKind::CorrelationRefused {
                 symbol,
                 held,
@@ -201,7 +227,7 @@ pub struct Halt {
 /// The risk layer's state: the configuration, the sector of each symbol, the recent daily closes,
 /// the equity peak and whether the drawdown stop has halted trading. Serializable, so a live
 /// runner persists it with the engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RiskManager {
     config: RiskConfig,
     sectors: BTreeMap<Symbol, String>,
@@ -214,17 +240,17 @@ pub struct RiskManager {
     /// Reused buffer of portfolio returns (no allocation per decision).
     #[serde(skip)]
     scratch: Scratch,
+    /// The strategy's own sizing rule and filter choice.
+    #[serde(default)]
+    sizing: PositionSizing,
+    /// Per symbol: the ATR of the traded bars and the last close (ATR sizing only).
+    #[serde(default)]
+    atr: BTreeMap<Symbol, (Atr, Option<f64>, f64)>,
 }
 
-/// A reusable buffer: not state (never compared, never persisted).
+/// A reusable buffer: not state (never persisted).
 #[derive(Debug, Clone, Default)]
 struct Scratch(std::cell::RefCell<Vec<f64>>);
-
-impl PartialEq for Scratch {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
 
 impl RiskManager {
     /// A manager for a validated `config`, grouping symbols by `sectors` (a symbol without one is
@@ -240,7 +266,53 @@ impl RiskManager {
             halt: None,
             active: BTreeSet::new(),
             scratch: Scratch::default(),
+            sizing: PositionSizing::default(),
+            atr: BTreeMap::new(),
         }
+    }
+
+    /// The same manager applying a strategy's `[sizing]` section (validated by the strategy).
+    pub fn with_sizing(mut self, sizing: PositionSizing) -> Self {
+        self.sizing = sizing;
+        self
+    }
+
+    /// The strategy's sizing in force.
+    pub fn sizing(&self) -> &PositionSizing {
+        &self.sizing
+    }
+
+    /// Records one bar close from the bars themselves: [`RiskManager::observe`] on their closes,
+    /// plus the ATR of each symbol when the strategy sizes by ATR.
+    pub fn observe_bars<'a>(
+        &mut self,
+        ts: Timestamp,
+        bars: impl IntoIterator<Item = (&'a Symbol, &'a Bar)> + Clone,
+        equity: f64,
+    ) {
+        if self.sizing.method == SizingMethod::Atr {
+            let period = self.sizing.atr.period;
+            for (symbol, bar) in bars.clone() {
+                if !self.atr.contains_key(symbol) {
+                    let Ok(atr) = Atr::try_new(period) else {
+                        continue;
+                    };
+                    self.atr.insert(symbol.clone(), (atr, None, 0.0));
+                }
+                if let Some((atr, last, close)) = self.atr.get_mut(symbol) {
+                    let value = atr.update(Hlc {
+                        high: bar.high,
+                        low: bar.low,
+                        close: bar.close,
+                    });
+                    if value.is_some() {
+                        *last = value;
+                    }
+                    *close = bar.close;
+                }
+            }
+        }
+        self.observe(ts, bars.into_iter().map(|(s, b)| (s, b.close)), equity);
     }
 
     /// The configuration in force.
@@ -379,6 +451,7 @@ impl RiskManager {
             .map(|(s, w)| (s.clone(), *w))
             .collect();
         self.filter_correlated(&mut w, held, &mut found);
+        self.size_positions(&mut w, &mut found);
         let previous = self.leverage;
         // The target's VaR after leverage, while only a uniform scale has touched the weights
         // (a historical quantile scales with them): the VaR limit then needs no second pass.
@@ -481,11 +554,46 @@ impl RiskManager {
         }
     }
 
+    /// The strategy's sizing rule: every positive weight at most what the rule allows.
+    fn size_positions(&self, w: &mut Weights, found: &mut Vec<RiskEventKind>) {
+        let method = self.sizing.method;
+        if method == SizingMethod::Weights {
+            return;
+        }
+        let kelly = self.sizing.kelly.half_kelly();
+        for (s, v) in w.iter_mut() {
+            if *v <= 0.0 {
+                continue;
+            }
+            let allowed = match method {
+                SizingMethod::Weights => None,
+                SizingMethod::HalfKelly => Some(kelly),
+                SizingMethod::Atr => self.atr.get(s).and_then(|(_, atr, close)| {
+                    atr.and_then(|a| self.sizing.atr.weight(*close, a))
+                }),
+            };
+            if let Some(allowed) = allowed
+                && *v > allowed
+            {
+                found.push(RiskEventKind::SizedDown {
+                    symbol: s.clone(),
+                    wanted: *v,
+                    allowed,
+                    method: match method {
+                        SizingMethod::HalfKelly => "half_kelly".into(),
+                        _ => "atr".into(),
+                    },
+                });
+                *v = allowed;
+            }
+        }
+    }
+
     /// The correlation filter: a positive target on a symbol not held, whose daily returns
     /// correlate above the threshold with a held symbol's, is set to 0.
     fn filter_correlated(&self, w: &mut Weights, held: &Weights, found: &mut Vec<RiskEventKind>) {
         let c = &self.config.correlation;
-        if !c.enabled {
+        if !(c.enabled || self.sizing.correlation_filter) {
             return;
         }
         let held_symbols: Vec<&Symbol> = held

@@ -1,12 +1,12 @@
 //! The backtests pages (issue 14, item 2): a recorded run with every setting it ran with, two
-//! runs side by side, and a form that runs a backtest (dates, cash, costs, fill rule) through
-//! `pulse_app::backtest`, records it and opens its report.
+//! runs side by side, and a form that runs a backtest (dates, cash, costs, fill rule, optionally
+//! with the stored risk settings) through `pulse_app::backtest`, records it and opens its report.
 
 use crate::{Dashboard, app_error, csrf_of, day_param, form_caller, json_error, to_login};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use pulse_app::backtest::{BacktestRequest, RunSettings};
+use pulse_app::backtest::{BacktestRequest, RiskSource, RunSettings};
 use pulse_backtest::FillPrice;
 use pulse_core::WallClock;
 use pulse_core::ports::Store;
@@ -39,6 +39,29 @@ pub struct BacktestForm {
     slippage_bps: String,
     /// next_open, next_close or next_typical.
     fill: FillPrice,
+    /// Apply the stored risk settings: the form's checkbox (`on`), or `true` in the API.
+    #[serde(default)]
+    risk: Option<Flag>,
+}
+
+/// A checkbox as a form posts it (`on`) or a JSON boolean.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    /// A JSON boolean.
+    Bool(bool),
+    /// A form's value: anything but empty, `false` or `off` is on.
+    Text(String),
+}
+
+impl Flag {
+    fn on(flag: Option<&Flag>) -> bool {
+        match flag {
+            Some(Flag::Bool(b)) => *b,
+            Some(Flag::Text(t)) => !matches!(t.trim(), "" | "false" | "off"),
+            None => false,
+        }
+    }
 }
 
 impl BacktestForm {
@@ -58,6 +81,7 @@ impl BacktestForm {
                 ..defaults.costs.clone()
             },
             fill_price: self.fill,
+            risk: Flag::on(self.risk.as_ref()).then_some(RiskSource::Stored),
             ..defaults
         };
         Ok(BacktestRequest {
@@ -118,6 +142,7 @@ pub async fn form_page<S: Store + Send + Sync + 'static>(
 <p><label>Cash <input name=\"cash\" value=\"100000\" size=\"10\"></label> <label>Commission per side <input name=\"commission\" value=\"0.001\" size=\"6\"></label> \
 <label>Slippage (bp) <input name=\"slippage_bps\" value=\"0\" size=\"4\"></label> \
 <label>Fill <select name=\"fill\"><option value=\"next_open\">next open</option><option value=\"next_close\">next close</option><option value=\"next_typical\">next typical (H+L+C)/3</option></select></label></p>\
+<p><label><input type=\"checkbox\" name=\"risk\" value=\"on\"> apply the risk settings</label> <span class=\"muted\">(<a href=\"/risk\">the stored settings</a>, the defaults when none are stored; the report gets a Risk section)</span></p>\
 <p><button>Run</button></p></form></section>",
         html(&csrf)
     );

@@ -17,6 +17,7 @@
 mod backtests;
 mod pages;
 mod portfolio;
+mod risk;
 mod setup;
 mod upload;
 
@@ -225,6 +226,14 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route(
             "/api/data/import",
             post(upload::import_api::<S>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/risk", get(risk::page::<S>).post(risk::save_form::<S>))
+        .route("/risk/reset", post(risk::reset_form::<S>))
+        .route(
+            "/api/risk",
+            get(risk::get_api::<S>)
+                .put(risk::put_api::<S>)
+                .delete(risk::delete_api::<S>),
         )
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))

@@ -27,7 +27,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -303,14 +303,31 @@ pub const OPENAPI: &str = r##"{
   "openapi": "3.1.0",
   "info": {"title": "Portfolio Pulse dashboard API", "version": "0.1.0",
     "description": "Every endpoint but this document needs `Authorization: Bearer <token>` (or a logged-in session whose changes send X-CSRF-Token). Errors are {\"error\": message, \"field\": name or null}."},
-  "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+  "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {"RiskConfig": {"type": "object", "additionalProperties": false,
+      "description": "The risk layer's settings; every section and key is optional (a missing one keeps its default)",
+      "properties": {
+        "leverage": {"type": "object", "additionalProperties": false, "properties": {
+          "enabled": {"type": "boolean"}, "window_days": {"type": "integer", "minimum": 2}, "min_returns": {"type": "integer", "minimum": 2},
+          "tail": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.5}, "cvar_weight": {"type": "number", "minimum": 0},
+          "levels": {"type": "array", "items": {"type": "object", "required": ["above", "leverage"], "additionalProperties": false,
+            "properties": {"above": {"type": "number", "minimum": 0}, "leverage": {"type": "number", "exclusiveMinimum": 0}}}},
+          "base": {"type": "number", "exclusiveMinimum": 0}, "margin": {"type": "boolean", "description": "allows a leverage above 1"},
+          "borrow_rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}},
+        "limits": {"type": "object", "additionalProperties": false, "description": "fractions of equity in (0, 1]; null or false turns a limit off",
+          "properties": {"max_position": {"type": ["number", "null", "boolean"]}, "max_sector": {"type": ["number", "null", "boolean"]},
+            "max_drawdown": {"type": ["number", "null", "boolean"]}, "max_daily_var": {"type": ["number", "null", "boolean"]}}},
+        "correlation": {"type": "object", "additionalProperties": false, "properties": {
+          "enabled": {"type": "boolean"}, "window_days": {"type": "integer", "minimum": 2}, "min_returns": {"type": "integer", "minimum": 2},
+          "threshold": {"type": "number", "exclusiveMinimum": -1, "maximum": 1}}}}}}},
   "security": [{"bearer": []}],
   "paths": {
     "/api/backtests": {"post": {"summary": "Run and record a backtest of Pulse against its benchmarks; its report is served at /runs/{id}/report",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["cash", "commission", "slippage_bps", "fill"],
         "properties": {"from": {"type": "string", "description": "YYYY-MM-DD or empty"}, "to": {"type": "string", "description": "YYYY-MM-DD or empty"},
           "cash": {"type": "string"}, "commission": {"type": "string", "description": "fraction per side, e.g. 0.001"},
-          "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]}}}}}},
+          "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]},
+          "risk": {"type": ["boolean", "string"], "description": "true (or \"on\"): apply the stored risk settings (GET /api/risk); the report then has its Risk section"}}}}}},
       "responses": {"200": {"description": "{run_id, report}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
     "/api/sweeps": {"post": {"summary": "Launch a parameter search of the Pulse rule set in the background",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["params", "objective", "method", "budget"],
@@ -332,6 +349,14 @@ pub const OPENAPI: &str = r##"{
           "returns": {"enum": ["mean", "ema", "capm"]}, "risk": {"enum": ["sample", "ledoit-wolf", "exp", "semi"]},
           "max_weight": {"type": "string"}, "cash": {"type": "string"}}}}}},
       "responses": {"200": {"description": "{symbols, weights, expected_return, volatility, sharpe, window, shares, leftover}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
+    "/api/risk": {
+      "get": {"summary": "The team's risk settings in effect (the stored ones, else the SPEC §4 defaults): what `pulse risk show` prints and runs with `--risk` or the backtest form's risk checkbox apply",
+        "responses": {"200": {"description": "{stored, config, toml}: config in the shape PUT takes, toml as `pulse risk show` prints it"}, "409": {"description": "The stored settings are unreadable"}}},
+      "put": {"summary": "Store the team's risk settings, validated; nothing is stored when a setting is refused",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RiskConfig"}}}},
+        "responses": {"200": {"description": "{stored: true, config, toml}"}, "400": {"description": "A setting is refused (named in `field` as in the TOML, e.g. limits.max_position); nothing stored"}}},
+      "delete": {"summary": "Forget the stored risk settings: the defaults apply",
+        "responses": {"200": {"description": "{stored: false, config, toml}"}}}},
     "/api/data/import": {"post": {"summary": "Import a CSV file by upload (multipart field `file`, optional `replace`), in one transaction",
       "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary"}, "replace": {"type": "string"}}}}}},

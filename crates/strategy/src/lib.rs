@@ -9,6 +9,7 @@ pub mod pulse;
 
 use jiff::Timestamp;
 use pulse_core::{Bar, Symbol};
+pub use pulse_risk::PositionSizing;
 use std::collections::BTreeMap;
 
 /// Target weights: fraction of total equity per symbol (0.3 = 30 %); what is not allocated is cash.
@@ -59,6 +60,12 @@ pub trait Strategy {
     fn warmup_bars(&self) -> usize {
         0
     }
+
+    /// How the risk layer sizes this strategy's positions (its TOML `[sizing]`: Half Kelly, ATR,
+    /// the correlation filter); `None`: the weights as issued.
+    fn position_sizing(&self) -> Option<PositionSizing> {
+        None
+    }
 }
 
 impl<S: Strategy + ?Sized> Strategy for Box<S> {
@@ -70,5 +77,8 @@ impl<S: Strategy + ?Sized> Strategy for Box<S> {
     }
     fn warmup_bars(&self) -> usize {
         (**self).warmup_bars()
+    }
+    fn position_sizing(&self) -> Option<PositionSizing> {
+        (**self).position_sizing()
     }
 }

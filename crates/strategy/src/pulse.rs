@@ -3,6 +3,7 @@
 //! Greed as mood filters. Every rule and threshold is in [`PulseConfig`], whose documented default
 //! (`pulse_default.toml`) ships with the binary.
 
+use crate::PositionSizing;
 use crate::{MarketSnapshot, Strategy, StrategyError, TargetWeights};
 use pulse_core::{Bar, Symbol};
 use pulse_indicators::{
@@ -144,6 +145,10 @@ pub struct PulseConfig {
     pub mood: MoodConfig,
     /// Limits.
     pub limits: LimitsConfig,
+    /// How the risk layer sizes the positions (Half Kelly, ATR, the correlation filter);
+    /// absent: the weights as decided.
+    #[serde(default)]
+    pub sizing: PositionSizing,
 }
 
 impl PulseConfig {
@@ -166,6 +171,13 @@ impl PulseConfig {
 
     /// Checks every parameter's range; an error names the TOML key (`indicators.rsi_period`).
     pub fn validate(&self) -> Result<(), StrategyError> {
+        if let Err(pulse_risk::RiskConfigError::Invalid { field, reason }) = self.sizing.validate()
+        {
+            return Err(StrategyError::Parameter {
+                name: field,
+                reason,
+            });
+        }
         let bad = |name: &str, reason: String| {
             Err(StrategyError::Parameter {
                 name: name.to_string(),
@@ -589,12 +601,40 @@ impl Strategy for PulseStrategy {
     fn warmup_bars(&self) -> usize {
         self.base.warmup().max(self.leveraged.warmup())
     }
+
+    fn position_sizing(&self) -> Option<PositionSizing> {
+        self.config.sizing.is_active().then_some(self.config.sizing)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use pulse_indicators::{BBandsOutput, MacdOutput};
+
+    #[test]
+    fn the_sizing_section_is_optional_validated_and_named_in_errors() {
+        let default = PulseConfig::default_config().unwrap();
+        assert!(!default.sizing.is_active());
+        let without = DEFAULT_TOML.split("\n[sizing]").next().unwrap();
+        assert_eq!(
+            PulseConfig::from_toml(without).unwrap().sizing,
+            default.sizing
+        );
+        let bad = format!(
+            "{without}\n[sizing]\nmethod = \"half_kelly\"\n[sizing.kelly]\nwin_rate = 1.5\n"
+        );
+        let e = PulseConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(e.contains("sizing.kelly.win_rate"), "{e}");
+        let unknown = format!("{without}\n[sizing]\nmethod = \"kelly\"\n");
+        assert!(PulseConfig::from_toml(&unknown).is_err());
+        let ok = format!("{without}\n[sizing]\nmethod = \"atr\"\n");
+        let s = PulseStrategy::try_new(PulseConfig::from_toml(&ok).unwrap()).unwrap();
+        assert_eq!(
+            s.position_sizing().map(|p| p.method),
+            Some(pulse_risk::SizingMethod::Atr)
+        );
+    }
 
     fn state(close: f64, rsi: f64, rsi_fast: f64, hist: f64) -> TickerState {
         TickerState {

@@ -3,8 +3,7 @@
 
 use crate::app::{App, usage};
 use crate::cli::{
-    BacktestArgs, FillArg, RiskCommand, RunArgs, RunsArgs, RunsCommand, SimulateArgs,
-    StrategyCommand,
+    BacktestArgs, FillArg, RunArgs, RunsArgs, RunsCommand, SimulateArgs, StrategyCommand,
 };
 use crate::commands::{parse_instant, parse_timeframe};
 use crate::output::{MetricRow, fmt_opt, metric_text, print_json, print_metrics, print_table};
@@ -20,7 +19,6 @@ use pulse_core::Symbol;
 use pulse_core::WallClock;
 use pulse_engine::CostModel;
 use pulse_report::{AlertRow, RiskSection, TradeRow, WeightsSeries};
-use pulse_risk::RiskConfig;
 use pulse_strategy::pulse::{DEFAULT_TOML, PulseConfig};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -42,20 +40,6 @@ pub fn strategy(app: &App, cmd: StrategyCommand) -> anyhow::Result<()> {
                 return print_json(&cfg);
             }
             write!(std::io::stdout().lock(), "{DEFAULT_TOML}")?;
-            Ok(())
-        }
-    }
-}
-
-/// `pulse risk show`: the risk settings in effect, as TOML.
-pub(crate) fn risk(cmd: &RiskCommand) -> anyhow::Result<()> {
-    match cmd {
-        RiskCommand::Show { risk_config } => {
-            let config = match risk_config {
-                Some(path) => RiskSource::File(path.clone()).load()?,
-                None => RiskConfig::default(),
-            };
-            write!(std::io::stdout().lock(), "{}", config.to_toml())?;
             Ok(())
         }
     }
@@ -117,7 +101,11 @@ pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
         min_trade: decimal("--min-trade", &run.min_trade)?,
         alert_threshold: run.alert_threshold,
         rf: run.rf,
-        risk: run.risk_config.clone().map(RiskSource::File),
+        risk: if run.risk {
+            Some(RiskSource::Stored)
+        } else {
+            run.risk_config.clone().map(RiskSource::File)
+        },
     })
 }
 
@@ -177,7 +165,7 @@ fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
         pulse.alerts.len(),
         pulse.fills.len()
     )?;
-    if p.config.engine.risk.is_some() {
+    if p.config.engine.risk.is_some() || p.cfg.sizing.is_active() {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &pulse.risk_events {
             *counts.entry(e.kind.name()).or_default() += 1;
@@ -194,9 +182,14 @@ fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
                 )
             })
             .unwrap_or_default();
+        let borrowing = if pulse.borrow_cost.is_zero() {
+            String::new()
+        } else {
+            format!("; margin interest {}", pulse.borrow_cost.round_dp(2))
+        };
         writeln!(
             std::io::stdout().lock(),
-            "Risk layer (Pulse only): {} event(s){}{halted}.",
+            "Risk layer (Pulse only): {} event(s){}{halted}{borrowing}.",
             pulse.risk_events.len(),
             if summary.is_empty() {
                 String::new()
@@ -215,6 +208,8 @@ struct StrategyJson<'a> {
     fees_paid: Decimal,
     traded_notional: Decimal,
     dividends_received: Decimal,
+    /// Interest charged on negative cash (margin-enabled risk layer only).
+    borrow_cost: Decimal,
     final_cash: Decimal,
     final_positions: &'a BTreeMap<Symbol, Decimal>,
 }
@@ -280,6 +275,7 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
                     fees_paid: e.result.fees_paid,
                     traded_notional: e.result.traded_notional,
                     dividends_received: e.result.dividends_received,
+                    borrow_cost: e.result.borrow_cost,
                     final_cash: e.result.final_portfolio.cash,
                     final_positions: &e.result.final_portfolio.positions,
                 })
@@ -421,7 +417,15 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
     }
     let pulse = &runs.first().context("no run")?.result;
     let delivery = match &notifier {
-        Some(n) => Some(pulse_app::alerts::deliver_alerts(n, &pulse.alerts).await?),
+        Some(n) => Some(
+            pulse_app::alerts::deliver_alerts(
+                n,
+                &pulse.strategy,
+                &pulse.alerts,
+                &pulse.risk_events,
+            )
+            .await?,
+        ),
         None => None,
     };
     if let Some(d) = &delivery {

@@ -5,6 +5,7 @@ pub mod data;
 pub mod data_io;
 pub mod portfolio;
 pub mod rebalance;
+pub mod risk;
 pub mod serve;
 pub mod sweep;
 pub mod ta;
@@ -41,7 +42,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::backtest(app, args).await,
         Command::Simulate(args) => backtest::simulate(app, args).await,
         Command::Strategy(cmd) => backtest::strategy(app, cmd),
-        Command::Risk(cmd) => backtest::risk(&cmd),
+        Command::Risk(cmd) => risk::run(app, cmd).await,
         Command::Runs(args) => backtest::runs(app, args).await,
         Command::Portfolio(cmd) => portfolio::run(app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(app, cmd).await,
