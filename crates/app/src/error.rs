@@ -66,6 +66,14 @@ pub enum AppError {
         /// Why it is invalid.
         source: pulse_strategy::StrategyError,
     },
+    /// The risk layer's gate refused an order (it was not sent; nothing of the step was saved).
+    #[error("order {client_id} refused by the risk layer: {reason}")]
+    OrderRefused {
+        /// The order's client id.
+        client_id: String,
+        /// Why.
+        reason: String,
+    },
     /// The risk-layer settings are invalid; `origin` names where they came from (a file).
     #[error("{origin}: {source}")]
     Risk {

@@ -4,6 +4,7 @@ use pulse_core::costs::{FillCap, FillLimits, FillTerms};
 use pulse_core::money::price_to_money;
 use pulse_core::{Bar, ClientOrderId, Fill, OrderRequest, Side, Symbol};
 use pulse_engine::CostModel;
+use pulse_risk::RiskApproved;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,10 +88,11 @@ impl SimBroker {
 
     /// Executes `orders` against the bars of the next step: sells first, then buys, each buy
     /// reduced to what `cash` (plus the sells' proceeds) affords with fees. Orders whose symbol
-    /// has no bar at this step stay unfilled and are returned as rejections.
+    /// has no bar at this step stay unfilled and are returned as rejections. Only orders the
+    /// risk layer's gate approved reach it.
     pub fn execute(
         &self,
-        orders: &[OrderRequest],
+        orders: &[RiskApproved<OrderRequest>],
         bars: &BTreeMap<Symbol, Bar>,
         holdings: &BTreeMap<Symbol, Decimal>,
         mut cash: Decimal,
@@ -106,8 +108,14 @@ impl SimBroker {
         };
         let ordered = orders
             .iter()
+            .map(RiskApproved::get)
             .filter(|o| o.side == Side::Sell)
-            .chain(orders.iter().filter(|o| o.side == Side::Buy));
+            .chain(
+                orders
+                    .iter()
+                    .map(RiskApproved::get)
+                    .filter(|o| o.side == Side::Buy),
+            );
         for order in ordered {
             let Some(bar) = bars.get(&order.symbol) else {
                 rejections.push(reject(order, Decimal::ZERO, "no bar to trade at".into()));
@@ -180,6 +188,20 @@ mod tests {
         Decimal::from_str(s).unwrap()
     }
 
+    /// The order through the risk layer's gate at a reference price of 1 (the gap to the fill
+    /// price is what the broker's own cap handles).
+    fn approved(order: &OrderRequest) -> RiskApproved<OrderRequest> {
+        let prices = BTreeMap::from([(order.symbol.clone(), d("1"))]);
+        let account = pulse_core::Portfolio::with_cash(d("1000000"));
+        let mut a = pulse_risk::approve_orders(
+            vec![order.clone()],
+            &account,
+            &prices,
+            pulse_risk::GateLimits::default(),
+        );
+        a.approved.pop().unwrap()
+    }
+
     #[test]
     fn fills_at_the_rounded_open_with_exact_fees_and_caps_buys_to_cash() {
         let s = Symbol::try_new("TSLA").unwrap();
@@ -201,6 +223,7 @@ mod tests {
             decided_at: "2018-01-02T00:00:00Z".parse().unwrap(),
         };
         let broker = SimBroker::new(CostModel::default(), FillPrice::NextOpen, 2, true, 6, false);
+        let order = approved(&order);
         let (fills, rej) = broker.execute(
             std::slice::from_ref(&order),
             &bars,

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use pulse_core::{Fill, OrderRequest, Portfolio, Symbol};
 use pulse_engine::{Alert, Engine, EngineConfig, EngineError, Event};
-use pulse_risk::RiskEvent;
+use pulse_risk::{RiskApproved, RiskEvent};
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -76,7 +76,7 @@ pub struct StepReport<'a> {
     /// A new target issued at this close.
     pub target: Option<&'a TargetWeights>,
     /// Orders decided at this close (to fill at the next step).
-    pub orders: &'a [OrderRequest],
+    pub orders: &'a [RiskApproved<OrderRequest>],
     /// An alert raised at this close.
     pub alert: Option<&'a Alert>,
     /// Orders of the previous close that filled only in part or not at all at this step, with
@@ -193,7 +193,7 @@ pub fn run<S: Strategy>(
         borrow_cost: Decimal::ZERO,
         final_portfolio: Portfolio::default(),
     };
-    let mut pending: Vec<OrderRequest> = Vec::new();
+    let mut pending: Vec<RiskApproved<OrderRequest>> = Vec::new();
     let mut bars = BTreeMap::new();
     let mut context = BTreeMap::new();
     let mut dividend_date = None;
@@ -285,7 +285,7 @@ pub fn run<S: Strategy>(
                 .push(if equity > 0.0 { value / equity } else { 0.0 });
         }
         r.fills.extend(step_fills);
-        r.orders.extend(out.orders.iter().cloned());
+        r.orders.extend(out.orders.iter().map(|o| o.get().clone()));
         pending = out.orders;
         if let Some(alert) = out.alert {
             r.alerts.push(alert);

@@ -7,6 +7,7 @@
 use pulse_backtest::{AlignedData, BacktestConfig, SimBroker, run};
 use pulse_core::{Fill, OrderRequest};
 use pulse_engine::{Engine, Event};
+use pulse_risk::RiskApproved;
 use pulse_strategy::MarketSnapshot;
 use pulse_strategy::Strategy;
 use pulse_strategy::fixed::{FixedWeights, Rebalance};
@@ -45,7 +46,7 @@ where
         e.allow_negative_cash,
     );
     let mut engine = Engine::new(strategy, e.clone(), cash());
-    let mut pending: Vec<OrderRequest> = Vec::new();
+    let mut pending: Vec<RiskApproved<OrderRequest>> = Vec::new();
     let mut trace = Trace {
         equity: Vec::new(),
         fills: Vec::new(),
@@ -60,7 +61,12 @@ where
             let saved_orders = serde_json::to_string(&pending).unwrap();
             drop(engine);
             engine = serde_json::from_str(&saved_engine).unwrap();
-            pending = serde_json::from_str(&saved_orders).unwrap();
+            // Stored orders are plain requests: the restored engine approves them again.
+            let stored: Vec<OrderRequest> = serde_json::from_str(&saved_orders).unwrap();
+            let (approved, refused) = engine.approve(stored);
+            assert!(refused.is_empty(), "{refused:?}");
+            assert_eq!(approved.len(), pending.len());
+            pending = approved;
         }
         let ts = data.timeline[i];
         data.fill_bars_at(i, &mut bars);
@@ -94,7 +100,9 @@ where
         };
         let out = engine.process(Event::BarClose(snapshot)).unwrap();
         trace.equity.push(engine.equity().to_bits());
-        trace.orders.extend(out.orders.iter().cloned());
+        trace
+            .orders
+            .extend(out.orders.iter().map(|o| o.get().clone()));
         trace.alerts.extend(out.alert.map(|a| format!("{a:?}")));
         pending = out.orders;
     }

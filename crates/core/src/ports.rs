@@ -361,44 +361,6 @@ pub struct AuditEntry {
     pub entry_json: String,
 }
 
-/// Where an order stands at the broker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderStatus {
-    /// The order's client id.
-    pub client_id: crate::order::ClientOrderId,
-    /// Shares filled so far.
-    pub filled: rust_decimal::Decimal,
-    /// Shares still working (0 once done).
-    pub remaining: rust_decimal::Decimal,
-    /// Why the broker refused (part of) it, if it did.
-    pub rejected: Option<String>,
-}
-
-/// An order executor: paper trading, KIS, Alpaca… all behind this one interface.
-///
-/// Contract: `submit` is idempotent per client order id — re-submitting a known id (after a
-/// crash, say) returns its status and never creates a second order; fills are reported once.
-pub trait Broker {
-    /// The adapter's error type.
-    type Error: std::error::Error + Send + Sync + 'static;
-
-    /// Submits a market order (or returns the status of the already known client id).
-    fn submit(
-        &self,
-        order: &crate::order::OrderRequest,
-    ) -> impl Future<Output = Result<OrderStatus, Self::Error>> + Send;
-
-    /// Executions since the last call, oldest first (each fill is reported exactly once).
-    fn take_fills(
-        &self,
-    ) -> impl Future<Output = Result<Vec<crate::order::Fill>, Self::Error>> + Send;
-
-    /// Cash and positions as the broker books them.
-    fn account(
-        &self,
-    ) -> impl Future<Output = Result<crate::portfolio::Portfolio, Self::Error>> + Send;
-}
-
 /// Sends alerts to people (webhooks, chat bridges, e-mail…).
 pub trait Notifier {
     /// The adapter's error type.

@@ -14,7 +14,9 @@ use jiff::Timestamp;
 use pulse_core::{
     BookingError, Fill, OrderRequest, Portfolio, Side, Symbol, money::price_to_money,
 };
-use pulse_risk::{RiskConfig, RiskEvent, RiskManager};
+use pulse_risk::{
+    GateLimits, RiskApproved, RiskConfig, RiskEvent, RiskEventKind, RiskManager, approve_orders,
+};
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -92,8 +94,9 @@ pub struct Alert {
 /// What the engine decided in response to one event.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Output {
-    /// Orders to submit now (fill at the next opportunity, never at the decision bar).
-    pub orders: Vec<OrderRequest>,
+    /// Orders to submit now (fill at the next opportunity, never at the decision bar), each
+    /// passed by the risk layer's gate.
+    pub orders: Vec<RiskApproved<OrderRequest>>,
     /// A target-change alert.
     pub alert: Option<Alert>,
     /// True when the strategy issued a target at this event (read it with [`Engine::target`]).
@@ -424,7 +427,9 @@ impl<S: Strategy> Engine<S> {
                 self.target = new_target;
                 out.target_changed = true;
             }
-            out.orders = self.plan(snapshot.ts);
+            let (orders, refused) = self.plan(snapshot.ts);
+            out.orders = orders;
+            out.risk_events.extend(refused);
             return out;
         }
         let Some(new_target) = issued else {
@@ -433,7 +438,9 @@ impl<S: Strategy> Engine<S> {
         out.alert = self.alert_for(snapshot.ts, &self.target, &new_target);
         self.target = new_target;
         out.target_changed = true;
-        out.orders = self.plan(snapshot.ts);
+        let (orders, refused) = self.plan(snapshot.ts);
+        out.orders = orders;
+        out.risk_events.extend(refused);
         out
     }
 
@@ -454,11 +461,11 @@ impl<S: Strategy> Engine<S> {
     }
 
     /// Orders that move the account to the target in force, at the latest closes, stamped as
-    /// decided at `ts`. The runner calls it at the start of an evaluation window so that a
-    /// target issued during warm-up is acted on.
-    pub fn plan(&mut self, ts: Timestamp) -> Vec<OrderRequest> {
+    /// decided at `ts`, through the risk layer's gate: the approved orders and a risk event for
+    /// each refused one.
+    pub fn plan(&mut self, ts: Timestamp) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
         if self.target.is_empty() && self.portfolio.positions.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         // Holdings above a risk limit are brought to the approved target whatever the drift
         // band says (the band must not leave a position above its cap).
@@ -467,7 +474,7 @@ impl<S: Strategy> Engine<S> {
             .as_ref()
             .is_some_and(|r| r.holdings_over_limits(&self.held_weights()));
         if !over_limits && self.within_band() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let mut sizing = self.config.sizing.clone();
         sizing.credit = self.margin_credit();
@@ -511,7 +518,56 @@ impl<S: Strategy> Engine<S> {
                 decided_at: ts,
             });
         }
-        orders
+        self.gate(orders, &prices, sizing.credit)
+    }
+
+    /// Passes orders through the risk layer's gate against the account, the latest closes and
+    /// the risk state (halted or not, the margin credit): what a restarted runner does with the
+    /// orders it had decided but not yet sent (a stored order is never approved by itself).
+    /// Returns the approved orders and a risk event for each refused one.
+    pub fn approve(
+        &self,
+        orders: Vec<OrderRequest>,
+    ) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
+        let prices: BTreeMap<Symbol, Decimal> = self
+            .last_prices
+            .iter()
+            .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
+            .collect();
+        self.gate(orders, &prices, self.margin_credit())
+    }
+
+    /// The gate before the broker: no short sale, buys within the cash (and the margin credit),
+    /// only sells while the drawdown stop halts trading.
+    fn gate(
+        &self,
+        orders: Vec<OrderRequest>,
+        prices: &BTreeMap<Symbol, Decimal>,
+        credit: Decimal,
+    ) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
+        let limits = GateLimits {
+            halted: self.risk.as_ref().is_some_and(|r| r.halt().is_some()),
+            credit,
+        };
+        let approval = approve_orders(orders, &self.portfolio, prices, limits);
+        let refused = approval
+            .refused
+            .into_iter()
+            .map(|r| {
+                let ts = r.order.decided_at;
+                let kind = RiskEventKind::OrderRefused {
+                    symbol: r.order.symbol,
+                    client_id: r.order.client_id.0,
+                    reason: r.reason,
+                };
+                RiskEvent {
+                    ts,
+                    message: kind.message(),
+                    kind,
+                }
+            })
+            .collect();
+        (approval.approved, refused)
     }
 
     /// The weights the account would hold at the latest closes once `planned` orders filled
@@ -620,6 +676,36 @@ mod tests {
 
     fn weights(w: f64) -> TargetWeights {
         BTreeMap::from([(Symbol::try_new("TSLA").unwrap(), w)])
+    }
+
+    #[test]
+    fn stored_orders_are_approved_again_against_the_account_now() {
+        // The engine decides a 50 % buy; the stored order is approved again after a restart
+        // while the account still has the cash, and refused (an order_refused event) once a
+        // price jump makes it cost more than the cash.
+        let script = [Some(weights(0.5))];
+        let cash = Portfolio::with_cash(Decimal::new(100_000, 0));
+        let mut engine = Engine::new(
+            Scripted(script.into_iter().collect()),
+            EngineConfig::default(),
+            cash,
+        );
+        let out = close(&mut engine, 0, 100.0);
+        let stored: Vec<pulse_core::OrderRequest> =
+            out.orders.iter().map(|o| o.get().clone()).collect();
+        assert_eq!(stored.len(), 1);
+        let (approved, refused) = engine.approve(stored.clone());
+        assert_eq!(approved.len(), 1);
+        assert!(refused.is_empty());
+        close(&mut engine, 1, 300.0);
+        let (approved, refused) = engine.approve(stored);
+        assert!(approved.is_empty());
+        assert_eq!(refused[0].kind.name(), "order_refused");
+        assert!(
+            refused[0].message.contains("available"),
+            "{}",
+            refused[0].message
+        );
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! recorded with its numbers ([`RiskEvent`]). Pure and deterministic: no I/O, no clock; the state
 //! serializes so that a live runner persists it with the engine.
 
+pub mod approval;
 pub mod config;
 pub mod history;
 pub mod manager;
 pub mod sizing;
 
+pub use approval::{Approval, GateLimits, Refusal, RiskApproved, approve_orders};
 pub use config::{
     CorrelationConfig, LeverageConfig, LeverageLevel, LimitsConfig, RiskConfig, RiskConfigError,
 };

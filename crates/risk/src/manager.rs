@@ -94,6 +94,15 @@ pub enum RiskEventKind {
         /// The threshold.
         threshold: f64,
     },
+    /// The gate before the broker refused an order ([`crate::approve_orders`]).
+    OrderRefused {
+        /// Security.
+        symbol: Symbol,
+        /// The order's client id.
+        client_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl RiskEventKind {
@@ -107,6 +116,7 @@ impl RiskEventKind {
             RiskEventKind::DrawdownStop { .. } => "drawdown_stop",
             RiskEventKind::CorrelationRefused { .. } => "correlation_refused",
             RiskEventKind::SizedDown { .. } => "sized_down",
+            RiskEventKind::OrderRefused { .. } => "order_refused",
         }
     }
 
@@ -120,6 +130,7 @@ impl RiskEventKind {
             RiskEventKind::DrawdownStop { .. } => "drawdown".to_string(),
             RiskEventKind::CorrelationRefused { symbol, .. } => format!("correlation:{symbol}"),
             RiskEventKind::SizedDown { symbol, .. } => format!("sized:{symbol}"),
+            RiskEventKind::OrderRefused { client_id, .. } => format!("refused:{client_id}"),
         }
     }
 
@@ -188,6 +199,9 @@ impl RiskEventKind {
             } => format!(
                 "{symbol} entry refused: correlation {correlation:.3} with held {held} is above {threshold}"
             ),
+            RiskEventKind::OrderRefused {
+                client_id, reason, ..
+            } => format!("order {client_id} refused: {reason}"),
         }
     }
 }

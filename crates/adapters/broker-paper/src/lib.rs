@@ -1,4 +1,4 @@
-//! `broker-paper` implements [`pulse_core::ports::Broker`] for paper trading: an order fills at
+//! `broker-paper` implements [`pulse_execution::Broker`] for paper trading: an order fills at
 //! the first price its [`PriceSource`] has strictly after the order's decision time (the next
 //! available price in the store) and, under a clock, no later than the clock's now
 //! ([`PaperBroker::match_orders_until`]), sells before buys, buys capped to the cash, priced and
@@ -9,8 +9,8 @@
 
 use pulse_core::costs::{CostModel, FillCap, FillLimits, costs_or_rate};
 use pulse_core::jiff::Timestamp;
-use pulse_core::ports::{Broker, OrderStatus};
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Side, Symbol};
+use pulse_execution::{Broker, OrderStatus, RiskApproved};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -99,6 +99,15 @@ impl<P: PriceSource> PaperBroker<P> {
     /// The book, for persisting.
     pub fn book(&self) -> PaperBook {
         self.book.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// True when the book has an order with this client id (submitted before, in any state).
+    pub fn knows(&self, client_id: &pulse_core::ClientOrderId) -> bool {
+        self.book
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .orders
+            .contains_key(&client_id.0)
     }
 
     /// Orders still working (submitted, not fully filled, not refused), with what remains.
@@ -214,7 +223,8 @@ fn status(b: &BookedOrder) -> OrderStatus {
 impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
     type Error = PaperError;
 
-    async fn submit(&self, order: &OrderRequest) -> Result<OrderStatus, PaperError> {
+    async fn submit(&self, order: &RiskApproved<OrderRequest>) -> Result<OrderStatus, PaperError> {
+        let order = order.get();
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(known) = book.orders.get(&order.client_id.0) {
             if known.order != *order {
@@ -280,14 +290,27 @@ mod tests {
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
-    fn order(id: &str, side: Side, q: &str) -> OrderRequest {
-        OrderRequest {
+    /// An order, through the risk layer's gate against an account that can pay for anything
+    /// (these tests are about the book, not the gate).
+    fn order(id: &str, side: Side, q: &str) -> RiskApproved<OrderRequest> {
+        let order = OrderRequest {
             client_id: ClientOrderId(id.into()),
             symbol: Symbol::try_new("SPY").unwrap(),
             side,
             quantity: d(q),
             decided_at: ts("2024-01-02T14:40:00Z"),
-        }
+        };
+        let spy = Symbol::try_new("SPY").unwrap();
+        let mut rich = Portfolio::with_cash(d("1000000000"));
+        rich.positions.insert(spy.clone(), d("1000000"));
+        let prices = BTreeMap::from([(spy, d("1"))]);
+        let mut approval = pulse_execution::approve_orders(
+            vec![order],
+            &rich,
+            &prices,
+            pulse_execution::GateLimits::default(),
+        );
+        approval.approved.pop().unwrap()
     }
 
     #[tokio::test]

@@ -31,8 +31,9 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use pulse_core::calendar::calendar;
 use pulse_core::costs::CostModel;
 use pulse_core::money::price_to_money;
-use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Broker, Clock, Store};
+use pulse_core::ports::{AuditEntry, BarPager, BarQuery, Clock, Store};
 use pulse_core::{Exchange, Fill, OrderRequest, Symbol, Timeframe, WallClock};
+use pulse_execution::{Broker, GateLimits, RiskApproved, approve_orders};
 use pulse_rebalance::{
     DayDecision, ExecutionInput, Mp, RebalanceConfig, RebalanceEvent, RebalanceState, Rebalancer,
     Signal, SubMp, SubMpSpec, validate_signal,
@@ -234,11 +235,27 @@ impl<P: PriceSource + Send + Sync> Session<'_, P> {
         )?)
     }
 
-    /// Sends orders to the broker (idempotent per client id).
-    async fn submit<'o>(
+    /// Passes a batch of orders through the risk layer's gate against the account the broker
+    /// books and the decision's prices (no short sale, buys within the cash). The rebalancer's
+    /// sizing never asks for more, so a refusal is an error: nothing of the step is saved or sent.
+    async fn approve(
         &self,
-        orders: impl IntoIterator<Item = &'o OrderRequest>,
-    ) -> Result<(), AppError> {
+        orders: Vec<OrderRequest>,
+        prices: &BTreeMap<Symbol, Decimal>,
+    ) -> Result<Vec<RiskApproved<OrderRequest>>, AppError> {
+        let account = self.broker.account().await.map_err(AppError::port)?;
+        let approval = approve_orders(orders, &account, prices, GateLimits::default());
+        if let Some(refusal) = approval.refused.into_iter().next() {
+            return Err(AppError::OrderRefused {
+                client_id: refusal.order.client_id.0,
+                reason: refusal.reason,
+            });
+        }
+        Ok(approval.approved)
+    }
+
+    /// Sends approved orders to the broker (idempotent per client id).
+    async fn submit(&self, orders: &[RiskApproved<OrderRequest>]) -> Result<(), AppError> {
         for order in orders {
             self.broker.submit(order).await.map_err(AppError::port)?;
         }
@@ -857,8 +874,23 @@ pub async fn run<S: Store + Sync>(store: &S) -> Result<RunOutcome, AppError> {
         );
     }
     // Orders the state recorded but the book never saw (a crash between the decision and the
-    // submission) are submitted again: client ids make it idempotent.
-    session.submit(state.unfilled_orders()).await?;
+    // submission) are approved again and submitted: client ids make it idempotent.
+    let unseen: Vec<OrderRequest> = state
+        .unfilled_orders()
+        .into_iter()
+        .filter(|o| !session.broker.knows(&o.client_id))
+        .cloned()
+        .collect();
+    if !unseen.is_empty() {
+        let mut prices = BTreeMap::new();
+        for o in &unseen {
+            if let Some(p) = close_before(store, &o.symbol, today).await? {
+                prices.insert(o.symbol.clone(), p);
+            }
+        }
+        let approved = session.approve(unseen, &prices).await?;
+        session.submit(&approved).await?;
+    }
     // Fills whose price exists by now (yesterday's orders at yesterday's close) are booked
     // before today's decision, so that it sees the current holdings.
     settle(
@@ -880,6 +912,7 @@ pub async fn run<S: Store + Sync>(store: &S) -> Result<RunOutcome, AppError> {
             }
         }
         let decision = session.decide(&mut state, today, ts, &prices).await?;
+        let approved = session.approve(decision.orders.clone(), &prices).await?;
         runtime.last_execution = Some(today);
         let mut entries: Vec<AuditEntry> = decision
             .events
@@ -899,7 +932,7 @@ pub async fn run<S: Store + Sync>(store: &S) -> Result<RunOutcome, AppError> {
                 .iter()
                 .map(|e| format!("{} execution: {}", e.date, e.reason)),
         );
-        session.submit(&decision.orders).await?;
+        session.submit(&approved).await?;
     }
     settle(
         store,

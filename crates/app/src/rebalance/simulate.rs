@@ -20,8 +20,9 @@ use jiff::tz::TimeZone;
 use pulse_core::calendar::calendar;
 use pulse_core::costs::CostModel;
 use pulse_core::money::{money_to_f64, price_to_money};
-use pulse_core::ports::{Broker, Store};
+use pulse_core::ports::Store;
 use pulse_core::{Exchange, Side, Symbol, Timeframe};
+use pulse_execution::Broker;
 use pulse_rebalance::{
     RebalanceConfig, RebalanceEvent, RebalanceState, Rebalancer, Signal, SplitMode, SubMpSpec,
 };
@@ -324,7 +325,8 @@ pub async fn simulate<S: Store>(
             .timestamp();
         let decision = session.decide(&mut state, day, decided_at, &prices).await?;
         events.extend(decision.events.iter().cloned());
-        session.submit(&decision.orders).await?;
+        let approved = session.approve(decision.orders.clone(), &prices).await?;
+        session.submit(&approved).await?;
         // The day's close: only prices that exist by the end of this session fill.
         let until = session_close(exchange, day).unwrap_or(decided_at);
         let settled = session.settle(&mut state, day, until).await?;

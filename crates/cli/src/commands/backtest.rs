@@ -165,7 +165,7 @@ fn print_summary(p: &Prepared, runs: &[Evaluated]) -> anyhow::Result<()> {
         pulse.alerts.len(),
         pulse.fills.len()
     )?;
-    if p.config.engine.risk.is_some() || p.cfg.sizing.is_active() {
+    if p.config.engine.risk.is_some() || p.cfg.sizing.is_active() || !pulse.risk_events.is_empty() {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &pulse.risk_events {
             *counts.entry(e.kind.name()).or_default() += 1;
