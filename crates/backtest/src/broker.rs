@@ -147,6 +147,7 @@ impl SimBroker {
                 continue;
             }
             let fill = Fill {
+                exec_id: None,
                 client_id: order.client_id.clone(),
                 symbol: order.symbol.clone(),
                 side: order.side,
@@ -216,6 +217,8 @@ mod tests {
         };
         let bars = BTreeMap::from([(s.clone(), bar)]);
         let order = OrderRequest {
+            kind: pulse_core::OrderKind::Market,
+            time_in_force: pulse_core::TimeInForce::Day,
             client_id: ClientOrderId("x".into()),
             symbol: s.clone(),
             side: Side::Buy,

@@ -167,6 +167,7 @@ pub fn reconstruct_str(
         let price = number("price", cells[4], MAX_PRICE)?;
         let fee = number("fee", cells[5], MAX_FEE)?;
         let fill = Fill {
+            exec_id: None,
             client_id: ClientOrderId(format!("history-{line}")),
             symbol,
             side,

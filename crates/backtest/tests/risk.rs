@@ -161,6 +161,7 @@ proptest! {
             let price = Decimal::new(prices[names.iter().position(|n| *n == o.symbol.as_str()).unwrap()], 2);
             let notional = o.quantity * price;
             let fill = Fill {
+                exec_id: None,
                 client_id: o.client_id.clone(),
                 symbol: o.symbol.clone(),
                 side: o.side,

@@ -30,7 +30,7 @@ pub use clock::{SimClock, WallClock};
 pub use error::CoreError;
 pub use instrument::{AssetClass, Currency, Exchange, Instrument};
 pub use money::Money;
-pub use order::{ClientOrderId, Fill, OrderRequest, Side};
+pub use order::{ClientOrderId, Fill, OrderKind, OrderRequest, Side, TimeInForce};
 pub use periodicity::Periodicity;
 pub use portfolio::{BookingError, Portfolio};
 pub use sector::{SectorInfo, SectorMap};

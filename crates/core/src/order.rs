@@ -59,7 +59,35 @@ impl fmt::Display for ClientOrderId {
     }
 }
 
-/// A market order the strategy wants executed at the next opportunity.
+/// How an order is priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum OrderKind {
+    /// At the market (the next available price).
+    #[default]
+    Market,
+    /// At `price` or better (instrument currency per share).
+    Limit {
+        /// The limit price.
+        price: Money,
+    },
+}
+
+/// How long an order works before the broker expires it (adapters map these to their own codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeInForce {
+    /// Until the end of the trading day.
+    #[default]
+    Day,
+    /// Until cancelled.
+    Gtc,
+    /// Immediately, what can fill; the rest is cancelled.
+    Ioc,
+}
+
+/// An order the strategy wants executed: at the market at the next opportunity unless `kind`
+/// says limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderRequest {
     /// Idempotency key.
@@ -72,6 +100,20 @@ pub struct OrderRequest {
     pub quantity: Decimal,
     /// When the decision was made (close of the decision bar).
     pub decided_at: Timestamp,
+    /// Market (default) or limit.
+    #[serde(default, skip_serializing_if = "is_market")]
+    pub kind: OrderKind,
+    /// How long it works (default: the day).
+    #[serde(default, skip_serializing_if = "is_day")]
+    pub time_in_force: TimeInForce,
+}
+
+fn is_market(kind: &OrderKind) -> bool {
+    *kind == OrderKind::Market
+}
+
+fn is_day(tif: &TimeInForce) -> bool {
+    *tif == TimeInForce::Day
 }
 
 /// An executed (part of an) order, as booked.
@@ -91,6 +133,9 @@ pub struct Fill {
     pub fee: Money,
     /// Execution time.
     pub ts: Timestamp,
+    /// The broker's execution id (fills are de-duplicated by it; `None` for simulated fills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_id: Option<String>,
 }
 
 impl Fill {

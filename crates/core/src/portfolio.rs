@@ -139,6 +139,7 @@ mod tests {
 
     fn fill(side: Side, qty: &str, price: &str, fee: &str) -> Fill {
         Fill {
+            exec_id: None,
             client_id: ClientOrderId("t".into()),
             symbol: Symbol::try_new("TSLA").unwrap(),
             side,

@@ -511,6 +511,8 @@ impl<S: Strategy> Engine<S> {
         let mut orders = Vec::with_capacity(planned.len());
         for (symbol, side, quantity) in planned {
             orders.push(OrderRequest {
+                kind: pulse_core::OrderKind::Market,
+                time_in_force: pulse_core::TimeInForce::Day,
                 client_id: client_order_id(self.strategy.name(), ts, &symbol),
                 symbol,
                 side,

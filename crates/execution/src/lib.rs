@@ -11,11 +11,48 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+/// The life-cycle state of an order at the broker (adapters map their own codes to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Accepted, nothing filled yet.
+    #[default]
+    New,
+    /// Received but not yet accepted, or a cancel/replace in progress (`pending_*`).
+    Pending,
+    /// Part filled, the rest working.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (what was filled stays filled).
+    Canceled,
+    /// Expired by its time in force.
+    Expired,
+    /// Refused by the broker (or the rest of it, after a partial fill).
+    Rejected,
+}
+
+impl OrderState {
+    /// True when the order can no longer fill (filled, cancelled, expired, rejected).
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            OrderState::Filled | OrderState::Canceled | OrderState::Expired | OrderState::Rejected
+        )
+    }
+}
+
 /// Where an order stands at the broker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderStatus {
     /// The order's client id.
     pub client_id: ClientOrderId,
+    /// The broker's own order id (`None` where the broker has none, e.g. paper).
+    #[serde(default)]
+    pub broker_id: Option<String>,
+    /// Its life-cycle state.
+    #[serde(default)]
+    pub state: OrderState,
     /// Shares filled so far.
     pub filled: Decimal,
     /// Shares still working (0 once done).
@@ -27,13 +64,16 @@ pub struct OrderStatus {
 /// An order executor: paper trading, KIS, Alpaca… all behind this one interface.
 ///
 /// Contract: `submit` is idempotent per client order id — re-submitting a known id (after a
-/// crash, say) returns its status and never creates a second order; fills are reported once.
+/// crash, say) returns its status and never creates a second order; fills are reported once
+/// (and carry the broker's execution id where it has one). A submission whose outcome is unknown
+/// (a timeout after the request left) is resolved with [`Broker::order_status`], never by
+/// sending it again blindly.
 pub trait Broker {
     /// The adapter's error type.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Submits a market order that passed the risk layer's gate (or returns the status of the
-    /// already known client id).
+    /// Submits an order (market or limit, with its time in force) that passed the risk layer's
+    /// gate, or returns the status of the already known client id.
     fn submit(
         &self,
         order: &RiskApproved<OrderRequest>,
@@ -44,4 +84,20 @@ pub trait Broker {
 
     /// Cash and positions as the broker books them.
     fn account(&self) -> impl Future<Output = Result<Portfolio, Self::Error>> + Send;
+
+    /// The status of the order with this client id; `None` when the broker never received it.
+    fn order_status(
+        &self,
+        client_id: &ClientOrderId,
+    ) -> impl Future<Output = Result<Option<OrderStatus>, Self::Error>> + Send;
+
+    /// Cancels what remains of the order with this client id and returns its status (an order
+    /// already done is returned as it is).
+    fn cancel(
+        &self,
+        client_id: &ClientOrderId,
+    ) -> impl Future<Output = Result<OrderStatus, Self::Error>> + Send;
+
+    /// Orders still working (not done), for reconciliation after a restart.
+    fn open_orders(&self) -> impl Future<Output = Result<Vec<OrderStatus>, Self::Error>> + Send;
 }

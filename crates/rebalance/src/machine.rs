@@ -723,6 +723,8 @@ impl Rebalancer {
         let mut records = Vec::new();
         for o in sized {
             let order = OrderRequest {
+                kind: pulse_core::OrderKind::Market,
+                time_in_force: pulse_core::TimeInForce::Day,
                 client_id: client_order_id(&plan.id, step, &o.symbol),
                 symbol: o.symbol,
                 side: o.side,

@@ -124,6 +124,8 @@ proptest! {
         let (orders, _) = size_orders(&net, &wanted, &QuantityRules { quantity_dp: 0, min_trade_value: Decimal::ZERO }, &CostModel::commission_only(fee));
         let mut paper = Paper::new(book, fee);
         let ids: Vec<_> = orders.iter().enumerate().map(|(i, o)| pulse_core::OrderRequest {
+            kind: pulse_core::OrderKind::Market,
+            time_in_force: pulse_core::TimeInForce::Day,
             client_id: pulse_core::ClientOrderId(format!("o{i}")),
             symbol: o.symbol.clone(),
             side: o.side,

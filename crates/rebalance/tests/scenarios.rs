@@ -547,6 +547,8 @@ fn buys_are_scaled_to_the_cash_sells_fund_them_and_in_flight_buys_reserve_it() {
         Portfolio::with_cash(d("1000")),
     );
     sim.broker.submit(&[pulse_core::OrderRequest {
+        kind: pulse_core::OrderKind::Market,
+        time_in_force: pulse_core::TimeInForce::Day,
         client_id: pulse_core::ClientOrderId("manual-1".into()),
         symbol: sym("SPY"),
         side: Side::Buy,

@@ -8,10 +8,10 @@
 //! - while the drawdown stop halts trading, only sells pass;
 //! - a sell may not exceed the shares held less the batch's earlier sells of the symbol (no
 //!   short selling);
-//! - a buy needs a reference price, and the batch's buys less its sells, at the reference prices,
+//! - a buy needs a reference price (a limit buy's is its limit), and the batch's buys less its sells, at the reference prices,
 //!   may not exceed the cash plus the credit (margin; zero without it).
 
-use pulse_core::{OrderRequest, Portfolio, Side, Symbol};
+use pulse_core::{OrderKind, OrderRequest, Portfolio, Side, Symbol};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -122,7 +122,12 @@ pub fn approve_orders(
             *verdict = Some("trading is halted by the drawdown stop (re-arm first)".to_string());
             continue;
         }
-        let Some(price) = prices.get(&order.symbol) else {
+        // A limit buy costs at most its limit; a market buy is checked at the reference price.
+        let limit = match order.kind {
+            OrderKind::Limit { price } => Some(price),
+            OrderKind::Market => None,
+        };
+        let Some(price) = limit.as_ref().or_else(|| prices.get(&order.symbol)) else {
             *verdict = Some(format!(
                 "no reference price for {} to check the cash",
                 order.symbol
@@ -160,6 +165,8 @@ mod tests {
 
     fn order(id: &str, symbol: &str, side: Side, quantity: i64) -> OrderRequest {
         OrderRequest {
+            kind: pulse_core::OrderKind::Market,
+            time_in_force: pulse_core::TimeInForce::Day,
             client_id: ClientOrderId(id.to_string()),
             symbol: Symbol::try_new(symbol).unwrap(),
             side,

@@ -10,7 +10,8 @@
 use pulse_core::costs::{CostModel, FillCap, FillLimits, costs_or_rate};
 use pulse_core::jiff::Timestamp;
 use pulse_core::{BookingError, Fill, OrderRequest, Portfolio, Side, Symbol};
-use pulse_execution::{Broker, OrderStatus, RiskApproved};
+use pulse_core::{ClientOrderId, OrderKind, TimeInForce};
+use pulse_execution::{Broker, OrderState, OrderStatus, RiskApproved};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ pub enum PaperError {
     /// The same client id was submitted with different contents.
     #[error("client order id {0} was already used for a different order")]
     Conflict(String),
+    /// No order has this client id.
+    #[error("no order with client order id {0}")]
+    Unknown(String),
 }
 
 /// One order the book knows, with what was filled.
@@ -47,6 +51,19 @@ pub struct BookedOrder {
     pub filled: Decimal,
     /// Why (part of) it was refused.
     pub rejected: Option<String>,
+    /// Cancelled or expired (what remains no longer works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<OrderState>,
+    /// A limit order has seen the prices up to this instant without reaching its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_until: Option<Timestamp>,
+}
+
+impl BookedOrder {
+    /// True while (part of) the order can still fill.
+    pub fn is_working(&self) -> bool {
+        self.rejected.is_none() && self.closed.is_none() && self.filled < self.order.quantity
+    }
 }
 
 /// The paper broker's persistent book.
@@ -102,7 +119,7 @@ impl<P: PriceSource> PaperBroker<P> {
     }
 
     /// True when the book has an order with this client id (submitted before, in any state).
-    pub fn knows(&self, client_id: &pulse_core::ClientOrderId) -> bool {
+    pub fn knows(&self, client_id: &ClientOrderId) -> bool {
         self.book
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -115,7 +132,7 @@ impl<P: PriceSource> PaperBroker<P> {
         let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
         book.orders
             .values()
-            .filter(|b| b.rejected.is_none() && b.filled < b.order.quantity)
+            .filter(|b| b.is_working())
             .map(|b| OrderRequest {
                 quantity: b.order.quantity - b.filled,
                 ..b.order.clone()
@@ -134,25 +151,63 @@ impl<P: PriceSource> PaperBroker<P> {
     /// after `now` (a daily close before the session has closed) is not known yet, so its
     /// order stays working and no fill is ever stamped after the clock.
     pub async fn match_orders_until(&self, now: Timestamp) -> Result<usize, PaperError> {
-        let working: Vec<OrderRequest> = {
+        let working: Vec<BookedOrder> = {
             let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-            let mut w: Vec<OrderRequest> = book
+            let mut w: Vec<BookedOrder> = book
                 .orders
                 .values()
-                .filter(|b| b.rejected.is_none() && b.filled < b.order.quantity)
-                .map(|b| b.order.clone())
+                .filter(|b| b.is_working())
+                .cloned()
                 .collect();
-            w.sort_by_key(|o| (o.side == Side::Buy, o.decided_at));
+            w.sort_by_key(|b| (b.order.side == Side::Buy, b.order.decided_at));
             w
         };
         let mut made = 0;
-        for order in working {
-            let Some((ts, price)) = self
-                .prices
-                .price_after(&order.symbol, order.decided_at)
-                .await
-                .filter(|(ts, _)| *ts <= now)
-            else {
+        for booked in working {
+            let order = &booked.order;
+            // The first price after the decision (or after what a limit order has already
+            // seen) that the clock knows and the limit accepts.
+            let mut after = booked.checked_until.unwrap_or(order.decided_at);
+            let mut first_day = None;
+            let found = loop {
+                let Some((ts, price)) = self
+                    .prices
+                    .price_after(&order.symbol, after)
+                    .await
+                    .filter(|(ts, _)| *ts <= now)
+                else {
+                    break None;
+                };
+                let reaches = match order.kind {
+                    OrderKind::Market => true,
+                    OrderKind::Limit { price: limit } => match order.side {
+                        Side::Buy => price <= limit,
+                        Side::Sell => price >= limit,
+                    },
+                };
+                if reaches {
+                    break Some((ts, price));
+                }
+                let day = ts.as_second().div_euclid(86_400);
+                let first = *first_day.get_or_insert(day);
+                let expires = match order.time_in_force {
+                    TimeInForce::Ioc => true,
+                    TimeInForce::Day => day > first,
+                    TimeInForce::Gtc => false,
+                };
+                let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(e) = book.orders.get_mut(&order.client_id.0) {
+                    e.checked_until = Some(ts);
+                    if expires {
+                        e.closed = Some(OrderState::Expired);
+                    }
+                }
+                if expires {
+                    break None;
+                }
+                after = ts;
+            };
+            let Some((ts, price)) = found else {
                 continue;
             };
             let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
@@ -185,6 +240,7 @@ impl<P: PriceSource> PaperBroker<P> {
             let quantity = terms.quantity;
             if quantity > Decimal::ZERO {
                 let fill = Fill {
+                    exec_id: Some(format!("{}-{}", order.client_id.0, ts.as_second())),
                     client_id: order.client_id.clone(),
                     symbol: order.symbol.clone(),
                     side: order.side,
@@ -207,13 +263,26 @@ impl<P: PriceSource> PaperBroker<P> {
 }
 
 fn status(b: &BookedOrder) -> OrderStatus {
-    let remaining = if b.rejected.is_some() {
+    let remaining = if b.rejected.is_some() || b.closed.is_some() {
         Decimal::ZERO
     } else {
         b.order.quantity - b.filled
     };
+    let state = if b.rejected.is_some() {
+        OrderState::Rejected
+    } else if let Some(closed) = b.closed {
+        closed
+    } else if b.filled >= b.order.quantity {
+        OrderState::Filled
+    } else if b.filled > Decimal::ZERO {
+        OrderState::PartiallyFilled
+    } else {
+        OrderState::New
+    };
     OrderStatus {
         client_id: b.order.client_id.clone(),
+        broker_id: None,
+        state,
         filled: b.filled,
         remaining,
         rejected: b.rejected.clone(),
@@ -236,6 +305,8 @@ impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
             order: order.clone(),
             filled: Decimal::ZERO,
             rejected: None,
+            closed: None,
+            checked_until: None,
         };
         let s = status(&booked);
         book.orders.insert(order.client_id.0.clone(), booked);
@@ -259,6 +330,35 @@ impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
             .unwrap_or_else(|p| p.into_inner())
             .account
             .clone())
+    }
+
+    async fn order_status(
+        &self,
+        client_id: &ClientOrderId,
+    ) -> Result<Option<OrderStatus>, PaperError> {
+        let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(book.orders.get(&client_id.0).map(status))
+    }
+
+    async fn cancel(&self, client_id: &ClientOrderId) -> Result<OrderStatus, PaperError> {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(b) = book.orders.get_mut(&client_id.0) else {
+            return Err(PaperError::Unknown(client_id.0.clone()));
+        };
+        if b.is_working() {
+            b.closed = Some(OrderState::Canceled);
+        }
+        Ok(status(b))
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>, PaperError> {
+        let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(book
+            .orders
+            .values()
+            .filter(|b| b.is_working())
+            .map(status)
+            .collect())
     }
 }
 
@@ -294,6 +394,8 @@ mod tests {
     /// (these tests are about the book, not the gate).
     fn order(id: &str, side: Side, q: &str) -> RiskApproved<OrderRequest> {
         let order = OrderRequest {
+            kind: pulse_core::OrderKind::Market,
+            time_in_force: pulse_core::TimeInForce::Day,
             client_id: ClientOrderId(id.into()),
             symbol: Symbol::try_new("SPY").unwrap(),
             side,

@@ -91,6 +91,7 @@ impl Paper {
             let price = prices[&o.symbol];
             let notional = o.quantity * price;
             let fill = Fill {
+                exec_id: None,
                 client_id: o.client_id.clone(),
                 symbol: o.symbol.clone(),
                 side: o.side,
