@@ -57,6 +57,10 @@ pub struct BookedOrder {
     /// A limit order has seen the prices up to this instant without reaching its limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_until: Option<Timestamp>,
+    /// The UTC day (days since 1970-01-01) of the first price a limit order saw: a day order
+    /// works through that day only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_day: Option<i64>,
 }
 
 impl BookedOrder {
@@ -168,7 +172,7 @@ impl<P: PriceSource> PaperBroker<P> {
             // The first price after the decision (or after what a limit order has already
             // seen) that the clock knows and the limit accepts.
             let mut after = booked.checked_until.unwrap_or(order.decided_at);
-            let mut first_day = None;
+            let mut first_day = booked.first_day;
             let found = loop {
                 let Some((ts, price)) = self
                     .prices
@@ -178,6 +182,8 @@ impl<P: PriceSource> PaperBroker<P> {
                 else {
                     break None;
                 };
+                let day = ts.as_second().div_euclid(86_400);
+                let first = *first_day.get_or_insert(day);
                 let reaches = match order.kind {
                     OrderKind::Market => true,
                     OrderKind::Limit { price: limit } => match order.side {
@@ -185,19 +191,17 @@ impl<P: PriceSource> PaperBroker<P> {
                         Side::Sell => price >= limit,
                     },
                 };
-                if reaches {
+                let past_its_day = order.time_in_force == TimeInForce::Day
+                    && order.kind != OrderKind::Market
+                    && day > first;
+                if reaches && !past_its_day {
                     break Some((ts, price));
                 }
-                let day = ts.as_second().div_euclid(86_400);
-                let first = *first_day.get_or_insert(day);
-                let expires = match order.time_in_force {
-                    TimeInForce::Ioc => true,
-                    TimeInForce::Day => day > first,
-                    TimeInForce::Gtc => false,
-                };
+                let expires = past_its_day || order.time_in_force == TimeInForce::Ioc;
                 let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(e) = book.orders.get_mut(&order.client_id.0) {
                     e.checked_until = Some(ts);
+                    e.first_day = Some(first);
                     if expires {
                         e.closed = Some(OrderState::Expired);
                     }
@@ -307,6 +311,7 @@ impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
             rejected: None,
             closed: None,
             checked_until: None,
+            first_day: None,
         };
         let s = status(&booked);
         book.orders.insert(order.client_id.0.clone(), booked);
@@ -413,6 +418,133 @@ mod tests {
             pulse_execution::GateLimits::default(),
         );
         approval.approved.pop().unwrap()
+    }
+
+    /// A limit order through the gate (as `order`).
+    fn limit(
+        id: &str,
+        side: Side,
+        q: &str,
+        price: &str,
+        tif: TimeInForce,
+    ) -> RiskApproved<OrderRequest> {
+        let plain = order(id, side, q).into_inner();
+        let order = OrderRequest {
+            kind: OrderKind::Limit { price: d(price) },
+            time_in_force: tif,
+            ..plain
+        };
+        let spy = Symbol::try_new("SPY").unwrap();
+        let mut rich = Portfolio::with_cash(d("1000000000"));
+        rich.positions.insert(spy.clone(), d("1000000"));
+        let prices = BTreeMap::from([(spy, d("1"))]);
+        let mut approval = pulse_execution::approve_orders(
+            vec![order],
+            &rich,
+            &prices,
+            pulse_execution::GateLimits::default(),
+        );
+        approval.approved.pop().unwrap()
+    }
+
+    fn days_of_prices() -> Closes {
+        // Closes after the 2024-01-02 14:40 decision: 472 (Jan 2), 468 (Jan 3), 465 (Jan 4).
+        Closes(BTreeMap::from([(
+            Symbol::try_new("SPY").unwrap(),
+            vec![
+                (ts("2024-01-02T21:00:00Z"), d("472")),
+                (ts("2024-01-03T21:00:00Z"), d("468")),
+                (ts("2024-01-04T21:00:00Z"), d("465")),
+            ],
+        )]))
+    }
+
+    #[tokio::test]
+    async fn limit_orders_fill_at_the_first_price_that_reaches_the_limit_or_expire() {
+        let broker = PaperBroker::new(
+            PaperBook::new(d("100000"), CostModel::commission_only(d("0"))),
+            days_of_prices(),
+        );
+        let id = |s: &str| ClientOrderId(s.into());
+        broker
+            .submit(&limit("gtc", Side::Buy, "1", "466", TimeInForce::Gtc))
+            .await
+            .unwrap();
+        broker
+            .submit(&limit("day", Side::Buy, "1", "470", TimeInForce::Day))
+            .await
+            .unwrap();
+        broker
+            .submit(&limit("ioc", Side::Buy, "1", "470", TimeInForce::Ioc))
+            .await
+            .unwrap();
+        broker
+            .submit(&limit("sell", Side::Buy, "1", "500", TimeInForce::Day))
+            .await
+            .unwrap();
+        // By Jan 3 21:00: the day order missed 470 on Jan 2 (472) and expired on Jan 3 (a
+        // later day), the ioc order expired at its first price, the 500 limit filled at 472.
+        broker
+            .match_orders_until(ts("2024-01-03T22:00:00Z"))
+            .await
+            .unwrap();
+        let state = |s: Option<OrderStatus>| s.unwrap().state;
+        assert_eq!(
+            state(broker.order_status(&id("ioc")).await.unwrap()),
+            OrderState::Expired
+        );
+        assert_eq!(
+            state(broker.order_status(&id("day")).await.unwrap()),
+            OrderState::Expired
+        );
+        assert_eq!(
+            state(broker.order_status(&id("sell")).await.unwrap()),
+            OrderState::Filled
+        );
+        assert_eq!(
+            state(broker.order_status(&id("gtc")).await.unwrap()),
+            OrderState::New
+        );
+        // The gtc order goes on and fills at 465 on Jan 4 (≤ 466).
+        broker.match_orders().await.unwrap();
+        let fills = broker.take_fills().await.unwrap();
+        let prices: Vec<_> = fills
+            .iter()
+            .map(|f| (f.client_id.0.as_str(), f.price))
+            .collect();
+        assert_eq!(prices, vec![("sell", d("472")), ("gtc", d("465"))]);
+        // Every fill has its own execution id.
+        assert!(fills.iter().all(|f| f.exec_id.is_some()));
+        assert_ne!(fills[0].exec_id, fills[1].exec_id);
+        assert!(broker.open_orders().await.unwrap().is_empty());
+        assert!(
+            broker
+                .order_status(&id("never-sent"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_order_never_fills_and_lists_as_done() {
+        let broker = PaperBroker::new(
+            PaperBook::new(d("100000"), CostModel::commission_only(d("0"))),
+            days_of_prices(),
+        );
+        let id = ClientOrderId("c".into());
+        broker
+            .submit(&limit("c", Side::Buy, "1", "400", TimeInForce::Gtc))
+            .await
+            .unwrap();
+        assert_eq!(broker.open_orders().await.unwrap().len(), 1);
+        let st = broker.cancel(&id).await.unwrap();
+        assert_eq!(st.state, OrderState::Canceled);
+        assert_eq!(st.remaining, d("0"));
+        broker.match_orders().await.unwrap();
+        assert!(broker.take_fills().await.unwrap().is_empty());
+        assert!(broker.open_orders().await.unwrap().is_empty());
+        assert!(broker.cancel(&ClientOrderId("nope".into())).await.is_err());
     }
 
     #[tokio::test]
