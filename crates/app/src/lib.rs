@@ -22,6 +22,8 @@
 //! - [`risk`]: the team's risk settings, stored as one document (show, save validated, reset),
 //!   which runs apply with `RiskSource::Stored`.
 //! - [`runs`]: the recorded runs.
+//! - [`trade`]: the trading runner (paper broker today): the engine fed as bars close by the
+//!   clock, orders journaled before they are sent, restarts resolved by lookup and reconciled.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
 //!   one trial.
 //! - [`sweep_run`]: the sweep use case (search, study, statistics, walk-forward, report model).
@@ -39,5 +41,6 @@ pub mod risk;
 pub mod runs;
 pub mod sweep;
 pub mod sweep_run;
+pub mod trade;
 
 pub use error::AppError;

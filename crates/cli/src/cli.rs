@@ -59,6 +59,10 @@ pub enum Command {
     /// The clock the scheduler runs on: the wall clock, or a simulated one ("time travel").
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Trading runners: the strategy on bars as they close by the clock, orders through a broker
+    /// (paper today), journaled before they are sent.
+    #[command(subcommand)]
+    Trade(TradeCommand),
     /// Search the Pulse thresholds on all cores (grid, random or TPE), with walk-forward
     /// validation and overfitting statistics (deflated Sharpe, PBO).
     Sweep(SweepArgs),
@@ -446,6 +450,55 @@ pub struct RunArgs {
     /// SPEC §4 defaults when none are stored).
     #[arg(long, conflicts_with = "risk_config")]
     pub risk: bool,
+}
+
+/// `pulse trade`
+#[derive(Debug, Subcommand)]
+pub enum TradeCommand {
+    /// Start the runner (warm-up on the bars closed by now) or catch it up to the clock: every
+    /// bar closed since its last step is decided, its orders recorded, then sent.
+    Run {
+        /// The runner's name.
+        #[arg(long, default_value = "pulse")]
+        name: String,
+        /// The broker to trade through.
+        #[arg(long, value_enum, default_value = "paper")]
+        broker: BrokerArg,
+        /// Strategy, cash, costs and risk settings (used when the runner starts).
+        #[command(flatten)]
+        run: Box<RunArgs>,
+    },
+    /// The runner's state, account, orders (with status) and fills.
+    Status {
+        /// The runner's name.
+        #[arg(long, default_value = "pulse")]
+        name: String,
+    },
+    /// Cancel the runner's working orders and stop deciding (it still books fills).
+    Stop {
+        /// The runner's name.
+        #[arg(long, default_value = "pulse")]
+        name: String,
+    },
+    /// Let a stopped or halted runner decide again.
+    Resume {
+        /// The runner's name.
+        #[arg(long, default_value = "pulse")]
+        name: String,
+    },
+    /// Stop the runner and sell every position (through the risk layer's gate).
+    Flatten {
+        /// The runner's name.
+        #[arg(long, default_value = "pulse")]
+        name: String,
+    },
+}
+
+/// Brokers a runner can trade through.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BrokerArg {
+    /// The paper book: fills at the stored closes after each decision.
+    Paper,
 }
 
 /// `pulse risk`

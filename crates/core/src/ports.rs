@@ -333,6 +333,66 @@ pub trait Store {
 
     /// Every stored sector classification, ordered by symbol.
     fn sectors(&self) -> impl Future<Output = Result<Vec<SectorInfo>, Self::Error>> + Send;
+
+    /// In ONE transaction, one step of a trading runner: upserts the state documents, upserts
+    /// the orders by client id (a changed status appends to the order's status history), inserts
+    /// the fills whose execution id is new (a repeated execution id is ignored: fills are
+    /// de-duplicated here) and appends the audit entries. Returns how many fills were new.
+    fn save_trading_step(
+        &self,
+        step: &TradingStep<'_>,
+    ) -> impl Future<Output = Result<usize, Self::Error>> + Send;
+
+    /// A runner's orders, oldest decision first.
+    fn trade_orders(
+        &self,
+        runner: &str,
+    ) -> impl Future<Output = Result<Vec<TradeOrderRecord>, Self::Error>> + Send;
+
+    /// A runner's fills, in execution order.
+    fn trade_fills(
+        &self,
+        runner: &str,
+    ) -> impl Future<Output = Result<Vec<crate::order::Fill>, Self::Error>> + Send;
+
+    /// An order's status history `(when, status)`, oldest first.
+    fn trade_order_history(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Vec<(Timestamp, String)>, Self::Error>> + Send;
+}
+
+/// An order of a trading runner as the journal records it (one row per client id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeOrderRecord {
+    /// The runner that decided it.
+    pub runner: String,
+    /// The order as decided (client id, symbol, side, quantity, kind, time in force).
+    pub order: crate::order::OrderRequest,
+    /// The broker's order id, once known.
+    pub broker_id: Option<String>,
+    /// Where it stands: `intent` (recorded, not yet known to have reached the broker), then the
+    /// broker's state (`new`, `partially_filled`, `filled`, `canceled`, `expired`, `rejected`…).
+    pub status: String,
+    /// Shares filled so far.
+    pub filled: rust_decimal::Decimal,
+    /// When this record was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What one step of a trading runner writes, together.
+#[derive(Debug, Clone, Copy)]
+pub struct TradingStep<'a> {
+    /// The runner.
+    pub runner: &'a str,
+    /// State documents `(key, json)` (the engine, the paper book, the runner's status).
+    pub documents: &'a [(&'a str, String)],
+    /// Orders to upsert by client id.
+    pub orders: &'a [TradeOrderRecord],
+    /// Fills to insert (each with an execution id; repeated ids are ignored).
+    pub fills: &'a [crate::order::Fill],
+    /// Audit entries to append.
+    pub audit: &'a [AuditEntry],
 }
 
 /// One finished trial of a parameter study (`pulse sweep --study NAME`), as stored for resuming.

@@ -531,12 +531,27 @@ impl<S: Strategy> Engine<S> {
         &self,
         orders: Vec<OrderRequest>,
     ) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
+        self.approve_with(orders, &[])
+    }
+
+    /// [`Engine::approve`], counting the proceeds of `working_sells` (sells of the same
+    /// decision already at the broker, not yet filled: their cash is on its way) at the latest
+    /// closes.
+    pub fn approve_with(
+        &self,
+        orders: Vec<OrderRequest>,
+        working_sells: &[(Symbol, Decimal)],
+    ) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
         let prices: BTreeMap<Symbol, Decimal> = self
             .last_prices
             .iter()
             .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
             .collect();
-        self.gate(orders, &prices, self.margin_credit())
+        let proceeds: Decimal = working_sells
+            .iter()
+            .filter_map(|(s, q)| prices.get(s).map(|p| *q * p))
+            .sum();
+        self.gate(orders, &prices, self.margin_credit() + proceeds)
     }
 
     /// The gate before the broker: no short sale, buys within the cash (and the margin credit),

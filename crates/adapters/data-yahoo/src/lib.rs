@@ -2,7 +2,7 @@
 //! [`YahooClient`] (Yahoo Finance chart API: daily and 1-minute bars, dividends, splits) and
 //! [`AlphaVantageClient`] (Alpha Vantage daily-adjusted and 1-minute series).
 //!
-//! Both share one HTTP layer ([`HttpConfig`]): a rate limiter (minimum interval between request
+//! Both share one HTTP layer (`pulse-http`'s client, configured by [`HttpConfig`]): a rate limiter (minimum interval between request
 //! starts), retries with exponential backoff and deterministic jitter on HTTP 429, 5xx, timeouts
 //! and connection errors (honouring `Retry-After`), and errors that name the host, never the URL.
 //! The parsers ([`parse_chart_json`], [`alphavantage::parse_daily_adjusted`],

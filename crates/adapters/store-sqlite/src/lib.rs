@@ -28,14 +28,14 @@ use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
 use pulse_core::ports::{
     AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportPolicy, ImportSummary, RunRecord,
-    SeriesSummary, Store, StoredTrial,
+    SeriesSummary, Store, StoredTrial, TradeOrderRecord, TradingStep,
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
 use pulse_core::sector::SectorInfo;
 use pulse_core::{
-    AssetClass, Bar, CorporateAction, CorporateActionKind, Currency, Exchange, Instrument, Symbol,
-    Timeframe, WallClock,
+    AssetClass, Bar, ClientOrderId, CorporateAction, CorporateActionKind, Currency, Exchange, Fill,
+    Instrument, OrderKind, OrderRequest, Side, Symbol, TimeInForce, Timeframe, WallClock,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -1475,5 +1475,264 @@ impl Store for SqliteStore {
 
     async fn sectors(&self) -> Result<Vec<SectorInfo>, StoreError> {
         self.read_sectors().await
+    }
+
+    async fn save_trading_step(&self, step: &TradingStep<'_>) -> Result<usize, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db("beginning the trading step", e))?;
+        for (key, value) in step.documents {
+            sqlx::query(
+                "INSERT INTO documents (key, value_json) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
+            )
+            .bind(*key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("saving document {key}"), e))?;
+        }
+        for r in step.orders {
+            let o = &r.order;
+            let (kind, limit) = match o.kind {
+                OrderKind::Market => ("market", None),
+                OrderKind::Limit { price } => ("limit", Some(price.to_string())),
+            };
+            let tif = match o.time_in_force {
+                TimeInForce::Day => "day",
+                TimeInForce::Gtc => "gtc",
+                TimeInForce::Ioc => "ioc",
+            };
+            let previous: Option<(String,)> =
+                sqlx::query_as("SELECT status FROM trade_orders WHERE client_id = ?")
+                    .bind(&o.client_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.db("reading an order's status", e))?;
+            sqlx::query(
+                "INSERT INTO trade_orders (client_id, runner, symbol, side, quantity, kind, \
+                 limit_price, time_in_force, decided_at, broker_id, status, filled, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (client_id) DO UPDATE SET broker_id = COALESCE(excluded.broker_id, \
+                 trade_orders.broker_id), status = excluded.status, filled = excluded.filled, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&o.client_id.0)
+            .bind(&r.runner)
+            .bind(o.symbol.as_str())
+            .bind(o.side.as_str())
+            .bind(o.quantity.to_string())
+            .bind(kind)
+            .bind(limit)
+            .bind(tif)
+            .bind(o.decided_at.as_second())
+            .bind(&r.broker_id)
+            .bind(&r.status)
+            .bind(r.filled.to_string())
+            .bind(r.updated_at.as_second())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("recording order {}", o.client_id), e))?;
+            if previous.is_none_or(|(p,)| p != r.status) {
+                sqlx::query(
+                    "INSERT INTO trade_order_history (client_id, ts, status) VALUES (?, ?, ?)",
+                )
+                .bind(&o.client_id.0)
+                .bind(r.updated_at.as_second())
+                .bind(&r.status)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db("appending to an order's history", e))?;
+            }
+        }
+        let mut new_fills = 0;
+        for f in step.fills {
+            let exec_id = f
+                .exec_id
+                .clone()
+                .unwrap_or_else(|| format!("{}@{}", f.client_id, f.ts.as_second()));
+            let done = sqlx::query(
+                "INSERT INTO trade_fills (exec_id, runner, client_id, symbol, side, quantity, \
+                 price, fee, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exec_id) DO NOTHING",
+            )
+            .bind(&exec_id)
+            .bind(step.runner)
+            .bind(&f.client_id.0)
+            .bind(f.symbol.as_str())
+            .bind(f.side.as_str())
+            .bind(f.quantity.to_string())
+            .bind(f.price.to_string())
+            .bind(f.fee.to_string())
+            .bind(f.ts.as_second())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(format!("recording fill {exec_id}"), e))?;
+            new_fills += done.rows_affected() as usize;
+        }
+        for a in step.audit {
+            sqlx::query("INSERT INTO audit_log (ts, subsystem, entry_json) VALUES (?, ?, ?)")
+                .bind(a.ts.as_second())
+                .bind(&a.subsystem)
+                .bind(&a.entry_json)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db("appending to the audit log", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.db("committing the trading step", e))?;
+        Ok(new_fills)
+    }
+
+    async fn trade_orders(&self, runner: &str) -> Result<Vec<TradeOrderRecord>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            Option<String>,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT client_id, symbol, side, quantity, kind, limit_price, time_in_force, \
+             decided_at, broker_id, status, filled, updated_at FROM trade_orders \
+             WHERE runner = ? ORDER BY decided_at, client_id",
+        )
+        .bind(runner)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading the orders", e))?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    symbol,
+                    side,
+                    qty,
+                    kind,
+                    limit,
+                    tif,
+                    decided,
+                    broker_id,
+                    status,
+                    filled,
+                    upd,
+                )| {
+                    let bad = |col: &'static str, v: &str, why: &str| {
+                        self.corrupt("trade_orders", col, &id, v, why)
+                    };
+                    let dec = |col: &'static str, v: &str| {
+                        Decimal::from_str(v).map_err(|_| bad(col, v, "not a decimal"))
+                    };
+                    let kind = match (kind.as_str(), limit) {
+                        ("market", _) => OrderKind::Market,
+                        ("limit", Some(p)) => OrderKind::Limit {
+                            price: dec("limit_price", &p)?,
+                        },
+                        (k, _) => return Err(bad("kind", k, "not market or limit with a price")),
+                    };
+                    let time_in_force = match tif.as_str() {
+                        "day" => TimeInForce::Day,
+                        "gtc" => TimeInForce::Gtc,
+                        "ioc" => TimeInForce::Ioc,
+                        t => return Err(bad("time_in_force", t, "not day, gtc or ioc")),
+                    };
+                    Ok(TradeOrderRecord {
+                        runner: runner.to_string(),
+                        order: OrderRequest {
+                            client_id: ClientOrderId(id.clone()),
+                            symbol: Symbol::try_new(&symbol)
+                                .map_err(|e| bad("symbol", &symbol, &e.to_string()))?,
+                            side: parse_side(&side)
+                                .ok_or_else(|| bad("side", &side, "not buy/sell"))?,
+                            quantity: dec("quantity", &qty)?,
+                            decided_at: self.decode_ts(
+                                "trade_orders",
+                                "decided_at",
+                                &id,
+                                decided,
+                            )?,
+                            kind,
+                            time_in_force,
+                        },
+                        broker_id,
+                        status,
+                        filled: dec("filled", &filled)?,
+                        updated_at: self.decode_ts("trade_orders", "updated_at", &id, upd)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn trade_fills(&self, runner: &str) -> Result<Vec<Fill>, StoreError> {
+        type Row = (String, String, String, String, String, String, String, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT exec_id, client_id, symbol, side, quantity, price, fee, ts FROM trade_fills \
+             WHERE runner = ? ORDER BY ts, rowid",
+        )
+        .bind(runner)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading the fills", e))?;
+        rows.into_iter()
+            .map(|(exec_id, client_id, symbol, side, qty, price, fee, ts)| {
+                let bad = |col: &'static str, v: &str, why: &str| {
+                    self.corrupt("trade_fills", col, &exec_id, v, why)
+                };
+                let dec = |col: &'static str, v: &str| {
+                    Decimal::from_str(v).map_err(|_| bad(col, v, "not a decimal"))
+                };
+                Ok(Fill {
+                    client_id: ClientOrderId(client_id.clone()),
+                    symbol: Symbol::try_new(&symbol)
+                        .map_err(|e| bad("symbol", &symbol, &e.to_string()))?,
+                    side: parse_side(&side).ok_or_else(|| bad("side", &side, "not buy/sell"))?,
+                    quantity: dec("quantity", &qty)?,
+                    price: dec("price", &price)?,
+                    fee: dec("fee", &fee)?,
+                    ts: self.decode_ts("trade_fills", "ts", &exec_id, ts)?,
+                    exec_id: Some(exec_id.clone()),
+                })
+            })
+            .collect()
+    }
+
+    async fn trade_order_history(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<(Timestamp, String)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT ts, status FROM trade_order_history WHERE client_id = ? ORDER BY id",
+        )
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db("reading an order's history", e))?;
+        rows.into_iter()
+            .map(|(ts, status)| {
+                Ok((
+                    self.decode_ts("trade_order_history", "ts", &client_id, ts)?,
+                    status,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// `buy` / `sell` as stored.
+fn parse_side(s: &str) -> Option<Side> {
+    match s {
+        "buy" => Some(Side::Buy),
+        "sell" => Some(Side::Sell),
+        _ => None,
     }
 }

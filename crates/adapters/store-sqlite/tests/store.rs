@@ -88,8 +88,8 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(latest_schema_version(), 5);
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(latest_schema_version(), 6);
+    assert_eq!(store.schema_version().await.unwrap(), 6);
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts, store_sqlite::TableCounts::default());
     store.close().await;
@@ -99,7 +99,7 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     assert_eq!((header[18], header[19]), (2, 2));
     // Opening again is a no-op migration.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 5);
+    assert_eq!(again.schema_version().await.unwrap(), 6);
 }
 
 #[tokio::test]
@@ -512,7 +512,7 @@ async fn instruments_upsert_and_data_survive_reopening() {
     drop(store);
 
     let reopened = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 5);
+    assert_eq!(reopened.schema_version().await.unwrap(), 6);
     assert_eq!(reopened.table_counts().await.unwrap(), counts);
     assert_eq!(content_checksum(&reopened).await, checksum);
     assert_eq!(

@@ -155,9 +155,16 @@ fn first_close_after<'a>(
 /// Stored daily closes as the paper broker's prices: the real (raw, unadjusted) close of each
 /// session, stamped at its session's close (it does not exist before; the runtime matches only
 /// prices stamped at or before its clock).
-struct StoreCloses<'a, S> {
+pub(crate) struct StoreCloses<'a, S> {
     store: &'a S,
     exchange: Exchange,
+}
+
+impl<'a, S> StoreCloses<'a, S> {
+    /// Closes of `store`'s daily bars, stamped at `exchange`'s session closes.
+    pub(crate) fn new(store: &'a S, exchange: Exchange) -> Self {
+        StoreCloses { store, exchange }
+    }
 }
 
 impl<S: Store + Sync> PriceSource for StoreCloses<'_, S> {
@@ -289,6 +296,11 @@ async fn runner_lock<S: Store>(store: &S) -> Result<S::Lock, AppError> {
 }
 
 /// The clock's now and whether it is simulated.
+/// The clock's instant (time travel's when on) and whether it is simulated.
+pub(crate) async fn clock_now<S: Store>(store: &S) -> Result<(Timestamp, bool), AppError> {
+    now(store).await
+}
+
 async fn now<S: Store>(store: &S) -> Result<(Timestamp, bool), AppError> {
     let doc: Option<ClockDoc> = match store.document(CLOCK).await.map_err(AppError::port)? {
         Some(s) => Some(

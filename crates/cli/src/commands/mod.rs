@@ -9,6 +9,7 @@ pub mod risk;
 pub mod serve;
 pub mod sweep;
 pub mod ta;
+pub mod trade;
 
 use crate::app::{App, usage};
 use crate::cli::{Cli, Command};
@@ -43,6 +44,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Simulate(args) => backtest::simulate(app, args).await,
         Command::Strategy(cmd) => backtest::strategy(app, cmd),
         Command::Risk(cmd) => risk::run(app, cmd).await,
+        Command::Trade(cmd) => trade::run(app, cmd).await,
         Command::Runs(args) => backtest::runs(app, args).await,
         Command::Portfolio(cmd) => portfolio::run(app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(app, cmd).await,

@@ -1,0 +1,722 @@
+//! The trading runner (issue 13, first slice): a strategy's [`Engine`] — the one of backtests —
+//! fed bar by bar as bars close by the clock (time travel drives it), its risk-approved orders
+//! sent through the [`Broker`] port, fills booked back, and every step journaled so that a
+//! `kill -9` anywhere loses nothing and sends nothing twice.
+//!
+//! A step (one closed bar), in this order:
+//! 1. the broker matches working orders at prices up to the bar's close; new fills (by execution
+//!    id) are booked into the engine;
+//! 2. the engine decides at the bar's close (strategy → risk layer → sizing → the gate);
+//! 3. ONE transaction records the engine, the paper book, the runner's progress, the fills and
+//!    every new order with status `intent` — before anything is sent;
+//! 4. each order is submitted, and a second transaction records the broker's answer.
+//!
+//! A restart resolves every `intent` order by a lookup by client id at the broker (never a
+//! blind re-send): known → its status is recorded; unknown → approved again by the engine and
+//! submitted. Then the engine's account is reconciled with the broker's: a mismatch it cannot
+//! explain halts the runner and is reported — it never trades to "fix" it.
+//!
+//! Brokers: `paper` (the paper book filling at the stored closes after each decision, persisted
+//! with the runner's state). Live brokers (Alpaca, KIS) come behind the same port.
+
+use crate::AppError;
+use crate::backtest::{Prepared, RunSettings, prepare};
+use crate::rebalance::{StoreCloses, clock_now, session_close};
+use broker_paper::{PaperBook, PaperBroker};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use pulse_core::ports::{AuditEntry, Store, TradeOrderRecord, TradingStep};
+use pulse_core::{ClientOrderId, Exchange, Fill, OrderRequest, Portfolio, Side, Symbol, Timeframe};
+use pulse_engine::{Engine, Event};
+use pulse_execution::{Broker, OrderState, OrderStatus, RiskApproved};
+use pulse_risk::RiskEvent;
+use pulse_strategy::MarketSnapshot;
+use pulse_strategy::pulse::PulseStrategy;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+
+/// Which broker a runner trades through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerChoice {
+    /// The paper book: fills at the stored closes after each decision.
+    Paper,
+}
+
+/// Whether a runner decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum RunnerStatus {
+    /// Deciding at every closed bar.
+    Running,
+    /// Stopped by a person (`pulse trade stop`): working orders were cancelled.
+    Stopped,
+    /// Halted by a reconciliation mismatch; a person must look before it trades again.
+    Halted {
+        /// What did not match.
+        reason: String,
+    },
+}
+
+/// A runner's progress and settings, stored with its engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerMeta {
+    /// The runner's name (documents and orders are keyed by it).
+    pub name: String,
+    /// The broker.
+    pub broker: BrokerChoice,
+    /// Running, stopped or halted.
+    pub status: RunnerStatus,
+    /// When it was started (clock time).
+    pub started_at: Timestamp,
+    /// Close instant of the last bar processed.
+    pub last_close: Option<Timestamp>,
+    /// Exchange whose calendar gives the bars' close instants.
+    pub exchange: Exchange,
+    /// Bar size.
+    pub timeframe: Timeframe,
+}
+
+/// What `pulse trade run` asks for.
+#[derive(Debug, Clone)]
+pub struct TradeRequest {
+    /// The runner's name.
+    pub name: String,
+    /// The broker.
+    pub broker: BrokerChoice,
+    /// Strategy, starting cash, costs, sizing, risk (as for a backtest).
+    pub settings: RunSettings,
+}
+
+/// What one `pulse trade run` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TradeOutcome {
+    /// The runner after the run.
+    pub meta: RunnerMeta,
+    /// The clock's instant the run caught up to.
+    pub now: Timestamp,
+    /// True when this run started the runner (warm-up on the bars closed before now).
+    pub started: bool,
+    /// Bars processed (decision steps) by this run.
+    pub steps: usize,
+    /// Orders sent by this run (including `intent` orders resolved at the restart).
+    pub submitted: Vec<OrderRequest>,
+    /// Fills booked by this run.
+    pub fills: Vec<Fill>,
+    /// Risk events of this run's decisions.
+    pub risk_events: Vec<RiskEvent>,
+    /// `intent` orders found at the start and how each was resolved.
+    pub resolved: Vec<String>,
+    /// The account after the run.
+    pub account: Portfolio,
+}
+
+/// A runner's state as `pulse trade status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TradeStatus {
+    /// Progress and settings.
+    pub meta: RunnerMeta,
+    /// The engine's account (cash and positions).
+    pub account: Portfolio,
+    /// Every order, oldest first.
+    pub orders: Vec<TradeOrderRecord>,
+    /// Every fill, oldest first.
+    pub fills: Vec<Fill>,
+}
+
+fn key(name: &str, part: &str) -> String {
+    format!("trade/{name}/{part}")
+}
+
+/// The stored state of a runner.
+struct Stored {
+    meta: RunnerMeta,
+    engine: Engine<PulseStrategy>,
+    book: PaperBook,
+}
+
+async fn load<S: Store>(store: &S, name: &str) -> Result<Option<Stored>, AppError> {
+    let read = |part: &'static str| {
+        let k = key(name, part);
+        async move {
+            store
+                .document(&k)
+                .await
+                .map_err(AppError::port)?
+                .ok_or_else(|| AppError::State(format!("runner {name}: {k} is missing")))
+        }
+    };
+    let Some(meta) = store
+        .document(&key(name, "meta"))
+        .await
+        .map_err(AppError::port)?
+    else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str, e: serde_json::Error| {
+        AppError::State(format!("runner {name}: stored {what} is corrupt: {e}"))
+    };
+    let meta: RunnerMeta = serde_json::from_str(&meta).map_err(|e| corrupt("meta", e))?;
+    let engine = serde_json::from_str(&read("engine").await?).map_err(|e| corrupt("engine", e))?;
+    let book = serde_json::from_str(&read("book").await?).map_err(|e| corrupt("book", e))?;
+    Ok(Some(Stored { meta, engine, book }))
+}
+
+fn documents(s: &Stored, book: &PaperBook) -> Result<Vec<(String, String)>, AppError> {
+    let json = |what: &str, r: Result<String, serde_json::Error>| {
+        r.map_err(|e| AppError::State(format!("cannot serialize the runner's {what}: {e}")))
+    };
+    Ok(vec![
+        (
+            key(&s.meta.name, "meta"),
+            json("meta", serde_json::to_string(&s.meta))?,
+        ),
+        (
+            key(&s.meta.name, "engine"),
+            json("engine", serde_json::to_string(&s.engine))?,
+        ),
+        (
+            key(&s.meta.name, "book"),
+            json("book", serde_json::to_string(book))?,
+        ),
+    ])
+}
+
+async fn save_step<S: Store>(
+    store: &S,
+    s: &Stored,
+    book: &PaperBook,
+    orders: &[TradeOrderRecord],
+    fills: &[Fill],
+    audit: &[AuditEntry],
+) -> Result<usize, AppError> {
+    let docs = documents(s, book)?;
+    let docs: Vec<(&str, String)> = docs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    store
+        .save_trading_step(&TradingStep {
+            runner: &s.meta.name,
+            documents: &docs,
+            orders,
+            fills,
+            audit,
+        })
+        .await
+        .map_err(AppError::port)
+}
+
+fn state_name(state: OrderState) -> &'static str {
+    match state {
+        OrderState::New => "new",
+        OrderState::Pending => "pending",
+        OrderState::PartiallyFilled => "partially_filled",
+        OrderState::Filled => "filled",
+        OrderState::Canceled => "canceled",
+        OrderState::Expired => "expired",
+        OrderState::Rejected => "rejected",
+    }
+}
+
+fn record(runner: &str, order: &OrderRequest, status: &str, at: Timestamp) -> TradeOrderRecord {
+    TradeOrderRecord {
+        runner: runner.to_string(),
+        order: order.clone(),
+        broker_id: None,
+        status: status.to_string(),
+        filled: Decimal::ZERO,
+        updated_at: at,
+    }
+}
+
+fn from_status(
+    runner: &str,
+    order: &OrderRequest,
+    st: &OrderStatus,
+    at: Timestamp,
+) -> TradeOrderRecord {
+    TradeOrderRecord {
+        runner: runner.to_string(),
+        order: order.clone(),
+        broker_id: st.broker_id.clone(),
+        status: state_name(st.state).to_string(),
+        filled: st.filled,
+        updated_at: at,
+    }
+}
+
+/// The close instant of the bar stamped `ts`: a daily bar closes at its session's close, an
+/// intraday bar one bar later.
+fn close_of(exchange: Exchange, timeframe: Timeframe, ts: Timestamp) -> Option<Timestamp> {
+    match timeframe {
+        Timeframe::D1 => session_close(exchange, ts.to_zoned(TimeZone::UTC).date()),
+        intraday => ts
+            .checked_add(jiff::SignedDuration::from_secs(intraday.seconds()))
+            .ok(),
+    }
+}
+
+fn audit(ts: Timestamp, entry: serde_json::Value) -> AuditEntry {
+    AuditEntry {
+        ts,
+        subsystem: "trade".to_string(),
+        entry_json: entry.to_string(),
+    }
+}
+
+/// Runs a runner up to the clock's now: starts it when it does not exist (warm-up on the bars
+/// closed by now), else resolves `intent` orders, reconciles, and processes every bar that
+/// closed since the last run. `on_step` is called after each step's decision is committed and
+/// before its orders are sent; `ControlFlow::Break` stops the run right there (Ctrl-C, tests of
+/// a crash between the record and the send), as a crash would.
+pub async fn run<S: Store + Sync>(
+    store: &S,
+    request: &TradeRequest,
+    mut on_step: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<TradeOutcome, AppError> {
+    let (now, _) = clock_now(store).await?;
+    let prepared: Prepared = prepare(store, &request.settings).await?;
+    let exchange = prepared.market.exchange;
+    let timeframe = prepared.timeframe;
+    let data = &prepared.market.data;
+    let closes: Vec<Option<Timestamp>> = data
+        .timeline
+        .iter()
+        .map(|ts| close_of(exchange, timeframe, *ts))
+        .collect();
+    let mut outcome = TradeOutcome {
+        meta: RunnerMeta {
+            name: request.name.clone(),
+            broker: request.broker,
+            status: RunnerStatus::Running,
+            started_at: now,
+            last_close: None,
+            exchange,
+            timeframe,
+        },
+        now,
+        started: false,
+        steps: 0,
+        submitted: Vec::new(),
+        fills: Vec::new(),
+        risk_events: Vec::new(),
+        resolved: Vec::new(),
+        account: Portfolio::default(),
+    };
+    let mut bars = BTreeMap::new();
+    let mut context = BTreeMap::new();
+    let mut stored = match load(store, &request.name).await? {
+        Some(s) => s,
+        None => {
+            // Start: warm up on every bar closed by now (decisions discarded: the account has
+            // not traded them), then the next close is the first of the live window.
+            let strategy = PulseStrategy::try_new(prepared.cfg.clone()).map_err(|source| {
+                AppError::Strategy {
+                    origin: "strategy".to_string(),
+                    source,
+                }
+            })?;
+            let mut engine = Engine::new(
+                strategy,
+                prepared.config.engine.clone(),
+                prepared.account.clone(),
+            );
+            let mut last_close = None;
+            for (i, close) in closes.iter().enumerate() {
+                let Some(close) = *close else { continue };
+                if close > now {
+                    break;
+                }
+                data.fill_bars_at(i, &mut bars);
+                data.fill_context_at(i, &mut context);
+                engine
+                    .process(Event::BarClose(MarketSnapshot {
+                        ts: close,
+                        bars: &bars,
+                        context: &context,
+                    }))
+                    .map_err(|e| AppError::State(format!("warm-up: {e}")))?;
+                last_close = Some(close);
+            }
+            engine.open_window();
+            let book = PaperBook {
+                quantity_dp: if request.settings.fractional { 6 } else { 0 },
+                ..PaperBook::new(prepared.account.cash, prepared.config.engine.costs.clone())
+            };
+            outcome.meta.last_close = last_close;
+            outcome.started = true;
+            let s = Stored {
+                meta: outcome.meta.clone(),
+                engine,
+                book: book.clone(),
+            };
+            let entry = serde_json::json!({"start": request.name, "warm_up_until": last_close});
+            save_step(store, &s, &book, &[], &[], &[audit(now, entry)]).await?;
+            s
+        }
+    };
+    if let RunnerStatus::Halted { reason } = &stored.meta.status {
+        return Err(AppError::State(format!(
+            "runner {} is halted ({reason}): `pulse trade resume` after looking",
+            request.name
+        )));
+    }
+    // A stopped runner still books the fills of what it had sent (a flatten's sells), but
+    // decides nothing.
+    let deciding = stored.meta.status == RunnerStatus::Running;
+    let name = request.name.clone();
+    let broker = PaperBroker::new(
+        stored.book.clone(),
+        StoreCloses::new(store, stored.meta.exchange),
+    );
+    // Restart: resolve every order recorded as `intent` by a lookup, never a blind re-send.
+    let journal = store.trade_orders(&name).await.map_err(AppError::port)?;
+    let mut seen_fills: BTreeSet<String> = store
+        .trade_fills(&name)
+        .await
+        .map_err(AppError::port)?
+        .into_iter()
+        .filter_map(|f| f.exec_id)
+        .collect();
+    let mut resolved_records = Vec::new();
+    let mut unseen: Vec<OrderRequest> = Vec::new();
+    for r in journal.iter().filter(|r| r.status == "intent") {
+        let cid = &r.order.client_id;
+        match broker.order_status(cid).await.map_err(AppError::port)? {
+            Some(st) => {
+                outcome.resolved.push(format!(
+                    "{cid}: found at the broker ({})",
+                    state_name(st.state)
+                ));
+                resolved_records.push(from_status(&name, &r.order, &st, now));
+            }
+            None => unseen.push(r.order.clone()),
+        }
+    }
+    if !unseen.is_empty() {
+        // Approved again together (a decision's sells pay for its buys), counting the
+        // proceeds of its sells that did reach the broker and still work.
+        let working_sells: Vec<(Symbol, Decimal)> = broker
+            .open_orders()
+            .await
+            .map_err(AppError::port)?
+            .iter()
+            .filter_map(|st| {
+                let r = journal.iter().find(|r| r.order.client_id == st.client_id)?;
+                (r.order.side == Side::Sell).then(|| (r.order.symbol.clone(), st.remaining))
+            })
+            .collect();
+        let (approved, refused) = stored.engine.approve_with(unseen, &working_sells);
+        for order in &approved {
+            let st = broker.submit(order).await.map_err(AppError::port)?;
+            outcome.resolved.push(format!(
+                "{}: never reached the broker, approved again and sent",
+                order.client_id
+            ));
+            outcome.submitted.push(order.get().clone());
+            resolved_records.push(from_status(&name, order.get(), &st, now));
+        }
+        for e in refused {
+            if let pulse_risk::RiskEventKind::OrderRefused { client_id, .. } = &e.kind {
+                if let Some(r) = journal.iter().find(|r| &r.order.client_id.0 == client_id) {
+                    resolved_records.push(record(&name, &r.order, "refused", now));
+                }
+                outcome.resolved.push(format!(
+                    "{client_id}: never reached the broker, refused now: {}",
+                    e.message
+                ));
+            }
+        }
+    }
+    if !resolved_records.is_empty() {
+        stored.book = broker.book();
+        save_step(store, &stored, &stored.book, &resolved_records, &[], &[]).await?;
+    }
+    // Reconcile: the broker's account is the truth; the engine's must equal it.
+    let at_broker = broker.account().await.map_err(AppError::port)?;
+    if let Some(reason) = mismatch(stored.engine.portfolio(), &at_broker) {
+        stored.meta.status = RunnerStatus::Halted {
+            reason: reason.clone(),
+        };
+        let entry = serde_json::json!({"halted": name, "reason": reason});
+        save_step(
+            store,
+            &stored,
+            &broker.book(),
+            &[],
+            &[],
+            &[audit(now, entry)],
+        )
+        .await?;
+        return Err(AppError::State(format!(
+            "runner {name} halted: the account does not match the broker's ({reason}); nothing was traded"
+        )));
+    }
+    // Every bar closed since the last step.
+    for (i, close) in closes.iter().enumerate() {
+        let Some(close) = *close else { continue };
+        if stored.meta.last_close.is_some_and(|l| close <= l) {
+            continue;
+        }
+        if close > now {
+            break;
+        }
+        broker
+            .match_orders_until(close)
+            .await
+            .map_err(AppError::port)?;
+        let fills: Vec<Fill> = broker
+            .take_fills()
+            .await
+            .map_err(AppError::port)?
+            .into_iter()
+            .filter(|f| {
+                f.exec_id
+                    .as_ref()
+                    .is_none_or(|id| seen_fills.insert(id.clone()))
+            })
+            .collect();
+        for fill in &fills {
+            stored
+                .engine
+                .process(Event::Fill(fill))
+                .map_err(|e| AppError::State(format!("booking fill {}: {e}", fill.client_id)))?;
+        }
+        // The filled orders' new status goes into the journal with the fills.
+        let mut updated: Vec<TradeOrderRecord> = Vec::new();
+        let filled_ids: BTreeSet<&ClientOrderId> = fills.iter().map(|f| &f.client_id).collect();
+        for cid in filled_ids {
+            let Some(order) =
+                journal_order(store, &name, cid, &outcome.submitted, &journal).await?
+            else {
+                continue;
+            };
+            if let Some(st) = broker.order_status(cid).await.map_err(AppError::port)? {
+                updated.push(from_status(&name, &order, &st, close));
+            }
+        }
+        stored.meta.last_close = Some(close);
+        if !deciding {
+            save_step(store, &stored, &broker.book(), &updated, &fills, &[]).await?;
+            if on_step(outcome.steps).is_break() {
+                break;
+            }
+            outcome.steps += 1;
+            outcome.fills.extend(fills);
+            continue;
+        }
+        data.fill_bars_at(i, &mut bars);
+        data.fill_context_at(i, &mut context);
+        let out = stored
+            .engine
+            .process(Event::BarClose(MarketSnapshot {
+                ts: close,
+                bars: &bars,
+                context: &context,
+            }))
+            .map_err(|e| AppError::State(format!("deciding at {close}: {e}")))?;
+        let mut intents = updated;
+        intents.extend(
+            out.orders
+                .iter()
+                .map(|o| record(&name, o.get(), "intent", close)),
+        );
+        let mut entries: Vec<AuditEntry> = out
+            .risk_events
+            .iter()
+            .map(|e| audit(close, serde_json::json!({"risk": e})))
+            .collect();
+        entries.extend(
+            out.alert
+                .iter()
+                .map(|a| audit(close, serde_json::json!({"alert": a}))),
+        );
+        entries.extend(
+            out.orders
+                .iter()
+                .map(|o| audit(close, serde_json::json!({"order": o}))),
+        );
+        // Recorded before anything is sent.
+        save_step(store, &stored, &broker.book(), &intents, &fills, &entries).await?;
+        if on_step(outcome.steps).is_break() {
+            outcome.steps += 1;
+            outcome.fills.extend(fills);
+            break;
+        }
+        let mut sent = Vec::with_capacity(out.orders.len());
+        for order in &out.orders {
+            let st = broker.submit(order).await.map_err(AppError::port)?;
+            sent.push(from_status(&name, order.get(), &st, close));
+        }
+        if !sent.is_empty() {
+            save_step(store, &stored, &broker.book(), &sent, &[], &[]).await?;
+        }
+        outcome.steps += 1;
+        outcome.submitted.extend(
+            out.orders
+                .iter()
+                .map(|o: &RiskApproved<OrderRequest>| o.get().clone()),
+        );
+        outcome.fills.extend(fills);
+        outcome.risk_events.extend(out.risk_events);
+    }
+    outcome.meta = stored.meta.clone();
+    outcome.account = stored.engine.portfolio().clone();
+    Ok(outcome)
+}
+
+/// The order with client id `cid`: sent by this run, in the journal read at its start, or (sent
+/// by an earlier step of this run) read again.
+async fn journal_order<S: Store>(
+    store: &S,
+    name: &str,
+    cid: &ClientOrderId,
+    submitted: &[OrderRequest],
+    journal: &[TradeOrderRecord],
+) -> Result<Option<OrderRequest>, AppError> {
+    if let Some(o) = submitted.iter().find(|o| &o.client_id == cid) {
+        return Ok(Some(o.clone()));
+    }
+    if let Some(r) = journal.iter().find(|r| &r.order.client_id == cid) {
+        return Ok(Some(r.order.clone()));
+    }
+    Ok(store
+        .trade_orders(name)
+        .await
+        .map_err(AppError::port)?
+        .into_iter()
+        .find(|r| &r.order.client_id == cid)
+        .map(|r| r.order))
+}
+
+/// The first difference between the engine's account and the broker's, if any.
+fn mismatch(engine: &Portfolio, broker: &Portfolio) -> Option<String> {
+    if engine.cash != broker.cash {
+        return Some(format!(
+            "cash {} here, {} at the broker",
+            engine.cash, broker.cash
+        ));
+    }
+    let symbols: BTreeSet<&Symbol> = engine
+        .positions
+        .keys()
+        .chain(broker.positions.keys())
+        .collect();
+    for s in symbols {
+        let (a, b) = (engine.quantity(s), broker.quantity(s));
+        if a != b {
+            return Some(format!("{s}: {a} here, {b} at the broker"));
+        }
+    }
+    None
+}
+
+/// A runner's account, orders and fills.
+pub async fn status<S: Store>(store: &S, name: &str) -> Result<TradeStatus, AppError> {
+    let s = load(store, name).await?.ok_or_else(|| {
+        AppError::State(format!(
+            "no runner named {name} (start it with `pulse trade run`)"
+        ))
+    })?;
+    Ok(TradeStatus {
+        account: s.engine.portfolio().clone(),
+        meta: s.meta,
+        orders: store.trade_orders(name).await.map_err(AppError::port)?,
+        fills: store.trade_fills(name).await.map_err(AppError::port)?,
+    })
+}
+
+/// Stops a runner: cancels its working orders at the broker and stops deciding until resumed.
+/// Returns the cancelled orders' client ids.
+pub async fn stop<S: Store + Sync>(store: &S, name: &str) -> Result<Vec<ClientOrderId>, AppError> {
+    let (now, _) = clock_now(store).await?;
+    let mut s = load(store, name)
+        .await?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
+    let broker = PaperBroker::new(s.book.clone(), StoreCloses::new(store, s.meta.exchange));
+    let journal = store.trade_orders(name).await.map_err(AppError::port)?;
+    let mut cancelled = Vec::new();
+    let mut records = Vec::new();
+    for st in broker.open_orders().await.map_err(AppError::port)? {
+        let done = broker.cancel(&st.client_id).await.map_err(AppError::port)?;
+        if let Some(r) = journal.iter().find(|r| r.order.client_id == st.client_id) {
+            records.push(from_status(name, &r.order, &done, now));
+        }
+        cancelled.push(st.client_id);
+    }
+    s.meta.status = RunnerStatus::Stopped;
+    let entry = serde_json::json!({"stop": name, "cancelled": cancelled});
+    save_step(
+        store,
+        &s,
+        &broker.book(),
+        &records,
+        &[],
+        &[audit(now, entry)],
+    )
+    .await?;
+    Ok(cancelled)
+}
+
+/// Resumes a stopped or halted runner (a person has looked).
+pub async fn resume<S: Store>(store: &S, name: &str) -> Result<RunnerMeta, AppError> {
+    let (now, _) = clock_now(store).await?;
+    let mut s = load(store, name)
+        .await?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
+    s.meta.status = RunnerStatus::Running;
+    let book = s.book.clone();
+    let entry = serde_json::json!({"resume": name});
+    save_step(store, &s, &book, &[], &[], &[audit(now, entry)]).await?;
+    Ok(s.meta)
+}
+
+/// Flattens a runner: stops it (cancelling working orders) and sends, through the risk layer's
+/// gate, a sell of every position; they fill at the next close, which `pulse trade run` books
+/// (a stopped runner books fills but decides nothing). Returns the orders sent.
+pub async fn flatten<S: Store + Sync>(
+    store: &S,
+    name: &str,
+) -> Result<Vec<OrderRequest>, AppError> {
+    stop(store, name).await?;
+    let (now, _) = clock_now(store).await?;
+    let mut s = load(store, name)
+        .await?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
+    let broker = PaperBroker::new(s.book.clone(), StoreCloses::new(store, s.meta.exchange));
+    let decided = s.meta.last_close.unwrap_or(now);
+    let orders: Vec<OrderRequest> = s
+        .engine
+        .portfolio()
+        .positions
+        .iter()
+        .filter(|(_, q)| **q > Decimal::ZERO)
+        .map(|(symbol, q)| OrderRequest {
+            client_id: ClientOrderId(format!("flatten-{name}-{}-{symbol}", now.as_second())),
+            symbol: symbol.clone(),
+            side: Side::Sell,
+            quantity: *q,
+            decided_at: decided,
+            kind: pulse_core::OrderKind::Market,
+            time_in_force: pulse_core::TimeInForce::Day,
+        })
+        .collect();
+    let (approved, refused) = s.engine.approve(orders);
+    if let Some(r) = refused.first() {
+        return Err(AppError::State(format!("flatten refused: {}", r.message)));
+    }
+    let intents: Vec<TradeOrderRecord> = approved
+        .iter()
+        .map(|o| record(name, o.get(), "intent", now))
+        .collect();
+    save_step(store, &s, &broker.book(), &intents, &[], &[]).await?;
+    let mut sent = Vec::new();
+    for order in &approved {
+        let st = broker.submit(order).await.map_err(AppError::port)?;
+        sent.push(from_status(name, order.get(), &st, now));
+    }
+    s.book = broker.book();
+    let book = s.book.clone();
+    save_step(store, &s, &book, &sent, &[], &[]).await?;
+    Ok(approved.into_iter().map(RiskApproved::into_inner).collect())
+}

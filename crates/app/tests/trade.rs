@@ -1,0 +1,247 @@
+//! The trading runner on the bundled TSLA + TSLL data in a real SQLite store, driven by time
+//! travel: caught up in pieces it decides exactly as in one piece; a crash between recording a
+//! step's orders and sending them is resolved at the restart by a lookup (sent once, never
+//! twice); an account that does not match the broker's halts the runner without trading; stop
+//! cancels, flatten sells everything through the gate and a stopped runner still books fills.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use data_csv::ImportOptions;
+use pulse_app::AppError;
+use pulse_app::backtest::RunSettings;
+use pulse_app::rebalance::{ClockChange, clock};
+use pulse_app::trade::{
+    BrokerChoice, RunnerStatus, TradeRequest, flatten, resume, run, status, stop,
+};
+use pulse_core::ports::Store;
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use store_sqlite::SqliteStore;
+
+async fn bundled_store(dir: &tempfile::TempDir) -> SqliteStore {
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let mut batches = Vec::new();
+    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED", "SPLITS"] {
+        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
+        let bytes = std::fs::read(&path).unwrap();
+        let parsed = data_csv::parse_reader(
+            &path.display().to_string(),
+            &bytes[..],
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        batches.extend(parsed.into_batches().unwrap());
+    }
+    store.import(&batches).await.unwrap();
+    store
+}
+
+fn request() -> TradeRequest {
+    TradeRequest {
+        name: "pulse".to_string(),
+        broker: BrokerChoice::Paper,
+        settings: RunSettings::default(),
+    }
+}
+
+async fn travel(store: &SqliteStore, to: &str) {
+    clock(store, Some(ClockChange::Set(to.parse().unwrap())))
+        .await
+        .unwrap();
+}
+
+fn go(_: usize) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+/// Client ids, quantities, statuses; fills by execution id.
+async fn journal(store: &SqliteStore) -> (Vec<String>, Vec<String>) {
+    let orders = store
+        .trade_orders("pulse")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {}",
+                r.order.client_id, r.order.side, r.order.quantity, r.status, r.filled
+            )
+        })
+        .collect();
+    let fills = store
+        .trade_fills("pulse")
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{:?} {} {} {} {}",
+                f.exec_id, f.quantity, f.price, f.fee, f.ts
+            )
+        })
+        .collect();
+    (orders, fills)
+}
+
+#[tokio::test]
+async fn caught_up_in_pieces_it_decides_as_in_one_piece_and_never_fills_before_a_decision() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (one, pieces) = (bundled_store(&a).await, bundled_store(&b).await);
+    for s in [&one, &pieces] {
+        travel(s, "2024-03-01T12:00:00Z").await;
+        let o = run(s, &request(), go).await.unwrap();
+        assert!(o.started);
+        assert_eq!(o.steps, 0, "warm-up only at the start");
+    }
+    travel(&one, "2024-09-02T12:00:00Z").await;
+    let whole = run(&one, &request(), go).await.unwrap();
+    assert!(whole.steps > 100, "{}", whole.steps);
+    for day in ["2024-04-15", "2024-04-16", "2024-06-01", "2024-09-02"] {
+        travel(&pieces, &format!("{day}T12:00:00Z")).await;
+        run(&pieces, &request(), go).await.unwrap();
+    }
+    assert_eq!(journal(&one).await, journal(&pieces).await);
+    let st = status(&one, "pulse").await.unwrap();
+    assert!(!st.fills.is_empty());
+    for f in &st.fills {
+        let order = st
+            .orders
+            .iter()
+            .find(|r| r.order.client_id == f.client_id)
+            .unwrap();
+        assert!(f.ts > order.order.decided_at, "a fill after its decision");
+        assert!(f.exec_id.is_some());
+    }
+    // Every order but the last close's is done; the account equals the broker's (the next
+    // run reconciles without a halt).
+    let last = st.meta.last_close.unwrap();
+    for r in &st.orders {
+        let done = ["filled", "rejected"].contains(&r.status.as_str());
+        assert!(done || r.order.decided_at == last, "{r:?}");
+        // A rejection is the paper broker's cash cap on a buy (the price moved to the fill).
+        if r.status == "rejected" {
+            assert_eq!(r.order.side, pulse_core::Side::Buy, "{r:?}");
+        }
+    }
+    travel(&one, "2024-09-03T12:00:00Z").await;
+    run(&one, &request(), go).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_crash_between_recording_and_sending_sends_the_order_once_at_the_restart() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (plain, crashed) = (bundled_store(&a).await, bundled_store(&b).await);
+    for s in [&plain, &crashed] {
+        travel(s, "2024-03-01T12:00:00Z").await;
+        run(s, &request(), go).await.unwrap();
+        travel(s, "2024-05-01T12:00:00Z").await;
+    }
+    run(&plain, &request(), go).await.unwrap();
+    // Crash after every step that decided orders: recorded as intent, never sent.
+    let mut crashes = 0;
+    loop {
+        let o = run(&crashed, &request(), |_| ControlFlow::Break(()))
+            .await
+            .unwrap();
+        if o.steps == 0 {
+            break;
+        }
+        let intents: Vec<_> = crashed
+            .trade_orders("pulse")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.status == "intent")
+            .collect();
+        if !intents.is_empty() {
+            crashes += 1;
+        }
+    }
+    assert!(crashes > 3, "{crashes}");
+    // The last run resolves the remaining intents.
+    let o = run(&crashed, &request(), go).await.unwrap();
+    assert!(
+        o.resolved.iter().all(|r| !r.contains("refused")),
+        "{:?}",
+        o.resolved
+    );
+    assert_eq!(journal(&plain).await, journal(&crashed).await);
+    let orders = crashed.trade_orders("pulse").await.unwrap();
+    let ids: BTreeSet<_> = orders.iter().map(|r| r.order.client_id.clone()).collect();
+    assert_eq!(ids.len(), orders.len(), "each client id once");
+    assert!(orders.iter().all(|r| r.status != "intent"));
+    // Each order's history starts with its intent, recorded before it was sent.
+    let history = crashed
+        .trade_order_history(&orders[0].order.client_id.0)
+        .await
+        .unwrap();
+    assert_eq!(history[0].1, "intent");
+}
+
+#[tokio::test]
+async fn an_account_that_does_not_match_the_broker_halts_without_trading() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    travel(&store, "2024-03-01T12:00:00Z").await;
+    run(&store, &request(), go).await.unwrap();
+    travel(&store, "2024-04-01T12:00:00Z").await;
+    run(&store, &request(), go).await.unwrap();
+    // Someone changed the paper account behind the runner's back.
+    let book = store.document("trade/pulse/book").await.unwrap().unwrap();
+    let mut book: serde_json::Value = serde_json::from_str(&book).unwrap();
+    book["account"]["cash"] = serde_json::json!("1.00");
+    store
+        .save_documents(&[("trade/pulse/book", book.to_string())], &[])
+        .await
+        .unwrap();
+    let before = journal(&store).await;
+    travel(&store, "2024-05-01T12:00:00Z").await;
+    let e = run(&store, &request(), go).await.unwrap_err();
+    assert!(
+        matches!(e, AppError::State(ref m) if m.contains("halted") && m.contains("cash")),
+        "{e}"
+    );
+    assert_eq!(journal(&store).await, before, "nothing traded");
+    let st = status(&store, "pulse").await.unwrap();
+    assert!(matches!(st.meta.status, RunnerStatus::Halted { .. }));
+    // Still halted on the next run, until a person resumes it.
+    assert!(run(&store, &request(), go).await.is_err());
+}
+
+#[tokio::test]
+async fn stop_cancels_flatten_sells_everything_and_a_stopped_runner_books_the_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    travel(&store, "2024-03-01T12:00:00Z").await;
+    run(&store, &request(), go).await.unwrap();
+    travel(&store, "2024-07-01T12:00:00Z").await;
+    run(&store, &request(), go).await.unwrap();
+    let held = status(&store, "pulse").await.unwrap().account;
+    assert!(held.positions.values().any(|q| !q.is_zero()), "{held:?}");
+    let sent = flatten(&store, "pulse").await.unwrap();
+    assert_eq!(
+        sent.iter()
+            .map(|o| o.symbol.clone())
+            .collect::<BTreeSet<_>>(),
+        held.positions
+            .iter()
+            .filter(|(_, q)| !q.is_zero())
+            .map(|(s, _)| s.clone())
+            .collect()
+    );
+    travel(&store, "2024-07-10T12:00:00Z").await;
+    let o = run(&store, &request(), go).await.unwrap();
+    assert!(o.submitted.is_empty(), "a stopped runner decides nothing");
+    let st = status(&store, "pulse").await.unwrap();
+    assert!(
+        st.account.positions.values().all(|q| q.is_zero()),
+        "{:?}",
+        st.account
+    );
+    assert!(matches!(st.meta.status, RunnerStatus::Stopped));
+    // Resumed, it decides again (and its account still matches the broker's).
+    resume(&store, "pulse").await.unwrap();
+    travel(&store, "2024-09-02T12:00:00Z").await;
+    let o = run(&store, &request(), go).await.unwrap();
+    assert!(o.steps > 10);
+    assert!(stop(&store, "pulse").await.is_ok());
+}

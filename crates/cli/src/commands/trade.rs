@@ -1,0 +1,176 @@
+//! `pulse trade run|status|stop|resume|flatten`: flags → `pulse_app::trade` → a summary (or
+//! JSON with `--json`).
+
+use crate::app::App;
+use crate::cli::{BrokerArg, TradeCommand};
+use crate::commands::backtest::run_settings;
+use crate::output::{outln, print_json, print_table};
+use pulse_app::trade::{BrokerChoice, TradeRequest};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Sent<'a> {
+    name: &'a str,
+    orders: &'a [pulse_core::OrderRequest],
+}
+
+/// Runs `pulse trade …`.
+pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    match cmd {
+        TradeCommand::Run { name, broker, run } => {
+            let request = TradeRequest {
+                name,
+                broker: match broker {
+                    BrokerArg::Paper => BrokerChoice::Paper,
+                },
+                settings: run_settings(&run)?,
+            };
+            let o =
+                pulse_app::trade::run(&store, &request, |_| std::ops::ControlFlow::Continue(()))
+                    .await?;
+            if app.json {
+                return print_json(&o);
+            }
+            if o.started {
+                outln!(
+                    "Runner {} started at {} (warm-up to {}).",
+                    o.meta.name,
+                    o.now,
+                    o.meta.last_close.map_or("-".to_string(), |t| t.to_string())
+                )?;
+            }
+            for r in &o.resolved {
+                outln!("restart: {r}")?;
+            }
+            for e in &o.risk_events {
+                outln!("RISK {} {}", e.ts, e.message)?;
+            }
+            for f in &o.fills {
+                outln!(
+                    "FILL {} {} {} {} @ {} fee {} ({})",
+                    f.ts,
+                    f.side,
+                    f.quantity,
+                    f.symbol,
+                    f.price,
+                    f.fee,
+                    f.client_id
+                )?;
+            }
+            for x in &o.submitted {
+                outln!(
+                    "SENT {} {} {} {} ({})",
+                    x.decided_at,
+                    x.side,
+                    x.quantity,
+                    x.symbol,
+                    x.client_id
+                )?;
+            }
+            Ok(outln!(
+                "{} bar(s) processed up to {}; cash {}, positions {}.",
+                o.steps,
+                o.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
+                o.account.cash.round_dp(2),
+                positions(&o.account)
+            )?)
+        }
+        TradeCommand::Status { name } => {
+            let s = pulse_app::trade::status(&store, &name).await?;
+            if app.json {
+                return print_json(&s);
+            }
+            outln!(
+                "Runner {} ({:?} broker): {:?}; last bar closed {}; cash {}, positions {}.",
+                s.meta.name,
+                s.meta.broker,
+                s.meta.status,
+                s.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
+                s.account.cash.round_dp(2),
+                positions(&s.account)
+            )?;
+            let rows: Vec<Vec<String>> = s
+                .orders
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.order.decided_at.to_string(),
+                        r.order.client_id.to_string(),
+                        r.order.side.to_string(),
+                        r.order.quantity.to_string(),
+                        r.order.symbol.to_string(),
+                        r.status.clone(),
+                        r.filled.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "decided",
+                    "client id",
+                    "side",
+                    "qty",
+                    "symbol",
+                    "status",
+                    "filled",
+                ],
+                &rows,
+            )?;
+            Ok(outln!("{} fill(s).", s.fills.len())?)
+        }
+        TradeCommand::Stop { name } => {
+            let cancelled = pulse_app::trade::stop(&store, &name).await?;
+            if app.json {
+                return print_json(&cancelled);
+            }
+            Ok(outln!(
+                "Runner {name} stopped; {} working order(s) cancelled.",
+                cancelled.len()
+            )?)
+        }
+        TradeCommand::Resume { name } => {
+            let meta = pulse_app::trade::resume(&store, &name).await?;
+            if app.json {
+                return print_json(&meta);
+            }
+            Ok(outln!("Runner {name} resumed.")?)
+        }
+        TradeCommand::Flatten { name } => {
+            let orders = pulse_app::trade::flatten(&store, &name).await?;
+            if app.json {
+                return print_json(&Sent {
+                    name: &name,
+                    orders: &orders,
+                });
+            }
+            for x in &orders {
+                outln!(
+                    "SENT {} {} {} ({})",
+                    x.side,
+                    x.quantity,
+                    x.symbol,
+                    x.client_id
+                )?;
+            }
+            Ok(outln!(
+                "Runner {name} stopped; {} sell order(s) sent (they fill at the next close: `pulse trade run` books them).",
+                orders.len()
+            )?)
+        }
+    }
+}
+
+fn positions(p: &pulse_core::Portfolio) -> String {
+    let held: Vec<String> = p
+        .positions
+        .iter()
+        .filter(|(_, q)| !q.is_zero())
+        .map(|(s, q)| format!("{q} {s}"))
+        .collect();
+    if held.is_empty() {
+        "none".to_string()
+    } else {
+        held.join(", ")
+    }
+}

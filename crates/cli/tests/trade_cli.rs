@@ -1,0 +1,156 @@
+//! `pulse trade` from the command line on the bundled data, driven by time travel: start, catch
+//! up, status, flatten; and `kill -9` of `pulse trade run` at random instants (seeded), restarted
+//! each time, ends with exactly the orders, fills and account of an uninterrupted run.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+use common::{isolated, ok_json, pulse_home};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = pulse_home(home, args);
+    assert!(
+        out.status.success(),
+        "pulse {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What must be identical between two runs: orders, fills, account.
+fn essence(status: &Value) -> Value {
+    let orders: Vec<Value> = status["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r["order"]["client_id"],
+                r["order"]["side"],
+                r["order"]["quantity"],
+                r["status"],
+                r["filled"]
+            ])
+        })
+        .collect();
+    serde_json::json!({"orders": orders, "fills": status["fills"], "account": status["account"]})
+}
+
+#[test]
+fn trade_from_the_cli_starts_catches_up_and_flattens() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(h, &["clock", "set", "2024-03-01T12:00:00Z"]);
+    let started = ok(h, &["trade", "run"]);
+    assert!(started.contains("Runner pulse started"), "{started}");
+    ok(h, &["clock", "set", "2024-07-01T12:00:00Z"]);
+    let caught_up = ok(h, &["trade", "run"]);
+    assert!(
+        caught_up.contains("SENT ") && caught_up.contains("FILL "),
+        "{caught_up}"
+    );
+    let st = ok_json(pulse_home(h, &["--json", "trade", "status"]));
+    assert_eq!(st["meta"]["status"]["state"], "running");
+    assert!(!st["fills"].as_array().unwrap().is_empty());
+    let text = ok(h, &["trade", "status"]);
+    assert!(text.contains("filled"), "{text}");
+    let flat = ok(h, &["trade", "flatten"]);
+    assert!(flat.contains("sell order(s) sent"), "{flat}");
+    ok(h, &["clock", "set", "2024-07-05T12:00:00Z"]);
+    ok(h, &["trade", "run"]);
+    let st = ok_json(pulse_home(h, &["--json", "trade", "status"]));
+    assert_eq!(st["meta"]["status"]["state"], "stopped");
+    let positions = st["account"]["positions"].as_object().unwrap();
+    assert!(
+        positions
+            .values()
+            .all(|q| q.as_str().unwrap().parse::<f64>().unwrap() == 0.0),
+        "{positions:?}"
+    );
+    // Unknown runner: a clear runtime error (exit 1).
+    let out = pulse_home(h, &["trade", "status", "--name", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no runner named nope"));
+}
+
+#[test]
+fn kill_9_anywhere_loses_nothing_and_sends_nothing_twice() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for h in [a.path(), b.path()] {
+        ok(h, &["clock", "set", "2023-01-03T12:00:00Z"]);
+        ok(h, &["trade", "run"]);
+    }
+    // Two years in quarterly stages: the uninterrupted runner (a) times each stage; the other
+    // (b) is killed with SIGKILL at seeded random instants within it, restarted each time, and
+    // then finishes the stage.
+    let stages = [
+        "2023-04-01",
+        "2023-07-01",
+        "2023-10-01",
+        "2024-01-01",
+        "2024-04-01",
+        "2024-07-01",
+        "2024-10-01",
+        "2024-12-31",
+    ];
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut killed = 0;
+    for stage in stages {
+        let at = format!("{stage}T23:00:00Z");
+        ok(a.path(), &["clock", "set", &at]);
+        ok(b.path(), &["clock", "set", &at]);
+        let t0 = Instant::now();
+        ok(a.path(), &["trade", "run"]);
+        let took = t0.elapsed();
+        for _ in 0..3 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let frac = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            let mut child = isolated(b.path())
+                .args(["trade", "run"])
+                .current_dir(b.path())
+                .env("XDG_DATA_HOME", b.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(took.mul_f64(frac).max(Duration::from_millis(1)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                killed += 1;
+            }
+            child.wait().unwrap();
+        }
+        ok(b.path(), &["trade", "run"]);
+    }
+    assert!(killed >= 8, "only {killed} runs were killed mid-way");
+    let expected = essence(&ok_json(pulse_home(
+        a.path(),
+        &["--json", "trade", "status"],
+    )));
+    assert!(expected["fills"].as_array().unwrap().len() > 50);
+    let got = essence(&ok_json(pulse_home(
+        b.path(),
+        &["--json", "trade", "status"],
+    )));
+    for part in ["orders", "fills"] {
+        let (g, e) = (
+            got[part].as_array().unwrap(),
+            expected[part].as_array().unwrap(),
+        );
+        if let Some(i) = (0..g.len().max(e.len())).find(|i| g.get(*i) != e.get(*i)) {
+            panic!(
+                "{part} differ first at {i}: got {:?}, expected {:?} ({} vs {})",
+                g.get(i),
+                e.get(i),
+                g.len(),
+                e.len()
+            );
+        }
+    }
+    assert_eq!(got, expected);
+}
