@@ -43,6 +43,19 @@ use std::ops::ControlFlow;
 pub enum BrokerChoice {
     /// The paper book: fills at the stored closes after each decision.
     Paper,
+    /// Alpaca (its paper or live host), through the `Broker` port.
+    Alpaca,
+}
+
+/// Paper or real money at the broker (the paper book is always paper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TradeMode {
+    /// The broker's paper account.
+    #[default]
+    Paper,
+    /// Real money.
+    Live,
 }
 
 /// Whether a runner decides.
@@ -67,6 +80,9 @@ pub struct RunnerMeta {
     pub name: String,
     /// The broker.
     pub broker: BrokerChoice,
+    /// Paper or live at the broker.
+    #[serde(default)]
+    pub mode: TradeMode,
     /// Running, stopped or halted.
     pub status: RunnerStatus,
     /// When it was started (clock time).
@@ -86,6 +102,8 @@ pub struct TradeRequest {
     pub name: String,
     /// The broker.
     pub broker: BrokerChoice,
+    /// Paper or live at the broker.
+    pub mode: TradeMode,
     /// Strategy, starting cash, costs, sizing, risk (as for a backtest).
     pub settings: RunSettings,
 }
@@ -269,9 +287,10 @@ fn audit(ts: Timestamp, entry: serde_json::Value) -> AuditEntry {
 /// closed since the last run. `on_step` is called after each step's decision is committed and
 /// before its orders are sent; `ControlFlow::Break` stops the run right there (Ctrl-C, tests of
 /// a crash between the record and the send), as a crash would.
-pub async fn run<S: Store + Sync>(
+pub async fn run<S: Store + Sync, B: Broker + Sync>(
     store: &S,
     request: &TradeRequest,
+    live: Option<&B>,
     mut on_step: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<TradeOutcome, AppError> {
     let (now, _) = clock_now(store).await?;
@@ -288,6 +307,7 @@ pub async fn run<S: Store + Sync>(
         meta: RunnerMeta {
             name: request.name.clone(),
             broker: request.broker,
+            mode: request.mode,
             status: RunnerStatus::Running,
             started_at: now,
             last_close: None,
@@ -316,11 +336,18 @@ pub async fn run<S: Store + Sync>(
                     source,
                 }
             })?;
-            let mut engine = Engine::new(
-                strategy,
-                prepared.config.engine.clone(),
-                prepared.account.clone(),
-            );
+            // A live broker's account is the truth from the start; the paper book starts with
+            // the requested cash.
+            let account = match (request.broker, live) {
+                (BrokerChoice::Paper, _) => prepared.account.clone(),
+                (BrokerChoice::Alpaca, Some(b)) => b.account().await.map_err(AppError::port)?,
+                (BrokerChoice::Alpaca, None) => {
+                    return Err(AppError::State(
+                        "an alpaca runner needs the alpaca broker".to_string(),
+                    ));
+                }
+            };
+            let mut engine = Engine::new(strategy, prepared.config.engine.clone(), account);
             let mut last_close = None;
             for (i, close) in closes.iter().enumerate() {
                 let Some(close) = *close else { continue };
@@ -365,10 +392,13 @@ pub async fn run<S: Store + Sync>(
     // decides nothing.
     let deciding = stored.meta.status == RunnerStatus::Running;
     let name = request.name.clone();
-    let broker = PaperBroker::new(
-        stored.book.clone(),
-        StoreCloses::new(store, stored.meta.exchange),
-    );
+    if stored.meta.broker != request.broker || stored.meta.mode != request.mode {
+        return Err(AppError::State(format!(
+            "runner {} trades through {:?} ({:?}), not {:?} ({:?})",
+            request.name, stored.meta.broker, stored.meta.mode, request.broker, request.mode
+        )));
+    }
+    let broker = venue(store, &stored.meta, &stored.book, live)?;
     // Restart: resolve every order recorded as `intent` by a lookup, never a blind re-send.
     let journal = store.trade_orders(&name).await.map_err(AppError::port)?;
     let mut seen_fills: BTreeSet<String> = store
@@ -382,7 +412,7 @@ pub async fn run<S: Store + Sync>(
     let mut unseen: Vec<OrderRequest> = Vec::new();
     for r in journal.iter().filter(|r| r.status == "intent") {
         let cid = &r.order.client_id;
-        match broker.order_status(cid).await.map_err(AppError::port)? {
+        match broker.order_status(cid).await? {
             Some(st) => {
                 outcome.resolved.push(format!(
                     "{cid}: found at the broker ({})",
@@ -408,7 +438,7 @@ pub async fn run<S: Store + Sync>(
             .collect();
         let (approved, refused) = stored.engine.approve_with(unseen, &working_sells);
         for order in &approved {
-            let st = broker.submit(order).await.map_err(AppError::port)?;
+            let st = broker.submit(order).await?;
             outcome.resolved.push(format!(
                 "{}: never reached the broker, approved again and sent",
                 order.client_id
@@ -429,11 +459,34 @@ pub async fn run<S: Store + Sync>(
         }
     }
     if !resolved_records.is_empty() {
-        stored.book = broker.book();
+        stored.book = broker.book(&stored.book);
         save_step(store, &stored, &stored.book, &resolved_records, &[], &[]).await?;
     }
+    // Fills the broker made since the last step (a live broker fills on its own, also while
+    // the runner was down) are booked before the accounts are compared.
+    let (early, updated) = take_new_fills(
+        store,
+        &broker,
+        &mut stored.engine,
+        &mut seen_fills,
+        (&name, &outcome.submitted, &journal),
+        now,
+    )
+    .await?;
+    if !early.is_empty() {
+        save_step(
+            store,
+            &stored,
+            &broker.book(&stored.book),
+            &updated,
+            &early,
+            &[],
+        )
+        .await?;
+        outcome.fills.extend(early);
+    }
     // Reconcile: the broker's account is the truth; the engine's must equal it.
-    let at_broker = broker.account().await.map_err(AppError::port)?;
+    let at_broker = broker.account().await?;
     if let Some(reason) = mismatch(stored.engine.portfolio(), &at_broker) {
         stored.meta.status = RunnerStatus::Halted {
             reason: reason.clone(),
@@ -442,7 +495,7 @@ pub async fn run<S: Store + Sync>(
         save_step(
             store,
             &stored,
-            &broker.book(),
+            &broker.book(&stored.book),
             &[],
             &[],
             &[audit(now, entry)],
@@ -461,43 +514,27 @@ pub async fn run<S: Store + Sync>(
         if close > now {
             break;
         }
-        broker
-            .match_orders_until(close)
-            .await
-            .map_err(AppError::port)?;
-        let fills: Vec<Fill> = broker
-            .take_fills()
-            .await
-            .map_err(AppError::port)?
-            .into_iter()
-            .filter(|f| {
-                f.exec_id
-                    .as_ref()
-                    .is_none_or(|id| seen_fills.insert(id.clone()))
-            })
-            .collect();
-        for fill in &fills {
-            stored
-                .engine
-                .process(Event::Fill(fill))
-                .map_err(|e| AppError::State(format!("booking fill {}: {e}", fill.client_id)))?;
-        }
-        // The filled orders' new status goes into the journal with the fills.
-        let mut updated: Vec<TradeOrderRecord> = Vec::new();
-        let filled_ids: BTreeSet<&ClientOrderId> = fills.iter().map(|f| &f.client_id).collect();
-        for cid in filled_ids {
-            let Some(order) =
-                journal_order(store, &name, cid, &outcome.submitted, &journal).await?
-            else {
-                continue;
-            };
-            if let Some(st) = broker.order_status(cid).await.map_err(AppError::port)? {
-                updated.push(from_status(&name, &order, &st, close));
-            }
-        }
+        broker.advance(close).await?;
+        let (fills, updated) = take_new_fills(
+            store,
+            &broker,
+            &mut stored.engine,
+            &mut seen_fills,
+            (&name, &outcome.submitted, &journal),
+            close,
+        )
+        .await?;
         stored.meta.last_close = Some(close);
         if !deciding {
-            save_step(store, &stored, &broker.book(), &updated, &fills, &[]).await?;
+            save_step(
+                store,
+                &stored,
+                &broker.book(&stored.book),
+                &updated,
+                &fills,
+                &[],
+            )
+            .await?;
             if on_step(outcome.steps).is_break() {
                 break;
             }
@@ -537,7 +574,15 @@ pub async fn run<S: Store + Sync>(
                 .map(|o| audit(close, serde_json::json!({"order": o}))),
         );
         // Recorded before anything is sent.
-        save_step(store, &stored, &broker.book(), &intents, &fills, &entries).await?;
+        save_step(
+            store,
+            &stored,
+            &broker.book(&stored.book),
+            &intents,
+            &fills,
+            &entries,
+        )
+        .await?;
         if on_step(outcome.steps).is_break() {
             outcome.steps += 1;
             outcome.fills.extend(fills);
@@ -545,11 +590,11 @@ pub async fn run<S: Store + Sync>(
         }
         let mut sent = Vec::with_capacity(out.orders.len());
         for order in &out.orders {
-            let st = broker.submit(order).await.map_err(AppError::port)?;
+            let st = broker.submit(order).await?;
             sent.push(from_status(&name, order.get(), &st, close));
         }
         if !sent.is_empty() {
-            save_step(store, &stored, &broker.book(), &sent, &[], &[]).await?;
+            save_step(store, &stored, &broker.book(&stored.book), &sent, &[], &[]).await?;
         }
         outcome.steps += 1;
         outcome.submitted.extend(
@@ -563,6 +608,40 @@ pub async fn run<S: Store + Sync>(
     outcome.meta = stored.meta.clone();
     outcome.account = stored.engine.portfolio().clone();
     Ok(outcome)
+}
+
+/// Takes the broker's new fills (by execution id, against `seen`), books them into the engine,
+/// and returns them with the journal records of their orders' new status.
+async fn take_new_fills<S: Store + Sync, B: Broker + Sync>(
+    store: &S,
+    broker: &Venue<'_, S, B>,
+    engine: &mut Engine<PulseStrategy>,
+    seen: &mut BTreeSet<String>,
+    (name, submitted, journal): (&str, &[OrderRequest], &[TradeOrderRecord]),
+    at: Timestamp,
+) -> Result<(Vec<Fill>, Vec<TradeOrderRecord>), AppError> {
+    let fills: Vec<Fill> = broker
+        .take_fills()
+        .await?
+        .into_iter()
+        .filter(|f| f.exec_id.as_ref().is_none_or(|id| seen.insert(id.clone())))
+        .collect();
+    for fill in &fills {
+        engine
+            .process(Event::Fill(fill))
+            .map_err(|e| AppError::State(format!("booking fill {}: {e}", fill.client_id)))?;
+    }
+    let mut updated = Vec::new();
+    let filled_ids: BTreeSet<&ClientOrderId> = fills.iter().map(|f| &f.client_id).collect();
+    for cid in filled_ids {
+        let Some(order) = journal_order(store, name, cid, submitted, journal).await? else {
+            continue;
+        };
+        if let Some(st) = broker.order_status(cid).await? {
+            updated.push(from_status(name, &order, &st, at));
+        }
+    }
+    Ok((fills, updated))
 }
 
 /// The order with client id `cid`: sent by this run, in the journal read at its start, or (sent
@@ -587,6 +666,97 @@ async fn journal_order<S: Store>(
         .into_iter()
         .find(|r| &r.order.client_id == cid)
         .map(|r| r.order))
+}
+
+/// The broker a runner trades through: the paper book (built here, persisted with the runner)
+/// or a live broker the caller built (the binary names concrete adapters).
+enum Venue<'a, S, B> {
+    Paper(PaperBroker<StoreCloses<'a, S>>),
+    Live(&'a B),
+}
+
+impl<S: Store + Sync, B: Broker + Sync> Venue<'_, S, B> {
+    async fn order_status(&self, cid: &ClientOrderId) -> Result<Option<OrderStatus>, AppError> {
+        match self {
+            Venue::Paper(p) => p.order_status(cid).await.map_err(AppError::port),
+            Venue::Live(b) => b.order_status(cid).await.map_err(AppError::port),
+        }
+    }
+
+    async fn submit(&self, order: &RiskApproved<OrderRequest>) -> Result<OrderStatus, AppError> {
+        match self {
+            Venue::Paper(p) => p.submit(order).await.map_err(AppError::port),
+            Venue::Live(b) => b.submit(order).await.map_err(AppError::port),
+        }
+    }
+
+    async fn account(&self) -> Result<Portfolio, AppError> {
+        match self {
+            Venue::Paper(p) => p.account().await.map_err(AppError::port),
+            Venue::Live(b) => b.account().await.map_err(AppError::port),
+        }
+    }
+
+    async fn take_fills(&self) -> Result<Vec<Fill>, AppError> {
+        match self {
+            Venue::Paper(p) => p.take_fills().await.map_err(AppError::port),
+            Venue::Live(b) => b.take_fills().await.map_err(AppError::port),
+        }
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>, AppError> {
+        match self {
+            Venue::Paper(p) => p.open_orders().await.map_err(AppError::port),
+            Venue::Live(b) => b.open_orders().await.map_err(AppError::port),
+        }
+    }
+
+    async fn cancel(&self, cid: &ClientOrderId) -> Result<OrderStatus, AppError> {
+        match self {
+            Venue::Paper(p) => p.cancel(cid).await.map_err(AppError::port),
+            Venue::Live(b) => b.cancel(cid).await.map_err(AppError::port),
+        }
+    }
+
+    /// Lets the paper book fill at the prices that exist by `until` (a live broker fills on
+    /// its own).
+    async fn advance(&self, until: Timestamp) -> Result<(), AppError> {
+        match self {
+            Venue::Paper(p) => p
+                .match_orders_until(until)
+                .await
+                .map(|_| ())
+                .map_err(AppError::port),
+            Venue::Live(_) => Ok(()),
+        }
+    }
+
+    /// The paper book to persist (a live runner keeps `unchanged`).
+    fn book(&self, unchanged: &PaperBook) -> PaperBook {
+        match self {
+            Venue::Paper(p) => p.book(),
+            Venue::Live(_) => unchanged.clone(),
+        }
+    }
+}
+
+fn venue<'a, S: Store + Sync, B>(
+    store: &'a S,
+    meta: &RunnerMeta,
+    book: &PaperBook,
+    live: Option<&'a B>,
+) -> Result<Venue<'a, S, B>, AppError> {
+    match (meta.broker, live) {
+        (BrokerChoice::Paper, _) => Ok(Venue::Paper(PaperBroker::new(
+            book.clone(),
+            StoreCloses::new(store, meta.exchange),
+        ))),
+        (BrokerChoice::Alpaca, Some(b)) => Ok(Venue::Live(b)),
+        (BrokerChoice::Alpaca, None) => Err(AppError::State(format!(
+            "runner {} trades through alpaca: give `--broker alpaca` (and its keys)",
+            meta.name
+        ))),
+    }
 }
 
 /// The first difference between the engine's account and the broker's, if any.
@@ -628,17 +798,21 @@ pub async fn status<S: Store>(store: &S, name: &str) -> Result<TradeStatus, AppE
 
 /// Stops a runner: cancels its working orders at the broker and stops deciding until resumed.
 /// Returns the cancelled orders' client ids.
-pub async fn stop<S: Store + Sync>(store: &S, name: &str) -> Result<Vec<ClientOrderId>, AppError> {
+pub async fn stop<S: Store + Sync, B: Broker + Sync>(
+    store: &S,
+    name: &str,
+    live: Option<&B>,
+) -> Result<Vec<ClientOrderId>, AppError> {
     let (now, _) = clock_now(store).await?;
     let mut s = load(store, name)
         .await?
         .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
-    let broker = PaperBroker::new(s.book.clone(), StoreCloses::new(store, s.meta.exchange));
+    let broker = venue(store, &s.meta, &s.book, live)?;
     let journal = store.trade_orders(name).await.map_err(AppError::port)?;
     let mut cancelled = Vec::new();
     let mut records = Vec::new();
-    for st in broker.open_orders().await.map_err(AppError::port)? {
-        let done = broker.cancel(&st.client_id).await.map_err(AppError::port)?;
+    for st in broker.open_orders().await? {
+        let done = broker.cancel(&st.client_id).await?;
         if let Some(r) = journal.iter().find(|r| r.order.client_id == st.client_id) {
             records.push(from_status(name, &r.order, &done, now));
         }
@@ -649,7 +823,7 @@ pub async fn stop<S: Store + Sync>(store: &S, name: &str) -> Result<Vec<ClientOr
     save_step(
         store,
         &s,
-        &broker.book(),
+        &broker.book(&s.book),
         &records,
         &[],
         &[audit(now, entry)],
@@ -674,16 +848,17 @@ pub async fn resume<S: Store>(store: &S, name: &str) -> Result<RunnerMeta, AppEr
 /// Flattens a runner: stops it (cancelling working orders) and sends, through the risk layer's
 /// gate, a sell of every position; they fill at the next close, which `pulse trade run` books
 /// (a stopped runner books fills but decides nothing). Returns the orders sent.
-pub async fn flatten<S: Store + Sync>(
+pub async fn flatten<S: Store + Sync, B: Broker + Sync>(
     store: &S,
     name: &str,
+    live: Option<&B>,
 ) -> Result<Vec<OrderRequest>, AppError> {
-    stop(store, name).await?;
+    stop(store, name, live).await?;
     let (now, _) = clock_now(store).await?;
     let mut s = load(store, name)
         .await?
         .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
-    let broker = PaperBroker::new(s.book.clone(), StoreCloses::new(store, s.meta.exchange));
+    let broker = venue(store, &s.meta, &s.book, live)?;
     let decided = s.meta.last_close.unwrap_or(now);
     let orders: Vec<OrderRequest> = s
         .engine
@@ -709,13 +884,13 @@ pub async fn flatten<S: Store + Sync>(
         .iter()
         .map(|o| record(name, o.get(), "intent", now))
         .collect();
-    save_step(store, &s, &broker.book(), &intents, &[], &[]).await?;
+    save_step(store, &s, &broker.book(&s.book), &intents, &[], &[]).await?;
     let mut sent = Vec::new();
     for order in &approved {
-        let st = broker.submit(order).await.map_err(AppError::port)?;
+        let st = broker.submit(order).await?;
         sent.push(from_status(name, order.get(), &st, now));
     }
-    s.book = broker.book();
+    s.book = broker.book(&s.book);
     let book = s.book.clone();
     save_step(store, &s, &book, &sent, &[], &[]).await?;
     Ok(approved.into_iter().map(RiskApproved::into_inner).collect())

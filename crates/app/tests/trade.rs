@@ -39,6 +39,7 @@ fn request() -> TradeRequest {
     TradeRequest {
         name: "pulse".to_string(),
         broker: BrokerChoice::Paper,
+        mode: pulse_app::trade::TradeMode::Paper,
         settings: RunSettings::default(),
     }
 }
@@ -48,6 +49,9 @@ async fn travel(store: &SqliteStore, to: &str) {
         .await
         .unwrap();
 }
+
+/// No live broker: these runners trade on paper.
+const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
 
 fn go(_: usize) -> ControlFlow<()> {
     ControlFlow::Continue(())
@@ -88,16 +92,16 @@ async fn caught_up_in_pieces_it_decides_as_in_one_piece_and_never_fills_before_a
     let (one, pieces) = (bundled_store(&a).await, bundled_store(&b).await);
     for s in [&one, &pieces] {
         travel(s, "2024-03-01T12:00:00Z").await;
-        let o = run(s, &request(), go).await.unwrap();
+        let o = run(s, &request(), NONE, go).await.unwrap();
         assert!(o.started);
         assert_eq!(o.steps, 0, "warm-up only at the start");
     }
     travel(&one, "2024-09-02T12:00:00Z").await;
-    let whole = run(&one, &request(), go).await.unwrap();
+    let whole = run(&one, &request(), NONE, go).await.unwrap();
     assert!(whole.steps > 100, "{}", whole.steps);
     for day in ["2024-04-15", "2024-04-16", "2024-06-01", "2024-09-02"] {
         travel(&pieces, &format!("{day}T12:00:00Z")).await;
-        run(&pieces, &request(), go).await.unwrap();
+        run(&pieces, &request(), NONE, go).await.unwrap();
     }
     assert_eq!(journal(&one).await, journal(&pieces).await);
     let st = status(&one, "pulse").await.unwrap();
@@ -123,7 +127,7 @@ async fn caught_up_in_pieces_it_decides_as_in_one_piece_and_never_fills_before_a
         }
     }
     travel(&one, "2024-09-03T12:00:00Z").await;
-    run(&one, &request(), go).await.unwrap();
+    run(&one, &request(), NONE, go).await.unwrap();
 }
 
 #[tokio::test]
@@ -132,14 +136,14 @@ async fn a_crash_between_recording_and_sending_sends_the_order_once_at_the_resta
     let (plain, crashed) = (bundled_store(&a).await, bundled_store(&b).await);
     for s in [&plain, &crashed] {
         travel(s, "2024-03-01T12:00:00Z").await;
-        run(s, &request(), go).await.unwrap();
+        run(s, &request(), NONE, go).await.unwrap();
         travel(s, "2024-05-01T12:00:00Z").await;
     }
-    run(&plain, &request(), go).await.unwrap();
+    run(&plain, &request(), NONE, go).await.unwrap();
     // Crash after every step that decided orders: recorded as intent, never sent.
     let mut crashes = 0;
     loop {
-        let o = run(&crashed, &request(), |_| ControlFlow::Break(()))
+        let o = run(&crashed, &request(), NONE, |_| ControlFlow::Break(()))
             .await
             .unwrap();
         if o.steps == 0 {
@@ -158,7 +162,7 @@ async fn a_crash_between_recording_and_sending_sends_the_order_once_at_the_resta
     }
     assert!(crashes > 3, "{crashes}");
     // The last run resolves the remaining intents.
-    let o = run(&crashed, &request(), go).await.unwrap();
+    let o = run(&crashed, &request(), NONE, go).await.unwrap();
     assert!(
         o.resolved.iter().all(|r| !r.contains("refused")),
         "{:?}",
@@ -182,9 +186,9 @@ async fn an_account_that_does_not_match_the_broker_halts_without_trading() {
     let dir = tempfile::tempdir().unwrap();
     let store = bundled_store(&dir).await;
     travel(&store, "2024-03-01T12:00:00Z").await;
-    run(&store, &request(), go).await.unwrap();
+    run(&store, &request(), NONE, go).await.unwrap();
     travel(&store, "2024-04-01T12:00:00Z").await;
-    run(&store, &request(), go).await.unwrap();
+    run(&store, &request(), NONE, go).await.unwrap();
     // Someone changed the paper account behind the runner's back.
     let book = store.document("trade/pulse/book").await.unwrap().unwrap();
     let mut book: serde_json::Value = serde_json::from_str(&book).unwrap();
@@ -195,7 +199,7 @@ async fn an_account_that_does_not_match_the_broker_halts_without_trading() {
         .unwrap();
     let before = journal(&store).await;
     travel(&store, "2024-05-01T12:00:00Z").await;
-    let e = run(&store, &request(), go).await.unwrap_err();
+    let e = run(&store, &request(), NONE, go).await.unwrap_err();
     assert!(
         matches!(e, AppError::State(ref m) if m.contains("halted") && m.contains("cash")),
         "{e}"
@@ -204,7 +208,7 @@ async fn an_account_that_does_not_match_the_broker_halts_without_trading() {
     let st = status(&store, "pulse").await.unwrap();
     assert!(matches!(st.meta.status, RunnerStatus::Halted { .. }));
     // Still halted on the next run, until a person resumes it.
-    assert!(run(&store, &request(), go).await.is_err());
+    assert!(run(&store, &request(), NONE, go).await.is_err());
 }
 
 #[tokio::test]
@@ -212,12 +216,12 @@ async fn stop_cancels_flatten_sells_everything_and_a_stopped_runner_books_the_fi
     let dir = tempfile::tempdir().unwrap();
     let store = bundled_store(&dir).await;
     travel(&store, "2024-03-01T12:00:00Z").await;
-    run(&store, &request(), go).await.unwrap();
+    run(&store, &request(), NONE, go).await.unwrap();
     travel(&store, "2024-07-01T12:00:00Z").await;
-    run(&store, &request(), go).await.unwrap();
+    run(&store, &request(), NONE, go).await.unwrap();
     let held = status(&store, "pulse").await.unwrap().account;
     assert!(held.positions.values().any(|q| !q.is_zero()), "{held:?}");
-    let sent = flatten(&store, "pulse").await.unwrap();
+    let sent = flatten(&store, "pulse", NONE).await.unwrap();
     assert_eq!(
         sent.iter()
             .map(|o| o.symbol.clone())
@@ -229,7 +233,7 @@ async fn stop_cancels_flatten_sells_everything_and_a_stopped_runner_books_the_fi
             .collect()
     );
     travel(&store, "2024-07-10T12:00:00Z").await;
-    let o = run(&store, &request(), go).await.unwrap();
+    let o = run(&store, &request(), NONE, go).await.unwrap();
     assert!(o.submitted.is_empty(), "a stopped runner decides nothing");
     let st = status(&store, "pulse").await.unwrap();
     assert!(
@@ -241,7 +245,7 @@ async fn stop_cancels_flatten_sells_everything_and_a_stopped_runner_books_the_fi
     // Resumed, it decides again (and its account still matches the broker's).
     resume(&store, "pulse").await.unwrap();
     travel(&store, "2024-09-02T12:00:00Z").await;
-    let o = run(&store, &request(), go).await.unwrap();
+    let o = run(&store, &request(), NONE, go).await.unwrap();
     assert!(o.steps > 10);
-    assert!(stop(&store, "pulse").await.is_ok());
+    assert!(stop(&store, "pulse", NONE).await.is_ok());
 }

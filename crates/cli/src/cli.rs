@@ -461,9 +461,13 @@ pub enum TradeCommand {
         /// The runner's name.
         #[arg(long, default_value = "pulse")]
         name: String,
-        /// The broker to trade through.
+        /// The broker to trade through (alpaca: keys from APCA_API_KEY_ID and
+        /// APCA_API_SECRET_KEY; APCA_API_BASE_URL overrides the host).
         #[arg(long, value_enum, default_value = "paper")]
         broker: BrokerArg,
+        /// The broker's paper account or real money.
+        #[arg(long, value_enum, default_value = "paper")]
+        mode: ModeArg,
         /// Strategy, cash, costs and risk settings (used when the runner starts).
         #[command(flatten)]
         run: Box<RunArgs>,
@@ -499,6 +503,17 @@ pub enum TradeCommand {
 pub enum BrokerArg {
     /// The paper book: fills at the stored closes after each decision.
     Paper,
+    /// Alpaca (REST v2).
+    Alpaca,
+}
+
+/// Paper or real money at the broker.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    /// The broker's paper account.
+    Paper,
+    /// Real money.
+    Live,
 }
 
 /// `pulse risk`

@@ -2,10 +2,11 @@
 //! JSON with `--json`).
 
 use crate::app::App;
-use crate::cli::{BrokerArg, TradeCommand};
+use crate::cli::{BrokerArg, ModeArg, TradeCommand};
 use crate::commands::backtest::run_settings;
 use crate::output::{outln, print_json, print_table};
-use pulse_app::trade::{BrokerChoice, TradeRequest};
+use broker_alpaca::{AlpacaBroker, AlpacaConfig, AlpacaEndpoint};
+use pulse_app::trade::{BrokerChoice, TradeMode, TradeRequest};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -14,21 +15,63 @@ struct Sent<'a> {
     orders: &'a [pulse_core::OrderRequest],
 }
 
+/// The Alpaca adapter for `mode` (keys from the environment; `APCA_API_BASE_URL` overrides the
+/// host, as Alpaca's own tools read it), or `None` for the paper book.
+fn live_broker(broker: BrokerChoice, mode: TradeMode) -> anyhow::Result<Option<AlpacaBroker>> {
+    match broker {
+        BrokerChoice::Paper => Ok(None),
+        BrokerChoice::Alpaca => {
+            let endpoint = match mode {
+                TradeMode::Paper => AlpacaEndpoint::Paper,
+                TradeMode::Live => AlpacaEndpoint::Live,
+            };
+            let mut config = AlpacaConfig::from_env(endpoint)?;
+            if let Ok(url) = std::env::var("APCA_API_BASE_URL")
+                && !url.trim().is_empty()
+            {
+                config.base_url = url.trim().trim_end_matches('/').to_string();
+            }
+            Ok(Some(AlpacaBroker::new(config)?))
+        }
+    }
+}
+
+/// The live broker of a stored runner (`None` on paper).
+async fn broker_of<S: pulse_core::ports::Store>(
+    store: &S,
+    name: &str,
+) -> anyhow::Result<Option<AlpacaBroker>> {
+    let st = pulse_app::trade::status(store, name).await?;
+    live_broker(st.meta.broker, st.meta.mode)
+}
+
 /// Runs `pulse trade …`.
 pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
     let store = app.store().await?;
     match cmd {
-        TradeCommand::Run { name, broker, run } => {
+        TradeCommand::Run {
+            name,
+            broker,
+            mode,
+            run,
+        } => {
             let request = TradeRequest {
                 name,
                 broker: match broker {
                     BrokerArg::Paper => BrokerChoice::Paper,
+                    BrokerArg::Alpaca => BrokerChoice::Alpaca,
+                },
+                mode: match mode {
+                    ModeArg::Paper => TradeMode::Paper,
+                    ModeArg::Live => TradeMode::Live,
                 },
                 settings: run_settings(&run)?,
             };
-            let o =
-                pulse_app::trade::run(&store, &request, |_| std::ops::ControlFlow::Continue(()))
-                    .await?;
+            let live = live_broker(request.broker, request.mode)?;
+            let o = pulse_app::trade::run(&store, &request, live.as_ref(), |_| {
+                std::ops::ControlFlow::Continue(())
+            })
+            .await?;
             if app.json {
                 return print_json(&o);
             }
@@ -120,7 +163,8 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             Ok(outln!("{} fill(s).", s.fills.len())?)
         }
         TradeCommand::Stop { name } => {
-            let cancelled = pulse_app::trade::stop(&store, &name).await?;
+            let live = broker_of(&store, &name).await?;
+            let cancelled = pulse_app::trade::stop(&store, &name, live.as_ref()).await?;
             if app.json {
                 return print_json(&cancelled);
             }
@@ -137,7 +181,8 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             Ok(outln!("Runner {name} resumed.")?)
         }
         TradeCommand::Flatten { name } => {
-            let orders = pulse_app::trade::flatten(&store, &name).await?;
+            let live = broker_of(&store, &name).await?;
+            let orders = pulse_app::trade::flatten(&store, &name, live.as_ref()).await?;
             if app.json {
                 return print_json(&Sent {
                     name: &name,

@@ -108,6 +108,8 @@ pub struct Book {
     pub exhaust_next: Option<(String, String)>,
     /// Echo this text in error messages (to check redaction).
     pub echo: Option<String>,
+    /// Fill prices by symbol (overriding [`Book::price`]).
+    pub prices: BTreeMap<String, Decimal>,
 }
 
 impl Default for Book {
@@ -129,6 +131,7 @@ impl Default for Book {
             hits: Vec::new(),
             exhaust_next: None,
             echo: None,
+            prices: BTreeMap::new(),
         }
     }
 }
@@ -165,6 +168,7 @@ impl Book {
             .limit_price
             .as_deref()
             .map(d)
+            .or_else(|| self.prices.get(&o.symbol).copied())
             .unwrap_or_else(|| Book::price(&o.symbol));
         o.filled_qty += qty;
         o.status = if o.filled_qty >= o.qty {
