@@ -110,11 +110,17 @@ pub async fn deliver_alerts<N: Notifier>(
     }
     // Stable: at one close, the engine's alert comes before the risk events.
     records.sort_by_key(|r| r.ts);
+    Ok(deliver_records(notifier, records).await)
+}
+
+/// Delivers prepared alert records in order through `notifier` (a queue as large as the list),
+/// collecting failures instead of stopping anything.
+pub async fn deliver_records<N: Notifier>(notifier: &N, records: Vec<AlertRecord>) -> Delivery {
     let mut queue = AlertQueue::new(records.len());
     for r in records {
         queue.push(r);
     }
-    Ok(queue.flush(notifier).await)
+    queue.flush(notifier).await
 }
 
 #[cfg(test)]

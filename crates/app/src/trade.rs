@@ -25,7 +25,7 @@ use crate::rebalance::{StoreCloses, clock_now, session_close};
 use broker_paper::{PaperBook, PaperBroker};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use pulse_core::ports::{AuditEntry, Store, TradeOrderRecord, TradingStep};
+use pulse_core::ports::{AlertRecord, AuditEntry, Store, TradeOrderRecord, TradingStep};
 use pulse_core::{ClientOrderId, Exchange, Fill, OrderRequest, Portfolio, Side, Symbol, Timeframe};
 use pulse_engine::{Engine, Event};
 use pulse_execution::{Broker, OrderState, OrderStatus, RiskApproved};
@@ -125,6 +125,8 @@ pub struct TradeOutcome {
     pub fills: Vec<Fill>,
     /// Risk events of this run's decisions.
     pub risk_events: Vec<RiskEvent>,
+    /// Target-change alerts of this run's decisions.
+    pub alerts: Vec<pulse_engine::Alert>,
     /// `intent` orders found at the start and how each was resolved.
     pub resolved: Vec<String>,
     /// The account after the run.
@@ -320,6 +322,7 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
         submitted: Vec::new(),
         fills: Vec::new(),
         risk_events: Vec::new(),
+        alerts: Vec::new(),
         resolved: Vec::new(),
         account: Portfolio::default(),
     };
@@ -604,6 +607,7 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
         );
         outcome.fills.extend(fills);
         outcome.risk_events.extend(out.risk_events);
+        outcome.alerts.extend(out.alert);
     }
     outcome.meta = stored.meta.clone();
     outcome.account = stored.engine.portfolio().clone();
@@ -894,4 +898,69 @@ pub async fn flatten<S: Store + Sync, B: Broker + Sync>(
     let book = s.book.clone();
     save_step(store, &s, &book, &sent, &[], &[]).await?;
     Ok(approved.into_iter().map(RiskApproved::into_inner).collect())
+}
+
+/// The alerts of a run, in time order: restarts resolved, target changes, orders sent, fills
+/// (a partial one named so), risk events — each an [`AlertRecord`] whose message starts with
+/// what it is (`SENT`, `FILL`, `PARTIAL FILL`, `RISK`, `RESTART`).
+pub fn alert_records(outcome: &TradeOutcome) -> Result<Vec<AlertRecord>, AppError> {
+    let name = &outcome.meta.name;
+    let plain = |ts: Timestamp, message: String| AlertRecord {
+        ts,
+        strategy: format!("trade: {name}"),
+        message,
+        old_weights_json: "{}".into(),
+        new_weights_json: "{}".into(),
+    };
+    let mut records = Vec::new();
+    for r in &outcome.resolved {
+        records.push(plain(outcome.now, format!("RESTART {r}")));
+    }
+    for a in &outcome.alerts {
+        records.push(crate::backtest::alert_record(a)?);
+    }
+    for o in &outcome.submitted {
+        records.push(plain(
+            o.decided_at,
+            format!(
+                "SENT {} {} {} ({})",
+                o.side, o.quantity, o.symbol, o.client_id
+            ),
+        ));
+    }
+    for f in &outcome.fills {
+        let ordered = outcome
+            .submitted
+            .iter()
+            .find(|o| o.client_id == f.client_id)
+            .map(|o| o.quantity);
+        let what = if ordered.is_some_and(|q| f.quantity < q) {
+            "PARTIAL FILL"
+        } else {
+            "FILL"
+        };
+        records.push(plain(
+            f.ts,
+            format!(
+                "{what} {} {} {} @ {} fee {} ({})",
+                f.side, f.quantity, f.symbol, f.price, f.fee, f.client_id
+            ),
+        ));
+    }
+    for e in &outcome.risk_events {
+        records.push(plain(e.ts, format!("RISK {}", e.message)));
+    }
+    records.sort_by_key(|r| r.ts);
+    Ok(records)
+}
+
+/// The alert of a runner that stopped on an error (a halt by reconciliation, a broker error).
+pub fn error_record(name: &str, at: Timestamp, error: &AppError) -> AlertRecord {
+    AlertRecord {
+        ts: at,
+        strategy: format!("trade: {name}"),
+        message: format!("ERROR runner {name}: {error}"),
+        old_weights_json: "{}".into(),
+        new_weights_json: "{}".into(),
+    }
 }

@@ -468,6 +468,10 @@ pub enum TradeCommand {
         /// The broker's paper account or real money.
         #[arg(long, value_enum, default_value = "paper")]
         mode: ModeArg,
+        /// POST every order, fill, target change, risk event, restart and error as JSON to this
+        /// webhook URL (Slack/Discord/Telegram bridges); a failing webhook never stops trading.
+        #[arg(long, env = "PULSE_WEBHOOK_URL")]
+        webhook: Option<String>,
         /// Strategy, cash, costs and risk settings (used when the runner starts).
         #[command(flatten)]
         run: Box<RunArgs>,

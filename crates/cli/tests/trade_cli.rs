@@ -154,3 +154,43 @@ fn kill_9_anywhere_loses_nothing_and_sends_nothing_twice() {
     }
     assert_eq!(got, expected);
 }
+
+#[test]
+fn trade_run_posts_orders_fills_and_errors_to_the_webhook_and_a_dead_one_stops_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (url, bodies) = common::webhook_sink();
+    ok(h, &["clock", "set", "2024-03-01T12:00:00Z"]);
+    ok(h, &["trade", "run", "--webhook", &url]);
+    ok(h, &["clock", "set", "2024-04-01T12:00:00Z"]);
+    ok(h, &["trade", "run", "--webhook", &url]);
+    let got = bodies.lock().unwrap().clone();
+    let text: String = got.join("\n");
+    assert!(text.contains("SENT "), "{text}");
+    assert!(text.contains("FILL "), "{text}");
+    // Every body is JSON with a text field.
+    for b in &got {
+        let v: Value = serde_json::from_str(b).unwrap();
+        assert!(v["text"].is_string(), "{b}");
+    }
+    // A dead webhook: the run still trades (exit 0) and warns.
+    ok(h, &["clock", "set", "2024-05-01T12:00:00Z"]);
+    let out = pulse_home(h, &["trade", "run", "--webhook", "http://127.0.0.1:9/hook"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alert not delivered"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bar(s) processed"));
+    // An error (here: the wrong broker for this runner) is posted too.
+    let before = bodies.lock().unwrap().len();
+    let out = pulse_home(h, &["trade", "run", "--webhook", &url, "--mode", "live"]);
+    assert_eq!(out.status.code(), Some(1));
+    let after = bodies.lock().unwrap().clone();
+    assert_eq!(after.len(), before + 1);
+    assert!(
+        after.last().unwrap().contains("ERROR runner pulse"),
+        "{after:?}"
+    );
+}

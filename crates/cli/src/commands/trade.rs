@@ -53,8 +53,13 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             name,
             broker,
             mode,
+            webhook,
             run,
         } => {
+            let notifier = webhook
+                .as_deref()
+                .map(notify_webhook::WebhookNotifier::new)
+                .transpose()?;
             let request = TradeRequest {
                 name,
                 broker: match broker {
@@ -68,10 +73,25 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
                 settings: run_settings(&run)?,
             };
             let live = live_broker(request.broker, request.mode)?;
-            let o = pulse_app::trade::run(&store, &request, live.as_ref(), |_| {
+            let result = pulse_app::trade::run(&store, &request, live.as_ref(), |_| {
                 std::ops::ControlFlow::Continue(())
             })
-            .await?;
+            .await;
+            let records = match &result {
+                Ok(o) => pulse_app::trade::alert_records(o)?,
+                Err(e) => vec![pulse_app::trade::error_record(
+                    &request.name,
+                    jiff::Timestamp::now(),
+                    e,
+                )],
+            };
+            if let Some(n) = &notifier {
+                let d = pulse_app::alerts::deliver_records(n, records).await;
+                for f in &d.failed {
+                    eprintln!("warning: alert not delivered: {f}");
+                }
+            }
+            let o = result?;
             if app.json {
                 return print_json(&o);
             }
