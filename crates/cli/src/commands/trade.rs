@@ -79,11 +79,10 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             .await;
             let records = match &result {
                 Ok(o) => pulse_app::trade::alert_records(o)?,
-                Err(e) => vec![pulse_app::trade::error_record(
-                    &request.name,
-                    jiff::Timestamp::now(),
-                    e,
-                )],
+                Err(e) => {
+                    let now = pulse_app::rebalance::clock(&store, None).await?.now;
+                    vec![pulse_app::trade::error_record(&request.name, now, e)]
+                }
             };
             if let Some(n) = &notifier {
                 let d = pulse_app::alerts::deliver_records(n, records).await;
