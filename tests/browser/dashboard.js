@@ -127,6 +127,17 @@ function check(cond, what) {
     await page.goto(`${base}/risk`);
     check((await page.textContent('#risk-toml')).includes('max_position = 0.1'), 'reset brings the defaults back');
 
+    // A paper trading runner from the browser: start it, see it running, stop it.
+    await page.goto(`${base}/trade`);
+    await page.fill('form[action="/trade/start"] input[name=name]', 'browser');
+    await page.click('form[action="/trade/start"] button');
+    await page.waitForSelector('section.runner[data-name="browser"]');
+    check((await page.textContent('section.runner[data-name="browser"] .state')) === 'running', 'a paper runner is started from the trading page');
+    await page.click('form[action="/trade/browser/stop"] button');
+    await page.waitForSelector('section.runner[data-name="browser"] .state:text-is("stopped")');
+    check(true, 'the trading page stops the runner');
+    await page.screenshot({ path: path.join(artifacts, 'trade.png'), fullPage: true });
+
     // A CSV imported by upload on the data page.
     if (process.env.UPLOAD_CSV) {
       await page.goto(`${base}/data`);

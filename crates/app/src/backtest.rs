@@ -241,6 +241,7 @@ impl RunSettings {
                 allow_negative_cash: false,
                 risk: None,
                 sectors: BTreeMap::new(),
+                client_id_prefix: None,
             },
             fill_price: self.fill_price,
             price_dp,

@@ -146,6 +146,18 @@ pub struct TradeStatus {
     pub fills: Vec<Fill>,
 }
 
+/// The document listing every runner's name.
+const INDEX: &str = "trade/index";
+
+/// Every runner's name, in start order.
+pub async fn runners<S: Store>(store: &S) -> Result<Vec<String>, AppError> {
+    match store.document(INDEX).await.map_err(AppError::port)? {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| AppError::State(format!("stored {INDEX} is corrupt: {e}"))),
+        None => Ok(Vec::new()),
+    }
+}
+
 fn key(name: &str, part: &str) -> String {
     format!("trade/{name}/{part}")
 }
@@ -204,26 +216,33 @@ fn documents(s: &Stored, book: &PaperBook) -> Result<Vec<(String, String)>, AppE
     ])
 }
 
-async fn save_step<S: Store>(
-    store: &S,
+/// Writes one step (see [`Store::save_trading_step`]). The runner's state is serialized before
+/// the returned future starts, so the future holds no reference to it (the engine's risk layer
+/// keeps a non-`Sync` scratch buffer).
+fn save_step<'a, S: Store + Sync>(
+    store: &'a S,
     s: &Stored,
     book: &PaperBook,
-    orders: &[TradeOrderRecord],
-    fills: &[Fill],
-    audit: &[AuditEntry],
-) -> Result<usize, AppError> {
-    let docs = documents(s, book)?;
-    let docs: Vec<(&str, String)> = docs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    store
-        .save_trading_step(&TradingStep {
-            runner: &s.meta.name,
-            documents: &docs,
-            orders,
-            fills,
-            audit,
-        })
-        .await
-        .map_err(AppError::port)
+    orders: &'a [TradeOrderRecord],
+    fills: &'a [Fill],
+    audit: &'a [AuditEntry],
+) -> impl std::future::Future<Output = Result<usize, AppError>> + Send + 'a {
+    let docs = documents(s, book);
+    let runner = s.meta.name.clone();
+    async move {
+        let docs = docs?;
+        let docs: Vec<(&str, String)> = docs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        store
+            .save_trading_step(&TradingStep {
+                runner: &runner,
+                documents: &docs,
+                orders,
+                fills,
+                audit,
+            })
+            .await
+            .map_err(AppError::port)
+    }
 }
 
 fn state_name(state: OrderState) -> &'static str {
@@ -295,8 +314,9 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
     live: Option<&B>,
     mut on_step: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<TradeOutcome, AppError> {
+    validate_name(&request.name)?;
     let (now, _) = clock_now(store).await?;
-    let prepared: Prepared = prepare(store, &request.settings).await?;
+    let prepared: Prepared = Box::pin(prepare(store, &request.settings)).await?;
     let exchange = prepared.market.exchange;
     let timeframe = prepared.timeframe;
     let data = &prepared.market.data;
@@ -350,7 +370,11 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
                     ));
                 }
             };
-            let mut engine = Engine::new(strategy, prepared.config.engine.clone(), account);
+            let config = pulse_engine::EngineConfig {
+                client_id_prefix: Some(request.name.clone()),
+                ..prepared.config.engine.clone()
+            };
+            let mut engine = Engine::new(strategy, config, account);
             let mut last_close = None;
             for (i, close) in closes.iter().enumerate() {
                 let Some(close) = *close else { continue };
@@ -381,7 +405,26 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
                 book: book.clone(),
             };
             let entry = serde_json::json!({"start": request.name, "warm_up_until": last_close});
-            save_step(store, &s, &book, &[], &[], &[audit(now, entry)]).await?;
+            let mut names = runners(store).await?;
+            if !names.contains(&request.name) {
+                names.push(request.name.clone());
+            }
+            let index = serde_json::to_string(&names)
+                .map_err(|e| AppError::State(format!("cannot serialize {INDEX}: {e}")))?;
+            let mut docs = documents(&s, &book)?;
+            docs.push((INDEX.to_string(), index));
+            let docs: Vec<(&str, String)> =
+                docs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            store
+                .save_trading_step(&TradingStep {
+                    runner: &s.meta.name,
+                    documents: &docs,
+                    orders: &[],
+                    fills: &[],
+                    audit: &[audit(now, entry)],
+                })
+                .await
+                .map_err(AppError::port)?;
             s
         }
     };
@@ -785,6 +828,23 @@ fn mismatch(engine: &Portfolio, broker: &Portfolio) -> Option<String> {
     None
 }
 
+/// A runner's name: 1–40 letters, digits, `-` or `_` (it keys documents and client ids).
+fn validate_name(name: &str) -> Result<(), AppError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::InvalidSetting {
+            setting: "name",
+            reason: format!("runner name {name:?} must be 1-40 letters, digits, '-' or '_'"),
+        })
+    }
+}
+
 /// A runner's account, orders and fills.
 pub async fn status<S: Store>(store: &S, name: &str) -> Result<TradeStatus, AppError> {
     let s = load(store, name).await?.ok_or_else(|| {
@@ -837,7 +897,7 @@ pub async fn stop<S: Store + Sync, B: Broker + Sync>(
 }
 
 /// Resumes a stopped or halted runner (a person has looked).
-pub async fn resume<S: Store>(store: &S, name: &str) -> Result<RunnerMeta, AppError> {
+pub async fn resume<S: Store + Sync>(store: &S, name: &str) -> Result<RunnerMeta, AppError> {
     let (now, _) = clock_now(store).await?;
     let mut s = load(store, name)
         .await?
@@ -857,7 +917,7 @@ pub async fn flatten<S: Store + Sync, B: Broker + Sync>(
     name: &str,
     live: Option<&B>,
 ) -> Result<Vec<OrderRequest>, AppError> {
-    stop(store, name, live).await?;
+    Box::pin(stop(store, name, live)).await?;
     let (now, _) = clock_now(store).await?;
     let mut s = load(store, name)
         .await?

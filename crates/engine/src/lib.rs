@@ -42,6 +42,10 @@ pub struct EngineConfig {
     /// sector).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sectors: BTreeMap<Symbol, String>,
+    /// What client order ids start with (`None`: the strategy's name). A trading runner sets
+    /// its own name, so that two runners of one strategy never share an id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id_prefix: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,7 @@ impl Default for EngineConfig {
             allow_negative_cash: false,
             risk: None,
             sectors: BTreeMap::new(),
+            client_id_prefix: None,
         }
     }
 }
@@ -513,7 +518,14 @@ impl<S: Strategy> Engine<S> {
             orders.push(OrderRequest {
                 kind: pulse_core::OrderKind::Market,
                 time_in_force: pulse_core::TimeInForce::Day,
-                client_id: client_order_id(self.strategy.name(), ts, &symbol),
+                client_id: client_order_id(
+                    self.config
+                        .client_id_prefix
+                        .as_deref()
+                        .unwrap_or(self.strategy.name()),
+                    ts,
+                    &symbol,
+                ),
                 symbol,
                 side,
                 quantity,

@@ -101,3 +101,48 @@ pub trait Broker {
     /// Orders still working (not done), for reconciliation after a restart.
     fn open_orders(&self) -> impl Future<Output = Result<Vec<OrderStatus>, Self::Error>> + Send;
 }
+
+/// No live broker: an uninhabited type (no value of it can exist) that names "paper only" where
+/// a use case is generic over an optional live broker (`Option<&NoBroker>` is always `None`).
+#[derive(Debug, Clone, Copy)]
+pub enum NoBroker {}
+
+/// Never returned: [`NoBroker`] has no values.
+#[derive(Debug, Clone, Copy)]
+pub enum Never {}
+
+impl std::fmt::Display for Never {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+impl std::error::Error for Never {}
+
+impl Broker for NoBroker {
+    type Error = Never;
+
+    async fn submit(&self, _: &RiskApproved<OrderRequest>) -> Result<OrderStatus, Never> {
+        match *self {}
+    }
+
+    async fn take_fills(&self) -> Result<Vec<Fill>, Never> {
+        match *self {}
+    }
+
+    async fn account(&self) -> Result<Portfolio, Never> {
+        match *self {}
+    }
+
+    async fn order_status(&self, _: &ClientOrderId) -> Result<Option<OrderStatus>, Never> {
+        match *self {}
+    }
+
+    async fn cancel(&self, _: &ClientOrderId) -> Result<OrderStatus, Never> {
+        match *self {}
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderStatus>, Never> {
+        match *self {}
+    }
+}

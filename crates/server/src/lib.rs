@@ -19,6 +19,7 @@ mod pages;
 mod portfolio;
 mod risk;
 mod setup;
+mod trade;
 mod upload;
 
 pub use upload::{CsvParser, MAX_UPLOAD_BYTES};
@@ -235,6 +236,11 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
                 .put(risk::put_api::<S>)
                 .delete(risk::delete_api::<S>),
         )
+        .route("/trade", get(trade::page::<S>))
+        .route("/trade/start", post(trade::start_form::<S>))
+        .route("/trade/{name}/{action}", post(trade::action_form::<S>))
+        .route("/api/trade", get(trade::list_api::<S>))
+        .route("/api/trade/{name}/{action}", post(trade::action_api::<S>))
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
         .route("/api/openapi.json", get(openapi))

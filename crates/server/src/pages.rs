@@ -27,7 +27,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -357,6 +357,11 @@ pub const OPENAPI: &str = r##"{
         "responses": {"200": {"description": "{stored: true, config, toml}"}, "400": {"description": "A setting is refused (named in `field` as in the TOML, e.g. limits.max_position); nothing stored"}}},
       "delete": {"summary": "Forget the stored risk settings: the defaults apply",
         "responses": {"200": {"description": "{stored: false, config, toml}"}}}},
+    "/api/trade": {"get": {"summary": "Every trading runner: its meta (broker, mode, status, last bar), account, orders with status and fills",
+      "responses": {"200": {"description": "[{meta, account, orders, fills}]"}}}},
+    "/api/trade/{name}/{action}": {"post": {"summary": "start (a paper runner; warm-up to the clock), run (catch a paper runner up to the clock), stop (cancel working orders, stop deciding), resume, flatten (stop and sell every position)",
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "action", "in": "path", "required": true, "schema": {"enum": ["start", "run", "stop", "resume", "flatten"]}}],
+      "responses": {"200": {"description": "{done: what happened}"}, "400": {"description": "A bad runner name"}, "404": {"description": "No such action"}, "409": {"description": "The runner is missing, halted, or trades through a live broker (run it from the CLI)"}}}},
     "/api/data/import": {"post": {"summary": "Import a CSV file by upload (multipart field `file`, optional `replace`), in one transaction",
       "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary"}, "replace": {"type": "string"}}}}}},
