@@ -9,7 +9,7 @@
 
 use crate::backtest::RiskSource;
 use crate::error::AppError;
-use pulse_core::ports::Store;
+use pulse_core::ports::{AuditEntry, Store};
 use pulse_risk::{CorrelationConfig, LeverageConfig, LimitsConfig};
 /// The risk layer's settings and their parts, for front ends that edit them.
 pub use pulse_risk::{LeverageLevel, RiskConfig, RiskConfigError};
@@ -88,6 +88,7 @@ pub async fn save_config<S: Store>(store: &S, config: &RiskConfig) -> Result<Ris
     let toml = config.to_toml();
     // What is stored must read back as these settings (the TOML spells every value exactly).
     let again = RiskConfig::from_toml(&toml).map_err(|e| risk_error(ORIGIN, e))?;
+    let entry = changed(store, serde_json::json!({ "risk_settings": toml })).await?;
     let doc = serde_json::to_string(&Some(StoredSettings { toml })).map_err(|source| {
         AppError::Encode {
             what: "the risk settings",
@@ -95,7 +96,7 @@ pub async fn save_config<S: Store>(store: &S, config: &RiskConfig) -> Result<Ris
         }
     })?;
     store
-        .save_documents(&[(DOCUMENT, doc)], &[])
+        .save_documents(&[(DOCUMENT, doc)], &[entry])
         .await
         .map_err(AppError::port)?;
     Ok(again)
@@ -129,10 +130,25 @@ pub async fn reset_settings<S: Store>(store: &S) -> Result<(), AppError> {
         what: "the risk settings",
         source,
     })?;
+    let entry = changed(
+        store,
+        serde_json::json!({ "risk_settings": "reset to the defaults" }),
+    )
+    .await?;
     store
-        .save_documents(&[(DOCUMENT, doc)], &[])
+        .save_documents(&[(DOCUMENT, doc)], &[entry])
         .await
         .map_err(AppError::port)
+}
+
+/// The audit entry of a change of the settings, stamped by the clock (time travel's when on).
+async fn changed<S: Store>(store: &S, entry: serde_json::Value) -> Result<AuditEntry, AppError> {
+    let (now, _) = crate::rebalance::clock_now(store).await?;
+    Ok(AuditEntry {
+        ts: now,
+        subsystem: "risk".to_string(),
+        entry_json: entry.to_string(),
+    })
 }
 
 /// The settings of a run's risk source: a file's, a configuration's, or the stored ones (the

@@ -83,6 +83,10 @@ pub struct RunnerMeta {
     /// Paper or live at the broker.
     #[serde(default)]
     pub mode: TradeMode,
+    /// Started with the team's stored risk settings (`--risk`): every run applies the settings
+    /// stored then (the dashboard's Risk page changes a running trader).
+    #[serde(default)]
+    pub risk_stored: bool,
     /// Running, stopped or halted.
     pub status: RunnerStatus,
     /// When it was started (clock time).
@@ -330,6 +334,10 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
             name: request.name.clone(),
             broker: request.broker,
             mode: request.mode,
+            risk_stored: matches!(
+                request.settings.risk,
+                Some(crate::backtest::RiskSource::Stored)
+            ),
             status: RunnerStatus::Running,
             started_at: now,
             last_close: None,
@@ -445,6 +453,27 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
         )));
     }
     let broker = venue(store, &stored.meta, &stored.book, live)?;
+    // The team's risk settings as stored now, for a runner that follows them.
+    if stored.meta.risk_stored {
+        let current = crate::risk::resolve(store, &crate::backtest::RiskSource::Stored).await?;
+        if stored.engine.config().risk.as_ref() != Some(&current) {
+            let entry =
+                serde_json::json!({"risk_applied": request.name, "settings": current.to_toml()});
+            stored.engine.set_risk_config(current);
+            outcome
+                .resolved
+                .push("the stored risk settings changed: applied".to_string());
+            save_step(
+                store,
+                &stored,
+                &broker.book(&stored.book),
+                &[],
+                &[],
+                &[audit(now, entry)],
+            )
+            .await?;
+        }
+    }
     // Restart: resolve every order recorded as `intent` by a lookup, never a blind re-send.
     let journal = store.trade_orders(&name).await.map_err(AppError::port)?;
     let mut seen_fills: BTreeSet<String> = store

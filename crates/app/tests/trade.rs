@@ -249,3 +249,49 @@ async fn stop_cancels_flatten_sells_everything_and_a_stopped_runner_books_the_fi
     assert!(o.steps > 10);
     assert!(stop(&store, "pulse", NONE).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    let mut req = request();
+    req.settings.risk = Some(pulse_app::backtest::RiskSource::Stored);
+    travel(&store, "2024-03-01T12:00:00Z").await;
+    run(&store, &req, NONE, go).await.unwrap();
+    travel(&store, "2024-04-01T12:00:00Z").await;
+    let o = run(&store, &req, NONE, go).await.unwrap();
+    assert!(o.resolved.is_empty(), "{:?}", o.resolved);
+    // Before the change: the defaults' 10 % position cap holds every target.
+    let capped = |o: &pulse_app::trade::TradeOutcome, cap: f64| {
+        o.alerts
+            .iter()
+            .all(|a| a.new.values().all(|w| *w <= cap + 1e-9))
+    };
+    assert!(capped(&o, 0.10));
+    // A person raises the cap on the Risk page; the next run applies it (and audits it).
+    pulse_app::risk::save_settings(&store, "[limits]\nmax_position = 0.25\n")
+        .await
+        .unwrap();
+    travel(&store, "2024-06-03T12:00:00Z").await;
+    let o = run(&store, &req, NONE, go).await.unwrap();
+    assert_eq!(o.resolved, ["the stored risk settings changed: applied"]);
+    assert!(capped(&o, 0.25));
+    assert!(
+        o.alerts
+            .iter()
+            .any(|a| a.new.values().any(|w| *w > 0.10 + 1e-9)),
+        "the new cap is used"
+    );
+    let audit = store.audit_log(100).await.unwrap();
+    assert!(audit.iter().any(|a| a.entry_json.contains("risk_applied")));
+    // The change itself is audited where it was made.
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.subsystem == "risk" && a.entry_json.contains("max_position = 0.25"))
+    );
+    // Unchanged settings: nothing to apply.
+    travel(&store, "2024-06-10T12:00:00Z").await;
+    let o = run(&store, &req, NONE, go).await.unwrap();
+    assert!(o.resolved.is_empty());
+}

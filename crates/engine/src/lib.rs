@@ -535,6 +535,25 @@ impl<S: Strategy> Engine<S> {
         self.gate(orders, &prices, sizing.credit)
     }
 
+    /// Applies new risk settings from the next bar close on (a running trader's team changed
+    /// them): the risk layer keeps its history, peak and halt; an engine without a risk layer
+    /// gets one.
+    pub fn set_risk_config(&mut self, config: RiskConfig) {
+        self.config.risk = Some(config.clone());
+        match self.risk.as_mut() {
+            Some(r) => r.set_config(config),
+            None => {
+                let sizing = self
+                    .strategy
+                    .position_sizing()
+                    .filter(|s| s.is_active())
+                    .unwrap_or_default();
+                self.risk =
+                    Some(RiskManager::new(config, self.config.sectors.clone()).with_sizing(sizing));
+            }
+        }
+    }
+
     /// Passes orders through the risk layer's gate against the account, the latest closes and
     /// the risk state (halted or not, the margin credit): what a restarted runner does with the
     /// orders it had decided but not yet sent (a stored order is never approved by itself).

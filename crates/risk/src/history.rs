@@ -43,6 +43,15 @@ impl DailyCloses {
         }
     }
 
+    /// Keeps `capacity` dates from now on (at least 2): a smaller window drops the oldest dates,
+    /// a larger one fills as new dates arrive.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(2);
+        while self.days.len() > self.capacity {
+            self.days.pop_front();
+        }
+    }
+
     fn index_of(&self, symbol: &Symbol) -> Option<usize> {
         self.symbols.iter().position(|s| s == symbol)
     }

@@ -285,6 +285,14 @@ impl RiskManager {
         }
     }
 
+    /// Applies new settings to a running manager (a person changed the team's settings): the
+    /// history, the equity peak and a drawdown halt are kept; the window is resized; the
+    /// breaches are judged by the new limits from the next assessment on.
+    pub fn set_config(&mut self, config: RiskConfig) {
+        self.closes.set_capacity(config.history_days());
+        self.config = config;
+    }
+
     /// The same manager applying a strategy's `[sizing]` section (validated by the strategy).
     pub fn with_sizing(mut self, sizing: PositionSizing) -> Self {
         self.sizing = sizing;
