@@ -407,6 +407,11 @@ mod tests {
             quantity: d(q),
             decided_at: ts("2024-01-02T14:40:00Z"),
         };
+        approved(order)
+    }
+
+    /// `order` through the gate against an account that can pay for anything.
+    fn approved(order: OrderRequest) -> RiskApproved<OrderRequest> {
         let spy = Symbol::try_new("SPY").unwrap();
         let mut rich = Portfolio::with_cash(d("1000000000"));
         rich.positions.insert(spy.clone(), d("1000000"));
@@ -429,22 +434,11 @@ mod tests {
         tif: TimeInForce,
     ) -> RiskApproved<OrderRequest> {
         let plain = order(id, side, q).into_inner();
-        let order = OrderRequest {
+        approved(OrderRequest {
             kind: OrderKind::Limit { price: d(price) },
             time_in_force: tif,
             ..plain
-        };
-        let spy = Symbol::try_new("SPY").unwrap();
-        let mut rich = Portfolio::with_cash(d("1000000000"));
-        rich.positions.insert(spy.clone(), d("1000000"));
-        let prices = BTreeMap::from([(spy, d("1"))]);
-        let mut approval = pulse_execution::approve_orders(
-            vec![order],
-            &rich,
-            &prices,
-            pulse_execution::GateLimits::default(),
-        );
-        approval.approved.pop().unwrap()
+        })
     }
 
     fn days_of_prices() -> Closes {

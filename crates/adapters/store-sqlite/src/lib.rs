@@ -292,6 +292,36 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
+    /// Upserts state documents and appends audit entries inside `tx` (one step's state).
+    async fn write_state(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        documents: &[(&str, String)],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        for (key, value) in documents {
+            sqlx::query(
+                "INSERT INTO documents (key, value_json) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
+            )
+            .bind(*key)
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.db(format!("saving document {key}"), e))?;
+        }
+        for a in audit {
+            sqlx::query("INSERT INTO audit_log (ts, subsystem, entry_json) VALUES (?, ?, ?)")
+                .bind(a.ts.as_second())
+                .bind(&a.subsystem)
+                .bind(&a.entry_json)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| self.db("appending to the audit log", e))?;
+        }
+        Ok(())
+    }
+
     fn db(&self, context: impl Into<String>, source: sqlx::Error) -> StoreError {
         // SQLite opens a file it may not write read-only without a word, and says "attempt to
         // write a readonly database" at the first write: name what cannot be written.
@@ -1374,26 +1404,7 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db("beginning the state transaction", e))?;
-        for (key, value) in documents {
-            sqlx::query(
-                "INSERT INTO documents (key, value_json) VALUES (?, ?) \
-                 ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
-            )
-            .bind(*key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db(format!("saving document {key}"), e))?;
-        }
-        for a in audit {
-            sqlx::query("INSERT INTO audit_log (ts, subsystem, entry_json) VALUES (?, ?, ?)")
-                .bind(a.ts.as_second())
-                .bind(&a.subsystem)
-                .bind(&a.entry_json)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db("appending to the audit log", e))?;
-        }
+        self.write_state(&mut tx, documents, audit).await?;
         tx.commit()
             .await
             .map_err(|e| self.db("committing the state transaction", e))
@@ -1483,17 +1494,8 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db("beginning the trading step", e))?;
-        for (key, value) in step.documents {
-            sqlx::query(
-                "INSERT INTO documents (key, value_json) VALUES (?, ?) \
-                 ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
-            )
-            .bind(*key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db(format!("saving document {key}"), e))?;
-        }
+        self.write_state(&mut tx, step.documents, step.audit)
+            .await?;
         for r in step.orders {
             let o = &r.order;
             let (kind, limit) = match o.kind {
@@ -1570,15 +1572,6 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| self.db(format!("recording fill {exec_id}"), e))?;
             new_fills += done.rows_affected() as usize;
-        }
-        for a in step.audit {
-            sqlx::query("INSERT INTO audit_log (ts, subsystem, entry_json) VALUES (?, ?, ?)")
-                .bind(a.ts.as_second())
-                .bind(&a.subsystem)
-                .bind(&a.entry_json)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db("appending to the audit log", e))?;
         }
         tx.commit()
             .await
