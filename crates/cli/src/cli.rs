@@ -472,6 +472,10 @@ pub enum TradeCommand {
         /// webhook URL (Slack/Discord/Telegram bridges); a failing webhook never stops trading.
         #[arg(long, env = "PULSE_WEBHOOK_URL")]
         webhook: Option<String>,
+        /// Keep running: catch up again every SECONDS (bars stored or fetched meanwhile, or the
+        /// clock moved by time travel) until Ctrl-C, which stops between two steps.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        every: Option<u64>,
         /// Strategy, cash, costs and risk settings (used when the runner starts).
         #[command(flatten)]
         run: Box<RunArgs>,

@@ -194,3 +194,50 @@ fn trade_run_posts_orders_fills_and_errors_to_the_webhook_and_a_dead_one_stops_n
         "{after:?}"
     );
 }
+
+#[test]
+fn trade_run_every_keeps_catching_up_as_the_clock_moves_and_stops_on_ctrl_c() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(h, &["clock", "set", "2024-03-01T12:00:00Z"]);
+    ok(h, &["trade", "run"]);
+    let mut child = isolated(h)
+        .args(["trade", "run", "--every", "1"])
+        .current_dir(h)
+        .env("XDG_DATA_HOME", h)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Time travel from another process: the running loop catches up on its own.
+    ok(h, &["clock", "set", "2024-04-01T12:00:00Z"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = ok_json(pulse_home(h, &["--json", "trade", "status"]));
+        if st["meta"]["last_close"].as_str().unwrap_or("") >= "2024-03-28" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the loop did not catch up: {st}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("stopped by Ctrl-C"), "{stdout}");
+    // Nothing left half done: the next run has nothing to resolve or catch up.
+    let again = ok(h, &["trade", "run"]);
+    assert!(
+        !again.contains("restart:") || again.contains("approved again"),
+        "{again}"
+    );
+    assert!(again.contains("0 bar(s) processed"), "{again}");
+}

@@ -54,6 +54,7 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             broker,
             mode,
             webhook,
+            every,
             run,
         } => {
             let notifier = webhook
@@ -73,70 +74,44 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
                 settings: run_settings(&run)?,
             };
             let live = live_broker(request.broker, request.mode)?;
-            let result = pulse_app::trade::run(&store, &request, live.as_ref(), |_| {
-                std::ops::ControlFlow::Continue(())
-            })
-            .await;
-            let records = match &result {
-                Ok(o) => pulse_app::trade::alert_records(o)?,
-                Err(e) => {
-                    let now = pulse_app::rebalance::clock(&store, None).await?.now;
-                    vec![pulse_app::trade::error_record(&request.name, now, e)]
-                }
+            let Some(every) = every else {
+                return run_once(
+                    app,
+                    &store,
+                    &request,
+                    live.as_ref(),
+                    notifier.as_ref(),
+                    None,
+                )
+                .await;
             };
-            if let Some(n) = &notifier {
-                let d = pulse_app::alerts::deliver_records(n, records).await;
-                for f in &d.failed {
-                    eprintln!("warning: alert not delivered: {f}");
+            // Ctrl-C stops the loop between two steps (a step's records are never half written).
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            let ctrl_c = tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                run_once(
+                    app,
+                    &store,
+                    &request,
+                    live.as_ref(),
+                    notifier.as_ref(),
+                    Some(&stop),
+                )
+                .await?;
+                for _ in 0..every * 10 {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
             }
-            let o = result?;
-            if app.json {
-                return print_json(&o);
-            }
-            if o.started {
-                outln!(
-                    "Runner {} started at {} (warm-up to {}).",
-                    o.meta.name,
-                    o.now,
-                    o.meta.last_close.map_or("-".to_string(), |t| t.to_string())
-                )?;
-            }
-            for r in &o.resolved {
-                outln!("restart: {r}")?;
-            }
-            for e in &o.risk_events {
-                outln!("RISK {} {}", e.ts, e.message)?;
-            }
-            for f in &o.fills {
-                outln!(
-                    "FILL {} {} {} {} @ {} fee {} ({})",
-                    f.ts,
-                    f.side,
-                    f.quantity,
-                    f.symbol,
-                    f.price,
-                    f.fee,
-                    f.client_id
-                )?;
-            }
-            for x in &o.submitted {
-                outln!(
-                    "SENT {} {} {} {} ({})",
-                    x.decided_at,
-                    x.side,
-                    x.quantity,
-                    x.symbol,
-                    x.client_id
-                )?;
-            }
-            Ok(outln!(
-                "{} bar(s) processed up to {}; cash {}, positions {}.",
-                o.steps,
-                o.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
-                o.account.cash.round_dp(2),
-                positions(&o.account)
-            )?)
+            ctrl_c.abort();
+            Ok(outln!("Runner {} stopped by Ctrl-C.", request.name)?)
         }
         TradeCommand::Status { name } => {
             let s = pulse_app::trade::status(&store, &name).await?;
@@ -223,6 +198,85 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             )?)
         }
     }
+}
+
+/// One catch-up of a runner to the clock, printed, with its alerts posted.
+async fn run_once<S: pulse_core::ports::Store + Sync>(
+    app: &App,
+    store: &S,
+    request: &TradeRequest,
+    live: Option<&AlpacaBroker>,
+    notifier: Option<&notify_webhook::WebhookNotifier>,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<()> {
+    let result = pulse_app::trade::run(store, request, live, |_| {
+        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .await;
+    let records = match &result {
+        Ok(o) => pulse_app::trade::alert_records(o)?,
+        Err(e) => {
+            let now = pulse_app::rebalance::clock(store, None).await?.now;
+            vec![pulse_app::trade::error_record(&request.name, now, e)]
+        }
+    };
+    if let Some(n) = notifier {
+        let d = pulse_app::alerts::deliver_records(n, records).await;
+        for f in &d.failed {
+            eprintln!("warning: alert not delivered: {f}");
+        }
+    }
+    let o = result?;
+    if app.json {
+        return print_json(&o);
+    }
+    if o.started {
+        outln!(
+            "Runner {} started at {} (warm-up to {}).",
+            o.meta.name,
+            o.now,
+            o.meta.last_close.map_or("-".to_string(), |t| t.to_string())
+        )?;
+    }
+    for r in &o.resolved {
+        outln!("restart: {r}")?;
+    }
+    for e in &o.risk_events {
+        outln!("RISK {} {}", e.ts, e.message)?;
+    }
+    for f in &o.fills {
+        outln!(
+            "FILL {} {} {} {} @ {} fee {} ({})",
+            f.ts,
+            f.side,
+            f.quantity,
+            f.symbol,
+            f.price,
+            f.fee,
+            f.client_id
+        )?;
+    }
+    for x in &o.submitted {
+        outln!(
+            "SENT {} {} {} {} ({})",
+            x.decided_at,
+            x.side,
+            x.quantity,
+            x.symbol,
+            x.client_id
+        )?;
+    }
+    Ok(outln!(
+        "{} bar(s) processed up to {}; cash {}, positions {}.",
+        o.steps,
+        o.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
+        o.account.cash.round_dp(2),
+        positions(&o.account)
+    )?)
 }
 
 fn positions(p: &pulse_core::Portfolio) -> String {
