@@ -201,7 +201,7 @@ fn trade_run_every_keeps_catching_up_as_the_clock_moves_and_stops_on_ctrl_c() {
     let h = home.path();
     ok(h, &["clock", "set", "2024-03-01T12:00:00Z"]);
     ok(h, &["trade", "run"]);
-    let mut child = isolated(h)
+    let child = isolated(h)
         .args(["trade", "run", "--every", "1"])
         .current_dir(h)
         .env("XDG_DATA_HOME", h)
