@@ -35,7 +35,7 @@ function check(cond, what) {
     await page.fill('input[name=token]', token);
     await page.click('button');
     await page.waitForURL(`${base}/`);
-    check((await page.textContent('h1')).includes('Recorded runs'), 'the overview shows the recorded runs');
+    check((await page.content()).includes('<h1>Recorded runs</h1>') && (await page.content()).includes('<h1>Runners</h1>'), 'the overview shows the runners and the recorded runs');
     check(!(await page.content()).includes(token), 'no page shows the token');
     await page.screenshot({ path: path.join(artifacts, 'overview.png'), fullPage: true });
 

@@ -418,7 +418,11 @@ async fn overview<S: Store + Send + Sync + 'static>(
         Err(e) => return app_error(e),
     };
     let status = rebalance::status(&d.store).await.ok();
-    pages::overview(&runs, status.as_ref(), &csrf_of(&caller)).into_response()
+    let runners = match trade::statuses(&d.store).await {
+        Ok(r) => r,
+        Err(e) => return app_error(e),
+    };
+    pages::overview(&runs, status.as_ref(), &runners, &csrf_of(&caller)).into_response()
 }
 
 fn csrf_of(caller: &Caller) -> String {

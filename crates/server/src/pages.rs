@@ -57,9 +57,45 @@ fn num(v: Option<f64>) -> String {
         .map_or("—".into(), |x| format!("{x:.2}"))
 }
 
-/// The overview: recorded runs with their headline metrics, and the rebalancer at a glance.
-pub fn overview(runs: &[RunSummary], status: Option<&Status>, csrf: &str) -> Html<String> {
-    let mut body = String::from("<section><h1>Recorded runs</h1>");
+/// The overview: the trading runners with their state and a stop/resume button, recorded runs
+/// with their headline metrics, and the rebalancer at a glance.
+pub fn overview(
+    runs: &[RunSummary],
+    status: Option<&Status>,
+    runners: &[pulse_app::trade::TradeStatus],
+    csrf: &str,
+) -> Html<String> {
+    let mut body = String::from("<section><h1>Runners</h1>");
+    if runners.is_empty() {
+        body.push_str("<p class=\"muted\">No trading runner: start one on the <a href=\"/trade\">Trading</a> page or with `pulse trade run`.</p>");
+    } else {
+        body.push_str("<table id=\"runners\"><thead><tr><th>Runner</th><th>Broker</th><th>State</th><th>Last bar</th><th class=\"num\">Cash</th><th class=\"num\">Fills</th><th></th></tr></thead><tbody>");
+        for r in runners {
+            let name = html(&r.meta.name);
+            let (state, action, label) = match &r.meta.status {
+                pulse_app::trade::RunnerStatus::Running => ("running".to_string(), "stop", "Stop"),
+                pulse_app::trade::RunnerStatus::Stopped => {
+                    ("stopped".to_string(), "resume", "Start")
+                }
+                pulse_app::trade::RunnerStatus::Halted { reason } => {
+                    (format!("halted: {reason}"), "resume", "Resume")
+                }
+            };
+            let _ = write!(
+                body,
+                "<tr><td><a href=\"/trade\">{name}</a></td><td>{:?} ({:?})</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><form class=\"inline\" method=\"post\" action=\"/trade/{name}/{action}\">{}<button>{label}</button></form></td></tr>",
+                r.meta.broker,
+                r.meta.mode,
+                html(&state),
+                r.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
+                r.account.cash.round_dp(2),
+                r.fills.len(),
+                hidden(csrf)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</section><section><h1>Recorded runs</h1>");
     if runs.is_empty() {
         body.push_str(
             "<p class=\"muted\">No runs yet: `pulse backtest` or `pulse simulate` records one.</p>",

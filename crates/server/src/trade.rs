@@ -34,7 +34,8 @@ pub struct ActionForm {
     name: String,
 }
 
-async fn statuses<S: Store + Sync>(store: &S) -> Result<Vec<TradeStatus>, AppError> {
+/// Every runner's status, in start order.
+pub(crate) async fn statuses<S: Store + Sync>(store: &S) -> Result<Vec<TradeStatus>, AppError> {
     let mut out = Vec::new();
     for name in app::runners(store).await? {
         out.push(app::status(store, &name).await?);

@@ -163,6 +163,21 @@ async fn runners_are_started_run_flattened_and_shown_from_the_dashboard() {
         .await
         .unwrap();
     assert!(page.contains(">stopped<"), "{page}");
+    // The overview lists the runner with its state and a start button.
+    let overview = http
+        .get(format!("{base}/"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains("id=\"runners\""), "{overview}");
+    assert!(
+        overview.contains("action=\"/trade/desk-1/resume\""),
+        "{overview}"
+    );
 
     // Without the token: nothing.
     let r = http.get(format!("{base}/api/trade")).send().await.unwrap();
