@@ -100,6 +100,7 @@ fn an_alpaca_runner_sends_each_order_once_through_kills_and_books_the_brokers_ac
         }
         ok(h, &base, &run);
     }
+    eprintln!("killed mid-way: {killed} of 12");
     assert!(killed >= 2, "only {killed} runs were killed mid-way");
     // The last step's orders filled at the broker after it: the next run books them first.
     ok(h, &base, &run);

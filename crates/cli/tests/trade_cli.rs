@@ -127,6 +127,7 @@ fn kill_9_anywhere_loses_nothing_and_sends_nothing_twice() {
         }
         ok(b.path(), &["trade", "run"]);
     }
+    eprintln!("killed mid-way: {killed} of {}", stages.len() * 3);
     assert!(killed >= 8, "only {killed} runs were killed mid-way");
     let expected = essence(&ok_json(pulse_home(
         a.path(),
