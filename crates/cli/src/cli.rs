@@ -472,6 +472,13 @@ pub enum TradeCommand {
         /// webhook URL (Slack/Discord/Telegram bridges); a failing webhook never stops trading.
         #[arg(long, env = "PULSE_WEBHOOK_URL")]
         webhook: Option<String>,
+        /// The webhook's body: json (the whole alert, with `text`), slack, discord, or telegram
+        /// (the Bot API's sendMessage; needs --telegram-chat-id).
+        #[arg(long, value_enum, default_value = "json")]
+        webhook_format: WebhookFormatArg,
+        /// The Telegram chat to post to (with --webhook-format telegram).
+        #[arg(long, env = "PULSE_TELEGRAM_CHAT_ID")]
+        telegram_chat_id: Option<String>,
         /// Keep running: catch up again every SECONDS (bars stored or fetched meanwhile, or the
         /// clock moved by time travel) until Ctrl-C, which stops between two steps.
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -513,6 +520,19 @@ pub enum BrokerArg {
     Paper,
     /// Alpaca (REST v2).
     Alpaca,
+}
+
+/// The body a webhook gets.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum WebhookFormatArg {
+    /// The whole alert as JSON, with a `text` line.
+    Json,
+    /// Slack: `{"text"}`.
+    Slack,
+    /// Discord: `{"content"}`.
+    Discord,
+    /// Telegram Bot API: `{"chat_id", "text"}`.
+    Telegram,
 }
 
 /// Paper or real money at the broker.

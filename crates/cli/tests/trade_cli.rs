@@ -174,6 +174,39 @@ fn trade_run_posts_orders_fills_and_errors_to_the_webhook_and_a_dead_one_stops_n
         let v: Value = serde_json::from_str(b).unwrap();
         assert!(v["text"].is_string(), "{b}");
     }
+    // Slack's and Telegram's bodies.
+    let (slack_url, slack) = common::webhook_sink();
+    ok(h, &["clock", "set", "2024-04-15T12:00:00Z"]);
+    ok(
+        h,
+        &[
+            "trade",
+            "run",
+            "--webhook",
+            &slack_url,
+            "--webhook-format",
+            "slack",
+        ],
+    );
+    assert!(!slack.lock().unwrap().is_empty());
+    for b in slack.lock().unwrap().iter() {
+        let v: Value = serde_json::from_str(b).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 1, "only text: {b}");
+        assert!(v["text"].is_string());
+    }
+    let out = pulse_home(
+        h,
+        &[
+            "trade",
+            "run",
+            "--webhook",
+            &slack_url,
+            "--webhook-format",
+            "telegram",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--telegram-chat-id"));
     // A dead webhook: the run still trades (exit 0) and warns.
     ok(h, &["clock", "set", "2024-05-01T12:00:00Z"]);
     let out = pulse_home(h, &["trade", "run", "--webhook", "http://127.0.0.1:9/hook"]);

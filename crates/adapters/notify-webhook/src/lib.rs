@@ -85,6 +85,43 @@ impl WebhookError {
     }
 }
 
+/// The shape of the posted body, for the chat service behind the webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WebhookFormat {
+    /// The whole [`AlertPayload`] (`text` plus the structured alert; Slack shows `text`).
+    #[default]
+    Json,
+    /// Slack incoming webhook: `{"text": …}`.
+    Slack,
+    /// Discord webhook: `{"content": …}` (at most 2,000 characters).
+    Discord,
+    /// Telegram Bot API `sendMessage` (URL `https://api.telegram.org/bot<token>/sendMessage`):
+    /// `{"chat_id": …, "text": …}`.
+    Telegram {
+        /// The chat to post to.
+        chat_id: String,
+    },
+}
+
+impl WebhookFormat {
+    /// The body posted for `payload` in this format.
+    pub fn body(&self, payload: &AlertPayload) -> Result<serde_json::Value, WebhookError> {
+        Ok(match self {
+            WebhookFormat::Json => {
+                serde_json::to_value(payload).map_err(|e| WebhookError::Payload(e.to_string()))?
+            }
+            WebhookFormat::Slack => serde_json::json!({ "text": payload.text }),
+            WebhookFormat::Discord => {
+                let content: String = payload.text.chars().take(2000).collect();
+                serde_json::json!({ "content": content })
+            }
+            WebhookFormat::Telegram { chat_id } => {
+                serde_json::json!({ "chat_id": chat_id, "text": payload.text })
+            }
+        })
+    }
+}
+
 /// How often a post is tried and how long to wait in between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -110,6 +147,7 @@ pub struct WebhookNotifier {
     host: String,
     client: reqwest::Client,
     retry: RetryPolicy,
+    format: WebhookFormat,
 }
 
 impl std::fmt::Debug for WebhookNotifier {
@@ -149,7 +187,14 @@ impl WebhookNotifier {
             host,
             client,
             retry: RetryPolicy::default(),
+            format: WebhookFormat::default(),
         })
+    }
+
+    /// The same notifier posting bodies in `format`.
+    pub fn with_format(mut self, format: WebhookFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// The same notifier with another retry policy.
@@ -183,12 +228,13 @@ impl WebhookNotifier {
         }
     }
 
-    /// Posts one payload.
+    /// Posts one payload (in the notifier's [`WebhookFormat`]).
     pub async fn send(&self, payload: &AlertPayload) -> Result<(), WebhookError> {
+        let body = self.format.body(payload)?;
         let response = self
             .client
             .post(&self.url)
-            .json(payload)
+            .json(&body)
             .send()
             .await
             .map_err(|e| WebhookError::Unreachable {
@@ -213,5 +259,54 @@ impl Notifier for WebhookNotifier {
     async fn notify(&self, alert: &AlertRecord) -> Result<(), WebhookError> {
         self.send_with_retry(&AlertPayload::from_record(alert)?)
             .await
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn payload() -> AlertPayload {
+        AlertPayload {
+            text: "[trade: pulse] 2024-06-04T20:00:00Z: FILL buy 10 TSLA".into(),
+            ts: "2024-06-04T20:00:00Z"
+                .parse()
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+            strategy: "trade: pulse".into(),
+            message: "FILL buy 10 TSLA".into(),
+            old_weights: serde_json::json!({}),
+            new_weights: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn each_chat_service_gets_its_own_body() -> Result<(), WebhookError> {
+        let p = payload();
+        let json = WebhookFormat::Json.body(&p)?;
+        assert_eq!(json["message"], "FILL buy 10 TSLA");
+        assert_eq!(json["text"], p.text);
+        assert_eq!(
+            WebhookFormat::Slack.body(&p)?,
+            serde_json::json!({ "text": p.text })
+        );
+        assert_eq!(
+            WebhookFormat::Discord.body(&p)?,
+            serde_json::json!({ "content": p.text })
+        );
+        let telegram = WebhookFormat::Telegram {
+            chat_id: "-100123".into(),
+        };
+        assert_eq!(
+            telegram.body(&p)?,
+            serde_json::json!({ "chat_id": "-100123", "text": p.text })
+        );
+        // Discord's 2,000-character limit.
+        let long = AlertPayload {
+            text: "x".repeat(2500),
+            ..p
+        };
+        let body = WebhookFormat::Discord.body(&long)?;
+        assert_eq!(body["content"].as_str().map(str::len), Some(2000));
+        Ok(())
     }
 }
