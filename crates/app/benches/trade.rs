@@ -10,14 +10,14 @@
 //! Run: `cargo bench -p pulse-app --bench trade`. Prints a markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use data_csv::ImportOptions;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use pulse_app::backtest::RunSettings;
 use pulse_app::rebalance::{ClockChange, clock};
 use pulse_app::trade::{BrokerChoice, TradeMode, TradeRequest, run};
-use pulse_core::ports::Store;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
-use store_sqlite::SqliteStore;
 
 const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
 
@@ -33,20 +33,7 @@ fn ms(d: Duration) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    let mut batches = Vec::new();
-    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED", "SPLITS"] {
-        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
-        let bytes = std::fs::read(&path).unwrap();
-        let parsed = data_csv::parse_reader(
-            &path.display().to_string(),
-            &bytes[..],
-            &ImportOptions::default(),
-        )
-        .unwrap();
-        batches.extend(parsed.into_batches().unwrap());
-    }
-    store.import(&batches).await.unwrap();
+    let store = common::bundled_store(&dir).await;
     let request = TradeRequest {
         name: "bench".into(),
         broker: BrokerChoice::Paper,

@@ -5,7 +5,6 @@
 //! cancels, flatten sells everything through the gate and a stopped runner still books fills.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use data_csv::ImportOptions;
 use pulse_app::AppError;
 use pulse_app::backtest::RunSettings;
 use pulse_app::rebalance::{ClockChange, clock};
@@ -17,23 +16,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use store_sqlite::SqliteStore;
 
-async fn bundled_store(dir: &tempfile::TempDir) -> SqliteStore {
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    let mut batches = Vec::new();
-    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED", "SPLITS"] {
-        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
-        let bytes = std::fs::read(&path).unwrap();
-        let parsed = data_csv::parse_reader(
-            &path.display().to_string(),
-            &bytes[..],
-            &ImportOptions::default(),
-        )
-        .unwrap();
-        batches.extend(parsed.into_batches().unwrap());
-    }
-    store.import(&batches).await.unwrap();
-    store
-}
+mod common;
+use common::bundled_store;
 
 fn request() -> TradeRequest {
     TradeRequest {

@@ -1,0 +1,26 @@
+//! Test support of the application layer's tests (and its benches): a real SQLite store in a
+//! temporary directory holding the bundled TSLA, TSLL, VIX, Fear & Greed and TSLA split files.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use data_csv::ImportOptions;
+use pulse_core::ports::Store;
+use store_sqlite::SqliteStore;
+
+/// A store `t.db` in `dir` with the bundled sample files imported.
+pub async fn bundled_store(dir: &tempfile::TempDir) -> SqliteStore {
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let mut batches = Vec::new();
+    for name in ["TSLA", "TSLL", "VIX", "FEAR_GREED", "SPLITS"] {
+        let path = pulse_testkit::bundle_dir().join(format!("{name}.csv"));
+        let bytes = std::fs::read(&path).unwrap();
+        let parsed = data_csv::parse_reader(
+            &path.display().to_string(),
+            &bytes[..],
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        batches.extend(parsed.into_batches().unwrap());
+    }
+    store.import(&batches).await.unwrap();
+    store
+}
