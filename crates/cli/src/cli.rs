@@ -601,6 +601,13 @@ pub struct SimulateArgs {
     /// POST each alert as JSON to this webhook URL (Slack/Discord/Telegram bridges).
     #[arg(long, env = "PULSE_WEBHOOK_URL")]
     pub webhook: Option<String>,
+    /// The webhook's body: json (the whole alert, with `text`), slack, discord, or telegram
+    /// (the Bot API's sendMessage; needs --telegram-chat-id).
+    #[arg(long, value_enum, default_value = "json")]
+    pub webhook_format: WebhookFormatArg,
+    /// The Telegram chat to post to (with --webhook-format telegram).
+    #[arg(long, env = "PULSE_TELEGRAM_CHAT_ID")]
+    pub telegram_chat_id: Option<String>,
     /// Print every day, not only days with a decision, trade or alert.
     #[arg(long)]
     pub every_day: bool,

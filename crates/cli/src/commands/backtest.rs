@@ -347,11 +347,11 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
         settings: run_settings(&args.run)?,
         last: parse_span(&args.last)?,
     };
-    let notifier = args
-        .webhook
-        .as_deref()
-        .map(notify_webhook::WebhookNotifier::new)
-        .transpose()?;
+    let notifier = crate::commands::webhook_notifier(
+        args.webhook.as_deref(),
+        args.webhook_format,
+        args.telegram_chat_id.as_deref(),
+    )?;
     let tf = request.settings.timeframe;
     let quiet = app.json || app.quiet;
     let mut lines: Vec<String> = Vec::new();

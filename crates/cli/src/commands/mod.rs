@@ -87,3 +87,31 @@ pub fn parse_timeframe(s: &str) -> anyhow::Result<pulse_core::Timeframe> {
     s.parse()
         .map_err(|e: pulse_core::CoreError| usage(e.to_string()))
 }
+
+/// The webhook notifier of `--webhook URL` in `--webhook-format` (telegram needs
+/// `--telegram-chat-id`), or `None` without a URL.
+pub(crate) fn webhook_notifier(
+    url: Option<&str>,
+    format: crate::cli::WebhookFormatArg,
+    telegram_chat_id: Option<&str>,
+) -> anyhow::Result<Option<notify_webhook::WebhookNotifier>> {
+    use crate::cli::WebhookFormatArg as F;
+    use notify_webhook::WebhookFormat;
+    let format = match (format, telegram_chat_id.map(str::trim)) {
+        (F::Json, _) => WebhookFormat::Json,
+        (F::Slack, _) => WebhookFormat::Slack,
+        (F::Discord, _) => WebhookFormat::Discord,
+        (F::Telegram, Some(chat_id)) if !chat_id.is_empty() => WebhookFormat::Telegram {
+            chat_id: chat_id.to_string(),
+        },
+        (F::Telegram, _) => {
+            return Err(crate::app::usage(
+                "--webhook-format telegram needs --telegram-chat-id (or PULSE_TELEGRAM_CHAT_ID)",
+            ));
+        }
+    };
+    Ok(url
+        .map(notify_webhook::WebhookNotifier::new)
+        .transpose()?
+        .map(|n| n.with_format(format)))
+}

@@ -2,7 +2,7 @@
 //! JSON with `--json`).
 
 use crate::app::App;
-use crate::cli::{BrokerArg, ModeArg, TradeCommand, WebhookFormatArg};
+use crate::cli::{BrokerArg, ModeArg, TradeCommand};
 use crate::commands::backtest::run_settings;
 use crate::output::{outln, print_json, print_table};
 use broker_alpaca::{AlpacaBroker, AlpacaConfig, AlpacaEndpoint};
@@ -59,27 +59,11 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             every,
             run,
         } => {
-            let format = match (webhook_format, telegram_chat_id) {
-                (WebhookFormatArg::Json, _) => notify_webhook::WebhookFormat::Json,
-                (WebhookFormatArg::Slack, _) => notify_webhook::WebhookFormat::Slack,
-                (WebhookFormatArg::Discord, _) => notify_webhook::WebhookFormat::Discord,
-                (WebhookFormatArg::Telegram, Some(chat_id)) if !chat_id.trim().is_empty() => {
-                    notify_webhook::WebhookFormat::Telegram {
-                        chat_id: chat_id.trim().to_string(),
-                    }
-                }
-                (WebhookFormatArg::Telegram, _) => {
-                    return Err(crate::app::usage(
-                        "--webhook-format telegram needs --telegram-chat-id (or PULSE_TELEGRAM_CHAT_ID)",
-                    ));
-                }
-            };
-            let notifier = webhook
-                .as_deref()
-                .map(|url| {
-                    notify_webhook::WebhookNotifier::new(url).map(|n| n.with_format(format.clone()))
-                })
-                .transpose()?;
+            let notifier = crate::commands::webhook_notifier(
+                webhook.as_deref(),
+                webhook_format,
+                telegram_chat_id.as_deref(),
+            )?;
             let request = TradeRequest {
                 name,
                 broker: match broker {
