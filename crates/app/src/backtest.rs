@@ -76,10 +76,7 @@ impl RiskSource {
                 Ok(c.clone())
             }
             RiskSource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text = crate::data::read_text_file(path)?;
                 RiskConfig::from_toml(&text).map_err(|source| AppError::Risk {
                     origin: path.display().to_string(),
                     source,
@@ -213,10 +210,7 @@ impl RunSettings {
             StrategySource::Default => ("default rule set".to_string(), DEFAULT_TOML.to_string()),
             StrategySource::File(path) => (
                 path.display().to_string(),
-                std::fs::read_to_string(path).map_err(|source| AppError::File {
-                    path: path.clone(),
-                    source,
-                })?,
+                crate::data::read_text_file(path)?,
             ),
             StrategySource::Text { origin, toml } => (origin.clone(), toml.clone()),
         };
@@ -315,7 +309,13 @@ fn starting_account(
     match &settings.trades {
         None => Ok((Portfolio::with_cash(cash), None, format!("{cash} cash"))),
         Some(path) => {
-            let r = pulse_backtest::history::reconstruct(path, cash, false)?;
+            let text = crate::data::read_text_file(path)?;
+            let r = pulse_backtest::history::reconstruct_str(
+                &path.display().to_string(),
+                &text,
+                cash,
+                false,
+            )?;
             let after = r
                 .last_date
                 .map(|d| -> Result<Timestamp, jiff::Error> {

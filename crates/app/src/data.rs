@@ -149,6 +149,39 @@ pub fn regular_file(path: &Path) -> Result<(), AppError> {
     }
 }
 
+/// Most bytes a settings or list file (strategy, risk, trades, signals, sectors, config) may
+/// hold: 16 MiB.
+pub const MAX_TEXT_INPUT: u64 = 16 * 1024 * 1024;
+
+/// Reads a small text input (a strategy or risk TOML, a trades or sectors CSV, a signal or
+/// config file): a regular file (a FIFO or device is refused before it is opened, so it never
+/// blocks or fills memory), at most [`MAX_TEXT_INPUT`] bytes, UTF-8. Errors name the path.
+pub fn read_text_file(path: &Path) -> Result<String, AppError> {
+    use std::io::Read;
+    regular_file(path)?;
+    let file = std::fs::File::open(path).map_err(|source| AppError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEXT_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| AppError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_TEXT_INPUT {
+        return Err(AppError::Input {
+            path: path.to_path_buf(),
+            reason: format!("is larger than {MAX_TEXT_INPUT} bytes"),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| AppError::Input {
+        path: path.to_path_buf(),
+        reason: format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
 /// The files named by `paths`: each regular file as given, and the `*.csv` regular files of each
 /// directory (not recursive, sorted by name). Anything else (a missing path, a FIFO, a device)
 /// is an error naming it; no file is opened here.

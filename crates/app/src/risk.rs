@@ -116,10 +116,7 @@ pub async fn save_settings<S: Store>(store: &S, toml_text: &str) -> Result<RiskC
 
 /// [`save_settings`] of a TOML file; errors name the file (and the key).
 pub async fn save_settings_file<S: Store>(store: &S, path: &Path) -> Result<RiskConfig, AppError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::data::read_text_file(path)?;
     save_text(store, &path.display().to_string(), &text).await
 }
 

@@ -120,7 +120,10 @@ async fn invalid_settings_are_refused_naming_the_key_and_nothing_is_saved() {
     let e = save_settings_file(&store, &dir.path().join("missing.toml"))
         .await
         .unwrap_err();
-    assert!(matches!(e, AppError::File { .. }), "{e:?}");
+    assert!(
+        matches!(e, AppError::Input { ref path, ref reason } if path.ends_with("missing.toml") && reason.contains("no such file")),
+        "{e:?}"
+    );
     assert_eq!(store.document(DOCUMENT).await.unwrap(), before);
     assert_eq!(
         settings(&store).await.unwrap().config,

@@ -60,7 +60,7 @@ impl Config {
     }
 
     fn read(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
+        let text = pulse_app::data::read_text_file(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("invalid config file {}", path.display()))?;

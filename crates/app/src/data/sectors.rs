@@ -111,11 +111,7 @@ pub fn parse_sectors(name: &str, text: &str) -> Result<Vec<SectorInfo>, AppError
 /// Reads and parses a sectors file (see [`parse_sectors`]), after checking that it is a regular
 /// file. Errors name the path as given.
 pub fn read_sectors_file(path: &Path) -> Result<Vec<SectorInfo>, AppError> {
-    super::regular_file(path)?;
-    let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = super::read_text_file(path)?;
     parse_sectors(&path.display().to_string(), &text)
 }
 

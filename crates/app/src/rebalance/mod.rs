@@ -665,11 +665,7 @@ impl SignalRequest {
 
 /// A signal from a JSON file (`{"mp": {…}, "sub_mp": {…}}`); errors name the file.
 pub fn read_signal_file(path: &std::path::Path) -> Result<Signal, AppError> {
-    crate::data::regular_file(path)?;
-    let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::data::read_text_file(path)?;
     serde_json::from_str(&text)
         .map_err(|e| AppError::Signal(format!("{}: not a signal: {e}", path.display())))
 }

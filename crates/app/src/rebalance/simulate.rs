@@ -60,11 +60,7 @@ pub struct DatedSignal {
 /// Reads a JSON Lines signals file: one observation per line with its `date`, dates increasing;
 /// errors name the file and line. Also returns the file's text (the report shows it).
 pub fn read_signals(path: &Path) -> Result<(Vec<DatedSignal>, String), AppError> {
-    crate::data::regular_file(path)?;
-    let text = std::fs::read_to_string(path).map_err(|source| AppError::File {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::data::read_text_file(path)?;
     let mut out: Vec<DatedSignal> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -36,8 +36,7 @@ pub async fn run(app: &App, cmd: PortfolioCommand) -> anyhow::Result<()> {
 fn universe(symbols: &[String], file: Option<&Path>) -> anyhow::Result<Vec<Symbol>> {
     match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read universe file {}", path.display()))?;
+            let text = pulse_app::data::read_text_file(path)?;
             parse_symbols(&portfolio::universe_names(&text))
         }
         None => parse_symbols(symbols),
