@@ -134,8 +134,8 @@ function check(cond, what) {
     await page.waitForSelector('section.runner[data-name="browser"]');
     check((await page.textContent('section.runner[data-name="browser"] .state')) === 'running', 'a paper runner is started from the trading page');
     await page.click('form[action="/trade/browser/stop"] button');
-    await page.waitForSelector('section.runner[data-name="browser"] .state:text-is("stopped")');
-    check(true, 'the trading page stops the runner');
+    await page.waitForURL(`${base}/trade`);
+    check((await page.textContent('section.runner[data-name="browser"] .state')) === 'stopped', 'the trading page stops the runner');
     await page.screenshot({ path: path.join(artifacts, 'trade.png'), fullPage: true });
 
     // A CSV imported by upload on the data page.

@@ -20,12 +20,13 @@
 //! with the runner's state). Live brokers (Alpaca, KIS) come behind the same port.
 
 use crate::AppError;
+use crate::alerts::Delivery;
 use crate::backtest::{Prepared, RunSettings, prepare};
 use crate::rebalance::{StoreCloses, clock_now, session_close};
 use broker_paper::{PaperBook, PaperBroker};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use pulse_core::ports::{AlertRecord, AuditEntry, Store, TradeOrderRecord, TradingStep};
+use pulse_core::ports::{AlertRecord, AuditEntry, Notifier, Store, TradeOrderRecord, TradingStep};
 use pulse_core::{ClientOrderId, Exchange, Fill, OrderRequest, Portfolio, Side, Symbol, Timeframe};
 use pulse_engine::{Engine, Event};
 use pulse_execution::{Broker, OrderState, OrderStatus, RiskApproved};
@@ -34,8 +35,10 @@ use pulse_strategy::MarketSnapshot;
 use pulse_strategy::pulse::PulseStrategy;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which broker a runner trades through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,9 @@ pub struct TradeOutcome {
     pub alerts: Vec<pulse_engine::Alert>,
     /// `intent` orders found at the start and how each was resolved.
     pub resolved: Vec<String>,
+    /// The team's stored risk settings had changed and were applied at the start of this run
+    /// (a runner started with `--risk`).
+    pub risk_settings_applied: bool,
     /// The account after the run.
     pub account: Portfolio,
 }
@@ -231,7 +237,35 @@ fn save_step<'a, S: Store + Sync>(
     fills: &'a [Fill],
     audit: &'a [AuditEntry],
 ) -> impl std::future::Future<Output = Result<usize, AppError>> + Send + 'a {
-    let docs = documents(s, book);
+    save_step_with(store, s, book, None, orders, fills, Cow::Borrowed(audit))
+}
+
+/// A step that only changes the runner's state, with one audit entry (the future holds no
+/// reference to the state, as [`save_step`]'s).
+fn save_audited<'a, S: Store + Sync>(
+    store: &'a S,
+    s: &Stored,
+    book: &PaperBook,
+    entry: AuditEntry,
+) -> impl std::future::Future<Output = Result<(), AppError>> + Send + 'a {
+    let fut = save_step_with(store, s, book, None, &[], &[], Cow::Owned(vec![entry]));
+    async move { fut.await.map(|_| ()) }
+}
+
+/// [`save_step`] writing one more document `(key, json)` in the same transaction.
+fn save_step_with<'a, S: Store + Sync>(
+    store: &'a S,
+    s: &Stored,
+    book: &PaperBook,
+    extra: Option<(String, String)>,
+    orders: &'a [TradeOrderRecord],
+    fills: &'a [Fill],
+    audit: Cow<'a, [AuditEntry]>,
+) -> impl std::future::Future<Output = Result<usize, AppError>> + Send + 'a {
+    let docs = documents(s, book).map(|mut d| {
+        d.extend(extra);
+        d
+    });
     let runner = s.meta.name.clone();
     async move {
         let docs = docs?;
@@ -242,7 +276,7 @@ fn save_step<'a, S: Store + Sync>(
                 documents: &docs,
                 orders,
                 fills,
-                audit,
+                audit: &audit,
             })
             .await
             .map_err(AppError::port)
@@ -316,11 +350,21 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
     store: &S,
     request: &TradeRequest,
     live: Option<&B>,
+    on_step: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<TradeOutcome, AppError> {
+    // The step loop's state is large: it lives on the heap, not on the caller's stack.
+    Box::pin(run_steps(store, request, live, on_step)).await
+}
+
+async fn run_steps<S: Store + Sync, B: Broker + Sync>(
+    store: &S,
+    request: &TradeRequest,
+    live: Option<&B>,
     mut on_step: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<TradeOutcome, AppError> {
     validate_name(&request.name)?;
     let (now, _) = clock_now(store).await?;
-    let prepared: Prepared = Box::pin(prepare(store, &request.settings)).await?;
+    let prepared: Prepared = prepare(store, &request.settings).await?;
     let exchange = prepared.market.exchange;
     let timeframe = prepared.timeframe;
     let data = &prepared.market.data;
@@ -352,6 +396,7 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
         risk_events: Vec::new(),
         alerts: Vec::new(),
         resolved: Vec::new(),
+        risk_settings_applied: false,
         account: Portfolio::default(),
     };
     let mut bars = BTreeMap::new();
@@ -419,20 +464,16 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
             }
             let index = serde_json::to_string(&names)
                 .map_err(|e| AppError::State(format!("cannot serialize {INDEX}: {e}")))?;
-            let mut docs = documents(&s, &book)?;
-            docs.push((INDEX.to_string(), index));
-            let docs: Vec<(&str, String)> =
-                docs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-            store
-                .save_trading_step(&TradingStep {
-                    runner: &s.meta.name,
-                    documents: &docs,
-                    orders: &[],
-                    fills: &[],
-                    audit: &[audit(now, entry)],
-                })
-                .await
-                .map_err(AppError::port)?;
+            save_step_with(
+                store,
+                &s,
+                &book,
+                Some((INDEX.to_string(), index)),
+                &[],
+                &[],
+                Cow::Owned(vec![audit(now, entry)]),
+            )
+            .await?;
             s
         }
     };
@@ -460,16 +501,12 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
             let entry =
                 serde_json::json!({"risk_applied": request.name, "settings": current.to_toml()});
             stored.engine.set_risk_config(current);
-            outcome
-                .resolved
-                .push("the stored risk settings changed: applied".to_string());
-            save_step(
+            outcome.risk_settings_applied = true;
+            save_audited(
                 store,
                 &stored,
                 &broker.book(&stored.book),
-                &[],
-                &[],
-                &[audit(now, entry)],
+                audit(now, entry),
             )
             .await?;
         }
@@ -567,13 +604,11 @@ pub async fn run<S: Store + Sync, B: Broker + Sync>(
             reason: reason.clone(),
         };
         let entry = serde_json::json!({"halted": name, "reason": reason});
-        save_step(
+        save_audited(
             store,
             &stored,
             &broker.book(&stored.book),
-            &[],
-            &[],
-            &[audit(now, entry)],
+            audit(now, entry),
         )
         .await?;
         return Err(AppError::State(format!(
@@ -857,6 +892,47 @@ fn mismatch(engine: &Portfolio, broker: &Portfolio) -> Option<String> {
     None
 }
 
+/// A runner's progress and settings (its broker, mode, state), without its journal.
+pub async fn meta<S: Store>(store: &S, name: &str) -> Result<RunnerMeta, AppError> {
+    Ok(load(store, name)
+        .await?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?
+        .meta)
+}
+
+/// [`run`] with its alerts ([`alert_records`], or [`error_record`] when it fails) delivered
+/// through `notifier` by the bounded queue: a failing notifier never changes the run's result.
+/// `stop`, once set (Ctrl-C), ends the run after the step being recorded, as a crash there
+/// would (the next run resolves it). Returns the run's result and how delivery went.
+pub async fn run_alerting<S: Store + Sync, B: Broker + Sync, N: Notifier>(
+    store: &S,
+    request: &TradeRequest,
+    live: Option<&B>,
+    notifier: Option<&N>,
+    stop: Option<&AtomicBool>,
+) -> Result<(Result<TradeOutcome, AppError>, Option<Delivery>), AppError> {
+    let result = run(store, request, live, |_| {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .await;
+    let Some(notifier) = notifier else {
+        return Ok((result, None));
+    };
+    let records = match &result {
+        Ok(o) => alert_records(o)?,
+        Err(e) => {
+            let (now, _) = clock_now(store).await?;
+            vec![error_record(&request.name, now, e)]
+        }
+    };
+    let delivery = crate::alerts::deliver_records(notifier, records).await;
+    Ok((result, Some(delivery)))
+}
+
 /// A runner's name: 1–40 letters, digits, `-` or `_` (it keys documents and client ids).
 fn validate_name(name: &str) -> Result<(), AppError> {
     let ok = !name.is_empty()
@@ -892,6 +968,14 @@ pub async fn status<S: Store>(store: &S, name: &str) -> Result<TradeStatus, AppE
 /// Stops a runner: cancels its working orders at the broker and stops deciding until resumed.
 /// Returns the cancelled orders' client ids.
 pub async fn stop<S: Store + Sync, B: Broker + Sync>(
+    store: &S,
+    name: &str,
+    live: Option<&B>,
+) -> Result<Vec<ClientOrderId>, AppError> {
+    Box::pin(stop_runner(store, name, live)).await
+}
+
+async fn stop_runner<S: Store + Sync, B: Broker + Sync>(
     store: &S,
     name: &str,
     live: Option<&B>,
@@ -934,7 +1018,7 @@ pub async fn resume<S: Store + Sync>(store: &S, name: &str) -> Result<RunnerMeta
     s.meta.status = RunnerStatus::Running;
     let book = s.book.clone();
     let entry = serde_json::json!({"resume": name});
-    save_step(store, &s, &book, &[], &[], &[audit(now, entry)]).await?;
+    save_audited(store, &s, &book, audit(now, entry)).await?;
     Ok(s.meta)
 }
 
@@ -946,7 +1030,15 @@ pub async fn flatten<S: Store + Sync, B: Broker + Sync>(
     name: &str,
     live: Option<&B>,
 ) -> Result<Vec<OrderRequest>, AppError> {
-    Box::pin(stop(store, name, live)).await?;
+    Box::pin(flatten_runner(store, name, live)).await
+}
+
+async fn flatten_runner<S: Store + Sync, B: Broker + Sync>(
+    store: &S,
+    name: &str,
+    live: Option<&B>,
+) -> Result<Vec<OrderRequest>, AppError> {
+    stop(store, name, live).await?;
     let (now, _) = clock_now(store).await?;
     let mut s = load(store, name)
         .await?
@@ -1004,6 +1096,12 @@ pub fn alert_records(outcome: &TradeOutcome) -> Result<Vec<AlertRecord>, AppErro
     let mut records = Vec::new();
     for r in &outcome.resolved {
         records.push(plain(outcome.now, format!("RESTART {r}")));
+    }
+    if outcome.risk_settings_applied {
+        records.push(plain(
+            outcome.now,
+            "RISK the team's changed risk settings were applied".to_string(),
+        ));
     }
     for a in &outcome.alerts {
         records.push(crate::backtest::alert_record(a)?);

@@ -244,7 +244,7 @@ async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() 
     run(&store, &req, NONE, go).await.unwrap();
     travel(&store, "2024-04-01T12:00:00Z").await;
     let o = run(&store, &req, NONE, go).await.unwrap();
-    assert!(o.resolved.is_empty(), "{:?}", o.resolved);
+    assert!(!o.risk_settings_applied);
     // Before the change: the defaults' 10 % position cap holds every target.
     let capped = |o: &pulse_app::trade::TradeOutcome, cap: f64| {
         o.alerts
@@ -258,7 +258,8 @@ async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() 
         .unwrap();
     travel(&store, "2024-06-03T12:00:00Z").await;
     let o = run(&store, &req, NONE, go).await.unwrap();
-    assert_eq!(o.resolved, ["the stored risk settings changed: applied"]);
+    assert!(o.risk_settings_applied);
+    assert!(o.resolved.is_empty(), "{:?}", o.resolved);
     assert!(capped(&o, 0.25));
     assert!(
         o.alerts
@@ -277,5 +278,5 @@ async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() 
     // Unchanged settings: nothing to apply.
     travel(&store, "2024-06-10T12:00:00Z").await;
     let o = run(&store, &req, NONE, go).await.unwrap();
-    assert!(o.resolved.is_empty());
+    assert!(!o.risk_settings_applied);
 }

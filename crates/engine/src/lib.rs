@@ -148,6 +148,20 @@ pub enum EngineError {
     Booking(#[from] BookingError),
 }
 
+/// The risk layer for `strategy` under `config`, applying the strategy's own `[sizing]` when
+/// it asks for one.
+fn risk_manager<S: Strategy>(
+    strategy: &S,
+    config: RiskConfig,
+    sectors: &BTreeMap<Symbol, String>,
+) -> RiskManager {
+    let sizing = strategy
+        .position_sizing()
+        .filter(|s| s.is_active())
+        .unwrap_or_default();
+    RiskManager::new(config, sectors.clone()).with_sizing(sizing)
+}
+
 /// The decision engine around one strategy and one account.
 ///
 /// The whole engine (strategy state with its indicators, account, current target, last prices)
@@ -190,13 +204,11 @@ impl<S: Strategy> Engine<S> {
         let sizing = strategy.position_sizing().filter(|s| s.is_active());
         let risk = match (config.risk.clone(), sizing) {
             (None, None) => None,
-            (risk, sizing) => Some(
-                RiskManager::new(
-                    risk.unwrap_or_else(RiskConfig::sizing_only),
-                    config.sectors.clone(),
-                )
-                .with_sizing(sizing.unwrap_or_default()),
-            ),
+            (risk, _) => Some(risk_manager(
+                &strategy,
+                risk.unwrap_or_else(RiskConfig::sizing_only),
+                &config.sectors,
+            )),
         };
         Engine {
             strategy,
@@ -486,11 +498,7 @@ impl<S: Strategy> Engine<S> {
         if over_limits {
             sizing.drift_band = 0.0;
         }
-        let prices: BTreeMap<Symbol, Decimal> = self
-            .last_prices
-            .iter()
-            .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
-            .collect();
+        let prices = self.decimal_prices();
         let mut planned = plan_orders(
             &self.portfolio,
             &self.target,
@@ -543,13 +551,7 @@ impl<S: Strategy> Engine<S> {
         match self.risk.as_mut() {
             Some(r) => r.set_config(config),
             None => {
-                let sizing = self
-                    .strategy
-                    .position_sizing()
-                    .filter(|s| s.is_active())
-                    .unwrap_or_default();
-                self.risk =
-                    Some(RiskManager::new(config, self.config.sectors.clone()).with_sizing(sizing));
+                self.risk = Some(risk_manager(&self.strategy, config, &self.config.sectors));
             }
         }
     }
@@ -573,11 +575,7 @@ impl<S: Strategy> Engine<S> {
         orders: Vec<OrderRequest>,
         working_sells: &[(Symbol, Decimal)],
     ) -> (Vec<RiskApproved<OrderRequest>>, Vec<RiskEvent>) {
-        let prices: BTreeMap<Symbol, Decimal> = self
-            .last_prices
-            .iter()
-            .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
-            .collect();
+        let prices = self.decimal_prices();
         let proceeds: Decimal = working_sells
             .iter()
             .filter_map(|(s, q)| prices.get(s).map(|p| *q * p))
@@ -616,6 +614,14 @@ impl<S: Strategy> Engine<S> {
             })
             .collect();
         (approval.approved, refused)
+    }
+
+    /// The latest closes as exact money (6 decimals), the prices orders are sized and checked at.
+    fn decimal_prices(&self) -> BTreeMap<Symbol, Decimal> {
+        self.last_prices
+            .iter()
+            .filter_map(|(s, p)| price_to_money(*p, 6).map(|d| (s.clone(), d)))
+            .collect()
     }
 
     /// The weights the account would hold at the latest closes once `planned` orders filled

@@ -41,8 +41,8 @@ async fn broker_of<S: pulse_core::ports::Store>(
     store: &S,
     name: &str,
 ) -> anyhow::Result<Option<AlpacaBroker>> {
-    let st = pulse_app::trade::status(store, name).await?;
-    live_broker(st.meta.broker, st.meta.mode)
+    let meta = pulse_app::trade::meta(store, name).await?;
+    live_broker(meta.broker, meta.mode)
 }
 
 /// Runs `pulse trade …`.
@@ -212,26 +212,10 @@ async fn run_once<S: pulse_core::ports::Store + Sync>(
     notifier: Option<&notify_webhook::WebhookNotifier>,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<()> {
-    let result = pulse_app::trade::run(store, request, live, |_| {
-        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
-    })
-    .await;
-    let records = match &result {
-        Ok(o) => pulse_app::trade::alert_records(o)?,
-        Err(e) => {
-            let now = pulse_app::rebalance::clock(store, None).await?.now;
-            vec![pulse_app::trade::error_record(&request.name, now, e)]
-        }
-    };
-    if let Some(n) = notifier {
-        let d = pulse_app::alerts::deliver_records(n, records).await;
-        for f in &d.failed {
-            eprintln!("warning: alert not delivered: {f}");
-        }
+    let (result, delivery) =
+        pulse_app::trade::run_alerting(store, request, live, notifier, stop).await?;
+    for f in delivery.iter().flat_map(|d| &d.failed) {
+        eprintln!("warning: alert not delivered: {f}");
     }
     let o = result?;
     if app.json {
@@ -247,6 +231,9 @@ async fn run_once<S: pulse_core::ports::Store + Sync>(
     }
     for r in &o.resolved {
         outln!("restart: {r}")?;
+    }
+    if o.risk_settings_applied {
+        outln!("risk: the team's changed risk settings were applied")?;
     }
     for e in &o.risk_events {
         outln!("RISK {} {}", e.ts, e.message)?;
