@@ -3,12 +3,12 @@
 use crate::client::{PAGING_100, PAGING_200, PostError, Session};
 use crate::config::{Account, KisConfig, KisMode, OverseasExchange};
 use crate::error::KisError;
+use crate::journal::MemoryOrderJournal;
 use crate::journal::{JournalEntry, JournalState, KisOrderNo, Market, OrderJournal, same_order_no};
 use crate::rows::{OrderRow, domestic_row, new_york, overseas_row, status_of, ymd, ymd_shift};
 use crate::token::{MemoryTokenCache, TokenCache, kst};
 use crate::tr::Tr;
 use crate::wire::{decimal, decimal_or_zero, rows, text};
-use crate::journal::MemoryOrderJournal;
 use pulse_core::jiff::{SignedDuration, Timestamp};
 use pulse_core::ports::Clock;
 use pulse_core::{
@@ -133,7 +133,10 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
     }
 
     async fn j_put(&self, entry: &JournalEntry) -> Result<(), KisError> {
-        self.journal.put(entry).await.map_err(|e| self.journal_err(e))
+        self.journal
+            .put(entry)
+            .await
+            .map_err(|e| self.journal_err(e))
     }
 
     fn now(&self) -> Timestamp {
@@ -150,7 +153,10 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
     // ---- orders ------------------------------------------------------------------------
 
     /// The TR and body of the order, validated; nothing is sent.
-    fn order_body(&self, order: &OrderRequest) -> Result<(Market, Tr, &'static str, Value), KisError> {
+    fn order_body(
+        &self,
+        order: &OrderRequest,
+    ) -> Result<(Market, Tr, &'static str, Value), KisError> {
         let cid = &order.client_id;
         let invalid = |reason: String| KisError::InvalidOrder {
             client_id: cid.clone(),
@@ -284,7 +290,11 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
         let outcome = self.session.post(path, tr, &body).await;
         match outcome {
             Ok(v) => {
-                let out = rows(&v, "output").into_iter().next().cloned().unwrap_or(Value::Null);
+                let out = rows(&v, "output")
+                    .into_iter()
+                    .next()
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let odno = text(&out, "ODNO");
                 if odno.is_empty() {
                     // Accepted, but without a number: look it up like an unknown outcome.
@@ -430,20 +440,22 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
             });
         };
         let all = self.day_rows(entry.market, entry.intent_at).await?;
-        Ok(match all
-            .iter()
-            .find(|r| !r.is_cancel && same_order_no(&r.odno, &no.odno))
-        {
-            Some(row) => status_of(row, &all, entry.client_id.clone()),
-            None => OrderStatus {
-                client_id: entry.client_id.clone(),
-                broker_id: Some(no.odno.clone()),
-                state: OrderState::New,
-                filled: Decimal::ZERO,
-                remaining: entry.quantity,
-                rejected: None,
+        Ok(
+            match all
+                .iter()
+                .find(|r| !r.is_cancel && same_order_no(&r.odno, &no.odno))
+            {
+                Some(row) => status_of(row, &all, entry.client_id.clone()),
+                None => OrderStatus {
+                    client_id: entry.client_id.clone(),
+                    broker_id: Some(no.odno.clone()),
+                    state: OrderState::New,
+                    filled: Decimal::ZERO,
+                    remaining: entry.quantity,
+                    rejected: None,
+                },
             },
-        })
+        )
     }
 
     /// Resolves an order whose outcome is unknown by searching the day's orders (see the crate
@@ -568,7 +580,11 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
 
     /// The client id of KIS order `odno`: the journal's, else `kis-<odno>` (an order placed
     /// elsewhere, or a journal that was lost).
-    async fn client_id_of(&self, market: Market, odno: &str) -> Result<(ClientOrderId, Option<JournalEntry>), KisError> {
+    async fn client_id_of(
+        &self,
+        market: Market,
+        odno: &str,
+    ) -> Result<(ClientOrderId, Option<JournalEntry>), KisError> {
         let entry = self
             .journal
             .find_by_order_no(market, odno)
@@ -607,7 +623,10 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
             // One row per order: duplicates (a row listed twice across pages) collapse to the
             // one with the most filled.
             let mut best: BTreeMap<(Market, String), &OrderRow> = BTreeMap::new();
-            for r in all.iter().filter(|r| !r.is_cancel && r.filled > Decimal::ZERO) {
+            for r in all
+                .iter()
+                .filter(|r| !r.is_cancel && r.filled > Decimal::ZERO)
+            {
                 let key = order_key(market, &r.odno);
                 if best.get(&key).is_none_or(|b| b.filled < r.filled) {
                     best.insert(key, r);

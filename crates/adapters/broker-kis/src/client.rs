@@ -136,9 +136,8 @@ impl<T: TokenCache> Session<T> {
                 )));
             }
         }
-        let dur = |d: Duration, default: SignedDuration| {
-            SignedDuration::try_from(d).unwrap_or(default)
-        };
+        let dur =
+            |d: Duration, default: SignedDuration| SignedDuration::try_from(d).unwrap_or(default);
         Ok(Session {
             http,
             base,

@@ -122,7 +122,7 @@ impl Account {
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(cano, 8) || !digits(product, 2) {
             return Err(KisError::Config(format!(
-                "{ACCOUNT_VAR} must be the 8-digit account number, an optional '-', and the 2-digit product code (e.g. 12345678-01)"
+                "{ACCOUNT_VAR} must be the 8-digit account number, an optional '-', and the 2-digit product code (8 digits-01, e.g. for a stock account)"
             )));
         }
         Ok(Account {
@@ -321,7 +321,14 @@ mod tests {
         for ok in ["12345678-01", "1234567801", " 50012345-22 "] {
             assert!(Account::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["1234567-01", "12345678-1", "12345678", "abcdefgh-01", "123456789-01", ""] {
+        for bad in [
+            "1234567-01",
+            "12345678-1",
+            "12345678",
+            "abcdefgh-01",
+            "123456789-01",
+            "",
+        ] {
             let e = Account::parse(bad).unwrap_err().to_string();
             assert!(e.contains(ACCOUNT_VAR), "{e}");
             if !bad.is_empty() {

@@ -45,7 +45,9 @@ pub enum KisError {
     },
     /// `EGW02004`: the host refused the key, typically a paper key used on the real host (or
     /// the reverse). Check `KIS_MODE` against the key pair.
-    #[error("KIS refused the key on this host (EGW02004: {message}); check KIS_MODE against the app key")]
+    #[error(
+        "KIS refused the key on this host (EGW02004: {message}); check KIS_MODE against the app key"
+    )]
     WrongHost {
         /// KIS's message (redacted).
         message: String,
@@ -59,7 +61,9 @@ pub enum KisError {
     },
     /// A new access token is needed but one was issued less than the minimum interval ago (KIS
     /// issues at most one per minute); try again after `retry_after_secs` seconds.
-    #[error("a new KIS access token is needed but one was issued {elapsed_secs} s ago; KIS allows one per {interval_secs} s, retry in {retry_after_secs} s")]
+    #[error(
+        "a new KIS access token is needed but one was issued {elapsed_secs} s ago; KIS allows one per {interval_secs} s, retry in {retry_after_secs} s"
+    )]
     TokenReissueTooSoon {
         /// Seconds since the last issuance.
         elapsed_secs: i64,

@@ -184,9 +184,7 @@ impl OrderJournal for MemoryOrderJournal {
         Ok(self.with(|m| {
             m.values()
                 .find(|e| {
-                    e.market == market
-                        && e.order_no()
-                            .is_some_and(|o| same_order_no(&o.odno, odno))
+                    e.market == market && e.order_no().is_some_and(|o| same_order_no(&o.odno, odno))
                 })
                 .cloned()
         }))

@@ -42,7 +42,10 @@ fn validate_book(book: &OrderBook) -> Result<(), KisError> {
     if let (Some(b), Some(a)) = (book.bids.first(), book.asks.first())
         && b.price > a.price
     {
-        return bad(format!("best bid {} is above best ask {}", b.price, a.price));
+        return bad(format!(
+            "best bid {} is above best ask {}",
+            b.price, a.price
+        ));
     }
     Ok(())
 }
@@ -79,12 +82,20 @@ fn levels(
 }
 
 impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
-    fn output<'a>(&self, body: &'a Value, name: &str, what: &'static str) -> Result<&'a Value, KisError> {
-        rows(body, name).into_iter().next().ok_or_else(|| KisError::Parse {
-            what,
-            field: name.to_string(),
-            reason: "missing".into(),
-        })
+    fn output<'a>(
+        &self,
+        body: &'a Value,
+        name: &str,
+        what: &'static str,
+    ) -> Result<&'a Value, KisError> {
+        rows(body, name)
+            .into_iter()
+            .next()
+            .ok_or_else(|| KisError::Parse {
+                what,
+                field: name.to_string(),
+                reason: "missing".into(),
+            })
     }
 
     async fn read_quote(&self, symbol: &Symbol) -> Result<Quote, KisError> {
@@ -95,7 +106,10 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
                     ("FID_COND_MRKT_DIV_CODE", "J".to_string()),
                     ("FID_INPUT_ISCD", symbol.to_string()),
                 ];
-                let (body, _) = self.session.get(DOMESTIC_PRICE, Tr::DomesticPrice, &q, "").await?;
+                let (body, _) = self
+                    .session
+                    .get(DOMESTIC_PRICE, Tr::DomesticPrice, &q, "")
+                    .await?;
                 let o = self.output(&body, "output", "quote")?;
                 Quote {
                     symbol: symbol.clone(),
@@ -113,7 +127,10 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
                     ("EXCD", self.exchange.quote_code().to_string()),
                     ("SYMB", symbol.to_string()),
                 ];
-                let (body, _) = self.session.get(OVERSEAS_PRICE, Tr::OverseasPrice, &q, "").await?;
+                let (body, _) = self
+                    .session
+                    .get(OVERSEAS_PRICE, Tr::OverseasPrice, &q, "")
+                    .await?;
                 let o = self.output(&body, "output", "quote")?;
                 Quote {
                     symbol: symbol.clone(),

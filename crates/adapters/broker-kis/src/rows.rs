@@ -59,12 +59,16 @@ pub(crate) struct OrderRow {
 
 /// US Eastern time, the zone of overseas order dates.
 pub(crate) fn new_york() -> TimeZone {
-    TimeZone::get("America/New_York").unwrap_or_else(|_| TimeZone::fixed(pulse_core::jiff::tz::offset(-5)))
+    TimeZone::get("America/New_York")
+        .unwrap_or_else(|_| TimeZone::fixed(pulse_core::jiff::tz::offset(-5)))
 }
 
 /// `YYYYMMDD` of `ts` in `tz`.
 pub(crate) fn ymd(ts: Timestamp, tz: &TimeZone) -> String {
-    ts.to_zoned(tz.clone()).date().strftime("%Y%m%d").to_string()
+    ts.to_zoned(tz.clone())
+        .date()
+        .strftime("%Y%m%d")
+        .to_string()
 }
 
 /// `YYYYMMDD` of `ts` shifted by `days` in `tz`.
@@ -97,9 +101,8 @@ pub(crate) fn domestic_row(v: &Value) -> Result<OrderRow, KisError> {
     const W: &str = "daily orders";
     let odno = text(v, "odno");
     let orig_odno = text(v, "orgn_odno");
-    let is_cancel = text(v, "cncl_yn") == "Y"
-        && !orig_odno.is_empty()
-        && !same_order_no(&orig_odno, &odno);
+    let is_cancel =
+        text(v, "cncl_yn") == "Y" && !orig_odno.is_empty() && !same_order_no(&orig_odno, &odno);
     Ok(OrderRow {
         market: Market::Domestic,
         orgno: text(v, "ord_gno_brno"),
@@ -130,8 +133,8 @@ pub(crate) fn overseas_row(v: &Value) -> Result<OrderRow, KisError> {
         && !orig_odno.is_empty()
         && !same_order_no(&orig_odno, &odno);
     let reason = text(v, "rjct_rson");
-    let rejected = !reason.trim_start_matches('0').is_empty()
-        || text(v, "prcs_stat_name").contains("거부");
+    let rejected =
+        !reason.trim_start_matches('0').is_empty() || text(v, "prcs_stat_name").contains("거부");
     // Our own (KST) receipt time when present, else the exchange's local order time.
     let placed_at = civil_instant(&text(v, "dmst_ord_dt"), &text(v, "thco_ord_tmd"), &kst())
         .or_else(|| civil_instant(&text(v, "ord_dt"), &text(v, "ord_tmd"), &new_york()));
@@ -180,7 +183,11 @@ fn canceled_qty(order: &OrderRow, all: &[OrderRow]) -> Decimal {
 }
 
 /// The port's view of `order`, given all rows of its day (for its cancels).
-pub(crate) fn status_of(order: &OrderRow, all: &[OrderRow], client_id: ClientOrderId) -> OrderStatus {
+pub(crate) fn status_of(
+    order: &OrderRow,
+    all: &[OrderRow],
+    client_id: ClientOrderId,
+) -> OrderStatus {
     let filled = order.filled.max(Decimal::ZERO);
     let canceled = canceled_qty(order, all);
     let mut remaining = order.remaining.max(Decimal::ZERO);
@@ -200,7 +207,11 @@ pub(crate) fn status_of(order: &OrderRow, all: &[OrderRow], client_id: ClientOrd
     } else {
         OrderState::New
     };
-    let remaining = if state.is_done() { Decimal::ZERO } else { remaining };
+    let remaining = if state.is_done() {
+        Decimal::ZERO
+    } else {
+        remaining
+    };
     OrderStatus {
         client_id,
         broker_id: Some(order.odno.clone()),
@@ -234,7 +245,11 @@ mod tests {
             order.placed_at.unwrap(),
             "2026-01-05T00:30:01Z".parse::<Timestamp>().unwrap()
         );
-        let s = status_of(&order, std::slice::from_ref(&order), ClientOrderId("c".into()));
+        let s = status_of(
+            &order,
+            std::slice::from_ref(&order),
+            ClientOrderId("c".into()),
+        );
         assert_eq!(s.state, OrderState::PartiallyFilled);
         assert_eq!((s.filled, s.remaining), (d("4"), d("6")));
         let mut done = order.clone();

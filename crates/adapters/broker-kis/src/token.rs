@@ -96,11 +96,7 @@ impl TokenCache for MemoryTokenCache {
 /// SHA-256(app key), hex>`. The raw key never appears in it.
 pub fn token_cache_key(mode: KisMode, app_key: &str) -> String {
     let digest = Sha256::digest(app_key.as_bytes());
-    let hex: String = digest
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("kis:{}:{hex}", mode.as_str())
 }
 

@@ -66,8 +66,16 @@ pub const TR_TABLE: [(Tr, &str, Option<&str>); 20] = [
     (Tr::DomesticBalanceRealizedPl, "TTTC8494R", None),
     (Tr::AccountAssets, "CTRP6548R", None),
     (Tr::DomesticPrice, "FHKST01010100", Some("FHKST01010100")),
-    (Tr::DomesticOrderBook, "FHKST01010200", Some("FHKST01010200")),
-    (Tr::DomesticVolumeRank, "FHPST01710000", Some("FHPST01710000")),
+    (
+        Tr::DomesticOrderBook,
+        "FHKST01010200",
+        Some("FHKST01010200"),
+    ),
+    (
+        Tr::DomesticVolumeRank,
+        "FHPST01710000",
+        Some("FHPST01710000"),
+    ),
     (Tr::OverseasBuy, "TTTT1002U", Some("VTTT1002U")),
     // The exception: paper's US sell is 1001, not 1006.
     (Tr::OverseasSell, "TTTT1006U", Some("VTTT1001U")),
@@ -76,7 +84,11 @@ pub const TR_TABLE: [(Tr, &str, Option<&str>); 20] = [
     (Tr::OverseasPresentBalance, "CTRP6504R", Some("VTRP6504R")),
     (Tr::OverseasFills, "TTTS3035R", Some("VTTS3035R")),
     (Tr::OverseasPrice, "HHDFS00000300", Some("HHDFS00000300")),
-    (Tr::OverseasOrderBook, "HHDFS76200100", Some("HHDFS76200100")),
+    (
+        Tr::OverseasOrderBook,
+        "HHDFS76200100",
+        Some("HHDFS76200100"),
+    ),
 ];
 
 /// The TR id of `tr` in `mode`; [`KisError::NotOnPaper`] for a real-only TR on paper.
@@ -132,7 +144,10 @@ mod tests {
     #[test]
     fn known_ids() {
         assert_eq!(tr_id(Tr::OverseasSell, KisMode::Real).unwrap(), "TTTT1006U");
-        assert_eq!(tr_id(Tr::OverseasSell, KisMode::Paper).unwrap(), "VTTT1001U");
+        assert_eq!(
+            tr_id(Tr::OverseasSell, KisMode::Paper).unwrap(),
+            "VTTT1001U"
+        );
         assert_eq!(tr_id(Tr::OverseasBuy, KisMode::Paper).unwrap(), "VTTT1002U");
         assert_eq!(tr_id(Tr::DomesticBuy, KisMode::Paper).unwrap(), "VTTC0012U");
         assert_eq!(tr_id(Tr::DomesticSell, KisMode::Real).unwrap(), "TTTC0011U");

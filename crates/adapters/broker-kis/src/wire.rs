@@ -132,14 +132,21 @@ mod tests {
 
     #[test]
     fn envelope_reads_both_shapes() {
-        let e = Envelope::of(&json!({"rt_cd":"1","msg_cd":"EGW00201","msg1":"초당 거래건수를 초과하였습니다."})).unwrap();
+        let e = Envelope::of(
+            &json!({"rt_cd":"1","msg_cd":"EGW00201","msg1":"초당 거래건수를 초과하였습니다."}),
+        )
+        .unwrap();
         assert!(!e.ok());
         assert_eq!(e.code, EGW_RATE_LIMIT);
         let e = Envelope::of(&json!({"error_code":"EGW00133","error_description":"1분당 1회"}))
             .unwrap();
         assert_eq!(e.code, "EGW00133");
         assert!(Envelope::of(&json!({"access_token":"x"})).is_none());
-        assert!(Envelope::of(&json!({"rt_cd":"0","msg_cd":"MCA00000","msg1":"ok"})).unwrap().ok());
+        assert!(
+            Envelope::of(&json!({"rt_cd":"0","msg_cd":"MCA00000","msg1":"ok"}))
+                .unwrap()
+                .ok()
+        );
     }
 
     #[test]
