@@ -298,6 +298,9 @@ pub struct Prepared {
     pub rf: RiskFreeChoice,
     /// Index of the first evaluable bar on the market's timeline.
     pub first_eval: usize,
+    /// The first instant after the starting trade history, when it (not the indicators'
+    /// warm-up) decides the first evaluable bar.
+    pub history_end: Option<Timestamp>,
 }
 
 /// The starting account, the first instant the run may start at (after the history) and its
@@ -402,6 +405,7 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
     // First step where both legs have `warmup` bars behind them.
     let first_common = market.data.first_common_index();
     let mut first_eval = (first_common + warmup).min(timeline.len().saturating_sub(1));
+    let mut history_end = None;
     if let Some(after) = after {
         if after > last_bar {
             return Err(AppError::Data(format!(
@@ -409,7 +413,11 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
                 date_of(last_bar, timeframe)
             )));
         }
-        first_eval = first_eval.max(market.data.index_at_or_after(after));
+        let after_history = market.data.index_at_or_after(after);
+        if after_history > first_eval {
+            first_eval = after_history;
+            history_end = Some(after);
+        }
     }
     config.start = timeline.get(first_eval).copied();
     let rf = match (settings.rf, market.irx.is_empty()) {
@@ -431,6 +439,7 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
         account_note,
         rf,
         first_eval,
+        history_end,
     })
 }
 
@@ -441,7 +450,8 @@ impl Prepared {
     }
 
     /// Restricts the evaluation to `[from, to]` (either bound optional). `from` before the first
-    /// evaluable bar is refused: the indicators would not have warmed up.
+    /// evaluable bar is refused: the indicators would not have warmed up, or the starting trade
+    /// history would not have ended yet (the message says which).
     pub fn set_window(
         &mut self,
         from: Option<Timestamp>,
@@ -454,13 +464,16 @@ impl Prepared {
                     .first_evaluable()
                     .map(|t| date_of(t, self.timeframe))
                     .unwrap_or_default();
-                return Err(AppError::setting(
-                    "from",
-                    format!(
-                        "{} is too early: the indicators need history until {first} (first evaluable bar)",
-                        date_of(from, self.timeframe)
+                let from = date_of(from, self.timeframe);
+                let why = match self.history_end {
+                    Some(_) => format!(
+                        "{from} is too early: the run starts from the account the trade history leaves, at the first bar after its last trade ({first})"
                     ),
-                ));
+                    None => format!(
+                        "{from} is too early: the indicators need history until {first} (first evaluable bar)"
+                    ),
+                };
+                return Err(AppError::setting("from", why));
             }
             self.config.start = Some(from);
         }

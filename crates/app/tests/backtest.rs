@@ -155,6 +155,46 @@ async fn a_trade_history_that_ends_after_the_data_is_refused() {
     );
 }
 
+/// Issue #12 item 6: `--from` before the end of a starting trade history is refused (it panicked)
+/// and the message blames the history, not the indicators' warm-up; `--from` after it is a window
+/// inside the run.
+#[tokio::test]
+async fn a_window_opening_before_the_trade_history_ends_is_refused_naming_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    let settings = RunSettings {
+        trades: Some(history(&dir, "2025-06-02,TSLA,buy,10,300,0.3\n")),
+        ..RunSettings::default()
+    };
+    let early = BacktestRequest {
+        settings: settings.clone(),
+        from: Some("2025-01-02T00:00:00Z".parse().unwrap()),
+        ..BacktestRequest::default()
+    };
+    let err = backtest(&store, &early).await.unwrap_err();
+    assert_eq!(setting_of(&err), Some("from"), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("trade history") && msg.contains("2025-06-03") && !msg.contains("indicators"),
+        "{msg}"
+    );
+    let later = BacktestRequest {
+        settings,
+        from: Some("2025-09-02T00:00:00Z".parse().unwrap()),
+        ..BacktestRequest::default()
+    };
+    let out = backtest(&store, &later).await.unwrap();
+    let ts = &out.runs[0].result.timestamps;
+    assert_eq!(ts.first().unwrap().to_string(), "2025-09-02T00:00:00Z");
+    // Without a history, the warm-up is what an early `--from` is told about.
+    let warm_up = BacktestRequest {
+        from: Some("2018-01-03T00:00:00Z".parse().unwrap()),
+        ..BacktestRequest::default()
+    };
+    let err = backtest(&store, &warm_up).await.unwrap_err();
+    assert!(err.to_string().contains("indicators"), "{err}");
+}
+
 #[tokio::test]
 async fn holdings_the_strategy_cannot_price_are_refused_not_valued_at_zero() {
     let dir = tempfile::tempdir().unwrap();

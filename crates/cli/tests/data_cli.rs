@@ -949,3 +949,115 @@ fn fetched_bars_no_market_produces_are_refused_before_they_are_stored() {
         serde_json::json!([])
     );
 }
+
+/// A server on 127.0.0.1 answering `requests` requests with `status` and a body that echoes the
+/// request target (as Alpha Vantage's error messages and many error pages do), `{path}` in `body`
+/// replaced by it.
+fn serve_echo(
+    status: u16,
+    body: &'static str,
+    requests: usize,
+) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..requests {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 8192];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+            let body = body.replace("{path}", &target);
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (format!("http://{addr}"), handle)
+}
+
+/// Issue #12 (secrets): an Alpha Vantage key with characters that get URL-encoded
+/// (`S3CR ET&X=1` is sent as `S3CR+ET%26X%3D1`) never appears, in any encoding, in what pulse
+/// prints (errors echoing the request URL, the rate-limit note, an unreachable host, trace logs):
+/// the `apikey` parameter is redacted, not the raw string.
+#[test]
+fn an_api_key_that_gets_url_encoded_never_leaks_in_errors_or_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let cfg = dir.path().join("fast.toml");
+    std::fs::write(
+        &cfg,
+        "[alphavantage]\nmin_interval_ms = 1\nmax_retries = 0\ntimeout_secs = 5\n",
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cases: Vec<(Option<(u16, &'static str)>, &str)> = vec![
+        (
+            Some((200, r#"{"Error Message": "Invalid API call for {path}"}"#)),
+            "Invalid API call",
+        ),
+        (
+            Some((
+                200,
+                r#"{"Note": "Thank you for using Alpha Vantage! {path}"}"#,
+            )),
+            "rate limiting",
+        ),
+        (Some((404, "<html>not found: {path}</html>")), "HTTP 404"),
+        (Some((500, "<html>boom at {path}</html>")), "HTTP 500"),
+        (None, "cannot reach"),
+    ];
+    for (answer, expect) in cases {
+        let (url, server) = match answer {
+            Some((status, body)) => {
+                let (url, h) = serve_echo(status, body, 1);
+                (url, Some(h))
+            }
+            None => (format!("http://{closed}"), None),
+        };
+        let out = isolated(dir.path())
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "--config",
+                cfg.to_str().unwrap(),
+                "-vvv",
+                "data",
+                "fetch",
+                "--source",
+                "alphavantage",
+                "--symbols",
+                "SPY",
+                "--from",
+                "2024-01-01",
+            ])
+            .env("ALPHAVANTAGE_API_KEY", "S3CR ET&X=1")
+            .env("PULSE_ALPHAVANTAGE_BASE_URL", &url)
+            .output()
+            .unwrap();
+        if let Some(h) = server {
+            h.join().unwrap();
+        }
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{expect}: {printed}");
+        assert!(printed.contains(expect), "{expect}: {printed}");
+        if answer.is_some_and(|(_, body)| body.contains("{path}") && !body.contains("boom")) {
+            // The echoed URL is printed, with its key parameter redacted.
+            assert!(printed.contains("apikey=***"), "{expect}: {printed}");
+        }
+        for leak in ["S3CR", "ET%26", "X%3D1", "ET&X", "ET%20", "ET+"] {
+            assert!(!printed.contains(leak), "{expect}: {leak} in {printed}");
+        }
+    }
+}
