@@ -16,8 +16,8 @@ use pulse_broker_kis::{
     KisBroker, KisConfig, KisMode, MemoryOrderJournal, MemoryTokenCache, Tr, tr_id,
 };
 use pulse_core::jiff::tz::TimeZone;
-use pulse_core::ports::Clock;
 use pulse_core::jiff::{SignedDuration, Timestamp};
+use pulse_core::ports::Clock;
 use pulse_core::{
     ClientOrderId, OrderKind, OrderRequest, Portfolio, Side, SimClock, Symbol, TimeInForce,
 };
@@ -392,7 +392,12 @@ fn gate(
     None
 }
 
+fn is_krx(s: &str) -> bool {
+    s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// One page of `rows` at the offset of `nk`, with the continuation keys and header.
+#[allow(clippy::too_many_arguments)]
 fn page(
     book: &mut Book,
     hit_cont: &str,
@@ -699,8 +704,8 @@ async fn handle_get(
         }
         "/uapi/overseas-stock/v1/trading/inquire-ccnl" => {
             if paper
-                && (get_q("PDNO") != ""
-                    || get_q("OVRS_EXCG_CD") != ""
+                && (!get_q("PDNO").is_empty()
+                    || !get_q("OVRS_EXCG_CD").is_empty()
                     || get_q("CCLD_NCCS_DVSN") != "00")
             {
                 return envelope(200, "FAKE_PAPER", "모의투자는 전체조회만 가능합니다");
@@ -729,7 +734,7 @@ async fn handle_get(
             let rows: Vec<Value> = book
                 .positions
                 .iter()
-                .filter(|(s, q)| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) && !q.is_zero())
+                .filter(|(s, q)| !q.is_zero() && is_krx(s))
                 .map(|(s, q)| json!({"pdno": s, "prdt_name": "종목", "hldg_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "pchs_avg_pric": "1000.0000", "prpr": "1000"}))
                 .collect();
             let rows = dup(&book, rows);
@@ -752,7 +757,7 @@ async fn handle_get(
             let rows: Vec<Value> = book
                 .positions
                 .iter()
-                .filter(|(s, q)| !(s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())) && !q.is_zero())
+                .filter(|(s, q)| !q.is_zero() && !is_krx(s))
                 .map(|(s, q)| json!({"ovrs_pdno": s, "ovrs_cblc_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "ovrs_excg_cd": "NASD", "tr_crcy_cd": "USD"}))
                 .collect();
             let rows = dup(&book, rows);
