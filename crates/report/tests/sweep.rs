@@ -322,3 +322,41 @@ fn inconsistent_heatmaps_and_non_finite_values_are_rejected() {
     let e = to_json(&report).unwrap_err().to_string();
     assert!(e.contains("sweep.top[0].cagr"), "{e}");
 }
+
+/// Issue #12 (reports): wide tables never overflow their card. With eight strategies (the
+/// portfolio walk-forward report) and the sweep section, every table of the page sits in a box
+/// that scrolls sideways (`.scroll`, overflow auto) or is a two-column table whose text wraps;
+/// the metrics table wraps its headers and cells.
+#[test]
+fn wide_tables_scroll_or_wrap_inside_their_card() {
+    let Search { section, .. } = search();
+    let mut report = common::real_report();
+    report.sweep = Some(section);
+    let first = report.metrics[0].clone();
+    report.metrics = (0..8)
+        .map(|i| MetricsRow {
+            name: format!("a rather long strategy name {i}"),
+            ..first.clone()
+        })
+        .collect();
+    let page = render_html(&report).unwrap();
+    let css = |rule: &str| assert!(page.contains(rule), "stylesheet lacks {rule}");
+    css(".scroll{overflow:auto}");
+    css("table.metrics td{white-space:normal}");
+    css("table.metrics thead th{white-space:normal;");
+    css("table.sweep-stats td{white-space:normal;");
+    let mut tables = 0;
+    for (at, _) in page.match_indices("<table") {
+        tables += 1;
+        let before = &page[..at];
+        let tag = &page[at..at + page[at..].find('>').unwrap()];
+        let in_scroll = before.ends_with("<div class=\"scroll\">")
+            || before.ends_with("<div class=\"scroll tall\">");
+        assert!(
+            in_scroll || tag.contains("sweep-stats"),
+            "a table outside a scrolling box: {tag}"
+        );
+    }
+    assert!(tables >= 6, "{tables} tables");
+    assert!(page.contains("a rather long strategy name 7"));
+}
