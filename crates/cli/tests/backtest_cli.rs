@@ -609,3 +609,47 @@ fn simulate_day_one_alert_compares_with_the_all_cash_account_not_the_warm_up_tar
         "{first}"
     );
 }
+
+/// Issue #12 (reports): "Number of trades 390" counted fills while the win rate was over 191
+/// closed trades. The text summary and the HTML report label both, and the two counts differ.
+#[test]
+fn fills_and_closed_trades_are_labelled_apart_in_the_summary_and_the_report() {
+    let home = tempfile::tempdir().unwrap();
+    let report = home.path().join("r.html");
+    let out = pulse(
+        home.path(),
+        &["backtest", "--report", report.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let count = |label: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} row in\n{text}"));
+        line[label.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (fills, closed) = (count("fills (buys and sells)"), count("closed trades"));
+    assert!(
+        closed > 0 && closed < fills,
+        "{fills} fills, {closed} closed"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    for label in [
+        "Fills (buys and sells)",
+        "Closed trades (FIFO round trips)",
+        "Win rate (of closed trades)",
+    ] {
+        assert!(html.contains(label), "report lacks {label:?}");
+    }
+    assert!(!html.contains("Number of trades"));
+}
