@@ -580,6 +580,19 @@ impl<T: TokenCache> Session<T> {
                     refreshed = true;
                     self.invalidate(&token.token).await;
                 }
+                // A 5xx with some other code (a gateway or system error) may come after the
+                // order reached the trading system: not a refusal we can rely on.
+                code if resp.status.is_server_error()
+                    && ![
+                        EGW_RATE_LIMIT,
+                        EGW_TOKEN_EXPIRED,
+                        EGW_WRONG_HOST,
+                        MCA_NOT_ON_PAPER,
+                    ]
+                    .contains(&code) =>
+                {
+                    return Err(PostError::Unknown);
+                }
                 _ => return Err(PostError::Kis(self.code_error(tr, &env, attempts))),
             }
         }

@@ -465,6 +465,14 @@ async fn an_accepted_order_whose_answer_never_arrives_is_outcome_unknown_and_res
     assert_eq!(st.state, OrderState::New);
     b.submit(&o3).await.unwrap();
     assert_eq!(env.book().count("TSLA", d("13")), 1);
+    // HTTP 500 with a system-error envelope after booking: not a refusal, unknown.
+    env.book()
+        .post_faults
+        .push_back(PostFault::AcceptThen500Envelope);
+    let o4 = market("u4", "005930", Side::Buy, "14");
+    assert!(b.submit(&o4).await.unwrap_err().is_outcome_unknown());
+    assert!(b.order_status(&cid("u4")).await.unwrap().is_some());
+    assert_eq!(env.book().count("005930", d("14")), 1);
 }
 
 #[tokio::test]

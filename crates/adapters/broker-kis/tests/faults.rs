@@ -31,11 +31,12 @@ impl Rng {
 }
 
 fn random_post_fault(rng: &mut Rng) -> Option<PostFault> {
-    match rng.below(10) {
+    match rng.below(11) {
         0 => Some(PostFault::AcceptThenStall),
         1 => Some(PostFault::StallThenDrop),
         2 => Some(PostFault::AcceptThen500),
         3 => Some(PostFault::RateLimit),
+        5 => Some(PostFault::AcceptThen500Envelope),
         4 => Some(PostFault::Envelope(
             "APBK0952".into(),
             "주문가능금액을 초과 했습니다".into(),

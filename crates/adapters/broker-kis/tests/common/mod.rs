@@ -55,6 +55,8 @@ pub enum PostFault {
     Envelope(String, String),
     /// EGW00201 on HTTP 500 (not booked).
     RateLimit,
+    /// Book the order, then answer HTTP 500 with a system-error envelope.
+    AcceptThen500Envelope,
 }
 
 #[derive(Debug, Clone)]
@@ -657,6 +659,9 @@ async fn handle_post(
         }
         Some(PostFault::AcceptThen500) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+        Some(PostFault::AcceptThen500Envelope) => {
+            envelope(500, "EGW00002", "서버 에러가 발생했습니다.")
         }
         _ => ok(answer, ""),
     }
