@@ -2,7 +2,8 @@
 # The full test suite, as CI runs it: formatting, lints, every test of the workspace on the real
 # shared data (../shared/data beside the repository, or $PULSE_SHARED_DATA), then the dashboard's
 # browser test in headless Chromium (scripts/browser_test.sh installs Chromium and playwright-core
-# when missing).
+# when missing). A Redis server for the quote-cache tests is started (or installed) by
+# scripts/ensure_redis.sh when none answers on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,10 @@ if [ ! -f "$shared/README.md" ]; then
     exit 1
 fi
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+
+echo "== services the tests need (Redis for the quote cache)"
+PULSE_TEST_REDIS_URL="${PULSE_TEST_REDIS_URL:-$(bash scripts/ensure_redis.sh)}"
+export PULSE_TEST_REDIS_URL
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

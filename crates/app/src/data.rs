@@ -182,7 +182,17 @@ pub fn read_text_file(path: &Path) -> Result<String, AppError> {
     })
 }
 
-/// The files named by `paths`: each regular file as given, and the `*.csv` regular files of each
+/// True for `*.csv` and gzip-compressed `*.csv.gz` file names (any case).
+fn is_csv_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    name.ends_with(".csv") || name.ends_with(".csv.gz")
+}
+
+/// The files named by `paths`: each regular file as given, and the `*.csv` / `*.csv.gz` regular files of each
 /// directory (not recursive, sorted by name). Anything else (a missing path, a FIFO, a device)
 /// is an error naming it; no file is opened here.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AppError> {
@@ -195,9 +205,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AppError> {
             })?;
             let mut inside: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"))
-                })
+                .filter(|f| f.is_file() && is_csv_name(f))
                 .collect();
             inside.sort();
             files.extend(inside);

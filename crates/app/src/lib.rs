@@ -16,6 +16,9 @@
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
+//! - [`quotes`]: live quotes: one poll of a symbol list or the top-N by volume into a quote
+//!   cache (Redis or in-process) with a time to live, the in-process cache, and a quote source
+//!   replaying stored bars by the clock.
 //! - [`rebalance`]: the MP/Sub-MP rebalancer of SPEC §6: clock and time travel, set-up, signal
 //!   intake, the scheduled run against the paper broker, status, history, and the replay of a
 //!   dated signal history.
@@ -36,6 +39,7 @@ pub mod export;
 pub mod input;
 pub mod market;
 pub mod portfolio;
+pub mod quotes;
 pub mod rebalance;
 pub mod risk;
 pub mod runs;

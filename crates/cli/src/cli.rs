@@ -63,12 +63,87 @@ pub enum Command {
     /// (paper today), journaled before they are sent.
     #[command(subcommand)]
     Trade(TradeCommand),
+    /// The real-time collector: poll quotes (and order books) for a symbol list or the top-N by
+    /// volume once a second into the quote cache (Redis with --redis / [cache] redis_url, with a
+    /// 60-second time to live), until Ctrl-C or --ticks.
+    Collect(CollectArgs),
+    /// The latest quotes in the quote cache (Redis), as the collector left them.
+    Quotes(QuotesArgs),
     /// Search the Pulse thresholds on all cores (grid, random or TPE), with walk-forward
     /// validation and overfitting statistics (deflated Sharpe, PBO).
     Sweep(SweepArgs),
     /// The dashboard: recorded runs, the rebalancing admin with time travel, and a JSON API
     /// (`/api/openapi.json`), on 127.0.0.1 unless told otherwise; log in with the access token.
     Serve(ServeArgs),
+}
+
+/// Where quotes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QuoteSourceArg {
+    /// Stored bars replayed by the clock (offline, real data): the close of the last bar closed.
+    Replay,
+}
+
+/// `pulse collect`
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Symbols to poll (comma-separated or repeated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "top",
+        conflicts_with = "top"
+    )]
+    pub symbols: Vec<String>,
+    /// Poll the source's N most traded symbols instead (ranked once, at the start).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// The quote source.
+    #[arg(long, value_enum, default_value = "replay")]
+    pub source: QuoteSourceArg,
+    /// Bar size the replay source reads (1m, 15m, 1h, 1d).
+    #[arg(long, default_value = "1m")]
+    pub timeframe: String,
+    /// Replay from this instant (date or RFC 3339) instead of the product's clock, moving
+    /// --speed times as fast as the wall clock.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Replayed seconds per second with --start (1 = real time, 60 = a minute a second).
+    #[arg(long, default_value_t = 1.0, requires = "start")]
+    pub speed: f64,
+    /// Seconds between two polls (at least 0.05).
+    #[arg(long, default_value_t = 1.0)]
+    pub every: f64,
+    /// Seconds a cached quote lives (at least 1).
+    #[arg(long, default_value_t = 60)]
+    pub ttl: u64,
+    /// Also cache order books of this many levels a side.
+    #[arg(long, value_name = "LEVELS")]
+    pub depth: Option<usize>,
+    /// Stop after this many polls (default: until Ctrl-C).
+    #[arg(long)]
+    pub ticks: Option<u64>,
+    /// The Redis quote cache (else [cache] redis_url or PULSE_REDIS_URL; without one the quotes
+    /// stay in this process and are printed at the end).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix in Redis (keys are PREFIX:price:SYMBOL).
+    #[arg(long, default_value = "realtime")]
+    pub prefix: String,
+}
+
+/// `pulse quotes`
+#[derive(Debug, Args)]
+pub struct QuotesArgs {
+    /// Symbols to show (comma-separated or repeated).
+    #[arg(value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// The Redis quote cache (else [cache] redis_url or PULSE_REDIS_URL).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix in Redis.
+    #[arg(long, default_value = "realtime")]
+    pub prefix: String,
 }
 
 /// `pulse serve`
@@ -82,6 +157,16 @@ pub struct ServeArgs {
     /// `<config dir>/pulse/server-token`.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// The Redis quote cache the overview's live quotes read (else [cache] redis_url or
+    /// PULSE_REDIS_URL; `pulse collect --redis` fills it).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix in Redis.
+    #[arg(long, default_value = "realtime")]
+    pub redis_prefix: String,
+    /// Symbols the overview's live quotes show (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub quote_symbols: Vec<String>,
 }
 
 /// `pulse sweep`

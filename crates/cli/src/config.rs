@@ -15,6 +15,17 @@ pub struct Config {
     pub yahoo: SourceConfig,
     /// Alpha Vantage client settings (the key comes from ALPHAVANTAGE_API_KEY).
     pub alphavantage: SourceConfig,
+    /// The quote cache.
+    pub cache: CacheConfig,
+}
+
+/// `[cache]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Redis URL of the quote cache (overridden by PULSE_REDIS_URL and --redis); a password in
+    /// it is never printed.
+    pub redis_url: Option<String>,
 }
 
 /// `[store]`
@@ -41,7 +52,8 @@ pub struct SourceConfig {
 
 impl Config {
     /// Loads `explicit` (an error if missing), else the default file if it exists, else defaults;
-    /// then applies environment overrides (`PULSE_YAHOO_BASE_URL`, `PULSE_ALPHAVANTAGE_BASE_URL`).
+    /// then applies environment overrides (`PULSE_YAHOO_BASE_URL`, `PULSE_ALPHAVANTAGE_BASE_URL`,
+    /// `PULSE_REDIS_URL`).
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match explicit {
             Some(path) => Self::read(path)?,
@@ -55,6 +67,11 @@ impl Config {
         }
         if let Ok(url) = std::env::var("PULSE_ALPHAVANTAGE_BASE_URL") {
             config.alphavantage.base_url = Some(url);
+        }
+        if let Ok(url) = std::env::var("PULSE_REDIS_URL")
+            && !url.trim().is_empty()
+        {
+            config.cache.redis_url = Some(url);
         }
         Ok(config)
     }

@@ -21,6 +21,18 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
 /// A request for historical bars from a market-data source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FetchRequest {
@@ -428,6 +440,65 @@ pub trait Notifier {
 
     /// Delivers one alert.
     fn notify(&self, alert: &AlertRecord) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// A source of live quotes and order books (KIS, Alpaca, a replay of stored minute bars): the
+/// market-data port of trading, apart from the historical [`MarketData`].
+pub trait QuoteSource {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Short name of the source (`kis`, `alpaca`, `replay`).
+    fn source_name(&self) -> &'static str;
+
+    /// The current quote of `symbol`.
+    fn quote(
+        &self,
+        symbol: &Symbol,
+    ) -> impl Future<Output = Result<crate::Quote, Self::Error>> + Send;
+
+    /// The current order book of `symbol`, at most `depth` levels a side (an adapter without
+    /// depth returns its best bid and ask as one level each).
+    fn order_book(
+        &self,
+        symbol: &Symbol,
+        depth: usize,
+    ) -> impl Future<Output = Result<crate::OrderBook, Self::Error>> + Send;
+
+    /// The source's `n` most traded symbols right now (KIS's volume ranking); a source without a
+    /// ranking returns an error naming that.
+    fn top_by_volume(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<Vec<Symbol>, Self::Error>> + Send;
+}
+
+/// A cache of the latest quotes with a time to live (Redis `realtime:price:<symbol>` keys, or an
+/// in-process map): the collector writes it, runners and the dashboard read it.
+pub trait QuoteCache {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Stores the latest quote of its symbol (and its book, when given), replacing the previous
+    /// one; both expire `ttl_seconds` after being written.
+    fn put(
+        &self,
+        quote: &crate::Quote,
+        book: Option<&crate::OrderBook>,
+        ttl_seconds: u64,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The latest quote of `symbol`, or `None` when there is none or it has expired.
+    fn quote(
+        &self,
+        symbol: &Symbol,
+    ) -> impl Future<Output = Result<Option<crate::Quote>, Self::Error>> + Send;
+
+    /// The latest order book of `symbol`, or `None` when there is none or it has expired.
+    fn order_book(
+        &self,
+        symbol: &Symbol,
+    ) -> impl Future<Output = Result<Option<crate::OrderBook>, Self::Error>> + Send;
 }
 
 /// Streams the bars of a query from a [`Store`] in fixed-size chunks (keyset pagination), so that

@@ -6,7 +6,7 @@
 
 pub use pulse_risk::{Approval, GateLimits, Refusal, RiskApproved, approve_orders};
 
-use pulse_core::{ClientOrderId, Fill, OrderRequest, Portfolio};
+use pulse_core::{CashBalance, ClientOrderId, Fill, OrderRequest, Portfolio};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -100,6 +100,10 @@ pub trait Broker {
 
     /// Orders still working (not done), for reconciliation after a restart.
     fn open_orders(&self) -> impl Future<Output = Result<Vec<OrderStatus>, Self::Error>> + Send;
+
+    /// Cash per currency as the broker books it (a KIS account holds KRW and USD; a one-currency
+    /// broker returns one entry, equal to [`Broker::account`]'s cash).
+    fn cash_balances(&self) -> impl Future<Output = Result<Vec<CashBalance>, Self::Error>> + Send;
 }
 
 /// No live broker: an uninhabited type (no value of it can exist) that names "paper only" where
@@ -143,6 +147,10 @@ impl Broker for NoBroker {
     }
 
     async fn open_orders(&self) -> Result<Vec<OrderStatus>, Never> {
+        match *self {}
+    }
+
+    async fn cash_balances(&self) -> Result<Vec<CashBalance>, Never> {
         match *self {}
     }
 }

@@ -17,11 +17,13 @@
 mod backtests;
 mod pages;
 mod portfolio;
+mod quotes;
 mod risk;
 mod setup;
 mod trade;
 mod upload;
 
+pub use quotes::{QuoteReader, QuotesView};
 pub use upload::{CsvParser, MAX_UPLOAD_BYTES};
 mod sweeps;
 
@@ -59,6 +61,10 @@ pub struct Dashboard<S> {
     sweeps: Mutex<Vec<Arc<sweeps::SweepJob>>>,
     /// Parses uploaded CSV files (the data page's import); none: no upload.
     csv_parser: Option<CsvParser>,
+    /// Reads the quote cache; none: no live quotes.
+    quotes: Option<QuoteReader>,
+    /// Symbols the overview's live quotes show (and the quote API's default).
+    quote_symbols: Vec<pulse_core::Symbol>,
 }
 
 struct Session {
@@ -86,7 +92,16 @@ impl<S> Dashboard<S> {
             reports: Mutex::new(VecDeque::new()),
             sweeps: Mutex::new(Vec::new()),
             csv_parser: None,
+            quotes: None,
+            quote_symbols: Vec::new(),
         }
+    }
+
+    /// The same with live quotes read through `reader`, the overview showing `symbols`.
+    pub fn with_quotes(mut self, reader: QuoteReader, symbols: Vec<pulse_core::Symbol>) -> Self {
+        self.quotes = Some(reader);
+        self.quote_symbols = symbols;
+        self
     }
 
     /// The same with CSV import by upload on the data page, through `parser`.
@@ -243,6 +258,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/api/trade/{name}/{action}", post(trade::action_api::<S>))
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
+        .route("/api/quotes", get(quotes::api::<S>))
+        .route("/api/quotes/stream", get(quotes::stream::<S>))
         .route("/api/openapi.json", get(openapi))
         .route("/api/runs", get(api_runs::<S>))
         .route("/api/clock", get(api_clock::<S>).post(api_set_clock::<S>))
@@ -422,7 +439,8 @@ async fn overview<S: Store + Send + Sync + 'static>(
         Ok(r) => r,
         Err(e) => return app_error(e),
     };
-    pages::overview(&runs, status.as_ref(), &runners, &csrf_of(&caller)).into_response()
+    let quotes = quotes::view(&d).await;
+    pages::overview(&runs, status.as_ref(), &runners, &quotes, &csrf_of(&caller)).into_response()
 }
 
 fn csrf_of(caller: &Caller) -> String {

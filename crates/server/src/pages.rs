@@ -1,4 +1,5 @@
-//! The dashboard's HTML pages (self-contained: inline CSS, no scripts, no external resources) and
+//! The dashboard's HTML pages (self-contained: inline CSS, no external resources; the only script keeps the overview's live
+//! quotes current) and
 //! its OpenAPI document. Every value shown comes from the application layer's outcomes.
 
 use axum::response::Html;
@@ -57,15 +58,61 @@ fn num(v: Option<f64>) -> String {
         .map_or("—".into(), |x| format!("{x:.2}"))
 }
 
+/// The overview's "Live quotes" section: the cached quotes in a table that a few lines of script
+/// keep current from `/api/quotes/stream` (the page works without script: reload to refresh).
+fn live_quotes(view: &crate::QuotesView) -> String {
+    use crate::QuotesView as V;
+    let mut out = String::from("<section><h1>Live quotes</h1>");
+    match view {
+        V::NotConfigured => out.push_str("<p class=\"muted\">No quote cache: start `pulse serve --redis URL --quote-symbols A,B` and `pulse collect --redis URL`.</p>"),
+        V::NoSymbols => out.push_str("<p class=\"muted\">No symbols to show: start `pulse serve` with `--quote-symbols A,B`.</p>"),
+        V::Failed(e) => {
+            let _ = write!(out, "<p class=\"err\">The quote cache failed: {}</p>", html(e));
+        }
+        V::Quotes { symbols, quotes } => {
+            out.push_str("<table id=\"quotes\"><thead><tr><th>Symbol</th><th class=\"num\">Last</th><th class=\"num\">Bid</th><th class=\"num\">Ask</th><th class=\"num\">Volume</th><th>As of</th></tr></thead><tbody>");
+            for symbol in symbols {
+                let q = quotes.iter().find(|q| &q.symbol == symbol);
+                let cell = |v: Option<rust_decimal::Decimal>| v.map_or("—".to_string(), |d| d.normalize().to_string());
+                let _ = write!(
+                    out,
+                    "<tr data-symbol=\"{s}\"><td>{s}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    cell(q.map(|q| q.last)),
+                    cell(q.and_then(|q| q.bid)),
+                    cell(q.and_then(|q| q.ask)),
+                    cell(q.and_then(|q| q.volume)),
+                    q.map_or("no live quote".to_string(), |q| q.time.to_string()),
+                    s = html(symbol.as_str()),
+                );
+            }
+            out.push_str("</tbody></table><p class=\"muted\" id=\"quotes-state\">Updated every second from the quote cache.</p>");
+            out.push_str(QUOTES_SCRIPT);
+        }
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// Keeps the live-quotes table current from the SSE stream (textContent only: no HTML from data).
+const QUOTES_SCRIPT: &str = "<script>(function(){if(!window.EventSource)return;var es=new EventSource('/api/quotes/stream');\
+var st=document.getElementById('quotes-state');function f(v){return v===null||v===undefined?'—':String(Number(v))}\
+es.addEventListener('quotes',function(e){var qs=JSON.parse(e.data);var rows=document.querySelectorAll('#quotes tbody tr');\
+rows.forEach(function(r){var q=qs.find(function(x){return x.symbol===r.dataset.symbol});var c=r.children;\
+if(!q){c[5].textContent='no live quote';return}c[1].textContent=f(q.last);c[2].textContent=f(q.bid);c[3].textContent=f(q.ask);\
+c[4].textContent=f(q.volume);c[5].textContent=q.time});st.textContent='Live: updated '+new Date().toLocaleTimeString()});\
+es.addEventListener('error',function(e){if(e.data)st.textContent='Quote cache: '+e.data})})();</script>";
+
 /// The overview: the trading runners with their state and a stop/resume button, recorded runs
 /// with their headline metrics, and the rebalancer at a glance.
 pub fn overview(
     runs: &[RunSummary],
     status: Option<&Status>,
     runners: &[pulse_app::trade::TradeStatus],
+    quotes: &crate::QuotesView,
     csrf: &str,
 ) -> Html<String> {
     let mut body = String::from("<section><h1>Runners</h1>");
+    let live = live_quotes(quotes);
     if runners.is_empty() {
         body.push_str("<p class=\"muted\">No trading runner: start one on the <a href=\"/trade\">Trading</a> page or with `pulse trade run`.</p>");
     } else {
@@ -95,7 +142,9 @@ pub fn overview(
         }
         body.push_str("</tbody></table>");
     }
-    body.push_str("</section><section><h1>Recorded runs</h1>");
+    body.push_str("</section>");
+    body.push_str(&live);
+    body.push_str("<section><h1>Recorded runs</h1>");
     if runs.is_empty() {
         body.push_str(
             "<p class=\"muted\">No runs yet: `pulse backtest` or `pulse simulate` records one.</p>",

@@ -604,4 +604,12 @@ impl Broker for AlpacaBroker {
     async fn open_orders(&self) -> Result<Vec<OrderStatus>, AlpacaError> {
         self.list_open_orders().await
     }
+
+    /// The account's cash from `GET /v2/account`; Alpaca accounts are in US dollars.
+    async fn cash_balances(&self) -> Result<Vec<pulse_core::CashBalance>, AlpacaError> {
+        Ok(vec![pulse_core::CashBalance {
+            currency: pulse_core::Currency::Usd,
+            amount: self.read_account().await?.cash,
+        }])
+    }
 }

@@ -83,6 +83,9 @@ pub struct PaperBook {
     /// shares, the default and what books stored before this field hold).
     #[serde(default)]
     pub quantity_dp: u32,
+    /// Currency of the book's cash (books stored before this field hold US dollars).
+    #[serde(default = "default_currency")]
+    pub currency: pulse_core::Currency,
     /// Every order by client id, in submission order of ids.
     pub orders: BTreeMap<String, BookedOrder>,
     /// Fills not yet taken by the runtime.
@@ -96,10 +99,15 @@ impl PaperBook {
             account: Portfolio::with_cash(cash),
             costs,
             quantity_dp: 0,
+            currency: pulse_core::Currency::Usd,
             orders: BTreeMap::new(),
             unreported: Vec::new(),
         }
     }
+}
+
+fn default_currency() -> pulse_core::Currency {
+    pulse_core::Currency::Usd
 }
 
 /// The paper broker over a book and a price source.
@@ -364,6 +372,15 @@ impl<P: PriceSource + Send + Sync> Broker for PaperBroker<P> {
             .filter(|b| b.is_working())
             .map(status)
             .collect())
+    }
+
+    /// The book's one cash balance, in its currency.
+    async fn cash_balances(&self) -> Result<Vec<pulse_core::CashBalance>, PaperError> {
+        let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(vec![pulse_core::CashBalance {
+            currency: book.currency,
+            amount: book.account.cash,
+        }])
     }
 }
 

@@ -276,15 +276,24 @@ impl ParsedFile {
     }
 }
 
-/// Reads a CSV file (layout detected from its header). Lenient on order: rows are kept in file
-/// order, duplicates included.
+/// Reads a CSV file (layout detected from its header), gzip-compressed or not (told by the
+/// gzip magic bytes, whatever the name: `BTCUSDT.csv.gz` is read as `BTCUSDT`). Lenient on
+/// order: rows are kept in file order, duplicates included.
 pub fn parse_path(path: &Path, opts: &ImportOptions) -> Result<ParsedFile, CsvError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| CsvError::Io {
+    let io = |source| CsvError::Io {
         file: name.clone(),
         source,
-    })?;
-    parse_reader(&name, file, opts)
+    };
+    let mut file = std::io::BufReader::new(File::open(path).map_err(io)?);
+    let gzip = std::io::BufRead::fill_buf(&mut file)
+        .map_err(io)?
+        .starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        parse_reader(&name, flate2::bufread::MultiGzDecoder::new(file), opts)
+    } else {
+        parse_reader(&name, file, opts)
+    }
 }
 
 /// Reads CSV text from any reader; `name` is used in messages and, through its file stem, as
@@ -328,7 +337,7 @@ struct Row {
 
 impl<'a> Parser<'a> {
     fn new(name: &str, opts: &'a ImportOptions) -> Self {
-        let stem = Path::new(name)
+        let stem = Path::new(name.strip_suffix(".gz").unwrap_or(name))
             .file_stem()
             .and_then(|s| s.to_str())
             .and_then(|s| Symbol::try_new(s).ok());

@@ -1,6 +1,7 @@
 //! Command implementations.
 
 pub mod backtest;
+pub mod collect;
 pub mod data;
 pub mod data_io;
 pub mod portfolio;
@@ -49,6 +50,8 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Portfolio(cmd) => portfolio::run(app, cmd).await,
         Command::Rebalance(cmd) => rebalance::run(app, cmd).await,
         Command::Clock(cmd) => rebalance::clock(app, cmd).await,
+        Command::Collect(args) => collect::collect(app, args).await,
+        Command::Quotes(args) => collect::quotes(app, args).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
         Command::Serve(args) => serve::serve(app, args).await,
     }

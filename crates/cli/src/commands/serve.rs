@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::cli::ServeArgs;
 use crate::output::outln;
 use anyhow::Context;
-use pulse_server::{CsvParser, Dashboard, load_or_create_token, router};
+use pulse_server::{CsvParser, Dashboard, QuoteReader, load_or_create_token, router};
 use std::sync::Arc;
 
 /// Runs `pulse serve` until the process is stopped.
@@ -41,7 +41,24 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
             .and_then(|parsed| parsed.into_batches())
             .map_err(|e| e.to_string())
     });
-    let dashboard = Dashboard::new(store, token).with_csv_parser(parser);
+    let mut dashboard = Dashboard::new(store, token).with_csv_parser(parser);
+    let symbols = crate::commands::parse_symbols(&args.quote_symbols)?;
+    if let Some(url) = crate::commands::collect::redis_url(app, args.redis.as_deref()) {
+        let cache = cache_redis::RedisQuoteCache::connect(&url, &args.redis_prefix).await?;
+        let reader: QuoteReader = Arc::new(move |symbols| {
+            let cache = cache.clone();
+            Box::pin(async move {
+                pulse_app::quotes::cached_quotes(&cache, &symbols)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        });
+        dashboard = dashboard.with_quotes(reader, symbols);
+    } else if !symbols.is_empty() {
+        return Err(crate::app::usage(
+            "--quote-symbols needs a quote cache: --redis URL (or [cache] redis_url / PULSE_REDIS_URL)",
+        ));
+    }
     pulse_server::serve(listener, router(Arc::new(dashboard))).await?;
     Ok(())
 }

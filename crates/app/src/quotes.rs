@@ -1,0 +1,636 @@
+//! Live quotes (spec §4, the real-time collector): a quote source polled for a symbol list or
+//! the top-N by volume, each quote written to a [`QuoteCache`] with a time to live, and the
+//! cache read back by runners and the dashboard.
+//!
+//! - [`collect_tick`] is one poll of every symbol (concurrently), the use case the CLI's
+//!   `pulse collect` loop and the server call once a second.
+//! - [`MemoryQuoteCache`] is the in-process cache used when no Redis is configured; its time to
+//!   live follows the [`Clock`] (time travel included).
+//! - [`ReplayQuotes`] is a [`QuoteSource`] over stored bars driven by the clock: the quote at
+//!   time t is the close of the last bar that closed at or before t, with the volume traded that
+//!   UTC day so far. It lets the collector, the cache and the runners work offline on real data.
+
+use crate::error::AppError;
+use futures_util::future::join_all;
+use jiff::{SignedDuration, Timestamp};
+use pulse_core::ports::{BarQuery, Clock, QuoteCache, QuoteSource, Store};
+use pulse_core::{Bar, Currency, OrderBook, Quote, QuoteUniverse, Symbol, Timeframe};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Default time to live of a cached quote, seconds (spec §4: 60 s).
+pub const DEFAULT_TTL_SECONDS: u64 = 60;
+
+/// Most symbols one collector polls (the source's rate limit is the real bound; this one keeps a
+/// typo such as `--top 100000` from opening that many requests).
+pub const MAX_SYMBOLS: usize = 500;
+
+/// What one poll of the universe did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TickReport {
+    /// When the poll started, by the clock.
+    pub at: Option<Timestamp>,
+    /// Quotes written to the cache.
+    pub written: usize,
+    /// Order books written with them.
+    pub books: usize,
+    /// One line per symbol that failed (source or cache error), naming the symbol.
+    pub errors: Vec<String>,
+}
+
+/// Resolves a universe to its symbols: a list as given (deduplicated, in order), or the source's
+/// current top `n` by volume. At most [`MAX_SYMBOLS`].
+pub async fn resolve_universe<Q: QuoteSource>(
+    source: &Q,
+    universe: &QuoteUniverse,
+) -> Result<Vec<Symbol>, AppError> {
+    let symbols = match universe {
+        QuoteUniverse::Symbols(list) => {
+            let mut out: Vec<Symbol> = Vec::new();
+            for s in list {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+            out
+        }
+        QuoteUniverse::TopByVolume(n) => {
+            if *n == 0 {
+                return Err(AppError::Usage("--top must be at least 1".into()));
+            }
+            source
+                .top_by_volume((*n).min(MAX_SYMBOLS))
+                .await
+                .map_err(|e| {
+                    AppError::Data(format!("{}: top by volume: {e}", source.source_name()))
+                })?
+        }
+    };
+    if symbols.is_empty() {
+        return Err(AppError::Usage("no symbols to collect".into()));
+    }
+    if symbols.len() > MAX_SYMBOLS {
+        return Err(AppError::Usage(format!(
+            "{} symbols to collect; at most {MAX_SYMBOLS}",
+            symbols.len()
+        )));
+    }
+    Ok(symbols)
+}
+
+/// Polls every symbol once, concurrently, and writes each quote (and its order book of `depth`
+/// levels when `depth` is given) to the cache with `ttl_seconds`. A symbol that fails is reported
+/// by name and does not stop the others.
+pub async fn collect_tick<Q, K, C>(
+    source: &Q,
+    cache: &K,
+    clock: &C,
+    symbols: &[Symbol],
+    depth: Option<usize>,
+    ttl_seconds: u64,
+) -> TickReport
+where
+    Q: QuoteSource + Sync,
+    K: QuoteCache + Sync,
+    C: Clock + ?Sized,
+{
+    let at = clock.now();
+    let polls = symbols.iter().map(|symbol| async move {
+        let quote = source
+            .quote(symbol)
+            .await
+            .map_err(|e| format!("{symbol}: {e}"))?;
+        quote.validate().map_err(|e| format!("{symbol}: {e}"))?;
+        let book = match depth {
+            Some(d) => Some(
+                source
+                    .order_book(symbol, d)
+                    .await
+                    .map_err(|e| format!("{symbol}: order book: {e}"))?,
+            ),
+            None => None,
+        };
+        cache
+            .put(&quote, book.as_ref(), ttl_seconds)
+            .await
+            .map_err(|e| format!("{symbol}: cache: {e}"))?;
+        Ok::<bool, String>(book.is_some())
+    });
+    let mut report = TickReport {
+        at: Some(at),
+        ..TickReport::default()
+    };
+    for result in join_all(polls).await {
+        match result {
+            Ok(with_book) => {
+                report.written += 1;
+                report.books += usize::from(with_book);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    report
+}
+
+/// The cached quotes of `symbols` (in order); symbols without a live quote are left out.
+pub async fn cached_quotes<K: QuoteCache>(
+    cache: &K,
+    symbols: &[Symbol],
+) -> Result<Vec<Quote>, AppError> {
+    let mut out = Vec::with_capacity(symbols.len());
+    for symbol in symbols {
+        if let Some(q) = cache
+            .quote(symbol)
+            .await
+            .map_err(|e| AppError::Data(format!("quote cache: {e}")))?
+        {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
+
+/// The time a collector polls at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CollectClock {
+    /// The product's clock: time travel's instant when it is on, else the wall clock.
+    Stored,
+    /// A replay: `start` when the collector started (`wall_start` on the wall clock), then
+    /// moving `speed` times as fast as the wall clock (1 = real time, 60 = a minute a second).
+    Replay {
+        /// The replayed instant at the start.
+        start: Timestamp,
+        /// Replayed seconds per wall-clock second (> 0).
+        speed: f64,
+        /// The wall clock's instant at the start.
+        wall_start: Timestamp,
+    },
+}
+
+impl CollectClock {
+    /// A replay starting now on the wall clock; `speed` must be a finite number > 0 and at most
+    /// 86,400 (a day a second).
+    pub fn replay(start: Timestamp, speed: f64) -> Result<CollectClock, AppError> {
+        if !(speed.is_finite() && speed > 0.0 && speed <= 86_400.0) {
+            return Err(AppError::InvalidSetting {
+                setting: "speed",
+                reason: format!("{speed} must be a number in (0, 86400]"),
+            });
+        }
+        Ok(CollectClock::Replay {
+            start,
+            speed,
+            wall_start: pulse_core::WallClock.now(),
+        })
+    }
+
+    /// The instant to poll at now.
+    pub async fn now<S: Store>(&self, store: &S) -> Result<Timestamp, AppError> {
+        match *self {
+            CollectClock::Stored => Ok(crate::rebalance::clock_now(store).await?.0),
+            CollectClock::Replay {
+                start,
+                speed,
+                wall_start,
+            } => {
+                let wall = pulse_core::WallClock.now().duration_since(wall_start);
+                let replayed = SignedDuration::try_from_secs_f64(wall.as_secs_f64() * speed)
+                    .map_err(|e| AppError::State(format!("replay clock: {e}")))?;
+                start
+                    .checked_add(replayed)
+                    .map_err(|e| AppError::State(format!("replay clock: {e}")))
+            }
+        }
+    }
+}
+
+/// A cache error that cannot happen (the in-process cache never fails).
+pub type NoCacheError = std::convert::Infallible;
+
+struct CachedEntry {
+    quote: Quote,
+    book: Option<OrderBook>,
+    expires: Timestamp,
+}
+
+/// The in-process quote cache: a map guarded by a mutex, entries expiring `ttl` seconds after
+/// they were written by the clock's time.
+pub struct MemoryQuoteCache<C> {
+    clock: C,
+    entries: Mutex<HashMap<Symbol, CachedEntry>>,
+}
+
+impl<C: Clock> MemoryQuoteCache<C> {
+    /// An empty cache whose expiry follows `clock`.
+    pub fn new(clock: C) -> Self {
+        MemoryQuoteCache {
+            clock,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn live<T>(&self, symbol: &Symbol, pick: impl Fn(&CachedEntry) -> Option<T>) -> Option<T> {
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(symbol) {
+            Some(e) if e.expires > now => pick(e),
+            Some(_) => {
+                entries.remove(symbol);
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+impl<C: Clock> QuoteCache for MemoryQuoteCache<C> {
+    type Error = NoCacheError;
+
+    async fn put(
+        &self,
+        quote: &Quote,
+        book: Option<&OrderBook>,
+        ttl_seconds: u64,
+    ) -> Result<(), NoCacheError> {
+        let ttl = SignedDuration::from_secs(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 2));
+        let now = self.clock.now();
+        let expires = now.checked_add(ttl).unwrap_or(Timestamp::MAX);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                quote.symbol.clone(),
+                CachedEntry {
+                    quote: quote.clone(),
+                    book: book.cloned(),
+                    expires,
+                },
+            );
+        Ok(())
+    }
+
+    async fn quote(&self, symbol: &Symbol) -> Result<Option<Quote>, NoCacheError> {
+        Ok(self.live(symbol, |e| Some(e.quote.clone())))
+    }
+
+    async fn order_book(&self, symbol: &Symbol) -> Result<Option<OrderBook>, NoCacheError> {
+        Ok(self.live(symbol, |e| e.book.clone()))
+    }
+}
+
+/// Why the replay source has no quote.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(String),
+    /// No bar of the symbol has closed by the clock's time.
+    #[error("{symbol}: no {timeframe} bar closed by {at}")]
+    NoBar {
+        /// The symbol.
+        symbol: Symbol,
+        /// The replayed bar size.
+        timeframe: &'static str,
+        /// The clock's time.
+        at: Timestamp,
+    },
+    /// A stored price cannot be booked.
+    #[error("{symbol}: stored close {close} at {at} is not a price")]
+    BadPrice {
+        /// The symbol.
+        symbol: Symbol,
+        /// The stored close.
+        close: f64,
+        /// The bar's time.
+        at: Timestamp,
+    },
+    /// The replay has no ranking to offer for the asked symbols.
+    #[error("no {0} bars stored: nothing to rank by volume")]
+    NothingToRank(&'static str),
+}
+
+/// What the replay knows about one symbol's current UTC day.
+#[derive(Debug, Clone, Default)]
+struct ReplayDay {
+    /// Start of the UTC day being replayed.
+    day: Option<Timestamp>,
+    /// The last bar read (closed by the clock's time when read).
+    last: Option<Bar>,
+    /// Volume of that day's bars read so far (summed exactly, each bar's to 8 decimals).
+    volume: Decimal,
+    /// Traded value of that day's bars so far (Σ close × volume), for the ranking.
+    value: f64,
+}
+
+/// A [`QuoteSource`] replaying stored bars by the clock (see the module doc). Reads only the bars
+/// that closed since the previous call (keyset paging), so polling once a second costs a few
+/// rows per symbol, not the day's history.
+pub struct ReplayQuotes<'a, S, C: ?Sized> {
+    store: &'a S,
+    clock: &'a C,
+    timeframe: Timeframe,
+    days: Mutex<HashMap<Symbol, ReplayDay>>,
+    currencies: Mutex<HashMap<Symbol, Currency>>,
+}
+
+impl<'a, S: Store + Sync, C: Clock + ?Sized> ReplayQuotes<'a, S, C> {
+    /// Replays `timeframe` bars of `store` at the time `clock` tells, in each stored
+    /// instrument's currency.
+    pub fn new(store: &'a S, clock: &'a C, timeframe: Timeframe) -> Self {
+        ReplayQuotes {
+            store,
+            clock,
+            timeframe,
+            days: Mutex::new(HashMap::new()),
+            currencies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The stored instrument's currency (read once per symbol).
+    async fn currency(&self, symbol: &Symbol) -> Result<Currency, ReplayError> {
+        if let Some(c) = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(symbol)
+        {
+            return Ok(*c);
+        }
+        let currency = self
+            .store
+            .instrument(symbol)
+            .await
+            .map_err(|e| ReplayError::Store(e.to_string()))?
+            .map_or(Currency::None, |i| i.currency);
+        self.currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(symbol.clone(), currency);
+        Ok(currency)
+    }
+
+    /// The bars of `symbol` that closed after `after` (exclusive) and by `now`, within `day`.
+    async fn closed_bars(
+        &self,
+        symbol: &Symbol,
+        day: Timestamp,
+        after: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Vec<Bar>, ReplayError> {
+        let length = SignedDuration::from_secs(self.timeframe.seconds());
+        let Ok(last_start) = now.checked_sub(length) else {
+            return Ok(Vec::new());
+        };
+        let query = BarQuery {
+            symbol: symbol.clone(),
+            timeframe: self.timeframe,
+            start: Some(day),
+            end: Some(last_start),
+        };
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let page = self
+                .store
+                .bars_page(&query, cursor, 2_000)
+                .await
+                .map_err(|e| ReplayError::Store(e.to_string()))?;
+            let full = page.len() == 2_000;
+            cursor = page.last().map(|b| b.ts);
+            out.extend(page);
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Brings the symbol's day up to the clock and returns it.
+    async fn advance(&self, symbol: &Symbol) -> Result<(ReplayDay, Timestamp), ReplayError> {
+        let now = self.clock.now();
+        let day = utc_day_start(now);
+        let known = {
+            let days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            days.get(symbol).cloned().unwrap_or_default()
+        };
+        // A new day (or time travel backwards) starts the day over.
+        let mut state = match (known.day, known.last) {
+            (Some(d), Some(last)) if d == day && last.ts <= now => known,
+            (Some(d), None) if d == day => known,
+            _ => ReplayDay {
+                day: Some(day),
+                ..ReplayDay::default()
+            },
+        };
+        let fresh = self
+            .closed_bars(symbol, day, state.last.map(|b| b.ts), now)
+            .await?;
+        for bar in fresh {
+            let volume = bar.volume.unwrap_or(0.0);
+            state.volume += pulse_core::money::price_to_money(volume, 8).unwrap_or_default();
+            state.value += bar.close * volume;
+            state.last = Some(bar);
+        }
+        if state.last.is_none() {
+            // Nothing today yet (a stock before the open, a daily series): the last bar before.
+            let before = self.last_before(symbol, day).await?;
+            if let Some(bar) = before {
+                let quote_day = ReplayDay {
+                    day: Some(day),
+                    last: Some(bar),
+                    ..ReplayDay::default()
+                };
+                return Ok((quote_day, now));
+            }
+        }
+        self.days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(symbol.clone(), state.clone());
+        Ok((state, now))
+    }
+
+    /// The last bar of `symbol` that started before `day` and closed by it.
+    async fn last_before(
+        &self,
+        symbol: &Symbol,
+        day: Timestamp,
+    ) -> Result<Option<Bar>, ReplayError> {
+        let length = SignedDuration::from_secs(self.timeframe.seconds());
+        let Ok(last_start) = day.checked_sub(length) else {
+            return Ok(None);
+        };
+        // Look back a bounded window (a long weekend of minute bars, a month of daily ones).
+        let window = SignedDuration::from_hours(24 * 10).max(length * 40);
+        let start = last_start.checked_sub(window).ok();
+        let query = BarQuery {
+            symbol: symbol.clone(),
+            timeframe: self.timeframe,
+            start,
+            end: Some(last_start),
+        };
+        let mut last = None;
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .bars_page(&query, cursor, 5_000)
+                .await
+                .map_err(|e| ReplayError::Store(e.to_string()))?;
+            let full = page.len() == 5_000;
+            cursor = page.last().map(|b| b.ts);
+            if let Some(b) = page.last() {
+                last = Some(*b);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(last)
+    }
+}
+
+/// Start (00:00 UTC) of the UTC day holding `t`.
+fn utc_day_start(t: Timestamp) -> Timestamp {
+    let secs = t.as_second();
+    Timestamp::from_second(secs - secs.rem_euclid(86_400)).unwrap_or(t)
+}
+
+fn booked(value: f64, symbol: &Symbol, at: Timestamp) -> Result<Decimal, ReplayError> {
+    pulse_core::money::price_to_money(value, 8)
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or_else(|| ReplayError::BadPrice {
+            symbol: symbol.clone(),
+            close: value,
+            at,
+        })
+}
+
+impl<S: Store + Sync, C: Clock + ?Sized> QuoteSource for ReplayQuotes<'_, S, C> {
+    type Error = ReplayError;
+
+    fn source_name(&self) -> &'static str {
+        "replay"
+    }
+
+    async fn quote(&self, symbol: &Symbol) -> Result<Quote, ReplayError> {
+        let (day, now) = self.advance(symbol).await?;
+        let Some(bar) = day.last else {
+            return Err(ReplayError::NoBar {
+                symbol: symbol.clone(),
+                timeframe: self.timeframe.as_str(),
+                at: now,
+            });
+        };
+        let last = booked(bar.close, symbol, bar.ts)?;
+        let close_time = bar
+            .ts
+            .checked_add(SignedDuration::from_secs(self.timeframe.seconds()))
+            .unwrap_or(bar.ts);
+        Ok(Quote {
+            symbol: symbol.clone(),
+            time: close_time.min(now),
+            last,
+            bid: None,
+            ask: None,
+            volume: Some(day.volume.normalize()),
+            currency: self.currency(symbol).await?,
+        })
+    }
+
+    /// Stored bars carry no depth: the book has no levels (the quote's `last` is the price).
+    async fn order_book(&self, symbol: &Symbol, _depth: usize) -> Result<OrderBook, ReplayError> {
+        let quote = self.quote(symbol).await?;
+        Ok(OrderBook {
+            symbol: symbol.clone(),
+            time: quote.time,
+            bids: Vec::new(),
+            asks: Vec::new(),
+            currency: quote.currency,
+        })
+    }
+
+    /// The stored symbols of this bar size ranked by the value they traded this UTC day so far
+    /// (Σ close × volume: units of different coins or shares are not comparable; ties by
+    /// symbol), the top `n`.
+    async fn top_by_volume(&self, n: usize) -> Result<Vec<Symbol>, ReplayError> {
+        let series = self
+            .store
+            .series()
+            .await
+            .map_err(|e| ReplayError::Store(e.to_string()))?;
+        let candidates: Vec<Symbol> = series
+            .into_iter()
+            .filter(|s| s.timeframe == self.timeframe)
+            .map(|s| s.symbol)
+            .collect();
+        if candidates.is_empty() {
+            return Err(ReplayError::NothingToRank(self.timeframe.as_str()));
+        }
+        let mut ranked = Vec::with_capacity(candidates.len());
+        for symbol in candidates {
+            let (day, _) = self.advance(&symbol).await?;
+            ranked.push((day.value, symbol));
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(ranked.into_iter().take(n).map(|(_, s)| s).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use pulse_core::SimClock;
+
+    fn quote(symbol: &str, last: &str) -> Quote {
+        Quote {
+            symbol: Symbol::try_new(symbol).unwrap(),
+            time: "2024-01-02T15:00:00Z".parse().unwrap(),
+            last: last.parse().unwrap(),
+            bid: None,
+            ask: None,
+            volume: None,
+            currency: Currency::Usd,
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn memory_cache_expires_by_the_clock() {
+        let clock = SimClock::new("2024-01-02T15:00:00Z".parse().unwrap());
+        let cache = MemoryQuoteCache::new(&clock);
+        let spy = Symbol::try_new("SPY").unwrap();
+        block_on(async {
+            cache.put(&quote("SPY", "470.5"), None, 60).await.unwrap();
+            assert_eq!(
+                cache.quote(&spy).await.unwrap().unwrap().last.to_string(),
+                "470.5"
+            );
+            clock.advance(SignedDuration::from_secs(59)).unwrap();
+            assert!(cache.quote(&spy).await.unwrap().is_some());
+            clock.advance(SignedDuration::from_secs(1)).unwrap();
+            assert!(
+                cache.quote(&spy).await.unwrap().is_none(),
+                "expired at 60 s"
+            );
+            assert!(cache.order_book(&spy).await.unwrap().is_none());
+        });
+    }
+
+    #[test]
+    fn utc_day_start_truncates_to_midnight() {
+        let t: Timestamp = "2021-04-05T13:37:12Z".parse().unwrap();
+        assert_eq!(utc_day_start(t).to_string(), "2021-04-05T00:00:00Z");
+        let midnight: Timestamp = "2021-04-05T00:00:00Z".parse().unwrap();
+        assert_eq!(utc_day_start(midnight), midnight);
+    }
+}

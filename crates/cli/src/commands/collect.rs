@@ -1,0 +1,257 @@
+//! `pulse collect` (the real-time collector's loop: flags → a quote source and a quote cache →
+//! `pulse_app::quotes::collect_tick` once per `--every`, until Ctrl-C or `--ticks`) and
+//! `pulse quotes` (read the cache back).
+
+use crate::app::{App, usage};
+use crate::cli::{CollectArgs, QuoteSourceArg, QuotesArgs};
+use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
+use crate::output::{outln, print_json, print_table};
+use cache_redis::RedisQuoteCache;
+use pulse_app::quotes::{
+    CollectClock, MemoryQuoteCache, ReplayQuotes, TickReport, cached_quotes, collect_tick,
+    resolve_universe,
+};
+use pulse_core::ports::{Clock, QuoteCache, Store};
+use pulse_core::{Quote, QuoteUniverse, SimClock, Symbol};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What a collection did, for the final summary (and `--json`).
+#[derive(Debug, Default, Serialize)]
+struct CollectSummary {
+    /// The source polled.
+    source: &'static str,
+    /// Where the quotes went (`redis host:port/db` or `memory`).
+    cache: String,
+    /// Symbols polled.
+    symbols: Vec<Symbol>,
+    /// Polls done.
+    ticks: u64,
+    /// Quotes written in all.
+    written: usize,
+    /// Symbol polls that failed in all.
+    errors: usize,
+    /// Polls that took longer than --every (the next one started late).
+    overruns: u64,
+    /// The first few error lines.
+    sample_errors: Vec<String>,
+    /// The last poll's instant.
+    last_tick_at: Option<jiff::Timestamp>,
+    /// The quotes in the cache at the end.
+    quotes: Vec<Quote>,
+}
+
+/// The Redis URL from the flag, else the environment / config.
+pub(crate) fn redis_url(app: &App, flag: Option<&str>) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| app.config.cache.redis_url.clone())
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// Runs `pulse collect`.
+pub async fn collect(app: &App, args: CollectArgs) -> anyhow::Result<()> {
+    if !(args.every.is_finite() && args.every >= 0.05 && args.every <= 86_400.0) {
+        return Err(usage(format!(
+            "--every {} must be a number of seconds in [0.05, 86400]",
+            args.every
+        )));
+    }
+    if args.ttl == 0 {
+        return Err(usage("--ttl must be at least 1 second"));
+    }
+    if args.depth == Some(0) {
+        return Err(usage("--depth must be at least 1 level"));
+    }
+    let universe = match args.top {
+        Some(n) => QuoteUniverse::TopByVolume(n),
+        None => QuoteUniverse::Symbols(parse_symbols(&args.symbols)?),
+    };
+    let timeframe = parse_timeframe(&args.timeframe)?;
+    let clock = match &args.start {
+        Some(start) => CollectClock::replay(parse_instant(start, false, "--start")?, args.speed)?,
+        None => CollectClock::Stored,
+    };
+    let store = app.store().await?;
+    let now = SimClock::new(clock.now(&store).await?);
+    let source = match args.source {
+        QuoteSourceArg::Replay => ReplayQuotes::new(&store, &now, timeframe),
+    };
+    match redis_url(app, args.redis.as_deref()) {
+        Some(url) => {
+            let cache = RedisQuoteCache::connect(&url, &args.prefix).await?;
+            let name = format!("redis {}", cache.target());
+            run_loop(
+                app, &args, &store, &clock, &now, &source, &cache, name, universe,
+            )
+            .await
+        }
+        None => {
+            let cache = MemoryQuoteCache::new(&now);
+            run_loop(
+                app,
+                &args,
+                &store,
+                &clock,
+                &now,
+                &source,
+                &cache,
+                "memory".into(),
+                universe,
+            )
+            .await
+        }
+    }
+}
+
+/// Polls until Ctrl-C or `--ticks`, then prints the summary and the cached quotes.
+#[allow(clippy::too_many_arguments)]
+async fn run_loop<S, Q, K>(
+    app: &App,
+    args: &CollectArgs,
+    store: &S,
+    clock: &CollectClock,
+    now: &SimClock,
+    source: &Q,
+    cache: &K,
+    cache_name: String,
+    universe: QuoteUniverse,
+) -> anyhow::Result<()>
+where
+    S: Store + Sync,
+    Q: pulse_core::ports::QuoteSource + Sync,
+    K: QuoteCache + Sync,
+{
+    let symbols = resolve_universe(source, &universe).await?;
+    let mut summary = CollectSummary {
+        source: source.source_name(),
+        cache: cache_name,
+        symbols: symbols.clone(),
+        ..CollectSummary::default()
+    };
+    if app.progress() {
+        eprintln!(
+            "Collecting {} symbol(s) from {} into {} every {} s (Ctrl-C stops)…",
+            symbols.len(),
+            summary.source,
+            summary.cache,
+            args.every
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let period = Duration::from_secs_f64(args.every);
+    let mut next = Instant::now();
+    while !stop.load(Ordering::SeqCst) && args.ticks.is_none_or(|n| summary.ticks < n) {
+        now.set(clock.now(store).await?);
+        let report: TickReport =
+            collect_tick(source, cache, now, &symbols, args.depth, args.ttl).await;
+        summary.ticks += 1;
+        summary.written += report.written;
+        summary.errors += report.errors.len();
+        summary.last_tick_at = report.at;
+        for e in report.errors {
+            if summary.sample_errors.len() < 10 {
+                summary.sample_errors.push(e);
+            }
+        }
+        if app.progress() && summary.ticks.is_multiple_of(60) {
+            eprintln!(
+                "{} polls, {} quotes, {} errors (clock {})",
+                summary.ticks,
+                summary.written,
+                summary.errors,
+                now.now()
+            );
+        }
+        if args.ticks.is_some_and(|n| summary.ticks >= n) {
+            break;
+        }
+        next += period;
+        let wait = next.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            summary.overruns += 1;
+            next = Instant::now();
+        }
+        let deadline = Instant::now() + wait;
+        while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+            tokio::time::sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100)),
+            )
+            .await;
+        }
+    }
+    ctrl_c.abort();
+    summary.quotes = cached_quotes(cache, &symbols).await?;
+    if app.json {
+        return print_json(&summary);
+    }
+    outln!(
+        "{} polls of {} symbol(s) from {} into {}: {} quotes written, {} failed, {} late polls.",
+        summary.ticks,
+        summary.symbols.len(),
+        summary.source,
+        summary.cache,
+        summary.written,
+        summary.errors,
+        summary.overruns
+    )?;
+    for e in &summary.sample_errors {
+        outln!("  error: {e}")?;
+    }
+    print_quotes(&summary.quotes)
+}
+
+fn print_quotes(quotes: &[Quote]) -> anyhow::Result<()> {
+    let rows: Vec<Vec<String>> = quotes
+        .iter()
+        .map(|q| {
+            vec![
+                q.symbol.to_string(),
+                q.time.to_string(),
+                q.last.normalize().to_string(),
+                q.bid.map_or("-".into(), |v| v.normalize().to_string()),
+                q.ask.map_or("-".into(), |v| v.normalize().to_string()),
+                q.volume.map_or("-".into(), |v| v.normalize().to_string()),
+            ]
+        })
+        .collect();
+    print_table(&["symbol", "time", "last", "bid", "ask", "volume"], &rows)
+}
+
+/// Runs `pulse quotes`.
+pub async fn quotes(app: &App, args: QuotesArgs) -> anyhow::Result<()> {
+    let symbols = parse_symbols(&args.symbols)?;
+    let Some(url) = redis_url(app, args.redis.as_deref()) else {
+        return Err(usage(
+            "no quote cache to read: pass --redis URL (or set [cache] redis_url / PULSE_REDIS_URL); \
+             without Redis the quotes live inside the `pulse collect` process",
+        ));
+    };
+    let cache = RedisQuoteCache::connect(&url, &args.prefix).await?;
+    let found = cached_quotes(&cache, &symbols).await?;
+    if app.json {
+        return print_json(&found);
+    }
+    let missing: Vec<String> = symbols
+        .iter()
+        .filter(|s| !found.iter().any(|q| &q.symbol == *s))
+        .map(ToString::to_string)
+        .collect();
+    print_quotes(&found)?;
+    if !missing.is_empty() {
+        outln!(
+            "No live quote (never collected or expired): {}",
+            missing.join(", ")
+        )?;
+    }
+    Ok(())
+}
