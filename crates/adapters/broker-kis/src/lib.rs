@@ -32,7 +32,8 @@
 //! - **idempotent submission**: a client id the journal knows as placed returns its status from
 //!   the day's orders, with no second POST;
 //! - **no blind re-send**: a POST is sent once. A timeout after it left, a lost connection, a 5xx
-//!   without KIS's envelope or an accepted answer without an order number is
+//!   without KIS's envelope (or with a code other than the gateway refusals named below), or an
+//!   accepted answer without an order number is
 //!   [`KisError::OutcomeUnknown`]. The only automatic re-sends are of orders KIS's gateway refused
 //!   before they reached the trading system (`EGW00201` rate limit, with bounded backoff;
 //!   `EGW00123` expired token, once).
