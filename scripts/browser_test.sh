@@ -20,7 +20,7 @@ if [ ! -d "$node_dir/node_modules/playwright-core" ]; then
 fi
 
 cargo build --locked -q -p pulse
-pulse="$PWD/target/debug/pulse"
+pulse="${CARGO_TARGET_DIR:-$PWD/target}/debug/pulse"
 home="$(mktemp -d)"
 server_pid=""
 cleanup() {

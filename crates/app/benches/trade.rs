@@ -39,6 +39,7 @@ async fn main() {
         broker: BrokerChoice::Paper,
         mode: TradeMode::Paper,
         settings: RunSettings::default(),
+        limit_offset_bps: None,
     };
     let set = |t: &str| ClockChange::Set(t.parse().unwrap());
     clock(&store, Some(set("2023-01-03T12:00:00Z")))

@@ -236,6 +236,7 @@ impl RunSettings {
                 risk: None,
                 sectors: BTreeMap::new(),
                 client_id_prefix: None,
+                limit_offset_bps: None,
             },
             fill_price: self.fill_price,
             price_dp,

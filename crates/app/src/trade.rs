@@ -48,6 +48,19 @@ pub enum BrokerChoice {
     Paper,
     /// Alpaca (its paper or live host), through the `Broker` port.
     Alpaca,
+    /// Korea Investment & Securities (its paper or real host), through the `Broker` port.
+    Kis,
+}
+
+impl BrokerChoice {
+    /// The name used on the command line and in messages (`paper`, `alpaca`, `kis`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerChoice::Paper => "paper",
+            BrokerChoice::Alpaca => "alpaca",
+            BrokerChoice::Kis => "kis",
+        }
+    }
 }
 
 /// Paper or real money at the broker (the paper book is always paper).
@@ -100,6 +113,10 @@ pub struct RunnerMeta {
     pub exchange: Exchange,
     /// Bar size.
     pub timeframe: Timeframe,
+    /// The currency of the traded instruments, whose cash balance at a multi-currency broker
+    /// (KIS holds KRW and USD) is the runner's cash. `None` in runners stored before it.
+    #[serde(default)]
+    pub cash_currency: Option<pulse_core::Currency>,
 }
 
 /// What `pulse trade run` asks for.
@@ -113,7 +130,14 @@ pub struct TradeRequest {
     pub mode: TradeMode,
     /// Strategy, starting cash, costs, sizing, risk (as for a backtest).
     pub settings: RunSettings,
+    /// Marketable limit orders this many basis points through the last close instead of market
+    /// orders (`None`: market orders, except on KIS, which takes none for US stocks:
+    /// [`KIS_LIMIT_OFFSET_BPS`]). Fixed when the runner starts.
+    pub limit_offset_bps: Option<u32>,
 }
+
+/// The limit offset a KIS runner uses when none is given, basis points.
+pub const KIS_LIMIT_OFFSET_BPS: u32 = 50;
 
 /// What one `pulse trade run` did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -387,6 +411,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             last_close: None,
             exchange,
             timeframe,
+            cash_currency: Some(prepared.currency),
         },
         now,
         started: false,
@@ -416,15 +441,23 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             // the requested cash.
             let account = match (request.broker, live) {
                 (BrokerChoice::Paper, _) => prepared.account.clone(),
-                (BrokerChoice::Alpaca, Some(b)) => b.account().await.map_err(AppError::port)?,
-                (BrokerChoice::Alpaca, None) => {
-                    return Err(AppError::State(
-                        "an alpaca runner needs the alpaca broker".to_string(),
-                    ));
+                (_, Some(b)) => live_account(b, Some(prepared.currency)).await?,
+                (choice, None) => {
+                    return Err(AppError::State(format!(
+                        "a {} runner needs the {} broker",
+                        choice.as_str(),
+                        choice.as_str()
+                    )));
                 }
+            };
+            let limit_offset_bps = match (request.limit_offset_bps, request.broker) {
+                (Some(bps), _) => Some(bps),
+                (None, BrokerChoice::Kis) => Some(KIS_LIMIT_OFFSET_BPS),
+                (None, _) => None,
             };
             let config = pulse_engine::EngineConfig {
                 client_id_prefix: Some(request.name.clone()),
+                limit_offset_bps,
                 ..prepared.config.engine.clone()
             };
             let mut engine = Engine::new(strategy, config, account);
@@ -779,53 +812,80 @@ async fn journal_order<S: Store>(
         .map(|r| r.order))
 }
 
+/// A live broker's account with its cash in `currency` (the traded instruments'): a broker
+/// holding several currencies (KIS: KRW and USD) reports them apart, and the runner trades
+/// with the one its instruments are priced in.
+async fn live_account<B: Broker>(
+    broker: &B,
+    currency: Option<pulse_core::Currency>,
+) -> Result<Portfolio, AppError> {
+    let mut account = broker.account().await.map_err(AppError::port)?;
+    let Some(currency) = currency.filter(|c| *c != pulse_core::Currency::None) else {
+        return Ok(account);
+    };
+    let balances = broker.cash_balances().await.map_err(AppError::port)?;
+    if balances.iter().any(|b| b.currency != currency) {
+        account.cash = balances
+            .iter()
+            .find(|b| b.currency == currency)
+            .map(|b| b.amount)
+            .ok_or_else(|| {
+                AppError::State(format!(
+                    "the broker holds no {} cash for these instruments",
+                    currency.as_str()
+                ))
+            })?;
+    }
+    Ok(account)
+}
+
 /// The broker a runner trades through: the paper book (built here, persisted with the runner)
 /// or a live broker the caller built (the binary names concrete adapters).
 enum Venue<'a, S, B> {
     Paper(PaperBroker<StoreCloses<'a, S>>),
-    Live(&'a B),
+    Live(&'a B, Option<pulse_core::Currency>),
 }
 
 impl<S: Store + Sync, B: Broker + Sync> Venue<'_, S, B> {
     async fn order_status(&self, cid: &ClientOrderId) -> Result<Option<OrderStatus>, AppError> {
         match self {
             Venue::Paper(p) => p.order_status(cid).await.map_err(AppError::port),
-            Venue::Live(b) => b.order_status(cid).await.map_err(AppError::port),
+            Venue::Live(b, _) => b.order_status(cid).await.map_err(AppError::port),
         }
     }
 
     async fn submit(&self, order: &RiskApproved<OrderRequest>) -> Result<OrderStatus, AppError> {
         match self {
             Venue::Paper(p) => p.submit(order).await.map_err(AppError::port),
-            Venue::Live(b) => b.submit(order).await.map_err(AppError::port),
+            Venue::Live(b, _) => b.submit(order).await.map_err(AppError::port),
         }
     }
 
     async fn account(&self) -> Result<Portfolio, AppError> {
         match self {
             Venue::Paper(p) => p.account().await.map_err(AppError::port),
-            Venue::Live(b) => b.account().await.map_err(AppError::port),
+            Venue::Live(b, currency) => live_account(*b, *currency).await,
         }
     }
 
     async fn take_fills(&self) -> Result<Vec<Fill>, AppError> {
         match self {
             Venue::Paper(p) => p.take_fills().await.map_err(AppError::port),
-            Venue::Live(b) => b.take_fills().await.map_err(AppError::port),
+            Venue::Live(b, _) => b.take_fills().await.map_err(AppError::port),
         }
     }
 
     async fn open_orders(&self) -> Result<Vec<OrderStatus>, AppError> {
         match self {
             Venue::Paper(p) => p.open_orders().await.map_err(AppError::port),
-            Venue::Live(b) => b.open_orders().await.map_err(AppError::port),
+            Venue::Live(b, _) => b.open_orders().await.map_err(AppError::port),
         }
     }
 
     async fn cancel(&self, cid: &ClientOrderId) -> Result<OrderStatus, AppError> {
         match self {
             Venue::Paper(p) => p.cancel(cid).await.map_err(AppError::port),
-            Venue::Live(b) => b.cancel(cid).await.map_err(AppError::port),
+            Venue::Live(b, _) => b.cancel(cid).await.map_err(AppError::port),
         }
     }
 
@@ -838,7 +898,7 @@ impl<S: Store + Sync, B: Broker + Sync> Venue<'_, S, B> {
                 .await
                 .map(|_| ())
                 .map_err(AppError::port),
-            Venue::Live(_) => Ok(()),
+            Venue::Live(..) => Ok(()),
         }
     }
 
@@ -846,7 +906,7 @@ impl<S: Store + Sync, B: Broker + Sync> Venue<'_, S, B> {
     fn book(&self, unchanged: &PaperBook) -> PaperBook {
         match self {
             Venue::Paper(p) => p.book(),
-            Venue::Live(_) => unchanged.clone(),
+            Venue::Live(..) => unchanged.clone(),
         }
     }
 }
@@ -862,10 +922,12 @@ fn venue<'a, S: Store + Sync, B>(
             book.clone(),
             StoreCloses::new(store, meta.exchange),
         ))),
-        (BrokerChoice::Alpaca, Some(b)) => Ok(Venue::Live(b)),
-        (BrokerChoice::Alpaca, None) => Err(AppError::State(format!(
-            "runner {} trades through alpaca: give `--broker alpaca` (and its keys)",
-            meta.name
+        (_, Some(b)) => Ok(Venue::Live(b, meta.cash_currency)),
+        (choice, None) => Err(AppError::State(format!(
+            "runner {} trades through {}: give `--broker {}` (and its keys)",
+            meta.name,
+            choice.as_str(),
+            choice.as_str()
         ))),
     }
 }

@@ -25,6 +25,7 @@ fn request() -> TradeRequest {
         broker: BrokerChoice::Paper,
         mode: pulse_app::trade::TradeMode::Paper,
         settings: RunSettings::default(),
+        limit_offset_bps: None,
     }
 }
 

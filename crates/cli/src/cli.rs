@@ -82,6 +82,9 @@ pub enum Command {
 pub enum QuoteSourceArg {
     /// Stored bars replayed by the clock (offline, real data): the close of the last bar closed.
     Replay,
+    /// KIS Open API quotes, order books and volume ranking (keys from KIS_APP_KEY,
+    /// KIS_APP_SECRET, KIS_ACCOUNT; --mode picks the paper or real host).
+    Kis,
 }
 
 /// `pulse collect`
@@ -101,6 +104,9 @@ pub struct CollectArgs {
     /// The quote source.
     #[arg(long, value_enum, default_value = "replay")]
     pub source: QuoteSourceArg,
+    /// The live source's paper or real host.
+    #[arg(long, value_enum, default_value = "paper")]
+    pub mode: ModeArg,
     /// Bar size the replay source reads (1m, 15m, 1h, 1d).
     #[arg(long, default_value = "1m")]
     pub timeframe: String,
@@ -547,7 +553,8 @@ pub enum TradeCommand {
         #[arg(long, default_value = "pulse")]
         name: String,
         /// The broker to trade through (alpaca: keys from APCA_API_KEY_ID and
-        /// APCA_API_SECRET_KEY; APCA_API_BASE_URL overrides the host).
+        /// APCA_API_SECRET_KEY, APCA_API_BASE_URL overrides the host; kis: KIS_APP_KEY,
+        /// KIS_APP_SECRET, KIS_ACCOUNT, KIS_BASE_URL).
         #[arg(long, value_enum, default_value = "paper")]
         broker: BrokerArg,
         /// The broker's paper account or real money.
@@ -568,6 +575,11 @@ pub enum TradeCommand {
         /// clock moved by time travel) until Ctrl-C, which stops between two steps.
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
         every: Option<u64>,
+        /// Send marketable limit orders this many basis points through the last close (buys
+        /// above, sells below) instead of market orders (default with --broker kis: 50, since
+        /// KIS takes no market orders for US stocks). Used when the runner starts.
+        #[arg(long, value_name = "BPS", value_parser = clap::value_parser!(u32).range(1..=2000))]
+        limit_offset_bps: Option<u32>,
         /// Strategy, cash, costs and risk settings (used when the runner starts).
         #[command(flatten)]
         run: Box<RunArgs>,
@@ -605,6 +617,9 @@ pub enum BrokerArg {
     Paper,
     /// Alpaca (REST v2).
     Alpaca,
+    /// Korea Investment & Securities Open API (keys from KIS_APP_KEY, KIS_APP_SECRET and
+    /// KIS_ACCOUNT; KIS_BASE_URL overrides the host).
+    Kis,
 }
 
 /// The body a webhook gets.

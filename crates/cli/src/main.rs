@@ -7,6 +7,7 @@ mod bundle;
 mod cli;
 mod commands;
 mod config;
+mod live;
 mod output;
 
 use clap::Parser;

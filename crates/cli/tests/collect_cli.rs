@@ -160,7 +160,10 @@ fn bad_collect_flags_are_usage_errors_and_no_password_is_printed() {
             "--depth",
         ),
         (vec!["collect", "--top", "0"], "--top"),
-        (vec!["collect", "--symbols", "TSLA,TSLA"], "twice"),
+        (
+            vec!["collect", "--symbols", "TSLA,TSLA"],
+            "--symbols: symbol TSLA is listed twice",
+        ),
         (
             vec![
                 "collect",

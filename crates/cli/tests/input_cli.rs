@@ -141,14 +141,14 @@ fn clock_advance_out_of_range_is_a_usage_error() {
 }
 
 #[test]
-fn duplicate_symbols_are_refused_naming_the_symbol() {
+fn duplicate_symbols_are_refused_naming_the_flag_and_the_symbol() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let out = pulse_db(
         &db,
         &["portfolio", "optimize", "--symbols", "TSLA,TSLL,TSLA"],
     );
-    usage_error("optimize", &out, &["TSLA", "twice"]);
+    usage_error("optimize", &out, &["--symbols", "TSLA", "twice"]);
     let out = pulse_db(
         &db,
         &[
@@ -160,7 +160,7 @@ fn duplicate_symbols_are_refused_naming_the_symbol() {
             " TSLL,TSLL",
         ],
     );
-    usage_error("repeated flag", &out, &["TSLL", "twice"]);
+    usage_error("repeated flag", &out, &["--symbols", "TSLL", "twice"]);
 }
 
 #[test]

@@ -22,6 +22,20 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A marketable limit `bps` basis points through `close`: a buy above it rounded up to the
+/// cent, a sell below it rounded down to the cent (never below one cent).
+pub fn limit_price(close: Decimal, side: pulse_core::Side, bps: u32) -> Decimal {
+    let offset = close * Decimal::from(bps) / Decimal::from(10_000);
+    let cent = Decimal::new(1, 2);
+    match side {
+        pulse_core::Side::Buy => (close + offset)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToPositiveInfinity),
+        pulse_core::Side::Sell => (close - offset)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToNegativeInfinity)
+            .max(cent),
+    }
+}
+
 /// Engine settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineConfig {
@@ -46,6 +60,12 @@ pub struct EngineConfig {
     /// its own name, so that two runners of one strategy never share an id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id_prefix: Option<String>,
+    /// Send marketable limit orders instead of market orders: priced this many basis points
+    /// through the latest close (buys above it, rounded up to the cent; sells below it, rounded
+    /// down), sized as if bought at that limit. For brokers that take no market orders (KIS
+    /// on US stocks). `None`: market orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_offset_bps: Option<u32>,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +78,7 @@ impl Default for EngineConfig {
             risk: None,
             sectors: BTreeMap::new(),
             client_id_prefix: None,
+            limit_offset_bps: None,
         }
     }
 }
@@ -498,7 +519,15 @@ impl<S: Strategy> Engine<S> {
         if over_limits {
             sizing.drift_band = 0.0;
         }
-        let prices = self.decimal_prices();
+        let closes = self.decimal_prices();
+        // With limit orders, buys are sized (and checked by the gate) at their limit.
+        let prices = match self.config.limit_offset_bps {
+            Some(bps) => closes
+                .iter()
+                .map(|(s, p)| (s.clone(), limit_price(*p, pulse_core::Side::Buy, bps)))
+                .collect(),
+            None => closes.clone(),
+        };
         let mut planned = plan_orders(
             &self.portfolio,
             &self.target,
@@ -523,8 +552,14 @@ impl<S: Strategy> Engine<S> {
         }
         let mut orders = Vec::with_capacity(planned.len());
         for (symbol, side, quantity) in planned {
+            let kind = match (self.config.limit_offset_bps, closes.get(&symbol)) {
+                (Some(bps), Some(close)) => pulse_core::OrderKind::Limit {
+                    price: limit_price(*close, side, bps),
+                },
+                _ => pulse_core::OrderKind::Market,
+            };
             orders.push(OrderRequest {
-                kind: pulse_core::OrderKind::Market,
+                kind,
                 time_in_force: pulse_core::TimeInForce::Day,
                 client_id: client_order_id(
                     self.config
@@ -730,6 +765,58 @@ mod tests {
 
     fn weights(w: f64) -> TargetWeights {
         BTreeMap::from([(Symbol::try_new("TSLA").unwrap(), w)])
+    }
+
+    #[test]
+    fn limit_prices_go_through_the_close_by_the_offset_rounded_away_to_the_cent() {
+        use pulse_core::Side;
+        let close = Decimal::new(18_123, 2); // 181.23
+        // 50 bp: 181.23 × 1.005 = 182.13615 → 182.14 (up); × 0.995 = 180.32385 → 180.32 (down).
+        assert_eq!(
+            super::limit_price(close, Side::Buy, 50),
+            Decimal::new(18_214, 2)
+        );
+        assert_eq!(
+            super::limit_price(close, Side::Sell, 50),
+            Decimal::new(18_032, 2)
+        );
+        assert_eq!(
+            super::limit_price(Decimal::new(1, 3), Side::Sell, 2_000),
+            Decimal::new(1, 2)
+        );
+    }
+
+    #[test]
+    fn with_a_limit_offset_the_plan_sends_marketable_limits_sized_at_the_limit() {
+        // All in at 100: a market plan buys 999 shares (0.1 % commission), a 50 bp limit plan
+        // only what the cash buys at 100.50, and prices the order at it.
+        let cash = Portfolio::with_cash(Decimal::new(100_000, 0));
+        let config = EngineConfig {
+            limit_offset_bps: Some(50),
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(
+            Scripted([Some(weights(1.0))].into_iter().collect()),
+            config,
+            cash,
+        );
+        let out = close(&mut engine, 0, 100.0);
+        let order = out.orders[0].get();
+        assert_eq!(
+            order.kind,
+            pulse_core::OrderKind::Limit {
+                price: Decimal::new(10_050, 2)
+            }
+        );
+        assert!(order.quantity * Decimal::new(10_050, 2) <= Decimal::new(100_000, 0));
+        let mut market = Engine::new(
+            Scripted([Some(weights(1.0))].into_iter().collect()),
+            EngineConfig::default(),
+            Portfolio::with_cash(Decimal::new(100_000, 0)),
+        );
+        let plain = close(&mut market, 0, 100.0);
+        assert_eq!(plain.orders[0].get().kind, pulse_core::OrderKind::Market);
+        assert!(order.quantity < plain.orders[0].get().quantity);
     }
 
     #[test]

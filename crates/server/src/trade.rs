@@ -60,6 +60,7 @@ async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<Str
                 broker: BrokerChoice::Paper,
                 mode: TradeMode::Paper,
                 settings: RunSettings::default(),
+                limit_offset_bps: None,
             };
             let o = app::run(store, &request, NO_LIVE, |_| ControlFlow::Continue(())).await?;
             Ok(if o.started {
@@ -81,6 +82,7 @@ async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<Str
                 broker: BrokerChoice::Paper,
                 mode: TradeMode::Paper,
                 settings: RunSettings::default(),
+                limit_offset_bps: None,
             };
             let o = app::run(store, &request, NO_LIVE, |_| ControlFlow::Continue(())).await?;
             Ok(format!(

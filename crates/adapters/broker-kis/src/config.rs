@@ -20,6 +20,10 @@ pub const ACCOUNT_VAR: &str = "KIS_ACCOUNT";
 pub const MODE_VAR: &str = "KIS_MODE";
 /// Optional environment variable overriding the REST base URL (tests, proxies).
 pub const BASE_URL_VAR: &str = "KIS_BASE_URL";
+/// Environment variable overriding the minimum milliseconds between two requests (0..=10000;
+/// default: the mode's, 50 real / 500 paper). For an account with raised limits, or a loopback
+/// test server.
+pub const MIN_INTERVAL_VAR: &str = "KIS_MIN_INTERVAL_MS";
 
 /// Real money or KIS's paper-trading service. They have different hosts, keys, accounts, TR ids
 /// and rate limits.
@@ -262,6 +266,20 @@ impl KisConfig {
             Some(u) if !u.trim().is_empty() => u.trim().to_string(),
             _ => mode.base_url().to_string(),
         };
+        let mut http = default_http(mode);
+        if let Some(text) = lookup(MIN_INTERVAL_VAR).filter(|t| !t.trim().is_empty()) {
+            let ms: u64 = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ms| *ms <= 10_000)
+                .ok_or_else(|| {
+                    KisError::Config(format!(
+                        "{MIN_INTERVAL_VAR} must be a whole number of milliseconds in 0..=10000"
+                    ))
+                })?;
+            http.min_interval = Duration::from_millis(ms);
+        }
         Ok(KisConfig {
             mode,
             base_url,
@@ -270,7 +288,7 @@ impl KisConfig {
             account,
             overseas_exchange: OverseasExchange::default(),
             customer_type: "P",
-            http: default_http(mode),
+            http,
             token_margin: Duration::from_secs(600),
             token_reissue_interval: Duration::from_secs(60),
             order_rate_limit_retries: 4,
@@ -305,6 +323,28 @@ fn default_http(mode: KisMode) -> HttpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minimum_interval_can_be_overridden_and_is_validated() {
+        let with = |ms: &'static str| {
+            KisConfig::from_vars(Some(KisMode::Paper), move |name| match name {
+                "KIS_APP_KEY" => Some("k".into()),
+                "KIS_APP_SECRET" => Some("s".into()),
+                "KIS_ACCOUNT" => Some("12345678-01".into()),
+                "KIS_MIN_INTERVAL_MS" => Some(ms.into()),
+                _ => None,
+            })
+        };
+        assert_eq!(with("0").unwrap().http.min_interval, Duration::ZERO);
+        assert_eq!(
+            with("120").unwrap().http.min_interval,
+            Duration::from_millis(120)
+        );
+        for bad in ["-1", "10001", "fast"] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("KIS_MIN_INTERVAL_MS"), "{err}");
+        }
+    }
 
     fn vars(account: &str) -> impl Fn(&str) -> Option<String> + '_ {
         move |name| match name {

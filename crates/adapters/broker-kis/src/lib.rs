@@ -87,6 +87,7 @@ mod error;
 mod journal;
 mod quotes;
 mod rows;
+mod store;
 mod token;
 mod tr;
 mod wire;
@@ -102,5 +103,6 @@ pub use journal::{
     OrderJournal, same_order_no,
 };
 pub use quotes::VOLUME_RANK_MAX;
+pub use store::{StoreJournalError, StoreOrderJournal, StoreTokenCache};
 pub use token::{AccessToken, CachedToken, MemoryTokenCache, TokenCache, token_cache_key};
 pub use tr::{TR_TABLE, Tr, tr_id};

@@ -3,14 +3,16 @@
 //! `pulse quotes` (read the cache back).
 
 use crate::app::{App, usage};
-use crate::cli::{CollectArgs, QuoteSourceArg, QuotesArgs};
+use crate::cli::{CollectArgs, ModeArg, QuoteSourceArg, QuotesArgs};
 use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
+use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
 use cache_redis::RedisQuoteCache;
 use pulse_app::quotes::{
     CollectClock, MemoryQuoteCache, ReplayQuotes, TickReport, cached_quotes, collect_tick,
     resolve_universe,
 };
+use pulse_app::trade::{BrokerChoice, TradeMode};
 use pulse_core::ports::{Clock, QuoteCache, Store};
 use pulse_core::{Quote, QuoteUniverse, SimClock, Symbol};
 use serde::Serialize;
@@ -66,7 +68,7 @@ pub async fn collect(app: &App, args: CollectArgs) -> anyhow::Result<()> {
     }
     let universe = match args.top {
         Some(n) => QuoteUniverse::TopByVolume(n),
-        None => QuoteUniverse::Symbols(parse_symbols(&args.symbols)?),
+        None => QuoteUniverse::Symbols(parse_symbols(&args.symbols, "--symbols")?),
     };
     let timeframe = parse_timeframe(&args.timeframe)?;
     let clock = match &args.start {
@@ -75,27 +77,70 @@ pub async fn collect(app: &App, args: CollectArgs) -> anyhow::Result<()> {
     };
     let store = app.store().await?;
     let now = SimClock::new(clock.now(&store).await?);
-    let source = match args.source {
-        QuoteSourceArg::Replay => ReplayQuotes::new(&store, &now, timeframe),
-    };
-    match redis_url(app, args.redis.as_deref()) {
-        Some(url) => {
-            let cache = RedisQuoteCache::connect(&url, &args.prefix).await?;
-            let name = format!("redis {}", cache.target());
-            run_loop(
-                app, &args, &store, &clock, &now, &source, &cache, name, universe,
+    let cache_url = redis_url(app, args.redis.as_deref());
+    match args.source {
+        QuoteSourceArg::Replay => {
+            let source = ReplayQuotes::new(&store, &now, timeframe);
+            with_cache(
+                app, &args, &store, &clock, &now, &source, cache_url, universe,
             )
             .await
         }
-        None => {
-            let cache = MemoryQuoteCache::new(&now);
-            run_loop(
+        QuoteSourceArg::Kis => {
+            let mode = match args.mode {
+                ModeArg::Paper => TradeMode::Paper,
+                ModeArg::Live => TradeMode::Live,
+            };
+            let Some(LiveBroker::Kis(source)) = live_broker(BrokerChoice::Kis, mode, &store)?
+            else {
+                return Err(usage("--source kis needs the KIS adapter"));
+            };
+            with_cache(
                 app,
                 &args,
                 &store,
                 &clock,
                 &now,
-                &source,
+                source.as_ref(),
+                cache_url,
+                universe,
+            )
+            .await
+        }
+    }
+}
+
+/// The loop into Redis when a URL is configured, else into the in-process cache.
+#[allow(clippy::too_many_arguments)]
+async fn with_cache<S, Q>(
+    app: &App,
+    args: &CollectArgs,
+    store: &S,
+    clock: &CollectClock,
+    now: &SimClock,
+    source: &Q,
+    cache_url: Option<String>,
+    universe: QuoteUniverse,
+) -> anyhow::Result<()>
+where
+    S: Store + Sync,
+    Q: pulse_core::ports::QuoteSource + Sync,
+{
+    match cache_url {
+        Some(url) => {
+            let cache = RedisQuoteCache::connect(&url, &args.prefix).await?;
+            let name = format!("redis {}", cache.target());
+            run_loop(app, args, store, clock, now, source, &cache, name, universe).await
+        }
+        None => {
+            let cache = MemoryQuoteCache::new(now);
+            run_loop(
+                app,
+                args,
+                store,
+                clock,
+                now,
+                source,
                 &cache,
                 "memory".into(),
                 universe,
@@ -229,7 +274,7 @@ fn print_quotes(quotes: &[Quote]) -> anyhow::Result<()> {
 
 /// Runs `pulse quotes`.
 pub async fn quotes(app: &App, args: QuotesArgs) -> anyhow::Result<()> {
-    let symbols = parse_symbols(&args.symbols)?;
+    let symbols = parse_symbols(&args.symbols, "SYMBOLS")?;
     let Some(url) = redis_url(app, args.redis.as_deref()) else {
         return Err(usage(
             "no quote cache to read: pass --redis URL (or set [cache] redis_url / PULSE_REDIS_URL); \

@@ -181,7 +181,7 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
 
 async fn fetch(app: &App, args: FetchArgs) -> anyhow::Result<()> {
     let request = uc::FetchRequest {
-        symbols: parse_symbols(&args.symbols)?,
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
         timeframe: parse_timeframe(&args.interval)?,
         start: parse_instant(&args.from, false, "--from")?,
         end: match &args.to {
@@ -308,7 +308,7 @@ async fn show(app: &App, args: ShowArgs) -> anyhow::Result<()> {
 }
 
 async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
-    let symbols = parse_symbols(&args.symbols)?;
+    let symbols = parse_symbols(&args.symbols, "--symbols")?;
     let outcome = if args.files.is_empty() {
         let request = uc::CheckRequest {
             symbols,
@@ -347,7 +347,7 @@ async fn check(app: &App, args: CheckArgs) -> anyhow::Result<()> {
 
 async fn export(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let request = uc::ExportRequest {
-        symbols: parse_symbols(&args.symbols)?,
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
         timeframe: args.timeframe.as_deref().map(parse_timeframe).transpose()?,
     };
     let store = app.store().await?;
@@ -366,7 +366,7 @@ async fn resample(app: &App, args: ResampleArgs) -> anyhow::Result<()> {
     let request = uc::ResampleRequest {
         from: parse_timeframe(&args.from)?,
         to: parse_timeframe(&args.to)?,
-        symbols: parse_symbols(&args.symbols)?,
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
         replace: args.replace,
     };
     let store = app.store().await?;

@@ -69,16 +69,18 @@ pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Ti
 
 /// Parses a comma-separated or repeated symbol list; a symbol given twice is a usage error
 /// (`--symbols TSLA,TSLL,TSLA` would otherwise count TSLA twice: weights summing to 0.5).
-pub fn parse_symbols(raw: &[String]) -> anyhow::Result<Vec<pulse_core::Symbol>> {
+/// `source` names where the list came from in errors (`--symbols`, a universe file).
+pub fn parse_symbols(raw: &[String], source: &str) -> anyhow::Result<Vec<pulse_core::Symbol>> {
     let mut seen = std::collections::BTreeSet::new();
     raw.iter()
         .flat_map(|s| s.split(','))
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            let sym = pulse_core::Symbol::try_new(s).map_err(|e| usage(e.to_string()))?;
+            let sym =
+                pulse_core::Symbol::try_new(s).map_err(|e| usage(format!("{source}: {e}")))?;
             if !seen.insert(sym.clone()) {
-                return Err(usage(format!("symbol {sym} is listed twice")));
+                return Err(usage(format!("{source}: symbol {sym} is listed twice")));
             }
             Ok(sym)
         })

@@ -37,9 +37,12 @@ fn universe(symbols: &[String], file: Option<&Path>) -> anyhow::Result<Vec<Symbo
     match file {
         Some(path) => {
             let text = pulse_app::data::read_text_file(path)?;
-            parse_symbols(&portfolio::universe_names(&text))
+            parse_symbols(
+                &portfolio::universe_names(&text),
+                &format!("universe file {}", path.display()),
+            )
         }
-        None => parse_symbols(symbols),
+        None => parse_symbols(symbols, "--symbols"),
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| e.to_string())
     });
     let mut dashboard = Dashboard::new(store, token).with_csv_parser(parser);
-    let symbols = crate::commands::parse_symbols(&args.quote_symbols)?;
+    let symbols = crate::commands::parse_symbols(&args.quote_symbols, "--quote-symbols")?;
     if let Some(url) = crate::commands::collect::redis_url(app, args.redis.as_deref()) {
         let cache = cache_redis::RedisQuoteCache::connect(&url, &args.redis_prefix).await?;
         let reader: QuoteReader = Arc::new(move |symbols| {

@@ -4,8 +4,8 @@
 use crate::app::App;
 use crate::cli::{BrokerArg, ModeArg, TradeCommand};
 use crate::commands::backtest::run_settings;
+use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
-use broker_alpaca::{AlpacaBroker, AlpacaConfig, AlpacaEndpoint};
 use pulse_app::trade::{BrokerChoice, TradeMode, TradeRequest};
 use serde::Serialize;
 
@@ -15,34 +15,13 @@ struct Sent<'a> {
     orders: &'a [pulse_core::OrderRequest],
 }
 
-/// The Alpaca adapter for `mode` (keys from the environment; `APCA_API_BASE_URL` overrides the
-/// host, as Alpaca's own tools read it), or `None` for the paper book.
-fn live_broker(broker: BrokerChoice, mode: TradeMode) -> anyhow::Result<Option<AlpacaBroker>> {
-    match broker {
-        BrokerChoice::Paper => Ok(None),
-        BrokerChoice::Alpaca => {
-            let endpoint = match mode {
-                TradeMode::Paper => AlpacaEndpoint::Paper,
-                TradeMode::Live => AlpacaEndpoint::Live,
-            };
-            let mut config = AlpacaConfig::from_env(endpoint)?;
-            if let Ok(url) = std::env::var("APCA_API_BASE_URL")
-                && !url.trim().is_empty()
-            {
-                config.base_url = url.trim().trim_end_matches('/').to_string();
-            }
-            Ok(Some(AlpacaBroker::new(config)?))
-        }
-    }
-}
-
 /// The live broker of a stored runner (`None` on paper).
-async fn broker_of<S: pulse_core::ports::Store>(
-    store: &S,
+async fn broker_of(
+    store: &store_sqlite::SqliteStore,
     name: &str,
-) -> anyhow::Result<Option<AlpacaBroker>> {
+) -> anyhow::Result<Option<LiveBroker>> {
     let meta = pulse_app::trade::meta(store, name).await?;
-    live_broker(meta.broker, meta.mode)
+    live_broker(meta.broker, meta.mode, store)
 }
 
 /// Runs `pulse trade …`.
@@ -57,6 +36,7 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
             webhook_format,
             telegram_chat_id,
             every,
+            limit_offset_bps,
             run,
         } => {
             let notifier = crate::commands::webhook_notifier(
@@ -69,14 +49,16 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
                 broker: match broker {
                     BrokerArg::Paper => BrokerChoice::Paper,
                     BrokerArg::Alpaca => BrokerChoice::Alpaca,
+                    BrokerArg::Kis => BrokerChoice::Kis,
                 },
                 mode: match mode {
                     ModeArg::Paper => TradeMode::Paper,
                     ModeArg::Live => TradeMode::Live,
                 },
                 settings: run_settings(&run)?,
+                limit_offset_bps,
             };
-            let live = live_broker(request.broker, request.mode)?;
+            let live = live_broker(request.broker, request.mode, &store)?;
             let Some(every) = every else {
                 return run_once(
                     app,
@@ -208,7 +190,7 @@ async fn run_once<S: pulse_core::ports::Store + Sync>(
     app: &App,
     store: &S,
     request: &TradeRequest,
-    live: Option<&AlpacaBroker>,
+    live: Option<&LiveBroker>,
     notifier: Option<&notify_webhook::WebhookNotifier>,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<()> {

@@ -115,6 +115,9 @@ pub struct Book {
     pub get_500s: u32,
     /// Orders fill at once: market orders at [`Book::price`], marketable limits at their limit.
     pub auto_fill: bool,
+    /// Every limit order fills at once at its limit, whatever [`Book::price`] says (a market
+    /// that always trades through the limit; for runners priced off real closes).
+    pub fill_at_limit: bool,
     /// Every inquiry row is listed twice.
     pub duplicate_rows: bool,
     pub stall: Duration,
@@ -147,6 +150,7 @@ impl Book {
             get_faults: VecDeque::new(),
             get_500s: 0,
             auto_fill: false,
+            fill_at_limit: false,
             duplicate_rows: false,
             stall: Duration::from_millis(900),
             hits: Vec::new(),
@@ -215,7 +219,9 @@ impl Book {
             placed_at: self.clock.now(),
             cancel_of: None,
         });
-        if self.auto_fill {
+        if self.fill_at_limit && !price.is_zero() {
+            self.fill(odno, qty, price);
+        } else if self.auto_fill {
             let px = self.price(symbol);
             let marketable =
                 price.is_zero() || (side == "02" && price >= px) || (side == "01" && price <= px);
