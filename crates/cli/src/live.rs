@@ -52,7 +52,9 @@ pub fn live_broker(
             {
                 config.base_url = url.trim().trim_end_matches('/').to_string();
             }
-            Ok(Some(LiveBroker::Alpaca(Box::new(AlpacaBroker::new(config)?))))
+            Ok(Some(LiveBroker::Alpaca(Box::new(AlpacaBroker::new(
+                config,
+            )?))))
         }
         BrokerChoice::Kis => {
             let mode = match mode {
