@@ -546,13 +546,10 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
     }
     // Restart: resolve every order recorded as `intent` by a lookup, never a blind re-send.
     let journal = store.trade_orders(&name).await.map_err(AppError::port)?;
-    let mut seen_fills: BTreeSet<String> = store
-        .trade_fills(&name)
-        .await
-        .map_err(AppError::port)?
-        .into_iter()
-        .filter_map(|f| f.exec_id)
-        .collect();
+    let booked = store.trade_fills(&name).await.map_err(AppError::port)?;
+    // The adapter reports only what comes after the fills this runner has booked.
+    broker.booked_fills(&booked).await?;
+    let mut seen_fills: BTreeSet<String> = booked.into_iter().filter_map(|f| f.exec_id).collect();
     let mut resolved_records = Vec::new();
     let mut unseen: Vec<OrderRequest> = Vec::new();
     for r in journal.iter().filter(|r| r.status == "intent") {
@@ -872,6 +869,13 @@ impl<S: Store + Sync, B: Broker + Sync> Venue<'_, S, B> {
         match self {
             Venue::Paper(p) => p.take_fills().await.map_err(AppError::port),
             Venue::Live(b, _) => b.take_fills().await.map_err(AppError::port),
+        }
+    }
+
+    async fn booked_fills(&self, fills: &[Fill]) -> Result<(), AppError> {
+        match self {
+            Venue::Paper(_) => Ok(()),
+            Venue::Live(b, _) => b.booked_fills(fills).await.map_err(AppError::port),
         }
     }
 

@@ -129,4 +129,11 @@ impl Broker for LiveBroker {
             LiveBroker::Kis(b) => Ok(b.cash_balances().await?),
         }
     }
+
+    async fn booked_fills(&self, fills: &[Fill]) -> Result<(), Self::Error> {
+        match self {
+            LiveBroker::Alpaca(b) => Ok(b.booked_fills(fills).await?),
+            LiveBroker::Kis(b) => Ok(b.booked_fills(fills).await?),
+        }
+    }
 }

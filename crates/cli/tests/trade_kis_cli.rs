@@ -2,10 +2,9 @@
 //! tests' fake, replaying the documented wire formats): US stocks (TSLA, TSLL) traded with
 //! marketable limit orders (KIS takes no US market orders), the runner's cash the account's USD
 //! balance (KIS holds KRW and USD apart), the OAuth token issued once and reused from the store
-//! by every later process, every order placed once, the account booked equal to the broker's,
-//! and no key, secret or account number in any output. (Killing the KIS runner at random
-//! instants is not proven safe yet: the adapter books what it reported in its own journal,
-//! outside the runner's step transaction; see the issue 13 notes.)
+//! by every later process, every order placed once even when `pulse trade run` is killed with
+//! SIGKILL at random instants, the account booked equal to the broker's, and no key, secret or
+//! account number in any output.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -63,7 +62,7 @@ fn ok(home: &Path, base: &str, args: &[&str]) -> String {
 }
 
 #[test]
-fn a_kis_runner_trades_us_stocks_with_limits_once_per_order_and_books_the_usd_account() {
+fn a_kis_runner_trades_us_stocks_with_limits_once_through_kills_and_books_the_usd_account() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     // The fake stamps orders by a clock that follows the wall clock (the adapter resolves an
     // order whose outcome is unknown by its placing time).
@@ -99,11 +98,35 @@ fn a_kis_runner_trades_us_stocks_with_limits_once_per_order_and_books_the_usd_ac
     );
 
     // Catch up month by month, each run a new process (the token and the order journal come
-    // back from the store).
+    // back from the store), killed with SIGKILL at random instants in each stage.
+    let mut seed: u64 = std::env::var("PULSE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0c15_0001);
+    let mut killed = 0;
     for stage in ["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"] {
         ok(h, &base, &["clock", "set", &format!("{stage}T12:00:00Z")]);
+        for _ in 0..3 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let frac = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            let mut child = command(h, &base, &run)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(5 + (frac * 300.0) as u64));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                killed += 1;
+            }
+            child.wait().unwrap();
+        }
         ok(h, &base, &run);
     }
+    eprintln!("killed mid-way: {killed} of 12");
+    assert!(killed >= 2, "only {killed} runs were killed mid-way");
     ok(h, &base, &run);
     let status: Value =
         serde_json::from_str(&ok(h, &base, &["--json", "trade", "status"])).unwrap();

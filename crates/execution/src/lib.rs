@@ -104,6 +104,18 @@ pub trait Broker {
     /// Cash per currency as the broker books it (a KIS account holds KRW and USD; a one-currency
     /// broker returns one entry, equal to [`Broker::account`]'s cash).
     fn cash_balances(&self) -> impl Future<Output = Result<Vec<CashBalance>, Self::Error>> + Send;
+
+    /// Tells the adapter which fills the caller has already booked (its own fill journal, the
+    /// one truth of what was booked), so that [`Broker::take_fills`] reports only what comes
+    /// after them. A runner calls it once at every start, before the first `take_fills`. An
+    /// adapter whose broker numbers every execution (Alpaca, the paper book) needs nothing and
+    /// keeps this default; one that derives fills from cumulative order totals (KIS) starts
+    /// from these totals instead of state of its own that a crash could leave ahead of the
+    /// caller's.
+    fn booked_fills(&self, fills: &[Fill]) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = fills;
+        async { Ok(()) }
+    }
 }
 
 /// No live broker: an uninhabited type (no value of it can exist) that names "paper only" where
@@ -151,6 +163,10 @@ impl Broker for NoBroker {
     }
 
     async fn cash_balances(&self) -> Result<Vec<CashBalance>, Never> {
+        match *self {}
+    }
+
+    async fn booked_fills(&self, _: &[Fill]) -> Result<(), Never> {
         match *self {}
     }
 }

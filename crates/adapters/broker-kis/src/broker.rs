@@ -46,6 +46,27 @@ const OVERSEAS_PRESENT: &str = "/uapi/overseas-stock/v1/trading/inquire-present-
 #[derive(Debug, Default)]
 struct FillCursor {
     reported: HashMap<(Market, String), (Decimal, Decimal)>,
+    /// The caller said what it has booked ([`Broker::booked_fills`]): its totals are the truth
+    /// and the journal's `reported_*` (which a crash can leave ahead of the caller) is ignored.
+    from_caller: bool,
+}
+
+/// The order key and cumulative quantity of a fill this adapter reported, from its execution
+/// id `<d|o>:<order date>:<order no>:<cumulative qty>`.
+fn parse_exec_id(exec_id: &str) -> Option<((Market, String), Decimal)> {
+    let mut parts = exec_id.split(':');
+    let market = match parts.next()? {
+        "d" => Market::Domestic,
+        "o" => Market::Overseas,
+        _ => return None,
+    };
+    let _date = parts.next()?;
+    let odno = parts.next()?.to_string();
+    let cumulative: Decimal = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(((market, odno), cumulative))
 }
 
 /// A broker on KIS's Open API (see the crate docs for the contract it keeps).
@@ -639,7 +660,11 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
                     .as_ref()
                     .map(|e| (e.reported_qty, e.reported_amount))
                     .unwrap_or_default();
-                let (done_qty, done_amt) = if jr.0 > mem.0 { jr } else { mem };
+                let (done_qty, done_amt) = if !cursor.from_caller && jr.0 > mem.0 {
+                    jr
+                } else {
+                    mem
+                };
                 if row.filled <= done_qty {
                     continue;
                 }
@@ -871,6 +896,26 @@ impl<T: TokenCache, J: OrderJournal> Broker for KisBroker<T, J> {
     /// Today's orders still working, domestic and overseas.
     async fn open_orders(&self) -> Result<Vec<OrderStatus>, KisError> {
         self.list_open_orders().await
+    }
+
+    /// Per order, the caller's booked totals (the largest cumulative quantity in its fills'
+    /// execution ids, the sum of their quantity × price) become what was reported: the next
+    /// `take_fills` reports only what KIS shows beyond them. Fills of other brokers (execution
+    /// ids this adapter did not make) are ignored.
+    async fn booked_fills(&self, fills: &[Fill]) -> Result<(), KisError> {
+        let mut totals: HashMap<(Market, String), (Decimal, Decimal)> = HashMap::new();
+        for fill in fills {
+            let Some((key, cumulative)) = fill.exec_id.as_deref().and_then(parse_exec_id) else {
+                continue;
+            };
+            let entry = totals.entry(key).or_default();
+            entry.0 = entry.0.max(cumulative);
+            entry.1 += fill.quantity * fill.price;
+        }
+        let mut cursor = self.fills.lock().await;
+        cursor.reported = totals;
+        cursor.from_caller = true;
+        Ok(())
     }
 
     /// KRW (domestic balance) and USD (overseas present balance), separately.

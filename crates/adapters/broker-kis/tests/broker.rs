@@ -417,6 +417,46 @@ async fn duplicate_rows_and_partial_fills_are_reported_once_even_after_a_restart
 }
 
 #[tokio::test]
+async fn after_a_restart_the_callers_booked_fills_decide_what_is_reported_again() {
+    // A runner killed after the adapter reported a fill but before it booked it must get that
+    // fill again; one that booked it must not (a partial fill included).
+    let env = Env::new(KisMode::Paper).await;
+    let b = env.broker();
+    b.submit(&limit("k1", "TSLA", Side::Buy, "10", "250"))
+        .await
+        .unwrap();
+    let odno = env.book().orders[0].odno;
+    env.book().fill(odno, d("4"), d("249.5"));
+    let first = b.take_fills().await.unwrap();
+    assert_eq!(first.len(), 1);
+    env.book().fill(odno, d("6"), d("250"));
+    let second = b.take_fills().await.unwrap();
+    assert_eq!((second[0].quantity, second[0].price), (d("6"), d("250")));
+    // Restart 1: the caller booked only the first fill (killed before booking the second).
+    let b2 = env.broker();
+    b2.booked_fills(&first).await.unwrap();
+    let again = b2.take_fills().await.unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!((again[0].quantity, again[0].price), (d("6"), d("250")));
+    assert_eq!(
+        again[0].exec_id, second[0].exec_id,
+        "the same execution id: de-duplicable"
+    );
+    // Restart 2: the caller booked both: nothing is reported again.
+    let b3 = env.broker();
+    b3.booked_fills(&[first[0].clone(), second[0].clone()])
+        .await
+        .unwrap();
+    assert!(b3.take_fills().await.unwrap().is_empty());
+    // Restart 3: the caller booked nothing (a crash before its first booking): all of it.
+    let b4 = env.broker();
+    b4.booked_fills(&[]).await.unwrap();
+    let all = b4.take_fills().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].quantity, d("10"));
+}
+
+#[tokio::test]
 async fn an_accepted_order_whose_answer_never_arrives_is_outcome_unknown_and_resolved() {
     let env = Env::new(KisMode::Paper).await;
     let b = env.broker_with(Duration::from_millis(300));
