@@ -1,0 +1,21 @@
+//! The one error type of `pulse-ml`.
+
+use pulse_core::CoreError;
+use pulse_indicators::IndicatorError;
+
+/// Everything that can go wrong in the ML pipeline.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MlError {
+    /// A parameter or an input is invalid (the message says which and why).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// An input value is NaN or infinite where a finite number is required.
+    #[error("non-finite input at position {0}")]
+    NonFinite(usize),
+    /// An indicator refused its parameters or inputs.
+    #[error(transparent)]
+    Indicator(#[from] IndicatorError),
+    /// Resampling or another core operation failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}

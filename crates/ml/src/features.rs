@@ -1,0 +1,1 @@
+//! Per-symbol features (in progress).

@@ -1,0 +1,1 @@
+//! Triple-barrier labels (in progress).

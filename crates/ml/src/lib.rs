@@ -1,0 +1,19 @@
+//! `pulse-ml`: the ML trading pipeline of issue 16 (spec §7), first slice, pure Rust.
+//!
+//! * [`features`] — per-symbol features from 1-minute bars, stored as `f32`: returns over several
+//!   horizons and the indicator set on 1-minute bars and on 15-minute and 1-hour bars resampled
+//!   from them, joined as of the last **closed** higher-timeframe bar (no look-ahead). The list
+//!   with formulas is in `docs/ml-features.md`.
+//! * [`hmm`] — a one-dimensional Gaussian HMM (Baum-Welch, Viterbi, filtered probabilities) for
+//!   volatility regimes, checked against Python's `hmmlearn`.
+//! * [`labels`] — triple-barrier labels (take-profit / stop-loss at k·ATR, vertical barrier).
+//!
+//! Pure computation: no I/O. Heavy models (LightGBM) come later behind a cargo feature.
+
+pub mod error;
+pub mod features;
+pub mod hmm;
+pub mod labels;
+
+pub use error::MlError;
+pub use hmm::{FitConfig, FitReport, GaussianHmm};
