@@ -331,7 +331,6 @@ pub fn compute_features(bars: &[Bar], cfg: &FeatureConfig) -> Result<FeatureFram
             values.extend(idx.iter().map(|j| j.map_or(f32::NAN, |j| col[j] as f32)));
         }
     }
-    debug_assert_eq!(values.len(), n * names.len());
     Ok(FeatureFrame {
         names,
         ts: bars.iter().map(|b| b.ts).collect(),

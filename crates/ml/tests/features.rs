@@ -153,6 +153,14 @@ fn every_column_has_values_on_synthetic_data() {
 }
 
 #[test]
+fn empty_input_gives_an_empty_frame_with_every_column() {
+    let f = compute_features(&[], &FeatureConfig::default()).unwrap();
+    assert_eq!((f.n_rows(), f.n_cols()), (0, 32));
+    assert_eq!(f.names()[0], "m1_logret_1");
+    assert_eq!(f.names()[31], "h1_vwap_dist");
+}
+
+#[test]
 fn refuses_unsorted_or_off_minute_bars() {
     let mut bars = synthetic(1, 10);
     bars.swap(3, 4);
