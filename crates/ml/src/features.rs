@@ -34,6 +34,12 @@
 //! `≤ ts_t + 60 s`, i.e. whose every minute is at or before `t`. The bar still forming at `t` is
 //! never used (its close is not known yet). A bucket shortened by the session close (NYSE's last
 //! half hour in `h1`) is joined only once its nominal end has passed — later, never earlier.
+//!
+//! # HMM volatility regimes
+//! [`regime_series`] gives the HMM input on 15m or 1h bars (`100 · |ln(c_j / c_{j−1})|`, %); fit a
+//! [`crate::hmm::GaussianHmm`] on its training-window part only, then [`regime_columns`] joins the
+//! model's **filtered** state probabilities (`<tf>_regime_p<i>`, state 0 = calmest) by the same
+//! as-of rule; append them with [`FeatureFrame::push_column`].
 
 use pulse_core::jiff::Timestamp;
 use pulse_core::resample::resample;
@@ -319,11 +325,7 @@ pub fn compute_features(bars: &[Bar], cfg: &FeatureConfig) -> Result<FeatureFram
         values.extend(col.iter().map(|&v| v as f32));
     }
     for &tf in &cfg.higher_timeframes {
-        if tf == Timeframe::M1 || !tf.is_intraday() {
-            return Err(MlError::Invalid(format!(
-                "higher timeframe {tf}: must be 15m or 1h"
-            )));
-        }
+        check_higher(tf)?;
         let htf = resample(cfg.exchange, Timeframe::M1, tf, bars)?.bars;
         let cols = block(&htf, &cfg.higher_horizons, &cfg.params)?;
         let idx = as_of_closed(bars, &htf, tf.seconds());
@@ -336,4 +338,99 @@ pub fn compute_features(bars: &[Bar], cfg: &FeatureConfig) -> Result<FeatureFram
         ts: bars.iter().map(|b| b.ts).collect(),
         values,
     })
+}
+
+/// The HMM input series of one symbol on timeframe `tf` (15m or 1h): for each resampled bar
+/// `j ≥ 1`, `x_j = 100 · |ln(c_j / c_{j−1})|` (absolute log return in percent), with the
+/// **label** (start) of bar `j`. Fit a [`crate::hmm::GaussianHmm`] on the part of it inside the
+/// training window only, then join its filtered probabilities with [`regime_columns`].
+pub fn regime_series(
+    bars: &[Bar],
+    exchange: Exchange,
+    tf: Timeframe,
+) -> Result<(Vec<Timestamp>, Vec<f64>), MlError> {
+    check_minutes(bars)?;
+    check_higher(tf)?;
+    let htf = resample(exchange, Timeframe::M1, tf, bars)?.bars;
+    let mut labels = Vec::with_capacity(htf.len());
+    let mut x = Vec::with_capacity(htf.len());
+    for w in htf.windows(2) {
+        let v = 100.0 * (w[1].close / w[0].close).ln().abs();
+        if !v.is_finite() {
+            return Err(MlError::Invalid(format!(
+                "non-positive or non-finite close near {}",
+                w[1].ts
+            )));
+        }
+        labels.push(w[1].ts);
+        x.push(v);
+    }
+    Ok((labels, x))
+}
+
+fn check_higher(tf: Timeframe) -> Result<(), MlError> {
+    if tf == Timeframe::M1 || !tf.is_intraday() {
+        return Err(MlError::Invalid(format!(
+            "higher timeframe {tf}: must be 15m or 1h"
+        )));
+    }
+    Ok(())
+}
+
+/// Regime columns for the minute rows of `bars`: column `i` at row `t` is the **filtered**
+/// probability `P(state i | x_1..=j)` of `model` (states sorted by mean: 0 = calmest), where `j`
+/// is the last `tf` bar closed at the close of minute `t` (the same as-of rule as the other
+/// higher-timeframe features); NaN before the first value. Uses no bar after `t`. Names:
+/// `<tf>_regime_p<i>` (e.g. `m15_regime_p0`).
+pub fn regime_columns(
+    bars: &[Bar],
+    exchange: Exchange,
+    tf: Timeframe,
+    model: &crate::hmm::GaussianHmm,
+) -> Result<Vec<(String, Vec<f32>)>, MlError> {
+    let (labels, x) = regime_series(bars, exchange, tf)?;
+    let k = model.n_states();
+    let proba = if x.is_empty() {
+        Vec::new()
+    } else {
+        model.predict_proba(&x)?
+    };
+    let len_s = tf.seconds();
+    let mut j = 0usize;
+    let idx: Vec<Option<usize>> = bars
+        .iter()
+        .map(|m| {
+            let now = m.ts.as_second() + 60;
+            while j < labels.len() && labels[j].as_second() + len_s <= now {
+                j += 1;
+            }
+            j.checked_sub(1)
+        })
+        .collect();
+    Ok((0..k)
+        .map(|i| {
+            let col = idx
+                .iter()
+                .map(|r| r.map_or(f32::NAN, |r| proba[r * k + i] as f32))
+                .collect();
+            (format!("{}_regime_p{i}", prefix(tf)), col)
+        })
+        .collect())
+}
+
+impl FeatureFrame {
+    /// Appends a column (e.g. from [`regime_columns`]); its length must be [`Self::n_rows`] and
+    /// its name new.
+    pub fn push_column(&mut self, name: String, values: Vec<f32>) -> Result<(), MlError> {
+        if values.len() != self.n_rows() || self.names.contains(&name) {
+            return Err(MlError::Invalid(format!(
+                "column {name}: {} values for {} rows, or the name exists",
+                values.len(),
+                self.n_rows()
+            )));
+        }
+        self.names.push(name);
+        self.values.extend(values);
+        Ok(())
+    }
 }

@@ -7,8 +7,13 @@ mod common;
 
 use proptest::prelude::*;
 use pulse_core::Bar;
+use pulse_core::Exchange;
 use pulse_core::jiff::Timestamp;
-use pulse_ml::features::{FeatureConfig, FeatureFrame, IndicatorParams, compute_features};
+use pulse_core::timeframe::Timeframe;
+use pulse_ml::features::{
+    FeatureConfig, FeatureFrame, IndicatorParams, compute_features, regime_columns, regime_series,
+};
+use pulse_ml::hmm::{self, FitConfig, GaussianHmm};
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -136,6 +141,25 @@ proptest! {
         // And the prefix alone gives the same rows.
         let prefix = compute_features(&bars[..=t], &cfg).unwrap();
         assert_prefix_identical(&base, &prefix, t);
+        // HMM regime columns (a fixed model: fitting is the caller's, on the training window).
+        let model = GaussianHmm::try_new(
+            vec![0.5, 0.5],
+            vec![0.95, 0.05, 0.1, 0.9],
+            vec![0.05, 0.3],
+            vec![0.002, 0.05],
+        )
+        .unwrap();
+        let changed = perturb_after(&bars, t, seed2, regap);
+        for tf in [Timeframe::M15, Timeframe::H1] {
+            let a = regime_columns(&bars, Exchange::Crypto, tf, &model).unwrap();
+            let b = regime_columns(&changed, Exchange::Crypto, tf, &model).unwrap();
+            for ((na, ca), (nb, cb)) in a.iter().zip(&b) {
+                prop_assert_eq!(na, nb);
+                for i in 0..=t {
+                    prop_assert_eq!(ca[i].to_bits(), cb[i].to_bits(), "{} row {}", na, i);
+                }
+            }
+        }
     }
 }
 
@@ -365,4 +389,42 @@ fn btcusdt_features_match_independent_computations() {
     // Warm-up is NaN.
     assert!(col("m1_rsi_14")[13].is_nan() && col("m1_rsi_14")[14].is_finite());
     assert!(col("h1_rsi_14")[0].is_nan());
+}
+
+#[test]
+fn btcusdt_regime_columns_are_the_filtered_probabilities_of_the_last_closed_bucket() {
+    let bars = common::minute_bars("BTCUSDT");
+    let (labels, x) = regime_series(&bars, Exchange::Crypto, Timeframe::M15).unwrap();
+    // Independent series: closes of the last minute of each 15-minute bucket.
+    let buckets = bucket(&bars, 900);
+    assert_eq!(x.len(), buckets.len() - 1);
+    for (j, w) in buckets.windows(2).enumerate().step_by(97) {
+        assert_eq!(labels[j].as_second(), w[1].0);
+        assert!((x[j] - 100.0 * (w[1].1.close / w[0].1.close).ln().abs()).abs() < 1e-12);
+    }
+    // Fit on the first half only (the training window), apply everywhere.
+    let train = &x[..x.len() / 2];
+    let init = GaussianHmm::init_quantiles(train, 3).unwrap();
+    let (model, _) = hmm::fit(train, &init, &FitConfig::default()).unwrap();
+    let proba = model.predict_proba(&x).unwrap();
+    let cols = regime_columns(&bars, Exchange::Crypto, Timeframe::M15, &model).unwrap();
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["m15_regime_p0", "m15_regime_p1", "m15_regime_p2"]);
+    let mut frame = compute_features(&bars, &FeatureConfig::default()).unwrap();
+    for (name, col) in cols {
+        frame.push_column(name, col).unwrap();
+    }
+    assert_eq!(frame.n_cols(), 35);
+    for i in (0..bars.len()).step_by(1_231) {
+        let now = bars[i].ts.as_second() + 60;
+        match labels.iter().rposition(|l| l.as_second() + 900 <= now) {
+            None => assert!(frame.column("m15_regime_p0").unwrap()[i].is_nan()),
+            Some(j) => {
+                for s in 0..3 {
+                    let got = frame.column(&format!("m15_regime_p{s}")).unwrap()[i];
+                    assert_eq!(got, proba[j * 3 + s] as f32, "row {i}, state {s}");
+                }
+            }
+        }
+    }
 }
