@@ -21,7 +21,7 @@ use pulse_strategy::Strategy;
 use pulse_strategy::fixed::{FixedWeights, Rebalance};
 use pulse_strategy::pulse::{DEFAULT_TOML, PulseConfig, PulseStrategy};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -31,7 +31,7 @@ use std::path::PathBuf;
 pub const MAX_MONEY: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
 /// Where a run's strategy rule set comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StrategySource {
     /// The shipped Pulse rules (`pulse strategy show pulse`).
     Default,
@@ -47,7 +47,7 @@ pub enum StrategySource {
 }
 
 /// Where a run's risk-layer settings come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RiskSource {
     /// A TOML file (`--risk-config FILE`).
     File(PathBuf),
@@ -88,7 +88,7 @@ impl RiskSource {
 
 /// The settings of a backtest or simulation, typed. Build one, then [`RunSettings::validate`]
 /// (done by every use case) checks every range once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     /// The Pulse rule set.
     pub strategy: StrategySource,

@@ -25,6 +25,8 @@
 //! - [`risk`]: the team's risk settings, stored as one document (show, save validated, reset),
 //!   which runs apply with `RiskSource::Stored`.
 //! - [`runs`]: the recorded runs.
+//! - [`schedule`]: the scheduler's tick: every job due by the clock (the rebalancer's 08:30
+//!   intake and 09:40 execution, the running paper runners' catch-up).
 //! - [`trade`]: the trading runner (paper broker today): the engine fed as bars close by the
 //!   clock, orders journaled before they are sent, restarts resolved by lookup and reconciled.
 //! - [`sweep`]: the parameter search's choices (objective, method) as types, the evaluation of
@@ -43,6 +45,7 @@ pub mod quotes;
 pub mod rebalance;
 pub mod risk;
 pub mod runs;
+pub mod schedule;
 pub mod sweep;
 pub mod sweep_run;
 pub mod trade;

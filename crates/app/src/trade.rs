@@ -117,6 +117,40 @@ pub struct RunnerMeta {
     /// (KIS holds KRW and USD) is the runner's cash. `None` in runners stored before it.
     #[serde(default)]
     pub cash_currency: Option<pulse_core::Currency>,
+    /// The settings it was started with, files read into the record (a strategy file as its
+    /// TOML text, a risk file as its settings), so that every later run (the CLI without flags,
+    /// the dashboard, the scheduler) prepares the same market and rules. `None` in runners
+    /// stored before it (those use the request's settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RunSettings>,
+}
+
+/// The settings a runner keeps: files replaced by what they held at the start (the team's
+/// stored risk settings stay a reference: they are applied again at every run).
+fn frozen_settings(settings: &RunSettings, prepared: &Prepared) -> RunSettings {
+    let strategy = match &settings.strategy {
+        crate::backtest::StrategySource::File(path) => crate::backtest::StrategySource::Text {
+            origin: path.display().to_string(),
+            toml: prepared.cfg_text.clone(),
+        },
+        other => other.clone(),
+    };
+    let risk = match &settings.risk {
+        Some(crate::backtest::RiskSource::File(_)) => prepared
+            .config
+            .engine
+            .risk
+            .clone()
+            .map(crate::backtest::RiskSource::Config),
+        other => other.clone(),
+    };
+    RunSettings {
+        strategy,
+        risk,
+        // A starting trade history only shapes the start; the engine keeps the account since.
+        trades: None,
+        ..settings.clone()
+    }
 }
 
 /// What `pulse trade run` asks for.
@@ -388,7 +422,12 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
 ) -> Result<TradeOutcome, AppError> {
     validate_name(&request.name)?;
     let (now, _) = clock_now(store).await?;
-    let prepared: Prepared = prepare(store, &request.settings).await?;
+    // An existing runner runs on the settings it was started with.
+    let kept = load(store, &request.name)
+        .await?
+        .and_then(|s| s.meta.settings);
+    let settings = kept.as_ref().unwrap_or(&request.settings);
+    let prepared: Prepared = prepare(store, settings).await?;
     let exchange = prepared.market.exchange;
     let timeframe = prepared.timeframe;
     let data = &prepared.market.data;
@@ -412,6 +451,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             exchange,
             timeframe,
             cash_currency: Some(prepared.currency),
+            settings: Some(frozen_settings(&request.settings, &prepared)),
         },
         now,
         started: false,

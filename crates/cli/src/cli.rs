@@ -69,6 +69,10 @@ pub enum Command {
     Collect(CollectArgs),
     /// The latest quotes in the quote cache (Redis), as the collector left them.
     Quotes(QuotesArgs),
+    /// The scheduler: every --every seconds, run what is due by the clock (time travel drives
+    /// it): the rebalancer's 08:30 intake and 09:40 execution on trading days, and a catch-up of
+    /// every running paper trading runner. Until Ctrl-C or --ticks.
+    Schedule(ScheduleArgs),
     /// Search the Pulse thresholds on all cores (grid, random or TPE), with walk-forward
     /// validation and overfitting statistics (deflated Sharpe, PBO).
     Sweep(SweepArgs),
@@ -138,6 +142,17 @@ pub struct CollectArgs {
     pub prefix: String,
 }
 
+/// `pulse schedule`
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Seconds between two ticks.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub every: u64,
+    /// Stop after this many ticks (default: until Ctrl-C).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ticks: Option<u64>,
+}
+
 /// `pulse quotes`
 #[derive(Debug, Args)]
 pub struct QuotesArgs {
@@ -173,6 +188,10 @@ pub struct ServeArgs {
     /// Symbols the overview's live quotes show (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub quote_symbols: Vec<String>,
+    /// Run the scheduler inside the server every SECONDS (the rebalancer's 08:30/09:40 jobs and
+    /// the running paper runners' catch-up, by the clock; as `pulse schedule`).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub schedule_every: Option<u64>,
 }
 
 /// `pulse sweep`

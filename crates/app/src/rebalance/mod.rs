@@ -337,6 +337,15 @@ async fn load_runtime<S: Store>(store: &S) -> Result<Option<(Runtime, RebalanceS
     Ok(Some((runtime, state)))
 }
 
+/// True when the rebalancer has been set up (`pulse rebalance init`).
+pub async fn is_set_up<S: Store>(store: &S) -> Result<bool, AppError> {
+    Ok(store
+        .document(RUNTIME)
+        .await
+        .map_err(AppError::port)?
+        .is_some())
+}
+
 async fn require_runtime<S: Store>(store: &S) -> Result<(Runtime, RebalanceState), AppError> {
     load_runtime(store).await?.ok_or_else(|| {
         AppError::State("set up the rebalancer first: `pulse rebalance init`".into())
@@ -880,6 +889,9 @@ pub async fn run<S: Store + Sync>(store: &S) -> Result<RunOutcome, AppError> {
                 .iter()
                 .map(|e| format!("{} intake: {}", e.date, e.reason)),
         );
+        if events.is_empty() {
+            done.push(format!("{today} intake: nothing new"));
+        }
     }
     // Orders the state recorded but the book never saw (a crash between the decision and the
     // submission) are approved again and submitted: client ids make it idempotent.
@@ -940,6 +952,12 @@ pub async fn run<S: Store + Sync>(store: &S) -> Result<RunOutcome, AppError> {
                 .iter()
                 .map(|e| format!("{} execution: {}", e.date, e.reason)),
         );
+        if decision.events.is_empty() {
+            done.push(format!(
+                "{today} execution: {} order(s)",
+                decision.orders.len()
+            ));
+        }
         session.submit(&approved).await?;
     }
     settle(

@@ -7,6 +7,7 @@ pub mod data_io;
 pub mod portfolio;
 pub mod rebalance;
 pub mod risk;
+pub mod schedule;
 pub mod serve;
 pub mod sweep;
 pub mod ta;
@@ -52,6 +53,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Clock(cmd) => rebalance::clock(app, cmd).await,
         Command::Collect(args) => collect::collect(app, args).await,
         Command::Quotes(args) => collect::quotes(app, args).await,
+        Command::Schedule(args) => schedule::schedule(app, args).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
         Command::Serve(args) => serve::serve(app, args).await,
     }

@@ -59,6 +59,24 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
             "--quote-symbols needs a quote cache: --redis URL (or [cache] redis_url / PULSE_REDIS_URL)",
         ));
     }
+    if let Some(every) = args.schedule_every {
+        // The scheduler on its own connection pool's clone of the store.
+        let store = app.store().await?;
+        tokio::spawn(async move {
+            loop {
+                match pulse_app::schedule::tick(&store).await {
+                    Ok(report) => {
+                        for job in report.jobs.iter().filter(|j| !j.ok) {
+                            eprintln!("scheduler: {} failed: {}", job.job, job.lines.join("; "));
+                        }
+                    }
+                    Err(e) => eprintln!("scheduler: {e}"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+            }
+        });
+        outln!("Scheduler on: every {every} s by the clock")?;
+    }
     pulse_server::serve(listener, router(Arc::new(dashboard))).await?;
     Ok(())
 }
