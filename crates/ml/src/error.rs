@@ -15,6 +15,9 @@ pub enum MlError {
     /// An indicator refused its parameters or inputs.
     #[error(transparent)]
     Indicator(#[from] IndicatorError),
+    /// Reading or writing a feature file failed (the I/O error's message).
+    #[error("i/o: {0}")]
+    Io(String),
     /// Resampling or another core operation failed.
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -7,6 +7,7 @@
 //! * [`hmm`] — a one-dimensional Gaussian HMM (Baum-Welch, Viterbi, filtered probabilities) for
 //!   volatility regimes, checked against Python's `hmmlearn`.
 //! * [`labels`] — triple-barrier labels (take-profit / stop-loss at k·ATR, vertical barrier).
+//! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row.
 //!
 //! Pure computation: no I/O. Heavy models (LightGBM) come later behind a cargo feature.
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod features;
 pub mod hmm;
 pub mod labels;
+pub mod store;
 
 pub use error::MlError;
 pub use hmm::{FitConfig, FitReport, GaussianHmm};

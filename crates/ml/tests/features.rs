@@ -428,3 +428,25 @@ fn btcusdt_regime_columns_are_the_filtered_probabilities_of_the_last_closed_buck
         }
     }
 }
+
+#[test]
+fn feature_file_round_trips_bit_for_bit_row_by_row() {
+    let bars = synthetic(3, 2_000);
+    let f = compute_features(&bars, &small_config()).unwrap();
+    let mut bytes = Vec::new();
+    pulse_ml::store::write_frame(&f, &mut bytes).unwrap();
+    let mut r = pulse_ml::store::RowReader::new(bytes.as_slice()).unwrap();
+    assert_eq!(r.names(), f.names());
+    assert_eq!(r.timestamps(), f.timestamps());
+    let (mut got, mut want) = (vec![0f32; f.n_cols()], vec![0f32; f.n_cols()]);
+    let mut i = 0;
+    while r.next_row(&mut got).unwrap() {
+        f.row_into(i, &mut want).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "row {i}");
+        i += 1;
+    }
+    assert_eq!(i, f.n_rows());
+    assert!(pulse_ml::store::RowReader::new(&bytes[..10]).is_err());
+    assert!(pulse_ml::store::RowReader::new(&b"XXXX0000000000000000"[..]).is_err());
+}
