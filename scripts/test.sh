@@ -17,6 +17,7 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with
 echo "== services the tests need (Redis for the quote cache)"
 PULSE_TEST_REDIS_URL="${PULSE_TEST_REDIS_URL:-$(bash scripts/ensure_redis.sh)}"
 export PULSE_TEST_REDIS_URL
+PULSE_TEST_POSTGRES_URL="${PULSE_TEST_POSTGRES_URL:-$(bash scripts/ensure_postgres.sh)}"; export PULSE_TEST_POSTGRES_URL
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

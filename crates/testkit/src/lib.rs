@@ -1,5 +1,8 @@
 //! `pulse-testkit` locates the real market data shared beside the repository (`../shared/data`)
-//! for tests and benchmarks. Dev-dependency only.
+//! for tests and benchmarks, and holds the store conformance suite ([`store_conformance`]) that
+//! every `Store` backend runs. Dev-dependency only.
+
+pub mod store_conformance;
 
 use std::path::{Path, PathBuf};
 
