@@ -4,13 +4,17 @@
 //!   horizons and the indicator set on 1-minute bars and on 15-minute and 1-hour bars resampled
 //!   from them, joined as of the last **closed** higher-timeframe bar (no look-ahead). The list
 //!   with formulas is in `docs/ml-features.md`.
+//! * [`cross`] — rolling correlation and lead-lag with leader symbols, a daily index (Fear &
+//!   Greed) as of the previous day.
 //! * [`hmm`] — a one-dimensional Gaussian HMM (Baum-Welch, Viterbi, filtered probabilities) for
 //!   volatility regimes, checked against Python's `hmmlearn`.
 //! * [`labels`] — triple-barrier labels (take-profit / stop-loss at k·ATR, vertical barrier).
 //! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row.
 //!
-//! Pure computation: no I/O. Heavy models (LightGBM) come later behind a cargo feature.
+//! Pure computation: no file system or network access of its own (the feature file goes through
+//! any `Read`/`Write`). Heavy models (LightGBM) come later behind a cargo feature.
 
+pub mod cross;
 pub mod error;
 pub mod features;
 pub mod hmm;
