@@ -152,6 +152,20 @@ fn matches_hmmlearn_on_btcusdt_15m_abs_returns() {
         assert_eq!(path, epath, "{name}: Viterbi path");
         let elp = case["viterbi_logprob"].as_f64().unwrap();
         assert!((lp - elp).abs() <= 1e-6, "{name}: viterbi {lp} vs {elp}");
+        let max_rel = |a: &[f64], e: &[f64]| {
+            a.iter()
+                .zip(e)
+                .map(|(x, y)| (x - y).abs() / y.abs())
+                .fold(0.0, f64::max)
+        };
+        println!(
+            "{name}: max rel diff means {:.1e}, variances {:.1e}, transmat {:.1e}; ll diff {:.1e}, viterbi diff {:.1e}",
+            max_rel(&model.means, &floats(&f["means"])),
+            max_rel(&model.variances, &floats(&f["variances"])),
+            max_rel(&model.transmat, &tm),
+            (ll - score).abs(),
+            (lp - elp).abs()
+        );
         let proba = model.predict_proba(&x).unwrap();
         assert_abs(
             &format!("{name} filtered"),
