@@ -123,6 +123,73 @@ pub struct RunnerMeta {
     /// stored before it (those use the request's settings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<RunSettings>,
+    /// Equity at the last daily summary (account currency, marked at that day's closes).
+    #[serde(default)]
+    pub summary_equity: Option<f64>,
+    /// Fills booked since the last daily summary.
+    #[serde(default)]
+    pub fills_since_summary: usize,
+    /// Orders sent since the last daily summary.
+    #[serde(default)]
+    pub orders_since_summary: usize,
+}
+
+/// A runner's trading day, summarised when its last bar has closed (the daily summary alert).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaySummary {
+    /// The exchange's trading date.
+    pub day: jiff::civil::Date,
+    /// The close of the day's last bar.
+    pub at: Timestamp,
+    /// Equity marked at the day's last closes (account currency).
+    pub equity: f64,
+    /// Change of equity since the previous summary, as a fraction (`None` for the first).
+    pub change: Option<f64>,
+    /// Cash and positions at the close.
+    pub account: Portfolio,
+    /// Fills booked since the previous summary.
+    pub fills: usize,
+    /// Orders sent since the previous summary.
+    pub orders: usize,
+}
+
+/// True when the bar closing at `close` is the last of its trading day: the next bar closes on
+/// a later date of the exchange, or (no next bar known yet) `close` is the session's close.
+fn ends_day(exchange: Exchange, close: Timestamp, next: Option<Timestamp>) -> bool {
+    let tz = pulse_core::calendar::calendar(exchange).time_zone();
+    let day = close.to_zoned(tz.clone()).date();
+    match next {
+        Some(next) => next.to_zoned(tz.clone()).date() > day,
+        None => session_close(exchange, day) == Some(close),
+    }
+}
+
+/// The summary of the day ending at `close`, resetting the counters in `meta`.
+fn summarise_day(
+    meta: &mut RunnerMeta,
+    engine: &Engine<PulseStrategy>,
+    exchange: Exchange,
+    close: Timestamp,
+) -> DaySummary {
+    let tz = pulse_core::calendar::calendar(exchange).time_zone();
+    let equity = engine.equity();
+    let change = meta
+        .summary_equity
+        .filter(|e| *e > 0.0)
+        .map(|previous| equity / previous - 1.0);
+    let summary = DaySummary {
+        day: close.to_zoned(tz.clone()).date(),
+        at: close,
+        equity,
+        change,
+        account: engine.portfolio().clone(),
+        fills: meta.fills_since_summary,
+        orders: meta.orders_since_summary,
+    };
+    meta.summary_equity = Some(equity);
+    meta.fills_since_summary = 0;
+    meta.orders_since_summary = 0;
+    summary
 }
 
 /// The settings a runner keeps: files replaced by what they held at the start (the team's
@@ -199,6 +266,8 @@ pub struct TradeOutcome {
     pub risk_settings_applied: bool,
     /// The account after the run.
     pub account: Portfolio,
+    /// A summary of every trading day this run finished.
+    pub summaries: Vec<DaySummary>,
 }
 
 /// A runner's state as `pulse trade status` shows it.
@@ -452,6 +521,9 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             timeframe,
             cash_currency: Some(prepared.currency),
             settings: Some(frozen_settings(&request.settings, &prepared)),
+            summary_equity: None,
+            fills_since_summary: 0,
+            orders_since_summary: 0,
         },
         now,
         started: false,
@@ -463,6 +535,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         resolved: Vec::new(),
         risk_settings_applied: false,
         account: Portfolio::default(),
+        summaries: Vec::new(),
     };
     let mut bars = BTreeMap::new();
     let mut context = BTreeMap::new();
@@ -705,14 +778,22 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         )
         .await?;
         stored.meta.last_close = Some(close);
+        stored.meta.fills_since_summary += fills.len();
+        let day_ends = ends_day(exchange, close, closes.get(i + 1).copied().flatten());
         if !deciding {
+            let mut entries = Vec::new();
+            if day_ends {
+                let summary = summarise_day(&mut stored.meta, &stored.engine, exchange, close);
+                entries.push(audit(close, serde_json::json!({"summary": summary})));
+                outcome.summaries.push(summary);
+            }
             save_step(
                 store,
                 &stored,
                 &broker.book(&stored.book),
                 &updated,
                 &fills,
-                &[],
+                &entries,
             )
             .await?;
             if on_step(outcome.steps).is_break() {
@@ -753,6 +834,12 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
                 .iter()
                 .map(|o| audit(close, serde_json::json!({"order": o}))),
         );
+        stored.meta.orders_since_summary += out.orders.len();
+        if day_ends {
+            let summary = summarise_day(&mut stored.meta, &stored.engine, exchange, close);
+            entries.push(audit(close, serde_json::json!({"summary": summary})));
+            outcome.summaries.push(summary);
+        }
         // Recorded before anything is sent.
         save_step(
             store,
@@ -1243,8 +1330,39 @@ pub fn alert_records(outcome: &TradeOutcome) -> Result<Vec<AlertRecord>, AppErro
     for e in &outcome.risk_events {
         records.push(plain(e.ts, format!("RISK {}", e.message)));
     }
+    for d in &outcome.summaries {
+        records.push(plain(d.at, summary_message(name, d)));
+    }
     records.sort_by_key(|r| r.ts);
     Ok(records)
+}
+
+/// The daily summary's text: `SUMMARY <runner> <day>: equity … (±x.xx % on the day), cash …,
+/// positions …; n fill(s), m order(s)`.
+pub fn summary_message(name: &str, d: &DaySummary) -> String {
+    let change = d.change.map_or("first summary".to_string(), |c| {
+        format!("{:+.2} % on the day", c * 100.0)
+    });
+    let held: Vec<String> = d
+        .account
+        .positions
+        .iter()
+        .filter(|(_, q)| !q.is_zero())
+        .map(|(s, q)| format!("{} {s}", q.normalize()))
+        .collect();
+    format!(
+        "SUMMARY {name} {}: equity {:.2} ({change}), cash {}, positions {}; {} fill(s), {} order(s)",
+        d.day,
+        d.equity,
+        d.account.cash.round_dp(2),
+        if held.is_empty() {
+            "none".to_string()
+        } else {
+            held.join(", ")
+        },
+        d.fills,
+        d.orders
+    )
 }
 
 /// The alert of a runner that stopped on an error (a halt by reconciliation, a broker error).

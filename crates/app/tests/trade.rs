@@ -268,7 +268,7 @@ async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() 
             .any(|a| a.new.values().any(|w| *w > 0.10 + 1e-9)),
         "the new cap is used"
     );
-    let audit = store.audit_log(100).await.unwrap();
+    let audit = store.audit_log(10_000).await.unwrap();
     assert!(audit.iter().any(|a| a.entry_json.contains("risk_applied")));
     // The change itself is audited where it was made.
     assert!(
@@ -280,4 +280,81 @@ async fn a_runner_started_with_the_stored_risk_settings_applies_their_changes() 
     travel(&store, "2024-06-10T12:00:00Z").await;
     let o = run(&store, &req, NONE, go).await.unwrap();
     assert!(!o.risk_settings_applied);
+}
+
+#[tokio::test]
+async fn every_finished_day_is_summarised_with_equity_at_its_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    travel(&store, "2024-03-01T12:00:00Z").await;
+    run(&store, &request(), NONE, go).await.unwrap();
+    travel(&store, "2024-04-01T12:00:00Z").await;
+    let o = run(&store, &request(), NONE, go).await.unwrap();
+    // Daily bars: every decided bar ends its day (the session's close).
+    assert_eq!(o.summaries.len(), o.steps);
+    assert_eq!(
+        o.summaries.iter().map(|d| d.fills).sum::<usize>(),
+        o.fills.len()
+    );
+    assert_eq!(
+        o.summaries.iter().map(|d| d.orders).sum::<usize>(),
+        o.submitted.len()
+    );
+    // Equity marked independently: cash + Σ shares × the stored close of that day.
+    let closes = |symbol: &str| {
+        let store = &store;
+        let symbol = pulse_core::Symbol::try_new(symbol).unwrap();
+        async move {
+            store
+                .bars_page(
+                    &pulse_core::ports::BarQuery {
+                        symbol: symbol.clone(),
+                        timeframe: pulse_core::Timeframe::D1,
+                        start: Some("2024-02-01T00:00:00Z".parse().unwrap()),
+                        end: Some("2024-04-01T00:00:00Z".parse().unwrap()),
+                    },
+                    None,
+                    1_000,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|b| (b.ts.to_zoned(jiff::tz::TimeZone::UTC).date(), b.close))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        }
+    };
+    let (tsla, tsll) = (closes("TSLA").await, closes("TSLL").await);
+    let mut previous: Option<f64> = None;
+    for d in &o.summaries {
+        let mut equity: f64 = d.account.cash.to_string().parse().unwrap();
+        for (symbol, q) in &d.account.positions {
+            let close = match symbol.as_str() {
+                "TSLA" => tsla[&d.day],
+                _ => tsll[&d.day],
+            };
+            equity += q.to_string().parse::<f64>().unwrap() * close;
+        }
+        assert!(
+            (d.equity - equity).abs() < 1e-6 * equity,
+            "{}: {} vs {equity}",
+            d.day,
+            d.equity
+        );
+        match previous {
+            None => assert_eq!(d.change, None, "the first summary has no change"),
+            Some(p) => assert!((d.change.unwrap() - (d.equity / p - 1.0)).abs() < 1e-12),
+        }
+        previous = Some(d.equity);
+    }
+    // The summaries are alerts too, and the next run goes on from the last one's equity.
+    let records = pulse_app::trade::alert_records(&o).unwrap();
+    let last = o.summaries.last().unwrap();
+    assert!(records.iter().any(|r| {
+        r.message
+            .starts_with(&format!("SUMMARY pulse {}: equity", last.day))
+    }));
+    travel(&store, "2024-04-03T12:00:00Z").await;
+    let next = run(&store, &request(), NONE, go).await.unwrap();
+    let first = &next.summaries[0];
+    assert!((first.change.unwrap() - (first.equity / last.equity - 1.0)).abs() < 1e-12);
 }

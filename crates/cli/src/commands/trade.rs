@@ -17,7 +17,7 @@ struct Sent<'a> {
 
 /// The live broker of a stored runner (`None` on paper).
 async fn broker_of(
-    store: &store_sqlite::SqliteStore,
+    store: &crate::store::AnyStore,
     name: &str,
 ) -> anyhow::Result<Option<LiveBroker>> {
     let meta = pulse_app::trade::meta(store, name).await?;
@@ -241,6 +241,9 @@ async fn run_once<S: pulse_core::ports::Store + Sync>(
             x.symbol,
             x.client_id
         )?;
+    }
+    if let Some(last) = o.summaries.last() {
+        outln!("{}", pulse_app::trade::summary_message(&o.meta.name, last))?;
     }
     Ok(outln!(
         "{} bar(s) processed up to {}; cash {}, positions {}.",
