@@ -63,6 +63,18 @@ pub struct BarrierLabel {
     pub ret: f64,
     /// Holding time in bars, from the entry bar `t+1` to the exit bar inclusive (1..=horizon).
     pub bars_held: usize,
+    /// Maximum adverse excursion while held: `min(low_s, exit) / entry − 1` over the bars from
+    /// `t+1` to the exit bar (fraction, ≤ 0; the exit price caps it so that a stop-loss fill
+    /// counts once, not the rest of its bar).
+    pub mae: f64,
+}
+
+impl BarrierLabel {
+    /// Net return after a proportional cost per side `cost` (fraction, e.g. 0.001 for 0.1 %):
+    /// `exit·(1 − cost) / (entry·(1 + cost)) − 1`.
+    pub fn net_ret(&self, cost: f64) -> f64 {
+        self.exit * (1.0 - cost) / (self.entry * (1.0 + cost)) - 1.0
+    }
 }
 
 /// Spec §7's dynamic multipliers from the ATR percentile rank `pct` (0..100) and `base`:
@@ -98,7 +110,9 @@ pub fn label_at(
     }
     let tp = entry + k_tp * a;
     let sl = entry - k_sl * a;
-    let done = |s: usize, label: i8, exit: f64| BarrierLabel {
+    // Lowest low before the exit bar (the exit bar's own part is capped by the exit price).
+    let mut low = entry;
+    let done = |s: usize, label: i8, exit: f64, low: f64| BarrierLabel {
         label,
         exit_index: s,
         exit_ts: bars[s].ts,
@@ -106,20 +120,28 @@ pub fn label_at(
         exit,
         ret: exit / entry - 1.0,
         bars_held: s - t,
+        mae: low.min(exit) / entry - 1.0,
     };
     for (s, b) in bars.iter().enumerate().take(last + 1).skip(t + 1) {
         if !(b.high.is_finite() && b.low.is_finite() && b.open.is_finite()) {
             return None;
         }
         if b.low <= sl {
-            return Some(done(s, -1, if b.open < sl { b.open } else { sl }));
+            return Some(done(s, -1, if b.open < sl { b.open } else { sl }, low));
         }
         if b.high >= tp {
-            return Some(done(s, 1, if b.open > tp { b.open } else { tp }));
+            // Inside the take-profit bar the low may come before or after the high: counted.
+            return Some(done(
+                s,
+                1,
+                if b.open > tp { b.open } else { tp },
+                low.min(b.low),
+            ));
         }
+        low = low.min(b.low);
     }
     let c = bars[last].close;
-    c.is_finite().then(|| done(last, 0, c))
+    c.is_finite().then(|| done(last, 0, c, low))
 }
 
 /// Labels for every decision bar (`None` where no label exists), fixed multipliers.

@@ -65,6 +65,21 @@ fn btcusdt_labels_match_brute_force() {
             assert_eq!(got.entry, bars[t + 1].open);
             assert_eq!(got.bars_held, exit - t);
             assert!((got.ret - (price / bars[t + 1].open - 1.0)).abs() < 1e-15);
+            // Adverse excursion: lowest low over the held bars, capped by the exit price.
+            let low = bars[t + 1..=exit]
+                .iter()
+                .map(|b| b.low)
+                .fold(bars[t + 1].open, f64::min)
+                .max(if label == -1 { price } else { f64::MIN });
+            let want_mae = low.min(price) / bars[t + 1].open - 1.0;
+            assert!(
+                (got.mae - want_mae).abs() < 1e-15,
+                "t = {t}: mae {} vs {want_mae}",
+                got.mae
+            );
+            assert!(got.mae <= 0.0 && got.mae <= got.ret.min(0.0) + 1e-15);
+            let net = price * 0.999 / (bars[t + 1].open * 1.001) - 1.0;
+            assert!((got.net_ret(0.001) - net).abs() < 1e-15);
             seen[(label + 1) as usize] += 1;
         }
     }
