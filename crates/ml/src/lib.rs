@@ -9,6 +9,8 @@
 //! * [`hmm`] — a one-dimensional Gaussian HMM (Baum-Welch, Viterbi, filtered probabilities) for
 //!   volatility regimes, checked against Python's `hmmlearn`.
 //! * [`labels`] — triple-barrier labels (take-profit / stop-loss at k·ATR, vertical barrier).
+//! * [`pipeline`] — one symbol's full frame (own features, leaders, Fear & Greed, HMM regimes
+//!   fitted on the training window only).
 //! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row.
 //!
 //! Pure computation: no file system or network access of its own (the feature file goes through
@@ -19,6 +21,7 @@ pub mod error;
 pub mod features;
 pub mod hmm;
 pub mod labels;
+pub mod pipeline;
 pub mod store;
 
 pub use error::MlError;
