@@ -13,7 +13,9 @@ numbers in the Rust test), run EM with the same tolerance / iteration cap / vari
 fixture records for each case (2 and 3 states): the fitted parameters (states sorted by mean, as
 pulse_ml returns them), the EM iteration count and log-likelihood history, model.score(x), the
 Viterbi path and its log-probability (model.decode), and the filtered (forward-only) state
-probabilities computed here with numpy from the fitted parameters.
+probabilities computed here with numpy from the fitted parameters. A third case fits one 2-state
+model to two sequences at once (BTCUSDT's series and ETHUSDT's, built the same way), hmmlearn's
+fit(X, lengths), recorded under "multi".
 
 Pinned in scripts/reference/requirements-hmm.txt. Run from the repository root:
     python3 -m venv .venv && .venv/bin/pip install -r scripts/reference/requirements-hmm.txt
@@ -32,6 +34,7 @@ from hmmlearn.hmm import GaussianHMM
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.environ.get("PULSE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
 SRC = os.path.join(DATA, "intraday-1m-many", "BTCUSDT.csv.gz")
+SRC2 = os.path.join(DATA, "intraday-1m-many", "ETHUSDT.csv.gz")
 OUT = os.path.join(ROOT, "crates", "ml", "tests", "fixtures", "hmm_btcusdt_15m.json")
 DAYS = 7
 TOL = 1e-6
@@ -56,9 +59,9 @@ CASES = [
 ]
 
 
-def series():
+def series(src=SRC):
     ts, close = [], []
-    with gzip.open(SRC, "rt") as f:
+    with gzip.open(src, "rt") as f:
         header = f.readline().strip().split(",")
         i_ts, i_c = header.index("ts"), header.index("close")
         for line in f:
@@ -89,28 +92,33 @@ def filtered(model, x):
     return out
 
 
+def fit_case(case, X, lengths=None):
+    k = len(case["means"])
+    m = GaussianHMM(n_components=k, covariance_type="diag", n_iter=N_ITER, tol=TOL,
+                    covars_prior=COVARS_PRIOR, covars_weight=1, params="stmc", init_params="",
+                    implementation="log")
+    m.startprob_ = np.array(case["startprob"])
+    m.transmat_ = np.array(case["transmat"])
+    m.means_ = np.array(case["means"])[:, None]
+    m.covars_ = np.array(case["variances"])[:, None]
+    m.fit(X, lengths)
+    # Sort states by mean (pulse_ml's convention) and permute everything accordingly.
+    order = np.argsort(m.means_[:, 0], kind="stable")
+    m.startprob_ = m.startprob_[order]
+    m.transmat_ = m.transmat_[np.ix_(order, order)]
+    m.means_ = m.means_[order]
+    m.covars_ = m._covars_[order]  # (k, 1) diagonal variances
+    return m
+
+
 def main():
     x, ts = series()
+    x2, _ = series(SRC2)
     cases = []
     for case in CASES:
         k = len(case["means"])
-        m = GaussianHMM(n_components=k, covariance_type="diag", n_iter=N_ITER, tol=TOL,
-                        covars_prior=COVARS_PRIOR, covars_weight=1, params="stmc", init_params="",
-                        implementation="log")
-        m.startprob_ = np.array(case["startprob"])
-        m.transmat_ = np.array(case["transmat"])
-        m.means_ = np.array(case["means"])[:, None]
-        m.covars_ = np.array(case["variances"])[:, None]
         X = x[:, None]
-        m.fit(X)
-        # Sort states by mean (pulse_ml's convention) and permute everything accordingly.
-        order = np.argsort(m.means_[:, 0], kind="stable")
-        inv = np.empty(k, dtype=int)
-        inv[order] = np.arange(k)
-        m.startprob_ = m.startprob_[order]
-        m.transmat_ = m.transmat_[np.ix_(order, order)]
-        m.means_ = m.means_[order]
-        m.covars_ = m._covars_[order]  # (k, 1) diagonal variances
+        m = fit_case(case, X)  # states sorted by mean (pulse_ml's convention)
         logprob, path = m.decode(X, algorithm="viterbi")
         cases.append({
             "name": case["name"],
@@ -131,6 +139,25 @@ def main():
         })
         print(f"{case['name']}: {m.monitor_.iter} iterations, score {m.score(X):.6f}, "
               f"means {m.means_[:, 0]}, state counts {np.bincount(path, minlength=k)}")
+    multi_case = CASES[0]
+    X = np.concatenate([x, x2])[:, None]
+    mm = fit_case(multi_case, X, [len(x), len(x2)])
+    multi = {
+        "name": "2 states, BTCUSDT + ETHUSDT",
+        "x2": x2.tolist(),
+        "init": {k2: multi_case[k2] for k2 in ("startprob", "transmat", "means", "variances")},
+        "iterations": int(mm.monitor_.iter),
+        "converged": bool(mm.monitor_.converged),
+        "last_history": [float(v) for v in mm.monitor_.history],
+        "fitted": {
+            "startprob": mm.startprob_.tolist(),
+            "transmat": mm.transmat_.ravel().tolist(),
+            "means": mm.means_[:, 0].tolist(),
+            "variances": mm._covars_[:, 0].tolist(),
+        },
+        "score": float(mm.score(X, [len(x), len(x2)])),
+    }
+    print(f"multi: {mm.monitor_.iter} iterations, score {multi['score']:.6f}, means {mm.means_[:, 0]}")
     doc = {
         "comment": "hmmlearn GaussianHMM reference for crates/ml/tests/hmm_reference.rs; "
                    "made by scripts/reference/make_hmm_fixture.py",
@@ -146,6 +173,7 @@ def main():
         "first_ts": int(ts[0]),
         "x": x.tolist(),
         "cases": cases,
+        "multi": multi,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

@@ -25,7 +25,10 @@
 //!   improved on the previous one by less than `tol`, or after `max_iter` iterations
 //!   (`hmmlearn`'s `ConvergenceMonitor`).
 //!
-//! Checked against `hmmlearn` 0.3.3 on BTCUSDT 15-minute absolute log returns:
+//! [`fit_sequences`] fits one model to several independent sequences (statistics summed, each
+//! sequence starting from `π`), as `hmmlearn`'s `fit(X, lengths)`.
+//!
+//! Checked against `hmmlearn` 0.3.3 on BTCUSDT (and ETHUSDT) 15-minute absolute log returns:
 //! `scripts/reference/make_hmm_fixture.py` and `crates/ml/tests/hmm_reference.rs`.
 
 use crate::MlError;
@@ -336,29 +339,27 @@ impl GaussianHmm {
         }
     }
 
-    /// One EM iteration: returns the updated model and the log-likelihood of `self` on `x`.
-    fn em_step(&self, x: &[f64], cfg: &FitConfig) -> Result<(GaussianHmm, f64), MlError> {
+    /// E-step on one sequence: adds its sufficient statistics to `st`.
+    fn accumulate(&self, x: &[f64], st: &mut Stats) -> Result<(), MlError> {
         let k = self.n_states();
         let n = x.len();
         let fwd = self.forward(x)?;
         // Backward: beta_hat[t] such that gamma_t = alpha_hat_t · beta_hat_t.
         let mut beta = vec![1.0; k];
         let mut beta_prev = vec![0.0; k];
-        let mut post = vec![0.0; k];
-        let mut obs = vec![0.0; k];
-        let mut trans = vec![0.0; k * k];
-        let mut start = vec![0.0; k];
         let mut gammas = vec![0.0; n * k];
         for t in (0..n).rev() {
             let a = &fwd.alpha[t * k..(t + 1) * k];
             for i in 0..k {
                 let g = a[i] * beta[i];
                 gammas[t * k + i] = g;
-                post[i] += g;
-                obs[i] += g * x[t];
+                st.post[i] += g;
+                st.obs[i] += g * x[t];
             }
             if t == 0 {
-                start.copy_from_slice(&gammas[..k]);
+                for (s, g) in st.start.iter_mut().zip(&gammas[..k]) {
+                    *s += g;
+                }
                 break;
             }
             // ξ_{t-1}(i, j) = alpha_hat_{t-1}(i) A_ij b_t(j) beta_hat_t(j) / c_t.
@@ -369,38 +370,67 @@ impl GaussianHmm {
                 let mut s = 0.0;
                 for j in 0..k {
                     let w = self.transmat[i * k + j] * d[j] * beta[j] / c;
-                    trans[i * k + j] += a_prev[i] * w;
+                    st.trans[i * k + j] += a_prev[i] * w;
                     s += w;
                 }
                 *bp = s;
             }
             std::mem::swap(&mut beta, &mut beta_prev);
         }
+        st.gammas.push(gammas);
+        st.log_likelihood += fwd.log_likelihood;
+        Ok(())
+    }
+
+    /// One EM iteration over all sequences: the updated model and the summed log-likelihood of
+    /// `self`.
+    fn em_step(&self, xs: &[&[f64]], cfg: &FitConfig) -> Result<(GaussianHmm, f64), MlError> {
+        let k = self.n_states();
+        let mut st = Stats {
+            start: vec![0.0; k],
+            trans: vec![0.0; k * k],
+            post: vec![0.0; k],
+            obs: vec![0.0; k],
+            gammas: Vec::with_capacity(xs.len()),
+            log_likelihood: 0.0,
+        };
+        for x in xs {
+            self.accumulate(x, &mut st)?;
+        }
         let mut means = self.means.clone();
         let mut variances = self.variances.clone();
         for i in 0..k {
-            if post[i] > 0.0 {
-                means[i] = obs[i] / post[i];
+            if st.post[i] > 0.0 {
+                means[i] = st.obs[i] / st.post[i];
                 let m = means[i];
-                let ss: f64 = (0..n)
-                    .map(|t| {
-                        let d = x[t] - m;
-                        gammas[t * k + i] * d * d
+                let ss: f64 = xs
+                    .iter()
+                    .zip(&st.gammas)
+                    .map(|(x, g)| {
+                        x.iter()
+                            .enumerate()
+                            .map(|(t, &v)| {
+                                let d = v - m;
+                                g[t * k + i] * d * d
+                            })
+                            .sum::<f64>()
                     })
                     .sum();
-                let v = (cfg.var_prior + ss) / post[i].max(1e-5);
+                let v = (cfg.var_prior + ss) / st.post[i].max(1e-5);
                 if v > 0.0 && v.is_finite() {
                     variances[i] = v;
                 }
             }
         }
-        let mut startprob: Vec<f64> = start
+        let mut startprob: Vec<f64> = st
+            .start
             .iter()
             .zip(&self.startprob)
             .map(|(&s, &p)| if p == 0.0 { 0.0 } else { s.max(0.0) })
             .collect();
         normalise(&mut startprob);
-        let mut transmat: Vec<f64> = trans
+        let mut transmat: Vec<f64> = st
+            .trans
             .iter()
             .zip(&self.transmat)
             .map(|(&s, &p)| if p == 0.0 { 0.0 } else { s.max(0.0) })
@@ -415,9 +445,20 @@ impl GaussianHmm {
                 means,
                 variances,
             },
-            fwd.log_likelihood,
+            st.log_likelihood,
         ))
     }
+}
+
+/// Sufficient statistics of one E-step (summed over sequences).
+struct Stats {
+    start: Vec<f64>,
+    trans: Vec<f64>,
+    post: Vec<f64>,
+    obs: Vec<f64>,
+    /// Posterior state probabilities per sequence, `n × k` each (for the variance pass).
+    gammas: Vec<Vec<f64>>,
+    log_likelihood: f64,
 }
 
 fn argmax(v: &[f64]) -> usize {
@@ -437,7 +478,23 @@ pub fn fit(
     init: &GaussianHmm,
     cfg: &FitConfig,
 ) -> Result<(GaussianHmm, FitReport), MlError> {
-    check_series(x)?;
+    fit_sequences(&[x], init, cfg)
+}
+
+/// Baum-Welch fit of one model to several independent sequences (e.g. the same series of several
+/// symbols): statistics are summed over sequences, each starting from `π` (`hmmlearn`'s `fit(X,
+/// lengths)`); the log-likelihood is the sum over sequences. States sorted by mean.
+pub fn fit_sequences(
+    xs: &[&[f64]],
+    init: &GaussianHmm,
+    cfg: &FitConfig,
+) -> Result<(GaussianHmm, FitReport), MlError> {
+    if xs.is_empty() {
+        return Err(MlError::Invalid("hmm: no sequence to fit".into()));
+    }
+    for x in xs {
+        check_series(x)?;
+    }
     if cfg.max_iter == 0
         || !cfg.tol.is_finite()
         || !cfg.var_prior.is_finite()
@@ -451,7 +508,7 @@ pub fn fit(
     let mut history = Vec::new();
     let mut converged = false;
     for _ in 0..cfg.max_iter {
-        let (next, ll) = model.em_step(x, cfg)?;
+        let (next, ll) = model.em_step(xs, cfg)?;
         model = next;
         history.push(ll);
         if let [.., a, b] = history[..]

@@ -3,7 +3,8 @@
 //! absolute log returns: `scripts/reference/make_hmm_fixture.py` wrote the fixture from the same
 //! shared file and the same initial parameters. Required: same EM iteration count, parameters to
 //! 1e-6 relative (probabilities 1e-9 absolute), log-likelihood and Viterbi log-probability to
-//! 1e-6 (absolute, nats), identical Viterbi path, filtered probabilities to 1e-7 absolute.
+//! 1e-6 (absolute, nats), identical Viterbi path, filtered probabilities to 1e-7 absolute; and one
+//! model fitted to two sequences (BTCUSDT and ETHUSDT) against hmmlearn's `fit(X, lengths)`.
 
 mod common;
 
@@ -27,8 +28,8 @@ fn floats(v: &Value) -> Vec<f64> {
 }
 
 /// The fixture's series rebuilt from the shared minute bars.
-fn series(days: i64) -> Vec<f64> {
-    let bars = common::minute_bars("BTCUSDT");
+fn series(symbol: &str, days: i64) -> Vec<f64> {
+    let bars = common::minute_bars(symbol);
     let start = bars[0].ts.as_second();
     let closes: Vec<f64> = bars
         .iter()
@@ -72,7 +73,12 @@ fn matches_hmmlearn_on_btcusdt_15m_abs_returns() {
     // `diff(log(c))` vs `ln(c1 / c0)`: last-bits differences); both fits then use the fixture's
     // numbers so that only the implementations differ.
     let x = floats(&fx["x"]);
-    assert_abs("x", &series(fx["days"].as_i64().unwrap()), &x, 1e-12);
+    assert_abs(
+        "x",
+        &series("BTCUSDT", fx["days"].as_i64().unwrap()),
+        &x,
+        1e-12,
+    );
     let cfg = FitConfig {
         max_iter: fx["n_iter"].as_u64().unwrap() as usize,
         tol: fx["tol"].as_f64().unwrap(),
@@ -174,4 +180,65 @@ fn matches_hmmlearn_on_btcusdt_15m_abs_returns() {
             1e-7,
         );
     }
+}
+
+#[test]
+fn multi_sequence_fit_matches_hmmlearn_lengths() {
+    let fx = fixture();
+    let days = fx["days"].as_i64().unwrap();
+    let x = floats(&fx["x"]);
+    let mc = &fx["multi"];
+    let x2 = floats(&mc["x2"]);
+    assert_abs("x2", &series("ETHUSDT", days), &x2, 1e-12);
+    let cfg = FitConfig {
+        max_iter: fx["n_iter"].as_u64().unwrap() as usize,
+        tol: fx["tol"].as_f64().unwrap(),
+        var_prior: fx["covars_prior"].as_f64().unwrap(),
+    };
+    let init = &mc["init"];
+    let transmat: Vec<f64> = init["transmat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(floats)
+        .collect();
+    let init = GaussianHmm::try_new(
+        floats(&init["startprob"]),
+        transmat,
+        floats(&init["means"]),
+        floats(&init["variances"]),
+    )
+    .unwrap();
+    let (model, report) = hmm::fit_sequences(&[&x, &x2], &init, &cfg).unwrap();
+    assert_eq!(report.iterations as u64, mc["iterations"].as_u64().unwrap());
+    let f = &mc["fitted"];
+    assert_rel("multi means", &model.means, &floats(&f["means"]), 1e-6);
+    assert_rel(
+        "multi variances",
+        &model.variances,
+        &floats(&f["variances"]),
+        1e-6,
+    );
+    assert_abs(
+        "multi transmat",
+        &model.transmat,
+        &floats(&f["transmat"]),
+        1e-9,
+    );
+    assert_abs(
+        "multi startprob",
+        &model.startprob,
+        &floats(&f["startprob"]),
+        1e-9,
+    );
+    let ll = model.log_likelihood(&x).unwrap() + model.log_likelihood(&x2).unwrap();
+    let score = mc["score"].as_f64().unwrap();
+    assert!(
+        (ll - score).abs() <= 1e-6,
+        "multi: ll {ll} vs score {score}"
+    );
+    // One sequence is not the same as the two concatenated (each restarts from π).
+    let joined: Vec<f64> = x.iter().chain(&x2).copied().collect();
+    let (single, _) = hmm::fit(&joined, &init, &cfg).unwrap();
+    assert_ne!(single, model);
 }
