@@ -1,7 +1,7 @@
 // Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
 // log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
 // run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
-// sent back to the login page; edit the risk settings (a refused value, a stored one, reset). Screenshots go to ARTIFACTS for a person to look at.
+// sent back to the login page; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset). Screenshots go to ARTIFACTS for a person to look at.
 //
 // Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
 const { chromium } = require('playwright-core');
@@ -121,6 +121,23 @@ function check(cond, what) {
     await page.waitForSelector('#risk-toml');
     await page.goto(`${base}/risk`);
     check((await page.textContent('#risk-toml')).includes('max_position = 0.25'), 'the risk page stores a limit');
+    // A value set outside the slider's range (25 %) is kept by the slider (not clamped).
+    check((await page.inputValue('input[name="limits.max_position"]')) === '0.25', 'the slider keeps a value beyond its range');
+    // Move the sliders (max position 15 %, drawdown stop 8 %), save, reload: persisted.
+    for (const [key, value] of [['limits.max_position', '0.15'], ['limits.max_drawdown', '0.08']]) {
+      await page.$eval(`input.slider[data-for="${key}"]`, (el, v) => {
+        el.value = v;
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, value);
+      check((await page.inputValue(`input[name="${key}"]`)) === value, `the ${key} slider moves its field`);
+    }
+    check((await page.textContent('output[data-for="limits.max_position"]')).trim() === '15.0 %', 'the slider shows its percentage');
+    await page.click('#save');
+    await page.waitForSelector('#risk-toml');
+    await page.reload();
+    const toml = await page.textContent('#risk-toml');
+    check(toml.includes('max_position = 0.15') && toml.includes('max_drawdown = 0.08'), 'the moved sliders are persisted after a reload');
+    check((await page.inputValue('input.slider[data-for="limits.max_position"]')) === '0.15', 'the slider shows the stored value after a reload');
     await page.screenshot({ path: path.join(artifacts, 'risk.png'), fullPage: true });
     await page.click('form[action="/risk/reset"] button');
     await page.waitForSelector('#risk-toml');

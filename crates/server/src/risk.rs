@@ -236,6 +236,37 @@ fn input(f: &Fields, error: Option<&FieldError>, key: &str, size: usize) -> Stri
     out
 }
 
+/// The sliders of the limits people move most (SPEC §4: max position 5–20 %; the drawdown stop),
+/// as (setting, lowest, highest, step), fractions of equity.
+const SLIDERS: [(&str, f64, f64, f64); 2] = [
+    ("limits.max_position", 0.05, 0.20, 0.005),
+    ("limits.max_drawdown", 0.01, 0.30, 0.005),
+];
+
+/// A range slider for `key` (when it has one) that moves the number field it sits beside: the
+/// number field stays the form's value, so a value outside the slider's range (set with
+/// `pulse risk set`) is never clamped by a save.
+fn slider(f: &Fields, key: &str) -> String {
+    let Some((_, lo, hi, step)) = SLIDERS.iter().find(|(k, ..)| *k == key) else {
+        return String::new();
+    };
+    let value: f64 = text(f, key).parse().unwrap_or(*lo);
+    format!(
+        " <input type=\"range\" class=\"slider\" data-for=\"{}\" min=\"{lo}\" max=\"{hi}\" step=\"{step}\" value=\"{}\" aria-label=\"{}\"> <output data-for=\"{}\">{:.1} %</output>",
+        html(key),
+        value.clamp(*lo, *hi),
+        html(key),
+        html(key),
+        value * 100.0
+    )
+}
+
+/// Keeps each slider and its number field in step (the number field is what the form sends).
+const SLIDER_SCRIPT: &str = "<script>document.querySelectorAll('input.slider').forEach(function(s){\
+var n=document.querySelector('input[name=\"'+s.dataset.for+'\"]');var o=document.querySelector('output[data-for=\"'+s.dataset.for+'\"]');\
+s.addEventListener('input',function(){n.value=s.value;o.textContent=(100*Number(s.value)).toFixed(1)+' %'});\
+n.addEventListener('input',function(){var v=Number(n.value);if(isFinite(v)){s.value=v;o.textContent=(100*v).toFixed(1)+' %'}})});</script>";
+
 fn checkbox(f: &Fields, error: Option<&FieldError>, key: &str) -> String {
     format!(
         "<input type=\"checkbox\" name=\"{}\" value=\"on\"{}>{}",
@@ -335,9 +366,10 @@ fn render(
         let key = format!("limits.{name}");
         let _ = write!(
             body,
-            "<tr><td>{label} <code>{name}</code></td><td>{} <label>{} off</label></td></tr>",
+            "<tr><td>{label} <code>{name}</code></td><td>{} <label>{} off</label>{}</td></tr>",
             input(f, error, &key, 6),
-            checkbox(f, error, &format!("{key}.off"))
+            checkbox(f, error, &format!("{key}.off")),
+            slider(f, &key)
         );
     }
     let _ = write!(
@@ -360,7 +392,7 @@ fn render(
     let _ = write!(
         body,
         "<form method=\"post\" action=\"/risk/reset\">{h}<button>Reset to defaults</button></form></section>\
-<section><h2>As TOML</h2><p class=\"muted\">What <code>pulse risk show</code> prints and <code>pulse risk set FILE</code> reads.</p><pre id=\"risk-toml\">{}</pre></section>",
+<section><h2>As TOML</h2><p class=\"muted\">What <code>pulse risk show</code> prints and <code>pulse risk set FILE</code> reads.</p><pre id=\"risk-toml\">{}</pre></section>{SLIDER_SCRIPT}",
         html(&s.toml)
     );
     crate::pages::page("Risk", csrf, &body)

@@ -107,8 +107,8 @@ fn urlencoded(fields: &[(String, String)]) -> String {
         .join("&")
 }
 
-/// What a browser posts for the page's form `action`: every input's name and value, a checkbox
-/// only when checked.
+/// What a browser posts for the page's form `action`: every named input's name and value, a
+/// checkbox only when checked.
 fn form_fields(page: &str, action: &str) -> Vec<(String, String)> {
     let start = page
         .find(&format!("action=\"{action}\""))
@@ -123,7 +123,10 @@ fn form_fields(page: &str, action: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for piece in form.split("<input").skip(1) {
         let tag = &piece[..piece.find('>').unwrap()];
-        let name = attr(tag, "name").unwrap();
+        // An input without a name (the sliders) is not sent, as in a browser.
+        let Some(name) = attr(tag, "name") else {
+            continue;
+        };
         let value = attr(tag, "value").unwrap_or_default();
         if attr(tag, "type").as_deref() == Some("checkbox") && !tag.contains(" checked") {
             continue;
