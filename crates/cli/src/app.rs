@@ -2,10 +2,9 @@
 
 use crate::cli::Cli;
 use crate::config::Config;
+use crate::store::{AnyStore, Location};
 use anyhow::Context;
 use pulse_core::ports::Store;
-use std::path::PathBuf;
-use store_sqlite::SqliteStore;
 
 /// A usage error detected after parsing (exit code 2), e.g. an unknown symbol spelling.
 #[derive(Debug)]
@@ -32,7 +31,7 @@ pub struct App {
     pub json: bool,
     /// `-q`: no progress bars or chatter.
     pub quiet: bool,
-    db: Option<PathBuf>,
+    db: Option<Location>,
 }
 
 impl App {
@@ -43,36 +42,53 @@ impl App {
             config,
             json: cli.json,
             quiet: cli.quiet,
-            db: cli.db.clone(),
+            db: cli
+                .db
+                .as_ref()
+                .map(|p| Location::parse(&p.to_string_lossy())),
         })
     }
 
-    /// The database path: --db / PULSE_DB, else `[store] path`, else the default location.
-    /// The flag says whether it is the default location (which seeds itself when empty).
-    pub fn db_path(&self) -> anyhow::Result<(PathBuf, bool)> {
-        if let Some(p) = &self.db {
-            return Ok((p.clone(), false));
+    /// Where the store is: --db / PULSE_DB (a file, `sqlite:PATH` or `postgres://…`), else
+    /// `[store] url`, else `[store] path`, else the default file. The flag says whether it is the
+    /// default location (which seeds itself when empty).
+    pub fn db_location(&self) -> anyhow::Result<(Location, bool)> {
+        if let Some(l) = &self.db {
+            return Ok((l.clone(), false));
+        }
+        if let Some(url) = &self.config.store.url {
+            return Ok((Location::parse(url), false));
         }
         if let Some(p) = &self.config.store.path {
-            return Ok((p.clone(), false));
+            return Ok((Location::Sqlite(p.clone()), false));
         }
         let dir = dirs::data_dir()
             .context("cannot find a data directory (set HOME or XDG_DATA_HOME, or pass --db)")?;
-        Ok((dir.join("pulse").join("pulse.db"), true))
+        Ok((Location::Sqlite(dir.join("pulse").join("pulse.db")), true))
+    }
+
+    /// Opens the store without seeding it.
+    pub async fn open_store(&self) -> anyhow::Result<AnyStore> {
+        let (location, _) = self.db_location()?;
+        location
+            .open()
+            .await
+            .with_context(|| format!("cannot open database {}", location.describe()))
     }
 
     /// Opens the store; an empty database at the default location is seeded with the bundled
     /// sample data first (so that a fresh machine with no network has data to work on).
-    pub async fn store(&self) -> anyhow::Result<SqliteStore> {
-        let (path, is_default) = self.db_path()?;
-        let store = SqliteStore::open(&path)
+    pub async fn store(&self) -> anyhow::Result<AnyStore> {
+        let (location, is_default) = self.db_location()?;
+        let store = location
+            .open()
             .await
-            .with_context(|| format!("cannot open database {}", path.display()))?;
+            .with_context(|| format!("cannot open database {}", location.describe()))?;
         if is_default && store.series().await?.is_empty() {
             if !self.quiet && !self.json {
                 eprintln!(
                     "First run: seeding {} with the bundled sample data…",
-                    path.display()
+                    location.describe()
                 );
             }
             crate::commands::data::seed(&store).await?;

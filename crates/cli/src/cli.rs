@@ -7,9 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "pulse", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// SQLite database file (default: $XDG_DATA_HOME/pulse/pulse.db, seeded with the bundled
-    /// sample data on first use).
-    #[arg(long, global = true, env = "PULSE_DB", value_name = "PATH")]
+    /// The store: a SQLite database file (default: $XDG_DATA_HOME/pulse/pulse.db, seeded with
+    /// the bundled sample data on first use), `sqlite:PATH`, or a PostgreSQL database
+    /// `postgres://user:password@host:port/database` (its password is never printed).
+    #[arg(long, global = true, env = "PULSE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Configuration file (TOML; default: $XDG_CONFIG_HOME/pulse/config.toml if it exists).
     #[arg(long, global = true, env = "PULSE_CONFIG", value_name = "PATH")]
@@ -796,6 +797,21 @@ pub enum DataCommand {
     /// List the stored sectors (symbol, sector, industry, market cap, source) and the stored
     /// tradable symbols that have none (each counts as its own sector).
     Sectors,
+    /// Copy a SQLite store into an empty PostgreSQL store, in one transaction
+    /// (`--from sqlite:PATH --to postgres://user@host:port/database`).
+    Migrate(MigrateArgs),
+}
+
+/// `pulse data migrate`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite store to copy: `sqlite:PATH` (or a path).
+    #[arg(long, value_name = "sqlite:PATH")]
+    pub from: String,
+    /// The PostgreSQL store to fill (must be empty; migrated first):
+    /// `postgres://user:password@host:port/database` (its password is never printed).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// `pulse data import-sectors`

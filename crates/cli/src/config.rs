@@ -32,8 +32,11 @@ pub struct CacheConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// SQLite file (overridden by --db / PULSE_DB).
+    /// SQLite file (overridden by --db / PULSE_DB and by `url`).
     pub path: Option<PathBuf>,
+    /// The store as a URL: `postgres://user:password@host:port/database` for PostgreSQL, or
+    /// `sqlite:PATH` (overridden by --db / PULSE_DB). A password in it is never printed.
+    pub url: Option<String>,
 }
 
 /// `[yahoo]` / `[alphavantage]`

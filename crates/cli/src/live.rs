@@ -1,16 +1,16 @@
 //! The live brokers the binary can build (Alpaca, KIS) as one [`Broker`] for the use cases:
 //! the composition root picks the adapter a runner was started with; every call delegates.
 
+use crate::store::AnyStore;
 use broker_alpaca::{AlpacaBroker, AlpacaConfig, AlpacaEndpoint};
 use pulse_app::trade::{BrokerChoice, TradeMode};
 use pulse_broker_kis::{KisBroker, KisConfig, KisMode, StoreOrderJournal, StoreTokenCache};
 use pulse_core::{CashBalance, ClientOrderId, Fill, OrderRequest, Portfolio};
 use pulse_execution::{Broker, OrderStatus, RiskApproved};
 use std::sync::Arc;
-use store_sqlite::SqliteStore;
 
 /// The KIS adapter with its token cache and order journal in the product's store.
-pub type Kis = KisBroker<StoreTokenCache<SqliteStore>, StoreOrderJournal<SqliteStore>>;
+pub type Kis = KisBroker<StoreTokenCache<AnyStore>, StoreOrderJournal<AnyStore>>;
 
 /// A live broker.
 pub enum LiveBroker {
@@ -37,7 +37,7 @@ pub enum LiveBrokerError {
 pub fn live_broker(
     choice: BrokerChoice,
     mode: TradeMode,
-    store: &SqliteStore,
+    store: &AnyStore,
 ) -> anyhow::Result<Option<LiveBroker>> {
     match choice {
         BrokerChoice::Paper => Ok(None),

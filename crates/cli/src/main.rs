@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod live;
 mod output;
+mod store;
 
 use clap::Parser;
 use std::process::ExitCode;

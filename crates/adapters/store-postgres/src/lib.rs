@@ -99,7 +99,8 @@ pub struct ImportLogEntry {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    options: PgConnectOptions,
+    /// For the lock connections (shared: a clone of the store stays small).
+    options: std::sync::Arc<PgConnectOptions>,
     target: String,
 }
 
@@ -179,7 +180,7 @@ impl PostgresStore {
         }
         Ok(PostgresStore {
             pool,
-            options,
+            options: std::sync::Arc::new(options),
             target,
         })
     }

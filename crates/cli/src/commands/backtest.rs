@@ -482,7 +482,7 @@ pub async fn simulate(app: &App, args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 /// `pulse runs show ID`
-async fn show_run(app: &App, store: &store_sqlite::SqliteStore, id: i64) -> anyhow::Result<()> {
+async fn show_run(app: &App, store: &crate::store::AnyStore, id: i64) -> anyhow::Result<()> {
     let d = pulse_app::runs::show_run(store, id).await?;
     if app.json {
         return print_json(&d);

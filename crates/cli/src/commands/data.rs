@@ -9,12 +9,10 @@ use crate::cli::{
 use crate::commands::data_io::{self, Console, ExportDir, format_ts};
 use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
 use crate::output::{outln, print_json, print_table};
-use anyhow::Context;
 use pulse_app::data::{self as uc, CheckOutcome, ImportOutcome};
 use pulse_core::Timeframe;
 use pulse_core::ports::Store;
 use serde::Serialize;
-use store_sqlite::SqliteStore;
 
 /// Runs one `pulse data` subcommand.
 pub async fn run(app: &App, cmd: DataCommand) -> anyhow::Result<()> {
@@ -27,10 +25,7 @@ pub async fn run(app: &App, cmd: DataCommand) -> anyhow::Result<()> {
         DataCommand::Export(args) => export(app, args).await,
         DataCommand::Resample(args) => resample(app, args).await,
         DataCommand::Seed => {
-            let (path, _) = app.db_path()?;
-            let store = SqliteStore::open(&path)
-                .await
-                .with_context(|| format!("cannot open database {}", path.display()))?;
+            let store = app.open_store().await?;
             let outcome = uc::seed(&store, data_io::bundle_batches()?).await?;
             let sectors = uc::import_sectors(&store, &data_io::bundle_sectors()?).await?;
             if app.json {
@@ -44,6 +39,9 @@ pub async fn run(app: &App, cmd: DataCommand) -> anyhow::Result<()> {
         }
         DataCommand::ImportSectors(args) => import_sectors(app, args).await,
         DataCommand::Sectors => sectors(app).await,
+        DataCommand::Migrate(args) => {
+            crate::commands::data_migrate::migrate(app, &args.from, &args.to).await
+        }
     }
 }
 

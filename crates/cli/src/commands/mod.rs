@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod collect;
 pub mod data;
 pub mod data_io;
+pub mod data_migrate;
 pub mod portfolio;
 pub mod rebalance;
 pub mod risk;
