@@ -16,6 +16,8 @@
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
+//! - [`prompt`]: the macro-prompt editor: the LLM prompt's versions, a run against a chat model
+//!   with its answer parsed and checked as a rebalancer signal, and its submission.
 //! - [`quotes`]: live quotes: one poll of a symbol list or the top-N by volume into a quote
 //!   cache (Redis or in-process) with a time to live, the in-process cache, and a quote source
 //!   replaying stored bars by the clock.
@@ -41,6 +43,7 @@ pub mod export;
 pub mod input;
 pub mod market;
 pub mod portfolio;
+pub mod prompt;
 pub mod quotes;
 pub mod rebalance;
 pub mod risk;

@@ -442,6 +442,20 @@ pub trait Notifier {
     fn notify(&self, alert: &AlertRecord) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
+/// A chat model (an OpenAI-compatible chat-completions endpoint): the macro-prompt editor sends
+/// the team's prompt and reads the MP/Sub-MP view it answers.
+pub trait ChatModel {
+    /// The adapter's error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The model's answer to `system` (instructions) and `user` (the prompt), as text.
+    fn complete(
+        &self,
+        system: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
+}
+
 /// A source of live quotes and order books (KIS, Alpaca, a replay of stored minute bars): the
 /// market-data port of trading, apart from the historical [`MarketData`].
 pub trait QuoteSource {

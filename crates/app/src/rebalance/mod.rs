@@ -687,14 +687,30 @@ pub fn read_signal_file(path: &std::path::Path) -> Result<Signal, AppError> {
 pub async fn signal<S: Store>(store: &S, signal: Signal) -> Result<Signal, AppError> {
     let _runner = runner_lock(store).await?;
     let (mut runtime, state) = require_runtime(store).await?;
-    let signal = signal.carried_over(runtime.observation.as_ref());
-    let rb = runtime.rebalancer()?;
-    validate_signal(&signal, &state.proposed_model(), rb.config())
-        .map_err(|e| AppError::Signal(format!("invalid signal: {e}")))?;
+    let signal = checked_signal(&runtime, &state, signal)?;
     runtime.observation = Some(signal.clone());
     let (ts, _) = now(store).await?;
     let entry = audit(ts, "rebalance", serde_json::json!({ "signal": signal }));
     save(store, &runtime, &state, &[entry]).await?;
+    Ok(signal)
+}
+
+/// The signal as [`signal`] would store it (what it omits carried over from the view observed so
+/// far), validated against the model the state machine will compare it with; nothing is stored.
+pub async fn check_signal<S: Store>(store: &S, signal: Signal) -> Result<Signal, AppError> {
+    let (runtime, state) = require_runtime(store).await?;
+    checked_signal(&runtime, &state, signal)
+}
+
+fn checked_signal(
+    runtime: &Runtime,
+    state: &RebalanceState,
+    signal: Signal,
+) -> Result<Signal, AppError> {
+    let signal = signal.carried_over(runtime.observation.as_ref());
+    let rb = runtime.rebalancer()?;
+    validate_signal(&signal, &state.proposed_model(), rb.config())
+        .map_err(|e| AppError::Signal(format!("invalid signal: {e}")))?;
     Ok(signal)
 }
 
