@@ -113,3 +113,58 @@ async fn errors_name_host_port_and_database_never_the_password() {
     );
     store.close().await;
 }
+
+/// Child half of the test below: takes the lock and waits to be killed (runs only when the
+/// parent sets `PULSE_LOCK_CHILD_URL`).
+#[tokio::test]
+#[ignore = "run by the_lock_of_a_killed_process_is_released"]
+async fn child_holds_the_lock_until_killed() {
+    let Ok(url) = std::env::var("PULSE_LOCK_CHILD_URL") else {
+        return;
+    };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let _guard = store.lock_exclusive("runner").await.unwrap();
+    println!("locked");
+    tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+}
+
+#[tokio::test]
+async fn the_lock_of_a_killed_process_is_released() {
+    use std::io::BufRead;
+    use std::time::Duration;
+    let db = TestDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_holds_the_lock_until_killed",
+            "--nocapture",
+        ])
+        .env("PULSE_LOCK_CHILD_URL", &db.url)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let locked = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.trim() == "locked")
+    })
+    .await
+    .unwrap();
+    assert!(locked, "the child never took the lock");
+    // Held by the other process: this one waits.
+    let waiting = tokio::time::timeout(Duration::from_millis(500), store.lock_exclusive("runner"));
+    assert!(waiting.await.is_err(), "the lock was taken twice");
+    // kill -9: the server ends the child's session and releases its lock.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let guard = tokio::time::timeout(Duration::from_secs(10), store.lock_exclusive("runner"))
+        .await
+        .expect("the lock of a killed process must be released")
+        .unwrap();
+    drop(guard);
+    store.close().await;
+}
