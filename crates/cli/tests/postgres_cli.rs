@@ -234,3 +234,82 @@ fn data_migrate_copies_a_sqlite_store_into_an_empty_postgresql_one() {
     let out = pulse_pg(&db, &["data", "migrate", "--from", &db.url, "--to", &from]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Orders, fills and account of `pulse trade status --json`.
+fn essence(status: &Value) -> Value {
+    let orders: Vec<Value> = status["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r["order"]["client_id"],
+                r["order"]["side"],
+                r["order"]["quantity"],
+                r["status"],
+                r["filled"]
+            ])
+        })
+        .collect();
+    serde_json::json!({"orders": orders, "fills": status["fills"], "account": status["account"]})
+}
+
+#[test]
+fn a_paper_runner_and_a_backtest_run_the_same_on_postgresql_and_sqlite() {
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("p.db");
+    let both = |args: &[&str]| -> (String, String) {
+        let pg = pulse_pg(&db, args);
+        let lite = pulse_db(&sqlite, args);
+        for (name, out) in [("PostgreSQL", &pg), ("SQLite", &lite)] {
+            assert!(
+                out.status.success(),
+                "{name}: pulse {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        (
+            String::from_utf8(pg.stdout).unwrap(),
+            String::from_utf8(lite.stdout).unwrap(),
+        )
+    };
+    both(&["-q", "data", "seed"]);
+    // The runner's steps: documents, the trading journal and the runner lock on each backend.
+    both(&["clock", "set", "2024-03-01T12:00:00Z"]);
+    both(&["trade", "run"]);
+    both(&["clock", "set", "2024-07-01T12:00:00Z"]);
+    let (pg, lite) = both(&["trade", "run"]);
+    assert!(pg.contains("FILL "), "{pg}");
+    assert_eq!(pg, lite);
+    let (pg, lite) = both(&["--json", "trade", "status"]);
+    let (pg, lite): (Value, Value) = (
+        serde_json::from_str(&pg).unwrap(),
+        serde_json::from_str(&lite).unwrap(),
+    );
+    assert!(!pg["fills"].as_array().unwrap().is_empty());
+    assert_eq!(essence(&pg), essence(&lite));
+
+    // A backtest records the same run.
+    let (pg, lite) = both(&["--json", "backtest", "--no-report"]);
+    let (pg, lite): (Value, Value) = (
+        serde_json::from_str(&pg).unwrap(),
+        serde_json::from_str(&lite).unwrap(),
+    );
+    assert!(
+        pg["strategies"].as_array().is_some_and(|s| !s.is_empty()),
+        "{pg}"
+    );
+    assert_eq!(pg["strategies"], lite["strategies"]);
+    assert_eq!(pg["equity"], lite["equity"]);
+    let (pg, lite) = both(&["--json", "runs"]);
+    let (pg, lite): (Value, Value) = (
+        serde_json::from_str(&pg).unwrap(),
+        serde_json::from_str(&lite).unwrap(),
+    );
+    assert_eq!(pg.as_array().unwrap().len(), 1);
+    assert!(pg[0]["metrics_json"].is_string(), "{pg}");
+    assert_eq!(pg[0]["metrics_json"], lite[0]["metrics_json"]);
+    assert_eq!(pg[0]["alerts"], lite[0]["alerts"]);
+    assert_eq!(pg[0]["kind"], "backtest");
+}
