@@ -17,12 +17,14 @@
 mod backtests;
 mod pages;
 mod portfolio;
+mod prompt;
 mod quotes;
 mod risk;
 mod setup;
 mod trade;
 mod upload;
 
+pub use prompt::ChatFn;
 pub use quotes::{QuoteReader, QuotesView};
 pub use upload::{CsvParser, MAX_UPLOAD_BYTES};
 mod sweeps;
@@ -65,6 +67,8 @@ pub struct Dashboard<S> {
     quotes: Option<QuoteReader>,
     /// Symbols the overview's live quotes show (and the quote API's default).
     quote_symbols: Vec<pulse_core::Symbol>,
+    /// The chat model the macro-prompt editor runs against; none: not configured.
+    chat: Option<ChatFn>,
 }
 
 struct Session {
@@ -94,7 +98,14 @@ impl<S> Dashboard<S> {
             csv_parser: None,
             quotes: None,
             quote_symbols: Vec::new(),
+            chat: None,
         }
+    }
+
+    /// The same with the macro-prompt editor running prompts through `chat`.
+    pub fn with_chat(mut self, chat: ChatFn) -> Self {
+        self.chat = Some(chat);
+        self
     }
 
     /// The same with live quotes read through `reader`, the overview showing `symbols`.
@@ -258,6 +269,16 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/api/trade/{name}/{action}", post(trade::action_api::<S>))
         .route("/data", get(data_page::<S>))
         .route("/api/data", get(api_data::<S>))
+        .route("/prompt", get(prompt::page::<S>))
+        .route("/prompt/save", post(prompt::save_form::<S>))
+        .route("/prompt/run", post(prompt::run_form::<S>))
+        .route("/prompt/submit", post(prompt::submit_form::<S>))
+        .route(
+            "/api/prompt",
+            get(prompt::get_api::<S>).put(prompt::put_api::<S>),
+        )
+        .route("/api/prompt/run", post(prompt::run_api::<S>))
+        .route("/api/prompt/submit", post(prompt::submit_api::<S>))
         .route("/api/quotes", get(quotes::api::<S>))
         .route("/api/quotes/stream", get(quotes::stream::<S>))
         .route("/api/openapi.json", get(openapi))

@@ -28,7 +28,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/prompt\">Prompt</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -442,6 +442,17 @@ pub const OPENAPI: &str = r##"{
         "responses": {"200": {"description": "{stored: true, config, toml}"}, "400": {"description": "A setting is refused (named in `field` as in the TOML, e.g. limits.max_position); nothing stored"}}},
       "delete": {"summary": "Forget the stored risk settings: the defaults apply",
         "responses": {"200": {"description": "{stored: false, config, toml}"}}}},
+    "/api/prompt": {
+      "get": {"summary": "Every saved version of the macro prompt, oldest first", "responses": {"200": {"description": "[{version, saved_at, text}]"}}},
+      "put": {"summary": "Save the macro prompt as a new version (an unchanged text keeps its version)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "{version, saved_at, text}"}, "400": {"description": "Empty or too long (field `prompt`)"}}}},
+    "/api/prompt/run": {"post": {"summary": "Run a version (the latest without one) against the chat model; the answer raw, the JSON found in it, and the signal it makes or why it is not one (nothing stored)",
+      "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"version": {"type": "integer"}}}}}},
+      "responses": {"200": {"description": "{version, raw, json, signal, errors}"}, "404": {"description": "No such version"}, "502": {"description": "The chat model failed"}, "503": {"description": "No chat model configured"}}}},
+    "/api/prompt/submit": {"post": {"summary": "Submit a signal (a run's `signal`) as the day's MP/Sub-MP view, validated as `pulse rebalance signal` does",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["signal"], "properties": {"signal": {"type": "object"}}}}}},
+      "responses": {"200": {"description": "The signal as stored"}, "400": {"description": "Not a valid signal (field `signal`)"}}}},
     "/api/trade": {"get": {"summary": "Every trading runner: its meta (broker, mode, status, last bar), account, orders with status and fills",
       "responses": {"200": {"description": "[{meta, account, orders, fills}]"}}}},
     "/api/trade/{name}/{action}": {"post": {"summary": "start (a paper runner; warm-up to the clock), run (catch a paper runner up to the clock), stop (cancel working orders, stop deciding), resume, flatten (stop and sell every position)",
