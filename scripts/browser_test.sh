@@ -25,6 +25,7 @@ home="$(mktemp -d)"
 server_pid=""
 cleanup() {
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+    if [ -n "${llm_pid:-}" ]; then kill "$llm_pid" 2>/dev/null || true; fi
     rm -rf "$home"
 }
 trap cleanup EXIT
@@ -32,7 +33,30 @@ export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data"
 db="$home/pulse.db"
 "$pulse" -q --db "$db" data seed
 
-"$pulse" --db "$db" serve --bind 127.0.0.1:0 >"$home/serve.log" 2>&1 &
+# A loopback fake of an OpenAI-compatible chat endpoint for the macro-prompt editor: it answers
+# every chat completion with one MP/Sub-MP view.
+node -e '
+const http = require("http");
+const answer = "My view for today:\n```json\n{\"mp\": {\"stocks\": 0.3, \"bonds\": 0.7}, \"sub_mp\": {\"stocks\": [\"SPY\"], \"bonds\": [\"TLT\"]}}\n```";
+http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => { body += c; });
+  req.on("end", () => {
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: answer } }] }));
+  });
+}).listen(0, "127.0.0.1", function () { console.log("http://127.0.0.1:" + this.address().port + "/v1"); });
+' >"$home/llm.log" 2>&1 &
+llm_pid=$!
+for _ in $(seq 1 100); do
+    grep -q '^http' "$home/llm.log" && break
+    sleep 0.1
+done
+llm_base="$(head -1 "$home/llm.log")"
+
+PULSE_LLM_BASE_URL="$llm_base" PULSE_LLM_MODEL=fake-1 PULSE_LLM_API_KEY=sk-browser-test \
+    "$pulse" --db "$db" serve --bind 127.0.0.1:0 >"$home/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
     grep -q '^Serving' "$home/serve.log" && break

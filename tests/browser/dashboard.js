@@ -1,7 +1,7 @@
 // Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
 // log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
 // run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
-// sent back to the login page; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset). Screenshots go to ARTIFACTS for a person to look at.
+// sent back to the login page; run the macro prompt against a fake chat model and see its view pending; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset). Screenshots go to ARTIFACTS for a person to look at.
 //
 // Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
 const { chromium } = require('playwright-core');
@@ -67,6 +67,29 @@ function check(cond, what) {
     check(counts.join(',') === '1,2', `time travel moves the pending counter (${counts.join(' → ')})`);
     check((await page.textContent('#clock')).includes('simulated'), 'the clock shows it is simulated');
     await page.screenshot({ path: path.join(artifacts, 'rebalance.png'), fullPage: true });
+
+    // The macro-prompt editor against the loopback fake chat model: save a prompt, run it, see
+    // the answer judged valid, submit it, and find it pending at the next 08:30 intake.
+    await page.goto(`${base}/prompt`);
+    await page.fill('#prompt-text', 'Give the stocks/bonds split for a late-cycle economy.');
+    await page.click('#save-prompt');
+    await page.waitForURL(`${base}/prompt`);
+    check((await page.textContent('#prompt-versions')).includes('late-cycle'), 'the prompt is saved as a version');
+    await page.click('#run-prompt');
+    await page.waitForSelector('#verdict');
+    check((await page.textContent('#verdict')).includes('A valid signal'), 'the chat model\'s answer is parsed and judged valid');
+    check((await page.textContent('#parsed-json')).includes('"bonds": 0.7'), 'the parsed JSON is shown');
+    await page.screenshot({ path: path.join(artifacts, 'prompt.png'), fullPage: true });
+    await page.click('#submit-signal');
+    await page.waitForURL(`${base}/rebalance`);
+    await page.click('text=+1 day (08:00)');
+    await page.waitForURL(`${base}/rebalance`);
+    await page.click('text=08:30');
+    await page.waitForURL(`${base}/rebalance`);
+    await page.click('text=Run now');
+    await page.waitForURL(`${base}/rebalance`);
+    const pendingMp = await page.textContent('tr.pending');
+    check(pendingMp.includes('"bonds":0.7'), `the submitted view is pending at the next intake (${pendingMp.trim()})`);
 
     await page.goto(`${base}/backtest`);
     await page.fill('input[name=from]', '2024-01-01');

@@ -70,6 +70,10 @@ pub enum Command {
     Collect(CollectArgs),
     /// The latest quotes in the quote cache (Redis), as the collector left them.
     Quotes(QuotesArgs),
+    /// The macro prompt the chat model answers with the day's MP/Sub-MP view: show, list the
+    /// versions, save a new one, run it (PULSE_LLM_BASE_URL, PULSE_LLM_MODEL, PULSE_LLM_API_KEY).
+    #[command(subcommand)]
+    Prompt(PromptCommand),
     /// The scheduler: every --every seconds, run what is due by the clock (time travel drives
     /// it): the rebalancer's 08:30 intake and 09:40 execution on trading days, and a catch-up of
     /// every running paper trading runner. Until Ctrl-C or --ticks.
@@ -141,6 +145,34 @@ pub struct CollectArgs {
     /// Key prefix in Redis (keys are PREFIX:price:SYMBOL).
     #[arg(long, default_value = "realtime")]
     pub prefix: String,
+}
+
+/// `pulse prompt`
+#[derive(Debug, Subcommand)]
+pub enum PromptCommand {
+    /// Print a version (the latest by default).
+    Show {
+        /// The version number (from `pulse prompt versions`).
+        #[arg(value_name = "VERSION")]
+        number: Option<u32>,
+    },
+    /// Every saved version with its time and first line.
+    Versions,
+    /// Save the prompt in FILE as a new version.
+    Set {
+        /// A text file.
+        file: PathBuf,
+    },
+    /// Run a version (the latest by default) against the chat model; the answer, parsed and
+    /// checked as a signal.
+    Run {
+        /// The version number (from `pulse prompt versions`).
+        #[arg(value_name = "VERSION")]
+        number: Option<u32>,
+        /// Submit a valid answer as today's signal.
+        #[arg(long)]
+        submit: bool,
+    },
 }
 
 /// `pulse schedule`

@@ -6,6 +6,7 @@ pub mod data;
 pub mod data_io;
 pub mod data_migrate;
 pub mod portfolio;
+pub mod prompt;
 pub mod rebalance;
 pub mod risk;
 pub mod schedule;
@@ -54,6 +55,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Clock(cmd) => rebalance::clock(app, cmd).await,
         Command::Collect(args) => collect::collect(app, args).await,
         Command::Quotes(args) => collect::quotes(app, args).await,
+        Command::Prompt(cmd) => prompt::run(app, cmd).await,
         Command::Schedule(args) => schedule::schedule(app, args).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
         Command::Serve(args) => serve::serve(app, args).await,

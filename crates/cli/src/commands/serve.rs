@@ -59,6 +59,21 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
             "--quote-symbols needs a quote cache: --redis URL (or [cache] redis_url / PULSE_REDIS_URL)",
         ));
     }
+    // The macro-prompt editor's chat model, when PULSE_LLM_BASE_URL and PULSE_LLM_MODEL are set.
+    if let Some(config) = llm_openai::LlmConfig::from_env()? {
+        let model = Arc::new(llm_openai::OpenAiChat::new(config)?);
+        let chat: pulse_server::ChatFn = Arc::new(move |system: String, user: String| {
+            let model = model.clone();
+            Box::pin(async move {
+                use pulse_core::ports::ChatModel;
+                model
+                    .complete(&system, &user)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        });
+        dashboard = dashboard.with_chat(chat);
+    }
     if let Some(every) = args.schedule_every {
         // The scheduler on its own connection pool's clone of the store.
         let store = app.store().await?;
