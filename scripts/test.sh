@@ -14,7 +14,7 @@ if [ ! -f "$shared/README.md" ]; then
 fi
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 
-echo "== services the tests need (Redis for the quote cache)"
+echo "== services the tests need (Redis for the quote cache, PostgreSQL for the store suite)"
 PULSE_TEST_REDIS_URL="${PULSE_TEST_REDIS_URL:-$(bash scripts/ensure_redis.sh)}"
 export PULSE_TEST_REDIS_URL
 PULSE_TEST_POSTGRES_URL="${PULSE_TEST_POSTGRES_URL:-$(bash scripts/ensure_postgres.sh)}"; export PULSE_TEST_POSTGRES_URL
