@@ -35,6 +35,25 @@ pub struct Bar {
 }
 
 impl Bar {
+    /// True when every value equals `other`'s (the time stamp aside): writing one over the other
+    /// would change nothing.
+    pub fn same_values(&self, other: &Bar) -> bool {
+        self.open == other.open
+            && self.high == other.high
+            && self.low == other.low
+            && self.close == other.close
+            && self.adj_close == other.adj_close
+            && self.volume == other.volume
+    }
+
+    /// The fields the bar carries beyond a close: an open/high/low range, an adjusted close, a
+    /// volume (what makes a stored row "fuller" than an incoming one).
+    pub fn carried_fields(&self) -> [bool; 3] {
+        let close_only =
+            self.open == self.close && self.high == self.close && self.low == self.close;
+        [!close_only, self.adj_close.is_some(), self.volume.is_some()]
+    }
+
     /// A close-only bar (`open = high = low = close`), for value series and adjusted-close files.
     pub fn from_value(ts: Timestamp, value: f64, adj_close: Option<f64>) -> Bar {
         Bar {

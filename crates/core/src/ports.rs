@@ -109,6 +109,23 @@ pub enum ImportPolicy {
     Replace,
 }
 
+impl ImportPolicy {
+    /// Whether this policy lets `new` overwrite the differing stored bar `old`: always with
+    /// `Replace`, never with `InsertOnly`, and with `KeepFuller` only when `new` carries every
+    /// field `old` does (the one rule every store applies).
+    pub fn may_replace(self, old: &Bar, new: &Bar) -> bool {
+        match self {
+            ImportPolicy::Replace => true,
+            ImportPolicy::InsertOnly => false,
+            ImportPolicy::KeepFuller => old
+                .carried_fields()
+                .into_iter()
+                .zip(new.carried_fields())
+                .all(|(had, has)| has || !had),
+        }
+    }
+}
+
 /// Row counts of one import: what it inserted, what it changed and what was already identical.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {

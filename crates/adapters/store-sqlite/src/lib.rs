@@ -446,8 +446,8 @@ impl SqliteStore {
                         summary.bars_inserted += 1;
                         to_write.push(bar);
                     }
-                    Some(old) if same_values(old, bar) => summary.bars_unchanged += 1,
-                    Some(old) if may_replace(policy, old, bar) => {
+                    Some(old) if old.same_values(bar) => summary.bars_unchanged += 1,
+                    Some(old) if policy.may_replace(old, bar) => {
                         summary.bars_updated += 1;
                         to_write.push(bar);
                     }
@@ -865,34 +865,6 @@ async fn stored_bars(
             ))
         })
         .collect())
-}
-
-/// True when writing `new` over `old` would change nothing (SQLite's `IS` on the stored values).
-fn same_values(old: &Bar, new: &Bar) -> bool {
-    old.open == new.open
-        && old.high == new.high
-        && old.low == new.low
-        && old.close == new.close
-        && old.adj_close == new.adj_close
-        && old.volume == new.volume
-}
-
-/// The fields a bar carries beyond a close: an open/high/low range, an adjusted close, a volume.
-fn carried_fields(bar: &Bar) -> [bool; 3] {
-    let close_only = bar.open == bar.close && bar.high == bar.close && bar.low == bar.close;
-    [!close_only, bar.adj_close.is_some(), bar.volume.is_some()]
-}
-
-/// Whether `policy` lets `new` overwrite the differing stored bar `old` (see [`ImportPolicy`]).
-fn may_replace(policy: ImportPolicy, old: &Bar, new: &Bar) -> bool {
-    match policy {
-        ImportPolicy::Replace => true,
-        ImportPolicy::InsertOnly => false,
-        ImportPolicy::KeepFuller => carried_fields(old)
-            .into_iter()
-            .zip(carried_fields(new))
-            .all(|(had, has)| has || !had),
-    }
 }
 
 /// Checks what SQLite would silently mangle or what the contract forbids: whole-second
