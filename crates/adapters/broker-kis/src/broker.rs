@@ -41,6 +41,62 @@ const OVERSEAS_BALANCE: &str = "/uapi/overseas-stock/v1/trading/inquire-balance"
 /// Overseas present balance (cash per currency).
 const OVERSEAS_PRESENT: &str = "/uapi/overseas-stock/v1/trading/inquire-present-balance";
 
+/// The KRX tick size of a price in won (the tick table in force since January 2023).
+pub fn krx_tick(price: Decimal) -> Decimal {
+    let tick = if price < Decimal::from(2_000) {
+        1
+    } else if price < Decimal::from(5_000) {
+        5
+    } else if price < Decimal::from(20_000) {
+        10
+    } else if price < Decimal::from(50_000) {
+        50
+    } else if price < Decimal::from(200_000) {
+        100
+    } else if price < Decimal::from(500_000) {
+        500
+    } else {
+        1_000
+    };
+    Decimal::from(tick)
+}
+
+/// A KRW limit price moved onto the KRX tick grid toward the market: a buy down, a sell up, so
+/// that the order never pays more (or takes less) than the limit the risk layer approved.
+pub fn krx_limit(price: Decimal, side: Side) -> Decimal {
+    let tick = krx_tick(price);
+    let ticks = price / tick;
+    let on_grid = match side {
+        Side::Buy => ticks.floor(),
+        Side::Sell => ticks.ceil(),
+    } * tick;
+    // A sell rounded up across a band boundary lands on the coarser band's grid too.
+    match side {
+        Side::Sell if !(on_grid / krx_tick(on_grid)).fract().is_zero() => {
+            (on_grid / krx_tick(on_grid)).ceil() * krx_tick(on_grid)
+        }
+        _ => on_grid,
+    }
+}
+
+/// The order's own limit price, if it is a limit order.
+fn order_limit(order: &OrderRequest) -> Option<Decimal> {
+    match order.kind {
+        OrderKind::Limit { price } => Some(price),
+        OrderKind::Market => None,
+    }
+}
+
+/// The limit price as sent to KIS: on the KRX tick grid for a domestic order, as given for a US
+/// one.
+fn sent_limit(order: &OrderRequest) -> Option<Decimal> {
+    let price = order_limit(order)?;
+    Some(match Market::of(&order.symbol) {
+        Market::Domestic => krx_limit(price, order.side),
+        Market::Overseas => price,
+    })
+}
+
 /// What `take_fills` remembers between calls: per order, the cumulative quantity and amount
 /// already reported.
 #[derive(Debug, Default)]
@@ -211,10 +267,14 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
                         ));
                     }
                 };
+                let limit = limit.map(|p| krx_limit(p, order.side));
                 if let Some(p) = limit
-                    && !p.fract().is_zero()
+                    && p <= Decimal::ZERO
                 {
-                    return Err(invalid(format!("KRW limit price {p} is not whole won")));
+                    return Err(invalid(format!(
+                        "KRW limit price {} is below one won",
+                        order_limit(order).unwrap_or_default()
+                    )));
                 }
                 let (tr, sll_type) = match order.side {
                     Side::Buy => (Tr::DomesticBuy, ""),
@@ -297,10 +357,7 @@ impl<T: TokenCache, J: OrderJournal> KisBroker<T, J> {
             market,
             side: order.side,
             quantity: order.quantity,
-            limit_price: match order.kind {
-                OrderKind::Limit { price } => Some(price),
-                OrderKind::Market => None,
-            },
+            limit_price: sent_limit(order),
             intent_at: self.now(),
             state: JournalState::Intent,
             reported_qty: Decimal::ZERO,

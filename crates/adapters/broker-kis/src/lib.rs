@@ -92,7 +92,7 @@ mod token;
 mod tr;
 mod wire;
 
-pub use broker::KisBroker;
+pub use broker::{KisBroker, krx_limit, krx_tick};
 pub use config::{
     ACCOUNT_VAR, APP_KEY_VAR, APP_SECRET_VAR, Account, BASE_URL_VAR, KisConfig, KisMode, MODE_VAR,
     OverseasExchange, PAPER_BASE_URL, REAL_BASE_URL, Secret,

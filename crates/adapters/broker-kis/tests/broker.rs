@@ -656,3 +656,56 @@ async fn no_secret_appears_in_any_error() {
     }
     assert!(!b.redact(&echo).contains(&token));
 }
+
+#[test]
+fn krx_limits_move_onto_the_tick_grid_toward_the_market() {
+    use pulse_broker_kis::{krx_limit, krx_tick};
+    // The tick table: 1 / 5 / 10 / 50 / 100 / 500 / 1,000 won by price band.
+    for (price, tick) in [
+        ("1999", "1"),
+        ("2000", "5"),
+        ("4999", "5"),
+        ("5000", "10"),
+        ("19990", "10"),
+        ("20000", "50"),
+        ("70350.35", "100"),
+        ("200000", "500"),
+        ("500000", "1000"),
+    ] {
+        assert_eq!(krx_tick(d(price)), d(tick), "{price}");
+    }
+    // A buy goes down, a sell up: never past the approved limit.
+    assert_eq!(krx_limit(d("70350.35"), Side::Buy), d("70300"));
+    assert_eq!(krx_limit(d("70350.35"), Side::Sell), d("70400"));
+    assert_eq!(krx_limit(d("70300"), Side::Buy), d("70300"));
+    // Across a band boundary a sell lands on the coarser grid.
+    assert_eq!(krx_limit(d("19995.5"), Side::Sell), d("20000"));
+    assert_eq!(krx_limit(d("2003"), Side::Buy), d("2000"));
+}
+
+#[tokio::test]
+async fn a_domestic_limit_off_the_tick_grid_is_sent_on_it() {
+    let env = Env::new(KisMode::Paper).await;
+    let b = env.broker();
+    b.submit(&limit("t1", "005930", Side::Buy, "3", "70350.35"))
+        .await
+        .unwrap();
+    b.submit(&limit("t2", "005930", Side::Sell, "1", "70350.35"))
+        .await
+        .unwrap();
+    let prices: Vec<String> = env
+        .book()
+        .posts
+        .iter()
+        .map(|(_, _, body)| body["ORD_UNPR"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prices, vec!["70300".to_string(), "70400".to_string()]);
+    // The journal keeps the price sent, so a lookup after a restart matches the order.
+    let status = env
+        .broker()
+        .order_status(&cid("t1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.client_id, cid("t1"));
+}
