@@ -40,6 +40,47 @@ pub struct TickReport {
     pub errors: Vec<String>,
 }
 
+/// What a collection did over its polls: the running totals a collector keeps and reports.
+#[derive(Debug, Default, Serialize)]
+pub struct CollectSummary {
+    /// The source polled.
+    pub source: &'static str,
+    /// Where the quotes went (`redis host:port/db` or `memory`).
+    pub cache: String,
+    /// Symbols polled.
+    pub symbols: Vec<Symbol>,
+    /// Polls done.
+    pub ticks: u64,
+    /// Quotes written in all.
+    pub written: usize,
+    /// Symbol polls that failed in all.
+    pub errors: usize,
+    /// Polls that took longer than --every (the next one started late).
+    pub overruns: u64,
+    /// The first few error lines.
+    pub sample_errors: Vec<String>,
+    /// The last poll's instant.
+    pub last_tick_at: Option<Timestamp>,
+    /// The quotes in the cache at the end.
+    pub quotes: Vec<Quote>,
+}
+
+impl CollectSummary {
+    /// Most error lines kept as a sample.
+    pub const SAMPLE_ERRORS: usize = 10;
+
+    /// Adds one poll's report to the totals (keeping the first error lines as a sample).
+    pub fn record(&mut self, report: TickReport) {
+        self.ticks += 1;
+        self.written += report.written;
+        self.errors += report.errors.len();
+        self.last_tick_at = report.at;
+        let room = Self::SAMPLE_ERRORS.saturating_sub(self.sample_errors.len());
+        self.sample_errors
+            .extend(report.errors.into_iter().take(room));
+    }
+}
+
 /// Resolves a universe to its symbols: a list as given (deduplicated, in order), or the source's
 /// current top `n` by volume. At most [`MAX_SYMBOLS`].
 pub async fn resolve_universe<Q: QuoteSource>(
@@ -322,6 +363,9 @@ struct ReplayDay {
     volume: Decimal,
     /// Traded value of that day's bars so far (Σ close × volume), for the ranking.
     value: f64,
+    /// The last bar before the day (what is quoted until the day's first bar closes), looked up
+    /// once per day: `Some(None)` when there is none.
+    before: Option<Option<Bar>>,
 }
 
 /// A [`QuoteSource`] replaying stored bars by the clock (see the module doc). Reads only the bars
@@ -433,22 +477,25 @@ impl<'a, S: Store + Sync, C: Clock + ?Sized> ReplayQuotes<'a, S, C> {
             state.value += bar.close * volume;
             state.last = Some(bar);
         }
-        if state.last.is_none() {
-            // Nothing today yet (a stock before the open, a daily series): the last bar before.
-            let before = self.last_before(symbol, day).await?;
-            if let Some(bar) = before {
-                let quote_day = ReplayDay {
-                    day: Some(day),
-                    last: Some(bar),
-                    ..ReplayDay::default()
-                };
-                return Ok((quote_day, now));
-            }
+        // Nothing today yet (a stock before the open, a daily series): the last bar before the
+        // day, read once a day, not at every poll.
+        if state.last.is_none() && state.before.is_none() {
+            state.before = Some(self.last_before(symbol, day).await?);
         }
         self.days
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(symbol.clone(), state.clone());
+        if state.last.is_none()
+            && let Some(Some(bar)) = state.before
+        {
+            let quote_day = ReplayDay {
+                day: Some(day),
+                last: Some(bar),
+                ..ReplayDay::default()
+            };
+            return Ok((quote_day, now));
+        }
         Ok((state, now))
     }
 
@@ -624,6 +671,26 @@ mod tests {
             );
             assert!(cache.order_book(&spy).await.unwrap().is_none());
         });
+    }
+
+    #[test]
+    fn a_summary_adds_up_polls_and_keeps_a_sample_of_errors() {
+        let mut summary = CollectSummary::default();
+        for i in 0..4 {
+            summary.record(TickReport {
+                at: Some("2024-01-02T15:00:00Z".parse().unwrap()),
+                written: 3,
+                books: 0,
+                errors: (0..4).map(|e| format!("poll {i} error {e}")).collect(),
+            });
+        }
+        assert_eq!(
+            (summary.ticks, summary.written, summary.errors),
+            (4, 12, 16)
+        );
+        assert_eq!(summary.sample_errors.len(), CollectSummary::SAMPLE_ERRORS);
+        assert_eq!(summary.sample_errors[0], "poll 0 error 0");
+        assert_eq!(summary.sample_errors[9], "poll 2 error 1");
     }
 
     #[test]

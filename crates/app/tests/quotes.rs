@@ -258,3 +258,20 @@ async fn one_poll_fills_the_cache_and_names_what_failed() {
     clock.set(ts("2021-04-20T09:31:00Z"));
     assert!(cached_quotes(&cache, &symbols).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn before_the_days_first_bar_the_quote_is_the_last_bar_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_pairs(&dir).await;
+    // The files end on 2021-05-14; on the 15th the quote is the last stored minute, every poll.
+    let clock = SimClock::new(ts("2021-05-15T12:00:00Z"));
+    let replay = ReplayQuotes::new(&store, &clock, Timeframe::M1);
+    let rows = raw_rows("ETHUSDT");
+    let (last_ts, close, _) = rows.last().unwrap();
+    for _ in 0..3 {
+        let q = replay.quote(&sym("ETHUSDT")).await.unwrap();
+        assert_eq!(q.last, Decimal::from_str(close).unwrap());
+        assert_eq!(q.time, *last_ts + SignedDuration::from_secs(60));
+        assert_eq!(q.volume, Some(Decimal::ZERO), "nothing traded yet that day");
+    }
+}

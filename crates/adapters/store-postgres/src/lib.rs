@@ -26,6 +26,9 @@
 //! # Ok(()) }
 //! ```
 
+mod sqlite_copy;
+pub use sqlite_copy::{CopyError, copy_sqlite_file};
+
 mod error;
 
 pub use error::StoreError;

@@ -9,41 +9,15 @@ use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
 use cache_redis::RedisQuoteCache;
 use pulse_app::quotes::{
-    CollectClock, MemoryQuoteCache, ReplayQuotes, TickReport, cached_quotes, collect_tick,
+    CollectClock, CollectSummary, MemoryQuoteCache, ReplayQuotes, cached_quotes, collect_tick,
     resolve_universe,
 };
 use pulse_app::trade::{BrokerChoice, TradeMode};
 use pulse_core::ports::{Clock, QuoteCache, Store};
-use pulse_core::{Quote, QuoteUniverse, SimClock, Symbol};
-use serde::Serialize;
+use pulse_core::{Quote, QuoteUniverse, SimClock};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// What a collection did, for the final summary (and `--json`).
-#[derive(Debug, Default, Serialize)]
-struct CollectSummary {
-    /// The source polled.
-    source: &'static str,
-    /// Where the quotes went (`redis host:port/db` or `memory`).
-    cache: String,
-    /// Symbols polled.
-    symbols: Vec<Symbol>,
-    /// Polls done.
-    ticks: u64,
-    /// Quotes written in all.
-    written: usize,
-    /// Symbol polls that failed in all.
-    errors: usize,
-    /// Polls that took longer than --every (the next one started late).
-    overruns: u64,
-    /// The first few error lines.
-    sample_errors: Vec<String>,
-    /// The last poll's instant.
-    last_tick_at: Option<jiff::Timestamp>,
-    /// The quotes in the cache at the end.
-    quotes: Vec<Quote>,
-}
 
 /// The Redis URL from the flag, else the environment / config.
 pub(crate) fn redis_url(app: &App, flag: Option<&str>) -> Option<String> {
@@ -195,17 +169,8 @@ where
     let mut next = Instant::now();
     while !stop.load(Ordering::SeqCst) && args.ticks.is_none_or(|n| summary.ticks < n) {
         now.set(clock.now(store).await?);
-        let report: TickReport =
-            collect_tick(source, cache, now, &symbols, args.depth, args.ttl).await;
-        summary.ticks += 1;
-        summary.written += report.written;
-        summary.errors += report.errors.len();
-        summary.last_tick_at = report.at;
-        for e in report.errors {
-            if summary.sample_errors.len() < 10 {
-                summary.sample_errors.push(e);
-            }
-        }
+        let report = collect_tick(source, cache, now, &symbols, args.depth, args.ttl).await;
+        summary.record(report);
         if app.progress() && summary.ticks.is_multiple_of(60) {
             eprintln!(
                 "{} polls, {} quotes, {} errors (clock {})",
