@@ -3,7 +3,9 @@
 # shared data (../shared/data beside the repository, or $PULSE_SHARED_DATA), then the dashboard's
 # browser test in headless Chromium (scripts/browser_test.sh installs Chromium and playwright-core
 # when missing). A Redis server for the quote-cache tests is started (or installed) by
-# scripts/ensure_redis.sh when none answers on 127.0.0.1:6379.
+# scripts/ensure_redis.sh when none answers on 127.0.0.1:6379. pulse-ml's `lightgbm` feature is
+# linted and tested too: scripts/ensure_lightgbm.sh installs its build tools (clang, libclang-dev,
+# CMake >= 3.28) and Python's lightgbm for the reference test, which must then run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,13 +20,19 @@ echo "== services the tests need (Redis for the quote cache, PostgreSQL for the 
 PULSE_TEST_REDIS_URL="${PULSE_TEST_REDIS_URL:-$(bash scripts/ensure_redis.sh)}"
 export PULSE_TEST_REDIS_URL
 PULSE_TEST_POSTGRES_URL="${PULSE_TEST_POSTGRES_URL:-$(bash scripts/ensure_postgres.sh)}"; export PULSE_TEST_POSTGRES_URL
+echo "== LightGBM build tools (clang, CMake >= 3.28) and Python lightgbm for pulse-ml --features lightgbm"
+CMAKE="$(bash scripts/ensure_lightgbm.sh)"; export CMAKE
+export PULSE_REQUIRE_LIGHTGBM_PY=1
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p pulse-ml --features lightgbm --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
+echo "== cargo test -p pulse-ml --features lightgbm (LightGBM models, Python lightgbm reference)"
+cargo test -p pulse-ml --features lightgbm --locked
 echo "== browser test (headless Chromium)"
 bash scripts/browser_test.sh
 echo "All tests passed."

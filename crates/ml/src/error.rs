@@ -18,7 +18,18 @@ pub enum MlError {
     /// Reading or writing a feature file failed (the I/O error's message).
     #[error("i/o: {0}")]
     Io(String),
+    /// LightGBM refused or failed (its own message), e.g. an unreadable model file.
+    #[error("LightGBM: {0}")]
+    LightGbm(String),
     /// Resampling or another core operation failed.
     #[error(transparent)]
     Core(#[from] CoreError),
+}
+
+#[cfg(feature = "lightgbm")]
+impl From<lightgbm3::Error> for MlError {
+    fn from(e: lightgbm3::Error) -> Self {
+        let msg = e.to_string();
+        MlError::LightGbm(msg.trim_start_matches("LightGBM error: ").to_string())
+    }
 }

@@ -12,15 +12,22 @@
 //! * [`pipeline`] — one symbol's full frame (own features, leaders, Fear & Greed, HMM regimes
 //!   fitted on the training window only).
 //! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row.
+//! * [`model`] — LightGBM training parameters, the training rows streamed from feature files,
+//!   and the feature selection by cumulative importance (no LightGBM needed).
+//! * `lgbm` (cargo feature `lightgbm`) — LightGBM models via the `lightgbm3` bindings: train,
+//!   save and load in LightGBM's text format, predict, gain importances.
 //!
 //! Pure computation: no file system or network access of its own (the feature file goes through
-//! any `Read`/`Write`). Heavy models (LightGBM) come later behind a cargo feature.
+//! any `Read`/`Write`), except `lgbm`'s model save and load.
 
 pub mod cross;
 pub mod error;
 pub mod features;
 pub mod hmm;
 pub mod labels;
+#[cfg(feature = "lightgbm")]
+pub mod lgbm;
+pub mod model;
 pub mod pipeline;
 pub mod store;
 
