@@ -208,14 +208,15 @@ impl LgbmModel {
                 })
                 .collect::<Result<_, _>>()?;
         let mut row = vec![0f32; reader.names().len()];
-        let mut chunk = Vec::with_capacity(chunk_rows.saturating_mul(cols.len()).min(1 << 24));
+        let chunk_len = chunk_rows.saturating_mul(cols.len());
+        let mut chunk = Vec::with_capacity(chunk_len.min(1 << 24));
         let mut out = Vec::with_capacity(reader.timestamps().len());
         loop {
             let more = reader.next_row(&mut row)?;
             if more {
                 chunk.extend(cols.iter().map(|&j| row[j]));
             }
-            if chunk.len() >= chunk_rows * cols.len() || (!more && !chunk.is_empty()) {
+            if chunk.len() >= chunk_len || (!more && !chunk.is_empty()) {
                 out.extend(self.predict(&chunk)?);
                 chunk.clear();
             }

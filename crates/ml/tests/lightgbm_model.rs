@@ -59,6 +59,11 @@ fn train_save_load_predict_select() {
     let b = loaded.predict_reader(&mut p.reader(), 777).unwrap();
     assert_eq!(a.len(), p.n_rows);
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    // Any chunk size, even absurd ones, gives the same predictions.
+    for chunk in [0, 1, usize::MAX] {
+        let c = loaded.predict_reader(&mut p.reader(), chunk).unwrap();
+        assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
     assert_eq!(reg.predict(set.features()).unwrap().len(), set.n_rows());
     // The model fits its training rows better than their mean.
     let pred = reg.predict(set.features()).unwrap();
