@@ -137,6 +137,7 @@ fn non_binding_risk() -> BacktestConfig {
             max_sector: Some(1.0),
             max_drawdown: Some(1.0),
             max_daily_var: Some(1.0),
+            stop_loss: None,
         },
         ..RiskConfig::default()
     });

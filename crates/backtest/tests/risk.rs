@@ -32,6 +32,7 @@ const NONE: LimitsConfig = LimitsConfig {
     max_sector: None,
     max_drawdown: None,
     max_daily_var: None,
+    stop_loss: None,
 };
 
 #[test]

@@ -332,6 +332,17 @@ impl<S: Strategy> Engine<S> {
                 self.portfolio
                     .apply_fill(fill, self.config.allow_negative_cash)?;
                 self.refresh_mirrors();
+                // The risk layer's stop loss judges positions by their average entry price.
+                let held_after = self.quantity_f64(&fill.symbol);
+                if let Some(risk) = self.risk.as_mut() {
+                    risk.observe_fill(
+                        &fill.symbol,
+                        fill.side,
+                        pulse_core::money::money_to_f64(fill.quantity),
+                        pulse_core::money::money_to_f64(fill.price),
+                        held_after,
+                    );
+                }
                 Ok(Output::default())
             }
             Event::Dividend {
@@ -579,8 +590,9 @@ impl<S: Strategy> Engine<S> {
     }
 
     /// Applies new risk settings from the next bar close on (a running trader's team changed
-    /// them): the risk layer keeps its history, peak and halt; an engine without a risk layer
-    /// gets one.
+    /// them): the risk layer keeps its history, peak and halt (and the entry prices the stop
+    /// loss judges by); an engine without a risk layer gets one, which knows no entry price of
+    /// the positions already held (the stop loss judges a position once it has been flat).
     pub fn set_risk_config(&mut self, config: RiskConfig) {
         self.config.risk = Some(config.clone());
         match self.risk.as_mut() {

@@ -104,6 +104,12 @@ pub struct LimitsConfig {
     /// Largest daily historical VaR of the target portfolio (0.02); over it, every weight is
     /// scaled down until it is met.
     pub max_daily_var: Option<f64>,
+    /// Per-position stop loss (fraction of the entry price, e.g. 0.05 = 5 %; off by default): a
+    /// held symbol whose latest close is at or below its average entry price × (1 − stop_loss)
+    /// is sold (target 0) and not re-entered until the strategy's own target for it drops to
+    /// ≤ 0 at a decision. Older settings without the key keep it off.
+    #[serde(default)]
+    pub stop_loss: Option<f64>,
 }
 
 impl Default for LimitsConfig {
@@ -113,6 +119,7 @@ impl Default for LimitsConfig {
             max_sector: Some(0.30),
             max_drawdown: Some(0.15),
             max_daily_var: Some(0.02),
+            stop_loss: None,
         }
     }
 }
@@ -191,6 +198,7 @@ impl RiskConfig {
                 "max_sector" => config.limits.max_sector = None,
                 "max_drawdown" => config.limits.max_drawdown = None,
                 "max_daily_var" => config.limits.max_daily_var = None,
+                "stop_loss" => config.limits.stop_loss = None,
                 other => {
                     return Err(RiskConfigError::Parse(format!(
                         "unknown field `{other}` in [limits]"
@@ -228,6 +236,7 @@ impl RiskConfig {
         text.push_str(&format!("max_sector = {}\n", show(lim.max_sector)));
         text.push_str(&format!("max_drawdown = {}\n", show(lim.max_drawdown)));
         text.push_str(&format!("max_daily_var = {}\n", show(lim.max_daily_var)));
+        text.push_str(&format!("stop_loss = {}\n", show(lim.stop_loss)));
         let c = &self.correlation;
         text.push_str("\n[correlation]\n");
         text.push_str(&format!("enabled = {}\n", c.enabled));
@@ -308,6 +317,15 @@ impl RiskConfig {
                 fraction(field, v, true)?;
             }
         }
+        if let Some(v) = lim.stop_loss
+            && !(v.is_finite() && v > 0.0 && v < 1.0)
+        {
+            // A stop at 100 % would need the price to reach zero: it is no stop.
+            return Err(invalid(
+                "limits.stop_loss",
+                format!("must be in (0, 1) (got {v})"),
+            ));
+        }
         let c = &self.correlation;
         if c.window_days < 2 {
             return Err(invalid("correlation.window_days", "must be at least 2"));
@@ -352,6 +370,7 @@ impl RiskConfig {
                 max_sector: None,
                 max_drawdown: None,
                 max_daily_var: None,
+                stop_loss: None,
             },
             correlation: CorrelationConfig::default(),
         }

@@ -1,6 +1,7 @@
 //! The risk manager: between a strategy's target weights and sizing, it applies, in this order,
-//! the drawdown stop, the correlation filter, risk-based leverage, the position cap, the sector
-//! cap and the daily VaR limit, and records every breach with its numbers.
+//! the drawdown stop, the per-position stop loss, the correlation filter, risk-based leverage,
+//! the position cap, the sector cap and the daily VaR limit, and records every breach with its
+//! numbers.
 
 use crate::config::RiskConfig;
 use crate::history::{DailyCloses, utc_day};
@@ -8,7 +9,7 @@ use crate::sizing::{PositionSizing, SizingMethod};
 use jiff::Timestamp;
 use pulse_analytics::stats::historical_var_cvar_in_place;
 use pulse_core::Bar;
-use pulse_core::Symbol;
+use pulse_core::{Side, Symbol};
 use pulse_indicators::{Atr, Hlc, Indicator};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,6 +95,22 @@ pub enum RiskEventKind {
         /// The threshold.
         threshold: f64,
     },
+    /// The per-position stop loss fired: the symbol's latest close fell to or below its average
+    /// entry price × (1 − limit); its target is 0 until the strategy's own target for it resets
+    /// (drops to ≤ 0 at a decision).
+    StopLoss {
+        /// Security.
+        symbol: Symbol,
+        /// Average entry price (volume-weighted over the buys since the position was last flat,
+        /// price per share).
+        entry: f64,
+        /// The close that fired it (price per share).
+        close: f64,
+        /// Loss from the entry, `1 − close / entry` (fraction).
+        loss: f64,
+        /// The limit (fraction).
+        limit: f64,
+    },
     /// The gate before the broker refused an order ([`crate::approve_orders`]).
     OrderRefused {
         /// Security.
@@ -116,6 +133,7 @@ impl RiskEventKind {
             RiskEventKind::DrawdownStop { .. } => "drawdown_stop",
             RiskEventKind::CorrelationRefused { .. } => "correlation_refused",
             RiskEventKind::SizedDown { .. } => "sized_down",
+            RiskEventKind::StopLoss { .. } => "stop_loss",
             RiskEventKind::OrderRefused { .. } => "order_refused",
         }
     }
@@ -130,6 +148,7 @@ impl RiskEventKind {
             RiskEventKind::DrawdownStop { .. } => "drawdown".to_string(),
             RiskEventKind::CorrelationRefused { symbol, .. } => format!("correlation:{symbol}"),
             RiskEventKind::SizedDown { symbol, .. } => format!("sized:{symbol}"),
+            RiskEventKind::StopLoss { symbol, .. } => format!("stop_loss:{symbol}"),
             RiskEventKind::OrderRefused { client_id, .. } => format!("refused:{client_id}"),
         }
     }
@@ -199,6 +218,17 @@ impl RiskEventKind {
             } => format!(
                 "{symbol} entry refused: correlation {correlation:.3} with held {held} is above {threshold}"
             ),
+            RiskEventKind::StopLoss {
+                symbol,
+                entry,
+                close,
+                loss,
+                limit,
+            } => format!(
+                "{symbol} stop loss: close {close:.2} is {} below the entry {entry:.2} (limit {}): sold, no re-entry until the strategy's target resets",
+                pct(*loss),
+                pct(*limit)
+            ),
             RiskEventKind::OrderRefused {
                 client_id, reason, ..
             } => format!("order {client_id} refused: {reason}"),
@@ -238,9 +268,24 @@ pub struct Halt {
     pub drawdown: f64,
 }
 
+/// The average entry price of a held position: volume-weighted over the buys since the position
+/// was last flat (sells do not change it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Average price paid per share (instrument currency).
+    pub price: f64,
+    /// Shares bought since the position was last flat (the weight of `price`).
+    pub bought: f64,
+}
+
+/// Shares within this of zero are flat (f64 views of exact decimal quantities).
+const FLAT: f64 = 1e-9;
+
 /// The risk layer's state: the configuration, the sector of each symbol, the recent daily closes,
-/// the equity peak and whether the drawdown stop has halted trading. Serializable, so a live
-/// runner persists it with the engine.
+/// the equity peak and whether the drawdown stop has halted trading, and for the stop loss the
+/// entry price of each held position, the last close of each symbol and the symbols it stopped.
+/// Serializable, so a live runner persists it with the engine (fields added later default, so a
+/// stored manager still loads).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RiskManager {
     config: RiskConfig,
@@ -260,6 +305,15 @@ pub struct RiskManager {
     /// Per symbol: the ATR of the traded bars and the last close (ATR sizing only).
     #[serde(default)]
     atr: BTreeMap<Symbol, (Atr, Option<f64>, f64)>,
+    /// Per held symbol: the average entry price ([`RiskManager::observe_fill`]).
+    #[serde(default)]
+    entries: BTreeMap<Symbol, Entry>,
+    /// Per symbol: the latest close observed (price per share).
+    #[serde(default)]
+    last_close: BTreeMap<Symbol, f64>,
+    /// Symbols the stop loss sold, blocked until the strategy's target for them resets.
+    #[serde(default)]
+    stopped: BTreeSet<Symbol>,
 }
 
 /// A reusable buffer: not state (never persisted).
@@ -282,6 +336,9 @@ impl RiskManager {
             scratch: Scratch::default(),
             sizing: PositionSizing::default(),
             atr: BTreeMap::new(),
+            entries: BTreeMap::new(),
+            last_close: BTreeMap::new(),
+            stopped: BTreeSet::new(),
         }
     }
 
@@ -363,6 +420,65 @@ impl RiskManager {
         self.active.remove("drawdown");
     }
 
+    /// Records one booked fill: `quantity` shares of `symbol` bought or sold at `price` (per
+    /// share), leaving `held_after` shares. A buy averages its price into the entry
+    /// (volume-weighted over the buys since the position was last flat); a sell leaves the entry
+    /// as it is; a position left flat forgets it. A buy onto a position held from before the
+    /// manager tracked fills (no entry known) starts no entry: the stop loss does not judge that
+    /// position until it has been flat. Non-finite or non-positive quantities and prices are
+    /// ignored.
+    pub fn observe_fill(
+        &mut self,
+        symbol: &Symbol,
+        side: Side,
+        quantity: f64,
+        price: f64,
+        held_after: f64,
+    ) {
+        if !held_after.is_finite() || held_after <= FLAT {
+            self.entries.remove(symbol);
+            return;
+        }
+        if side != Side::Buy
+            || !(quantity.is_finite() && quantity > 0.0)
+            || !(price.is_finite() && price > 0.0)
+        {
+            return;
+        }
+        match self.entries.get_mut(symbol) {
+            Some(e) => {
+                let bought = e.bought + quantity;
+                e.price = (e.price * e.bought + price * quantity) / bought;
+                e.bought = bought;
+            }
+            None if held_after - quantity <= FLAT => {
+                self.entries.insert(
+                    symbol.clone(),
+                    Entry {
+                        price,
+                        bought: quantity,
+                    },
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// The average entry price of a held position (per share), when known.
+    pub fn entry(&self, symbol: &Symbol) -> Option<Entry> {
+        self.entries.get(symbol).copied()
+    }
+
+    /// The latest close observed for `symbol` (per share).
+    pub fn last_close(&self, symbol: &Symbol) -> Option<f64> {
+        self.last_close.get(symbol).copied()
+    }
+
+    /// True while the stop loss keeps `symbol` out (until the strategy's target for it resets).
+    pub fn is_stopped(&self, symbol: &Symbol) -> bool {
+        self.stopped.contains(symbol)
+    }
+
     /// The sector a symbol is grouped by: its own, or the symbol itself.
     pub fn sector_of<'a>(&'a self, symbol: &'a Symbol) -> &'a str {
         self.sectors
@@ -381,6 +497,14 @@ impl RiskManager {
         let day = utc_day(ts);
         for (symbol, close) in closes {
             self.closes.observe(day, symbol, close);
+            if close.is_finite() && close > 0.0 {
+                match self.last_close.get_mut(symbol) {
+                    Some(c) => *c = close,
+                    None => {
+                        self.last_close.insert(symbol.clone(), close);
+                    }
+                }
+            }
         }
         if equity.is_finite() && equity > self.peak_equity {
             self.peak_equity = equity;
@@ -472,6 +596,7 @@ impl RiskManager {
             .filter(|(_, w)| w.is_finite())
             .map(|(s, w)| (s.clone(), *w))
             .collect();
+        self.stop_losses(&mut w, &mut found);
         self.filter_correlated(&mut w, held, &mut found);
         self.size_positions(&mut w, &mut found);
         let previous = self.leverage;
@@ -573,6 +698,43 @@ impl RiskManager {
             target: w,
             leverage: self.leverage,
             events,
+        }
+    }
+
+    /// The per-position stop loss, on the strategy's target `w`: a stopped symbol is released
+    /// once its target is ≤ 0 (the signal reset) and otherwise kept at 0; a held symbol with a
+    /// positive target whose latest close is at or below entry × (1 − limit) is stopped (target
+    /// 0, a [`RiskEventKind::StopLoss`]). Turning the limit off releases every stopped symbol.
+    fn stop_losses(&mut self, w: &mut Weights, found: &mut Vec<RiskEventKind>) {
+        let Some(limit) = self.config.limits.stop_loss else {
+            self.stopped.clear();
+            return;
+        };
+        self.stopped.retain(|s| w.get(s).is_some_and(|v| *v > 0.0));
+        for (s, v) in w.iter_mut() {
+            if *v <= 0.0 {
+                continue;
+            }
+            if self.stopped.contains(s) {
+                *v = 0.0;
+                continue;
+            }
+            let (Some(entry), Some(close)) = (self.entries.get(s), self.last_close.get(s)) else {
+                continue;
+            };
+            // At the threshold counts, within float rounding of `entry × (1 − limit)`.
+            let threshold = entry.price * (1.0 - limit);
+            if *close <= threshold * (1.0 + 1e-12) {
+                found.push(RiskEventKind::StopLoss {
+                    symbol: s.clone(),
+                    entry: entry.price,
+                    close: *close,
+                    loss: 1.0 - close / entry.price,
+                    limit,
+                });
+                self.stopped.insert(s.clone());
+                *v = 0.0;
+            }
         }
     }
 

@@ -58,6 +58,7 @@ fn var_cvar_and_leverage_match_numpy_on_real_tsla_tsll() {
             max_sector: None,
             max_drawdown: None,
             max_daily_var: None,
+            stop_loss: None,
         },
         ..RiskConfig::default()
     };

@@ -23,6 +23,7 @@ fn no_limits() -> LimitsConfig {
         max_sector: None,
         max_drawdown: None,
         max_daily_var: None,
+        stop_loss: None,
     }
 }
 
