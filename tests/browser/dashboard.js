@@ -146,8 +146,11 @@ function check(cond, what) {
     check((await page.textContent('#risk-toml')).includes('max_position = 0.25'), 'the risk page stores a limit');
     // A value set outside the slider's range (25 %) is kept by the slider (not clamped).
     check((await page.inputValue('input[name="limits.max_position"]')) === '0.25', 'the slider keeps a value beyond its range');
-    // Move the sliders (max position 15 %, drawdown stop 8 %), save, reload: persisted.
-    for (const [key, value] of [['limits.max_position', '0.15'], ['limits.max_drawdown', '0.08']]) {
+    // The stop loss is off by default: its slider says so and its "off" box is ticked.
+    check((await page.textContent('output[data-for="limits.stop_loss"]')).trim() === 'off', 'the stop-loss slider shows off');
+    check(await page.isChecked('input[name="limits.stop_loss.off"]'), 'the stop loss is off by default');
+    // Move the sliders (max position 15 %, drawdown stop 8 %, stop loss 4 %), save, reload: persisted.
+    for (const [key, value] of [['limits.max_position', '0.15'], ['limits.max_drawdown', '0.08'], ['limits.stop_loss', '0.04']]) {
       await page.$eval(`input.slider[data-for="${key}"]`, (el, v) => {
         el.value = v;
         el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -155,17 +158,22 @@ function check(cond, what) {
       check((await page.inputValue(`input[name="${key}"]`)) === value, `the ${key} slider moves its field`);
     }
     check((await page.textContent('output[data-for="limits.max_position"]')).trim() === '15.0 %', 'the slider shows its percentage');
+    check(!(await page.isChecked('input[name="limits.stop_loss.off"]')), 'moving the stop-loss slider turns it on');
     await page.click('#save');
     await page.waitForSelector('#risk-toml');
     await page.reload();
     const toml = await page.textContent('#risk-toml');
     check(toml.includes('max_position = 0.15') && toml.includes('max_drawdown = 0.08'), 'the moved sliders are persisted after a reload');
     check((await page.inputValue('input.slider[data-for="limits.max_position"]')) === '0.15', 'the slider shows the stored value after a reload');
+    check(toml.includes('stop_loss = 0.04'), 'the moved stop-loss slider is persisted after a reload');
+    check((await page.inputValue('input.slider[data-for="limits.stop_loss"]')) === '0.04'
+      && (await page.textContent('output[data-for="limits.stop_loss"]')).trim() === '4.0 %', 'the stop-loss slider shows the stored value after a reload');
     await page.screenshot({ path: path.join(artifacts, 'risk.png'), fullPage: true });
     await page.click('form[action="/risk/reset"] button');
     await page.waitForSelector('#risk-toml');
     await page.goto(`${base}/risk`);
-    check((await page.textContent('#risk-toml')).includes('max_position = 0.1'), 'reset brings the defaults back');
+    check((await page.textContent('#risk-toml')).includes('max_position = 0.1')
+      && (await page.textContent('#risk-toml')).includes('stop_loss = false'), 'reset brings the defaults back');
 
     // A paper trading runner from the browser: start it, see it running, stop it.
     await page.goto(`${base}/trade`);

@@ -281,3 +281,28 @@ pub fn invalid_field(e: &AppError) -> Option<&str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_stop_loss_reads_from_json_turns_off_and_is_refused_by_name() {
+        let c = config_from_json(r#"{"limits": {"stop_loss": 0.05}}"#).unwrap();
+        assert_eq!(c.limits.stop_loss, Some(0.05));
+        // What is stored (the TOML) reads back with it: a runner started with `--risk`
+        // compares and applies exactly these settings.
+        assert_eq!(RiskConfig::from_toml(&c.to_toml()).unwrap(), c);
+        assert_eq!(RiskConfig::default().limits.stop_loss, None);
+        for off in ["false", "null"] {
+            let c = config_from_json(&format!(r#"{{"limits": {{"stop_loss": {off}}}}}"#)).unwrap();
+            assert_eq!(c.limits.stop_loss, None, "{off}");
+        }
+        for bad in ["0", "1.5", "true", "\"x\""] {
+            let e =
+                config_from_json(&format!(r#"{{"limits": {{"stop_loss": {bad}}}}}"#)).unwrap_err();
+            assert_eq!(invalid_field(&e), Some("limits.stop_loss"), "{bad}: {e}");
+        }
+    }
+}

@@ -401,7 +401,8 @@ pub const OPENAPI: &str = r##"{
           "borrow_rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}},
         "limits": {"type": "object", "additionalProperties": false, "description": "fractions of equity in (0, 1]; null or false turns a limit off",
           "properties": {"max_position": {"type": ["number", "null", "boolean"]}, "max_sector": {"type": ["number", "null", "boolean"]},
-            "max_drawdown": {"type": ["number", "null", "boolean"]}, "max_daily_var": {"type": ["number", "null", "boolean"]}}},
+            "max_drawdown": {"type": ["number", "null", "boolean"]}, "max_daily_var": {"type": ["number", "null", "boolean"]},
+            "stop_loss": {"type": ["number", "null", "boolean"], "description": "per-position stop loss in (0, 1), a fraction of the average entry price; off (null) by default"}}},
         "correlation": {"type": "object", "additionalProperties": false, "properties": {
           "enabled": {"type": "boolean"}, "window_days": {"type": "integer", "minimum": 2}, "min_returns": {"type": "integer", "minimum": 2},
           "threshold": {"type": "number", "exclusiveMinimum": -1, "maximum": 1}}}}}}},

@@ -1,5 +1,6 @@
 //! The risk page (issue 15, item 5): the team's stored risk settings (`pulse_app::risk`) as a
-//! form — leverage with its levels, the limits (each a number or off), the correlation filter —
+//! form — leverage with its levels, the limits (each a number or off; sliders for the position
+//! cap, the drawdown stop and the per-position stop loss), the correlation filter —
 //! saved through the application layer, which validates them (an error is shown beside its
 //! field), and reset to the defaults; and the JSON API `GET/PUT/DELETE /api/risk`. The same
 //! settings are what `pulse risk show` prints and what a run with `--risk` or the backtest form's
@@ -28,7 +29,7 @@ type Fields = BTreeMap<String, String>;
 const MAX_LEVELS: usize = 32;
 
 /// The limits, with their labels.
-const LIMITS: [(&str, &str); 4] = [
+const LIMITS: [(&str, &str); 5] = [
     ("max_position", "Largest weight of one position"),
     ("max_sector", "Largest weight of one sector"),
     (
@@ -36,7 +37,22 @@ const LIMITS: [(&str, &str); 4] = [
         "Drawdown from the peak that sells everything and halts",
     ),
     ("max_daily_var", "Largest daily VaR of the target"),
+    (
+        "stop_loss",
+        "Loss from a position's entry price that sells it (kept out until the strategy's target resets)",
+    ),
 ];
+
+/// The value of the limit `name` (one of [`LIMITS`]).
+fn limit_of(c: &RiskConfig, name: &str) -> Option<f64> {
+    match name {
+        "max_position" => c.limits.max_position,
+        "max_sector" => c.limits.max_sector,
+        "max_drawdown" => c.limits.max_drawdown,
+        "max_daily_var" => c.limits.max_daily_var,
+        _ => c.limits.stop_loss,
+    }
+}
 
 /// A field of the form and what is wrong with it.
 #[derive(Debug)]
@@ -88,13 +104,7 @@ fn fields_of(c: &RiskConfig) -> Fields {
     }
     for (name, _) in LIMITS {
         let key = format!("limits.{name}");
-        let value = match name {
-            "max_position" => c.limits.max_position,
-            "max_sector" => c.limits.max_sector,
-            "max_drawdown" => c.limits.max_drawdown,
-            _ => c.limits.max_daily_var,
-        };
-        match value {
+        match limit_of(c, name) {
             Some(v) => put(&key, v.to_string()),
             None => {
                 put(&key, String::new());
@@ -198,7 +208,8 @@ fn config_of(f: &Fields) -> Result<(RiskConfig, Vec<usize>), FieldError> {
             "max_position" => c.limits.max_position = value,
             "max_sector" => c.limits.max_sector = value,
             "max_drawdown" => c.limits.max_drawdown = value,
-            _ => c.limits.max_daily_var = value,
+            "max_daily_var" => c.limits.max_daily_var = value,
+            _ => c.limits.stop_loss = value,
         }
     }
     let k = &mut c.correlation;
@@ -236,36 +247,46 @@ fn input(f: &Fields, error: Option<&FieldError>, key: &str, size: usize) -> Stri
     out
 }
 
-/// The sliders of the limits people move most (SPEC §4: max position 5–20 %; the drawdown stop),
-/// as (setting, lowest, highest, step), fractions of equity.
-const SLIDERS: [(&str, f64, f64, f64); 2] = [
+/// The sliders of the limits people move most (SPEC §4: max position 5–20 %, stop loss 1–10 %;
+/// the drawdown stop), as (setting, lowest, highest, step), fractions (of equity; of the entry
+/// price for the stop loss).
+const SLIDERS: [(&str, f64, f64, f64); 3] = [
     ("limits.max_position", 0.05, 0.20, 0.005),
     ("limits.max_drawdown", 0.01, 0.30, 0.005),
+    ("limits.stop_loss", 0.01, 0.10, 0.005),
 ];
 
 /// A range slider for `key` (when it has one) that moves the number field it sits beside: the
 /// number field stays the form's value, so a value outside the slider's range (set with
-/// `pulse risk set`) is never clamped by a save.
+/// `pulse risk set`) is never clamped by a save. A limit that is off shows "off" (the slider at
+/// its lowest); moving the slider turns it on (unticks its "off" box).
 fn slider(f: &Fields, key: &str) -> String {
     let Some((_, lo, hi, step)) = SLIDERS.iter().find(|(k, ..)| *k == key) else {
         return String::new();
     };
-    let value: f64 = text(f, key).parse().unwrap_or(*lo);
+    let value: Option<f64> = text(f, key).parse().ok().filter(|v: &f64| v.is_finite());
+    let off = checked(f, &format!("{key}.off"));
+    let shown = match value {
+        Some(v) if !off => format!("{:.1} %", v * 100.0),
+        _ => "off".to_string(),
+    };
     format!(
-        " <input type=\"range\" class=\"slider\" data-for=\"{}\" min=\"{lo}\" max=\"{hi}\" step=\"{step}\" value=\"{}\" aria-label=\"{}\"> <output data-for=\"{}\">{:.1} %</output>",
+        " <input type=\"range\" class=\"slider\" data-for=\"{}\" min=\"{lo}\" max=\"{hi}\" step=\"{step}\" value=\"{}\" aria-label=\"{}\"> <output data-for=\"{}\">{shown}</output>",
         html(key),
-        value.clamp(*lo, *hi),
+        value.unwrap_or(*lo).clamp(*lo, *hi),
         html(key),
         html(key),
-        value * 100.0
     )
 }
 
-/// Keeps each slider and its number field in step (the number field is what the form sends).
+/// Keeps each slider and its number field in step (the number field is what the form sends);
+/// moving the slider unticks the limit's "off" box, ticking it shows "off".
 const SLIDER_SCRIPT: &str = "<script>document.querySelectorAll('input.slider').forEach(function(s){\
 var n=document.querySelector('input[name=\"'+s.dataset.for+'\"]');var o=document.querySelector('output[data-for=\"'+s.dataset.for+'\"]');\
-s.addEventListener('input',function(){n.value=s.value;o.textContent=(100*Number(s.value)).toFixed(1)+' %'});\
-n.addEventListener('input',function(){var v=Number(n.value);if(isFinite(v)){s.value=v;o.textContent=(100*v).toFixed(1)+' %'}})});</script>";
+var x=document.querySelector('input[name=\"'+s.dataset.for+'.off\"]');\
+s.addEventListener('input',function(){n.value=s.value;if(x)x.checked=false;o.textContent=(100*Number(s.value)).toFixed(1)+' %'});\
+n.addEventListener('input',function(){var v=Number(n.value);if(n.value.trim()!==''&&isFinite(v)){s.value=v;o.textContent=(100*v).toFixed(1)+' %'}});\
+if(x)x.addEventListener('change',function(){o.textContent=x.checked?'off':(100*Number(n.value||s.value)).toFixed(1)+' %';if(!x.checked&&n.value.trim()==='')n.value=s.value})});</script>";
 
 fn checkbox(f: &Fields, error: Option<&FieldError>, key: &str) -> String {
     format!(
@@ -361,7 +382,7 @@ fn render(
             input(f, error, &format!("leverage.levels[{i}].leverage"), 6)
         );
     }
-    body.push_str("</tbody></table><h2>Limits</h2><p class=\"muted\">Fractions of equity; tick off to turn a limit off.</p><table>");
+    body.push_str("</tbody></table><h2>Limits</h2><p class=\"muted\">Fractions of equity (the stop loss: of the position's average entry price); tick off to turn a limit off.</p><table>");
     for (name, label) in LIMITS {
         let key = format!("limits.{name}");
         let _ = write!(
@@ -535,6 +556,7 @@ mod tests {
     fn the_form_of_a_configuration_reads_back_as_it() {
         let mut c = RiskConfig::default();
         c.limits.max_sector = None;
+        c.limits.stop_loss = Some(0.035);
         c.correlation.enabled = true;
         c.leverage.margin = true;
         c.leverage.levels.push(LeverageLevel {
@@ -545,6 +567,23 @@ mod tests {
         let (back, rows) = config_of(&f).unwrap();
         assert_eq!(back, c);
         assert_eq!(rows, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn the_stop_loss_slider_shows_off_until_a_value_is_set() {
+        let mut c = RiskConfig::default();
+        let f = fields_of(&c);
+        assert!(checked(&f, "limits.stop_loss.off"), "off by default");
+        let off = slider(&f, "limits.stop_loss");
+        assert!(off.contains("min=\"0.01\" max=\"0.1\""), "{off}");
+        assert!(off.contains(">off</output>"), "{off}");
+        c.limits.stop_loss = Some(0.05);
+        let on = slider(&fields_of(&c), "limits.stop_loss");
+        assert!(
+            on.contains("value=\"0.05\"") && on.contains(">5.0 %</output>"),
+            "{on}"
+        );
+        assert_eq!(config_of(&fields_of(&c)).unwrap().0, c);
     }
 
     #[test]

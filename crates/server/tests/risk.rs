@@ -244,10 +244,110 @@ async fn the_api_stores_valid_settings_and_refuses_invalid_ones_naming_the_field
     }
     assert!(doc["components"]["schemas"]["RiskConfig"]["properties"]["limits"].is_object());
     assert!(
+        doc["components"]["schemas"]["RiskConfig"]["properties"]["limits"]["properties"]
+            ["stop_loss"]
+            .is_object(),
+        "the stop loss is documented"
+    );
+    assert!(
         doc["paths"]["/api/backtests"]["post"]["requestBody"]["content"]["application/json"]
             ["schema"]["properties"]["risk"]
             .is_object()
     );
+}
+
+#[tokio::test]
+async fn the_stop_loss_is_stored_read_back_turned_off_and_refused_out_of_range() {
+    let s = start(false).await;
+    let (_, got) = s.api(reqwest::Method::GET, None).await;
+    assert_eq!(
+        got["config"]["limits"]["stop_loss"],
+        Value::Null,
+        "off by default"
+    );
+    assert!(got["toml"].as_str().unwrap().contains("stop_loss = false"));
+
+    let (status, put) = s
+        .api(
+            reqwest::Method::PUT,
+            Some(r#"{"limits": {"stop_loss": 0.05}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    let (_, got) = s.api(reqwest::Method::GET, None).await;
+    assert_eq!(got["stored"], true);
+    assert_eq!(got["config"]["limits"]["stop_loss"], 0.05);
+    assert_eq!(
+        got["config"]["limits"]["max_position"], 0.1,
+        "the rest default"
+    );
+    assert!(got["toml"].as_str().unwrap().contains("stop_loss = 0.05"));
+    let stored = got;
+
+    // 0, 1.5 (and 1: a 100 % stop is none, a string) are refused naming the field; nothing stored.
+    for bad in ["0", "1.5", "1", "-0.02", "\"5%\""] {
+        let body = format!(r#"{{"limits": {{"stop_loss": {bad}}}}}"#);
+        let (status, e) = s.api(reqwest::Method::PUT, Some(&body)).await;
+        assert!(status.is_client_error(), "{bad}: {status}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {e}");
+        assert_eq!(e["field"], "limits.stop_loss", "{bad}: {e}");
+        assert!(
+            e["error"].as_str().unwrap().contains("limits.stop_loss"),
+            "{e}"
+        );
+        assert_eq!(s.api(reqwest::Method::GET, None).await.1, stored, "{bad}");
+    }
+    // false turns it off, like the other limits.
+    let (status, put) = s
+        .api(
+            reqwest::Method::PUT,
+            Some(r#"{"limits": {"stop_loss": false}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    assert_eq!(put["config"]["limits"]["stop_loss"], Value::Null);
+
+    // The page: a number field, an "off" box (ticked while off) and a 1–10 % slider.
+    let cookie = common::login(&s.http, &s.base, TOKEN).await;
+    let (_, page) = s.page("/risk", &cookie).await;
+    assert!(page.contains("name=\"limits.stop_loss\""));
+    assert!(
+        page.contains("data-for=\"limits.stop_loss\" min=\"0.01\" max=\"0.1\""),
+        "the 1–10 % slider"
+    );
+    let fields = form_fields(&page, "/risk");
+    assert!(fields.contains(&("limits.stop_loss.off".into(), "on".into())));
+    // Set to 3 % from the form (the box unticked), then read back.
+    let mut edit = fields.clone();
+    set(&mut edit, "limits.stop_loss", "0.03");
+    unset(&mut edit, "limits.stop_loss.off");
+    let r = s.post_form("/risk", &cookie, &edit).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, got) = s.api(reqwest::Method::GET, None).await;
+    assert_eq!(got["config"]["limits"]["stop_loss"], 0.03);
+    let (_, page) = s.page("/risk", &cookie).await;
+    let shown = form_fields(&page, "/risk");
+    assert!(shown.contains(&("limits.stop_loss".into(), "0.03".into())));
+    assert!(!shown.iter().any(|(n, _)| n == "limits.stop_loss.off"));
+    assert!(page.contains("stop_loss = 0.03"), "the TOML shows it");
+    // Out of range from the form: 400, the error beside the field, nothing stored.
+    let stored = got;
+    for bad in ["0", "1.5"] {
+        let mut edit = shown.clone();
+        set(&mut edit, "limits.stop_loss", bad);
+        let r = s.post_form("/risk", &cookie, &edit).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("data-field=\"limits.stop_loss\""), "{bad}");
+        assert_eq!(s.api(reqwest::Method::GET, None).await.1, stored);
+    }
+    // Ticking "off" turns it off again.
+    let mut edit = shown.clone();
+    set(&mut edit, "limits.stop_loss.off", "on");
+    let r = s.post_form("/risk", &cookie, &edit).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, got) = s.api(reqwest::Method::GET, None).await;
+    assert_eq!(got["config"]["limits"]["stop_loss"], Value::Null);
 }
 
 #[tokio::test]
@@ -321,6 +421,8 @@ async fn the_risk_page_edits_the_settings_with_csrf_and_shows_errors_beside_the_
         "limits.max_position",
         "limits.max_sector.off",
         "limits.max_daily_var",
+        "limits.stop_loss",
+        "limits.stop_loss.off",
         "correlation.enabled",
         "correlation.window_days",
         "correlation.min_returns",
