@@ -468,12 +468,14 @@ pub async fn coverage<S: Store>(store: &S) -> Result<Vec<SeriesCoverage>, AppErr
             findings: BTreeMap::new(),
         })
         .collect();
+    let index: BTreeMap<(Symbol, Timeframe), usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((c.series.symbol.clone(), c.series.timeframe), i))
+        .collect();
     for f in store.findings().await.map_err(AppError::port)? {
-        if let Some(c) = out
-            .iter_mut()
-            .find(|c| c.series.symbol == f.symbol && c.series.timeframe == f.timeframe)
-        {
-            *c.findings.entry(f.kind).or_default() += 1;
+        if let Some(&i) = index.get(&(f.symbol, f.timeframe)) {
+            *out[i].findings.entry(f.kind).or_default() += 1;
         }
     }
     Ok(out)

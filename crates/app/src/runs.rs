@@ -3,16 +3,17 @@
 
 use crate::error::AppError;
 use pulse_analytics::Metrics;
-use pulse_core::ports::{RunRecord, Store};
+use pulse_core::ports::{RunHeader, RunRecord, Store};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One recorded run with the headline metrics of its main strategy.
+/// One recorded run, as lists show it (its alerts counted, not read), with the headline metrics
+/// of its main strategy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
-    /// The run as recorded.
-    pub record: RunRecord,
+    /// The run as recorded, without its alerts (`show_run` reads them).
+    pub record: RunHeader,
     /// The main strategy's metrics, when the record carries them.
     pub headline: Option<Metrics>,
 }

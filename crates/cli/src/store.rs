@@ -4,8 +4,8 @@
 
 use pulse_core::jiff::Timestamp;
 use pulse_core::ports::{
-    AuditEntry, BarQuery, ImportBatch, ImportPolicy, ImportSummary, RunRecord, SeriesSummary,
-    Store, StoredTrial, TradeOrderRecord, TradingStep,
+    AuditEntry, BarQuery, ImportBatch, ImportPolicy, ImportSummary, RunHeader, RunRecord,
+    SeriesSummary, Store, StoredTrial, TradeOrderRecord, TradingStep,
 };
 use pulse_core::quality::Finding;
 use pulse_core::sector::SectorInfo;
@@ -174,7 +174,7 @@ impl Store for AnyStore {
         delegate!(self, s => s.record_run(run))
     }
 
-    async fn runs(&self, limit: u32) -> Result<Vec<RunRecord>, AnyStoreError> {
+    async fn runs(&self, limit: u32) -> Result<Vec<RunHeader>, AnyStoreError> {
         delegate!(self, s => s.runs(limit))
     }
 

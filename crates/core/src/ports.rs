@@ -233,6 +233,51 @@ pub struct RunRecord {
     pub alerts: Vec<AlertRecord>,
 }
 
+impl RunRecord {
+    /// The record as a list of runs shows it ([`RunHeader`]): its alerts counted, not carried;
+    /// `None` before it is recorded (no id).
+    pub fn header(&self) -> Option<RunHeader> {
+        Some(RunHeader {
+            id: self.id?,
+            kind: self.kind.clone(),
+            created_at: self.created_at,
+            strategy: self.strategy.clone(),
+            sample: self.sample.clone(),
+            data_from: self.data_from,
+            data_to: self.data_to,
+            config: self.config.clone(),
+            metrics_json: self.metrics_json.clone(),
+            alert_count: u64::try_from(self.alerts.len()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// A recorded run as [`Store::runs`] lists it: every field of its [`RunRecord`] but the alerts,
+/// which are counted instead (a run can carry hundreds; [`Store::run`] reads them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHeader {
+    /// Store-assigned id.
+    pub id: i64,
+    /// `backtest`, `simulate`, …
+    pub kind: String,
+    /// When the run was made (from the injected clock).
+    pub created_at: Timestamp,
+    /// Strategy name.
+    pub strategy: String,
+    /// `in-sample`, `out-of-sample` or `full history`.
+    pub sample: String,
+    /// First bar of the evaluated data.
+    pub data_from: Timestamp,
+    /// Last bar of the evaluated data.
+    pub data_to: Timestamp,
+    /// The configuration used (TOML or JSON text).
+    pub config: String,
+    /// The metrics, as JSON (strategy and benchmarks).
+    pub metrics_json: String,
+    /// How many alerts the run raised.
+    pub alert_count: u64,
+}
+
 /// Persistent storage of market data, corporate actions and data-quality findings.
 ///
 /// Contract: writes are transactional and idempotent; reads of bars are paged by key (`after`),
@@ -309,8 +354,9 @@ pub trait Store {
     /// Records a run and its alerts in one transaction; returns its id.
     fn record_run(&self, run: &RunRecord) -> impl Future<Output = Result<i64, Self::Error>> + Send;
 
-    /// The most recent runs (newest first, at most `limit`), with their alerts.
-    fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunRecord>, Self::Error>> + Send;
+    /// The most recent runs (newest first, at most `limit`), each with its number of alerts but
+    /// not the alerts themselves (one query, whatever the number of runs or alerts).
+    fn runs(&self, limit: u32) -> impl Future<Output = Result<Vec<RunHeader>, Self::Error>> + Send;
 
     /// One recorded run with its alerts, if it exists.
     fn run(&self, id: i64) -> impl Future<Output = Result<Option<RunRecord>, Self::Error>> + Send;

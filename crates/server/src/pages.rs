@@ -154,7 +154,7 @@ pub fn overview(
         for r in runs {
             let m = r.headline.as_ref();
             let rec = &r.record;
-            let id = rec.id.map(|i| i.to_string()).unwrap_or_default();
+            let id = rec.id;
             let _ = write!(
                 body,
                 "<tr><td><a href=\"/runs/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}..{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -167,7 +167,7 @@ pub fn overview(
                 num(m.and_then(|m| m.sharpe)),
                 pct(m.and_then(|m| m.max_drawdown)),
                 pct(m.and_then(|m| m.win_rate)),
-                rec.alerts.len()
+                rec.alert_count
             );
         }
         body.push_str("</tbody></table><form method=\"get\" action=\"/runs/compare\"><p>Compare run <input name=\"a\" size=\"4\" required> with run <input name=\"b\" size=\"4\" required> <button>Compare</button> · <a href=\"/backtest\">run a backtest</a></p></form>");
@@ -467,7 +467,7 @@ pub const OPENAPI: &str = r##"{
       "responses": {"200": {"description": "[{symbol, timeframe, rows, first, last, findings}]"}}}},
     "/api/runs": {"get": {"summary": "Recorded backtests and simulations, newest first",
       "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
-      "responses": {"200": {"description": "Run records"}, "400": {"description": "Bad limit"}, "401": {"description": "No or wrong token"}}}},
+      "responses": {"200": {"description": "[{id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json, alert_count}]: each run without its alerts, counted in alert_count (the run page /runs/{id} shows them)"}, "400": {"description": "Bad limit"}, "401": {"description": "No or wrong token"}}}},
     "/api/clock": {
       "get": {"summary": "The clock (simulated when time travel is on)", "responses": {"200": {"description": "{now, local, simulated}"}}},
       "post": {"summary": "Time travel: set, a preset time today, advance, or back to the wall clock",

@@ -107,6 +107,7 @@ macro_rules! store_conformance_tests {
             paging_returns_every_bar_once_in_order,
             start_and_end_are_inclusive,
             series_summaries_are_ordered_by_symbol_then_timeframe,
+            series_summaries_follow_every_import,
             a_bad_batch_rolls_back_the_whole_import,
             fractions_of_a_second_are_refused,
             instruments_upsert_and_data_survive_reopening,
@@ -115,6 +116,7 @@ macro_rules! store_conformance_tests {
             readers_see_the_data_before_or_after_an_import_never_half_of_it,
             two_processes_worth_of_writers_wait_for_each_other,
             runs_and_their_alerts_round_trip_newest_first,
+            runs_are_listed_with_alert_counts_and_read_whole_by_id,
             runs_are_read_and_deleted_by_id,
             documents_and_audit_entries_are_written_together,
             sweep_trials_are_stored_once_and_read_back_in_order,
@@ -646,6 +648,125 @@ pub async fn series_summaries_are_ordered_by_symbol_then_timeframe<B: Backend>(b
     assert!(vix_bars.iter().all(|b| b.volume.is_none()));
 }
 
+/// The series summaries as counted from the stored bars themselves (every series in `keys`
+/// that has bars), for comparing with what [`Store::series`] keeps.
+async fn series_counted<S: Store>(
+    store: &S,
+    keys: &[(&str, Timeframe)],
+) -> Vec<(String, Timeframe, u64, Timestamp, Timestamp)> {
+    let mut out = Vec::new();
+    for (symbol, tf) in keys {
+        let (bars, _) = read_all(store, query(symbol, *tf), 10_000).await;
+        if let (Some(first), Some(last)) = (bars.first(), bars.last()) {
+            out.push((
+                symbol.to_string(),
+                *tf,
+                bars.len() as u64,
+                first.ts,
+                last.ts,
+            ));
+        }
+    }
+    out
+}
+
+/// [`Store::series`] as comparable tuples.
+async fn series_kept<S: Store>(store: &S) -> Vec<(String, Timeframe, u64, Timestamp, Timestamp)> {
+    store
+        .series()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.symbol.to_string(), s.timeframe, s.rows, s.first, s.last))
+        .collect()
+}
+
+/// The series summaries stay exactly what the stored bars say through every kind of write:
+/// imports that extend a series at either end or fill its middle, no-op re-imports,
+/// replacements, insert-only imports, an import that fails and rolls back, and a reopening.
+pub async fn series_summaries_follow_every_import<B: Backend>(b: &B) {
+    let store = b.store();
+    let keys = [
+        ("BTCUSDT", Timeframe::M1),
+        ("TSLA", Timeframe::D1),
+        ("TSLL", Timeframe::D1),
+    ];
+    let check = |step: &'static str| async move {
+        let kept = series_kept(store).await;
+        assert_eq!(kept, series_counted(store, &keys).await, "after {step}");
+        let total: u64 = kept.iter().map(|s| s.2).sum();
+        assert_eq!(total, B::table_counts(store).await[1], "after {step}");
+    };
+    check("nothing").await;
+    assert!(store.series().await.unwrap().is_empty());
+    let full = tsla();
+    let slice = |from: usize, to: usize| {
+        let mut b = full.clone();
+        b.bars = full.bars[from..to].to_vec();
+        b.actions.clear();
+        b
+    };
+    // The middle, then an overlap reaching back, then one reaching forward, then a gap filled.
+    store.import(&[slice(500, 600)]).await.unwrap();
+    check("a middle slice").await;
+    assert_eq!(store.series().await.unwrap()[0].rows, 100);
+    store.import(&[slice(300, 550)]).await.unwrap();
+    check("an earlier overlapping slice").await;
+    store.import(&[slice(1000, 1200)]).await.unwrap();
+    check("a later slice with a gap").await;
+    assert_eq!(store.series().await.unwrap()[0].rows, 500);
+    store.import(&[full.clone(), tsll()]).await.unwrap();
+    check("the whole series and another one").await;
+    // Nothing new: no change.
+    assert!(
+        store
+            .import(&[full.clone(), tsll()])
+            .await
+            .unwrap()
+            .is_no_op()
+    );
+    check("a no-op re-import").await;
+    // Replacements change values, not the extent.
+    let mut changed = full.clone();
+    for bar in &mut changed.bars[10..20] {
+        bar.close *= 1.01;
+    }
+    let s = store
+        .import_with(std::slice::from_ref(&changed), ImportPolicy::Replace)
+        .await
+        .unwrap();
+    assert_eq!(s.bars_updated, 10);
+    check("a replacement").await;
+    // Insert-only: a stored bar is kept, a new one (a day after the last) is added.
+    let mut extended = changed.clone();
+    let last = *extended.bars.last().unwrap();
+    extended.bars.push(Bar {
+        ts: Timestamp::from_second(last.ts.as_second() + 86_400).unwrap(),
+        ..last
+    });
+    extended.bars[0].close *= 2.0;
+    let s = store
+        .import_with(std::slice::from_ref(&extended), ImportPolicy::InsertOnly)
+        .await
+        .unwrap();
+    assert_eq!(s.bars_inserted, 1);
+    check("an insert-only extension").await;
+    // A failed import (a good new series, then a bad batch) changes nothing.
+    let before = series_kept(store).await;
+    let mut bad = tsll();
+    bad.bars.swap(3, 4);
+    store.import(&[btc(), bad]).await.unwrap_err();
+    assert_eq!(series_kept(store).await, before);
+    check("a rolled-back import").await;
+    // Another store on the same database (another process) reads the same.
+    let other = b.open_again().await;
+    assert_eq!(series_kept(&other).await, before);
+    store.import(&[btc()]).await.unwrap();
+    check("a new intraday series").await;
+    assert_eq!(series_kept(&other).await, series_kept(store).await);
+    B::close(&other).await;
+}
+
 /// A bad batch, a non-finite value or a failure inside the database writes nothing at all.
 pub async fn a_bad_batch_rolls_back_the_whole_import<B: Backend>(b: &B) {
     let store = b.store();
@@ -761,8 +882,8 @@ pub async fn instruments_upsert_and_data_survive_reopening<B: Backend>(b: &B) {
     B::close(store).await;
 
     let reopened = b.open_again().await;
-    assert_eq!(B::latest_schema_version(), 6);
-    assert_eq!(B::schema_version(&reopened).await, 6);
+    assert_eq!(B::latest_schema_version(), 7);
+    assert_eq!(B::schema_version(&reopened).await, 7);
     assert_eq!(B::table_counts(&reopened).await, counts);
     assert_eq!(content_checksum(&reopened).await, checksum);
     assert_eq!(
@@ -996,7 +1117,8 @@ fn sample_run() -> RunRecord {
     }
 }
 
-/// Runs with their alerts, newest first.
+/// Runs are listed newest first, each with its alert count (not its alerts); `run(id)` reads
+/// the alerts.
 pub async fn runs_and_their_alerts_round_trip_newest_first<B: Backend>(b: &B) {
     let store = b.store();
     let mut run = sample_run();
@@ -1007,14 +1129,67 @@ pub async fn runs_and_their_alerts_round_trip_newest_first<B: Backend>(b: &B) {
     assert!(second > first);
     let runs = store.runs(10).await.unwrap();
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].id, Some(second));
+    assert_eq!(runs[0].id, second);
     assert_eq!(runs[0].kind, "simulate");
-    assert_eq!(runs[1].alerts.len(), 1);
-    assert_eq!(runs[1].alerts[0].message, "TSLL 50.0% → 0.0%");
+    assert_eq!(runs[1].alert_count, 1);
     let mut expected = run.clone();
     expected.id = Some(second);
-    assert_eq!(runs[0], expected);
+    assert_eq!(Some(runs[0].clone()), expected.header());
+    let whole = store.run(first).await.unwrap().unwrap();
+    assert_eq!(whole.alerts.len(), 1);
+    assert_eq!(whole.alerts[0].message, "TSLL 50.0% → 0.0%");
+    assert_eq!(Some(runs[1].clone()), whole.header());
     assert_eq!(store.runs(1).await.unwrap().len(), 1);
+}
+
+/// The list of runs counts each run's alerts exactly (none, one, many; after a deletion too),
+/// honours the limit newest first, and never carries the alerts, which `run(id)` still reads in
+/// their recorded order.
+pub async fn runs_are_listed_with_alert_counts_and_read_whole_by_id<B: Backend>(b: &B) {
+    let store = b.store();
+    assert!(store.runs(10).await.unwrap().is_empty());
+    let alert = |i: usize| AlertRecord {
+        ts: Timestamp::from_second(1_672_704_000 + 86_400 * i as i64).unwrap(),
+        strategy: "Pulse".into(),
+        message: format!("alert {i}"),
+        old_weights_json: format!(r#"{{"TSLL":{i}}}"#),
+        new_weights_json: "{}".into(),
+    };
+    let mut ids = Vec::new();
+    for (n, alerts) in [0usize, 1, 313, 2, 0].into_iter().enumerate() {
+        let mut run = sample_run();
+        run.created_at = Timestamp::from_second(1_763_719_200 + n as i64).unwrap();
+        run.metrics_json = format!(r#"{{"Pulse":{{"sharpe":{n}}}}}"#);
+        run.alerts = (0..alerts).map(alert).collect();
+        let id = store.record_run(&run).await.unwrap();
+        run.id = Some(id);
+        ids.push((id, run));
+    }
+    let listed = store.runs(100).await.unwrap();
+    let expected: Vec<_> = ids.iter().rev().map(|(_, r)| r.header().unwrap()).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        listed.iter().map(|h| h.alert_count).collect::<Vec<_>>(),
+        [0, 2, 313, 1, 0]
+    );
+    // The limit keeps the newest.
+    let two = store.runs(2).await.unwrap();
+    assert_eq!(two, expected[..2]);
+    assert!(store.runs(0).await.unwrap().is_empty());
+    // Every run read by id carries its alerts in order.
+    for (id, run) in &ids {
+        assert_eq!(store.run(*id).await.unwrap().as_ref(), Some(run));
+    }
+    // Deleting the run with many alerts leaves the others' counts as they were.
+    assert!(store.delete_run(ids[2].0).await.unwrap());
+    let listed = store.runs(100).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|h| (h.id, h.alert_count))
+            .collect::<Vec<_>>(),
+        [(ids[4].0, 0), (ids[3].0, 2), (ids[1].0, 1), (ids[0].0, 0)]
+    );
 }
 
 /// One run by id; deleting it removes its alerts; deleting again reports there was none.

@@ -36,8 +36,8 @@ pub use error::StoreError;
 use pulse_core::jiff::Timestamp;
 use pulse_core::jiff::civil::Date;
 use pulse_core::ports::{
-    AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportPolicy, ImportSummary, RunRecord,
-    SeriesSummary, Store, StoredTrial, TradeOrderRecord, TradingStep,
+    AlertRecord, AuditEntry, BarQuery, Clock, ImportBatch, ImportPolicy, ImportSummary, RunHeader,
+    RunRecord, SeriesSummary, Store, StoredTrial, TradeOrderRecord, TradingStep,
 };
 use pulse_core::quality::{Finding, FindingKind};
 use pulse_core::rust_decimal::Decimal;
@@ -473,6 +473,30 @@ impl PostgresStore {
                 .map_err(|e| self.db(what(&format!("upserting {range}")), e))?;
         }
 
+        // The series' extent, in the same transaction: bars are only ever added or replaced,
+        // so the count grows by the bars inserted and the bounds widen to the batch's (every bar
+        // of which is stored now). Nothing inserted: every bar was already within the bounds.
+        if let (Some(first), Some(last)) = (batch.bars.first(), batch.bars.last())
+            && summary.bars_inserted > 0
+        {
+            sqlx::query(
+                "INSERT INTO bar_series (symbol, timeframe, bars, first_ts, last_ts) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (symbol, timeframe) DO UPDATE SET \
+                 bars = bar_series.bars + excluded.bars, \
+                 first_ts = LEAST(bar_series.first_ts, excluded.first_ts), \
+                 last_ts = GREATEST(bar_series.last_ts, excluded.last_ts)",
+            )
+            .bind(symbol)
+            .bind(timeframe)
+            .bind(to_i64(summary.bars_inserted))
+            .bind(first.ts.as_second())
+            .bind(last.ts.as_second())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.db(what("updating the series' extent"), e))?;
+        }
+
         for (i, action) in batch.actions.iter().enumerate() {
             let ex_date = action.ex_date.to_string();
             let kind = action.kind_name();
@@ -571,6 +595,24 @@ impl PostgresStore {
         })
     }
 
+    /// A `runs` row with its number of alerts as a header.
+    fn header_of_row(&self, row: RunHeaderRow) -> Result<RunHeader, StoreError> {
+        let (id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json, n) =
+            row;
+        Ok(RunHeader {
+            id,
+            kind,
+            created_at: self.decode_ts("runs", "created_at", &id, created_at)?,
+            strategy,
+            sample,
+            data_from: self.decode_ts("runs", "data_from", &id, data_from)?,
+            data_to: self.decode_ts("runs", "data_to", &id, data_to)?,
+            config,
+            metrics_json,
+            alert_count: to_u64(n),
+        })
+    }
+
     /// A `runs` row with its alerts as a record.
     async fn run_of_row(&self, row: RunRow) -> Result<RunRecord, StoreError> {
         let (id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json) =
@@ -618,6 +660,20 @@ pub struct StoreLock {
 
 /// One row of the `runs` table.
 type RunRow = (i64, String, i64, String, String, i64, i64, String, String);
+
+/// One row of the `runs` table and its number of alerts.
+type RunHeaderRow = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+);
 type InstrumentRow = (String, String, String, String, f64, Option<String>);
 type SectorRow = (String, String, Option<String>, Option<f64>, String);
 type BarRow = (i64, f64, f64, f64, f64, Option<f64>, Option<f64>);
@@ -922,24 +978,22 @@ impl Store for PostgresStore {
     }
 
     async fn series(&self) -> Result<Vec<SeriesSummary>, StoreError> {
-        let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT symbol, timeframe, count(*), min(ts), max(ts) FROM bars \
-             GROUP BY symbol, timeframe",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db("summarising stored series", e))?;
+        let rows: Vec<(String, String, i64, i64, i64)> =
+            sqlx::query_as("SELECT symbol, timeframe, bars, first_ts, last_ts FROM bar_series")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db("summarising stored series", e))?;
         let mut out = Vec::with_capacity(rows.len());
         for (symbol, timeframe, rows, first, last) in rows {
             let key = format!("{symbol} {timeframe}");
             out.push(SeriesSummary {
                 symbol: Symbol::try_new(symbol.clone())
-                    .map_err(|e| self.corrupt("bars", "symbol", &key, &symbol, e))?,
+                    .map_err(|e| self.corrupt("bar_series", "symbol", &key, &symbol, e))?,
                 timeframe: Timeframe::from_str(&timeframe)
-                    .map_err(|e| self.corrupt("bars", "timeframe", &key, &timeframe, e))?,
+                    .map_err(|e| self.corrupt("bar_series", "timeframe", &key, &timeframe, e))?,
                 rows: to_u64(rows),
-                first: self.decode_ts("bars", "ts", &key, first)?,
-                last: self.decode_ts("bars", "ts", &key, last)?,
+                first: self.decode_ts("bar_series", "first_ts", &key, first)?,
+                last: self.decode_ts("bar_series", "last_ts", &key, last)?,
             });
         }
         // Domain order (1m < 15m < 1h < 1d), not text order.
@@ -1174,20 +1228,21 @@ impl Store for PostgresStore {
         Ok(id)
     }
 
-    async fn runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        let rows: Vec<RunRow> = sqlx::query_as(
-            "SELECT id, kind, created_at, strategy, sample, data_from, data_to, config, metrics_json \
-             FROM runs ORDER BY id DESC LIMIT $1",
+    async fn runs(&self, limit: u32) -> Result<Vec<RunHeader>, StoreError> {
+        // One query: the alerts are counted on the (run_id, seq) key, never read.
+        let rows: Vec<RunHeaderRow> = sqlx::query_as(
+            "SELECT r.id, r.kind, r.created_at, r.strategy, r.sample, r.data_from, r.data_to, \
+             r.config, r.metrics_json, \
+             (SELECT count(*) FROM run_alerts a WHERE a.run_id = r.id) \
+             FROM runs r ORDER BY r.id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db("reading runs", e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.run_of_row(row).await?);
-        }
-        Ok(out)
+        rows.into_iter()
+            .map(|row| self.header_of_row(row))
+            .collect()
     }
 
     async fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {

@@ -69,7 +69,7 @@ struct Table {
 
 use Col::{Int, Real, Text};
 
-/// Every table of schema version 6, parents before children (foreign keys).
+/// Every table of schema version 7, parents before children (foreign keys).
 const TABLES: &[Table] = &[
     Table {
         name: "instruments",
@@ -95,6 +95,17 @@ const TABLES: &[Table] = &[
             ("close", "close", Real),
             ("adj_close", "adj_close", Real),
             ("volume", "volume", Real),
+        ],
+        identity: None,
+    },
+    Table {
+        name: "bar_series",
+        columns: &[
+            ("symbol", "symbol", Text),
+            ("timeframe", "timeframe", Text),
+            ("bars", "bars", Int),
+            ("first_ts", "first_ts", Int),
+            ("last_ts", "last_ts", Int),
         ],
         identity: None,
     },
@@ -255,7 +266,7 @@ const CHUNK: usize = 5_000;
 
 /// The schema version both stores must be at for [`TABLES`] to be the whole schema.
 /// The schema version (of both stores) this copy knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One column of a chunk of rows.
 enum Column {

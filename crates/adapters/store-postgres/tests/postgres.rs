@@ -27,12 +27,12 @@ async fn processes_opening_a_fresh_database_at_once_migrate_it_once() {
             latest_schema_version()
         );
     }
-    assert_eq!(latest_schema_version(), 6);
+    assert_eq!(latest_schema_version(), 7);
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 6);
+    assert_eq!(applied, 7);
     assert!(stores[3].instruments().await.unwrap().is_empty());
     for store in &stores {
         store.close().await;
@@ -166,5 +166,57 @@ async fn the_lock_of_a_killed_process_is_released() {
         .expect("the lock of a killed process must be released")
         .unwrap();
     drop(guard);
+    store.close().await;
+}
+
+/// A database made before the series table (schema version 6, bars already stored) gets the
+/// table filled from its bars when a store connects: the extents are those of the bars.
+#[tokio::test]
+async fn the_series_extents_of_an_older_database_are_counted_from_its_bars() {
+    use sqlx::Connection;
+    let db = TestDb::create().await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::migrate!("./migrations")
+        .run_to(6, &mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO instruments VALUES ('AAA', 'nyse', 'USD', 'equity', 1.0, NULL), \
+         ('BBB', 'crypto', 'USDT', 'crypto', 1.0, NULL); \
+         INSERT INTO bars (symbol, timeframe, ts, open, high, low, close) VALUES \
+         ('AAA', '1d', 86400, 1, 1, 1, 1), ('AAA', '1d', 259200, 1, 1, 1, 1), \
+         ('AAA', '1d', 172800, 1, 1, 1, 1), ('BBB', '1m', 60, 1, 1, 1, 1);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        latest_schema_version()
+    );
+    let kept: Vec<(String, String, u64, i64, i64)> = store
+        .series()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.symbol.to_string(),
+                s.timeframe.to_string(),
+                s.rows,
+                s.first.as_second(),
+                s.last.as_second(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("AAA".into(), "1d".into(), 3, 86_400, 259_200),
+            ("BBB".into(), "1m".into(), 1, 60, 60),
+        ]
+    );
     store.close().await;
 }

@@ -21,8 +21,8 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(latest_schema_version(), 6);
-    assert_eq!(store.schema_version().await.unwrap(), 6);
+    assert_eq!(latest_schema_version(), 7);
+    assert_eq!(store.schema_version().await.unwrap(), 7);
     let counts = store.table_counts().await.unwrap();
     assert_eq!(counts, store_sqlite::TableCounts::default());
     store.close().await;
@@ -32,7 +32,7 @@ async fn open_creates_directories_runs_migrations_and_uses_wal() {
     assert_eq!((header[18], header[19]), (2, 2));
     // Opening again is a no-op migration.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 6);
+    assert_eq!(again.schema_version().await.unwrap(), 7);
 }
 
 #[tokio::test]
@@ -155,4 +155,68 @@ async fn a_database_that_cannot_be_written_is_reported_as_read_only_not_as_unabl
     }
     set(dir.path(), 0o755);
     set(&path, 0o644);
+}
+
+/// A file made before the series table (schema version 6, bars already stored) gets the table
+/// filled from its bars when it is opened: the extents are those of the bars, and imports keep
+/// them from there.
+#[tokio::test]
+async fn the_series_extents_of_an_older_file_are_counted_from_its_bars() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::migrate!("./migrations")
+        .run_to(6, &mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO instruments VALUES ('AAA', 'nyse', 'USD', 'equity', 1.0, NULL), \
+         ('BBB', 'crypto', 'USDT', 'crypto', 1.0, NULL); \
+         INSERT INTO bars (symbol, timeframe, ts, open, high, low, close) VALUES \
+         ('AAA', '1d', 86400, 1, 1, 1, 1), ('AAA', '1d', 259200, 1, 1, 1, 1), \
+         ('AAA', '1d', 172800, 1, 1, 1, 1), ('BBB', '1m', 60, 1, 1, 1, 1);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        latest_schema_version()
+    );
+    let kept: Vec<(String, String, u64, i64, i64)> = store
+        .series()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.symbol.to_string(),
+                s.timeframe.to_string(),
+                s.rows,
+                s.first.as_second(),
+                s.last.as_second(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("AAA".into(), "1d".into(), 3, 86_400, 259_200),
+            ("BBB".into(), "1m".into(), 1, 60, 60),
+        ]
+    );
+    // An import goes on from the counted extent.
+    let mut batch = tsll();
+    batch.instrument.symbol = pulse_core::Symbol::try_new("AAA").unwrap();
+    batch.actions.clear();
+    let s = store.import(&[batch.clone()]).await.unwrap();
+    let aaa = &store.series().await.unwrap()[0];
+    assert_eq!(aaa.rows, 3 + s.bars_inserted);
+    assert_eq!(aaa.last, batch.bars.last().unwrap().ts);
+    assert_eq!(aaa.first.as_second(), 86_400);
+    store.close().await;
 }

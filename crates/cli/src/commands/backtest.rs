@@ -579,7 +579,7 @@ pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
             let r = &s.record;
             let m = s.headline.as_ref();
             vec![
-                r.id.map(|i| i.to_string()).unwrap_or_default(),
+                r.id.to_string(),
                 r.kind.clone(),
                 r.created_at.to_string(),
                 r.strategy.clone(),
@@ -592,7 +592,7 @@ pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
                 fmt_opt(m.and_then(|m| m.total_return), true),
                 fmt_opt(m.and_then(|m| m.sharpe), false),
                 fmt_opt(m.and_then(|m| m.max_drawdown), true),
-                r.alerts.len().to_string(),
+                r.alert_count.to_string(),
             ]
         })
         .collect();
