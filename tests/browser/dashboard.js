@@ -1,7 +1,7 @@
 // Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
 // log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
 // run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
-// sent back to the login page; run the macro prompt against a fake chat model and see its view pending; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset). Screenshots go to ARTIFACTS for a person to look at.
+// sent back to the login page; run the macro prompt against a fake chat model and see its view pending; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset); start and stop a paper runner, see its curve, pie and live state on the overview; schedule the prompt. Screenshots go to ARTIFACTS for a person to look at.
 //
 // Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
 const { chromium } = require('playwright-core');
@@ -185,6 +185,43 @@ function check(cond, what) {
     await page.waitForURL(`${base}/trade`);
     check((await page.textContent('section.runner[data-name="browser"] .state')) === 'stopped', 'the trading page stops the runner');
     await page.screenshot({ path: path.join(artifacts, 'trade.png'), fullPage: true });
+
+    // The overview's trading part: after three more days the runner has a curve against its
+    // benchmark and a composition pie; it is started from the overview, and a stop made
+    // elsewhere (the API) reaches the open page through the live state stream.
+    const api = async (method, url) => {
+      const r = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${token}` } });
+      if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    for (let day = 0; day < 3; day++) {
+      await page.goto(`${base}/rebalance`);
+      await page.click('text=+1 day (08:00)');
+      await page.waitForURL(`${base}/rebalance`);
+    }
+    await api('POST', '/api/trade/browser/run');
+    await page.goto(`${base}/`);
+    check((await page.textContent('tr[data-runner="browser"] td.state')) === 'stopped', 'the overview shows the runner stopped');
+    check((await page.$('#runner-browser svg.plot')) !== null, 'the overview draws the runner\'s performance chart');
+    check((await page.textContent('#runner-browser')).includes('buy and hold'), 'the chart has the benchmark');
+    check((await page.$('#runner-browser svg.pie')) !== null, 'the overview draws the runner\'s composition pie');
+    check((await page.$('#feed')) !== null, 'the overview shows the alert feed');
+    await page.click('form[action="/trade/browser/resume"] button');
+    await page.goto(`${base}/`);
+    check((await page.textContent('tr[data-runner="browser"] td.state')) === 'running', 'the overview starts the runner');
+    await api('POST', '/api/trade/browser/stop');
+    await page.waitForSelector('tr[data-runner="browser"] td.state:text-is("stopped")', { timeout: 15000 });
+    check(true, 'a stop made elsewhere reaches the open overview live');
+    await page.screenshot({ path: path.join(artifacts, 'overview-trading.png'), fullPage: true });
+
+    // The prompt's 08:30 schedule is switched on from the prompt page and stays on.
+    await page.goto(`${base}/prompt`);
+    await page.check('#schedule-enabled');
+    await page.click('#save-schedule');
+    await page.waitForURL(`${base}/prompt`);
+    await page.reload();
+    check((await page.textContent('#schedule-state')).includes('Scheduled'), 'the prompt is scheduled for 08:30 from its page');
+    check(await page.isChecked('#schedule-enabled'), 'the schedule stays on after a reload');
 
     // A CSV imported by upload on the data page.
     if (process.env.UPLOAD_CSV) {

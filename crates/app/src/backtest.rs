@@ -1060,9 +1060,33 @@ pub async fn backtest<S: Store>(
     store: &S,
     request: &BacktestRequest,
 ) -> Result<BacktestOutcome, AppError> {
+    backtest_with_progress(store, request, |_, _| {}).await
+}
+
+/// [`backtest`] reporting its progress: `on_progress(done, total)` after each bar Pulse steps
+/// through, `total` being the bars of the evaluated window (the three benchmarks and the
+/// report follow, in a fraction of Pulse's time).
+pub async fn backtest_with_progress<S: Store>(
+    store: &S,
+    request: &BacktestRequest,
+    mut on_progress: impl FnMut(usize, usize),
+) -> Result<BacktestOutcome, AppError> {
     let mut p = prepare(store, &request.settings).await?;
     p.set_window(request.from, request.to)?;
-    let runs = run_all(&p, |_| {})?;
+    let timeline = &p.market.data.timeline;
+    let first = p.config.start.map_or(p.first_eval, |t| {
+        p.market.data.index_at_or_after(t).max(p.first_eval)
+    });
+    let last = p
+        .config
+        .end
+        .map_or(timeline.len(), |t| timeline.partition_point(|x| *x <= t));
+    let total = last.saturating_sub(first);
+    let mut done = 0usize;
+    let runs = run_all(&p, |_| {
+        done = (done + 1).min(total);
+        on_progress(done, total);
+    })?;
     let windowed = request.from.is_some() || request.to.is_some();
     let (label, sample) = if windowed {
         (SampleLabel::Window, "selected window")

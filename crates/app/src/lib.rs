@@ -42,6 +42,7 @@ pub mod error;
 pub mod export;
 pub mod input;
 pub mod market;
+pub mod overview;
 pub mod portfolio;
 pub mod prompt;
 pub mod quotes;

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// The document holding every version of the prompt.
 const PROMPT_DOC: &str = "prompt/macro";
 
+/// The document holding the prompt's schedule.
+const SCHEDULE_DOC: &str = "prompt/schedule";
+
 /// Longest prompt kept, bytes.
 pub const MAX_PROMPT_BYTES: usize = 64 * 1024;
 
@@ -218,6 +221,152 @@ pub async fn run<S: Store, M: ChatModel>(
 /// Submits a checked signal as the day's view (what `pulse rebalance signal` does).
 pub async fn submit<S: Store>(store: &S, signal: Signal) -> Result<Signal, AppError> {
     crate::rebalance::signal(store, signal).await
+}
+
+/// Whether the scheduler runs the saved prompt at the 08:30 intake of every trading day, which
+/// version, and the last day it ran.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptSchedule {
+    /// Run the prompt at 08:30 (the rebalancer's calendar, local time) on trading days.
+    pub enabled: bool,
+    /// The version to run (`None`: the latest saved at the time of the run).
+    pub version: Option<u32>,
+    /// The last trading day it ran (at most once a day, whatever the answer).
+    pub last_day: Option<jiff::civil::Date>,
+}
+
+/// The prompt's schedule (off when never set).
+pub async fn schedule<S: Store>(store: &S) -> Result<PromptSchedule, AppError> {
+    match store.document(SCHEDULE_DOC).await.map_err(AppError::port)? {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| AppError::State(format!("the stored prompt schedule is corrupt: {e}"))),
+        None => Ok(PromptSchedule::default()),
+    }
+}
+
+async fn save_schedule<S: Store>(
+    store: &S,
+    schedule: &PromptSchedule,
+    entry: serde_json::Value,
+) -> Result<(), AppError> {
+    let (now, _) = crate::rebalance::clock_now(store).await?;
+    let json = serde_json::to_string(schedule).map_err(|source| AppError::Encode {
+        what: "prompt schedule",
+        source,
+    })?;
+    let entry = AuditEntry {
+        ts: now,
+        subsystem: "prompt".into(),
+        entry_json: entry.to_string(),
+    };
+    store
+        .save_documents(&[(SCHEDULE_DOC, json)], &[entry])
+        .await
+        .map_err(AppError::port)
+}
+
+/// Turns the 08:30 run of the prompt on or off (`version`: a saved version, or `None` for the
+/// latest at each run). Audited. A version that does not exist is refused (field `version`).
+pub async fn set_schedule<S: Store>(
+    store: &S,
+    enabled: bool,
+    version: Option<u32>,
+) -> Result<PromptSchedule, AppError> {
+    if let Some(v) = version {
+        self::version(store, Some(v)).await.map_err(|e| match e {
+            AppError::NotFound(reason) => AppError::InvalidSetting {
+                setting: "version",
+                reason,
+            },
+            other => other,
+        })?;
+    } else if enabled && versions(store).await?.is_empty() {
+        return Err(AppError::InvalidSetting {
+            setting: "version",
+            reason: "no prompt is saved yet: save one before scheduling it".into(),
+        });
+    }
+    let mut s = schedule(store).await?;
+    s.enabled = enabled;
+    s.version = version;
+    save_schedule(
+        store,
+        &s,
+        serde_json::json!({"schedule": {"enabled": enabled, "version": version}}),
+    )
+    .await?;
+    Ok(s)
+}
+
+/// A model that never exists: the type of "no chat model configured".
+#[derive(Debug)]
+pub enum NoChatModel {}
+
+impl ChatModel for NoChatModel {
+    type Error = std::convert::Infallible;
+
+    async fn complete(&self, _system: &str, _user: &str) -> Result<String, Self::Error> {
+        match *self {}
+    }
+}
+
+/// The scheduler's prompt job: when the schedule is on and the 08:30 intake time of a trading
+/// day has come by the clock (the rebalancer's calendar) and the prompt has not run that day,
+/// runs it against `model` and submits a valid answer as the day's signal. The day is marked
+/// before the model is asked, so a failing or slow model is asked at most once a day (a person
+/// runs it again from the Prompt page or `pulse prompt run --submit`). `None` when the schedule
+/// is off or the rebalancer is not set up (no job); else what it did, one line each, or why it
+/// failed (no model configured, the model failed, the answer is not a valid signal).
+pub async fn run_scheduled<S: Store, M: ChatModel>(
+    store: &S,
+    model: Option<&M>,
+) -> Option<Result<Vec<String>, AppError>> {
+    let sched = match schedule(store).await {
+        Ok(s) if !s.enabled => return None,
+        Ok(s) => s,
+        Err(e) => return Some(Err(e)),
+    };
+    match crate::rebalance::is_set_up(store).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => return Some(Err(e)),
+    }
+    Some(run_due(store, model, sched).await)
+}
+
+async fn run_due<S: Store, M: ChatModel>(
+    store: &S,
+    model: Option<&M>,
+    mut sched: PromptSchedule,
+) -> Result<Vec<String>, AppError> {
+    let Some(day) = crate::rebalance::intake_day(store).await? else {
+        return Ok(vec!["not due (08:30 on a trading day)".into()]);
+    };
+    if sched.last_day.is_some_and(|d| d >= day) {
+        return Ok(vec![format!("already ran on {day}")]);
+    }
+    let Some(model) = model else {
+        return Err(AppError::State(
+            "the prompt is scheduled but no chat model is configured: set PULSE_LLM_BASE_URL and PULSE_LLM_MODEL (and PULSE_LLM_API_KEY if the endpoint needs one)".into(),
+        ));
+    };
+    sched.last_day = Some(day);
+    save_schedule(store, &sched, serde_json::json!({"scheduled_run": day})).await?;
+    let run = run(store, model, sched.version).await?;
+    match run.signal {
+        Some(signal) => {
+            submit(store, signal).await?;
+            Ok(vec![format!(
+                "prompt version {} ran for {day}: a valid signal, submitted as the day's signal",
+                run.version
+            )])
+        }
+        None => Err(AppError::Data(format!(
+            "prompt version {} ran for {day}: not a valid signal ({}); nothing submitted",
+            run.version,
+            run.errors.join("; ")
+        ))),
+    }
 }
 
 #[cfg(test)]

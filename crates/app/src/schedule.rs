@@ -1,5 +1,6 @@
 //! The scheduler (issue 13 item 4): one tick runs every job that is due by the clock (time
-//! travel drives it): the rebalancer's 08:30 intake and 09:40 execution on the trading days
+//! travel drives it): the scheduled macro prompt (its answer submitted as the day's signal
+//! before the intake), the rebalancer's 08:30 intake and 09:40 execution on the trading days
 //! of its calendar ([`crate::rebalance::run`], which knows what is due and does each at most
 //! once a day), and a catch-up of every running paper trading runner (its decisions at each
 //! bar close since its last step, [`crate::trade::run`]). `pulse serve --schedule-every S` and
@@ -8,7 +9,7 @@
 
 use crate::error::AppError;
 use crate::trade::{self, BrokerChoice, RunnerStatus, TradeMode, TradeRequest};
-use pulse_core::ports::Store;
+use pulse_core::ports::{ChatModel, Store};
 use pulse_execution::NoBroker;
 use serde::Serialize;
 use std::ops::ControlFlow;
@@ -16,7 +17,7 @@ use std::ops::ControlFlow;
 /// What one job of a tick did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobReport {
-    /// The job: `rebalance` or `trade:<runner>`.
+    /// The job: `prompt`, `rebalance` or `trade:<runner>`.
     pub job: String,
     /// True when it ran without error (possibly with nothing due).
     pub ok: bool,
@@ -43,10 +44,29 @@ impl TickReport {
 }
 
 /// Runs every job due by the clock now. A failing job is reported and does not stop the
-/// others; only a store failure before any job fails the tick.
-pub async fn tick<S: Store + Sync>(store: &S) -> Result<TickReport, AppError> {
+/// others; only a store failure before any job fails the tick. `model` is the chat model the
+/// scheduled macro prompt runs against (before the rebalancer's 08:30 intake, which then takes
+/// its signal; [`crate::prompt::run_scheduled`]); `None` when none is configured.
+pub async fn tick<S: Store + Sync, M: ChatModel + Sync>(
+    store: &S,
+    model: Option<&M>,
+) -> Result<TickReport, AppError> {
     let (now, simulated) = crate::rebalance::clock_now(store).await?;
     let mut jobs = Vec::new();
+    if let Some(result) = crate::prompt::run_scheduled(store, model).await {
+        jobs.push(match result {
+            Ok(lines) => JobReport {
+                job: "prompt".into(),
+                ok: true,
+                lines,
+            },
+            Err(e) => JobReport {
+                job: "prompt".into(),
+                ok: false,
+                lines: vec![e.to_string()],
+            },
+        });
+    }
     if crate::rebalance::is_set_up(store).await? {
         jobs.push(match crate::rebalance::run(store).await {
             Ok(outcome) => JobReport {

@@ -135,7 +135,7 @@ pub struct RunnerMeta {
 }
 
 /// A runner's trading day, summarised when its last bar has closed (the daily summary alert).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DaySummary {
     /// The exchange's trading date.
     pub day: jiff::civil::Date,
@@ -190,6 +190,48 @@ fn summarise_day(
     meta.fills_since_summary = 0;
     meta.orders_since_summary = 0;
     summary
+}
+
+/// One point of a runner's daily equity curve: its equity marked at a trading day's last close
+/// (the first point: at the start, after the warm-up).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquityPoint {
+    /// The exchange's trading date.
+    pub day: jiff::civil::Date,
+    /// The close instant the equity is marked at.
+    pub at: Timestamp,
+    /// Equity in the account currency.
+    pub equity: f64,
+}
+
+impl EquityPoint {
+    /// The point of `equity` marked at `at`, dated by `exchange`'s time zone.
+    pub fn at(exchange: Exchange, at: Timestamp, equity: f64) -> Self {
+        let tz = pulse_core::calendar::calendar(exchange).time_zone();
+        EquityPoint {
+            day: at.to_zoned(tz.clone()).date(),
+            at,
+            equity,
+        }
+    }
+}
+
+/// The document `(key, json)` holding a runner's equity curve.
+fn equity_document(name: &str, history: &[EquityPoint]) -> Result<(String, String), AppError> {
+    let json = serde_json::to_string(history)
+        .map_err(|e| AppError::State(format!("cannot serialize the equity curve: {e}")))?;
+    Ok((key(name, "equity"), json))
+}
+
+/// A runner's daily equity curve, oldest first: a point at its start and one at the end of
+/// every trading day it finished (empty for a runner started before curves were kept).
+pub async fn equity_history<S: Store>(store: &S, name: &str) -> Result<Vec<EquityPoint>, AppError> {
+    let k = key(name, "equity");
+    match store.document(&k).await.map_err(AppError::port)? {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| AppError::State(format!("runner {name}: stored {k} is corrupt: {e}"))),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The settings a runner keeps: files replaced by what they held at the start (the team's
@@ -364,7 +406,15 @@ fn save_step<'a, S: Store + Sync>(
     fills: &'a [Fill],
     audit: &'a [AuditEntry],
 ) -> impl std::future::Future<Output = Result<usize, AppError>> + Send + 'a {
-    save_step_with(store, s, book, None, orders, fills, Cow::Borrowed(audit))
+    save_step_with(
+        store,
+        s,
+        book,
+        Vec::new(),
+        orders,
+        fills,
+        Cow::Borrowed(audit),
+    )
 }
 
 /// A step that only changes the runner's state, with one audit entry (the future holds no
@@ -375,16 +425,24 @@ fn save_audited<'a, S: Store + Sync>(
     book: &PaperBook,
     entry: AuditEntry,
 ) -> impl std::future::Future<Output = Result<(), AppError>> + Send + 'a {
-    let fut = save_step_with(store, s, book, None, &[], &[], Cow::Owned(vec![entry]));
+    let fut = save_step_with(
+        store,
+        s,
+        book,
+        Vec::new(),
+        &[],
+        &[],
+        Cow::Owned(vec![entry]),
+    );
     async move { fut.await.map(|_| ()) }
 }
 
-/// [`save_step`] writing one more document `(key, json)` in the same transaction.
+/// [`save_step`] writing more documents `(key, json)` in the same transaction.
 fn save_step_with<'a, S: Store + Sync>(
     store: &'a S,
     s: &Stored,
     book: &PaperBook,
-    extra: Option<(String, String)>,
+    extra: Vec<(String, String)>,
     orders: &'a [TradeOrderRecord],
     fills: &'a [Fill],
     audit: Cow<'a, [AuditEntry]>,
@@ -614,7 +672,17 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
                 store,
                 &s,
                 &book,
-                Some((INDEX.to_string(), index)),
+                vec![
+                    (INDEX.to_string(), index),
+                    equity_document(
+                        &request.name,
+                        &[EquityPoint::at(
+                            exchange,
+                            last_close.unwrap_or(now),
+                            s.engine.equity(),
+                        )],
+                    )?,
+                ],
                 &[],
                 &[],
                 Cow::Owned(vec![audit(now, entry)]),
@@ -758,6 +826,8 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             "runner {name} halted: the account does not match the broker's ({reason}); nothing was traded"
         )));
     }
+    // The daily equity curve, one point more at each day's end.
+    let mut history = equity_history(store, &name).await?;
     // Every bar closed since the last step.
     for (i, close) in closes.iter().enumerate() {
         let Some(close) = *close else { continue };
@@ -782,18 +852,25 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         let day_ends = ends_day(exchange, close, closes.get(i + 1).copied().flatten());
         if !deciding {
             let mut entries = Vec::new();
+            let mut extra = Vec::new();
             if day_ends {
                 let summary = summarise_day(&mut stored.meta, &stored.engine, exchange, close);
-                entries.push(audit(close, serde_json::json!({"summary": summary})));
+                entries.push(audit(
+                    close,
+                    serde_json::json!({"runner": name, "summary": summary}),
+                ));
+                history.push(EquityPoint::at(exchange, close, summary.equity));
+                extra.push(equity_document(&name, &history)?);
                 outcome.summaries.push(summary);
             }
-            save_step(
+            save_step_with(
                 store,
                 &stored,
                 &broker.book(&stored.book),
+                extra,
                 &updated,
                 &fills,
-                &entries,
+                Cow::Borrowed(&entries),
             )
             .await?;
             if on_step(outcome.steps).is_break() {
@@ -822,32 +899,39 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         let mut entries: Vec<AuditEntry> = out
             .risk_events
             .iter()
-            .map(|e| audit(close, serde_json::json!({"risk": e})))
+            .map(|e| audit(close, serde_json::json!({"runner": name, "risk": e})))
             .collect();
         entries.extend(
             out.alert
                 .iter()
-                .map(|a| audit(close, serde_json::json!({"alert": a}))),
+                .map(|a| audit(close, serde_json::json!({"runner": name, "alert": a}))),
         );
         entries.extend(
             out.orders
                 .iter()
-                .map(|o| audit(close, serde_json::json!({"order": o}))),
+                .map(|o| audit(close, serde_json::json!({"runner": name, "order": o}))),
         );
         stored.meta.orders_since_summary += out.orders.len();
+        let mut extra = Vec::new();
         if day_ends {
             let summary = summarise_day(&mut stored.meta, &stored.engine, exchange, close);
-            entries.push(audit(close, serde_json::json!({"summary": summary})));
+            entries.push(audit(
+                close,
+                serde_json::json!({"runner": name, "summary": summary}),
+            ));
+            history.push(EquityPoint::at(exchange, close, summary.equity));
+            extra.push(equity_document(&name, &history)?);
             outcome.summaries.push(summary);
         }
         // Recorded before anything is sent.
-        save_step(
+        save_step_with(
             store,
             &stored,
             &broker.book(&stored.book),
+            extra,
             &intents,
             &fills,
-            &entries,
+            Cow::Borrowed(&entries),
         )
         .await?;
         if on_step(outcome.steps).is_break() {
@@ -1155,6 +1239,88 @@ pub async fn status<S: Store>(store: &S, name: &str) -> Result<TradeStatus, AppE
         meta: s.meta,
         orders: store.trade_orders(name).await.map_err(AppError::port)?,
         fills: store.trade_fills(name).await.map_err(AppError::port)?,
+    })
+}
+
+/// A runner's state in short (the dashboard's live update).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunnerState {
+    /// The runner's name.
+    pub name: String,
+    /// Running, stopped or halted.
+    pub status: RunnerStatus,
+    /// Close instant of the last bar processed.
+    pub last_close: Option<Timestamp>,
+}
+
+/// Every runner's state, in start order (reads only the runners' progress records).
+pub async fn states<S: Store>(store: &S) -> Result<Vec<RunnerState>, AppError> {
+    let mut out = Vec::new();
+    for name in runners(store).await? {
+        let m = meta(store, &name).await?;
+        out.push(RunnerState {
+            name: m.name,
+            status: m.status,
+            last_close: m.last_close,
+        });
+    }
+    Ok(out)
+}
+
+/// What the dashboard's overview reads of a runner (see [`crate::overview`]).
+#[derive(Debug, Clone)]
+pub struct RunnerView {
+    /// Progress, status and settings.
+    pub meta: RunnerMeta,
+    /// The engine's account.
+    pub account: Portfolio,
+    /// Equity marked at the last processed closes (account currency).
+    pub equity: f64,
+    /// The last processed close of each traded symbol.
+    pub prices: BTreeMap<Symbol, f64>,
+    /// Every fill, oldest first.
+    pub fills: Vec<Fill>,
+    /// The daily equity curve ([`equity_history`]).
+    pub history: Vec<EquityPoint>,
+    /// The strategy's base symbol with its closes (close instant, price) over the curve's span,
+    /// in the runner's bar size; `None` before the runner has a curve.
+    pub benchmark: Option<(Symbol, Vec<(Timestamp, f64)>)>,
+}
+
+/// A runner's account, equity curve and its benchmark's closes, for the overview.
+pub async fn view<S: Store>(store: &S, name: &str) -> Result<RunnerView, AppError> {
+    let s = load(store, name)
+        .await?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
+    let history = equity_history(store, name).await?;
+    let benchmark = match (history.first(), s.meta.last_close) {
+        (Some(first), Some(last)) => {
+            let symbol = s.engine.strategy().config().symbols.base.clone();
+            // A day before the first point, so that the first point has a close at or before it.
+            let from = first
+                .at
+                .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
+                .ok();
+            let bars =
+                crate::market::load_series(store, &symbol, s.meta.timeframe, from, Some(last))
+                    .await?;
+            let closes = bars
+                .iter()
+                .filter_map(|b| Some((close_of(s.meta.exchange, s.meta.timeframe, b.ts)?, b.close)))
+                .filter(|(t, _)| *t <= last)
+                .collect();
+            Some((symbol, closes))
+        }
+        _ => None,
+    };
+    Ok(RunnerView {
+        account: s.engine.portfolio().clone(),
+        equity: s.engine.equity(),
+        prices: s.engine.last_prices().clone(),
+        fills: store.trade_fills(name).await.map_err(AppError::port)?,
+        meta: s.meta,
+        history,
+        benchmark,
     })
 }
 

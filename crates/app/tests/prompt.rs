@@ -184,3 +184,131 @@ async fn versions_run_check_and_submit_against_a_chat_endpoint() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+/// The 08:30 job: the saved prompt runs before the rebalancer's intake on a trading day, once a
+/// day, its valid answer submitted as the day's signal; a wrong answer submits nothing; with no
+/// model configured the job fails by name; a schedule of a missing version is refused.
+#[tokio::test]
+async fn the_scheduled_prompt_runs_once_at_the_intake_of_a_trading_day() {
+    use pulse_app::rebalance::{ClockChange, clock};
+    use pulse_app::schedule::tick;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    init(
+        &store,
+        &InitRequest {
+            cash: Decimal::from(100_000),
+            calendar: Calendar::Nyse,
+            commission: Decimal::new(1, 3),
+            force: false,
+        },
+    )
+    .await
+    .unwrap();
+    let travel = |to: &'static str| {
+        let store = &store;
+        async move {
+            clock(store, Some(ClockChange::Set(to.parse().unwrap())))
+                .await
+                .unwrap();
+        }
+    };
+    let none: Option<&prompt::NoChatModel> = None;
+    // Nothing saved: scheduling is refused, naming the field.
+    let e = prompt::set_schedule(&store, true, None).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            pulse_app::AppError::InvalidSetting {
+                setting: "version",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    prompt::save(&store, "Weigh TSLA and TSLL against cash.")
+        .await
+        .unwrap();
+    assert!(prompt::set_schedule(&store, true, Some(7)).await.is_err());
+    let s = prompt::set_schedule(&store, true, None).await.unwrap();
+    assert!(s.enabled && s.version.is_none() && s.last_day.is_none());
+
+    let (state, base) = fake().await;
+    let chat = model(&base);
+    state.lock().unwrap().answer =
+        "{\"mp\": {\"stocks\": 0.6, \"cash\": 0.4}, \"sub_mp\": {\"stocks\": [\"TSLA\"]}}".into();
+    let job = |r: &pulse_app::schedule::TickReport, name: &str| {
+        r.jobs.iter().find(|j| j.job == name).cloned().unwrap()
+    };
+    // 08:00 on a Monday: not due; the model is not asked.
+    travel("2024-03-04T08:00:00-05:00").await;
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    assert_eq!(
+        job(&r, "prompt").lines,
+        vec!["not due (08:30 on a trading day)".to_string()]
+    );
+    assert!(state.lock().unwrap().seen.is_empty());
+    // 08:31: the prompt runs first, then the intake takes its signal in the same tick.
+    travel("2024-03-04T08:31:00-05:00").await;
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    assert_eq!(r.jobs[0].job, "prompt");
+    assert!(r.ok(), "{r:?}");
+    assert!(job(&r, "prompt").lines[0].contains("submitted"), "{r:?}");
+    assert!(
+        job(&r, "rebalance")
+            .lines
+            .iter()
+            .any(|l| l.contains("intake")),
+        "{r:?}"
+    );
+    let signals = |store: &store_sqlite::SqliteStore| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_log(10_000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.subsystem == "rebalance" && a.entry_json.contains("\"signal\""))
+                .count()
+        }
+    };
+    assert_eq!(signals(&store).await, 1);
+    // Once a day, however often the tick runs.
+    travel("2024-03-04T10:00:00-05:00").await;
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    assert_eq!(
+        job(&r, "prompt").lines,
+        vec!["already ran on 2024-03-04".to_string()]
+    );
+    assert_eq!(state.lock().unwrap().seen.len(), 1);
+    // Next day: a wrong answer fails the job and submits nothing.
+    state.lock().unwrap().answer = "{\"mp\": {\"stocks\": 0.9, \"cash\": 0.3}}".into();
+    travel("2024-03-05T08:45:00-05:00").await;
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    let p = job(&r, "prompt");
+    assert!(!p.ok && p.lines[0].contains("nothing submitted"), "{p:?}");
+    assert_eq!(signals(&store).await, 1);
+    // Saturday: no trading day, nothing due.
+    travel("2024-03-09T09:00:00-05:00").await;
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    assert!(job(&r, "prompt").lines[0].starts_with("not due"));
+    // No model configured on a due day: the job fails by name, the day is not used up.
+    travel("2024-03-11T08:40:00-04:00").await;
+    let r = tick(&store, none).await.unwrap();
+    let p = job(&r, "prompt");
+    assert!(!p.ok && p.lines[0].contains("PULSE_LLM_BASE_URL"), "{p:?}");
+    assert_eq!(
+        prompt::schedule(&store)
+            .await
+            .unwrap()
+            .last_day
+            .unwrap()
+            .to_string(),
+        "2024-03-05"
+    );
+    // Off: no prompt job at all.
+    prompt::set_schedule(&store, false, None).await.unwrap();
+    let r = tick(&store, Some(&chat)).await.unwrap();
+    assert!(r.jobs.iter().all(|j| j.job != "prompt"));
+}

@@ -18,6 +18,9 @@ use store_sqlite::SqliteStore;
 mod common;
 use common::bundled_store;
 
+/// No chat model: the prompt is not scheduled in these tests.
+const NONE: Option<&pulse_app::prompt::NoChatModel> = None;
+
 async fn travel(store: &SqliteStore, to: &str) {
     clock(store, Some(ClockChange::Set(to.parse().unwrap())))
         .await
@@ -40,7 +43,7 @@ async fn a_tick_runs_what_the_clock_says_is_due_once() {
     let store = bundled_store(&dir).await;
     // Nothing set up: nothing to do.
     travel(&store, "2024-03-04T08:00:00-05:00").await;
-    assert!(tick(&store).await.unwrap().jobs.is_empty());
+    assert!(tick(&store, NONE).await.unwrap().jobs.is_empty());
 
     init(
         &store,
@@ -76,24 +79,24 @@ async fn a_tick_runs_what_the_clock_says_is_due_once() {
         .unwrap();
 
     // 08:00 on a Monday: the rebalancer has nothing due.
-    let r = tick(&store).await.unwrap();
+    let r = tick(&store, NONE).await.unwrap();
     assert!(r.ok(), "{r:?}");
     assert_eq!(lines(&r, "rebalance"), vec!["nothing due".to_string()]);
     // 08:31: the intake; a second tick at 08:35 does not take it again.
     travel(&store, "2024-03-04T08:31:00-05:00").await;
-    let r = tick(&store).await.unwrap();
+    let r = tick(&store, NONE).await.unwrap();
     let intake = lines(&r, "rebalance");
     assert!(intake.iter().any(|l| l.contains("intake")), "{intake:?}");
     travel(&store, "2024-03-04T08:35:00-05:00").await;
-    let again = lines(&tick(&store).await.unwrap(), "rebalance");
+    let again = lines(&tick(&store, NONE).await.unwrap(), "rebalance");
     assert!(!again.iter().any(|l| l.contains("intake")), "{again:?}");
     // 09:41: the execution, once.
     travel(&store, "2024-03-04T09:41:00-05:00").await;
-    let exec = lines(&tick(&store).await.unwrap(), "rebalance");
+    let exec = lines(&tick(&store, NONE).await.unwrap(), "rebalance");
     assert!(exec.iter().any(|l| l.contains("execution")), "{exec:?}");
     let status = pulse_app::rebalance::status(&store).await.unwrap();
     assert!(status.last_execution.is_some());
-    let once = lines(&tick(&store).await.unwrap(), "rebalance");
+    let once = lines(&tick(&store, NONE).await.unwrap(), "rebalance");
     assert!(!once.iter().any(|l| l.contains("execution")), "{once:?}");
 
     // A week later the runner is caught up by the tick: the bars closed since were decided.
@@ -102,7 +105,7 @@ async fn a_tick_runs_what_the_clock_says_is_due_once() {
         .unwrap()
         .last_close;
     travel(&store, "2024-03-11T12:00:00-05:00").await;
-    let r = tick(&store).await.unwrap();
+    let r = tick(&store, NONE).await.unwrap();
     assert!(r.ok(), "{r:?}");
     let trade = lines(&r, "trade:pulse");
     assert!(trade[0].contains("bar(s) decided"), "{trade:?}");
@@ -114,7 +117,7 @@ async fn a_tick_runs_what_the_clock_says_is_due_once() {
     // A stopped runner is left alone.
     pulse_app::trade::stop(&store, "pulse", none).await.unwrap();
     travel(&store, "2024-03-18T12:00:00-05:00").await;
-    let r = tick(&store).await.unwrap();
+    let r = tick(&store, NONE).await.unwrap();
     assert!(
         lines(&r, "trade:pulse")[0].starts_with("not running"),
         "{r:?}"

@@ -173,6 +173,28 @@ pub enum PromptCommand {
         #[arg(long)]
         submit: bool,
     },
+    /// Show, turn on or turn off the 08:30 run of the prompt by the scheduler (`pulse schedule`,
+    /// `pulse serve --schedule-every`): on trading days its valid answer is submitted as the
+    /// day's signal before the rebalancer's intake.
+    Schedule {
+        /// `on`, `off`, or `show` (the default).
+        #[arg(value_enum, default_value_t = ScheduleSwitch::Show)]
+        switch: ScheduleSwitch,
+        /// With `on`: the version to run (default: the latest saved at each run).
+        #[arg(value_name = "VERSION")]
+        number: Option<u32>,
+    },
+}
+
+/// `pulse prompt schedule`'s switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleSwitch {
+    /// Run the prompt at 08:30 on trading days.
+    On,
+    /// Stop running it.
+    Off,
+    /// Print the schedule.
+    Show,
 }
 
 /// `pulse schedule`
@@ -1042,4 +1064,16 @@ pub struct TaArgs {
     /// Intraday timestamp convention of --input.
     #[arg(long, value_enum, default_value_t = BarLabelArg::Start)]
     pub bar_label: BarLabelArg,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every command's arguments are consistent (unique names, no clash with `--version` or
+    /// `--help`): clap checks this only when a command is parsed, so a clash would otherwise
+    /// surface as a panic in front of a user.
+    #[test]
+    fn every_command_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

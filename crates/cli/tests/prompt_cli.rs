@@ -110,3 +110,76 @@ fn prompt_set_show_run_and_submit_from_the_cli() {
     let out = pulse(h, None, &["prompt", "show", "9"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `pulse prompt schedule` and `pulse schedule`: the scheduled prompt runs at the 08:30 tick of a
+/// trading day against the configured model and its view is submitted; without a model the
+/// scheduler fails the job by name (exit 1); a schedule before any prompt is refused (exit 2).
+#[test]
+fn the_prompt_is_scheduled_and_run_by_the_scheduler() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let answer = Arc::new(Mutex::new(
+        "{\"mp\": {\"stocks\": 0.5, \"cash\": 0.5}, \"sub_mp\": {\"stocks\": [\"TSLA\"]}}"
+            .to_string(),
+    ));
+    let base = fake(answer);
+    assert!(
+        pulse(h, None, &["-q", "rebalance", "init", "--calendar", "nyse"])
+            .status
+            .success()
+    );
+    let out = pulse(h, None, &["prompt", "schedule", "on"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("version"));
+    let file = h.join("prompt.txt");
+    std::fs::write(&file, "Weigh TSLA against cash.").unwrap();
+    assert!(
+        pulse(h, None, &["prompt", "set", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = pulse(h, None, &["prompt", "schedule", "on"]);
+    assert!(out.status.success());
+    let out = pulse(h, None, &["prompt", "schedule"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("runs the latest version at 08:30"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // 08:40 New York on a Monday, no model: the prompt job fails by name.
+    assert!(
+        pulse(
+            h,
+            None,
+            &["-q", "clock", "set", "2024-03-04T08:40:00-05:00"]
+        )
+        .status
+        .success()
+    );
+    let out = pulse(h, None, &["schedule", "--ticks", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("prompt FAILED") && text.contains("PULSE_LLM_BASE_URL"),
+        "{text}"
+    );
+    // With the model: it runs once and the intake takes its view.
+    let out = pulse(h, Some(&base), &["schedule", "--ticks", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("prompt: prompt version 1 ran for 2024-03-04"),
+        "{text}"
+    );
+    let out = pulse(h, Some(&base), &["--json", "prompt", "schedule"]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["last_day"], "2024-03-04");
+    // The view is stored as the day's signal (the intake of the no-model tick ran before it, so
+    // the next intake takes it).
+    let out = pulse(h, None, &["--json", "rebalance", "history"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"signal\"") && text.contains("0.5"),
+        "{text}"
+    );
+}

@@ -14,6 +14,8 @@ use crate::time::parse_day;
 const CASH_NOISE: f64 = 1e-9;
 
 const CSS: &str = include_str!("assets/report.css");
+/// The charts' styles (also embedded by [`embed_charts`]), with the colour variables.
+const CHART_CSS: &str = include_str!("assets/chart.css");
 const JS: &str = include_str!("assets/report.js");
 
 /// Parses a date vector into positions, checking order.
@@ -256,6 +258,7 @@ pub fn render(r: &BacktestReport) -> Result<String, ReportError> {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
     push_html(&mut out, &r.title);
     out.push_str("</title><style>");
+    out.push_str(CHART_CSS);
     out.push_str(CSS);
     out.push_str("</style></head><body><main>");
 
@@ -905,4 +908,30 @@ fn shaded_bands(r: &BacktestReport) -> Vec<chart::Band> {
             })
         })
         .collect()
+}
+
+/// Charts drawn outside a report (the dashboard's pages): the blocks that `draw` renders with
+/// [`chart::render`] into the island it is given, followed by the chart styles, the data island
+/// and the hover script, so that the fragment works inside any page (one per page: the island's
+/// element id is fixed).
+pub fn embed_charts(
+    currency: &str,
+    draw: impl FnOnce(&mut Island) -> String,
+) -> Result<String, ReportError> {
+    let mut island = Island {
+        currency: currency.to_string(),
+        prefix: crate::scale::currency_prefix(currency),
+        ..Island::default()
+    };
+    let mut out = String::from("<style>");
+    out.push_str(CHART_CSS);
+    out.push_str("</style>");
+    out.push_str(&draw(&mut island));
+    let json = serde_json::to_string(&island)?;
+    out.push_str("<script type=\"application/json\" id=\"report-data\">");
+    out.push_str(&json_for_script(&json));
+    out.push_str("</script><script>");
+    out.push_str(JS);
+    out.push_str("</script>");
+    Ok(out)
 }

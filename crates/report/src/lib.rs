@@ -50,7 +50,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 pub use error::ReportError;
-pub use html::drawdown;
+pub use html::{drawdown, embed_charts};
 pub use model::{
     AlertRow, BacktestReport, EquitySeries, FrontierChart, MarkedPortfolio, MetricCell, MetricDef,
     MetricUnit, MetricsRow, MonthlyReturn, PriceSeries, RiskEventRow, RiskSection, SampleLabel,

@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod backtests;
+mod overview;
 mod pages;
 mod portfolio;
 mod prompt;
@@ -61,6 +62,8 @@ pub struct Dashboard<S> {
     reports: Mutex<VecDeque<(i64, String)>>,
     /// Sweeps started here (`sweeps::KEPT_SWEEPS` at most).
     sweeps: Mutex<Vec<Arc<sweeps::SweepJob>>>,
+    /// Backtests started from the form (`backtests::KEPT_REPORTS` at most).
+    backtest_jobs: Mutex<Vec<Arc<backtests::BacktestJob>>>,
     /// Parses uploaded CSV files (the data page's import); none: no upload.
     csv_parser: Option<CsvParser>,
     /// Reads the quote cache; none: no live quotes.
@@ -95,6 +98,7 @@ impl<S> Dashboard<S> {
             failed_logins: Mutex::new(VecDeque::new()),
             reports: Mutex::new(VecDeque::new()),
             sweeps: Mutex::new(Vec::new()),
+            backtest_jobs: Mutex::new(Vec::new()),
             csv_parser: None,
             quotes: None,
             quote_symbols: Vec::new(),
@@ -224,6 +228,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/runs/{id}", get(backtests::run_page::<S>))
         .route("/runs/{id}/report", get(backtests::report::<S>))
         .route("/api/backtests", post(backtests::run_api::<S>))
+        .route("/backtest/jobs/{id}", get(backtests::job_page::<S>))
+        .route("/api/backtests/jobs/{id}", get(backtests::job_api::<S>))
         .route(
             "/sweeps",
             get(sweeps::page::<S>).post(sweeps::launch_form::<S>),
@@ -277,8 +283,15 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
             "/api/prompt",
             get(prompt::get_api::<S>).put(prompt::put_api::<S>),
         )
+        .route(
+            "/api/prompt/schedule",
+            get(prompt::get_schedule_api::<S>).put(prompt::put_schedule_api::<S>),
+        )
+        .route("/prompt/schedule", post(prompt::schedule_form::<S>))
         .route("/api/prompt/run", post(prompt::run_api::<S>))
         .route("/api/prompt/submit", post(prompt::submit_api::<S>))
+        .route("/api/overview", get(overview::api::<S>))
+        .route("/api/trade/stream", get(overview::stream::<S>))
         .route("/api/quotes", get(quotes::api::<S>))
         .route("/api/quotes/stream", get(quotes::stream::<S>))
         .route("/api/openapi.json", get(openapi))
@@ -456,12 +469,18 @@ async fn overview<S: Store + Send + Sync + 'static>(
         Err(e) => return app_error(e),
     };
     let status = rebalance::status(&d.store).await.ok();
-    let runners = match trade::statuses(&d.store).await {
-        Ok(r) => r,
+    let trading = match pulse_app::overview::overview(
+        &d.store,
+        overview::RECENT_TRADES,
+        overview::FEED_ITEMS,
+    )
+    .await
+    {
+        Ok(o) => o,
         Err(e) => return app_error(e),
     };
     let quotes = quotes::view(&d).await;
-    pages::overview(&runs, status.as_ref(), &runners, &quotes, &csrf_of(&caller)).into_response()
+    pages::overview(&runs, status.as_ref(), &trading, &quotes, &csrf_of(&caller)).into_response()
 }
 
 fn csrf_of(caller: &Caller) -> String {

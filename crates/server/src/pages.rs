@@ -102,47 +102,18 @@ if(!q){c[5].textContent='no live quote';return}c[1].textContent=f(q.last);c[2].t
 c[4].textContent=f(q.volume);c[5].textContent=q.time});st.textContent='Live: updated '+new Date().toLocaleTimeString()});\
 es.addEventListener('error',function(e){if(e.data)st.textContent='Quote cache: '+e.data})})();</script>";
 
-/// The overview: the trading runners with their state and a stop/resume button, recorded runs
-/// with their headline metrics, and the rebalancer at a glance.
+/// The overview: the trading runners (state, start/stop, figures, performance chart, composition,
+/// recent trades, alert feed: [`crate::overview`]), the live quotes, recorded runs with their
+/// headline metrics, and the rebalancer at a glance.
 pub fn overview(
     runs: &[RunSummary],
     status: Option<&Status>,
-    runners: &[pulse_app::trade::TradeStatus],
+    trading: &pulse_app::overview::Overview,
     quotes: &crate::QuotesView,
     csrf: &str,
 ) -> Html<String> {
-    let mut body = String::from("<section><h1>Runners</h1>");
     let live = live_quotes(quotes);
-    if runners.is_empty() {
-        body.push_str("<p class=\"muted\">No trading runner: start one on the <a href=\"/trade\">Trading</a> page or with `pulse trade run`.</p>");
-    } else {
-        body.push_str("<table id=\"runners\"><thead><tr><th>Runner</th><th>Broker</th><th>State</th><th>Last bar</th><th class=\"num\">Cash</th><th class=\"num\">Fills</th><th></th></tr></thead><tbody>");
-        for r in runners {
-            let name = html(&r.meta.name);
-            let (state, action, label) = match &r.meta.status {
-                pulse_app::trade::RunnerStatus::Running => ("running".to_string(), "stop", "Stop"),
-                pulse_app::trade::RunnerStatus::Stopped => {
-                    ("stopped".to_string(), "resume", "Start")
-                }
-                pulse_app::trade::RunnerStatus::Halted { reason } => {
-                    (format!("halted: {reason}"), "resume", "Resume")
-                }
-            };
-            let _ = write!(
-                body,
-                "<tr><td><a href=\"/trade\">{name}</a></td><td>{:?} ({:?})</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><form class=\"inline\" method=\"post\" action=\"/trade/{name}/{action}\">{}<button>{label}</button></form></td></tr>",
-                r.meta.broker,
-                r.meta.mode,
-                html(&state),
-                r.meta.last_close.map_or("-".to_string(), |t| t.to_string()),
-                r.account.cash.round_dp(2),
-                r.fills.len(),
-                hidden(csrf)
-            );
-        }
-        body.push_str("</tbody></table>");
-    }
-    body.push_str("</section>");
+    let mut body = crate::overview::render(trading, csrf);
     body.push_str(&live);
     body.push_str("<section><h1>Recorded runs</h1>");
     if runs.is_empty() {
@@ -413,7 +384,8 @@ pub const OPENAPI: &str = r##"{
         "properties": {"from": {"type": "string", "description": "YYYY-MM-DD or empty"}, "to": {"type": "string", "description": "YYYY-MM-DD or empty"},
           "cash": {"type": "string"}, "commission": {"type": "string", "description": "fraction per side, e.g. 0.001"},
           "slippage_bps": {"type": "string"}, "fill": {"enum": ["next_open", "next_close", "next_typical"]},
-          "risk": {"type": ["boolean", "string"], "description": "true (or \"on\"): apply the stored risk settings (GET /api/risk); the report then has its Risk section"}}}}}},
+          "risk": {"type": ["boolean", "string"], "description": "true (or \"on\"): apply the stored risk settings (GET /api/risk); the report then has its Risk section"},
+          "strategy": {"type": "string", "description": "a Pulse rule set as TOML (a strategy file's text); empty or absent: the shipped rule set"}}}}}},
       "responses": {"200": {"description": "{run_id, report}"}, "400": {"description": "A field is wrong (named in `field`)"}}}},
     "/api/sweeps": {"post": {"summary": "Launch a parameter search of the Pulse rule set in the background",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["params", "objective", "method", "budget"],
@@ -454,6 +426,17 @@ pub const OPENAPI: &str = r##"{
     "/api/prompt/submit": {"post": {"summary": "Submit a signal (a run's `signal`) as the day's MP/Sub-MP view, validated as `pulse rebalance signal` does",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["signal"], "properties": {"signal": {"type": "object"}}}}}},
       "responses": {"200": {"description": "The signal as stored"}, "400": {"description": "Not a valid signal (field `signal`)"}}}},
+    "/api/prompt/schedule": {"get": {"summary": "The prompt's 08:30 schedule: {enabled, version (null: the latest), last_day}", "responses": {"200": {"description": "The schedule"}}},
+      "put": {"summary": "Turn the 08:30 run of the prompt on or off (on trading days, before the rebalancer's intake; a valid answer is submitted as the day's signal; at most once a day)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}, "version": {"type": ["integer", "null"], "minimum": 1}}}}}},
+        "responses": {"200": {"description": "The schedule as saved"}, "400": {"description": "A missing version, or no prompt saved (field `version`)"}}}},
+    "/api/backtests/jobs/{id}": {"get": {"summary": "A backtest started from the dashboard's form (it runs in the background): {id, state: running|done|failed, done, total (bars of the window Pulse has stepped through / in all), run_id, report, error}",
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+      "responses": {"200": {"description": "The job's state"}, "404": {"description": "No such job (the last 20 are kept)"}}}},
+    "/api/overview": {"get": {"summary": "The overview's trading part: every runner with its daily equity curve (a point at its start and at each finished trading day, plus the latest close), its benchmark (the strategy's base symbol bought and held, scaled to the first equity), figures (equity, total_return, daily_change, sharpe: daily returns × √252 with a zero risk-free rate, max_drawdown, win_rate over FIFO-matched closed trades; fractions, null when undefined), composition (positions at their last close and cash, with weights); the 20 most recent fills of all runners; the 30 most recent alert-feed lines",
+      "responses": {"200": {"description": "{runners: [{meta, curve: [{day, at, equity}], benchmark: {symbol, values} | null, figures, composition: [{name, value, weight}], fills}], recent_trades: [{runner, fill}], feed: [{ts, source, kind, message}]}"}}}},
+    "/api/trade/stream": {"get": {"summary": "Server-sent events: a `runners` event with [{name, status: {state, reason?}, last_close}] at the start and whenever a runner's state or last processed bar changes (checked every second)",
+      "responses": {"200": {"description": "text/event-stream"}}}},
     "/api/trade": {"get": {"summary": "Every trading runner: its meta (broker, mode, status, last bar), account, orders with status and fills",
       "responses": {"200": {"description": "[{meta, account, orders, fills}]"}}}},
     "/api/trade/{name}/{action}": {"post": {"summary": "start (a paper runner; warm-up to the clock), run (catch a paper runner up to the clock), stop (cancel working orders, stop deciding), resume, flatten (stop and sell every position)",

@@ -1,15 +1,15 @@
 //! The macro-prompt editor page (issue 14 item 6) over `pulse_app::prompt`: edit the prompt
 //! (every save a new version, listed), run a version against the configured chat model and see
 //! the raw answer, the JSON found in it and whether it is a valid MP/Sub-MP signal, and submit a
-//! valid one as the day's signal. JSON API: `GET/PUT /api/prompt`, `POST /api/prompt/run`,
-//! `POST /api/prompt/submit`.
+//! valid one as the day's signal; schedule it for the 08:30 job. JSON API: `GET/PUT /api/prompt`,
+//! `POST /api/prompt/run`, `POST /api/prompt/submit`, `GET/PUT /api/prompt/schedule`.
 
 use crate::{Dashboard, api_caller, app_error, csrf_of, form_caller, json_error, to_login};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use pulse_app::AppError;
-use pulse_app::prompt::{self as app, PromptRun, PromptVersion};
+use pulse_app::prompt::{self as app, PromptRun, PromptSchedule, PromptVersion};
 use pulse_core::ports::{ChatModel, Store};
 use pulse_report::escape::html;
 use serde::Deserialize;
@@ -67,6 +67,7 @@ async fn run_with<S: Store + Send + Sync>(
 
 fn render(
     versions: &[PromptVersion],
+    schedule: &PromptSchedule,
     run: Option<&PromptRun>,
     error: Option<&str>,
     configured: bool,
@@ -131,6 +132,46 @@ fn render(
         }
         body.push_str("</section>");
     }
+    let options: String = versions
+        .iter()
+        .rev()
+        .map(|p| {
+            format!(
+                "<option value=\"{v}\"{}>version {v}</option>",
+                if schedule.version == Some(p.version) {
+                    " selected"
+                } else {
+                    ""
+                },
+                v = p.version
+            )
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<section id=\"prompt-schedule\"><h2>Schedule</h2><p id=\"schedule-state\">{}{}</p>\
+<form method=\"post\" action=\"/prompt/schedule\">{hidden}<label><input type=\"checkbox\" name=\"enabled\" id=\"schedule-enabled\" value=\"on\"{}> run at 08:30 on trading days (before the rebalancer's intake) and submit a valid answer</label> \
+<select name=\"version\" id=\"schedule-version\"><option value=\"\">the latest version</option>{options}</select> <button id=\"save-schedule\">Save the schedule</button></form>{}</section>",
+        if schedule.enabled {
+            format!(
+                "Scheduled: {} runs at 08:30 on trading days.",
+                schedule
+                    .version
+                    .map_or("the latest version".to_string(), |v| format!("version {v}"))
+            )
+        } else {
+            "Not scheduled.".to_string()
+        },
+        schedule
+            .last_day
+            .map_or(String::new(), |d| format!(" Last scheduled run: {d}.")),
+        if schedule.enabled { " checked" } else { "" },
+        if configured {
+            ""
+        } else {
+            "<p class=\"muted\">The scheduler needs the chat model too: without it the 08:30 job reports that none is configured.</p>"
+        }
+    );
     body.push_str("<section><h2>Versions</h2><table id=\"prompt-versions\"><thead><tr><th>Version</th><th>Saved</th><th>First line</th></tr></thead><tbody>");
     for p in versions.iter().rev() {
         let _ = write!(
@@ -152,8 +193,16 @@ async fn page_with<S: Store + Send + Sync>(
     csrf: &str,
     status: StatusCode,
 ) -> Response {
-    match app::versions(&d.store).await {
-        Ok(v) => (status, render(&v, run, error, d.chat.is_some(), csrf)).into_response(),
+    let loaded = match app::versions(&d.store).await {
+        Ok(v) => app::schedule(&d.store).await.map(|s| (v, s)),
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok((v, sched)) => (
+            status,
+            render(&v, &sched, run, error, d.chat.is_some(), csrf),
+        )
+            .into_response(),
         Err(e) => app_error(e),
     }
 }
@@ -200,6 +249,101 @@ pub async fn save_form<S: Store + Send + Sync + 'static>(
             )
             .await
         }
+        Err(e) => app_error(e),
+    }
+}
+
+/// The schedule form: the checkbox and the version (empty: the latest).
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    enabled: Option<String>,
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /prompt/schedule`.
+pub async fn schedule_form<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Form(form): Form<ScheduleForm>,
+) -> Response {
+    if let Err(r) = form_caller(&d, &headers, &form.csrf) {
+        return r;
+    }
+    let csrf = d.caller(&headers).map(|c| csrf_of(&c)).unwrap_or_default();
+    let version = match form.version.trim() {
+        "" => Ok(None),
+        v => v
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| AppError::InvalidSetting {
+                setting: "version",
+                reason: format!("{v:?} is not a version number"),
+            }),
+    };
+    let result = match version {
+        Ok(v) => app::set_schedule(&d.store, form.enabled.is_some(), v).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to("/prompt").into_response(),
+        Err(e) if e.is_usage() => {
+            page_with(
+                &d,
+                None,
+                Some(&e.to_string()),
+                &csrf,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => app_error(e),
+    }
+}
+
+/// `GET /api/prompt/schedule`: the schedule.
+pub async fn get_schedule_api<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = api_caller(&d, &headers, false) {
+        return r;
+    }
+    match app::schedule(&d.store).await {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => app_error(e),
+    }
+}
+
+/// `PUT /api/prompt/schedule` `{enabled, version?}`.
+#[derive(Deserialize)]
+pub struct ScheduleBody {
+    enabled: bool,
+    #[serde(default)]
+    version: Option<u32>,
+}
+
+/// `PUT /api/prompt/schedule`: the schedule as saved.
+pub async fn put_schedule_api<S: Store + Send + Sync + 'static>(
+    State(d): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    body: Result<Json<ScheduleBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = api_caller(&d, &headers, true) {
+        return r;
+    }
+    let Ok(Json(body)) = body else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"enabled\": true|false, \"version\": N (optional)}".into(),
+            Some("enabled"),
+        );
+    };
+    match app::set_schedule(&d.store, body.enabled, body.version).await {
+        Ok(s) => Json(s).into_response(),
         Err(e) => app_error(e),
     }
 }

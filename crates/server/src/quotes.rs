@@ -161,7 +161,7 @@ pub(crate) async fn stream<S: Store + Send + Sync + 'static>(
 }
 
 /// The receiver as a stream of events.
-fn futures_stream(
+pub(crate) fn futures_stream(
     rx: tokio::sync::mpsc::Receiver<Result<Event, std::convert::Infallible>>,
 ) -> impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>> {
     futures_util::stream::unfold(rx, |mut rx| async move {

@@ -83,14 +83,49 @@ async fn a_backtest_runs_from_the_api_and_the_form_and_two_runs_compare() {
         .send()
         .await
         .unwrap();
+    // The form starts the run in the background and shows its progress until the report.
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let job = r.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(job.starts_with("/backtest/jobs/"), "{job}");
+    let job_id = job.trim_start_matches("/backtest/jobs/");
+    let state = loop {
+        let s: Value = http
+            .get(format!("{base}/api/backtests/jobs/{job_id}"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_ne!(s["state"], "failed", "{s}");
+        if s["state"] == "done" {
+            break s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // Every bar of 2024 was stepped through.
+    assert_eq!(state["done"], state["total"], "{state}");
+    assert!(state["total"].as_u64().unwrap() >= 250, "{state}");
+    let r = get(job.clone()).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a finished job opens its report"
+    );
     let location = r.headers()[LOCATION].to_str().unwrap().to_string();
+    assert_eq!(Some(location.as_str()), state["report"].as_str());
     let second: i64 = location
         .trim_start_matches("/runs/")
         .trim_end_matches("/report")
         .parse()
         .unwrap();
+    assert_eq!(state["run_id"], second);
     assert_eq!(get(location).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        get("/backtest/jobs/999".into()).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     // The run's page shows its settings; the comparison names what differs.
     let page = get(format!("/runs/{second}"))
         .await
@@ -162,6 +197,44 @@ async fn bad_backtest_input_is_a_400_naming_the_field() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value}: {j}");
         assert_eq!(j["field"], named, "{field}={value}: {j}");
     }
+    // A strategy file that is not a rule set: 400 naming the field, with the parser's reason.
+    let mut body = form("0.001");
+    body["strategy"] = json!("[symbols]\nbase = 3");
+    let r = post(body).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let j: Value = r.json().await.unwrap();
+    assert_eq!(j["field"], "strategy", "{j}");
+    assert!(
+        j["error"].as_str().unwrap().contains("the form's strategy"),
+        "{j}"
+    );
+    // A valid one is run: its own rule set is recorded with the run.
+    let (_, toml) = pulse_app::backtest::RunSettings::default()
+        .load_strategy()
+        .unwrap();
+    assert!(toml.contains("rsi_period = 14"));
+    let toml = toml.replace("rsi_period = 14", "rsi_period = 11");
+    let mut body = form("0.001");
+    body["strategy"] = json!(toml);
+    let r = post(body).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let j: Value = r.json().await.unwrap();
+    let runs: Value = http
+        .get(format!("{base}/api/runs?limit=5"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r.to_string().contains(&format!("\"id\":{}", j["run_id"])))
+        .unwrap_or_else(|| panic!("run {} listed: {runs}", j["run_id"]));
+    assert!(run.to_string().contains("rsi_period = 11"), "{run}");
     let mut body = form("0.001");
     body["fill"] = json!("sideways");
     assert!(post(body).await.unwrap().status().is_client_error());

@@ -168,3 +168,101 @@ async fn without_a_chat_model_a_run_says_how_to_configure_one() {
     let r = http.get(format!("{base}/api/prompt")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The prompt's 08:30 schedule through the API and the page's form: refused (naming the field)
+/// before a prompt is saved or for a version that does not exist, stored and shown once valid.
+#[tokio::test]
+async fn the_prompt_schedule_is_set_through_the_api_and_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::store_with(&dir, &[pulse_testkit::bundle_dir().join("TSLA.csv")]).await;
+    let (base, http) = common::serve(Dashboard::new(store, TOKEN.into())).await;
+    let put = |body: serde_json::Value| {
+        http.put(format!("{base}/api/prompt/schedule"))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .json(&body)
+            .send()
+    };
+    let r = put(serde_json::json!({"enabled": true})).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(j["field"], "version", "{j}");
+    let r = http
+        .put(format!("{base}/api/prompt"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .json(&serde_json::json!({"text": "The day's view, please."}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = put(serde_json::json!({"enabled": true, "version": 9}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let r = put(serde_json::json!({"enabled": "yes"})).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let r = put(serde_json::json!({"enabled": true, "version": 1}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let s: serde_json::Value = http
+        .get(format!("{base}/api/prompt/schedule"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (s["enabled"].as_bool(), s["version"].as_u64()),
+        (Some(true), Some(1))
+    );
+    // The page shows it; its form turns it off (CSRF checked).
+    let cookie = common::login(&http, &base, TOKEN).await;
+    let page = http
+        .get(format!("{base}/prompt"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Scheduled: version 1 runs at 08:30"),
+        "{page}"
+    );
+    let csrf = common::csrf_of(&page);
+    let form = |csrf: &str| {
+        http.post(format!("{base}/prompt/schedule"))
+            .header(COOKIE, &cookie)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&version="))
+            .send()
+    };
+    assert_eq!(
+        form("wrong").await.unwrap().status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        form(&csrf).await.unwrap().status(),
+        reqwest::StatusCode::SEE_OTHER
+    );
+    let s: serde_json::Value = http
+        .get(format!("{base}/api/prompt/schedule"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["enabled"], false);
+    // No token: nothing.
+    let r = http
+        .get(format!("{base}/api/prompt/schedule"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+}

@@ -619,7 +619,23 @@ async fn a_backtest_with_the_risk_checkbox_has_a_risk_section() {
     .collect();
     let r = s.post_form("/backtest", &cookie, &fields).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let location = r.headers()[LOCATION].to_str().unwrap().to_string();
+    // The form's backtest runs in the background: its job page leads to the report when done.
+    let job = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let location = loop {
+        let r = s
+            .http
+            .get(s.url(&job))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::SEE_OTHER {
+            break r.headers()[LOCATION].to_str().unwrap().to_string();
+        }
+        let page = r.text().await.unwrap();
+        assert!(!page.contains("Failed"), "{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let (status, page) = s.page(&location, &cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"risk\""));

@@ -346,6 +346,20 @@ pub async fn is_set_up<S: Store>(store: &S) -> Result<bool, AppError> {
         .is_some())
 }
 
+/// The trading day whose 08:30 intake time has come by the clock (the rebalancer's calendar,
+/// local time), or `None` before 08:30 and on days the exchange is closed. Whether the intake
+/// itself has run is not asked: a job that must precede it (the scheduled macro prompt) runs
+/// on the same day either way.
+pub async fn intake_day<S: Store>(store: &S) -> Result<Option<Date>, AppError> {
+    let (runtime, _) = require_runtime(store).await?;
+    let (ts, _) = now(store).await?;
+    let cal = calendar(runtime.exchange);
+    let local = ts.to_zoned(cal.time_zone().clone());
+    let minutes = i32::from(local.hour()) * 60 + i32::from(local.minute());
+    let today = local.date();
+    Ok((cal.is_trading_day(today)? && minutes >= INTAKE_MINUTE).then_some(today))
+}
+
 async fn require_runtime<S: Store>(store: &S) -> Result<(Runtime, RebalanceState), AppError> {
     load_runtime(store).await?.ok_or_else(|| {
         AppError::State("set up the rebalancer first: `pulse rebalance init`".into())

@@ -1,9 +1,9 @@
-//! `pulse prompt show|versions|set|run`: the macro prompt (`pulse_app::prompt`) from the
+//! `pulse prompt show|versions|set|run|schedule`: the macro prompt (`pulse_app::prompt`) from the
 //! terminal; `run` needs the chat model of PULSE_LLM_BASE_URL / PULSE_LLM_MODEL /
 //! PULSE_LLM_API_KEY.
 
 use crate::app::{App, usage};
-use crate::cli::PromptCommand;
+use crate::cli::{PromptCommand, ScheduleSwitch};
 use crate::output::{outln, print_json};
 use pulse_app::prompt;
 
@@ -64,6 +64,35 @@ pub async fn run(app: &App, cmd: PromptCommand) -> anyhow::Result<()> {
             }
             if run.signal.is_none() && submit {
                 anyhow::bail!("nothing submitted: the answer is not a valid signal");
+            }
+            Ok(())
+        }
+        PromptCommand::Schedule { switch, number } => {
+            let s = match switch {
+                ScheduleSwitch::Show if number.is_some() => {
+                    return Err(usage(
+                        "--version goes with `on`: pulse prompt schedule on --version N",
+                    ));
+                }
+                ScheduleSwitch::Show => prompt::schedule(&store).await?,
+                ScheduleSwitch::On => prompt::set_schedule(&store, true, number).await?,
+                ScheduleSwitch::Off => prompt::set_schedule(&store, false, None).await?,
+            };
+            if app.json {
+                return print_json(&s);
+            }
+            let which = s
+                .version
+                .map_or("the latest version".to_string(), |v| format!("version {v}"));
+            if s.enabled {
+                outln!(
+                    "The scheduler runs {which} at 08:30 on trading days and submits a valid answer."
+                )?;
+            } else {
+                outln!("The prompt is not scheduled.")?;
+            }
+            if let Some(day) = s.last_day {
+                outln!("Last scheduled run: {day}.")?;
             }
             Ok(())
         }

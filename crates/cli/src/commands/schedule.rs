@@ -11,6 +11,11 @@ use std::time::Duration;
 /// Runs `pulse schedule`.
 pub async fn schedule(app: &App, args: ScheduleArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
+    // The scheduled macro prompt's chat model, when PULSE_LLM_BASE_URL and PULSE_LLM_MODEL are set.
+    let model = match llm_openai::LlmConfig::from_env()? {
+        Some(config) => Some(llm_openai::OpenAiChat::new(config)?),
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -21,7 +26,7 @@ pub async fn schedule(app: &App, args: ScheduleArgs) -> anyhow::Result<()> {
     let mut ticks = 0u64;
     let mut failed = false;
     while !stop.load(Ordering::SeqCst) {
-        let report = pulse_app::schedule::tick(&store).await?;
+        let report = pulse_app::schedule::tick(&store, model.as_ref()).await?;
         ticks += 1;
         failed |= !report.ok();
         if app.json {

@@ -60,8 +60,11 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
         ));
     }
     // The macro-prompt editor's chat model, when PULSE_LLM_BASE_URL and PULSE_LLM_MODEL are set.
-    if let Some(config) = llm_openai::LlmConfig::from_env()? {
-        let model = Arc::new(llm_openai::OpenAiChat::new(config)?);
+    let chat_model = match llm_openai::LlmConfig::from_env()? {
+        Some(config) => Some(Arc::new(llm_openai::OpenAiChat::new(config)?)),
+        None => None,
+    };
+    if let Some(model) = chat_model.clone() {
         let chat: pulse_server::ChatFn = Arc::new(move |system: String, user: String| {
             let model = model.clone();
             Box::pin(async move {
@@ -79,7 +82,7 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
         let store = app.store().await?;
         tokio::spawn(async move {
             loop {
-                match pulse_app::schedule::tick(&store).await {
+                match pulse_app::schedule::tick(&store, chat_model.as_deref()).await {
                     Ok(report) => {
                         for job in report.jobs.iter().filter(|j| !j.ok) {
                             eprintln!("scheduler: {} failed: {}", job.job, job.lines.join("; "));
