@@ -212,6 +212,8 @@ function check(cond, what) {
     await api('POST', '/api/trade/browser/stop');
     await page.waitForSelector('tr[data-runner="browser"] td.state:text-is("stopped")', { timeout: 15000 });
     check(true, 'a stop made elsewhere reaches the open overview live');
+    check((await page.textContent('tr[data-runner="browser"] form[action="/trade/browser/resume"] button')) === 'Start',
+      'the live update turns the row\'s button into Start');
     await page.screenshot({ path: path.join(artifacts, 'overview-trading.png'), fullPage: true });
 
     // The prompt's 08:30 schedule is switched on from the prompt page and stays on.

@@ -250,15 +250,33 @@ async fn feed_items<S: Store>(store: &S, limit: usize) -> Result<Vec<FeedItem>, 
         .collect())
 }
 
-/// One audit entry as a feed line: a trading runner's risk events, alerts, orders and daily
-/// summaries in words; any other entry as its compact JSON.
+/// Actions on a runner, recorded as `{"<action>": "<runner>", …}`.
+const RUNNER_ACTIONS: [&str; 6] = [
+    "start",
+    "stop",
+    "resume",
+    "halted",
+    "flatten",
+    "risk_applied",
+];
+
+/// One audit entry as a feed line: a trading runner's risk events, alerts, orders, daily
+/// summaries and actions in words; a rebalancer event by its kind and reason; any other entry
+/// as its compact JSON (cut at 300 bytes).
 fn feed_item(ts: Timestamp, subsystem: &str, entry: &serde_json::Value) -> FeedItem {
-    let runner = entry.get("runner").and_then(|r| r.as_str());
-    let kind = entry
-        .as_object()
-        .and_then(|o| o.keys().find(|k| k.as_str() != "runner").cloned())
-        .unwrap_or_else(|| "entry".into());
     let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+    let action = RUNNER_ACTIONS
+        .iter()
+        .find_map(|a| Some((*a, entry.get(*a)?.as_str()?)));
+    let runner = text(entry.get("runner")).or_else(|| action.map(|(_, r)| r.to_string()));
+    let kind = match (action, text(entry.get("event"))) {
+        (Some((a, _)), _) => a.to_string(),
+        (None, Some(event)) => event,
+        (None, None) => entry
+            .as_object()
+            .and_then(|o| o.keys().find(|k| k.as_str() != "runner").cloned())
+            .unwrap_or_else(|| "entry".into()),
+    };
     let body = entry.get(&kind);
     let message = match (subsystem, kind.as_str()) {
         ("trade", "risk") => text(body.and_then(|b| b.get("message"))).map(|m| format!("RISK {m}")),
@@ -275,8 +293,9 @@ fn feed_item(ts: Timestamp, subsystem: &str, entry: &serde_json::Value) -> FeedI
         ("trade", "summary") => body
             .cloned()
             .and_then(|b| serde_json::from_value::<trade::DaySummary>(b).ok())
-            .map(|d| trade::summary_message(runner.unwrap_or("?"), &d)),
-        _ => None,
+            .map(|d| trade::summary_message(runner.as_deref().unwrap_or("?"), &d)),
+        ("trade", "halted") => text(entry.get("reason")).map(|r| format!("HALTED {r}")),
+        _ => text(entry.get("reason")),
     };
     let message = message.unwrap_or_else(|| {
         let mut s = entry.to_string();
@@ -292,7 +311,7 @@ fn feed_item(ts: Timestamp, subsystem: &str, entry: &serde_json::Value) -> FeedI
     });
     FeedItem {
         ts,
-        source: runner.map_or_else(|| subsystem.to_string(), str::to_string),
+        source: runner.unwrap_or_else(|| subsystem.to_string()),
         kind,
         message,
     }
@@ -362,6 +381,19 @@ mod tests {
                 item.message.as_str()
             ),
             ("p", "risk", "RISK position capped")
+        );
+        let stop = serde_json::json!({"stop": "p", "cancelled": []});
+        let item = feed_item(ts, "trade", &stop);
+        assert_eq!((item.source.as_str(), item.kind.as_str()), ("p", "stop"));
+        let pending = serde_json::json!({"date": "2024-01-02", "event": "pending", "reason": "changed MP seen on day 1 of 3"});
+        let item = feed_item(ts, "rebalance", &pending);
+        assert_eq!(
+            (
+                item.source.as_str(),
+                item.kind.as_str(),
+                item.message.as_str()
+            ),
+            ("rebalance", "pending", "changed MP seen on day 1 of 3")
         );
         let other = serde_json::json!({"set": "2024-01-02T13:30:00Z"});
         let item = feed_item(ts, "clock", &other);

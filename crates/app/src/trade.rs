@@ -728,6 +728,9 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
     // Restart: resolve every order recorded as `intent` by a lookup, never a blind re-send.
     let journal = store.trade_orders(&name).await.map_err(AppError::port)?;
     let booked = store.trade_fills(&name).await.map_err(AppError::port)?;
+    // The stop loss judges held positions by their entry prices: those the risk layer does not
+    // know yet (stored before they were kept, or a risk layer added since) come from the journal.
+    stored.engine.learn_entries(&booked);
     // The adapter reports only what comes after the fills this runner has booked.
     broker.booked_fills(&booked).await?;
     let mut seen_fills: BTreeSet<String> = booked.into_iter().filter_map(|f| f.exec_id).collect();

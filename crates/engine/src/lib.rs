@@ -589,6 +589,25 @@ impl<S: Strategy> Engine<S> {
         self.gate(orders, &prices, sizing.credit)
     }
 
+    /// Gives the risk layer the entry prices it does not know of the positions held (a runner
+    /// stored before entries were kept, a risk layer added while positions are held), from the
+    /// account's booked `fills`, oldest first ([`pulse_risk::RiskManager::learn_entries`]).
+    pub fn learn_entries(&mut self, fills: &[pulse_core::Fill]) {
+        if let Some(risk) = self.risk.as_mut() {
+            risk.learn_entries(
+                fills.iter().map(|f| {
+                    (
+                        &f.symbol,
+                        f.side,
+                        pulse_core::money::money_to_f64(f.quantity),
+                        pulse_core::money::money_to_f64(f.price),
+                    )
+                }),
+                &self.quantities_f64,
+            );
+        }
+    }
+
     /// Applies new risk settings from the next bar close on (a running trader's team changed
     /// them): the risk layer keeps its history, peak and halt (and the entry prices the stop
     /// loss judges by); an engine without a risk layer gets one, which knows no entry price of

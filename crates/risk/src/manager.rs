@@ -320,6 +320,40 @@ pub struct RiskManager {
 #[derive(Debug, Clone, Default)]
 struct Scratch(std::cell::RefCell<Vec<f64>>);
 
+/// The entry of a position after one fill (the rule of [`RiskManager::observe_fill`]): `None`
+/// when the position is left flat or its entry is unknown (a buy onto shares held from before).
+fn next_entry(
+    entry: Option<Entry>,
+    side: Side,
+    quantity: f64,
+    price: f64,
+    held_after: f64,
+) -> Option<Entry> {
+    if !held_after.is_finite() || held_after <= FLAT {
+        return None;
+    }
+    if side != Side::Buy
+        || !(quantity.is_finite() && quantity > 0.0)
+        || !(price.is_finite() && price > 0.0)
+    {
+        return entry;
+    }
+    match entry {
+        Some(e) => {
+            let bought = e.bought + quantity;
+            Some(Entry {
+                price: (e.price * e.bought + price * quantity) / bought,
+                bought,
+            })
+        }
+        None if held_after - quantity <= FLAT => Some(Entry {
+            price,
+            bought: quantity,
+        }),
+        None => None,
+    }
+}
+
 impl RiskManager {
     /// A manager for a validated `config`, grouping symbols by `sectors` (a symbol without one is
     /// its own sector).
@@ -435,32 +469,61 @@ impl RiskManager {
         price: f64,
         held_after: f64,
     ) {
-        if !held_after.is_finite() || held_after <= FLAT {
-            self.entries.remove(symbol);
-            return;
-        }
-        if side != Side::Buy
-            || !(quantity.is_finite() && quantity > 0.0)
-            || !(price.is_finite() && price > 0.0)
-        {
-            return;
-        }
-        match self.entries.get_mut(symbol) {
+        match next_entry(
+            self.entries.get(symbol).copied(),
+            side,
+            quantity,
+            price,
+            held_after,
+        ) {
             Some(e) => {
-                let bought = e.bought + quantity;
-                e.price = (e.price * e.bought + price * quantity) / bought;
-                e.bought = bought;
+                self.entries.insert(symbol.clone(), e);
             }
-            None if held_after - quantity <= FLAT => {
-                self.entries.insert(
-                    symbol.clone(),
-                    Entry {
-                        price,
-                        bought: quantity,
-                    },
-                );
+            None => {
+                self.entries.remove(symbol);
             }
-            None => {}
+        }
+    }
+
+    /// Learns the entry price of held positions it does not know yet (a runner stored before
+    /// entries were kept, a risk layer added to a running account) from the account's booked
+    /// `fills` (oldest first: symbol, side, shares, price per share), replayed from flat by the
+    /// rule of [`RiskManager::observe_fill`]. A position's entry is taken only when the replayed
+    /// quantity equals the shares `held` now; a position the fills do not explain (held before
+    /// the first of them) stays unknown, and the stop loss does not judge it.
+    pub fn learn_entries<'a>(
+        &mut self,
+        fills: impl IntoIterator<Item = (&'a Symbol, Side, f64, f64)>,
+        held: &BTreeMap<Symbol, f64>,
+    ) {
+        let unknown: BTreeSet<&Symbol> = held
+            .iter()
+            .filter(|(s, q)| **q > FLAT && !self.entries.contains_key(*s))
+            .map(|(s, _)| s)
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let mut replay: BTreeMap<&Symbol, (f64, Option<Entry>)> = BTreeMap::new();
+        for (symbol, side, quantity, price) in fills {
+            if !unknown.contains(symbol) || !quantity.is_finite() {
+                continue;
+            }
+            let (shares, entry) = replay.entry(symbol).or_insert((0.0, None));
+            *shares += if side == Side::Buy {
+                quantity
+            } else {
+                -quantity
+            };
+            *entry = next_entry(*entry, side, quantity, price, *shares);
+        }
+        for (symbol, (shares, entry)) in replay {
+            let now = held.get(symbol).copied().unwrap_or(0.0);
+            if let Some(e) = entry
+                && (shares - now).abs() <= FLAT * now.abs().max(1.0)
+            {
+                self.entries.insert(symbol.clone(), e);
+            }
         }
     }
 

@@ -217,3 +217,40 @@ fn a_manager_stored_before_the_stop_loss_loads_and_round_trips() {
     assert!(back.is_stopped(&sym("A")));
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
 }
+
+#[test]
+fn entries_unknown_to_the_manager_are_learned_from_the_booked_fills_that_explain_the_holding() {
+    let (a, b, c) = (sym("A"), sym("B"), sym("C"));
+    // The fills of the account, oldest first. A: flat, then a round trip, then 10 @ 100 and
+    // 30 @ 120 → 40 shares at 115 (the first round trip ended flat and is forgotten).
+    let fills = [
+        (&a, Side::Buy, 5.0, 50.0),
+        (&a, Side::Sell, 5.0, 60.0),
+        (&a, Side::Buy, 10.0, 100.0),
+        (&b, Side::Buy, 7.0, 20.0),
+        (&a, Side::Buy, 30.0, 120.0),
+        (&c, Side::Buy, 3.0, 10.0),
+    ];
+    // B is held 9 shares, but the fills explain only 7: it was held before them → unknown.
+    // C is already known to the manager: kept as it is.
+    let held = BTreeMap::from([(a.clone(), 40.0), (b.clone(), 9.0), (c.clone(), 3.0)]);
+    let mut m = manager(Some(0.05));
+    m.observe_fill(&c, Side::Buy, 3.0, 12.0, 3.0);
+    m.learn_entries(fills.iter().copied(), &held);
+    let e = m.entry(&a).unwrap();
+    assert_eq!((e.price, e.bought), (115.0, 40.0));
+    assert_eq!(m.entry(&b), None);
+    assert_eq!(m.entry(&c).unwrap().price, 12.0);
+    // The learned entry is judged like an observed one: 115 × 0.95 = 109.25.
+    let mut m2 = manager(Some(0.05));
+    m2.learn_entries(fills.iter().copied(), &BTreeMap::from([(a.clone(), 40.0)]));
+    m2.observe(day(1), [(&a, 109.25)], 1e5);
+    let out = m2.assess(
+        day(1),
+        &Weights::from([(a.clone(), 0.5)]),
+        &Weights::from([(a.clone(), 0.5)]),
+        1e5,
+    );
+    assert_eq!(out.target.get(&a).copied(), Some(0.0));
+    assert!(matches!(kinds(&out)[..], [RiskEventKind::StopLoss { .. }]));
+}

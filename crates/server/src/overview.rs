@@ -286,7 +286,8 @@ var st=document.getElementById('runners-state');\
 es.addEventListener('runners',function(e){var rs=JSON.parse(e.data);var moved=false;\
 document.querySelectorAll('#runners tbody tr').forEach(function(r){var m=rs.find(function(x){return x.name===r.dataset.runner});if(!m)return;\
 var s=m.status.state==='halted'?'halted: '+m.status.reason:m.status.state;var c=r.querySelector('.state'),l=r.querySelector('.last');\
-if(c.textContent!==s)c.textContent=s;var lc=m.last_close||'-';if(l.textContent!==lc){l.textContent=lc;moved=true}});\
+if(c.textContent!==s){c.textContent=s;var f=r.querySelector('form'),b=f&&f.querySelector('button');\
+if(f&&b){var run=m.status.state==='running';f.action='/trade/'+m.name+'/'+(run?'stop':'resume');b.textContent=run?'Stop':(m.status.state==='halted'?'Resume':'Start')}}var lc=m.last_close||'-';if(l.textContent!==lc){l.textContent=lc;moved=true}});\
 st.textContent=moved?'New bars were processed: reload for the figures. States are live.':'Figures as of this page\\'s load; states live, checked '+new Date().toLocaleTimeString()});})();</script>";
 
 /// `GET /api/overview`: every runner's figures, curve and composition, the recent trades and the
