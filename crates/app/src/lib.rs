@@ -16,6 +16,8 @@
 //! - [`market`]: reading series and aligned markets out of the store.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
+//! - [`pipeline`]: the daily portfolio pipeline (SPEC §5): broker account sync, manual assets
+//!   from a sheet, FX, the eight strategies' target allocations and the KRW analysis table.
 //! - [`prompt`]: the macro-prompt editor: the LLM prompt's versions, a run against a chat model
 //!   with its answer parsed and checked as a rebalancer signal, and its submission.
 //! - [`quotes`]: live quotes: one poll of a symbol list or the top-N by volume into a quote
@@ -43,6 +45,7 @@ pub mod export;
 pub mod input;
 pub mod market;
 pub mod overview;
+pub mod pipeline;
 pub mod portfolio;
 pub mod prompt;
 pub mod quotes;

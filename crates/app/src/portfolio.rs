@@ -867,6 +867,45 @@ pub async fn optimize<S: Store>(
     })
 }
 
+/// Optimizes one [`Preset`] over the closes of `symbols` on the dates they share in
+/// `[from, to]`, under the annual risk-free rate `rf` (fraction): weights in `symbols` order with
+/// the portfolio's expected annual return, volatility and Sharpe ratio (the daily pipeline's
+/// target allocations). Unlike [`optimize`], the symbols may be quoted in different currencies:
+/// each series' returns are taken in its own currency (no FX).
+pub async fn optimize_preset<S: Store>(
+    store: &S,
+    symbols: &[Symbol],
+    preset: Preset,
+    rf: f64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> Result<OptimizeOutcome, AppError> {
+    let Some(first_symbol) = symbols.first() else {
+        return Err(AppError::setting("symbols", "must not be empty"));
+    };
+    let rf = validate_rf(rf)?;
+    let closes = load_closes(store, symbols, from, to).await?;
+    let exchange = instrument_of(store, first_symbol).await?.exchange;
+    let periodicity = Periodicity::of_bars(Timeframe::D1, exchange);
+    let names: Vec<String> = symbols.iter().map(Symbol::to_string).collect();
+    let spec = preset.spec(rf, periodicity);
+    let portfolio = pulse_optimize::build_portfolio(&names, &closes.prices, None, &spec)?;
+    let (Some(&first), Some(&last)) = (closes.dates.first(), closes.dates.last()) else {
+        return Err(AppError::Data("no common dates".into()));
+    };
+    let p = &closes.prices;
+    Ok(OptimizeOutcome {
+        portfolio,
+        window: PriceWindow {
+            first,
+            last,
+            rows: closes.dates.len(),
+            last_prices: p.row(p.nrows() - 1).iter().copied().collect(),
+            periodicity,
+        },
+    })
+}
+
 // ------------------------------------------------------------------------------------------
 // Allocate
 // ------------------------------------------------------------------------------------------

@@ -6,6 +6,9 @@
 
 pub use pulse_risk::{Approval, GateLimits, Refusal, RiskApproved, approve_orders};
 
+mod statement;
+pub use statement::{AccountStatement, BrokerHolding, DayOrder};
+
 use pulse_core::{CashBalance, ClientOrderId, Fill, OrderRequest, Portfolio};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+mod statement;
+
 /// Domestic cash order.
 const DOMESTIC_ORDER: &str = "/uapi/domestic-stock/v1/trading/order-cash";
 /// Domestic modify/cancel.

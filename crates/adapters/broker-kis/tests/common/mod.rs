@@ -129,6 +129,8 @@ pub struct Book {
     /// Text echoed in error messages (to check redaction).
     pub echo: String,
     pub prices: BTreeMap<String, Decimal>,
+    /// Average purchase price per holding (balance rows' `pchs_avg_pric`; default 1000).
+    pub costs: BTreeMap<String, Decimal>,
     /// Override of the quote answers: `(path suffix, output json)`.
     pub quote_override: Option<Value>,
 }
@@ -158,6 +160,7 @@ impl Book {
             violations: Vec::new(),
             echo: String::new(),
             prices: BTreeMap::new(),
+            costs: BTreeMap::new(),
             quote_override: None,
         }
     }
@@ -170,6 +173,11 @@ impl Book {
             "TSLL" => d("12.25"),
             _ => d("1000"),
         })
+    }
+
+    /// The average purchase price the balance inquiries report for `symbol`.
+    pub fn cost(&self, symbol: &str) -> Decimal {
+        self.costs.get(symbol).copied().unwrap_or(d("1000"))
     }
 
     pub fn paper(&self) -> bool {
@@ -746,7 +754,7 @@ async fn handle_get(
                 .positions
                 .iter()
                 .filter(|(s, q)| !q.is_zero() && is_krx(s))
-                .map(|(s, q)| json!({"pdno": s, "prdt_name": "종목", "hldg_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "pchs_avg_pric": "1000.0000", "prpr": "1000"}))
+                .map(|(s, q)| json!({"pdno": s, "prdt_name": "종목", "hldg_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "pchs_avg_pric": book.cost(s).to_string(), "prpr": book.price(s).to_string()}))
                 .collect();
             let rows = dup(&book, rows);
             let size = if paper { 20 } else { 50 };
@@ -769,7 +777,7 @@ async fn handle_get(
                 .positions
                 .iter()
                 .filter(|(s, q)| !q.is_zero() && !is_krx(s))
-                .map(|(s, q)| json!({"ovrs_pdno": s, "ovrs_cblc_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "ovrs_excg_cd": "NASD", "tr_crcy_cd": "USD"}))
+                .map(|(s, q)| json!({"ovrs_pdno": s, "ovrs_cblc_qty": q.to_string(), "ord_psbl_qty": q.to_string(), "ovrs_excg_cd": "NASD", "tr_crcy_cd": "USD", "pchs_avg_pric": book.cost(s).to_string(), "now_pric2": book.price(s).to_string()}))
                 .collect();
             let rows = dup(&book, rows);
             let extra = json!({"output2": {"tot_evlu_pfls_amt": "0"}});
