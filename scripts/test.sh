@@ -23,6 +23,9 @@ PULSE_TEST_POSTGRES_URL="${PULSE_TEST_POSTGRES_URL:-$(bash scripts/ensure_postgr
 echo "== LightGBM build tools (clang, CMake >= 3.28) and Python lightgbm for pulse-ml --features lightgbm"
 CMAKE="$(bash scripts/ensure_lightgbm.sh)"; export CMAKE
 export PULSE_REQUIRE_LIGHTGBM_PY=1
+echo "== Python optuna for the test that opens a pulse sweep study with Optuna itself"
+bash scripts/ensure_optuna.sh
+export PULSE_REQUIRE_OPTUNA=1
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

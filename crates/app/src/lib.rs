@@ -55,6 +55,7 @@ pub mod runs;
 pub mod schedule;
 pub mod sweep;
 pub mod sweep_run;
+pub mod sweep_study;
 pub mod trade;
 
 pub use error::AppError;

@@ -13,8 +13,10 @@ use crate::sweep::{
     CACHE_BYTES, Evaluation, Need, Objective, SearchMethod, TrialCache, apply, apply_values,
     evaluate, path_of, range_outside_domain,
 };
+use crate::sweep_study::{NoStudyStorage, SharedStudy, study_spec};
 use pulse_backtest::PulseMarket;
 use pulse_core::ports::{Store, StoredTrial};
+use pulse_core::study::StudyStorage;
 use pulse_report::{
     BacktestReport, SampleLabel, SweepHeatmap, SweepSection, SweepStatistic, SweepTrialRow,
     WalkForwardFold,
@@ -402,6 +404,42 @@ pub async fn sweep<S: Store>(
     progress: &(dyn Fn(u64, u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<SweepOutcome, AppError> {
+    sweep_with(
+        store,
+        None::<&SharedStudy<'_, NoStudyStorage>>,
+        request,
+        progress,
+        cancel,
+    )
+    .await
+}
+
+/// [`sweep`] as one of N worker processes sharing the study `request.study` in `shared` (see
+/// [`crate::sweep_study`]): this process runs trials until the study's budget is reached and
+/// nothing runs anywhere, then reports the whole study. Needs tokio's multi-thread runtime.
+pub async fn sweep_shared<S: Store, T: StudyStorage>(
+    store: &S,
+    shared: &SharedStudy<'_, T>,
+    request: &SweepRequest,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<SweepOutcome, AppError> {
+    if request.study.is_none() {
+        return Err(AppError::setting(
+            "study",
+            "a shared sweep needs a study name",
+        ));
+    }
+    sweep_with(store, Some(shared), request, progress, cancel).await
+}
+
+async fn sweep_with<S: Store, T: StudyStorage>(
+    store: &S,
+    shared: Option<&SharedStudy<'_, T>>,
+    request: &SweepRequest,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<SweepOutcome, AppError> {
     let (space, wf_spec) = parse_request(request)?;
     let names: Vec<String> = space.names().to_vec();
     let p = prepare(store, &request.settings).await?;
@@ -423,18 +461,18 @@ pub async fn sweep<S: Store>(
         ),
         None => None,
     };
+    let settings = serde_json::json!({
+        "params": request.params, "constraints": request.constraints,
+        "objective": request.objective, "method": request.method, "seed": request.seed,
+        "strategy": p.cfg_text,
+        "window": [t.get(window.start).map(|x| x.to_string()), t.last().map(|x| x.to_string())],
+        "pbo_blocks": request.pbo_blocks,
+    });
     let (done, stored_moments) = match &request.study {
-        Some(study) => {
-            let settings = serde_json::json!({
-                "params": request.params, "constraints": request.constraints,
-                "objective": request.objective, "method": request.method, "seed": request.seed,
-                "strategy": p.cfg_text,
-                "window": [t.get(window.start).map(|x| x.to_string()), t.last().map(|x| x.to_string())],
-                "pbo_blocks": request.pbo_blocks,
-            });
-            open_study(store, study, settings, &space).await?
+        Some(study) if shared.is_none() => {
+            open_study(store, study, settings.clone(), &space).await?
         }
-        None => (Vec::new(), HashMap::new()),
+        _ => (Vec::new(), HashMap::new()),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(request.jobs.unwrap_or(0))
@@ -489,7 +527,23 @@ pub async fn sweep<S: Store>(
         u64::MAX
     };
     let search_started = Instant::now();
-    while !search.is_finished() && !cancel.load(Ordering::Relaxed) {
+    // A shared study: this process's workers run until the study is done, then its trials
+    // stand for the search's.
+    let shared_run = match (shared, &request.study) {
+        (Some(shared), Some(study)) => {
+            let spec = study_spec(study, &space, objective.as_str(), request.budget, &settings);
+            let eval = |pt: &Point| eval(pt, window.clone(), Need::Moments(blocks));
+            let threads = pool.current_num_threads();
+            let run = crate::sweep_study::run(
+                shared, &spec, &space, &strategy, threads, &eval, &tick, cancel,
+            )
+            .await?;
+            run.absorb(&top, &records, &moments, key_of);
+            Some(run)
+        }
+        _ => None,
+    };
+    while shared_run.is_none() && !search.is_finished() && !cancel.load(Ordering::Relaxed) {
         pool.install(|| {
             search.run(
                 step,
@@ -539,7 +593,10 @@ pub async fn sweep<S: Store>(
             store.save_trials(&batch).await.map_err(AppError::port)?;
         }
     }
-    let outcome = search.outcome(cancel);
+    let outcome = match &shared_run {
+        Some(run) => run.outcome(),
+        None => search.outcome(cancel),
+    };
     let search_seconds = search_started.elapsed().as_secs_f64();
 
     // Statistics over every trial of the full-window search, stored and new alike, in

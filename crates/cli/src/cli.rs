@@ -296,6 +296,19 @@ pub struct SweepArgs {
     /// (parameters, constraints, objective, method, seed, data window) must not change.
     #[arg(long)]
     pub study: Option<String>,
+    /// Keep the --study in Optuna's schema on this PostgreSQL database and share it: every
+    /// `pulse sweep --storage URL --study NAME` (other processes or machines, Python Optuna
+    /// workers) runs trials of the same study until its budget is reached. Open it with
+    /// `optuna-dashboard URL`.
+    #[arg(long, value_name = "postgres://…", requires = "study")]
+    pub storage: Option<String>,
+    /// With --storage: seconds between the heartbeats of this worker's running trials.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub heartbeat: f64,
+    /// With --storage: a running trial without a heartbeat for this many seconds belongs to a
+    /// dead worker: it is failed and re-queued.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub grace: f64,
     /// Write an HTML report of the best parameters (equity vs benchmarks, trades, weights,
     /// metrics; IN-SAMPLE) with the search results, importance, walk-forward folds and heatmaps.
     #[arg(long, value_name = "FILE.html")]

@@ -22,6 +22,7 @@ pub mod quote;
 pub mod resample;
 pub mod sector;
 pub mod sizing;
+pub mod study;
 pub mod symbol;
 pub mod timeframe;
 

@@ -70,7 +70,7 @@ pub use overfit::{
     deflated_sharpe_ratio, deflated_sharpe_ratio_with, expected_max_sharpe, pbo_cscv,
     pbo_cscv_blocks, probabilistic_sharpe_ratio, return_stats,
 };
-pub use run::{Search, SearchOutcome, Strategy, Trial, TrialRecord, run_search};
+pub use run::{Search, SearchOutcome, Strategy, Trial, TrialRecord, ask, run_search};
 pub use space::{CmpOp, Constraint, GridIter, Param, ParamSpace, ParamSpec, Point, parse_param};
 pub use tpe::TpeConfig;
 pub use walk::{Fold, FoldResult, WalkForwardOutcome, WalkForwardSpec, WindowMode, walk_forward};

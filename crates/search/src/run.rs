@@ -651,6 +651,81 @@ where
     Ok(search.outcome(cancel))
 }
 
+/// The point of trial `number` of a study shared by several workers (random or TPE; a grid is
+/// enqueued whole instead): drawn from every `finished` trial, with the `pending` ones (running
+/// or waiting elsewhere) as TPE's constant liar (when enabled) and never suggested again, nor is
+/// any finished point. `None` when the space has no new point.
+///
+/// The same history and number give the same point as a local [`Search`] would draw for them.
+pub fn ask(
+    space: &ParamSpace,
+    strategy: &Strategy,
+    number: u64,
+    finished: &[TrialRecord],
+    pending: &[Point],
+) -> Result<Option<Point>> {
+    let mut fresh = Fresh::new(space, finished);
+    for p in pending {
+        fresh.seen.insert(point_key(p.values()));
+    }
+    let mut redrawn = 0;
+    let drawn = match strategy {
+        Strategy::Grid | Strategy::SampledGrid { .. } => {
+            return Err(SearchError::InvalidStrategy(
+                "a grid is enqueued whole, not asked point by point".to_string(),
+            ));
+        }
+        Strategy::Random { seed } => {
+            let seed = *seed;
+            let mut rng = trial_rng(seed, redraw_number(number, MAX_REDRAWS));
+            fresh.draw(
+                space,
+                &mut redrawn,
+                |attempt| random_point(space, &mut trial_rng(seed, redraw_number(number, attempt))),
+                &mut rng,
+            )?
+        }
+        Strategy::Tpe(cfg) => {
+            cfg.validate()?;
+            let mut history: Vec<Observation> = finished
+                .iter()
+                .map(|r| Observation {
+                    number: r.number,
+                    values: r.point.values().to_vec(),
+                    score: r.trial.score,
+                })
+                .collect();
+            history.sort_by_key(|o| o.number);
+            let liars: Vec<Observation> = match cfg.constant_liar {
+                true => pending
+                    .iter()
+                    .map(|p| Observation {
+                        number: u64::MAX,
+                        values: p.values().to_vec(),
+                        score: f64::NAN,
+                    })
+                    .collect(),
+                false => Vec::new(),
+            };
+            let model = TpeModel::build(space, cfg, &history, &liars);
+            let mut rng = trial_rng(cfg.seed, redraw_number(number, MAX_REDRAWS));
+            fresh.draw(
+                space,
+                &mut redrawn,
+                |attempt| {
+                    let n = redraw_number(number, attempt);
+                    match &model {
+                        Some(m) if attempt < MODEL_REDRAWS => m.suggest(space, cfg, n),
+                        _ => random_point(space, &mut trial_rng(cfg.seed, n)),
+                    }
+                },
+                &mut rng,
+            )?
+        }
+    };
+    Ok(drawn.map(|values| space.make_point(values)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

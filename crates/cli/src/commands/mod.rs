@@ -12,6 +12,7 @@ pub mod risk;
 pub mod schedule;
 pub mod serve;
 pub mod sweep;
+pub mod sweep_shared;
 pub mod ta;
 pub mod trade;
 

@@ -50,11 +50,23 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     };
     // The search blocks this thread on rayon's pool; the runtime keeps serving Ctrl-C meanwhile.
     let handle = tokio::runtime::Handle::current();
-    let outcome = tokio::task::block_in_place(|| {
-        handle.block_on(pulse_app::sweep_run::sweep(
-            &store, &request, &progress, &cancel,
-        ))
-    });
+    let outcome = match &args.storage {
+        None => tokio::task::block_in_place(|| {
+            handle.block_on(pulse_app::sweep_run::sweep(
+                &store, &request, &progress, &cancel,
+            ))
+        }),
+        Some(url) => {
+            let studies = crate::commands::sweep_shared::connect(url, request.jobs).await?;
+            let shared =
+                crate::commands::sweep_shared::shared(&studies, args.heartbeat, args.grace)?;
+            tokio::task::block_in_place(|| {
+                handle.block_on(pulse_app::sweep_run::sweep_shared(
+                    &store, &shared, &request, &progress, &cancel,
+                ))
+            })
+        }
+    };
     pb.finish_and_clear();
     ctrl_c.abort();
     let outcome = outcome?;
