@@ -84,6 +84,11 @@ pub enum Command {
     /// The dashboard: recorded runs, the rebalancing admin with time travel, and a JSON API
     /// (`/api/openapi.json`), on 127.0.0.1 unless told otherwise; log in with the access token.
     Serve(ServeArgs),
+    /// The daily portfolio pipeline (SPEC §5): sync the KIS account, read the manual-assets
+    /// sheet, FX, the eight strategies' targets and the KRW analysis table (`run`), print or
+    /// export a stored day's table (`report`).
+    #[command(subcommand)]
+    Pipeline(crate::commands::pipeline::PipelineCommand),
 }
 
 /// Where quotes come from.

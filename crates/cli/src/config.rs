@@ -17,6 +17,8 @@ pub struct Config {
     pub alphavantage: SourceConfig,
     /// The quote cache.
     pub cache: CacheConfig,
+    /// The daily portfolio pipeline (`[pipeline] manual`).
+    pub pipeline: crate::commands::pipeline::PipelineConfig,
 }
 
 /// `[cache]`

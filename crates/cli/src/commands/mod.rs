@@ -5,6 +5,7 @@ pub mod collect;
 pub mod data;
 pub mod data_io;
 pub mod data_migrate;
+pub mod pipeline;
 pub mod portfolio;
 pub mod prompt;
 pub mod rebalance;
@@ -60,6 +61,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Schedule(args) => schedule::schedule(app, args).await,
         Command::Sweep(args) => sweep::sweep(app, args).await,
         Command::Serve(args) => serve::serve(app, args).await,
+        Command::Pipeline(cmd) => pipeline::run(app, cmd).await,
     }
 }
 

@@ -1,0 +1,376 @@
+//! `pulse pipeline run|report`: the daily portfolio pipeline (SPEC §5) — flags → a
+//! `pulse_app::pipeline` request → the analysis table printed (or `--json`, or `--csv FILE`).
+//! The binary reads the manual-assets sheet (a file, or an http(s) URL through the shared HTTP
+//! client) and builds the KIS broker from the environment (KIS_APP_KEY, KIS_APP_SECRET,
+//! KIS_ACCOUNT, as `pulse trade run --broker kis` does); the app takes text and ports.
+
+use crate::app::{App, usage};
+use crate::cli::ModeArg;
+use crate::live::{LiveBroker, live_broker};
+use crate::output::{outln, print_json, print_table};
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use pulse_app::pipeline::{self, Analysis, ManualSheet, PipelineRequest};
+use pulse_app::portfolio::Preset;
+use pulse_app::trade::{BrokerChoice, TradeMode};
+use pulse_execution::NoBroker;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// `[pipeline]` of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// The manual-assets sheet: a file path or an http(s) URL of a CSV export
+    /// (`pulse pipeline run` uses it when `--manual` is not given).
+    pub manual: Option<String>,
+}
+
+/// `pulse pipeline …`
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Run the day's pipeline: sync the broker account, read the manual sheet, FX, the eight
+    /// strategies' targets, the KRW analysis table; stored by date (a re-run changes nothing).
+    Run(RunArgs),
+    /// Print a stored day's analysis table (per holding, per asset, per class).
+    Report(ReportArgs),
+}
+
+/// Which broker account to sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PipelineBrokerArg {
+    /// KIS Open API (keys from KIS_APP_KEY, KIS_APP_SECRET, KIS_ACCOUNT; KIS_BASE_URL overrides
+    /// the host).
+    Kis,
+    /// No broker: the date's stored account (if any) is kept.
+    None,
+}
+
+/// `pulse pipeline run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The date (YYYY-MM-DD, KST; default today by the clock). A broker is synced only for today.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// The manual-assets sheet: a CSV file or an http(s) URL (default `[pipeline] manual`).
+    #[arg(long, value_name = "FILE|URL")]
+    pub manual: Option<String>,
+    /// The broker account to sync.
+    #[arg(long, value_enum, default_value = "kis")]
+    pub broker: PipelineBrokerArg,
+    /// Paper or real account at the broker.
+    #[arg(long, value_enum, default_value = "paper")]
+    pub mode: ModeArg,
+    /// The strategy whose weights are the table's targets (min-vol, max-sharpe, hrp, blend and
+    /// their -forecast variants).
+    #[arg(long, default_value = "max-sharpe")]
+    pub strategy: String,
+    /// Annual risk-free rate of the optimizations (fraction).
+    #[arg(long, default_value_t = 0.0)]
+    pub rf: f64,
+    /// Trailing window of the optimizations, in calendar days.
+    #[arg(long, default_value_t = pipeline::DEFAULT_LOOKBACK_DAYS)]
+    pub lookback_days: i64,
+}
+
+/// `pulse pipeline report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The date (YYYY-MM-DD; default the latest run).
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Also write the per-holding table as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+fn parse_date(raw: Option<&str>) -> anyhow::Result<Option<jiff::civil::Date>> {
+    raw.map(|s| {
+        s.trim()
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| usage(format!("--date {s:?}: expected YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// The sheet's text: an http(s) URL fetched through the shared HTTP client (its query, which
+/// may carry a key, redacted from errors), else a file.
+async fn read_sheet(source: &str) -> anyhow::Result<String> {
+    let s = source.trim();
+    if s.starts_with("http://") || s.starts_with("https://") {
+        let url = pulse_http::Url::parse(s)
+            .map_err(|e| usage(format!("--manual {:?}: not a URL: {e}", label(s))))?;
+        let secrets: Vec<String> = url.query().map(|q| vec![q.to_string()]).unwrap_or_default();
+        let config = pulse_http::HttpConfig {
+            min_interval: std::time::Duration::ZERO,
+            max_retries: 2,
+            ..pulse_http::HttpConfig::default()
+        };
+        let client = pulse_http::HttpClient::new(config, secrets)?;
+        let answer = client
+            .get(url, &pulse_http::HeaderMap::new())
+            .await
+            .with_context(|| format!("cannot fetch the manual sheet {}", label(s)))?;
+        if !answer.is_success() {
+            anyhow::bail!(
+                "cannot fetch the manual sheet {}: HTTP {}",
+                label(s),
+                answer.status
+            );
+        }
+        String::from_utf8(answer.body)
+            .map_err(|_| anyhow::anyhow!("the manual sheet {} is not UTF-8 text", label(s)))
+    } else {
+        let path = std::path::Path::new(s);
+        if !path.is_file() {
+            return Err(usage(format!("--manual {s}: no such file")));
+        }
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {s}"))
+    }
+}
+
+/// A URL without its query and fragment.
+fn label(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
+/// Runs `pulse pipeline …`.
+pub async fn run(app: &App, cmd: PipelineCommand) -> anyhow::Result<()> {
+    match cmd {
+        PipelineCommand::Run(args) => run_day(app, args).await,
+        PipelineCommand::Report(args) => report(app, args).await,
+    }
+}
+
+async fn run_day(app: &App, args: RunArgs) -> anyhow::Result<()> {
+    let date = parse_date(args.date.as_deref())?;
+    let strategy: Preset = args
+        .strategy
+        .parse()
+        .map_err(|e: pulse_app::AppError| usage(format!("--strategy {e}")))?;
+    if !Preset::SPEC.contains(&strategy) {
+        return Err(usage(format!(
+            "--strategy {strategy}: not one of the eight pipeline strategies ({})",
+            Preset::SPEC.map(Preset::as_str).join(", ")
+        )));
+    }
+    let source = args.manual.clone().or(app.config.pipeline.manual.clone());
+    let manual = match source {
+        Some(s) => Some(ManualSheet {
+            text: read_sheet(&s).await?,
+            source: s,
+        }),
+        None => None,
+    };
+    let request = PipelineRequest {
+        date,
+        manual,
+        broker_name: "kis".into(),
+        strategy,
+        rf: args.rf,
+        lookback_days: args.lookback_days,
+    };
+    let store = app.store().await?;
+    let outcome = match args.broker {
+        PipelineBrokerArg::None => {
+            let none: Option<&NoBroker> = None;
+            pipeline::run(&store, none, &request).await?
+        }
+        PipelineBrokerArg::Kis => {
+            let mode = match args.mode {
+                ModeArg::Paper => TradeMode::Paper,
+                ModeArg::Live => TradeMode::Live,
+            };
+            let Some(LiveBroker::Kis(kis)) = live_broker(BrokerChoice::Kis, mode, &store)? else {
+                anyhow::bail!("the KIS broker could not be built");
+            };
+            pipeline::run(&store, Some(kis.as_ref()), &request).await?
+        }
+    };
+    if app.json {
+        return print_json(&outcome);
+    }
+    outln!(
+        "pipeline {}: {}",
+        outcome.date,
+        if outcome.changed.is_empty() {
+            "nothing changed".to_string()
+        } else {
+            format!("stored {}", outcome.changed.join(", "))
+        }
+    )?;
+    for s in &outcome.targets.skipped {
+        outln!("targets: skipped {s}")?;
+    }
+    print_analysis(&outcome.analysis)
+}
+
+async fn report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
+    let date = parse_date(args.date.as_deref())?;
+    let store = app.store().await?;
+    let analysis = pipeline::report(&store, date).await?;
+    if let Some(path) = &args.csv {
+        std::fs::write(path, csv_of(&analysis))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if app.json {
+        return print_json(&analysis);
+    }
+    print_analysis(&analysis)
+}
+
+fn money(v: f64) -> String {
+    let whole = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < -0.5 { format!("-{out}") } else { out }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.2}%", x * 100.0)).unwrap_or_default()
+}
+
+fn opt_money(v: Option<f64>) -> String {
+    v.map(money).unwrap_or_default()
+}
+
+fn print_analysis(a: &Analysis) -> anyhow::Result<()> {
+    let fx: Vec<String> =
+        a.fx.iter()
+            .filter(|r| r.currency != "KRW")
+            .map(|r| format!("{}/KRW {} ({} of {})", r.currency, r.rate, r.symbol, r.date))
+            .collect();
+    outln!(
+        "{}: total {} KRW{}{}",
+        a.date,
+        money(a.total.value_krw),
+        if fx.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", fx.join(", "))
+        },
+        match &a.target {
+            Some((s, d)) => format!("; targets: {s} of {d}"),
+            None => "; no stored targets".into(),
+        }
+    )?;
+    let rows: Vec<Vec<String>> = a
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.source.clone(),
+                r.asset.clone(),
+                r.class.clone(),
+                r.currency.clone(),
+                format!("{}", r.quantity),
+                r.price.map(|p| format!("{p}")).unwrap_or_default(),
+                money(r.value_krw),
+                opt_money(r.cost_krw),
+                opt_money(r.pnl_krw),
+                pct(r.pnl_pct),
+                pct(Some(r.weight)),
+                pct(r.target_weight),
+                pct(r.gap),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "source",
+            "asset",
+            "class",
+            "ccy",
+            "quantity",
+            "price",
+            "value KRW",
+            "cost KRW",
+            "P&L KRW",
+            "P&L %",
+            "weight",
+            "target",
+            "gap",
+        ],
+        &rows,
+    )?;
+    for (title, totals) in [("asset", &a.assets), ("class", &a.classes)] {
+        outln!()?;
+        let rows: Vec<Vec<String>> = totals
+            .iter()
+            .chain(std::iter::once(&a.total))
+            .map(|t| {
+                vec![
+                    t.name.clone(),
+                    money(t.value_krw),
+                    opt_money(t.cost_krw),
+                    opt_money(t.pnl_krw),
+                    pct(t.pnl_pct),
+                    pct(Some(t.weight)),
+                    pct(t.target_weight),
+                    pct(t.gap),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                title,
+                "value KRW",
+                "cost KRW",
+                "P&L KRW",
+                "P&L %",
+                "weight",
+                "target",
+                "gap",
+            ],
+            &rows,
+        )?;
+    }
+    Ok(())
+}
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The per-holding table as CSV (fractions, not percents; KRW amounts unrounded).
+fn csv_of(a: &Analysis) -> String {
+    let mut out = String::from(
+        "date,source,asset,class,currency,quantity,price,value,fx,value_krw,cost_krw,pnl_krw,pnl_pct,weight,target_weight,gap\n",
+    );
+    for r in &a.rows {
+        let cells = [
+            a.date.to_string(),
+            field(&r.source),
+            field(&r.asset),
+            field(&r.class),
+            r.currency.clone(),
+            r.quantity.to_string(),
+            num(r.price),
+            r.value.to_string(),
+            r.fx.to_string(),
+            r.value_krw.to_string(),
+            num(r.cost_krw),
+            num(r.pnl_krw),
+            num(r.pnl_pct),
+            r.weight.to_string(),
+            num(r.target_weight),
+            num(r.gap),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
