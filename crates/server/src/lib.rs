@@ -17,6 +17,7 @@
 mod backtests;
 mod overview;
 mod pages;
+mod pipeline;
 mod portfolio;
 mod prompt;
 mod quotes;
@@ -290,6 +291,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/prompt/schedule", post(prompt::schedule_form::<S>))
         .route("/api/prompt/run", post(prompt::run_api::<S>))
         .route("/api/prompt/submit", post(prompt::submit_api::<S>))
+        .route("/pipeline", get(pipeline::page::<S>))
+        .route("/api/pipeline", get(pipeline::api::<S>))
         .route("/api/overview", get(overview::api::<S>))
         .route("/api/trade/stream", get(overview::stream::<S>))
         .route("/api/quotes", get(quotes::api::<S>))

@@ -27,8 +27,8 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
         )
     };
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/prompt\">Prompt</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/prompt\">Prompt</a><a href=\"/pipeline\">Holdings</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -433,6 +433,9 @@ pub const OPENAPI: &str = r##"{
     "/api/backtests/jobs/{id}": {"get": {"summary": "A backtest started from the dashboard's form (it runs in the background): {id, state: running|done|failed, done, total (bars of the window Pulse has stepped through / in all), run_id, report, error}",
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
       "responses": {"200": {"description": "The job's state"}, "404": {"description": "No such job (the last 20 are kept)"}}}},
+    "/api/pipeline": {"get": {"summary": "The daily portfolio pipeline's stored analysis table (every holding, broker and manual, valued in KRW at the day's FX: cost, P&L, weight, target weight, gap; totals per asset and class; the rates) with that date's strategy target allocations and every date the pipeline ran for",
+      "parameters": [{"name": "date", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "YYYY-MM-DD; absent: the latest run"}],
+      "responses": {"200": {"description": "{analysis, targets, dates}"}, "400": {"description": "A bad date (field `date`)"}, "404": {"description": "No run stored (for that date)"}}}},
     "/api/overview": {"get": {"summary": "The overview's trading part: every runner with its daily equity curve (a point at its start and at each finished trading day, plus the latest close), its benchmark (the strategy's base symbol bought and held, scaled to the first equity), figures (equity, total_return, daily_change, sharpe: daily returns × √252 with a zero risk-free rate, max_drawdown, win_rate over FIFO-matched closed trades; fractions, null when undefined), composition (positions at their last close and cash, with weights); the 20 most recent fills of all runners; the 30 most recent alert-feed lines",
       "responses": {"200": {"description": "{runners: [{meta, curve: [{day, at, equity}], benchmark: {symbol, values} | null, figures, composition: [{name, value, weight}], fills}], recent_trades: [{runner, fill}], feed: [{ts, source, kind, message}]}"}}}},
     "/api/trade/stream": {"get": {"summary": "Server-sent events: a `runners` event with [{name, status: {state, reason?}, last_close}] at the start and whenever a runner's state or last processed bar changes (checked every second)",
