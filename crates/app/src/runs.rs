@@ -33,9 +33,16 @@ pub const HEADLINE: [HeadlineMetric; 6] = [
     ("fills", "fills", false),
 ];
 
-/// The most recent runs (newest first, at most `limit`).
+/// The most recent runs (newest first, at most `limit`) as recorded, without their alerts
+/// (counted) and without parsing their metrics: what the JSON list (`GET /api/runs`,
+/// `pulse runs --json`) returns.
+pub async fn run_headers<S: Store>(store: &S, limit: u32) -> Result<Vec<RunHeader>, AppError> {
+    store.runs(limit).await.map_err(AppError::port)
+}
+
+/// The most recent runs (newest first, at most `limit`) with their headline metrics.
 pub async fn list_runs<S: Store>(store: &S, limit: u32) -> Result<Vec<RunSummary>, AppError> {
-    let records = store.runs(limit).await.map_err(AppError::port)?;
+    let records = run_headers(store, limit).await?;
     Ok(records
         .into_iter()
         .map(|record| {

@@ -466,6 +466,20 @@ fn runs_keep_their_settings_and_can_be_shown_compared_and_deleted() {
     );
     let shown = ok_json(pulse(home.path(), &["--json", "runs", "show", &b]));
     assert_eq!(shown["record"]["sample"], "selected window");
+    // The list counts a run's alerts; `runs show` carries them.
+    let listed = ok_json(pulse(home.path(), &["--json", "runs"]));
+    let alerts = shown["record"]["alerts"].as_array().unwrap().len() as u64;
+    assert_eq!(listed[0]["id"].to_string(), b);
+    assert_eq!(listed[0]["alert_count"].as_u64(), Some(alerts));
+    assert!(listed[0].get("alerts").is_none(), "{}", listed[0]);
+    let table = pulse(home.path(), &["runs"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.trim_start().starts_with(&b) && l.trim_end().ends_with(&alerts.to_string())),
+        "{table}"
+    );
     assert_eq!(shown["config"]["settings"]["costs"]["slippage_bps"], "5");
     assert_eq!(shown["config"]["settings"]["fill_price"], "next_close");
     assert!(shown["metrics"]["Pulse"]["sharpe"].is_number());

@@ -681,11 +681,8 @@ async fn api_runs<S: Store + Send + Sync + 'static>(
     if let Err(r) = api_caller(&d, &headers, false) {
         return r;
     }
-    match pulse_app::runs::list_runs(&d.store, q.limit.unwrap_or(50)).await {
-        Ok(runs) => {
-            let records: Vec<_> = runs.iter().map(|r| &r.record).collect();
-            Json(records).into_response()
-        }
+    match pulse_app::runs::run_headers(&d.store, q.limit.unwrap_or(50)).await {
+        Ok(runs) => Json(runs).into_response(),
         Err(e) => app_error(e),
     }
 }

@@ -568,11 +568,10 @@ pub async fn runs(app: &App, args: RunsArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
-    let runs = pulse_app::runs::list_runs(&store, args.limit).await?;
     if app.json {
-        let records: Vec<_> = runs.iter().map(|r| &r.record).collect();
-        return print_json(&records);
+        return print_json(&pulse_app::runs::run_headers(&store, args.limit).await?);
     }
+    let runs = pulse_app::runs::list_runs(&store, args.limit).await?;
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|s| {
