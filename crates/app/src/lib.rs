@@ -14,6 +14,9 @@
 //!   fatal.
 //! - [`input`]: values as front ends receive them (instants typed as days or timestamps).
 //! - [`market`]: reading series and aligned markets out of the store.
+//! - [`ml`]: the ML pipeline (issue 16): features from the store into a feature directory,
+//!   LightGBM training with a time split and an embargo (cargo feature `ml`), out-of-sample
+//!   evaluation, and the run records.
 //! - [`portfolio`]: portfolio optimization over a universe, whole-share allocation, and the
 //!   walk-forward comparison of construction methods with its report model.
 //! - [`pipeline`]: the daily portfolio pipeline (SPEC §5): broker account sync, manual assets
@@ -44,6 +47,7 @@ pub mod error;
 pub mod export;
 pub mod input;
 pub mod market;
+pub mod ml;
 pub mod overview;
 pub mod pipeline;
 pub mod portfolio;

@@ -89,6 +89,11 @@ pub enum Command {
     /// export a stored day's table (`report`).
     #[command(subcommand)]
     Pipeline(crate::commands::pipeline::PipelineCommand),
+    /// The ML pipeline: features and labels from stored 1-minute bars, LightGBM training with a
+    /// time split and an embargo, out-of-sample evaluation, the recorded runs (`train` and
+    /// `evaluate` need a build with `--features ml`).
+    #[command(subcommand)]
+    Ml(crate::commands::ml::MlCommand),
 }
 
 /// Where quotes come from.

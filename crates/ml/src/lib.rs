@@ -11,7 +11,11 @@
 //! * [`labels`] — triple-barrier labels (take-profit / stop-loss at k·ATR, vertical barrier).
 //! * [`pipeline`] — one symbol's full frame (own features, leaders, Fear & Greed, HMM regimes
 //!   fitted on the training window only).
-//! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row.
+//! * [`store`] — a per-symbol binary `f32` feature file, written and streamed row by row, and
+//!   the symbol's label file.
+//! * [`split`] — the time-ordered train / validation / test split with an embargo.
+//! * [`eval`] — trades from predictions held to their triple-barrier exits, profit factor,
+//!   expectancy, hit rate and the equity curve (out of sample, after costs).
 //! * [`model`] — LightGBM training parameters, the training rows streamed from feature files,
 //!   and the feature selection by cumulative importance (no LightGBM needed).
 //! * `lgbm` (cargo feature `lightgbm`) — LightGBM models via the `lightgbm3` bindings: train,
@@ -22,6 +26,7 @@
 
 pub mod cross;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod hmm;
 pub mod labels;
@@ -29,6 +34,7 @@ pub mod labels;
 pub mod lgbm;
 pub mod model;
 pub mod pipeline;
+pub mod split;
 pub mod store;
 
 pub use error::MlError;

@@ -147,3 +147,84 @@ impl<R: Read> RowReader<R> {
         Ok(true)
     }
 }
+
+const LABEL_MAGIC: &[u8; 4] = b"PMLL";
+const LABEL_VERSION: u32 = 1;
+
+/// Writes one symbol's triple-barrier labels, one entry a feature row (`None` = no label), next
+/// to its feature file. Layout (little-endian): `b"PMLL"`, version `u32 = 1`, `n_rows u64`, then
+/// per row `present u8` (0/1), `label i8`, `exit_index u64`, `exit_ts i64` (seconds),
+/// `entry f64`, `exit f64`, `ret f64`, `bars_held u64`, `mae f64` (all zero when absent).
+pub fn write_labels<W: Write>(
+    labels: &[Option<crate::labels::BarrierLabel>],
+    mut w: W,
+) -> Result<(), MlError> {
+    w.write_all(LABEL_MAGIC).map_err(io)?;
+    w.write_all(&LABEL_VERSION.to_le_bytes()).map_err(io)?;
+    w.write_all(&(labels.len() as u64).to_le_bytes())
+        .map_err(io)?;
+    let mut buf = Vec::with_capacity(LABEL_ROW);
+    for l in labels {
+        buf.clear();
+        match l {
+            None => buf.resize(LABEL_ROW, 0),
+            Some(l) => {
+                buf.push(1);
+                buf.extend_from_slice(&l.label.to_le_bytes());
+                buf.extend_from_slice(&(l.exit_index as u64).to_le_bytes());
+                buf.extend_from_slice(&l.exit_ts.as_second().to_le_bytes());
+                for v in [l.entry, l.exit, l.ret] {
+                    buf.extend_from_slice(&v.to_le_bytes());
+                }
+                buf.extend_from_slice(&(l.bars_held as u64).to_le_bytes());
+                buf.extend_from_slice(&l.mae.to_le_bytes());
+            }
+        }
+        w.write_all(&buf).map_err(io)?;
+    }
+    w.flush().map_err(io)
+}
+
+/// Bytes of one row of a label file.
+const LABEL_ROW: usize = 1 + 1 + 8 + 8 + 8 * 3 + 8 + 8;
+
+/// Reads a file written by [`write_labels`].
+pub fn read_labels<R: Read>(mut r: R) -> Result<Vec<Option<crate::labels::BarrierLabel>>, MlError> {
+    if &read_exact::<R, 4>(&mut r)? != LABEL_MAGIC {
+        return Err(MlError::Invalid("not a pulse-ml label file".into()));
+    }
+    let version = u32::from_le_bytes(read_exact(&mut r)?);
+    if version != LABEL_VERSION {
+        return Err(MlError::Invalid(format!(
+            "label file version {version}, expected {LABEL_VERSION}"
+        )));
+    }
+    let n = u64::from_le_bytes(read_exact(&mut r)?);
+    let mut out = Vec::new();
+    let mut b = [0u8; LABEL_ROW];
+    for _ in 0..n {
+        r.read_exact(&mut b).map_err(io)?;
+        if b[0] == 0 {
+            out.push(None);
+            continue;
+        }
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let f = |i: usize| f64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let exit_ts = Timestamp::from_second(u(10) as i64)
+            .map_err(|e| MlError::Invalid(format!("label file: {e}")))?;
+        let to_usize = |v: u64| {
+            usize::try_from(v).map_err(|_| MlError::Invalid("label file: index overflow".into()))
+        };
+        out.push(Some(crate::labels::BarrierLabel {
+            label: i8::from_le_bytes([b[1]]),
+            exit_index: to_usize(u(2))?,
+            exit_ts,
+            entry: f(18),
+            exit: f(26),
+            ret: f(34),
+            bars_held: to_usize(u(42))?,
+            mae: f(50),
+        }));
+    }
+    Ok(out)
+}

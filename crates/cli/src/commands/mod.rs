@@ -5,6 +5,7 @@ pub mod collect;
 pub mod data;
 pub mod data_io;
 pub mod data_migrate;
+pub mod ml;
 pub mod pipeline;
 pub mod portfolio;
 pub mod prompt;
@@ -62,6 +63,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Sweep(args) => sweep::sweep(app, args).await,
         Command::Serve(args) => serve::serve(app, args).await,
         Command::Pipeline(cmd) => pipeline::run(app, cmd).await,
+        Command::Ml(cmd) => ml::run(app, cmd).await,
     }
 }
 
