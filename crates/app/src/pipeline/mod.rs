@@ -214,6 +214,42 @@ async fn read_doc<S: Store, T: DeserializeOwned>(
     }
 }
 
+/// The document holding the last date the scheduled run was made for.
+const SCHEDULE_KEY: &str = "pipeline/schedule";
+
+/// The date the scheduled pipeline is due for: today in Seoul by the store's clock, when it is
+/// a KRX trading day, the local time is at or after `at`, and no scheduled run was made for it
+/// yet; `None` otherwise.
+pub async fn scheduled_due<S: Store>(
+    store: &S,
+    at: jiff::civil::Time,
+) -> Result<Option<Date>, AppError> {
+    let (now, _) = crate::rebalance::clock_now(store).await?;
+    let local = now.to_zoned(seoul());
+    let today = local.date();
+    let calendar = pulse_core::calendar::calendar(pulse_core::Exchange::Krx);
+    if !calendar.is_trading_day(today)? || local.time() < at {
+        return Ok(None);
+    }
+    let last: Option<Date> = read_doc(store, SCHEDULE_KEY).await?;
+    Ok(last.is_none_or(|d| d < today).then_some(today))
+}
+
+/// Records that the scheduled run was made for `date` (before it runs: a failing run is tried
+/// once a day, and a person runs it again with `pulse pipeline run`).
+pub async fn mark_scheduled<S: Store>(store: &S, date: Date) -> Result<(), AppError> {
+    let (now, _) = crate::rebalance::clock_now(store).await?;
+    let entry = AuditEntry {
+        ts: now,
+        subsystem: "pipeline".into(),
+        entry_json: serde_json::json!({ "scheduled": date }).to_string(),
+    };
+    store
+        .save_documents(&[(SCHEDULE_KEY, encode("the schedule", &date)?)], &[entry])
+        .await
+        .map_err(AppError::port)
+}
+
 /// The dates the pipeline ran for, oldest first.
 pub async fn dates<S: Store>(store: &S) -> Result<Vec<Date>, AppError> {
     Ok(read_doc::<S, Vec<Date>>(store, INDEX_KEY)

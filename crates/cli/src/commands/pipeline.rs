@@ -8,6 +8,7 @@ use crate::app::{App, usage};
 use crate::cli::ModeArg;
 use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
+use crate::store::AnyStore;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use pulse_app::pipeline::{self, Analysis, ManualSheet, PipelineRequest};
@@ -18,12 +19,138 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// `[pipeline]` of the configuration file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// The manual-assets sheet: a file path or an http(s) URL of a CSV export
     /// (`pulse pipeline run` uses it when `--manual` is not given).
     pub manual: Option<String>,
+    /// Local time in Seoul (`HH:MM`) after which the scheduler (`pulse schedule`, `pulse serve
+    /// --schedule-every`) runs the day's pipeline, once a KRX trading day; unset: never.
+    pub time: Option<String>,
+    /// The broker account the scheduled run syncs: `kis` or `none` (default `none`).
+    pub broker: Option<String>,
+    /// Paper or live account at the broker for the scheduled run (default `paper`).
+    pub mode: Option<String>,
+}
+
+/// The scheduled pipeline's settings, checked when the scheduler starts.
+#[derive(Debug, Clone)]
+pub struct PipelineSchedule {
+    at: jiff::civil::Time,
+    manual: Option<String>,
+    broker: PipelineBrokerArg,
+    mode: TradeMode,
+}
+
+/// The scheduled run of `[pipeline]`, or `None` without `time`; a bad setting is a usage
+/// error naming it.
+pub fn schedule_of(config: &PipelineConfig) -> anyhow::Result<Option<PipelineSchedule>> {
+    let Some(time) = config.time.as_deref() else {
+        return Ok(None);
+    };
+    let at = jiff::civil::Time::strptime("%H:%M", time.trim()).map_err(|_| {
+        usage(format!(
+            "[pipeline] time {time:?}: expected HH:MM (Seoul time)"
+        ))
+    })?;
+    let broker = match config.broker.as_deref().map(str::trim) {
+        None | Some("none") => PipelineBrokerArg::None,
+        Some("kis") => PipelineBrokerArg::Kis,
+        Some(other) => {
+            return Err(usage(format!(
+                "[pipeline] broker {other:?}: expected \"kis\" or \"none\""
+            )));
+        }
+    };
+    let mode = match config.mode.as_deref().map(str::trim) {
+        None | Some("paper") => TradeMode::Paper,
+        Some("live") => TradeMode::Live,
+        Some(other) => {
+            return Err(usage(format!(
+                "[pipeline] mode {other:?}: expected \"paper\" or \"live\""
+            )));
+        }
+    };
+    Ok(Some(PipelineSchedule {
+        at,
+        manual: config.manual.clone(),
+        broker,
+        mode,
+    }))
+}
+
+/// The scheduler's pipeline job: when the day's run is due ([`pipeline::scheduled_due`]) it is
+/// marked and run (the sheet read, the broker synced) and reported; `None` when not due.
+pub async fn scheduled_job(
+    schedule: &PipelineSchedule,
+    store: &AnyStore,
+) -> Option<pulse_app::schedule::JobReport> {
+    let report = |ok: bool, lines: Vec<String>| pulse_app::schedule::JobReport {
+        job: "pipeline".into(),
+        ok,
+        lines,
+    };
+    let date = match pipeline::scheduled_due(store, schedule.at).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return None,
+        Err(e) => return Some(report(false, vec![e.to_string()])),
+    };
+    if let Err(e) = pipeline::mark_scheduled(store, date).await {
+        return Some(report(false, vec![e.to_string()]));
+    }
+    let run = async {
+        let manual = match &schedule.manual {
+            Some(s) => Some(ManualSheet {
+                text: read_sheet(s).await?,
+                source: s.clone(),
+            }),
+            None => None,
+        };
+        let request = PipelineRequest {
+            date: Some(date),
+            manual,
+            ..PipelineRequest::default()
+        };
+        execute(store, &request, schedule.broker, schedule.mode).await
+    };
+    Some(match run.await {
+        Ok(o) => report(
+            true,
+            vec![format!(
+                "{}: {}; total {} KRW",
+                o.date,
+                if o.changed.is_empty() {
+                    "nothing changed".to_string()
+                } else {
+                    format!("stored {}", o.changed.join(", "))
+                },
+                money(o.analysis.total.value_krw)
+            )],
+        ),
+        Err(e) => report(false, vec![format!("{e:#}")]),
+    })
+}
+
+/// Runs `request` syncing `broker` (KIS built from the environment).
+async fn execute(
+    store: &AnyStore,
+    request: &PipelineRequest,
+    broker: PipelineBrokerArg,
+    mode: TradeMode,
+) -> anyhow::Result<pipeline::PipelineOutcome> {
+    Ok(match broker {
+        PipelineBrokerArg::None => {
+            let none: Option<&NoBroker> = None;
+            pipeline::run(store, none, request).await?
+        }
+        PipelineBrokerArg::Kis => {
+            let Some(LiveBroker::Kis(kis)) = live_broker(BrokerChoice::Kis, mode, store)? else {
+                anyhow::bail!("the KIS broker could not be built");
+            };
+            pipeline::run(store, Some(kis.as_ref()), request).await?
+        }
+    })
 }
 
 /// `pulse pipeline …`
@@ -171,22 +298,11 @@ async fn run_day(app: &App, args: RunArgs) -> anyhow::Result<()> {
         lookback_days: args.lookback_days,
     };
     let store = app.store().await?;
-    let outcome = match args.broker {
-        PipelineBrokerArg::None => {
-            let none: Option<&NoBroker> = None;
-            pipeline::run(&store, none, &request).await?
-        }
-        PipelineBrokerArg::Kis => {
-            let mode = match args.mode {
-                ModeArg::Paper => TradeMode::Paper,
-                ModeArg::Live => TradeMode::Live,
-            };
-            let Some(LiveBroker::Kis(kis)) = live_broker(BrokerChoice::Kis, mode, &store)? else {
-                anyhow::bail!("the KIS broker could not be built");
-            };
-            pipeline::run(&store, Some(kis.as_ref()), &request).await?
-        }
+    let mode = match args.mode {
+        ModeArg::Paper => TradeMode::Paper,
+        ModeArg::Live => TradeMode::Live,
     };
+    let outcome = execute(&store, &request, args.broker, mode).await?;
     if app.json {
         return print_json(&outcome);
     }
@@ -219,16 +335,9 @@ async fn report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
     print_analysis(&analysis)
 }
 
+/// Whole KRW with thousands separators.
 fn money(v: f64) -> String {
-    let whole = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < -0.5 { format!("-{out}") } else { out }
+    pulse_report::scale::thousands(v, 0)
 }
 
 fn pct(v: Option<f64>) -> String {

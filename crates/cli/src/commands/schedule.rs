@@ -16,6 +16,7 @@ pub async fn schedule(app: &App, args: ScheduleArgs) -> anyhow::Result<()> {
         Some(config) => Some(llm_openai::OpenAiChat::new(config)?),
         None => None,
     };
+    let pipeline = crate::commands::pipeline::schedule_of(&app.config.pipeline)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -26,7 +27,12 @@ pub async fn schedule(app: &App, args: ScheduleArgs) -> anyhow::Result<()> {
     let mut ticks = 0u64;
     let mut failed = false;
     while !stop.load(Ordering::SeqCst) {
-        let report = pulse_app::schedule::tick(&store, model.as_ref()).await?;
+        let mut report = pulse_app::schedule::tick(&store, model.as_ref()).await?;
+        if let Some(p) = &pipeline
+            && let Some(job) = crate::commands::pipeline::scheduled_job(p, &store).await
+        {
+            report.jobs.push(job);
+        }
         ticks += 1;
         failed |= !report.ok();
         if app.json {

@@ -80,10 +80,17 @@ pub async fn serve(app: &App, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(every) = args.schedule_every {
         // The scheduler on its own connection pool's clone of the store.
         let store = app.store().await?;
+        let pipeline = crate::commands::pipeline::schedule_of(&app.config.pipeline)?;
         tokio::spawn(async move {
             loop {
                 match pulse_app::schedule::tick(&store, chat_model.as_deref()).await {
-                    Ok(report) => {
+                    Ok(mut report) => {
+                        if let Some(p) = &pipeline
+                            && let Some(job) =
+                                crate::commands::pipeline::scheduled_job(p, &store).await
+                        {
+                            report.jobs.push(job);
+                        }
                         for job in report.jobs.iter().filter(|j| !j.ok) {
                             eprintln!("scheduler: {} failed: {}", job.job, job.lines.join("; "));
                         }
