@@ -32,10 +32,14 @@ cargo fmt --all --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p pulse-ml --features lightgbm --all-targets --locked -- -D warnings
+cargo clippy -p pulse-app -p pulse --features pulse-app/ml,pulse/ml --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
 echo "== cargo test -p pulse-ml --features lightgbm (LightGBM models, Python lightgbm reference)"
 cargo test -p pulse-ml --features lightgbm --locked
+echo "== ML use cases and CLI with LightGBM (pulse-app --features ml, pulse --features ml)"
+cargo test -p pulse-app --features ml --locked --test ml
+cargo test -p pulse --features ml --locked --test ml_cli
 echo "== browser test (headless Chromium)"
 bash scripts/browser_test.sh
 echo "All tests passed."

@@ -129,7 +129,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u32,
     /// Entry threshold of the validation figures (predicted net return, fraction).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
     pub threshold: f64,
     /// TPE trials per target: accepted but not used yet (the models use the settings above).
     #[arg(long)]
@@ -147,10 +147,10 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
     /// Enter when the predicted net return is above this (fraction).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
     pub threshold: f64,
     /// Also require the 5 % quantile model's prediction above this (fraction).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub quantile_floor: Option<f64>,
     /// Cost per side (fraction).
     #[arg(long, default_value_t = 0.001)]
