@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod backtests;
+mod ml;
 mod overview;
 mod pages;
 mod pipeline;
@@ -291,6 +292,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/prompt/schedule", post(prompt::schedule_form::<S>))
         .route("/api/prompt/run", post(prompt::run_api::<S>))
         .route("/api/prompt/submit", post(prompt::submit_api::<S>))
+        .route("/ml", get(ml::page::<S>))
+        .route("/api/ml/runs", get(ml::api::<S>))
         .route("/pipeline", get(pipeline::page::<S>))
         .route("/api/pipeline", get(pipeline::api::<S>))
         .route("/api/overview", get(overview::api::<S>))
