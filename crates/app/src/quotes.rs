@@ -13,8 +13,10 @@
 use crate::error::AppError;
 use futures_util::future::join_all;
 use jiff::{SignedDuration, Timestamp};
-use pulse_core::ports::{BarQuery, Clock, QuoteCache, QuoteSource, Store};
-use pulse_core::{Bar, Currency, OrderBook, Quote, QuoteUniverse, Symbol, Timeframe};
+use pulse_core::ports::{
+    BarQuery, Clock, ImportBatch, ImportPolicy, ImportSummary, QuoteCache, QuoteSource, Store,
+};
+use pulse_core::{Bar, Currency, Instrument, OrderBook, Quote, QuoteUniverse, Symbol, Timeframe};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -38,6 +40,9 @@ pub struct TickReport {
     pub books: usize,
     /// One line per symbol that failed (source or cache error), naming the symbol.
     pub errors: Vec<String>,
+    /// The valid quotes polled (what was written to the cache), for a [`BarBuilder`].
+    #[serde(skip)]
+    pub quotes: Vec<Quote>,
 }
 
 /// What a collection did over its polls: the running totals a collector keeps and reports.
@@ -63,6 +68,13 @@ pub struct CollectSummary {
     pub last_tick_at: Option<Timestamp>,
     /// The quotes in the cache at the end.
     pub quotes: Vec<Quote>,
+    /// With `--bars`: finished 1-minute bars built from the quotes and newly stored.
+    pub bars_stored: u64,
+    /// With `--bars`: finished bars not written because the store already had that minute
+    /// (bars built from quotes never replace stored bars; see [`store_bars`]).
+    pub bars_kept: u64,
+    /// With `--bars`: minutes whose bars could not be stored (the error is in the sample).
+    pub bar_errors: u64,
 }
 
 impl CollectSummary {
@@ -79,6 +91,227 @@ impl CollectSummary {
         self.sample_errors
             .extend(report.errors.into_iter().take(room));
     }
+
+    /// Adds what storing one finished minute's bars did (an error is counted and sampled).
+    pub fn record_bars(&mut self, result: Result<ImportSummary, AppError>) {
+        match result {
+            Ok(s) => {
+                self.bars_stored += s.bars_inserted;
+                self.bars_kept += s.bars_kept + s.bars_unchanged;
+            }
+            Err(e) => {
+                self.bar_errors += 1;
+                if self.sample_errors.len() < Self::SAMPLE_ERRORS {
+                    self.sample_errors.push(format!("bars: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// Seconds in a built bar (1 minute).
+const MINUTE_SECONDS: i64 = 60;
+
+/// Start of the minute holding `t` (UTC, whole seconds).
+fn minute_start(t: Timestamp) -> Timestamp {
+    let secs = t.as_second();
+    Timestamp::from_second(secs - secs.rem_euclid(MINUTE_SECONDS)).unwrap_or(t)
+}
+
+/// A finished 1-minute bar built from quotes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltBar {
+    /// The symbol quoted.
+    pub symbol: Symbol,
+    /// Currency of the prices (the quotes').
+    pub currency: Currency,
+    /// The bar, stamped by the minute's start (UTC) like stored minute bars: it covers
+    /// `[ts, ts + 60 s)` and closes at `ts + 60 s`. Prices per share in `currency`; volume in
+    /// shares (or coins), `0` when the source gives no cumulative volume.
+    pub bar: Bar,
+}
+
+/// One symbol's minute being built.
+#[derive(Debug, Clone)]
+struct OpenMinute {
+    start: Timestamp,
+    open: Decimal,
+    high: Decimal,
+    low: Decimal,
+    close: Decimal,
+    volume: Decimal,
+    currency: Currency,
+    /// False for the symbol's first minute: the collector started inside it, so its opening
+    /// trades were not seen and it is never emitted.
+    whole: bool,
+}
+
+/// What the builder knows of one symbol.
+#[derive(Debug, Clone)]
+struct SymbolBars {
+    /// Time of the last accepted quote.
+    last_time: Timestamp,
+    /// Cumulative volume of the last quote that had one.
+    last_volume: Option<Decimal>,
+    minute: OpenMinute,
+}
+
+/// Aggregates polled quotes into 1-minute OHLCV bars per symbol (pure: no clock, no I/O).
+///
+/// - A quote falls in the minute of its own `time` (the source's stamp); the bar is stamped by
+///   the minute's start, as stored intraday bars are (it closes one minute later).
+/// - A minute's bar is returned only when a quote of a later minute of the same symbol arrives:
+///   never a half-finished minute. A minute with no quote gives no bar (a gap stays a gap).
+/// - The first minute seen of each symbol is never emitted: the collector started inside it.
+/// - open/high/low/close are the first, highest, lowest and last `last` price of the minute's
+///   quotes.
+/// - volume is the sum of the increases of the quotes' cumulative day volume from each quote
+///   to the next, counted in the minute of the later quote (so what traded between the last
+///   quote of one minute and the first of the next is counted in the next); a cumulative volume
+///   that goes down (a new session restarted it) counts its new value. `0` when the source
+///   gives no cumulative volume.
+/// - A quote older than the last accepted one of its symbol is ignored (an out-of-order or
+///   stale poll must not rewrite a minute).
+#[derive(Debug, Default)]
+pub struct BarBuilder {
+    symbols: HashMap<Symbol, SymbolBars>,
+}
+
+impl BarBuilder {
+    /// A builder that has seen no quote.
+    pub fn new() -> Self {
+        BarBuilder::default()
+    }
+
+    /// Feeds one quote; returns the bar of the symbol's previous minute when this quote is the
+    /// first of a later minute (and that minute is whole, see the type's doc).
+    pub fn push(&mut self, quote: &Quote) -> Option<BuiltBar> {
+        let start = minute_start(quote.time);
+        let Some(state) = self.symbols.get_mut(&quote.symbol) else {
+            self.symbols.insert(
+                quote.symbol.clone(),
+                SymbolBars {
+                    last_time: quote.time,
+                    last_volume: quote.volume,
+                    minute: OpenMinute::first(quote, start, false),
+                },
+            );
+            return None;
+        };
+        if quote.time < state.last_time {
+            return None;
+        }
+        let traded = match (state.last_volume, quote.volume) {
+            (Some(before), Some(now)) if now >= before => now - before,
+            (Some(_), Some(now)) => now,
+            _ => Decimal::ZERO,
+        };
+        state.last_time = quote.time;
+        if quote.volume.is_some() {
+            state.last_volume = quote.volume;
+        }
+        if start == state.minute.start {
+            let m = &mut state.minute;
+            m.high = m.high.max(quote.last);
+            m.low = m.low.min(quote.last);
+            m.close = quote.last;
+            m.volume += traded;
+            return None;
+        }
+        let mut next = OpenMinute::first(quote, start, true);
+        next.volume = traded;
+        let done = std::mem::replace(&mut state.minute, next);
+        done.whole.then(|| done.finish(&quote.symbol))
+    }
+}
+
+impl OpenMinute {
+    fn first(quote: &Quote, start: Timestamp, whole: bool) -> OpenMinute {
+        OpenMinute {
+            start,
+            open: quote.last,
+            high: quote.last,
+            low: quote.last,
+            close: quote.last,
+            volume: Decimal::ZERO,
+            currency: quote.currency,
+            whole,
+        }
+    }
+
+    fn finish(self, symbol: &Symbol) -> BuiltBar {
+        let f = pulse_core::money::money_to_f64;
+        BuiltBar {
+            symbol: symbol.clone(),
+            currency: self.currency,
+            bar: Bar {
+                ts: self.start,
+                open: f(self.open),
+                high: f(self.high),
+                low: f(self.low),
+                close: f(self.close),
+                adj_close: None,
+                volume: Some(f(self.volume)),
+            },
+        }
+    }
+}
+
+/// Stores one finished minute's bars (any symbols) in ONE import through the store's import
+/// path, as 1m bars of each symbol's stored instrument (inferred from the symbol, in the
+/// quotes' currency, when none is stored). `source` names the quote source in the import log
+/// (`collect:<source>`).
+///
+/// Bars built from polled quotes are derived data, so they are imported with
+/// [`ImportPolicy::InsertOnly`]: a minute already stored (a vendor's minute bar, or a previous
+/// collector's) is kept and counted in [`ImportSummary::bars_kept`], never replaced.
+pub async fn store_bars<S: Store + Sync>(
+    store: &S,
+    bars: &[BuiltBar],
+    source: &str,
+) -> Result<ImportSummary, AppError> {
+    let mut batches: Vec<ImportBatch> = Vec::new();
+    for built in bars {
+        if let Some(batch) = batches
+            .iter_mut()
+            .find(|b| b.instrument.symbol == built.symbol)
+        {
+            batch.bars.push(built.bar);
+            continue;
+        }
+        let instrument = match store
+            .instrument(&built.symbol)
+            .await
+            .map_err(|e| AppError::Data(format!("store: {e}")))?
+        {
+            Some(i) => i,
+            None => {
+                let mut i = Instrument::infer(&built.symbol);
+                if built.currency != Currency::None {
+                    i.currency = built.currency;
+                }
+                i
+            }
+        };
+        batches.push(ImportBatch {
+            instrument,
+            timeframe: Timeframe::M1,
+            bars: vec![built.bar],
+            actions: Vec::new(),
+            source: format!("collect:{source}"),
+        });
+    }
+    for batch in &mut batches {
+        batch.bars.sort_by_key(|b| b.ts);
+        batch.bars.dedup_by_key(|b| b.ts);
+    }
+    if batches.is_empty() {
+        return Ok(ImportSummary::default());
+    }
+    store
+        .import_with(&batches, ImportPolicy::InsertOnly)
+        .await
+        .map_err(|e| AppError::Data(format!("store bars: {e}")))
 }
 
 /// Resolves a universe to its symbols: a list as given (deduplicated, in order), or the source's
@@ -157,7 +390,7 @@ where
             .put(&quote, book.as_ref(), ttl_seconds)
             .await
             .map_err(|e| format!("{symbol}: cache: {e}"))?;
-        Ok::<bool, String>(book.is_some())
+        Ok::<(bool, Quote), String>((book.is_some(), quote))
     });
     let mut report = TickReport {
         at: Some(at),
@@ -165,9 +398,10 @@ where
     };
     for result in join_all(polls).await {
         match result {
-            Ok(with_book) => {
+            Ok((with_book, quote)) => {
                 report.written += 1;
                 report.books += usize::from(with_book);
+                report.quotes.push(quote);
             }
             Err(e) => report.errors.push(e),
         }
@@ -682,6 +916,7 @@ mod tests {
                 written: 3,
                 books: 0,
                 errors: (0..4).map(|e| format!("poll {i} error {e}")).collect(),
+                quotes: Vec::new(),
             });
         }
         assert_eq!(
@@ -691,6 +926,211 @@ mod tests {
         assert_eq!(summary.sample_errors.len(), CollectSummary::SAMPLE_ERRORS);
         assert_eq!(summary.sample_errors[0], "poll 0 error 0");
         assert_eq!(summary.sample_errors[9], "poll 2 error 1");
+    }
+
+    /// A quote of `symbol` at `time` (RFC 3339) for `last`, with cumulative `volume`.
+    fn q(symbol: &str, time: &str, last: &str, volume: Option<&str>) -> Quote {
+        Quote {
+            time: time.parse().unwrap(),
+            volume: volume.map(|v| v.parse().unwrap()),
+            ..quote(symbol, last)
+        }
+    }
+
+    fn ohlcv(b: &BuiltBar) -> (String, f64, f64, f64, f64, Option<f64>) {
+        let bar = b.bar;
+        (
+            bar.ts.to_string(),
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+        )
+    }
+
+    #[test]
+    fn builder_makes_ohlcv_of_whole_minutes_only_when_the_next_minute_starts() {
+        let mut b = BarBuilder::new();
+        // 12:00 is the minute the collector started in: never emitted.
+        assert_eq!(
+            b.push(&q("BTC", "2024-01-02T12:00:40Z", "99", Some("1000"))),
+            None
+        );
+        assert_eq!(
+            b.push(&q("BTC", "2024-01-02T12:00:59Z", "98", Some("1001"))),
+            None
+        );
+        // The 12:01 minute: open 100, high 103, low 97, close 101; nothing until 12:02.
+        for (t, last, vol) in [
+            ("2024-01-02T12:01:00Z", "100", "1003"),
+            ("2024-01-02T12:01:10Z", "103", "1004.5"),
+            ("2024-01-02T12:01:20Z", "97", "1004.5"),
+            ("2024-01-02T12:01:59.900Z", "101", "1010"),
+        ] {
+            assert_eq!(b.push(&q("BTC", t, last, Some(vol))), None, "{t}");
+        }
+        let done = b
+            .push(&q("BTC", "2024-01-02T12:02:01Z", "102", Some("1012")))
+            .expect("12:01 is finished");
+        assert_eq!(done.symbol.as_str(), "BTC");
+        assert_eq!(done.currency, Currency::Usd);
+        // Volume: 1010 − 1001 (the last cumulative volume before the minute).
+        assert_eq!(
+            ohlcv(&done),
+            (
+                "2024-01-02T12:01:00Z".into(),
+                100.0,
+                103.0,
+                97.0,
+                101.0,
+                Some(9.0)
+            )
+        );
+        // 12:02 holds one quote; 12:03 has none (a gap, no bar); 12:04 finishes 12:02 only.
+        let done = b
+            .push(&q("BTC", "2024-01-02T12:04:30Z", "104", Some("1020")))
+            .unwrap();
+        assert_eq!(
+            ohlcv(&done),
+            (
+                "2024-01-02T12:02:00Z".into(),
+                102.0,
+                102.0,
+                102.0,
+                102.0,
+                Some(2.0)
+            )
+        );
+        // A new session restarting the cumulative volume counts its new value.
+        let done = b
+            .push(&q("BTC", "2024-01-02T12:05:00Z", "105", Some("3")))
+            .unwrap();
+        assert_eq!(done.bar.ts.to_string(), "2024-01-02T12:04:00Z");
+        assert_eq!(done.bar.volume, Some(8.0), "1020 - 1012");
+        assert_eq!(
+            b.push(&q("BTC", "2024-01-02T12:06:00Z", "105", Some("3")))
+                .unwrap()
+                .bar
+                .volume,
+            Some(3.0)
+        );
+    }
+
+    #[test]
+    fn builder_volume_is_zero_without_cumulative_volume() {
+        let mut b = BarBuilder::new();
+        b.push(&q("SPY", "2024-01-02T15:00:00Z", "470", None));
+        b.push(&q("SPY", "2024-01-02T15:01:00Z", "471", None));
+        let done = b
+            .push(&q("SPY", "2024-01-02T15:02:00Z", "472", None))
+            .unwrap();
+        assert_eq!(
+            ohlcv(&done),
+            (
+                "2024-01-02T15:01:00Z".into(),
+                471.0,
+                471.0,
+                471.0,
+                471.0,
+                Some(0.0)
+            )
+        );
+    }
+
+    #[test]
+    fn builder_ignores_quotes_older_than_the_last_one() {
+        let mut b = BarBuilder::new();
+        b.push(&q("SPY", "2024-01-02T15:00:30Z", "470", Some("10")));
+        b.push(&q("SPY", "2024-01-02T15:01:30Z", "471", Some("12")));
+        // Older than 15:01:30: ignored, in this minute or an earlier one.
+        assert_eq!(
+            b.push(&q("SPY", "2024-01-02T15:01:10Z", "400", Some("11"))),
+            None
+        );
+        assert_eq!(
+            b.push(&q("SPY", "2024-01-02T15:00:50Z", "500", Some("11"))),
+            None
+        );
+        // The same instant polled again is the same snapshot: accepted.
+        assert_eq!(
+            b.push(&q("SPY", "2024-01-02T15:01:30Z", "471", Some("12"))),
+            None
+        );
+        let done = b
+            .push(&q("SPY", "2024-01-02T15:02:00Z", "472", Some("15")))
+            .unwrap();
+        assert_eq!(
+            ohlcv(&done),
+            (
+                "2024-01-02T15:01:00Z".into(),
+                471.0,
+                471.0,
+                471.0,
+                471.0,
+                Some(2.0)
+            )
+        );
+        // Going back after a finished minute does not reopen it.
+        assert_eq!(
+            b.push(&q("SPY", "2024-01-02T15:01:59Z", "1", Some("15"))),
+            None
+        );
+        let done = b
+            .push(&q("SPY", "2024-01-02T15:03:00Z", "473", Some("16")))
+            .unwrap();
+        assert_eq!(done.bar.ts.to_string(), "2024-01-02T15:02:00Z");
+        assert_eq!((done.bar.low, done.bar.volume), (472.0, Some(3.0)));
+    }
+
+    #[test]
+    fn builder_keeps_symbols_apart() {
+        let mut b = BarBuilder::new();
+        let mut done = Vec::new();
+        for quote in [
+            q("AAA", "2024-01-02T15:00:10Z", "10", Some("1")),
+            q("BBB", "2024-01-02T15:00:20Z", "20", Some("5")),
+            q("AAA", "2024-01-02T15:01:10Z", "11", Some("2")),
+            q("BBB", "2024-01-02T15:01:20Z", "21", Some("7")),
+            q("AAA", "2024-01-02T15:01:40Z", "12", Some("4")),
+            // AAA's next minute finishes AAA only; BBB's 15:01 waits for BBB's next quote.
+            q("AAA", "2024-01-02T15:02:00Z", "13", Some("4")),
+            q("BBB", "2024-01-02T15:01:50Z", "19", Some("8")),
+            q("BBB", "2024-01-02T15:03:00Z", "22", Some("9")),
+        ] {
+            done.extend(b.push(&quote));
+        }
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].symbol.as_str(), "AAA");
+        assert_eq!(
+            ohlcv(&done[0]),
+            (
+                "2024-01-02T15:01:00Z".into(),
+                11.0,
+                12.0,
+                11.0,
+                12.0,
+                Some(3.0)
+            )
+        );
+        assert_eq!(done[1].symbol.as_str(), "BBB");
+        assert_eq!(
+            ohlcv(&done[1]),
+            (
+                "2024-01-02T15:01:00Z".into(),
+                21.0,
+                21.0,
+                19.0,
+                19.0,
+                Some(3.0)
+            )
+        );
+    }
+
+    #[test]
+    fn minute_start_truncates_to_the_minute() {
+        let t: Timestamp = "2021-04-05T13:37:59.999Z".parse().unwrap();
+        assert_eq!(minute_start(t).to_string(), "2021-04-05T13:37:00Z");
     }
 
     #[test]

@@ -155,6 +155,10 @@ pub struct CollectArgs {
     /// Key prefix in Redis (keys are PREFIX:price:SYMBOL).
     #[arg(long, default_value = "realtime")]
     pub prefix: String,
+    /// Also build 1-minute OHLCV bars from the polled quotes and store each finished minute
+    /// (never a half-finished one, never over a stored bar), for `pulse trade run` on 1m.
+    #[arg(long)]
+    pub bars: bool,
 }
 
 /// `pulse prompt`

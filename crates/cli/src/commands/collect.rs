@@ -1,5 +1,6 @@
 //! `pulse collect` (the real-time collector's loop: flags → a quote source and a quote cache →
-//! `pulse_app::quotes::collect_tick` once per `--every`, until Ctrl-C or `--ticks`) and
+//! `pulse_app::quotes::collect_tick` once per `--every`, until Ctrl-C or `--ticks`; with
+//! `--bars` the quotes also feed a `BarBuilder` whose finished minutes are stored) and
 //! `pulse quotes` (read the cache back).
 
 use crate::app::{App, usage};
@@ -9,8 +10,8 @@ use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
 use cache_redis::RedisQuoteCache;
 use pulse_app::quotes::{
-    CollectClock, CollectSummary, MemoryQuoteCache, ReplayQuotes, cached_quotes, collect_tick,
-    resolve_universe,
+    BarBuilder, CollectClock, CollectSummary, MemoryQuoteCache, ReplayQuotes, cached_quotes,
+    collect_tick, resolve_universe, store_bars,
 };
 use pulse_app::trade::{BrokerChoice, TradeMode};
 use pulse_core::ports::{Clock, QuoteCache, Store};
@@ -165,11 +166,21 @@ where
             flag.store(true, Ordering::SeqCst);
         }
     });
+    let mut builder = args.bars.then(BarBuilder::new);
     let period = Duration::from_secs_f64(args.every);
     let mut next = Instant::now();
     while !stop.load(Ordering::SeqCst) && args.ticks.is_none_or(|n| summary.ticks < n) {
         now.set(clock.now(store).await?);
-        let report = collect_tick(source, cache, now, &symbols, args.depth, args.ttl).await;
+        let mut report = collect_tick(source, cache, now, &symbols, args.depth, args.ttl).await;
+        if let Some(builder) = builder.as_mut() {
+            let finished: Vec<_> = std::mem::take(&mut report.quotes)
+                .iter()
+                .filter_map(|q| builder.push(q))
+                .collect();
+            if !finished.is_empty() {
+                summary.record_bars(store_bars(store, &finished, summary.source).await);
+            }
+        }
         summary.record(report);
         if app.progress() && summary.ticks.is_multiple_of(60) {
             eprintln!(
@@ -214,6 +225,14 @@ where
         summary.errors,
         summary.overruns
     )?;
+    if args.bars {
+        outln!(
+            "1-minute bars from the quotes: {} stored, {} already stored (kept), {} minutes failed.",
+            summary.bars_stored,
+            summary.bars_kept,
+            summary.bar_errors
+        )?;
+    }
     for e in &summary.sample_errors {
         outln!("  error: {e}")?;
     }
