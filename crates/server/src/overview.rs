@@ -5,6 +5,7 @@
 //! `GET /api/overview`; the runners' states stream at `GET /api/trade/stream` (a `runners`
 //! event when one changes), which a few lines of script apply to the table.
 
+use crate::pages::{num, pct, signed_pct};
 use crate::{Dashboard, api_caller, app_error};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -24,21 +25,6 @@ use std::time::Duration;
 pub(crate) const RECENT_TRADES: usize = 20;
 /// Lines of the alert feed.
 pub(crate) const FEED_ITEMS: usize = 30;
-
-fn pct(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("—".into(), |x| format!("{:.2}%", x * 100.0))
-}
-
-fn signed_pct(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("—".into(), |x| format!("{:+.2}%", x * 100.0))
-}
-
-fn num(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("—".into(), |x| format!("{x:.2}"))
-}
 
 /// The state of a runner in words with the button that changes it.
 fn state_of(status: &RunnerStatus) -> (String, &'static str, &'static str) {

@@ -48,12 +48,20 @@ pub fn login(error: Option<&str>) -> Html<String> {
     )
 }
 
-fn pct(v: Option<f64>) -> String {
+/// A fraction as a percentage with two decimals (`—` when undefined).
+pub(crate) fn pct(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
         .map_or("—".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
-fn num(v: Option<f64>) -> String {
+/// A fraction as a signed percentage with two decimals (`—` when undefined).
+pub(crate) fn signed_pct(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("—".into(), |x| format!("{:+.2}%", x * 100.0))
+}
+
+/// A number with two decimals (`—` when undefined).
+pub(crate) fn num(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
         .map_or("—".into(), |x| format!("{x:.2}"))
 }

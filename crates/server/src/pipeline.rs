@@ -5,6 +5,7 @@
 //! scrolls sideways and the secondary columns hide on a narrow screen. `GET /pipeline?date=`
 //! and `GET /api/pipeline?date=` (`{analysis, targets, dates}`).
 
+use crate::pages::{pct, signed_pct};
 use crate::{Dashboard, api_caller, app_error, csrf_of, json_error, to_login};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -110,16 +111,6 @@ fn krw(v: f64) -> String {
     } else {
         "—".into()
     }
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("—".into(), |x| format!("{:.2}%", x * 100.0))
-}
-
-fn signed_pct(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite())
-        .map_or("—".into(), |x| format!("{:+.2}%", x * 100.0))
 }
 
 /// Narrow screens: the table scrolls inside its card and the secondary columns hide.
