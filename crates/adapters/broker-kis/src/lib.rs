@@ -64,8 +64,8 @@
 //! **Envelope codes.** `rt_cd "0"` is success; `EGW00201` → retried with backoff (bounded), then
 //! [`KisError::RateLimited`]; `EGW02004` → [`KisError::WrongHost`]; `MCA00124` →
 //! [`KisError::NotOnPaper`]; anything else → [`KisError::Rejected`]. (A GET answered HTTP 5xx is
-//! retried by `pulse-http` and, when retries run out, reported without its body as
-//! `pulse_http::HttpError::Server`.)
+//! retried by `pulse-http` and, when retries run out, reported as `pulse_http::HttpError::Server`
+//! with the last answer's body, redacted, so KIS's `msg_cd` is named.)
 //!
 //! **Rate limits.** Requests are paced client-side at [`KisMode::min_interval`] (50 ms real ≈ 20
 //! req/s, 500 ms paper ≈ 2 req/s).

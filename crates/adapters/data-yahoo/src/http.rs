@@ -118,6 +118,7 @@ fn from_http(source_name: &'static str, e: HttpError) -> DataError {
             host,
             status,
             attempts,
+            ..
         } => DataError::Server {
             host,
             status,

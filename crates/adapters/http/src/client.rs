@@ -89,7 +89,8 @@ impl Response {
 enum Transient {
     Connect(String),
     Timeout,
-    Status(u16),
+    /// A 429 or 5xx answer, with its body's excerpt (redacted).
+    Status(u16, String),
     RateLimited(String),
 }
 
@@ -375,7 +376,15 @@ impl HttpClient {
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     if retryable {
                         let wait = retry_after(&resp_headers);
-                        (Transient::Status(status.as_u16()), wait, Some(resp_headers))
+                        // The body names the vendor's error; a body that cannot be read is
+                        // left out (the status is still reported).
+                        let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                        let excerpt = self.redact(&excerpt(&body));
+                        (
+                            Transient::Status(status.as_u16(), excerpt),
+                            wait,
+                            Some(resp_headers),
+                        )
                     } else {
                         match resp.bytes().await {
                             Err(e) => (classify(e), None, Some(resp_headers)),
@@ -422,14 +431,19 @@ impl HttpClient {
                 timeout_ms: self.timeout_ms(),
                 attempts,
             },
-            Transient::Status(429) => HttpError::RateLimited {
+            Transient::Status(429, body) => HttpError::RateLimited {
                 host,
-                detail: "HTTP 429 Too Many Requests".to_string(),
+                detail: if body.is_empty() {
+                    "HTTP 429 Too Many Requests".to_string()
+                } else {
+                    format!("HTTP 429 Too Many Requests: {body}")
+                },
                 attempts,
             },
-            Transient::Status(status) => HttpError::Server {
+            Transient::Status(status, detail) => HttpError::Server {
                 host,
                 status,
+                detail,
                 attempts,
             },
             Transient::RateLimited(detail) => HttpError::RateLimited {
@@ -439,6 +453,25 @@ impl HttpClient {
             },
         }
     }
+}
+
+/// Longest excerpt of an error answer's body kept in an error, bytes.
+const EXCERPT_BYTES: usize = 300;
+
+/// An answer body as one line: UTF-8 (lossy), whitespace collapsed, cut at [`EXCERPT_BYTES`]
+/// on a character boundary (with `…`).
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.len() > EXCERPT_BYTES {
+        let cut = (0..=EXCERPT_BYTES)
+            .rev()
+            .find(|i| out.is_char_boundary(*i))
+            .unwrap_or(0);
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
 }
 
 /// Sorts a transport error into timeout or connection trouble, with its cause chain (no URL).

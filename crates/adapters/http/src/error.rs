@@ -44,12 +44,16 @@ pub enum HttpError {
         attempts: u32,
     },
     /// The server answered HTTP 5xx on every attempt.
-    #[error("{host} answered HTTP {status} on all {attempts} attempt(s)")]
+    #[error("{host} answered HTTP {status} on all {attempts} attempt(s){}", answer_suffix(.detail))]
     Server {
         /// Host (and port, when not the default).
         host: String,
         /// Last HTTP status code.
         status: u16,
+        /// The last answer's body (whitespace collapsed, at most 300 bytes, secrets redacted;
+        /// empty when it had none): vendors put their error code there (KIS answers a rate
+        /// limit as HTTP 500 with `EGW00201`).
+        detail: String,
         /// Requests sent.
         attempts: u32,
     },
@@ -69,5 +73,14 @@ impl HttpError {
     /// True when the request may have reached the server and been acted on without an answer.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, HttpError::OutcomeUnknown { .. })
+    }
+}
+
+/// `: <detail>` when there is one.
+fn answer_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
     }
 }

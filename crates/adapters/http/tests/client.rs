@@ -118,3 +118,43 @@ async fn a_post_to_a_closed_port_never_left() {
     );
     assert!(!format!("{err} {err:?}").contains("sekrit"));
 }
+
+/// A GET answered 5xx on every attempt names the last answer's body (the vendor's error code),
+/// on one line, cut, with the client's secrets redacted.
+#[tokio::test]
+async fn a_get_that_keeps_failing_names_the_answers_body_without_secrets() {
+    let secret = "app-secret-42";
+    let app = Router::new().route(
+        "/kis",
+        get(move || async move {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "{{\"rt_cd\": \"1\",\n \"msg_cd\": \"EGW00201\", \"msg1\": \"too many requests for {secret}\"}}{}",
+                    " pad".repeat(200)
+                ),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = HttpClient::new(fast(), vec![secret.to_string()]).unwrap();
+    let url = Url::parse(&format!("http://{addr}/kis")).unwrap();
+    let err = http.get(url, &HeaderMap::new()).await.unwrap_err();
+    let HttpError::Server { status, detail, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*status, 500);
+    assert!(detail.contains("\"msg_cd\": \"EGW00201\""), "{detail}");
+    assert!(!detail.contains('\n'));
+    assert!(
+        detail.len() <= 300 + '…'.len_utf8() && detail.ends_with('…'),
+        "{detail}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("EGW00201") && !text.contains(secret),
+        "{text}"
+    );
+}
