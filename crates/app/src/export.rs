@@ -156,6 +156,69 @@ pub fn write_tables(dir: &Path, tables: &[CsvTable]) -> Result<Vec<PathBuf>, App
     Ok(written)
 }
 
+/// Writes `bytes` to `path` through `<path>.tmp` and a rename: never a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let err = |source| AppError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// The pipeline's per-holding analysis table as CSV (fractions, not percents; KRW amounts
+/// unrounded; empty cells where a value is unknown).
+pub fn analysis_csv(a: &crate::pipeline::Analysis) -> Result<String, AppError> {
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "date",
+            "source",
+            "asset",
+            "class",
+            "currency",
+            "quantity",
+            "price",
+            "value",
+            "fx",
+            "value_krw",
+            "cost_krw",
+            "pnl_krw",
+            "pnl_pct",
+            "weight",
+            "target_weight",
+            "gap",
+        ]
+        .iter()
+        .map(|h| (*h).to_string())
+        .collect(),
+    ];
+    for r in &a.rows {
+        rows.push(vec![
+            a.date.to_string(),
+            r.source.clone(),
+            r.asset.clone(),
+            r.class.clone(),
+            r.currency.clone(),
+            r.quantity.to_string(),
+            opt(r.price),
+            r.value.to_string(),
+            r.fx.to_string(),
+            r.value_krw.to_string(),
+            opt(r.cost_krw),
+            opt(r.pnl_krw),
+            opt(r.pnl_pct),
+            r.weight.to_string(),
+            opt(r.target_weight),
+            opt(r.gap),
+        ]);
+    }
+    encode("the analysis table", rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{CsvTable, write_tables};

@@ -56,16 +56,7 @@ pub(crate) fn ml_error(context: impl std::fmt::Display, e: MlError) -> AppError 
     }
 }
 
-/// Writes `bytes` to `path` through `<path>.tmp` and a rename: never a half-written file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
-    let tmp = tmp_path(path);
-    let err = |source| AppError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
-}
+pub(crate) use crate::export::write_atomic;
 
 /// `<path>.tmp`.
 pub(crate) fn tmp_path(path: &Path) -> PathBuf {

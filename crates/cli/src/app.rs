@@ -101,3 +101,19 @@ impl App {
         !self.quiet && !self.json
     }
 }
+
+/// A stop flag that Ctrl-C sets, and the task that watches for it (abort it when done): long
+/// commands check the flag between steps and stop cleanly.
+pub fn ctrl_c_flag() -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (stop, task)
+}

@@ -220,7 +220,7 @@ const SCHEDULE_KEY: &str = "pipeline/schedule";
 /// The date the scheduled pipeline is due for: today in Seoul by the store's clock, when it is
 /// a KRX trading day, the local time is at or after `at`, and no scheduled run was made for it
 /// yet; `None` otherwise.
-pub async fn scheduled_due<S: Store>(
+async fn scheduled_due<S: Store>(
     store: &S,
     at: jiff::civil::Time,
 ) -> Result<Option<Date>, AppError> {
@@ -235,9 +235,16 @@ pub async fn scheduled_due<S: Store>(
     Ok(last.is_none_or(|d| d < today).then_some(today))
 }
 
-/// Records that the scheduled run was made for `date` (before it runs: a failing run is tried
-/// once a day, and a person runs it again with `pulse pipeline run`).
-pub async fn mark_scheduled<S: Store>(store: &S, date: Date) -> Result<(), AppError> {
+/// Claims the scheduled run due now ([`scheduled_due`]): records that it was made for its date
+/// before it runs, so a failing run is tried once a day (a person runs it again with `pulse
+/// pipeline run`). The date to run, or `None` when nothing is due.
+pub async fn claim_scheduled<S: Store>(
+    store: &S,
+    at: jiff::civil::Time,
+) -> Result<Option<Date>, AppError> {
+    let Some(date) = scheduled_due(store, at).await? else {
+        return Ok(None);
+    };
     let (now, _) = crate::rebalance::clock_now(store).await?;
     let entry = AuditEntry {
         ts: now,
@@ -247,7 +254,23 @@ pub async fn mark_scheduled<S: Store>(store: &S, date: Date) -> Result<(), AppEr
     store
         .save_documents(&[(SCHEDULE_KEY, encode("the schedule", &date)?)], &[entry])
         .await
-        .map_err(AppError::port)
+        .map_err(AppError::port)?;
+    Ok(Some(date))
+}
+
+impl PipelineOutcome {
+    /// One line: the date and what was stored (`nothing changed` for a repeated run).
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {}",
+            self.date,
+            if self.changed.is_empty() {
+                "nothing changed".to_string()
+            } else {
+                format!("stored {}", self.changed.join(", "))
+            }
+        )
+    }
 }
 
 /// The dates the pipeline ran for, oldest first.

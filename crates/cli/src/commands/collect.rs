@@ -16,8 +16,7 @@ use pulse_app::quotes::{
 use pulse_app::trade::{BrokerChoice, TradeMode};
 use pulse_core::ports::{Clock, QuoteCache, Store};
 use pulse_core::{Quote, QuoteUniverse, SimClock};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The Redis URL from the flag, else the environment / config.
@@ -159,13 +158,7 @@ where
             args.every
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
+    let (stop, ctrl_c) = crate::app::ctrl_c_flag();
     let mut builder = args.bars.then(BarBuilder::new);
     let period = Duration::from_secs_f64(args.every);
     let mut next = Instant::now();

@@ -4,8 +4,6 @@
 //! `ml` (LightGBM); without it they exit 2.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Subcommand};
 use pulse_app::ml::features::{FeaturesRequest, RegimeConfig, compute_features};
@@ -178,18 +176,6 @@ pub async fn run(app: &App, cmd: MlCommand) -> anyhow::Result<()> {
     }
 }
 
-/// A cancel flag set by Ctrl-C, and the task that sets it (abort it when done).
-fn ctrl_c_flag() -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    let task = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::Relaxed);
-        }
-    });
-    (cancel, task)
-}
-
 async fn features(app: &App, args: FeaturesArgs) -> anyhow::Result<()> {
     let symbols = match args.all {
         true => None,
@@ -224,7 +210,7 @@ async fn features(app: &App, args: FeaturesArgs) -> anyhow::Result<()> {
     req.labels.horizon = args.horizon;
     req.labels.base = args.barrier_base;
     let store = app.store().await?;
-    let (cancel, ctrl_c) = ctrl_c_flag();
+    let (cancel, ctrl_c) = crate::app::ctrl_c_flag();
     let pb = bar(app.progress(), 0, "symbols");
     let progress = |done: usize, total: usize, symbol: &str| {
         pb.set_length(total as u64);
@@ -320,7 +306,7 @@ async fn train(app: &App, args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let store = app.store().await?;
-    let (cancel, ctrl_c) = ctrl_c_flag();
+    let (cancel, ctrl_c) = crate::app::ctrl_c_flag();
     let pb = bar(app.progress(), TRAIN_STEPS as u64, "training");
     let progress = |step: &str, done: usize, total: usize| {
         pb.set_length(total as u64);

@@ -80,7 +80,7 @@ pub fn schedule_of(config: &PipelineConfig) -> anyhow::Result<Option<PipelineSch
     }))
 }
 
-/// The scheduler's pipeline job: when the day's run is due ([`pipeline::scheduled_due`]) it is
+/// The scheduler's pipeline job: when the day's run is due ([`pipeline::claim_scheduled`]) it is
 /// marked and run (the sheet read, the broker synced) and reported; `None` when not due.
 pub async fn scheduled_job(
     schedule: &PipelineSchedule,
@@ -91,14 +91,11 @@ pub async fn scheduled_job(
         ok,
         lines,
     };
-    let date = match pipeline::scheduled_due(store, schedule.at).await {
+    let date = match pipeline::claim_scheduled(store, schedule.at).await {
         Ok(Some(d)) => d,
         Ok(None) => return None,
         Err(e) => return Some(report(false, vec![e.to_string()])),
     };
-    if let Err(e) = pipeline::mark_scheduled(store, date).await {
-        return Some(report(false, vec![e.to_string()]));
-    }
     let run = async {
         let manual = match &schedule.manual {
             Some(s) => Some(ManualSheet {
@@ -118,13 +115,8 @@ pub async fn scheduled_job(
         Ok(o) => report(
             true,
             vec![format!(
-                "{}: {}; total {} KRW",
-                o.date,
-                if o.changed.is_empty() {
-                    "nothing changed".to_string()
-                } else {
-                    format!("stored {}", o.changed.join(", "))
-                },
+                "{}; total {} KRW",
+                o.summary(),
                 money(o.analysis.total.value_krw)
             )],
         ),
@@ -306,15 +298,7 @@ async fn run_day(app: &App, args: RunArgs) -> anyhow::Result<()> {
     if app.json {
         return print_json(&outcome);
     }
-    outln!(
-        "pipeline {}: {}",
-        outcome.date,
-        if outcome.changed.is_empty() {
-            "nothing changed".to_string()
-        } else {
-            format!("stored {}", outcome.changed.join(", "))
-        }
-    )?;
+    outln!("pipeline {}", outcome.summary())?;
     for s in &outcome.targets.skipped {
         outln!("targets: skipped {s}")?;
     }
@@ -326,8 +310,10 @@ async fn report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
     let analysis = pipeline::report(&store, date).await?;
     if let Some(path) = &args.csv {
-        std::fs::write(path, csv_of(&analysis))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        pulse_app::export::write_atomic(
+            path,
+            pulse_app::export::analysis_csv(&analysis)?.as_bytes(),
+        )?;
     }
     if app.json {
         return print_json(&analysis);
@@ -440,46 +426,4 @@ fn print_analysis(a: &Analysis) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn num(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
-}
-
-/// The per-holding table as CSV (fractions, not percents; KRW amounts unrounded).
-fn csv_of(a: &Analysis) -> String {
-    let mut out = String::from(
-        "date,source,asset,class,currency,quantity,price,value,fx,value_krw,cost_krw,pnl_krw,pnl_pct,weight,target_weight,gap\n",
-    );
-    for r in &a.rows {
-        let cells = [
-            a.date.to_string(),
-            field(&r.source),
-            field(&r.asset),
-            field(&r.class),
-            r.currency.clone(),
-            r.quantity.to_string(),
-            num(r.price),
-            r.value.to_string(),
-            r.fx.to_string(),
-            r.value_krw.to_string(),
-            num(r.cost_krw),
-            num(r.pnl_krw),
-            num(r.pnl_pct),
-            r.weight.to_string(),
-            num(r.target_weight),
-            num(r.gap),
-        ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
 }

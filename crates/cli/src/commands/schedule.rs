@@ -4,8 +4,7 @@
 use crate::app::App;
 use crate::cli::ScheduleArgs;
 use crate::output::outln;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Runs `pulse schedule`.
@@ -17,13 +16,7 @@ pub async fn schedule(app: &App, args: ScheduleArgs) -> anyhow::Result<()> {
         None => None,
     };
     let pipeline = crate::commands::pipeline::schedule_of(&app.config.pipeline)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
+    let (stop, ctrl_c) = crate::app::ctrl_c_flag();
     let mut ticks = 0u64;
     let mut failed = false;
     while !stop.load(Ordering::SeqCst) {

@@ -10,8 +10,6 @@ use crate::output::{bar, outln, print_json, print_table};
 use anyhow::{Context, bail};
 use pulse_app::sweep_run::{SweepOutcome, SweepRequest, SweepTiming, SweepWindow, sweep_report};
 use pulse_search::DeflatedSharpe;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `pulse sweep`
 pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
@@ -36,13 +34,7 @@ pub async fn sweep(app: &App, args: SweepArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
     // Ctrl-C stops the search cleanly: running trials finish, finished trials are reported (and
     // stored with --study).
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::Relaxed);
-        }
-    });
+    let (cancel, ctrl_c) = crate::app::ctrl_c_flag();
     let pb = bar(app.progress(), 0, "trials");
     let progress = |finished: u64, total: u64| {
         pb.set_length(total);

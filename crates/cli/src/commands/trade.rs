@@ -71,13 +71,7 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
                 .await;
             };
             // Ctrl-C stops the loop between two steps (a step's records are never half written).
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let flag = stop.clone();
-            let ctrl_c = tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-            });
+            let (stop, ctrl_c) = crate::app::ctrl_c_flag();
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 run_once(
                     app,
