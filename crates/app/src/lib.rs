@@ -40,8 +40,11 @@
 //!   one trial.
 //! - [`sweep_run`]: the sweep use case (search, study, statistics, walk-forward, report model).
 
+pub mod agents;
 pub mod alerts;
 pub mod backtest;
+#[cfg(feature = "deep")]
+pub mod cycle;
 pub mod data;
 pub mod error;
 pub mod export;

@@ -94,6 +94,14 @@ pub enum Command {
     /// `evaluate` need a build with `--features ml`).
     #[command(subcommand)]
     Ml(crate::commands::ml::MlCommand),
+    /// The trading agents of SPEC §4 (technical, factor, DQN) and their adaptive ensemble:
+    /// train the DQN (needs a build with `--features deep`), backtest the agents through the engine.
+    #[command(subcommand)]
+    Agents(crate::commands::agents::AgentsCommand),
+    /// The economic-cycle model: a Transformer over monthly macro features classifying
+    /// Expansion / Overheat / Recession / Recovery (needs a build with `--features deep`).
+    #[command(subcommand)]
+    Cycle(crate::commands::cycle::CycleCommand),
 }
 
 /// Where quotes come from.

@@ -1,7 +1,9 @@
 //! Command implementations.
 
+pub mod agents;
 pub mod backtest;
 pub mod collect;
+pub mod cycle;
 pub mod data;
 pub mod data_io;
 pub mod data_migrate;
@@ -64,6 +66,8 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(app, args).await,
         Command::Pipeline(cmd) => pipeline::run(app, cmd).await,
         Command::Ml(cmd) => ml::run(app, cmd).await,
+        Command::Agents(cmd) => agents::run(app, cmd).await,
+        Command::Cycle(cmd) => cycle::run(app, cmd).await,
     }
 }
 

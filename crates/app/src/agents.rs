@@ -1,0 +1,1 @@
+//! Agents use cases (issue 17): in progress.

@@ -1,0 +1,1 @@
+//! Economic-cycle use cases (issue 17): in progress.
