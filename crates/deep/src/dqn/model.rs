@@ -1,0 +1,374 @@
+//! The trained network: plain `f32` weights, a candle-free forward pass, and the model directory
+//! (`dqn.safetensors` + `dqn.json`) written atomically.
+
+use super::{DqnConfig, DqnError, TrainReport};
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// File name of the weights in a model directory (safetensors, f32; tensors `fc{i}.weight`
+/// `[out, in]` and `fc{i}.bias` `[out]`, `i` from 0 at the input side, as PyTorch's `nn.Linear`).
+pub const WEIGHTS_FILE: &str = "dqn.safetensors";
+
+/// File name of the configuration and training metadata in a model directory (JSON).
+pub const MODEL_FILE: &str = "dqn.json";
+
+/// Version of the `dqn.json` layout.
+const FORMAT: u32 = 1;
+
+/// What a model was trained on and how training went; saved in `dqn.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DqnMeta {
+    /// Names of the training series, in the order given to [`super::train`] (empty until
+    /// [`DqnModel::set_symbols`] names them).
+    pub symbols: Vec<String>,
+    /// Closes per training series, in bars.
+    pub series_lengths: Vec<usize>,
+    /// The seed the model was trained with (same as the config's).
+    pub seed: u64,
+    /// The training report.
+    pub report: TrainReport,
+}
+
+/// One fully connected layer: `y = W x + b`, `W` row-major `[outputs][inputs]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Dense {
+    pub(crate) inputs: usize,
+    pub(crate) outputs: usize,
+    pub(crate) weight: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
+}
+
+/// Reusable buffers for [`DqnModel::forward_into`].
+#[derive(Debug, Clone)]
+pub(crate) struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// A trained DQN: its configuration, training metadata and weights. Evaluates the Q-values of a
+/// state without dropout, in `f32`, on the CPU without candle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DqnModel {
+    config: DqnConfig,
+    meta: DqnMeta,
+    layers: Vec<Dense>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ModelFile {
+    format: u32,
+    config: DqnConfig,
+    meta: DqnMeta,
+}
+
+fn model_err(path: &Path, reason: impl Into<String>) -> DqnError {
+    DqnError::Model {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DqnError + '_ {
+    move |source| DqnError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Layer shapes `(inputs, outputs)` of the network a configuration describes.
+pub(crate) fn layer_shapes(cfg: &DqnConfig) -> Vec<(usize, usize)> {
+    let mut shapes = Vec::with_capacity(cfg.hidden.len() + 1);
+    let mut inputs = cfg.state_len();
+    for &h in &cfg.hidden {
+        shapes.push((inputs, h));
+        inputs = h;
+    }
+    shapes.push((inputs, 3));
+    shapes
+}
+
+impl DqnModel {
+    pub(crate) fn from_layers(config: DqnConfig, meta: DqnMeta, layers: Vec<Dense>) -> Self {
+        DqnModel {
+            config,
+            meta,
+            layers,
+        }
+    }
+
+    /// The configuration it was trained with.
+    pub fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+
+    /// What it was trained on and how training went.
+    pub fn meta(&self) -> &DqnMeta {
+        &self.meta
+    }
+
+    /// Names the training series (one name per series given to [`super::train`], same order);
+    /// saved in `dqn.json`.
+    pub fn set_symbols(&mut self, symbols: Vec<String>) -> Result<(), DqnError> {
+        if symbols.len() != self.meta.series_lengths.len() {
+            return Err(DqnError::Input(format!(
+                "{} symbol names for {} training series",
+                symbols.len(),
+                self.meta.series_lengths.len()
+            )));
+        }
+        self.meta.symbols = symbols;
+        Ok(())
+    }
+
+    pub(crate) fn scratch(&self) -> Scratch {
+        let width = self
+            .layers
+            .iter()
+            .map(|l| l.outputs.max(l.inputs))
+            .max()
+            .unwrap_or(3);
+        Scratch {
+            a: vec![0.0; width],
+            b: vec![0.0; width],
+        }
+    }
+
+    /// The Q-values of buy, sell, hold (the order of [`pulse_agents::Action::ALL`]) for one state
+    /// of `lookback + 1` inputs (see [`super::fill_state`]), in percentage points of discounted
+    /// reward. No dropout. Fails when the state has the wrong length.
+    pub fn q_values(&self, state: &[f32]) -> Result<[f32; 3], DqnError> {
+        if state.len() != self.config.state_len() {
+            return Err(DqnError::Input(format!(
+                "state has {} values, the network takes {}",
+                state.len(),
+                self.config.state_len()
+            )));
+        }
+        let mut scratch = self.scratch();
+        self.forward_into(state, &mut scratch)
+            .ok_or_else(|| DqnError::Input("the network's layers do not chain".into()))
+    }
+
+    /// The forward pass into reusable buffers; `None` when the state's length is wrong.
+    pub(crate) fn forward_into(&self, state: &[f32], scratch: &mut Scratch) -> Option<[f32; 3]> {
+        let first = self.layers.first()?;
+        if state.len() != first.inputs {
+            return None;
+        }
+        let last = self.layers.len() - 1;
+        let (mut cur, mut next) = (&mut scratch.a, &mut scratch.b);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let input: &[f32] = if i == 0 {
+                state
+            } else {
+                cur.get(..layer.inputs)?
+            };
+            let output = next.get_mut(..layer.outputs)?;
+            dense(layer, input, output, i != last);
+            std::mem::swap(&mut cur, &mut next);
+        }
+        let out = cur.get(..3)?;
+        Some([out[0], out[1], out[2]])
+    }
+
+    /// Saves the model into the directory `dir` (created, or replaced as a whole): the weights in
+    /// [`WEIGHTS_FILE`] and the configuration and metadata in [`MODEL_FILE`]. Both files are
+    /// written and synced in a fresh sibling directory which is then renamed to `dir`, so a crash
+    /// never leaves a half-written model under `dir` (at worst the previous model under a
+    /// `.<name>.old-*` sibling, or a `.<name>.tmp-*` sibling to delete).
+    pub fn save(&self, dir: &Path) -> Result<(), DqnError> {
+        let name = dir
+            .file_name()
+            .ok_or_else(|| model_err(dir, "a model directory needs a name"))?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let nonce = format!(
+            "{}-{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_nanosecond()
+        );
+        let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
+        std::fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        let written = self.write_files(&tmp);
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        if dir.exists() {
+            let old = parent.join(format!(".{name}.old-{nonce}"));
+            if let Err(e) = std::fs::rename(dir, &old) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(io_err(dir)(e));
+            }
+            if let Err(e) = std::fs::rename(&tmp, dir) {
+                let _ = std::fs::rename(&old, dir);
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(io_err(dir)(e));
+            }
+            std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+        } else if let Err(e) = std::fs::rename(&tmp, dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(io_err(dir)(e));
+        }
+        // Make the rename durable (best effort: not every platform can sync a directory).
+        if let Ok(d) = std::fs::File::open(&parent) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<(), DqnError> {
+        let weights = dir.join(WEIGHTS_FILE);
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let w = Tensor::from_slice(&layer.weight, (layer.outputs, layer.inputs), &Device::Cpu)?;
+            let b = Tensor::from_slice(&layer.bias, layer.outputs, &Device::Cpu)?;
+            tensors.insert(format!("fc{i}.weight"), w);
+            tensors.insert(format!("fc{i}.bias"), b);
+        }
+        candle_core::safetensors::save(&tensors, &weights)
+            .map_err(|e| model_err(&weights, format!("cannot write: {e}")))?;
+        std::fs::File::open(&weights)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&weights))?;
+
+        let json_path = dir.join(MODEL_FILE);
+        let file = ModelFile {
+            format: FORMAT,
+            config: self.config.clone(),
+            meta: self.meta.clone(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| model_err(&json_path, format!("cannot serialize: {e}")))?;
+        bytes.push(b'\n');
+        let mut f = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
+        f.write_all(&bytes).map_err(io_err(&json_path))?;
+        f.sync_all().map_err(io_err(&json_path))?;
+        Ok(())
+    }
+
+    /// Loads a model saved by [`DqnModel::save`] from the directory `dir`. Errors name the file at
+    /// fault: a missing or unreadable file, malformed JSON, an unknown format version, an invalid
+    /// configuration, a missing tensor or one of the wrong shape or type.
+    pub fn load(dir: &Path) -> Result<DqnModel, DqnError> {
+        let json_path = dir.join(MODEL_FILE);
+        let text = std::fs::read_to_string(&json_path).map_err(io_err(&json_path))?;
+        let file: ModelFile = serde_json::from_str(&text)
+            .map_err(|e| model_err(&json_path, format!("malformed: {e}")))?;
+        if file.format != FORMAT {
+            return Err(model_err(
+                &json_path,
+                format!(
+                    "format {} is not supported (expected {FORMAT})",
+                    file.format
+                ),
+            ));
+        }
+        file.config
+            .validate()
+            .map_err(|e| model_err(&json_path, e.to_string()))?;
+
+        let weights = dir.join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&weights).map_err(io_err(&weights))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| model_err(&weights, format!("not a safetensors file: {e}")))?;
+        let shapes = layer_shapes(&file.config);
+        if tensors.len() != 2 * shapes.len() {
+            return Err(model_err(
+                &weights,
+                format!(
+                    "{} tensors, the configured network has {}",
+                    tensors.len(),
+                    2 * shapes.len()
+                ),
+            ));
+        }
+        let mut layers = Vec::with_capacity(shapes.len());
+        for (i, &(inputs, outputs)) in shapes.iter().enumerate() {
+            let w = take(
+                &tensors,
+                &format!("fc{i}.weight"),
+                &[outputs, inputs],
+                &weights,
+            )?;
+            let b = take(&tensors, &format!("fc{i}.bias"), &[outputs], &weights)?;
+            layers.push(Dense {
+                inputs,
+                outputs,
+                weight: w,
+                bias: b,
+            });
+        }
+        Ok(DqnModel {
+            config: file.config,
+            meta: file.meta,
+            layers,
+        })
+    }
+
+    /// Every parameter, flattened layer by layer (the weight matrix row-major, then the bias):
+    /// for comparing two models or checksumming one.
+    pub fn weights_flat(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            out.extend_from_slice(&l.weight);
+            out.extend_from_slice(&l.bias);
+        }
+        out
+    }
+}
+
+fn take(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    shape: &[usize],
+    path: &Path,
+) -> Result<Vec<f32>, DqnError> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| model_err(path, format!("tensor {name} is missing")))?;
+    if t.dtype() != DType::F32 {
+        return Err(model_err(
+            path,
+            format!("tensor {name} is {:?}, expected f32", t.dtype()),
+        ));
+    }
+    if t.dims() != shape {
+        return Err(model_err(
+            path,
+            format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
+        ));
+    }
+    let values = t
+        .flatten_all()
+        .and_then(|f| f.to_vec1::<f32>())
+        .map_err(|e| model_err(path, format!("tensor {name}: {e}")))?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(model_err(
+            path,
+            format!("tensor {name} has a non-finite value"),
+        ));
+    }
+    Ok(values)
+}
+
+/// `y = W x + b`, then ReLU when `relu`.
+fn dense(layer: &Dense, x: &[f32], y: &mut [f32], relu: bool) {
+    for ((row, &b), out) in layer
+        .weight
+        .chunks_exact(layer.inputs)
+        .zip(&layer.bias)
+        .zip(y.iter_mut())
+    {
+        let s = row.iter().zip(x).fold(b, |acc, (&w, &v)| acc + w * v);
+        *out = if relu { s.max(0.0) } else { s };
+    }
+}
