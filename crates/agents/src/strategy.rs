@@ -1,1 +1,231 @@
-//! (in progress)
+//! [`AgentStrategy`]: agents and their ensemble as a [`Strategy`] of the one engine, so that
+//! they backtest, sweep, paper-trade and trade live like every other strategy.
+//!
+//! At each bar close the strategy appends every symbol's close to its window (the agents'
+//! longest [`Agent::history_bars`]), books the outcome of the previous bar's signals (their
+//! next-bar return is now known), adapts the ensemble's weights, asks every agent for one signal
+//! per symbol, and combines them. A buy decision makes the symbol a holding, a sell decision
+//! makes it flat, a hold keeps it. The target is an equal weight of `1 / N` per holding (`N` =
+//! symbols in the universe); the rest is cash. Long only. The engine executes at the next bar.
+
+use crate::ensemble::{Ensemble, EnsembleConfig};
+use crate::{Action, Agent, AgentError, AgentSignal, AgentView, SymbolView};
+use pulse_core::Symbol;
+use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
+use std::collections::VecDeque;
+
+/// What the strategy did over a run (for reports).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentStats {
+    /// Bar closes decided.
+    pub decisions: usize,
+    /// Buy decisions that opened a holding.
+    pub entries: usize,
+    /// Sell decisions that closed a holding.
+    pub exits: usize,
+    /// Decisions held back because the confidence was at or under the threshold although some
+    /// agent had an opinion.
+    pub below_threshold: usize,
+}
+
+/// Agents combined by an [`Ensemble`] into long-only, equal-weight targets (module docs).
+pub struct AgentStrategy {
+    name: String,
+    symbols: Vec<Symbol>,
+    agents: Vec<Box<dyn Agent + Send>>,
+    ensemble: Ensemble,
+    history: usize,
+    windows: Vec<VecDeque<f64>>,
+    long: Vec<bool>,
+    /// Signals of the last decided bar per symbol (one per agent), awaiting their outcome.
+    pending: Vec<Option<Vec<AgentSignal>>>,
+    stats: AgentStats,
+    // Scratch buffers reused at every bar.
+    signals: Vec<AgentSignal>,
+    per_agent: Vec<Vec<AgentSignal>>,
+}
+
+impl std::fmt::Debug for AgentStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentStrategy")
+            .field("name", &self.name)
+            .field("symbols", &self.symbols)
+            .field(
+                "agents",
+                &self.agents.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            )
+            .field("ensemble", &self.ensemble)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentStrategy {
+    /// A strategy named `name` trading `symbols` on the signals of `agents` combined under
+    /// `config`. One agent with `threshold` 0 trades that agent's own buy and sell signals.
+    pub fn try_new(
+        name: impl Into<String>,
+        symbols: Vec<Symbol>,
+        agents: Vec<Box<dyn Agent + Send>>,
+        config: EnsembleConfig,
+    ) -> Result<Self, AgentError> {
+        if symbols.is_empty() {
+            return Err(AgentError::Parameter {
+                name: "symbols".into(),
+                reason: "at least one symbol is needed".into(),
+            });
+        }
+        let kinds: Vec<_> = agents.iter().map(|a| a.kind()).collect();
+        let ensemble = Ensemble::try_new(&kinds, config)?;
+        let history = agents
+            .iter()
+            .map(|a| a.history_bars())
+            .max()
+            .unwrap_or(1)
+            .max(2);
+        let n = symbols.len();
+        Ok(AgentStrategy {
+            name: name.into(),
+            windows: vec![VecDeque::with_capacity(history + 1); n],
+            long: vec![false; n],
+            pending: vec![None; n],
+            per_agent: vec![Vec::with_capacity(n); agents.len()],
+            signals: Vec::with_capacity(agents.len()),
+            symbols,
+            agents,
+            ensemble,
+            history,
+            stats: AgentStats::default(),
+        })
+    }
+
+    /// The ensemble (current weights and outcomes).
+    pub fn ensemble(&self) -> &Ensemble {
+        &self.ensemble
+    }
+
+    /// What the strategy did so far.
+    pub fn stats(&self) -> &AgentStats {
+        &self.stats
+    }
+
+    /// The agents, in seat order.
+    pub fn agents(&self) -> &[Box<dyn Agent + Send>] {
+        &self.agents
+    }
+
+    /// The symbols held now.
+    pub fn holdings(&self) -> Vec<Symbol> {
+        self.symbols
+            .iter()
+            .zip(&self.long)
+            .filter(|(_, l)| **l)
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    fn targets(&self) -> TargetWeights {
+        let w = 1.0 / self.symbols.len() as f64;
+        self.symbols
+            .iter()
+            .zip(&self.long)
+            .map(|(s, l)| (s.clone(), if *l { w } else { 0.0 }))
+            .collect()
+    }
+}
+
+impl Strategy for AgentStrategy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn warmup_bars(&self) -> usize {
+        self.agents
+            .iter()
+            .map(|a| a.warmup_bars())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Option<TargetWeights> {
+        // 1. New closes; outcomes of the previous decisions of the symbols that traded.
+        let mut present = Vec::with_capacity(self.symbols.len());
+        let mut booked = false;
+        for (i, symbol) in self.symbols.iter().enumerate() {
+            let Some(bar) = snapshot.bars.get(symbol) else {
+                continue;
+            };
+            let close = bar.close;
+            if !close.is_finite() || close <= 0.0 {
+                continue;
+            }
+            let window = &mut self.windows[i];
+            if let (Some(&prev), Some(signals)) = (window.back(), self.pending[i].take()) {
+                let ret = close / prev - 1.0;
+                for (seat, s) in signals.iter().enumerate() {
+                    if s.action != Action::Hold && s.confidence > 0.0 {
+                        self.ensemble.book(seat, s.action.direction() * ret > 0.0);
+                        booked = true;
+                    }
+                }
+            }
+            if window.len() == self.history {
+                window.pop_front();
+            }
+            window.push_back(close);
+            present.push(i);
+        }
+        if booked {
+            self.ensemble.adapt();
+        }
+        if present.is_empty() {
+            return None;
+        }
+        // 2. Every agent's signals for the symbols with a bar.
+        for w in &present {
+            self.windows[*w].make_contiguous();
+        }
+        let views: Vec<SymbolView<'_>> = present
+            .iter()
+            .map(|&i| SymbolView {
+                symbol: &self.symbols[i],
+                closes: self.windows[i].as_slices().0,
+                long: self.long[i],
+            })
+            .collect();
+        let view = AgentView {
+            ts: snapshot.ts,
+            symbols: &views,
+        };
+        for (agent, out) in self.agents.iter_mut().zip(self.per_agent.iter_mut()) {
+            out.clear();
+            agent.decide(&view, out);
+            // An agent that answers short is read as holding for the rest.
+            out.resize(views.len(), AgentSignal::NONE);
+        }
+        drop(views);
+        // 3. Combine per symbol.
+        self.stats.decisions += 1;
+        let mut changed = false;
+        for (k, &i) in present.iter().enumerate() {
+            self.signals.clear();
+            self.signals.extend(self.per_agent.iter().map(|out| out[k]));
+            let decision = self.ensemble.combine(&self.signals);
+            match decision.action {
+                Action::Buy if !self.long[i] => {
+                    self.long[i] = true;
+                    self.stats.entries += 1;
+                    changed = true;
+                }
+                Action::Sell if self.long[i] => {
+                    self.long[i] = false;
+                    self.stats.exits += 1;
+                    changed = true;
+                }
+                Action::Hold if decision.confidence > 0.0 => self.stats.below_threshold += 1,
+                _ => {}
+            }
+            self.pending[i] = Some(self.signals.clone());
+        }
+        changed.then(|| self.targets())
+    }
+}
