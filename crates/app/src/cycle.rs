@@ -1,1 +1,227 @@
-//! Economic-cycle use cases (issue 17): in progress.
+//! Economic-cycle use cases (issue 17 item 4): train the Transformer regime model of
+//! [`pulse_deep::cycle`] on FRED-MD and the VIX history into a model directory, and forecast the
+//! regime (with its stocks/bonds/cash allocation) from the latest complete window.
+//!
+//! The model directory holds `cycle.safetensors` (weights) and `cycle.json` (settings, feature
+//! standardization, label rule, split and figures). It is written as `<out>.partial` and renamed
+//! to `<out>` only once both files are complete; a failed or cancelled training removes the
+//! `.partial` directory and leaves no `<out>`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pulse_deep::cycle::{
+    CycleConfig, CycleError, CycleModel, DataSummaryInput, EpochReport, FredMd, LabelRule,
+    MacroPanel, ModelCard, NberDates, Prediction, VixMonthly,
+};
+use serde::Serialize;
+
+use crate::AppError;
+
+use crate::export::write_atomic;
+/// The model's domain types (regimes, settings, figures), for front ends.
+pub use pulse_deep::cycle as deep;
+
+/// Weights file of a model directory.
+pub const WEIGHTS_FILE: &str = "cycle.safetensors";
+
+/// Card file (settings, statistics, figures) of a model directory.
+pub const CARD_FILE: &str = "cycle.json";
+
+fn app_error(e: CycleError) -> AppError {
+    match e {
+        CycleError::Config { setting, reason } => AppError::InvalidSetting { setting, reason },
+        CycleError::Io { path, source } => AppError::File { path, source },
+        other => AppError::Data(other.to_string()),
+    }
+}
+
+/// An input file the request needs: it must be a regular file.
+fn input_file(path: &Path) -> Result<(), AppError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(AppError::Input {
+            path: path.to_path_buf(),
+            reason: "is not a regular file".into(),
+        }),
+        Err(source) => Err(AppError::File {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Reads the data files and computes the monthly panel (features and labels).
+pub fn load_panel(fred_md: &Path, vix: &Path, rule: &LabelRule) -> Result<MacroPanel, AppError> {
+    input_file(fred_md)?;
+    input_file(vix)?;
+    let fred = FredMd::read(fred_md).map_err(app_error)?;
+    let vix = VixMonthly::read(vix).map_err(app_error)?;
+    MacroPanel::build(&fred, &vix, rule).map_err(app_error)
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// FRED-MD CSV (`macro/FRED_MD_2026-08.csv`).
+    pub fred_md: PathBuf,
+    /// VIX daily OHLCV CSV (`daily-ohlcv/VIX.csv`).
+    pub vix: PathBuf,
+    /// NBER recession dates CSV, for the labels' cross-check (optional).
+    pub nber: Option<PathBuf>,
+    /// The model directory to create; must not exist.
+    pub out: PathBuf,
+    /// Settings (horizon, lookback, epochs, seed, network shape…).
+    pub config: CycleConfig,
+}
+
+impl TrainRequest {
+    /// A request with the default settings.
+    pub fn new(fred_md: PathBuf, vix: PathBuf, out: PathBuf) -> TrainRequest {
+        TrainRequest {
+            fred_md,
+            vix,
+            nber: None,
+            out,
+            config: CycleConfig::default(),
+        }
+    }
+}
+
+/// A finished training.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainOutcome {
+    /// The model directory.
+    pub dir: PathBuf,
+    /// What `cycle.json` holds (settings, split, figures, NBER cross-check).
+    pub card: ModelCard,
+    /// The forecast from the latest complete window (the last months are the test set's
+    /// inputs, so this is what the model says today).
+    pub latest: Prediction,
+}
+
+/// Trains the model and writes the model directory. `progress` is called after each epoch;
+/// `cancel` is polled between mini-batches: a cancelled training returns
+/// [`AppError::Interrupted`] and writes nothing.
+pub fn train(
+    req: &TrainRequest,
+    progress: &(dyn Fn(&EpochReport) + Sync),
+    cancel: &AtomicBool,
+) -> Result<TrainOutcome, AppError> {
+    req.config.validate().map_err(app_error)?;
+    if req.out.exists() {
+        return Err(AppError::Usage(format!(
+            "--out {} exists: give a new directory",
+            req.out.display()
+        )));
+    }
+    let panel = load_panel(&req.fred_md, &req.vix, &LabelRule::default())?;
+    let nber = match &req.nber {
+        Some(path) => {
+            input_file(path)?;
+            Some(panel.nber_check(&NberDates::read(path).map_err(app_error)?))
+        }
+        None => None,
+    };
+    let data = DataSummaryInput {
+        fred_md: req.fred_md.display().to_string(),
+        vix: req.vix.display().to_string(),
+    };
+    let model = CycleModel::train(
+        &panel,
+        &req.config,
+        data,
+        nber,
+        &mut |e| progress(e),
+        &|| cancel.load(Ordering::SeqCst),
+    )
+    .map_err(app_error)?
+    .ok_or(AppError::Interrupted)?;
+    if cancel.load(Ordering::SeqCst) {
+        return Err(AppError::Interrupted);
+    }
+    let latest = model.predict_latest(&panel).map_err(app_error)?;
+    save(&model, &req.out)?;
+    Ok(TrainOutcome {
+        dir: req.out.clone(),
+        card: model.card,
+        latest,
+    })
+}
+
+/// Writes `model` into the new directory `out` (through `<out>.partial`, renamed when complete).
+pub fn save(model: &CycleModel, out: &Path) -> Result<(), AppError> {
+    let weights = model.safetensors().map_err(app_error)?;
+    let card = model.card_json().map_err(app_error)?;
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AppError::Write { path, source }
+    };
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(werr(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(werr(&partial))?;
+    let written = write_atomic(&partial.join(WEIGHTS_FILE), &weights)
+        .and_then(|()| write_atomic(&partial.join(CARD_FILE), &card))
+        .and_then(|()| std::fs::rename(&partial, out).map_err(werr(out)));
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    written
+}
+
+/// Reads a model directory written by [`train`].
+pub fn load(dir: &Path) -> Result<CycleModel, AppError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| AppError::File { path, source })
+    };
+    let weights = read(WEIGHTS_FILE)?;
+    let card = read(CARD_FILE)?;
+    CycleModel::from_bytes(&weights, &card)
+        .map_err(|e| AppError::Data(format!("{}: {e}", dir.display())))
+}
+
+/// What to forecast.
+#[derive(Debug, Clone)]
+pub struct PredictRequest {
+    /// The model directory (`pulse cycle train --out`).
+    pub model: PathBuf,
+    /// FRED-MD CSV.
+    pub fred_md: PathBuf,
+    /// VIX daily OHLCV CSV.
+    pub vix: PathBuf,
+}
+
+/// A forecast and the model's recorded out-of-sample figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictOutcome {
+    /// The model directory.
+    pub model: PathBuf,
+    /// The forecast from the latest complete window.
+    pub prediction: Prediction,
+    /// The model's test accuracy (fraction, out of sample) when it was trained.
+    pub test_accuracy: f64,
+    /// Persistence's test accuracy on the same months (fraction).
+    pub persistence_accuracy: f64,
+    /// The majority-class baseline's test accuracy (fraction).
+    pub majority_accuracy: f64,
+}
+
+/// Forecasts the regime of `latest complete month + horizon` with a saved model.
+pub fn predict(req: &PredictRequest) -> Result<PredictOutcome, AppError> {
+    let model = load(&req.model)?;
+    let panel = load_panel(&req.fred_md, &req.vix, &model.card.label_rule)?;
+    let prediction = model.predict_latest(&panel).map_err(app_error)?;
+    let t = &model.card.test;
+    Ok(PredictOutcome {
+        model: req.model.clone(),
+        prediction,
+        test_accuracy: t.model.accuracy,
+        persistence_accuracy: t.persistence.accuracy,
+        majority_accuracy: t.majority.accuracy,
+    })
+}
