@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Distinguishes the temporary directories of concurrent saves within one process.
+static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// File name of the weights in a model directory (safetensors, f32; tensors `fc{i}.weight`
 /// `[out, in]` and `fc{i}.bias` `[out]`, `i` from 0 at the input side, as PyTorch's `nn.Linear`).
@@ -190,13 +194,20 @@ impl DqnModel {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        let nonce = format!(
-            "{}-{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond()
-        );
-        let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
-        std::fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        // A fresh sibling: the process id and a counter, skipping names a crashed save left.
+        let (tmp, nonce) = loop {
+            let nonce = format!(
+                "{}-{}",
+                std::process::id(),
+                SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
+            match std::fs::create_dir(&tmp) {
+                Ok(()) => break (tmp, nonce),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&tmp)(e)),
+            }
+        };
         let written = self.write_files(&tmp);
         if let Err(e) = written {
             let _ = std::fs::remove_dir_all(&tmp);
