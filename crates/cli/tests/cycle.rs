@@ -1,0 +1,245 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! `pulse cycle train|predict` end to end on the real FRED-MD, VIX and NBER files (a tiny
+//! network, two epochs): the JSON shapes, the model directory, a second training into the same
+//! directory refused, a malformed file named with its line and column. Without the `deep` cargo
+//! feature both commands exit 2.
+
+mod common;
+
+use std::path::Path;
+
+fn shared(rel: &str) -> String {
+    pulse_testkit::shared_file(rel).display().to_string()
+}
+
+fn pulse(home: &Path, args: &[&str]) -> std::process::Output {
+    common::isolated(home)
+        .args(args)
+        .current_dir(home)
+        .env("XDG_DATA_HOME", home)
+        .output()
+        .unwrap()
+}
+
+#[cfg(not(feature = "deep"))]
+#[test]
+fn train_and_predict_need_the_deep_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec![
+            "cycle",
+            "train",
+            "--fred-md",
+            "f.csv",
+            "--vix",
+            "v.csv",
+            "--out",
+            "m",
+        ],
+        vec![
+            "cycle",
+            "predict",
+            "--model",
+            "m",
+            "--fred-md",
+            "f.csv",
+            "--vix",
+            "v.csv",
+        ],
+    ] {
+        let out = pulse(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--features deep"), "{err}");
+    }
+}
+
+#[test]
+fn flags_are_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pulse(dir.path(), &["cycle", "train", "--out", "m"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--fred-md"), "{err}");
+}
+
+#[cfg(feature = "deep")]
+mod with_deep {
+    use super::*;
+    use common::ok_json;
+
+    fn train_args<'a>(fred: &'a str, vix: &'a str, nber: &'a str, out: &'a str) -> Vec<&'a str> {
+        vec![
+            "--json",
+            "cycle",
+            "train",
+            "--fred-md",
+            fred,
+            "--vix",
+            vix,
+            "--nber",
+            nber,
+            "--epochs",
+            "2",
+            "--d-model",
+            "8",
+            "--heads",
+            "2",
+            "--layers",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            out,
+        ]
+    }
+
+    #[test]
+    fn train_then_predict() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fred, vix, nber) = (
+            shared("macro/FRED_MD_2026-08.csv"),
+            shared("daily-ohlcv/VIX.csv"),
+            shared("macro/NBER_recessions.csv"),
+        );
+        let model = dir.path().join("model");
+        let model_s = model.display().to_string();
+        let t = ok_json(pulse(dir.path(), &train_args(&fred, &vix, &nber, &model_s)));
+        assert_eq!(t["dir"], model_s.as_str());
+        assert!(model.join("cycle.safetensors").is_file());
+        assert!(model.join("cycle.json").is_file());
+        assert!(!dir.path().join("model.partial").exists());
+        let card = &t["card"];
+        assert_eq!(card["config"]["horizon"], 3);
+        assert_eq!(card["config"]["lookback"], 60);
+        assert_eq!(card["split"]["test"]["samples"], 144);
+        assert_eq!(card["split"]["gap_months"], 3);
+        for set in ["validation", "test"] {
+            for who in ["model", "persistence", "majority"] {
+                let a = card[set][who]["accuracy"].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&a), "{set} {who} {a}");
+                assert_eq!(card[set][who]["confusion"].as_array().unwrap().len(), 4);
+            }
+        }
+        assert_eq!(card["test"]["persistence"]["samples"], 144);
+        assert_eq!(card["nber"]["nber_recession_months"], 81);
+        assert_eq!(card["features"].as_array().unwrap().len(), 7);
+        assert_eq!(card["standardizer"]["mean"].as_array().unwrap().len(), 7);
+        assert_eq!(t["latest"]["month"], "2026-06");
+        // cycle.json on disk is the card.
+        let on_disk: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(model.join("cycle.json")).unwrap()).unwrap();
+        assert_eq!(&on_disk, card);
+
+        let p = ok_json(pulse(
+            dir.path(),
+            &[
+                "--json",
+                "cycle",
+                "predict",
+                "--model",
+                &model_s,
+                "--fred-md",
+                &fred,
+                "--vix",
+                &vix,
+            ],
+        ));
+        let pred = &p["prediction"];
+        assert_eq!(
+            pred, &t["latest"],
+            "predict from the saved files = the trained model"
+        );
+        assert_eq!(pred["target_month"], "2026-09");
+        let regime = pred["regime"].as_str().unwrap();
+        assert!(["expansion", "overheat", "recession", "recovery"].contains(&regime));
+        let probs = pred["probabilities"].as_object().unwrap();
+        assert_eq!(probs.len(), 4);
+        let sum: f64 = probs.values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+        let a = &pred["allocation"];
+        let total = a["stocks"].as_f64().unwrap()
+            + a["bonds"].as_f64().unwrap()
+            + a["cash"].as_f64().unwrap();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert_eq!(p["test_accuracy"], card["test"]["model"]["accuracy"]);
+
+        // Text output.
+        let out = pulse(
+            dir.path(),
+            &[
+                "cycle",
+                "predict",
+                "--model",
+                &model_s,
+                "--fred-md",
+                &fred,
+                "--vix",
+                &vix,
+            ],
+        );
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("forecast from 2026-06 for 2026-09"), "{text}");
+
+        // Same seed, same weights; an existing directory is refused (exit 2).
+        let again = dir.path().join("again");
+        let again_s = again.display().to_string();
+        ok_json(pulse(dir.path(), &train_args(&fred, &vix, &nber, &again_s)));
+        assert_eq!(
+            std::fs::read(model.join("cycle.safetensors")).unwrap(),
+            std::fs::read(again.join("cycle.safetensors")).unwrap()
+        );
+        let out = pulse(dir.path(), &train_args(&fred, &vix, &nber, &model_s));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+    }
+
+    #[test]
+    fn malformed_file_and_bad_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("fred.csv");
+        std::fs::write(&bad, "period,INDPRO\n1990-01,1\n1990-02,oops\n").unwrap();
+        let bad_s = bad.display().to_string();
+        let vix = shared("daily-ohlcv/VIX.csv");
+        let out_dir = dir.path().join("m").display().to_string();
+        let out = pulse(
+            dir.path(),
+            &[
+                "cycle",
+                "train",
+                "--fred-md",
+                &bad_s,
+                "--vix",
+                &vix,
+                "--out",
+                &out_dir,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("fred.csv:3: column 2 (INDPRO): not a finite number"),
+            "{err}"
+        );
+        assert!(!dir.path().join("m").exists());
+        let fred = shared("macro/FRED_MD_2026-08.csv");
+        let out = pulse(
+            dir.path(),
+            &[
+                "cycle",
+                "train",
+                "--fred-md",
+                &fred,
+                "--vix",
+                &vix,
+                "--horizon",
+                "0",
+                "--out",
+                &out_dir,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--horizon"));
+    }
+}
