@@ -8,6 +8,7 @@ mod common;
 
 use std::path::Path;
 
+#[cfg_attr(not(feature = "deep"), allow(dead_code))]
 fn shared(rel: &str) -> String {
     pulse_testkit::shared_file(rel).display().to_string()
 }
