@@ -510,4 +510,8 @@ impl Agent for FactorAgent {
         let scores = self.scores(view);
         out.extend(scores.into_iter().map(signal_of_score));
     }
+
+    fn factor_coverage(&self) -> Option<&FactorCoverage> {
+        Some(&self.coverage)
+    }
 }

@@ -139,6 +139,11 @@ pub trait Agent {
 
     /// One signal per symbol of `view.symbols`, appended to `out` in the view's order.
     fn decide(&mut self, view: &AgentView<'_>, out: &mut Vec<AgentSignal>);
+
+    /// Which factors had data so far (the factor agent; `None` for the others).
+    fn factor_coverage(&self) -> Option<&factor::FactorCoverage> {
+        None
+    }
 }
 
 impl<A: Agent + ?Sized> Agent for Box<A> {
@@ -156,6 +161,9 @@ impl<A: Agent + ?Sized> Agent for Box<A> {
     }
     fn decide(&mut self, view: &AgentView<'_>, out: &mut Vec<AgentSignal>) {
         (**self).decide(view, out)
+    }
+    fn factor_coverage(&self) -> Option<&factor::FactorCoverage> {
+        (**self).factor_coverage()
     }
 }
 

@@ -14,7 +14,8 @@ use pulse_core::Symbol;
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
 use std::collections::VecDeque;
 
-/// What the strategy did over a run (for reports).
+/// What the strategy did over a run (for reports), counted from [`AgentStrategy::count_from`]
+/// (by default from the first bar, warm-up included).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentStats {
     /// Bar closes decided.
@@ -40,6 +41,7 @@ pub struct AgentStrategy {
     /// Signals of the last decided bar per symbol (one per agent), awaiting their outcome.
     pending: Vec<Option<Vec<AgentSignal>>>,
     stats: AgentStats,
+    count_from: Option<jiff::Timestamp>,
     // Scratch buffers reused at every bar.
     signals: Vec<AgentSignal>,
     per_agent: Vec<Vec<AgentSignal>>,
@@ -95,7 +97,15 @@ impl AgentStrategy {
             ensemble,
             history,
             stats: AgentStats::default(),
+            count_from: None,
         })
+    }
+
+    /// Counts [`AgentStats`] only at bars at or after `ts` (the evaluation's start: the warm-up
+    /// before it decides too, but does not trade).
+    pub fn count_from(mut self, ts: jiff::Timestamp) -> Self {
+        self.count_from = Some(ts);
+        self
     }
 
     /// The ensemble (current weights and outcomes).
@@ -204,7 +214,9 @@ impl Strategy for AgentStrategy {
         }
         drop(views);
         // 3. Combine per symbol.
-        self.stats.decisions += 1;
+        let counted = self.count_from.is_none_or(|t| snapshot.ts >= t);
+        let mut stats = AgentStats::default();
+        stats.decisions += 1;
         let mut changed = false;
         for (k, &i) in present.iter().enumerate() {
             self.signals.clear();
@@ -213,18 +225,24 @@ impl Strategy for AgentStrategy {
             match decision.action {
                 Action::Buy if !self.long[i] => {
                     self.long[i] = true;
-                    self.stats.entries += 1;
+                    stats.entries += 1;
                     changed = true;
                 }
                 Action::Sell if self.long[i] => {
                     self.long[i] = false;
-                    self.stats.exits += 1;
+                    stats.exits += 1;
                     changed = true;
                 }
-                Action::Hold if decision.confidence > 0.0 => self.stats.below_threshold += 1,
+                Action::Hold if decision.confidence > 0.0 => stats.below_threshold += 1,
                 _ => {}
             }
             self.pending[i] = Some(self.signals.clone());
+        }
+        if counted {
+            self.stats.decisions += stats.decisions;
+            self.stats.entries += stats.entries;
+            self.stats.exits += stats.exits;
+            self.stats.below_threshold += stats.below_threshold;
         }
         changed.then(|| self.targets())
     }

@@ -1,1 +1,385 @@
-//! Agents use cases (issue 17): in progress.
+//! The agents use cases (issue 17): backtest the SPEC §4 agents and their adaptive ensemble
+//! through the one engine, next to each agent alone and an equal-weight buy and hold of the
+//! same symbols, with the deflated Sharpe of the ensemble over every agent configuration run.
+//!
+//! Every strategy is an [`AgentStrategy`] replayed by `pulse_backtest::run` (the engine, the
+//! simulated broker and the cost model of every backtest), on daily bars, from the first bar at
+//! which every agent has warmed up (or `from`, when later).
+
+use crate::AppError;
+use crate::backtest::{Evaluated, RiskFreeChoice, RunSettings, analyse, date_of};
+use crate::market::{account_currency, load_market};
+use jiff::Timestamp;
+use pulse_agents::ensemble::EnsembleConfig;
+use pulse_agents::factor::{FactorAgent, FactorCoverage, FactorWeights, FundamentalsTable};
+use pulse_agents::strategy::{AgentStats, AgentStrategy};
+use pulse_agents::technical::{TechnicalAgent, TechnicalConfig};
+use pulse_agents::{Agent, AgentError, AgentKind};
+use pulse_analytics::Metrics;
+use pulse_core::ports::Store;
+use pulse_core::{Currency, Periodicity, Portfolio, Symbol, Timeframe};
+use pulse_strategy::fixed::{FixedWeights, Rebalance};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A fundamentals snapshot to give the factor agent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FundamentalsSource {
+    /// The CSV file (Yahoo's or plain column names; `pulse_agents::factor`).
+    pub path: PathBuf,
+    /// When the snapshot was taken: it is used only from this instant on.
+    pub as_of: Timestamp,
+}
+
+/// A backtest of the agents.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentsBacktestRequest {
+    /// The universe (daily bars stored for each; one currency).
+    pub symbols: Vec<Symbol>,
+    /// First bar evaluated (at or after every agent's warm-up); `None`: the first possible.
+    pub from: Option<Timestamp>,
+    /// Last bar evaluated; `None`: the last stored.
+    pub to: Option<Timestamp>,
+    /// Cash, costs, fill price, share rounding, drift band, minimum trade and risk-free rate
+    /// (its `strategy`, `timeframe`, `trades` and `risk` are not used).
+    pub settings: RunSettings,
+    /// The ensemble's agents (at least one).
+    pub agents: Vec<AgentKind>,
+    /// The ensemble's threshold, window, floor.
+    pub ensemble: EnsembleConfig,
+    /// The technical agent's rules.
+    pub technical: TechnicalConfig,
+    /// The factor agent's weights.
+    pub factor_weights: FactorWeights,
+    /// The factor agent's fundamentals (without: momentum only).
+    pub fundamentals: Option<FundamentalsSource>,
+    /// The DQN agent's model directory (`pulse agents train-dqn`; needs the `deep` feature).
+    pub dqn_model: Option<PathBuf>,
+}
+
+/// One replayed strategy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentsRun {
+    /// "Ensemble", "Technical alone", …, "Buy & hold (equal weight)".
+    pub name: String,
+    /// Its figures (pulse-analytics, the same as every report).
+    pub metrics: Metrics,
+    /// What the strategy decided (none for the buy and hold).
+    pub stats: Option<AgentStats>,
+    /// The ensemble's weights at the end, per agent (none for the buy and hold).
+    pub final_weights: Option<BTreeMap<AgentKind, f64>>,
+}
+
+/// The ensemble's deflated Sharpe ratio over every agent configuration of the run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Deflation {
+    /// Configurations tried (the ensemble and each agent alone).
+    pub configurations: usize,
+    /// Probability that the ensemble's true Sharpe exceeds the best of that many tries by luck.
+    pub deflated_sharpe: f64,
+}
+
+/// What a backtest of the agents produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentsBacktestOutcome {
+    /// The universe.
+    pub symbols: Vec<Symbol>,
+    /// Account currency.
+    pub currency: Currency,
+    /// First evaluated bar (date).
+    pub from: String,
+    /// Last evaluated bar (date).
+    pub to: String,
+    /// The ensemble's agents.
+    pub agents: Vec<AgentKind>,
+    /// The ensemble's settings.
+    pub ensemble: EnsembleConfig,
+    /// The risk-free rate used (one sentence).
+    pub risk_free: String,
+    /// Every replay: the ensemble, each agent alone, the buy and hold.
+    pub runs: Vec<AgentsRun>,
+    /// Which factors had data (when the factor agent ran).
+    pub factor_coverage: Option<FactorCoverage>,
+    /// The ensemble's deflated Sharpe (none when it cannot be computed: too few returns).
+    pub deflation: Option<Deflation>,
+    /// The replays themselves (equity curves, fills, analyses), for reports.
+    #[serde(skip)]
+    pub evaluated: Vec<Evaluated>,
+}
+
+fn agent_error(e: AgentError) -> AppError {
+    match e {
+        // The ensemble's settings are the request's own fields (and the CLI's flags).
+        AgentError::Parameter { name, reason } => match name.as_str() {
+            "threshold" => AppError::setting("threshold", reason),
+            "window" => AppError::setting("window", reason),
+            "min_signals" => AppError::setting("min_signals", reason),
+            "floor" => AppError::setting("floor", reason),
+            "agents" => AppError::setting("agents", reason),
+            "symbols" => AppError::setting("symbols", reason),
+            _ => AppError::Usage(format!("invalid agent parameter {name}: {reason}")),
+        },
+        // A fundamentals file that does not parse is a bad file (exit 1), like a bad strategy file.
+        other => AppError::Data(other.to_string()),
+    }
+}
+
+/// Builds one agent of `kind` (the factor agent with the fundamentals read once).
+fn build_agent(
+    kind: AgentKind,
+    request: &AgentsBacktestRequest,
+    fundamentals: &Option<FundamentalsTable>,
+) -> Result<Box<dyn Agent + Send>, AppError> {
+    match kind {
+        AgentKind::Technical => Ok(Box::new(
+            TechnicalAgent::try_new(request.technical.clone()).map_err(agent_error)?,
+        )),
+        AgentKind::Factor => Ok(Box::new(
+            FactorAgent::try_new(request.factor_weights, fundamentals.clone())
+                .map_err(agent_error)?,
+        )),
+        AgentKind::Dqn => dqn_agent(request.dqn_model.as_ref()),
+    }
+}
+
+#[cfg(feature = "deep")]
+fn dqn_agent(model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError> {
+    let Some(dir) = model else {
+        return Err(AppError::setting(
+            "dqn_model",
+            "the DQN agent needs a trained model (pulse agents train-dqn)",
+        ));
+    };
+    crate::agents_dqn::load_agent(dir)
+}
+
+#[cfg(not(feature = "deep"))]
+fn dqn_agent(_model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError> {
+    Err(AppError::Usage(
+        "the DQN agent needs a build with the `deep` feature (cargo build --features deep)".into(),
+    ))
+}
+
+/// Backtests the ensemble of `request.agents`, each of them alone, and an equal-weight buy and
+/// hold of the universe, on the stored daily bars.
+pub async fn backtest<S: Store>(
+    store: &S,
+    request: &AgentsBacktestRequest,
+) -> Result<AgentsBacktestOutcome, AppError> {
+    let settings = &request.settings;
+    settings.validate()?;
+    if request.symbols.is_empty() {
+        return Err(AppError::setting(
+            "symbols",
+            "at least one symbol is needed",
+        ));
+    }
+    if request.agents.is_empty() {
+        return Err(AppError::setting("agents", "at least one agent is needed"));
+    }
+    let mut kinds = request.agents.clone();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() != request.agents.len() {
+        return Err(AppError::setting("agents", "an agent is named twice"));
+    }
+    request
+        .ensemble
+        .validate(kinds.len())
+        .map_err(agent_error)?;
+    let fundamentals = match &request.fundamentals {
+        None => None,
+        Some(src) => {
+            let text = crate::data::read_text_file(&src.path)?;
+            Some(
+                FundamentalsTable::parse_csv(&src.path.display().to_string(), &text, src.as_of)
+                    .map_err(agent_error)?,
+            )
+        }
+    };
+    // The request's own inputs before the data: a bad model or file is reported as such.
+    let ensemble_agents: Vec<Box<dyn Agent + Send>> = request
+        .agents
+        .iter()
+        .map(|k| build_agent(*k, request, &fundamentals))
+        .collect::<Result<_, _>>()?;
+    let currency = account_currency(store, &request.symbols).await?;
+    let market = load_market(store, &request.symbols, &[], Timeframe::D1).await?;
+    let timeline = &market.data.timeline;
+    let Some(&last_bar) = timeline.last() else {
+        return Err(AppError::Data(
+            "no daily bars stored for these symbols".into(),
+        ));
+    };
+    let ensemble = AgentStrategy::try_new(
+        "Ensemble",
+        request.symbols.clone(),
+        ensemble_agents,
+        request.ensemble.clone(),
+    )
+    .map_err(agent_error)?;
+    let warmup = pulse_strategy::Strategy::warmup_bars(&ensemble);
+    let first_eval = market.data.first_common_index() + warmup;
+    let Some(&first) = timeline.get(first_eval) else {
+        return Err(AppError::Data(format!(
+            "not enough history: every agent needs {warmup} bars of every symbol before the first decision, and the data ends at {}",
+            date_of(last_bar, Timeframe::D1)
+        )));
+    };
+    let start = match request.from {
+        Some(from) if from < first => {
+            return Err(AppError::setting(
+                "from",
+                format!(
+                    "{} is too early: the agents need history until {} (first evaluable bar)",
+                    date_of(from, Timeframe::D1),
+                    date_of(first, Timeframe::D1)
+                ),
+            ));
+        }
+        Some(from) => from,
+        None => first,
+    };
+    if let Some(to) = request.to.filter(|to| *to < start) {
+        return Err(AppError::setting(
+            "to",
+            format!(
+                "{} is before the start {}",
+                date_of(to, Timeframe::D1),
+                date_of(start, Timeframe::D1)
+            ),
+        ));
+    }
+    let price_dp = match currency {
+        Currency::Usdt => 8,
+        _ => 2,
+    };
+    let mut config = settings.backtest_config(price_dp);
+    config.start = Some(start);
+    config.end = request.to;
+    let rf = match (settings.rf, market.irx.is_empty()) {
+        (Some(x), _) => RiskFreeChoice::Constant(x),
+        (None, false) => RiskFreeChoice::Irx(market.irx.clone()),
+        (None, true) => RiskFreeChoice::Zero,
+    };
+    let periodicity = Periodicity::of_bars(Timeframe::D1, market.exchange);
+    let account = Portfolio::with_cash(settings.cash);
+    let mut ensemble = ensemble.count_from(start);
+    let mut runs = Vec::new();
+    let mut evaluated = Vec::new();
+    let mut replay = |strategy: &mut AgentStrategy| -> Result<(), AppError> {
+        let r = pulse_backtest::run(
+            &market.data,
+            &mut *strategy,
+            account.clone(),
+            &config,
+            |_| {},
+        )?;
+        let e = analyse(r, periodicity, &rf)?;
+        runs.push(AgentsRun {
+            name: e.result.strategy.clone(),
+            metrics: e.analysis.metrics.clone(),
+            stats: Some(strategy.stats().clone()),
+            final_weights: Some(
+                strategy
+                    .ensemble()
+                    .seats()
+                    .iter()
+                    .map(|s| (s.kind, s.weight))
+                    .collect(),
+            ),
+        });
+        evaluated.push(e);
+        Ok(())
+    };
+    replay(&mut ensemble)?;
+    let factor_coverage = coverage_of(&ensemble);
+    // Each agent alone, acting on every buy and sell it gives (threshold 0).
+    if request.agents.len() > 1 {
+        for kind in &request.agents {
+            let agent = build_agent(*kind, request, &fundamentals)?;
+            let mut alone = AgentStrategy::try_new(
+                format!("{} alone", agent.name()),
+                request.symbols.clone(),
+                vec![agent],
+                EnsembleConfig {
+                    threshold: 0.0,
+                    floor: 0.0,
+                    ..request.ensemble.clone()
+                },
+            )
+            .map_err(agent_error)?
+            .count_from(start);
+            replay(&mut alone)?;
+        }
+    }
+    // The reference: equal weights bought once and held, without the agents.
+    let n = request.symbols.len() as f64;
+    let hold = FixedWeights::new(
+        "Buy & hold (equal weight)",
+        request
+            .symbols
+            .iter()
+            .map(|s| (s.clone(), 1.0 / n))
+            .collect(),
+        Rebalance::Never,
+    );
+    let r = pulse_backtest::run(&market.data, hold, account.clone(), &config, |_| {})?;
+    let e = analyse(r, periodicity, &rf)?;
+    runs.push(AgentsRun {
+        name: e.result.strategy.clone(),
+        metrics: e.analysis.metrics.clone(),
+        stats: None,
+        final_weights: None,
+    });
+    evaluated.push(e);
+    let deflation = deflation(&evaluated);
+    let (from, to) = match (
+        evaluated[0].result.timestamps.first(),
+        evaluated[0].result.timestamps.last(),
+    ) {
+        (Some(a), Some(b)) => (date_of(*a, Timeframe::D1), date_of(*b, Timeframe::D1)),
+        _ => (String::new(), String::new()),
+    };
+    Ok(AgentsBacktestOutcome {
+        symbols: request.symbols.clone(),
+        currency,
+        from,
+        to,
+        agents: request.agents.clone(),
+        ensemble: request.ensemble.clone(),
+        risk_free: rf.describe(),
+        runs,
+        factor_coverage,
+        deflation,
+        evaluated,
+    })
+}
+
+/// The factor agent's coverage, when the strategy has one.
+fn coverage_of(strategy: &AgentStrategy) -> Option<FactorCoverage> {
+    strategy.agents().iter().find_map(|a| {
+        (a.kind() == AgentKind::Factor)
+            .then(|| a.factor_coverage().cloned())
+            .flatten()
+    })
+}
+
+/// The ensemble's (first run's) deflated Sharpe over the agent runs (all but the buy and hold).
+fn deflation(evaluated: &[Evaluated]) -> Option<Deflation> {
+    let agent_runs = &evaluated[..evaluated.len().saturating_sub(1)];
+    let sharpes: Vec<f64> = agent_runs
+        .iter()
+        .map(|e| {
+            pulse_search::return_stats(&e.analysis.returns)
+                .ok()
+                .map(|r| r.sharpe)
+        })
+        .collect::<Option<_>>()?;
+    let first = agent_runs.first()?;
+    let d = pulse_search::deflated_sharpe_ratio(&first.analysis.returns, &sharpes).ok()?;
+    Some(Deflation {
+        configurations: sharpes.len(),
+        deflated_sharpe: d.dsr,
+    })
+}

@@ -82,3 +82,20 @@ impl<S: Strategy + ?Sized> Strategy for Box<S> {
         (**self).position_sizing()
     }
 }
+
+/// A strategy borrowed mutably runs as itself, so a caller can read its state (statistics,
+/// learned weights) after a replay that took it.
+impl<S: Strategy + ?Sized> Strategy for &mut S {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Option<TargetWeights> {
+        (**self).on_bar_close(snapshot)
+    }
+    fn warmup_bars(&self) -> usize {
+        (**self).warmup_bars()
+    }
+    fn position_sizing(&self) -> Option<PositionSizing> {
+        (**self).position_sizing()
+    }
+}

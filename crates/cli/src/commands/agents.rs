@@ -1,19 +1,246 @@
-//! `pulse agents …` (issue 17): in progress.
+//! `pulse agents backtest|train-dqn`: flags → `pulse_app::agents` requests → printed outcome
+//! (or `--json`).
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use pulse_agents::AgentKind;
+use pulse_agents::ensemble::EnsembleConfig;
+use pulse_agents::factor::FactorWeights;
+use pulse_agents::technical::TechnicalConfig;
+use pulse_app::agents::{AgentsBacktestOutcome, AgentsBacktestRequest, FundamentalsSource};
 
 use crate::app::{App, usage};
+use crate::cli::RunArgs;
+use crate::commands::backtest::{SUMMARY, run_settings};
+use crate::commands::{parse_instant, parse_symbols};
+use crate::output::{outln, print_json, print_metrics, print_table};
 
 /// `pulse agents …`
 #[derive(Debug, Subcommand)]
 pub enum AgentsCommand {
-    /// Not built yet.
-    Placeholder,
+    /// Backtest the agents' ensemble through the engine on stored daily bars, next to each
+    /// agent alone and an equal-weight buy and hold (figures, final weights, which factors had
+    /// data, the deflated Sharpe over the configurations run).
+    Backtest(AgentsBacktestArgs),
+}
+
+/// An agent of the ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentArg {
+    /// SMA/RSI/MACD/Bollinger rules.
+    Technical,
+    /// Value/quality/momentum/growth ranks.
+    Factor,
+    /// The deep Q-network (needs a model and a build with `--features deep`).
+    Dqn,
+}
+
+impl From<AgentArg> for AgentKind {
+    fn from(a: AgentArg) -> AgentKind {
+        match a {
+            AgentArg::Technical => AgentKind::Technical,
+            AgentArg::Factor => AgentKind::Factor,
+            AgentArg::Dqn => AgentKind::Dqn,
+        }
+    }
+}
+
+/// `pulse agents backtest`
+#[derive(Debug, Args)]
+pub struct AgentsBacktestArgs {
+    /// The universe: symbols with stored daily bars (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// The ensemble's agents.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "technical,factor"
+    )]
+    pub agents: Vec<AgentArg>,
+    /// First bar evaluated (YYYY-MM-DD or RFC 3339; default: once every agent has warmed up).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last bar evaluated (YYYY-MM-DD: through that day, or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Act only when the ensemble's confidence exceeds this (SPEC §4: 0.7).
+    #[arg(long, default_value_t = 0.7)]
+    pub threshold: f64,
+    /// Scored signals per agent its hit rate is measured over.
+    #[arg(long, default_value_t = 60)]
+    pub window: usize,
+    /// Scored signals an agent needs before its hit rate moves its weight.
+    #[arg(long, default_value_t = 10)]
+    pub min_signals: usize,
+    /// Lowest weight an agent can fall to.
+    #[arg(long, default_value_t = 0.1)]
+    pub floor: f64,
+    /// A fundamentals CSV for the factor agent (Yahoo's column names, as in
+    /// ../shared/data/fundamentals, or plain ones); without it the factor agent ranks momentum.
+    #[arg(long, value_name = "FILE.csv", requires = "fundamentals_as_of")]
+    pub fundamentals: Option<PathBuf>,
+    /// When the fundamentals snapshot was taken (YYYY-MM-DD): used only from that day on.
+    #[arg(long, value_name = "DATE", requires = "fundamentals")]
+    pub fundamentals_as_of: Option<String>,
+    /// The DQN agent's model directory (`pulse agents train-dqn`).
+    #[arg(long, value_name = "DIR")]
+    pub dqn_model: Option<PathBuf>,
+    /// Cash, costs, fills, rounding, risk-free rate (the Pulse-only flags are refused).
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `pulse agents …`.
-pub async fn run(_app: &App, cmd: AgentsCommand) -> anyhow::Result<()> {
+pub async fn run(app: &App, cmd: AgentsCommand) -> anyhow::Result<()> {
     match cmd {
-        AgentsCommand::Placeholder => Err(usage("not built yet")),
+        AgentsCommand::Backtest(args) => backtest(app, args).await,
     }
+}
+
+async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
+    for (given, flag) in [
+        (args.run.strategy_config.is_some(), "--strategy-config"),
+        (args.run.trades.is_some(), "--trades"),
+        (args.run.risk || args.run.risk_config.is_some(), "--risk"),
+        (args.run.timeframe != "1d", "--timeframe"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag} does not apply to pulse agents backtest (daily bars, cash only, no risk layer)"
+            )));
+        }
+    }
+    let request = AgentsBacktestRequest {
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
+        from: args
+            .from
+            .as_deref()
+            .map(|s| parse_instant(s, false, "--from"))
+            .transpose()?,
+        to: args
+            .to
+            .as_deref()
+            .map(|s| parse_instant(s, true, "--to"))
+            .transpose()?,
+        settings: run_settings(&args.run)?,
+        agents: args.agents.iter().map(|a| AgentKind::from(*a)).collect(),
+        ensemble: EnsembleConfig {
+            threshold: args.threshold,
+            window: args.window,
+            min_signals: args.min_signals,
+            floor: args.floor,
+        },
+        technical: TechnicalConfig::default(),
+        factor_weights: FactorWeights::default(),
+        fundamentals: match (&args.fundamentals, &args.fundamentals_as_of) {
+            (Some(path), Some(as_of)) => Some(FundamentalsSource {
+                path: path.clone(),
+                as_of: parse_instant(as_of, false, "--fundamentals-as-of")?,
+            }),
+            _ => None,
+        },
+        dqn_model: args.dqn_model.clone(),
+    };
+    let store = app.store().await?;
+    let outcome = pulse_app::agents::backtest(&store, &request).await?;
+    if args.json {
+        return print_json(&outcome);
+    }
+    print_outcome(&outcome)
+}
+
+fn print_outcome(o: &AgentsBacktestOutcome) -> anyhow::Result<()> {
+    let symbols: Vec<String> = o.symbols.iter().map(ToString::to_string).collect();
+    let agents: Vec<&str> = o.agents.iter().map(|a| a.as_str()).collect();
+    outln!(
+        "agents {} on {} (daily, {}) from {} to {}; act when confidence > {}; {}",
+        agents.join("+"),
+        symbols.join(", "),
+        o.currency.as_str(),
+        o.from,
+        o.to,
+        o.ensemble.threshold,
+        o.risk_free
+    )?;
+    let metrics: Vec<serde_json::Value> = o
+        .runs
+        .iter()
+        .map(|r| serde_json::to_value(&r.metrics))
+        .collect::<Result<_, _>>()?;
+    let columns: Vec<(&str, Option<&serde_json::Value>)> = o
+        .runs
+        .iter()
+        .zip(&metrics)
+        .map(|(r, m)| (r.name.as_str(), Some(m)))
+        .collect();
+    print_metrics(&columns, &SUMMARY)?;
+    let rows: Vec<Vec<String>> = o
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let stats = r.stats.as_ref()?;
+            let weights = r
+                .final_weights
+                .as_ref()?
+                .iter()
+                .map(|(k, w)| format!("{} {:.2}", k.as_str(), w))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(vec![
+                r.name.clone(),
+                stats.decisions.to_string(),
+                stats.entries.to_string(),
+                stats.exits.to_string(),
+                stats.below_threshold.to_string(),
+                weights,
+            ])
+        })
+        .collect();
+    print_table(
+        &[
+            "strategy",
+            "decisions",
+            "entries",
+            "exits",
+            "held back",
+            "final weights",
+        ],
+        &rows,
+    )?;
+    if let Some(c) = &o.factor_coverage {
+        let scored: Vec<String> = c
+            .scored
+            .iter()
+            .map(|(f, syms)| format!("{f:?} {}", syms.len()).to_lowercase())
+            .collect();
+        let fundamentals = match (c.fundamentals_as_of, c.fundamentals_first_used) {
+            (None, _) => "no fundamentals given: momentum only".to_string(),
+            (Some(a), None) => {
+                format!("fundamentals as of {a} never in force (the run ended before)")
+            }
+            (Some(a), Some(u)) => format!("fundamentals as of {a}, used from {u}"),
+        };
+        outln!(
+            "factors with data (symbols scored): {}; {fundamentals}",
+            if scored.is_empty() {
+                "none".to_string()
+            } else {
+                scored.join(", ")
+            }
+        )?;
+    }
+    if let Some(d) = &o.deflation {
+        outln!(
+            "deflated Sharpe of the ensemble over {} configurations: {:.3}",
+            d.configurations,
+            d.deflated_sharpe
+        )?;
+    }
+    Ok(())
 }

@@ -110,7 +110,7 @@ pub(crate) fn run_settings(run: &RunArgs) -> anyhow::Result<RunSettings> {
 }
 
 /// The rows of the backtest and simulate summaries.
-const SUMMARY: [MetricRow; 16] = [
+pub(crate) const SUMMARY: [MetricRow; 16] = [
     ("final equity", "final_equity", false),
     ("total return", "total_return", true),
     ("CAGR", "cagr", true),
