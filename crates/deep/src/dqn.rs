@@ -56,12 +56,20 @@
 //! [`DqnModel`] holds the trained weights as plain `f32` arrays and evaluates the network (no
 //! dropout) without candle and without allocating per decision; [`DqnAgent`] implements
 //! [`pulse_agents::Agent`] with it, greedily (no ε).
+//!
+//! # Speed
+//!
+//! About 1,900 training steps per second (each with one 32-transition replay) and 7 µs per
+//! decision on the 2-vCPU reference machine (BENCHMARKS.md). candle 0.11 asks for its thread count
+//! at every matmul and, unless `RAYON_NUM_THREADS` (or `CANDLE_CPU_MASK`) is set, counts the
+//! physical cores by reading `/proc/cpuinfo` each time, which halves training speed: set it in the
+//! environment of a process that trains. Results do not depend on the thread count.
 
 mod model;
 mod train;
 
 pub use model::{DqnMeta, DqnModel, MODEL_FILE, WEIGHTS_FILE};
-pub use train::{TrainProgress, TrainReport, train};
+pub use train::{PROGRESS_EVERY_STEPS, TrainProgress, TrainReport, train};
 
 use pulse_agents::{Action, Agent, AgentKind, AgentSignal, AgentView};
 use serde::{Deserialize, Serialize};

@@ -429,3 +429,40 @@ fn tsla_training_runs_and_decisions_use_only_past_closes() {
         "later closes do matter"
     );
 }
+
+#[test]
+fn agent_reads_only_the_last_window_and_confidence_is_a_softmax() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let (model, _) = train(&[synthetic(70, 0.2)], &quick_cfg(11), always).unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    });
+    let closes = prop::collection::vec(1.0f64..500.0, 31..80);
+    runner
+        .run(
+            &(closes, any::<bool>(), 0.5f64..2.0),
+            |(closes, long, k)| {
+                let mut agent = DqnAgent::new(model.clone());
+                let full = agent.signal(&closes, long);
+                let tail = agent.signal(&closes[closes.len() - 31..], long);
+                prop_assert_eq!(full, tail);
+                // Closes before the window do not matter, whatever they are.
+                let mut other = closes.clone();
+                for c in other.iter_mut().rev().skip(31) {
+                    *c *= k;
+                }
+                prop_assert_eq!(agent.signal(&other, long), full);
+                prop_assert!((1.0 / 3.0..=1.0).contains(&full.confidence));
+                // Fewer than 31 closes: no opinion.
+                prop_assert_eq!(
+                    agent.signal(&closes[closes.len() - 30..], long),
+                    AgentSignal::NONE
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
