@@ -2,8 +2,8 @@
 //! TSLA daily closes 2015–2019 (every step followed by one replay of a 32-transition minibatch),
 //! and the agent's inference latency per decision.
 //!
-//! `cargo run --release -p pulse-deep --example dqn_bench -- [episodes] [csv]`; prints one JSON
-//! line per figure. The closes are written to `target/dqn_bench_closes.csv` so that the PyTorch
+//! `cargo run --release -p pulse-deep --example dqn_bench -- [episodes] [csv] [model-dir]`; prints
+//! one JSON line per figure, and saves the trained model when a directory is given. The closes are written to `target/dqn_bench_closes.csv` so that the PyTorch
 //! peer (`scripts/reference/dqn_torch.py`) trains on exactly the same series.
 
 use pulse_agents::{AgentView, SymbolView};
@@ -60,6 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .flatten()
             .map_or_else(|| "null".to_string(), |l| format!("{l:.6}"))
     );
+
+    if let Some(dir) = args.get(3) {
+        model.save(std::path::Path::new(dir))?;
+    }
 
     // Inference: one decision per call on a sliding 31-close window, as the engine calls it.
     let mut agent = DqnAgent::new(model);

@@ -63,7 +63,8 @@
 //! decision on the 2-vCPU reference machine (BENCHMARKS.md). candle 0.11 asks for its thread count
 //! at every matmul and, unless `RAYON_NUM_THREADS` (or `CANDLE_CPU_MASK`) is set, counts the
 //! physical cores by reading `/proc/cpuinfo` each time, which halves training speed: set it in the
-//! environment of a process that trains. Results do not depend on the thread count.
+//! environment of a process that trains. The weights do not depend on it: 2 episodes on TSLA
+//! 2015–2019 saved bit-identical `dqn.safetensors` with 1 and 2 threads.
 
 mod model;
 mod train;
