@@ -1,0 +1,213 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! `pulse agents backtest` end to end on real daily closes (AAPL, MSFT, JPM, XOM, KO and ^IRX
+//! from `daily-adjclose`) with the real S&P 500 fundamentals snapshot: the runs, the figures'
+//! consistency, which factors had data before and after the snapshot, and bad input.
+
+mod common;
+
+use common::{import_shared_adjclose, ok_json, pulse_db};
+use std::path::Path;
+
+const SNAPSHOT: &str = "fundamentals/sp500_yfinance_fundamentals_snapshot_2024-12.csv";
+
+fn store(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("a.db");
+    import_shared_adjclose(&db, &["AAPL", "MSFT", "JPM", "XOM", "KO", "IRX"]);
+    db
+}
+
+#[test]
+fn agents_backtest_runs_the_ensemble_each_agent_and_buy_and_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let snapshot = pulse_testkit::shared_file(SNAPSHOT);
+    let v = ok_json(pulse_db(
+        &db,
+        &[
+            "--json",
+            "agents",
+            "backtest",
+            "--symbols",
+            "AAPL,MSFT,JPM,XOM,KO",
+            "--from",
+            "2022-01-03",
+            "--to",
+            "2025-06-30",
+            "--threshold",
+            "0.5",
+            "--fundamentals",
+            snapshot.to_str().unwrap(),
+            "--fundamentals-as-of",
+            "2024-12-08",
+        ],
+    ));
+    assert_eq!(v["from"], "2022-01-03");
+    assert_eq!(v["to"], "2025-06-30");
+    assert_eq!(v["currency"], "USD");
+    let names: Vec<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Ensemble",
+            "Technical alone",
+            "Factor alone",
+            "Buy & hold (equal weight)"
+        ]
+    );
+    for run in v["runs"].as_array().unwrap() {
+        let m = &run["metrics"];
+        let (e0, e1) = (
+            m["initial_equity"].as_f64().unwrap(),
+            m["final_equity"].as_f64().unwrap(),
+        );
+        assert_eq!(e0, 100_000.0, "{}", run["name"]);
+        assert!((m["total_return"].as_f64().unwrap() - (e1 / e0 - 1.0)).abs() < 1e-12);
+    }
+    // Each agent alone trades; the buy and hold buys once per symbol and never sells.
+    let runs = v["runs"].as_array().unwrap();
+    assert!(runs[1]["stats"]["entries"].as_u64().unwrap() > 5);
+    assert!(runs[2]["stats"]["entries"].as_u64().unwrap() > 5);
+    assert_eq!(runs[3]["metrics"]["fills"], 5);
+    assert!(runs[3]["stats"].is_null());
+    // Decisions counted on the evaluated bars only: every trading day of the window.
+    let bars = runs[0]["stats"]["decisions"].as_u64().unwrap();
+    assert_eq!(
+        bars as usize,
+        runs[0]["metrics"]["points"].as_u64().unwrap() as usize
+    );
+    // Final ensemble weights: ≥ the floor, summing to 1.
+    let w = runs[0]["final_weights"].as_object().unwrap();
+    let total: f64 = w.values().map(|x| x.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-9);
+    assert!(w.values().all(|x| x.as_f64().unwrap() >= 0.1 - 1e-12));
+    // The snapshot is used only from the first bar on or after 2024-12-08 (a Sunday).
+    let c = &v["factor_coverage"];
+    assert_eq!(c["fundamentals_first_used"], "2024-12-09T00:00:00Z");
+    for f in ["value", "quality", "momentum", "growth"] {
+        assert_eq!(c["scored"][f].as_array().unwrap().len(), 5, "{f}");
+    }
+    assert_eq!(v["deflation"]["configurations"], 3);
+    let dsr = v["deflation"]["deflated_sharpe"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&dsr));
+}
+
+#[test]
+fn before_the_snapshot_the_factor_agent_ranks_momentum_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let snapshot = pulse_testkit::shared_file(SNAPSHOT);
+    let v = ok_json(pulse_db(
+        &db,
+        &[
+            "--json",
+            "agents",
+            "backtest",
+            "--symbols",
+            "AAPL,MSFT,JPM",
+            "--agents",
+            "factor",
+            "--from",
+            "2020-01-02",
+            "--to",
+            "2023-12-29",
+            "--fundamentals",
+            snapshot.to_str().unwrap(),
+            "--fundamentals-as-of",
+            "2024-12-08",
+        ],
+    ));
+    let c = &v["factor_coverage"];
+    assert!(c["fundamentals_first_used"].is_null());
+    let scored = c["scored"].as_object().unwrap();
+    assert_eq!(scored.keys().collect::<Vec<_>>(), ["momentum"]);
+    // One agent: no "alone" duplicate, so the ensemble and the buy and hold.
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    // Text output names what had data.
+    let out = pulse_db(
+        &db,
+        &[
+            "agents",
+            "backtest",
+            "--symbols",
+            "AAPL,MSFT,JPM",
+            "--agents",
+            "factor",
+            "--from",
+            "2020-01-02",
+            "--to",
+            "2023-12-29",
+            "--fundamentals",
+            snapshot.to_str().unwrap(),
+            "--fundamentals-as-of",
+            "2024-12-08",
+        ],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("factors with data (symbols scored): momentum 3; fundamentals as of 2024-12-08T00:00:00Z never in force"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let bad_csv = dir.path().join("f.csv");
+    std::fs::write(&bad_csv, "symbol,trailingPE\nAAPL,12\nMSFT,cheap\n").unwrap();
+    let base = ["agents", "backtest", "--symbols", "AAPL,MSFT"];
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["--threshold", "1.5"], 2, "--threshold"),
+        (vec!["--floor", "0.9"], 2, "--floor"),
+        (vec!["--trades", "t.csv"], 2, "--trades"),
+        (vec!["--from", "1986-04-01"], 2, "--from"),
+        (
+            vec![
+                "--fundamentals",
+                bad_csv.to_str().unwrap(),
+                "--fundamentals-as-of",
+                "2024-12-08",
+            ],
+            1,
+            "line 3: column trailingPE: \"cheap\" is not a number",
+        ),
+        (vec!["--symbols", "NOPE"], 1, "NOPE"),
+    ];
+    for (extra, code, needle) in cases {
+        let mut args = base.to_vec();
+        if extra[0] == "--symbols" {
+            args.truncate(2);
+        }
+        args.extend(extra.iter());
+        let out = pulse_db(&db, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[cfg(not(feature = "deep"))]
+#[test]
+fn the_dqn_agent_needs_the_deep_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let out = pulse_db(
+        &db,
+        &[
+            "agents",
+            "backtest",
+            "--symbols",
+            "AAPL",
+            "--agents",
+            "technical,dqn",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features deep"));
+}
