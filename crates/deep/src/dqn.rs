@@ -423,6 +423,12 @@ impl DqnAgent {
         }
     }
 
+    /// Loads a model saved by [`DqnModel::save`] from the directory `dir` and wraps it (errors as
+    /// [`DqnModel::load`]: they name the file at fault).
+    pub fn load(dir: &std::path::Path) -> Result<Self, DqnError> {
+        Ok(DqnAgent::new(DqnModel::load(dir)?))
+    }
+
     /// The wrapped model.
     pub fn model(&self) -> &DqnModel {
         &self.model

@@ -136,6 +136,7 @@ fn save_load_round_trip_gives_identical_q_values() {
     assert_eq!(siblings, vec!["dqn-syn".to_string()]);
     let loaded = DqnModel::load(&dir).unwrap();
     assert_eq!(loaded, model);
+    assert_eq!(DqnAgent::load(&dir).unwrap().model(), &model);
     assert_eq!(loaded.meta().symbols, vec!["SYN".to_string()]);
     assert_eq!(loaded.config().sell_reward, SellReward::Negated);
     let closes = synthetic(31, 2.0);
