@@ -32,14 +32,17 @@ cargo fmt --all --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p pulse-ml --features lightgbm --all-targets --locked -- -D warnings
-cargo clippy -p pulse-app -p pulse --features pulse-app/ml,pulse/ml --all-targets --locked -- -D warnings
+cargo clippy -p pulse-app -p pulse --features pulse-app/ml,pulse/ml,pulse-app/deep,pulse/deep --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
 echo "== cargo test -p pulse-ml --features lightgbm (LightGBM models, Python lightgbm reference)"
 cargo test -p pulse-ml --features lightgbm --locked
-echo "== ML use cases and CLI with LightGBM (pulse-app --features ml, pulse --features ml)"
-cargo test -p pulse-app --features ml --locked --test ml
-cargo test -p pulse --features ml --locked --test ml_cli
+# candle counts the cores by reading /proc/cpuinfo at every matrix product unless this is set
+# (half the training speed); the weights are bit-identical with any thread count.
+export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-2}"
+echo "== ML and deep-learning use cases and CLI (pulse-app/pulse --features ml,deep: LightGBM, candle)"
+cargo test -p pulse-app --features ml,deep --locked --test ml
+cargo test -p pulse --features ml,deep --locked --test ml_cli --test agents_cli --test cycle
 echo "== browser test (headless Chromium)"
 bash scripts/browser_test.sh
 echo "All tests passed."

@@ -150,7 +150,7 @@ fn dqn_agent(model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError>
             "the DQN agent needs a trained model (pulse agents train-dqn)",
         ));
     };
-    crate::agents_dqn::load_agent(dir)
+    Ok(crate::agents_dqn::load_agent(dir)?.0)
 }
 
 #[cfg(not(feature = "deep"))]
@@ -158,6 +158,20 @@ fn dqn_agent(_model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError
     Err(AppError::Usage(
         "the DQN agent needs a build with the `deep` feature (cargo build --features deep)".into(),
     ))
+}
+
+/// The last bar the DQN model was trained on (when the ensemble has one and it is recorded).
+#[cfg(feature = "deep")]
+fn dqn_trained_through(request: &AgentsBacktestRequest) -> Result<Option<Timestamp>, AppError> {
+    match (&request.dqn_model, request.agents.contains(&AgentKind::Dqn)) {
+        (Some(dir), true) => Ok(crate::agents_dqn::load_model(dir)?.meta().trained_through),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(not(feature = "deep"))]
+fn dqn_trained_through(_request: &AgentsBacktestRequest) -> Result<Option<Timestamp>, AppError> {
+    Ok(None)
 }
 
 /// Backtests the ensemble of `request.agents`, each of them alone, and an equal-weight buy and
@@ -240,6 +254,17 @@ pub async fn backtest<S: Store>(
         Some(from) => from,
         None => first,
     };
+    // The DQN is evaluated out of sample only: after the last bar it was trained on.
+    if let Some(through) = dqn_trained_through(request)?.filter(|t| start <= *t) {
+        return Err(AppError::setting(
+            "from",
+            format!(
+                "{} is inside the DQN model's training window (trained through {}): start after it",
+                date_of(start, Timeframe::D1),
+                date_of(through, Timeframe::D1)
+            ),
+        ));
+    }
     if let Some(to) = request.to.filter(|to| *to < start) {
         return Err(AppError::setting(
             "to",

@@ -41,6 +41,8 @@
 //! - [`sweep_run`]: the sweep use case (search, study, statistics, walk-forward, report model).
 
 pub mod agents;
+#[cfg(feature = "deep")]
+pub mod agents_dqn;
 pub mod alerts;
 pub mod backtest;
 #[cfg(feature = "deep")]

@@ -211,3 +211,116 @@ fn the_dqn_agent_needs_the_deep_feature() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--features deep"));
 }
+
+/// The DQN trained on five stocks' 2010–2014 closes, then traded out of sample in the ensemble.
+#[cfg(feature = "deep")]
+#[test]
+fn train_dqn_then_trade_it_out_of_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let model = dir.path().join("dqn");
+    let train = |out: &Path, seed: &str| {
+        ok_json(pulse_db(
+            &db,
+            &[
+                "--json",
+                "agents",
+                "train-dqn",
+                "--symbols",
+                "AAPL,MSFT",
+                "--from",
+                "2013-01-01",
+                "--to",
+                "2014-12-31",
+                "--episodes",
+                "2",
+                "--seed",
+                seed,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ))
+    };
+    let v = train(&model, "7");
+    assert_eq!(v["model"], model.to_str().unwrap());
+    assert_eq!(v["series"][0]["closes"], 504);
+    assert_eq!(v["series"][1]["last"], "2014-12-31T00:00:00Z");
+    assert_eq!(v["report"]["episodes_run"], 2);
+    assert!(v["report"]["replays"].as_u64().unwrap() > 0);
+    // Same seed, same data: the same weights, bit for bit.
+    let again = dir.path().join("dqn-again");
+    train(&again, "7");
+    assert_eq!(
+        std::fs::read(model.join("dqn.safetensors")).unwrap(),
+        std::fs::read(again.join("dqn.safetensors")).unwrap()
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("dqn.json")).unwrap()).unwrap();
+    assert_eq!(meta["meta"]["trained_through"], "2014-12-31T00:00:00Z");
+    // A model is never overwritten.
+    let out = pulse_db(
+        &db,
+        &[
+            "agents",
+            "train-dqn",
+            "--symbols",
+            "AAPL",
+            "--to",
+            "2014-12-31",
+            "--out",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+    // Inside the training window: refused, naming --from.
+    let backtest = |from: &str| {
+        pulse_db(
+            &db,
+            &[
+                "--json",
+                "agents",
+                "backtest",
+                "--symbols",
+                "AAPL,MSFT",
+                "--agents",
+                "dqn,technical",
+                "--dqn-model",
+                model.to_str().unwrap(),
+                "--from",
+                from,
+                "--to",
+                "2016-12-30",
+            ],
+        )
+    };
+    let out = backtest("2014-06-02");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--from") && err.contains("trained through 2014-12-31"),
+        "{err}"
+    );
+    let v = ok_json(backtest("2015-01-02"));
+    let names: Vec<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Ensemble",
+            "DQN alone",
+            "Technical alone",
+            "Buy & hold (equal weight)"
+        ]
+    );
+    // DQN 0.4 and technical 0.3 renormalised: 4/7 and 3/7 before adaptation.
+    let dqn_alone = &v["runs"][1];
+    assert!(dqn_alone["stats"]["decisions"].as_u64().unwrap() > 400);
+    assert!(dqn_alone["metrics"]["fills"].as_u64().unwrap() > 0);
+    let w = v["runs"][0]["final_weights"].as_object().unwrap();
+    assert_eq!(w.len(), 2);
+}

@@ -14,7 +14,7 @@ use crate::app::{App, usage};
 use crate::cli::RunArgs;
 use crate::commands::backtest::{SUMMARY, run_settings};
 use crate::commands::{parse_instant, parse_symbols};
-use crate::output::{outln, print_json, print_metrics, print_table};
+use crate::output::{bar, outln, print_json, print_metrics, print_table};
 
 /// `pulse agents …`
 #[derive(Debug, Subcommand)]
@@ -22,7 +22,49 @@ pub enum AgentsCommand {
     /// Backtest the agents' ensemble through the engine on stored daily bars, next to each
     /// agent alone and an equal-weight buy and hold (figures, final weights, which factors had
     /// data, the deflated Sharpe over the configurations run).
-    Backtest(AgentsBacktestArgs),
+    Backtest(Box<AgentsBacktestArgs>),
+    /// Train the DQN agent (SPEC §4: 30 daily returns + position in, buy/sell/hold out) on stored
+    /// daily closes into a new model directory (needs a build with `--features deep`).
+    TrainDqn(TrainDqnArgs),
+}
+
+/// `pulse agents train-dqn`
+#[derive(Debug, Args)]
+pub struct TrainDqnArgs {
+    /// Symbols whose daily closes are the training series (episodes cycle through them).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// First bar trained on (YYYY-MM-DD; default: the first stored).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last bar trained on (YYYY-MM-DD): backtests with the model must start after it.
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+    /// Episodes (one pass over one series each).
+    #[arg(long, default_value_t = 10)]
+    pub episodes: usize,
+    /// Seed of every random draw (same seed, same data: bit-identical weights).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Reward of a sell when long: `spec` (SPEC §4 literally: + next return) or `negated`
+    /// (− next return).
+    #[arg(long, value_enum, default_value = "spec")]
+    pub sell_reward: SellRewardArg,
+    /// Replays between two target-network synchronisations.
+    #[arg(long, default_value_t = 100)]
+    pub target_sync: u64,
+    /// The new model directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// How a sell when long is rewarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SellRewardArg {
+    /// SPEC §4 literally: the next return (%).
+    Spec,
+    /// Minus the next return (%).
+    Negated,
 }
 
 /// An agent of the ensemble.
@@ -91,16 +133,105 @@ pub struct AgentsBacktestArgs {
     /// Cash, costs, fills, rounding, risk-free rate (the Pulse-only flags are refused).
     #[command(flatten)]
     pub run: RunArgs,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs `pulse agents …`.
 pub async fn run(app: &App, cmd: AgentsCommand) -> anyhow::Result<()> {
     match cmd {
-        AgentsCommand::Backtest(args) => backtest(app, args).await,
+        AgentsCommand::Backtest(args) => backtest(app, *args).await,
+        AgentsCommand::TrainDqn(args) => train_dqn(app, args).await,
     }
+}
+
+#[cfg(not(feature = "deep"))]
+async fn train_dqn(_app: &App, _args: TrainDqnArgs) -> anyhow::Result<()> {
+    Err(usage(
+        "built without deep learning: cargo build --features deep (pulse agents train-dqn)",
+    ))
+}
+
+#[cfg(feature = "deep")]
+async fn train_dqn(app: &App, args: TrainDqnArgs) -> anyhow::Result<()> {
+    use pulse_app::agents_dqn::TrainDqnRequest;
+    use pulse_app::agents_dqn::{DqnConfig, SellReward};
+    let request = TrainDqnRequest {
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
+        from: args
+            .from
+            .as_deref()
+            .map(|s| parse_instant(s, false, "--from"))
+            .transpose()?,
+        to: parse_instant(&args.to, true, "--to")?,
+        config: DqnConfig {
+            episodes: args.episodes,
+            seed: args.seed,
+            target_sync: args.target_sync,
+            sell_reward: match args.sell_reward {
+                SellRewardArg::Spec => SellReward::Spec,
+                SellRewardArg::Negated => SellReward::Negated,
+            },
+            ..DqnConfig::default()
+        },
+        out: args.out.clone(),
+    };
+    let store = app.store().await?;
+    let (cancel, ctrl_c) = crate::app::ctrl_c_flag();
+    let pb = bar(app.progress(), args.episodes as u64, "episodes");
+    let progress = |p: &pulse_app::agents_dqn::TrainProgress| {
+        pb.set_position((p.episode + usize::from(p.episode_done)) as u64);
+        pb.set_message(format!("ε {:.3}", p.epsilon));
+    };
+    let handle = tokio::runtime::Handle::current();
+    let outcome = tokio::task::block_in_place(|| {
+        handle.block_on(pulse_app::agents_dqn::train_dqn(
+            &store, &request, progress, &cancel,
+        ))
+    });
+    pb.finish_and_clear();
+    ctrl_c.abort();
+    let outcome = outcome?;
+    if app.json {
+        return print_json(&outcome);
+    }
+    let series: Vec<String> = outcome
+        .series
+        .iter()
+        .map(|s| format!("{} ({} closes)", s.symbol, s.closes))
+        .collect();
+    let r = &outcome.report;
+    match &outcome.model {
+        Some(dir) => outln!(
+            "DQN trained on {}: {} episodes, {} steps, {} replays, {} target syncs, final ε {:.3} → {}",
+            series.join(", "),
+            r.episodes_run,
+            r.steps,
+            r.replays,
+            r.target_syncs,
+            r.final_epsilon,
+            dir.display()
+        )?,
+        None => {
+            outln!(
+                "interrupted after {} episode(s): nothing was saved",
+                r.episodes_run
+            )?;
+            return Err(anyhow::Error::new(pulse_app::AppError::Interrupted));
+        }
+    }
+    let rows: Vec<Vec<String>> = r
+        .total_reward
+        .iter()
+        .zip(&r.mean_loss)
+        .enumerate()
+        .map(|(i, (reward, loss))| {
+            vec![
+                (i + 1).to_string(),
+                format!("{reward:.2}"),
+                loss.map_or("—".into(), |l| format!("{l:.4}")),
+            ]
+        })
+        .collect();
+    print_table(&["episode", "reward (pp)", "mean loss"], &rows)
 }
 
 async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
@@ -149,7 +280,7 @@ async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
     };
     let store = app.store().await?;
     let outcome = pulse_app::agents::backtest(&store, &request).await?;
-    if args.json {
+    if app.json {
         return print_json(&outcome);
     }
     print_outcome(&outcome)

@@ -34,6 +34,10 @@ pub struct DqnMeta {
     pub seed: u64,
     /// The training report.
     pub report: TrainReport,
+    /// The last bar trained on (set by the caller, [`DqnModel::set_trained_through`]): the model
+    /// is out of sample only after it. `None` in files written before it was recorded.
+    #[serde(default)]
+    pub trained_through: Option<jiff::Timestamp>,
 }
 
 /// One fully connected layer: `y = W x + b`, `W` row-major `[outputs][inputs]`.
@@ -125,6 +129,11 @@ impl DqnModel {
         }
         self.meta.symbols = symbols;
         Ok(())
+    }
+
+    /// Records the last bar the model was trained on (saved in `dqn.json`).
+    pub fn set_trained_through(&mut self, ts: Option<jiff::Timestamp>) {
+        self.meta.trained_through = ts;
     }
 
     pub(crate) fn scratch(&self) -> Scratch {

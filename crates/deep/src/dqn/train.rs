@@ -171,6 +171,7 @@ pub fn train(
         series_lengths: series.iter().map(Vec::len).collect(),
         seed: cfg.seed,
         report: report.clone(),
+        trained_through: None,
     };
     Ok((DqnModel::from_layers(cfg.clone(), meta, layers), report))
 }
@@ -625,6 +626,7 @@ mod tests {
                 series_lengths: vec![],
                 seed: cfg.seed,
                 report: TrainReport::default(),
+                trained_through: None,
             },
             t.layers().unwrap(),
         );

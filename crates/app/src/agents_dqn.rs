@@ -1,0 +1,150 @@
+//! The DQN agent's use cases (issue 17 item 1, cargo feature `deep`): train it on stored daily
+//! closes into a model directory, and load a trained model as an [`Agent`] for
+//! [`crate::agents::backtest`].
+//!
+//! A model records the last bar it was trained on; a backtest that uses it must start after that
+//! bar, so the DQN is only ever evaluated out of sample.
+
+use crate::AppError;
+use crate::market::load_series;
+use jiff::Timestamp;
+use pulse_agents::Agent;
+use pulse_core::ports::Store;
+use pulse_core::{Symbol, Timeframe};
+use pulse_deep::dqn::{DqnAgent, DqnError, DqnModel, train};
+/// The DQN's settings, progress and report, for front ends (no direct dependency on pulse-deep).
+pub use pulse_deep::dqn::{DqnConfig, SellReward, TrainProgress, TrainReport};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A DQN training.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainDqnRequest {
+    /// Symbols whose stored daily closes are the training series (episodes cycle through them).
+    pub symbols: Vec<Symbol>,
+    /// First bar trained on (`None`: the first stored).
+    pub from: Option<Timestamp>,
+    /// Last bar trained on: a backtest with the model must start after it.
+    pub to: Timestamp,
+    /// Hyper-parameters (SPEC §4's by default) and the seed.
+    pub config: DqnConfig,
+    /// The model directory (must not exist yet).
+    pub out: PathBuf,
+}
+
+/// What a DQN training produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainDqnOutcome {
+    /// Where the model was saved (`None` when cancelled: nothing was saved).
+    pub model: Option<PathBuf>,
+    /// The training series: symbol, closes, first and last bar.
+    pub series: Vec<TrainingSeries>,
+    /// How training went.
+    pub report: TrainReport,
+}
+
+/// One training series.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainingSeries {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Closes trained on.
+    pub closes: usize,
+    /// First bar.
+    pub first: Timestamp,
+    /// Last bar.
+    pub last: Timestamp,
+}
+
+fn dqn_error(e: DqnError) -> AppError {
+    match e {
+        DqnError::Config { field, reason } => AppError::setting(field, reason),
+        other => AppError::Data(other.to_string()),
+    }
+}
+
+/// Trains the DQN on the stored daily closes of `request.symbols` in `[from, to]`; progress is
+/// reported through `on_progress`; `cancel` stops training, and then nothing is saved.
+pub async fn train_dqn<S: Store>(
+    store: &S,
+    request: &TrainDqnRequest,
+    mut on_progress: impl FnMut(&TrainProgress),
+    cancel: &AtomicBool,
+) -> Result<TrainDqnOutcome, AppError> {
+    request.config.validate().map_err(dqn_error)?;
+    if request.symbols.is_empty() {
+        return Err(AppError::setting(
+            "symbols",
+            "at least one symbol is needed",
+        ));
+    }
+    if request.out.exists() {
+        return Err(AppError::setting(
+            "out",
+            format!(
+                "{} exists: choose a new model directory (a model is never overwritten)",
+                request.out.display()
+            ),
+        ));
+    }
+    let mut closes = Vec::new();
+    let mut series = Vec::new();
+    for symbol in &request.symbols {
+        let bars =
+            load_series(store, symbol, Timeframe::D1, request.from, Some(request.to)).await?;
+        let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
+            return Err(AppError::Data(format!(
+                "no daily bars of {symbol} stored in the training window"
+            )));
+        };
+        let needed = request.config.closes_needed() + 1;
+        if bars.len() < needed {
+            return Err(AppError::Data(format!(
+                "{symbol}: {} daily closes in the training window, the DQN needs at least {needed}",
+                bars.len()
+            )));
+        }
+        series.push(TrainingSeries {
+            symbol: symbol.clone(),
+            closes: bars.len(),
+            first: first.ts,
+            last: last.ts,
+        });
+        closes.push(bars.iter().map(|b| b.close).collect::<Vec<f64>>());
+    }
+    let (mut model, report) = train(&closes, &request.config, |p| {
+        on_progress(p);
+        !cancel.load(Ordering::Relaxed)
+    })
+    .map_err(dqn_error)?;
+    if report.cancelled {
+        return Ok(TrainDqnOutcome {
+            model: None,
+            series,
+            report,
+        });
+    }
+    model
+        .set_symbols(request.symbols.iter().map(ToString::to_string).collect())
+        .map_err(dqn_error)?;
+    let trained_through = series.iter().map(|s| s.last).max().unwrap_or(request.to);
+    model.set_trained_through(Some(trained_through));
+    model.save(&request.out).map_err(dqn_error)?;
+    Ok(TrainDqnOutcome {
+        model: Some(request.out.clone()),
+        series,
+        report,
+    })
+}
+
+/// A trained model from its directory.
+pub fn load_model(dir: &Path) -> Result<DqnModel, AppError> {
+    DqnModel::load(dir).map_err(dqn_error)
+}
+
+/// The DQN agent of a trained model, and the last bar it was trained on (when recorded).
+pub fn load_agent(dir: &Path) -> Result<(Box<dyn Agent + Send>, Option<Timestamp>), AppError> {
+    let model = load_model(dir)?;
+    let through = model.meta().trained_through;
+    Ok((Box::new(DqnAgent::new(model)), through))
+}
