@@ -50,6 +50,8 @@ pub mod cycle;
 pub mod data;
 pub mod error;
 pub mod export;
+#[cfg(feature = "deep")]
+pub mod forecast;
 pub mod input;
 pub mod market;
 pub mod ml;

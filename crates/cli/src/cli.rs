@@ -102,6 +102,11 @@ pub enum Command {
     /// Expansion / Overheat / Recession / Recovery (needs a build with `--features deep`).
     #[command(subcommand)]
     Cycle(crate::commands::cycle::CycleCommand),
+    /// N-BEATS return forecasts per asset: annualised expected returns for the optimizer's
+    /// forecast strategies, with out-of-sample accuracy against naive and EWMA forecasts (needs a
+    /// build with `--features deep`).
+    #[command(subcommand)]
+    Forecast(crate::commands::forecast::ForecastCommand),
 }
 
 /// Where quotes come from.

@@ -4,6 +4,8 @@
 //!
 //! - [`dqn`]: the DQN trading agent of SPEC §4 (implements [`pulse_agents::Agent`]).
 //! - [`cycle`]: the Transformer economic-cycle classifier over monthly FRED-MD features.
+//! - [`nbeats`]: N-BEATS return forecasts per asset (generic blocks).
 
 pub mod cycle;
 pub mod dqn;
+pub mod nbeats;

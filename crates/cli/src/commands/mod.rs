@@ -7,6 +7,7 @@ pub mod cycle;
 pub mod data;
 pub mod data_io;
 pub mod data_migrate;
+pub mod forecast;
 pub mod ml;
 pub mod pipeline;
 pub mod portfolio;
@@ -68,6 +69,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
         Command::Ml(cmd) => ml::run(app, cmd).await,
         Command::Agents(cmd) => agents::run(app, cmd).await,
         Command::Cycle(cmd) => cycle::run(app, cmd).await,
+        Command::Forecast(cmd) => forecast::run(app, cmd).await,
     }
 }
 

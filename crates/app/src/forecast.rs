@@ -1,0 +1,1 @@
+//! N-BEATS forecast use cases (issue 17 item 5): in progress.

@@ -1,0 +1,1 @@
+//! N-BEATS (issue 17 item 5): in progress.
