@@ -197,6 +197,51 @@ mod with_deep {
     }
 
     #[test]
+    fn ctrl_c_during_training_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("stopped");
+        let (fred, vix) = (
+            shared("macro/FRED_MD_2026-08.csv"),
+            shared("daily-ohlcv/VIX.csv"),
+        );
+        let child = common::isolated(dir.path())
+            .args([
+                "--json",
+                "cycle",
+                "train",
+                "--fred-md",
+                &fred,
+                "--vix",
+                &vix,
+            ])
+            .args(["--epochs", "100000", "--patience", "100000", "--out"])
+            .arg(&out)
+            .current_dir(dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Reading the files takes well under a second; then the epochs run until stopped.
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(
+            done.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted: training stopped"));
+        assert!(!out.exists());
+        assert!(!dir.path().join("stopped.partial").exists());
+    }
+
+    #[test]
     fn malformed_file_and_bad_settings() {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("fred.csv");

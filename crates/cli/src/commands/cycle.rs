@@ -133,7 +133,12 @@ async fn train(app: &App, args: TrainArgs) -> anyhow::Result<()> {
     let outcome = tokio::task::block_in_place(|| pulse_app::cycle::train(&req, &progress, &cancel));
     pb.finish_and_clear();
     ctrl_c.abort();
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Err(pulse_app::AppError::Interrupted) => {
+            anyhow::bail!("interrupted: training stopped, no model directory was written")
+        }
+        other => other?,
+    };
     if app.json {
         return crate::output::print_json(&outcome);
     }
