@@ -1,0 +1,472 @@
+//! The trained network: plain `f32` parameters, a candle-free forward pass, and the model
+//! directory (`nbeats.safetensors` + `nbeats.json`) written atomically.
+
+use super::{NbeatsConfig, NbeatsError, TrainReport};
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Distinguishes the temporary directories of concurrent saves within one process.
+static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// File name of the weights in a model directory (safetensors, f32). Per block `k` (0 at the
+/// input side): `block{k}.fc{i}.weight` `[out, in]` and `.bias` `[out]` for the fully connected
+/// layers, `block{k}.theta_b.weight` `[lookback, width]`, `block{k}.theta_f.weight`
+/// `[horizon, width]`, `block{k}.backcast.weight` `[lookback, lookback]` and `.bias`,
+/// `block{k}.forecast.weight` `[horizon, horizon]` and `.bias` (PyTorch's `nn.Linear` layout).
+pub const WEIGHTS_FILE: &str = "nbeats.safetensors";
+
+/// File name of the configuration and training metadata in a model directory (JSON).
+pub const MODEL_FILE: &str = "nbeats.json";
+
+/// Version of the `nbeats.json` layout.
+const FORMAT: u32 = 1;
+
+/// One training series as recorded in the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMeta {
+    /// The series' name (the symbol).
+    pub name: String,
+    /// Its scale `σ`: the sample standard deviation of its training log returns (the network
+    /// reads and forecasts log returns divided by it).
+    pub scale: f64,
+    /// Its training log returns.
+    pub returns: usize,
+    /// Its training windows.
+    pub windows: usize,
+}
+
+/// What a model was trained on and how training went; saved in `nbeats.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NbeatsMeta {
+    /// The training series, in the order given to [`super::train`].
+    pub series: Vec<SeriesMeta>,
+    /// The training report.
+    pub report: TrainReport,
+    /// The last bar trained on (set by the caller, [`NbeatsModel::set_trained_through`]): the
+    /// model is out of sample only after it.
+    #[serde(default)]
+    pub trained_through: Option<jiff::Timestamp>,
+}
+
+/// Every block's contribution to one forward pass, in scaled units ([`NbeatsModel::decompose`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decomposition {
+    /// Each block's backcast (`lookback` values), in block order.
+    pub backcasts: Vec<Vec<f32>>,
+    /// Each block's forecast (`horizon` values), in block order.
+    pub forecasts: Vec<Vec<f32>>,
+    /// The input each block read (`x_0` = the input, `x_{l+1} = x_l − backcast_l`), plus the
+    /// residual after the last block: `blocks + 1` vectors.
+    pub residuals: Vec<Vec<f32>>,
+    /// The network's forecast: the sum of the blocks' forecasts.
+    pub forecast: Vec<f32>,
+}
+
+/// A trained N-BEATS network: its configuration, training metadata and parameters. Forecasts in
+/// `f32` on the CPU without candle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NbeatsModel {
+    config: NbeatsConfig,
+    meta: NbeatsMeta,
+    /// Every tensor of [`param_shapes`], in that order, row-major.
+    params: Vec<Vec<f32>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ModelFile {
+    format: u32,
+    config: NbeatsConfig,
+    meta: NbeatsMeta,
+}
+
+fn model_err(path: &Path, reason: impl Into<String>) -> NbeatsError {
+    NbeatsError::Model {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> NbeatsError + '_ {
+    move |source| NbeatsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Tensors per block: weight and bias per fully connected layer, then θ_b, θ_f, the backcast
+/// basis (weight, bias) and the forecast basis (weight, bias).
+pub(crate) fn per_block(cfg: &NbeatsConfig) -> usize {
+    2 * cfg.layers + 6
+}
+
+/// Names and shapes of every tensor, block by block (see [`WEIGHTS_FILE`]); the order of
+/// [`NbeatsModel::weights_flat`]. The fan-in of a tensor is the last dimension of its weight.
+pub(crate) fn param_shapes(cfg: &NbeatsConfig) -> Vec<(String, Vec<usize>)> {
+    let (l, h, w) = (cfg.lookback, cfg.horizon, cfg.width);
+    let mut out = Vec::with_capacity(cfg.blocks() * per_block(cfg));
+    for k in 0..cfg.blocks() {
+        let mut inputs = l;
+        for i in 0..cfg.layers {
+            out.push((format!("block{k}.fc{i}.weight"), vec![w, inputs]));
+            out.push((format!("block{k}.fc{i}.bias"), vec![w]));
+            inputs = w;
+        }
+        out.push((format!("block{k}.theta_b.weight"), vec![l, w]));
+        out.push((format!("block{k}.theta_f.weight"), vec![h, w]));
+        out.push((format!("block{k}.backcast.weight"), vec![l, l]));
+        out.push((format!("block{k}.backcast.bias"), vec![l]));
+        out.push((format!("block{k}.forecast.weight"), vec![h, h]));
+        out.push((format!("block{k}.forecast.bias"), vec![h]));
+    }
+    out
+}
+
+/// `y = W x (+ b)`, then ReLU when `relu`.
+fn dense(w: &[f32], b: Option<&[f32]>, x: &[f32], y: &mut [f32], relu: bool) {
+    let inputs = x.len();
+    for (i, (row, out)) in w.chunks_exact(inputs).zip(y.iter_mut()).enumerate() {
+        let start = b.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
+        let s = row.iter().zip(x).fold(start, |acc, (&w, &v)| acc + w * v);
+        *out = if relu { s.max(0.0) } else { s };
+    }
+}
+
+impl NbeatsModel {
+    pub(crate) fn from_params(
+        config: NbeatsConfig,
+        meta: NbeatsMeta,
+        params: Vec<Vec<f32>>,
+    ) -> Self {
+        NbeatsModel {
+            config,
+            meta,
+            params,
+        }
+    }
+
+    /// A model from a configuration and every parameter flattened in the order of
+    /// [`NbeatsModel::weights_flat`] (block by block: per fully connected layer its weight
+    /// `[out, in]` row-major then its bias; then θ_b `[lookback, width]`, θ_f
+    /// `[horizon, width]`, the backcast basis weight `[lookback, lookback]` and bias, the
+    /// forecast basis weight `[horizon, horizon]` and bias). Empty metadata. Fails on an invalid
+    /// configuration, a wrong count or a non-finite value.
+    pub fn from_flat(config: NbeatsConfig, weights: &[f32]) -> Result<Self, NbeatsError> {
+        config.validate()?;
+        let shapes = param_shapes(&config);
+        let total: usize = shapes
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum();
+        if weights.len() != total {
+            return Err(NbeatsError::Input(format!(
+                "{} weights, the configured network has {total}",
+                weights.len()
+            )));
+        }
+        if weights.iter().any(|v| !v.is_finite()) {
+            return Err(NbeatsError::Input("a weight is not finite".into()));
+        }
+        let mut params = Vec::with_capacity(shapes.len());
+        let mut at = 0;
+        for (_, shape) in &shapes {
+            let n: usize = shape.iter().product();
+            params.push(weights[at..at + n].to_vec());
+            at += n;
+        }
+        Ok(NbeatsModel {
+            config,
+            meta: NbeatsMeta {
+                series: Vec::new(),
+                report: TrainReport::default(),
+                trained_through: None,
+            },
+            params,
+        })
+    }
+
+    /// The configuration it was trained with.
+    pub fn config(&self) -> &NbeatsConfig {
+        &self.config
+    }
+
+    /// What it was trained on and how training went.
+    pub fn meta(&self) -> &NbeatsMeta {
+        &self.meta
+    }
+
+    /// Records the last bar the model was trained on (saved in `nbeats.json`).
+    pub fn set_trained_through(&mut self, ts: Option<jiff::Timestamp>) {
+        self.meta.trained_through = ts;
+    }
+
+    /// The scale of the training series named `name` (see [`SeriesMeta::scale`]).
+    pub fn scale_of(&self, name: &str) -> Option<f64> {
+        self.meta
+            .series
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.scale)
+    }
+
+    /// The forward pass on one scaled input of `lookback` values (oldest first), block by block.
+    /// Fails when the input has the wrong length.
+    pub fn decompose(&self, input: &[f32]) -> Result<Decomposition, NbeatsError> {
+        let cfg = &self.config;
+        let (l, h, w) = (cfg.lookback, cfg.horizon, cfg.width);
+        if input.len() != l {
+            return Err(NbeatsError::Input(format!(
+                "{} inputs, the network reads {l}",
+                input.len()
+            )));
+        }
+        let per = per_block(cfg);
+        let mut residual = input.to_vec();
+        let mut out = Decomposition {
+            backcasts: Vec::with_capacity(cfg.blocks()),
+            forecasts: Vec::with_capacity(cfg.blocks()),
+            residuals: vec![residual.clone()],
+            forecast: vec![0.0; h],
+        };
+        let (mut a, mut b) = (vec![0.0f32; w], vec![0.0f32; w]);
+        let (mut theta_b, mut theta_f) = (vec![0.0f32; l], vec![0.0f32; h]);
+        for block in self.params.chunks_exact(per) {
+            let p = |i: usize| block.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            dense(p(0), Some(p(1)), &residual, &mut a, true);
+            for i in 1..cfg.layers {
+                dense(p(2 * i), Some(p(2 * i + 1)), &a, &mut b, true);
+                std::mem::swap(&mut a, &mut b);
+            }
+            let base = 2 * cfg.layers;
+            dense(p(base), None, &a, &mut theta_b, false);
+            dense(p(base + 1), None, &a, &mut theta_f, false);
+            let mut backcast = vec![0.0f32; l];
+            let mut forecast = vec![0.0f32; h];
+            dense(
+                p(base + 2),
+                Some(p(base + 3)),
+                &theta_b,
+                &mut backcast,
+                false,
+            );
+            dense(
+                p(base + 4),
+                Some(p(base + 5)),
+                &theta_f,
+                &mut forecast,
+                false,
+            );
+            for (r, bc) in residual.iter_mut().zip(&backcast) {
+                *r -= bc;
+            }
+            for (o, f) in out.forecast.iter_mut().zip(&forecast) {
+                *o += f;
+            }
+            out.residuals.push(residual.clone());
+            out.backcasts.push(backcast);
+            out.forecasts.push(forecast);
+        }
+        Ok(out)
+    }
+
+    /// Forecasts the next `horizon` daily log returns from the last `lookback` of `returns`
+    /// (daily log returns, oldest first; earlier ones are ignored), for a series of scale
+    /// `scale` (inputs are divided by it, the forecast multiplied back). Fails with fewer than
+    /// `lookback` returns, a non-finite return or a scale that is not positive.
+    pub fn forecast(&self, returns: &[f64], scale: f64) -> Result<Vec<f64>, NbeatsError> {
+        let l = self.config.lookback;
+        if returns.len() < l {
+            return Err(NbeatsError::Input(format!(
+                "{} log returns, the network reads the last {l}",
+                returns.len()
+            )));
+        }
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(NbeatsError::Input(format!("scale {scale} is not positive")));
+        }
+        let tail = &returns[returns.len() - l..];
+        if tail.iter().any(|r| !r.is_finite()) {
+            return Err(NbeatsError::Input("a log return is not finite".into()));
+        }
+        let input: Vec<f32> = tail.iter().map(|r| (r / scale) as f32).collect();
+        let d = self.decompose(&input)?;
+        Ok(d.forecast.iter().map(|&f| f64::from(f) * scale).collect())
+    }
+
+    /// Every parameter, flattened tensor by tensor in the order of the safetensors names (see
+    /// [`NbeatsModel::from_flat`]): for comparing two models or checksumming one.
+    pub fn weights_flat(&self) -> Vec<f32> {
+        self.params.iter().flatten().copied().collect()
+    }
+
+    /// Saves the model into the new directory `dir`: the weights in [`WEIGHTS_FILE`] and the
+    /// configuration and metadata in [`MODEL_FILE`], written and synced in a fresh sibling
+    /// directory which is then renamed to `dir`, so a crash never leaves a half-written model
+    /// under `dir`. Fails when `dir` exists (a model is never overwritten).
+    pub fn save(&self, dir: &Path) -> Result<(), NbeatsError> {
+        if dir.exists() {
+            return Err(model_err(dir, "exists: a model is never overwritten"));
+        }
+        let name = dir
+            .file_name()
+            .ok_or_else(|| model_err(dir, "a model directory needs a name"))?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let tmp = loop {
+            let nonce = format!(
+                "{}-{}",
+                std::process::id(),
+                SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
+            match std::fs::create_dir(&tmp) {
+                Ok(()) => break tmp,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&tmp)(e)),
+            }
+        };
+        if let Err(e) = self.write_files(&tmp) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(model_err(dir, "exists: a model is never overwritten"));
+        }
+        if let Err(e) = std::fs::rename(&tmp, dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(io_err(dir)(e));
+        }
+        if let Ok(d) = std::fs::File::open(&parent) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<(), NbeatsError> {
+        let weights = dir.join(WEIGHTS_FILE);
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        for ((name, shape), values) in param_shapes(&self.config).into_iter().zip(&self.params) {
+            let t = Tensor::from_slice(values, shape.as_slice(), &Device::Cpu)?;
+            tensors.insert(name, t);
+        }
+        candle_core::safetensors::save(&tensors, &weights)
+            .map_err(|e| model_err(&weights, format!("cannot write: {e}")))?;
+        std::fs::File::open(&weights)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&weights))?;
+        let json_path = dir.join(MODEL_FILE);
+        let file = ModelFile {
+            format: FORMAT,
+            config: self.config.clone(),
+            meta: self.meta.clone(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| model_err(&json_path, format!("cannot serialize: {e}")))?;
+        bytes.push(b'\n');
+        let mut f = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
+        f.write_all(&bytes).map_err(io_err(&json_path))?;
+        f.sync_all().map_err(io_err(&json_path))?;
+        Ok(())
+    }
+
+    /// Loads a model saved by [`NbeatsModel::save`] from the directory `dir`. Errors name the
+    /// file at fault: a missing or unreadable file, malformed JSON, an unknown format version, an
+    /// invalid configuration, a missing tensor or one of the wrong shape or type or with a
+    /// non-finite value.
+    pub fn load(dir: &Path) -> Result<NbeatsModel, NbeatsError> {
+        let json_path = dir.join(MODEL_FILE);
+        let text = std::fs::read_to_string(&json_path).map_err(io_err(&json_path))?;
+        let file: ModelFile = serde_json::from_str(&text)
+            .map_err(|e| model_err(&json_path, format!("malformed: {e}")))?;
+        if file.format != FORMAT {
+            return Err(model_err(
+                &json_path,
+                format!(
+                    "format {} is not supported (expected {FORMAT})",
+                    file.format
+                ),
+            ));
+        }
+        file.config
+            .validate()
+            .map_err(|e| model_err(&json_path, e.to_string()))?;
+        if let Some(s) = file
+            .meta
+            .series
+            .iter()
+            .find(|s| !(s.scale.is_finite() && s.scale > 0.0))
+        {
+            return Err(model_err(
+                &json_path,
+                format!("series {}: scale {} is not positive", s.name, s.scale),
+            ));
+        }
+        let weights = dir.join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&weights).map_err(io_err(&weights))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| model_err(&weights, format!("not a safetensors file: {e}")))?;
+        let shapes = param_shapes(&file.config);
+        if tensors.len() != shapes.len() {
+            return Err(model_err(
+                &weights,
+                format!(
+                    "{} tensors, the configured network has {}",
+                    tensors.len(),
+                    shapes.len()
+                ),
+            ));
+        }
+        let mut params = Vec::with_capacity(shapes.len());
+        for (name, shape) in &shapes {
+            params.push(take(&tensors, name, shape, &weights)?);
+        }
+        Ok(NbeatsModel {
+            config: file.config,
+            meta: file.meta,
+            params,
+        })
+    }
+}
+
+fn take(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    shape: &[usize],
+    path: &Path,
+) -> Result<Vec<f32>, NbeatsError> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| model_err(path, format!("tensor {name} is missing")))?;
+    if t.dtype() != DType::F32 {
+        return Err(model_err(
+            path,
+            format!("tensor {name} is {:?}, expected f32", t.dtype()),
+        ));
+    }
+    if t.dims() != shape {
+        return Err(model_err(
+            path,
+            format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
+        ));
+    }
+    let values = t
+        .flatten_all()
+        .and_then(|f| f.to_vec1::<f32>())
+        .map_err(|e| model_err(path, format!("tensor {name}: {e}")))?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(model_err(
+            path,
+            format!("tensor {name} has a non-finite value"),
+        ));
+    }
+    Ok(values)
+}
