@@ -208,6 +208,15 @@ impl Ensemble {
         }
     }
 
+    /// Forgets every outcome: the weights return to the initial ones (used at the start of an
+    /// evaluation, so the weights learn from out-of-sample outcomes only).
+    pub fn reset(&mut self) {
+        for seat in &mut self.seats {
+            seat.outcomes.clear();
+            seat.weight = seat.initial;
+        }
+    }
+
     /// Recomputes the weights from the hit rates (module docs).
     pub fn adapt(&mut self) {
         let min = self.config.min_signals;

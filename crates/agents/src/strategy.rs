@@ -42,6 +42,8 @@ pub struct AgentStrategy {
     pending: Vec<Option<Vec<AgentSignal>>>,
     stats: AgentStats,
     count_from: Option<jiff::Timestamp>,
+    /// Whether the ensemble was reset at `count_from`.
+    started: bool,
     // Scratch buffers reused at every bar.
     signals: Vec<AgentSignal>,
     per_agent: Vec<Vec<AgentSignal>>,
@@ -98,11 +100,15 @@ impl AgentStrategy {
             history,
             stats: AgentStats::default(),
             count_from: None,
+            started: false,
         })
     }
 
-    /// Counts [`AgentStats`] only at bars at or after `ts` (the evaluation's start: the warm-up
-    /// before it decides too, but does not trade).
+    /// Marks the evaluation's start `ts`: [`AgentStats`] count only bars at or after it, and the
+    /// ensemble forgets the outcomes booked before it (its weights return to the initial ones at
+    /// the first bar at or after `ts`), so what it learns in the evaluation comes from the
+    /// evaluation only — a DQN's hits on its own training years never raise its weight. The
+    /// warm-up before `ts` decides too (the holdings at the start), but does not trade.
     pub fn count_from(mut self, ts: jiff::Timestamp) -> Self {
         self.count_from = Some(ts);
         self
@@ -186,6 +192,10 @@ impl Strategy for AgentStrategy {
         }
         if booked {
             self.ensemble.adapt();
+        }
+        if !self.started && self.count_from.is_some_and(|t| snapshot.ts >= t) {
+            self.started = true;
+            self.ensemble.reset();
         }
         if present.is_empty() {
             return None;

@@ -491,3 +491,19 @@ fn the_strategy_targets_equal_weights_of_its_holdings() {
     assert_eq!(stats.decisions, data[0].1.len());
     assert!(stats.entries >= stats.exits && stats.entries > 0);
 }
+
+#[test]
+fn the_ensemble_learns_from_the_evaluation_only() {
+    let symbols = [sym("AAPL"), sym("MSFT"), sym("JPM")];
+    let data: Vec<(Symbol, Vec<(Timestamp, f64)>)> = symbols
+        .iter()
+        .map(|s| (s.clone(), closes(s.as_str(), "2023-06-01", "2025-06-30")))
+        .collect();
+    let start = data[0].1[300].0;
+    let mut s = strategy(&symbols).count_from(start);
+    let out = drive(&mut s, &data);
+    // Before the start the weights adapt; at the start they are the initial ones again.
+    assert!(out[..300].iter().any(|x| (x.2[0] - 0.5).abs() > 1e-6));
+    assert_eq!(out[300].2, vec![0.5, 0.5]);
+    assert_eq!(s.stats().decisions, data[0].1.len() - 300);
+}
