@@ -13,7 +13,7 @@ use pulse_app::agents::{AgentsBacktestOutcome, AgentsBacktestRequest, Fundamenta
 use crate::app::{App, usage};
 use crate::cli::RunArgs;
 use crate::commands::backtest::{SUMMARY, run_settings};
-use crate::commands::{parse_instant, parse_symbols};
+use crate::commands::{parse_instant, parse_optional_instant, parse_symbols};
 use crate::output::{bar, outln, print_json, print_metrics, print_table};
 
 /// `pulse agents …`
@@ -156,11 +156,7 @@ async fn train_dqn(app: &App, args: TrainDqnArgs) -> anyhow::Result<()> {
     use pulse_app::agents_dqn::{DqnConfig, SellReward};
     let request = TrainDqnRequest {
         symbols: parse_symbols(&args.symbols, "--symbols")?,
-        from: args
-            .from
-            .as_deref()
-            .map(|s| parse_instant(s, false, "--from"))
-            .transpose()?,
+        from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
         to: parse_instant(&args.to, true, "--to")?,
         config: DqnConfig {
             episodes: args.episodes,
@@ -249,16 +245,8 @@ async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
     }
     let request = AgentsBacktestRequest {
         symbols: parse_symbols(&args.symbols, "--symbols")?,
-        from: args
-            .from
-            .as_deref()
-            .map(|s| parse_instant(s, false, "--from"))
-            .transpose()?,
-        to: args
-            .to
-            .as_deref()
-            .map(|s| parse_instant(s, true, "--to"))
-            .transpose()?,
+        from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
+        to: parse_optional_instant(args.to.as_deref(), true, "--to")?,
         settings: run_settings(&args.run)?,
         agents: args.agents.iter().map(|a| AgentKind::from(*a)).collect(),
         ensemble: EnsembleConfig {

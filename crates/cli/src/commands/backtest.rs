@@ -5,7 +5,7 @@ use crate::app::{App, usage};
 use crate::cli::{
     BacktestArgs, FillArg, RunArgs, RunsArgs, RunsCommand, SimulateArgs, StrategyCommand,
 };
-use crate::commands::{parse_instant, parse_timeframe};
+use crate::commands::{parse_optional_instant, parse_timeframe};
 use crate::output::{MetricRow, fmt_opt, metric_text, print_json, print_metrics, print_table};
 use anyhow::Context;
 use jiff::tz::TimeZone;
@@ -237,16 +237,8 @@ pub async fn backtest(app: &App, args: BacktestArgs) -> anyhow::Result<()> {
     let store = app.store().await?;
     let request = BacktestRequest {
         settings: run_settings(&args.run)?,
-        from: args
-            .from
-            .as_deref()
-            .map(|s| parse_instant(s, false, "--from"))
-            .transpose()?,
-        to: args
-            .to
-            .as_deref()
-            .map(|s| parse_instant(s, true, "--to"))
-            .transpose()?,
+        from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
+        to: parse_optional_instant(args.to.as_deref(), true, "--to")?,
     };
     let outcome = pulse_app::backtest::backtest(&store, &request).await?;
     let (p, runs, report) = (&outcome.prepared, &outcome.runs, &outcome.report);

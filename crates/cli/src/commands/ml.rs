@@ -10,7 +10,7 @@ use pulse_app::ml::features::{FeaturesRequest, RegimeConfig, compute_features};
 use pulse_app::ml::runs::MlRun;
 
 use crate::app::{App, usage};
-use crate::commands::{parse_instant, parse_symbols, parse_timeframe};
+use crate::commands::{parse_instant, parse_optional_instant, parse_symbols, parse_timeframe};
 use crate::output::{bar, outln, print_json, print_table};
 
 /// `pulse ml …`
@@ -182,16 +182,8 @@ async fn features(app: &App, args: FeaturesArgs) -> anyhow::Result<()> {
         false => Some(parse_symbols(&args.symbols, "--symbols")?),
     };
     let mut req = FeaturesRequest::new(symbols, args.out.clone());
-    req.start = args
-        .from
-        .as_deref()
-        .map(|s| parse_instant(s, false, "--from"))
-        .transpose()?;
-    req.end = args
-        .to
-        .as_deref()
-        .map(|s| parse_instant(s, true, "--to"))
-        .transpose()?;
+    req.start = parse_optional_instant(args.from.as_deref(), false, "--from")?;
+    req.end = parse_optional_instant(args.to.as_deref(), true, "--to")?;
     if !args.leaders.is_empty() {
         req.leaders = Some(parse_symbols(&args.leaders, "--leaders")?);
     }
@@ -278,16 +270,9 @@ async fn train(app: &App, args: TrainArgs) -> anyhow::Result<()> {
     req.out = args.out.clone();
     req.split.train_fraction = args.train_fraction;
     req.split.validation_fraction = args.validation_fraction;
-    req.split.train_end = args
-        .train_end
-        .as_deref()
-        .map(|s| parse_instant(s, false, "--train-end"))
-        .transpose()?;
-    req.split.validation_end = args
-        .validation_end
-        .as_deref()
-        .map(|s| parse_instant(s, false, "--validation-end"))
-        .transpose()?;
+    req.split.train_end = parse_optional_instant(args.train_end.as_deref(), false, "--train-end")?;
+    req.split.validation_end =
+        parse_optional_instant(args.validation_end.as_deref(), false, "--validation-end")?;
     req.split.embargo_minutes = args.embargo_minutes;
     req.cost = args.cost;
     req.rule.cost = args.cost;

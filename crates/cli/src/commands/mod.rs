@@ -83,6 +83,15 @@ pub fn parse_instant(s: &str, end_of_day: bool, flag: &str) -> anyhow::Result<Ti
     })
 }
 
+/// [`parse_instant`] of an optional flag value.
+pub fn parse_optional_instant(
+    s: Option<&str>,
+    end_of_day: bool,
+    flag: &str,
+) -> anyhow::Result<Option<Timestamp>> {
+    s.map(|s| parse_instant(s, end_of_day, flag)).transpose()
+}
+
 /// Parses a comma-separated or repeated symbol list; a symbol given twice is a usage error
 /// (`--symbols TSLA,TSLL,TSLA` would otherwise count TSLA twice: weights summing to 0.5).
 /// `source` names where the list came from in errors (`--symbols`, a universe file).
