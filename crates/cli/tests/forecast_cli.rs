@@ -277,6 +277,7 @@ fn bad_settings_exit_2_naming_the_flag() {
         (&["--lookback", "0"][..], "--lookback"),
         (&["--learning-rate", "2"][..], "--learning-rate"),
         (&["--blocks-per-stack", "0"][..], "--blocks-per-stack"),
+        (&["--validation", "0.95"][..], "--validation"),
         (&["--test-to", "2019-06-30"][..], "--test-to"),
         (&["--from", "2020-01-01"][..], "--from"),
         (&["--to", "someday"][..], "--to"),

@@ -31,8 +31,15 @@
 //! every window once in a seeded random order, in minibatches of [`NbeatsConfig::batch_size`];
 //! the loss is the **mean squared error** over the horizon in scaled units (MSE, not MAE: the
 //! forecast should be a conditional mean, which is what an expected return is); Adam
-//! (β₁ 0.9, β₂ 0.999, ε 1e-8, no weight decay) at [`NbeatsConfig::learning_rate`]. Training runs
-//! the configured number of epochs, without early stopping.
+//! (β₁ 0.9, β₂ 0.999, ε 1e-8, no weight decay) at [`NbeatsConfig::learning_rate`].
+//!
+//! **Early stopping** (unless [`NbeatsConfig::validation`] is 0): the last `validation` fraction
+//! of each series' training returns is a validation tail. Adam sees only the windows whose
+//! targets end before the tail; the windows whose targets lie wholly in the tail (inputs may
+//! reach back) are scored after every epoch (MSE, scaled units), training stops after
+//! [`NbeatsConfig::patience`] epochs without a lower validation loss, and the model keeps the
+//! weights of the epoch with the lowest one ([`TrainReport::best_epoch`]). Everything stays inside
+//! the training period. With `validation = 0` every window trains and all epochs run.
 //!
 //! # Determinism
 //!
@@ -145,6 +152,11 @@ pub struct NbeatsConfig {
     pub batch_size: usize,
     /// Adam learning rate (0.001).
     pub learning_rate: f64,
+    /// Fraction of each series' training returns held out at its end for early stopping, in
+    /// [0, 0.9] (0.2); 0 trains on every window for all the epochs.
+    pub validation: f64,
+    /// Epochs without a lower validation loss before training stops (3).
+    pub patience: usize,
     /// Seed of the weight initialisation and of the epoch orders (42).
     pub seed: u64,
     /// Trading days per year for [`annualised`] (252).
@@ -166,6 +178,8 @@ impl Default for NbeatsConfig {
             epochs: 20,
             batch_size: 256,
             learning_rate: 0.001,
+            validation: 0.2,
+            patience: 3,
             seed: 42,
             periods_per_year: 252.0,
             ewma_span: 180.0,
@@ -222,6 +236,13 @@ impl NbeatsConfig {
                 format!("{} is not in (0, 1)", self.learning_rate),
             ));
         }
+        if !(self.validation.is_finite() && (0.0..=0.9).contains(&self.validation)) {
+            return Err(bad(
+                "validation",
+                format!("{} is not a fraction in [0, 0.9]", self.validation),
+            ));
+        }
+        in_range("patience", self.patience, 100_000)?;
         if !(self.periods_per_year.is_finite() && self.periods_per_year > 0.0) {
             return Err(bad(
                 "periods_per_year",

@@ -154,7 +154,56 @@ fn doubly_residual_on_a_trained_network() {
     let mean = r.iter().sum::<f64>() / r.len() as f64;
     let sd = (r.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt();
     assert!((scale - sd).abs() < 1e-12);
-    assert_eq!(model.meta().series[0].windows, r.len() - 25 + 1);
+    // The last 20 % of the training returns are the validation tail.
+    let n = r.len();
+    let split = n - (n as f64 * 0.2).ceil() as usize;
+    assert_eq!(model.meta().series[0].windows, split - 25 + 1);
+    assert_eq!(model.meta().series[0].validation_windows, n - split - 5 + 1);
+}
+
+/// The model keeps the epoch with the lowest validation loss: the same weights as a training
+/// that stops at that epoch.
+#[test]
+fn early_stopping_keeps_the_best_epoch() {
+    let data = two_series();
+    let cfg = NbeatsConfig {
+        epochs: 8,
+        patience: 2,
+        learning_rate: 0.01,
+        ..tiny(9)
+    };
+    let (model, report) = train(&as_train(&data), &cfg, always).unwrap();
+    assert_eq!(report.val_loss.len(), report.epochs_run);
+    let argmin = report
+        .val_loss
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0;
+    assert_eq!(report.best_epoch, argmin + 1);
+    if report.stopped_early {
+        assert_eq!(report.epochs_run, report.best_epoch + 2);
+    }
+    let shorter = NbeatsConfig {
+        epochs: report.best_epoch,
+        ..cfg.clone()
+    };
+    let (same, _) = train(&as_train(&data), &shorter, always).unwrap();
+    assert_eq!(model.weights_flat(), same.weights_flat());
+    // Without a validation tail every window trains and every epoch runs.
+    let all = NbeatsConfig {
+        validation: 0.0,
+        ..cfg
+    };
+    let (_, r) = train(&as_train(&data), &all, always).unwrap();
+    assert!(r.val_loss.is_empty() && !r.stopped_early);
+    assert_eq!((r.epochs_run, r.best_epoch), (8, 8));
+    assert_eq!(r.validation_windows, 0);
+    assert_eq!(
+        r.windows,
+        report.windows + report.validation_windows + 2 * (5 - 1)
+    );
 }
 
 #[test]
@@ -340,6 +389,14 @@ fn bad_settings_name_the_field() {
         }),
         "ewma_span"
     );
+    assert_eq!(
+        field(NbeatsConfig {
+            validation: 0.95,
+            ..d()
+        }),
+        "validation"
+    );
+    assert_eq!(field(NbeatsConfig { patience: 0, ..d() }), "patience");
     let unknown: Result<NbeatsConfig, _> = serde_json::from_str(r#"{"horizn": 5}"#);
     assert!(unknown.unwrap_err().to_string().contains("horizn"));
 

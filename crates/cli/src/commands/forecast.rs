@@ -63,6 +63,13 @@ pub struct ForecastTrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 0.001)]
     pub learning_rate: f64,
+    /// Fraction of each symbol's training returns held out at its end for early stopping
+    /// (0: no early stopping, every epoch runs on every window).
+    #[arg(long, default_value_t = 0.2)]
+    pub validation: f64,
+    /// Epochs without a lower validation loss before training stops.
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
     /// Span of the EWMA baseline and stand-in, in daily returns.
     #[arg(long, default_value_t = 180.0)]
     pub ewma_span: f64,
@@ -122,23 +129,15 @@ fn day(ts: jiff::Timestamp) -> String {
 
 #[cfg(feature = "deep")]
 async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
-    use crate::commands::{parse_instant, parse_symbols};
+    use crate::commands::{parse_instant, parse_optional_instant, parse_symbols};
     use crate::output::{bar, outln, print_json, print_table};
     use pulse_app::forecast::{ForecastTrainRequest, NbeatsConfig, TrainProgress};
 
     let request = ForecastTrainRequest {
         symbols: parse_symbols(&args.symbols, "--symbols")?,
-        from: args
-            .from
-            .as_deref()
-            .map(|s| parse_instant(s, false, "--from"))
-            .transpose()?,
+        from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
         to: parse_instant(&args.to, true, "--to")?,
-        test_to: args
-            .test_to
-            .as_deref()
-            .map(|s| parse_instant(s, true, "--test-to"))
-            .transpose()?,
+        test_to: parse_optional_instant(args.test_to.as_deref(), true, "--test-to")?,
         config: NbeatsConfig {
             lookback: args.lookback,
             horizon: args.horizon,
@@ -149,6 +148,8 @@ async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
             epochs: args.epochs,
             batch_size: args.batch_size,
             learning_rate: args.learning_rate,
+            validation: args.validation,
+            patience: args.patience,
             seed: args.seed,
             ewma_span: args.ewma_span,
             ..NbeatsConfig::default()
@@ -206,7 +207,7 @@ async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
         })
         .collect();
     outln!(
-        "N-BEATS ({} blocks of {}×{}, lookback {}, horizon {}) trained on {}: {} epochs, {} windows, {} Adam steps, last epoch MSE {} → {}",
+        "N-BEATS ({} blocks of {}×{}, lookback {}, horizon {}) trained on {}: {} epochs, {} training and {} validation windows, {} Adam steps, kept epoch {} (validation MSE {}) → {}",
         outcome.config.stacks * outcome.config.blocks_per_stack,
         outcome.config.layers,
         outcome.config.width,
@@ -215,8 +216,12 @@ async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
         series.join(", "),
         r.epochs_run,
         r.windows,
+        r.validation_windows,
         r.steps,
-        r.loss.last().map_or("—".into(), |l| format!("{l:.4}")),
+        r.best_epoch,
+        r.val_loss
+            .get(r.best_epoch.wrapping_sub(1))
+            .map_or("—".into(), |l| format!("{l:.4}")),
         outcome
             .model
             .as_ref()
@@ -300,7 +305,7 @@ async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
 
 #[cfg(feature = "deep")]
 async fn expected(app: &App, args: ForecastExpectedArgs) -> anyhow::Result<()> {
-    use crate::commands::{parse_instant, parse_symbols};
+    use crate::commands::{parse_optional_instant, parse_symbols};
     use crate::output::{outln, print_json, print_table};
     use pulse_app::forecast::ExpectedRequest;
 
@@ -308,11 +313,7 @@ async fn expected(app: &App, args: ForecastExpectedArgs) -> anyhow::Result<()> {
     let request = ExpectedRequest {
         model: args.model.clone(),
         symbols: (!symbols.is_empty()).then_some(symbols),
-        as_of: args
-            .as_of
-            .as_deref()
-            .map(|s| parse_instant(s, true, "--as-of"))
-            .transpose()?,
+        as_of: parse_optional_instant(args.as_of.as_deref(), true, "--as-of")?,
     };
     let store = app.store().await?;
     let outcome = pulse_app::forecast::expected(&store, &request).await?;

@@ -35,8 +35,11 @@ pub struct SeriesMeta {
     pub scale: f64,
     /// Its training log returns.
     pub returns: usize,
-    /// Its training windows.
+    /// Its windows Adam trained on.
     pub windows: usize,
+    /// Its validation windows (targets in the validation tail; 0 without early stopping).
+    #[serde(default)]
+    pub validation_windows: usize,
 }
 
 /// What a model was trained on and how training went; saved in `nbeats.json`.

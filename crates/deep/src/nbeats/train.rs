@@ -47,13 +47,28 @@ impl TrainProgress {
 pub struct TrainReport {
     /// Epochs started (the last one partly run when `cancelled`).
     pub epochs_run: usize,
-    /// Training windows (input and target inside the training period) over all series.
+    /// Windows Adam trained on (input and target before the validation tail) over all series.
     pub windows: usize,
+    /// Validation windows (targets in the validation tail) over all series.
+    #[serde(default)]
+    pub validation_windows: usize,
     /// Adam steps taken.
     pub steps: u64,
     /// Mean squared error per window (scaled units, averaged over the horizon) of each epoch
     /// run, measured on the minibatches while training.
     pub loss: Vec<f64>,
+    /// Mean squared error per validation window (scaled units) after each epoch run (empty
+    /// without early stopping).
+    #[serde(default)]
+    pub val_loss: Vec<f64>,
+    /// The 1-based epoch whose weights the model keeps: the lowest validation loss (the last
+    /// epoch run without early stopping).
+    #[serde(default)]
+    pub best_epoch: usize,
+    /// Whether training stopped before the configured epochs because the validation loss had
+    /// not improved for `patience` epochs.
+    #[serde(default)]
+    pub stopped_early: bool,
     /// Whether the progress callback stopped training early.
     pub cancelled: bool,
 }
@@ -146,6 +161,7 @@ pub fn train(
     let mut scaled: Vec<Vec<f32>> = Vec::with_capacity(series.len());
     let mut metas = Vec::with_capacity(series.len());
     let mut windows: Vec<(u32, u32)> = Vec::new();
+    let mut val_windows: Vec<(u32, u32)> = Vec::new();
     for (s, ser) in series.iter().enumerate() {
         let train_len = ser.train_len.min(ser.closes.len());
         let r = log_returns(ser.name, &ser.closes[..train_len])?;
@@ -167,15 +183,40 @@ pub fn train(
                 reason: "the training log returns do not vary (zero standard deviation)".into(),
             });
         }
-        let n_windows = r.len() - l - h + 1;
-        for t in l..=r.len() - h {
+        // The validation tail starts at return `split`.
+        let n = r.len();
+        let split = if cfg.validation > 0.0 {
+            n - ((n as f64 * cfg.validation).ceil() as usize).min(n)
+        } else {
+            n
+        };
+        if split < l + h || (split < n && n - split < h) {
+            return Err(NbeatsError::Data {
+                series: ser.name.to_string(),
+                index: None,
+                reason: format!(
+                    "{train_len} closes in the training period are too few for one training and one validation window (validation {})",
+                    cfg.validation
+                ),
+            });
+        }
+        let before = windows.len();
+        for t in l..=split - h {
             windows.push((s as u32, t as u32));
+        }
+        let n_windows = windows.len() - before;
+        let before = val_windows.len();
+        if split < n {
+            for t in split.max(l)..=n - h {
+                val_windows.push((s as u32, t as u32));
+            }
         }
         metas.push(SeriesMeta {
             name: ser.name.to_string(),
             scale,
-            returns: r.len(),
+            returns: n,
             windows: n_windows,
+            validation_windows: val_windows.len() - before,
         });
         scaled.push(r.iter().map(|v| (v / scale) as f32).collect());
     }
@@ -206,8 +247,11 @@ pub fn train(
     let batches = windows.len().div_ceil(bs);
     let mut report = TrainReport {
         windows: windows.len(),
+        validation_windows: val_windows.len(),
         ..TrainReport::default()
     };
+    let mut best: Option<(f64, Vec<Vec<f32>>)> = None;
+    let mut since_best = 0usize;
     let mut xs = vec![0.0f32; bs * l];
     let mut ys = vec![0.0f32; bs * h];
     'epochs: for epoch in 1..=cfg.epochs {
@@ -253,17 +297,76 @@ pub fn train(
                 break 'epochs;
             }
         }
+        if val_windows.is_empty() {
+            report.best_epoch = epoch;
+            continue;
+        }
+        let val = validation_loss(&val_windows, &scaled, &tensors, cfg, &mut xs, &mut ys)?;
+        if !val.is_finite() {
+            return Err(NbeatsError::Diverged { epoch });
+        }
+        report.val_loss.push(val);
+        if best.as_ref().is_none_or(|(b, _)| val < *b) {
+            best = Some((val, snapshot(&vars)?));
+            report.best_epoch = epoch;
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= cfg.patience {
+                report.stopped_early = epoch < cfg.epochs;
+                break;
+            }
+        }
     }
-    let mut params = Vec::with_capacity(vars.len());
-    for v in &vars {
-        params.push(v.as_tensor().flatten_all()?.to_vec1::<f32>()?);
-    }
+    let params = match best {
+        Some((_, params)) => params,
+        None => snapshot(&vars)?,
+    };
     let meta = NbeatsMeta {
         series: metas,
         report: report.clone(),
         trained_through: None,
     };
     Ok((NbeatsModel::from_params(cfg.clone(), meta, params), report))
+}
+
+/// The current weights, tensor by tensor.
+fn snapshot(vars: &[Var]) -> Result<Vec<Vec<f32>>, NbeatsError> {
+    let mut params = Vec::with_capacity(vars.len());
+    for v in vars {
+        params.push(v.as_tensor().flatten_all()?.to_vec1::<f32>()?);
+    }
+    Ok(params)
+}
+
+/// Mean squared error per window (scaled units, averaged over the horizon) of the network on the
+/// validation windows, in minibatches of the training batch size.
+fn validation_loss(
+    windows: &[(u32, u32)],
+    scaled: &[Vec<f32>],
+    params: &[Tensor],
+    cfg: &NbeatsConfig,
+    xs: &mut [f32],
+    ys: &mut [f32],
+) -> Result<f64, NbeatsError> {
+    let (l, h) = (cfg.lookback, cfg.horizon);
+    let bs = xs.len() / l;
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for chunk in windows.chunks(bs.max(1)) {
+        let b = chunk.len();
+        for (k, &(s, t)) in chunk.iter().enumerate() {
+            let z = &scaled[s as usize];
+            let t = t as usize;
+            xs[k * l..(k + 1) * l].copy_from_slice(&z[t - l..t]);
+            ys[k * h..(k + 1) * h].copy_from_slice(&z[t..t + h]);
+        }
+        let x = Tensor::from_slice(&xs[..b * l], (b, l), &Device::Cpu)?;
+        let y = Tensor::from_slice(&ys[..b * h], (b, h), &Device::Cpu)?;
+        let loss = (forward(&x, params, cfg)? - y)?.sqr()?.mean_all()?;
+        sum += f64::from(loss.to_scalar::<f32>()?) * b as f64;
+        count += b;
+    }
+    Ok(sum / count.max(1) as f64)
 }
 
 #[cfg(test)]
