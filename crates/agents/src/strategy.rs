@@ -8,7 +8,7 @@
 //! makes it flat, a hold keeps it. The target is an equal weight of `1 / N` per holding (`N` =
 //! symbols in the universe); the rest is cash. Long only. The engine executes at the next bar.
 
-use crate::ensemble::{Ensemble, EnsembleConfig};
+use crate::ensemble::{Ensemble, EnsembleConfig, EnsembleDecision};
 use crate::{Action, Agent, AgentError, AgentSignal, AgentView, SymbolView};
 use pulse_core::Symbol;
 use pulse_strategy::{MarketSnapshot, Strategy, TargetWeights};
@@ -29,6 +29,20 @@ pub struct AgentStats {
     pub below_threshold: usize,
 }
 
+/// The last decision taken for one symbol: every agent's signal (in seat order), the
+/// ensemble's combination and the holding after it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SymbolDecision {
+    /// The bar close it was taken at.
+    pub ts: jiff::Timestamp,
+    /// One signal per agent, in seat order.
+    pub signals: Vec<AgentSignal>,
+    /// The ensemble's combination.
+    pub decision: EnsembleDecision,
+    /// Whether the symbol is held after the decision.
+    pub long: bool,
+}
+
 /// Agents combined by an [`Ensemble`] into long-only, equal-weight targets (module docs).
 pub struct AgentStrategy {
     name: String,
@@ -38,8 +52,8 @@ pub struct AgentStrategy {
     history: usize,
     windows: Vec<VecDeque<f64>>,
     long: Vec<bool>,
-    /// Signals of the last decided bar per symbol (one per agent), awaiting their outcome.
-    pending: Vec<Option<Vec<AgentSignal>>>,
+    /// The last decision per symbol; its signals await their outcome at the symbol's next bar.
+    last: Vec<Option<SymbolDecision>>,
     stats: AgentStats,
     count_from: Option<jiff::Timestamp>,
     /// Whether the ensemble was reset at `count_from`.
@@ -91,7 +105,7 @@ impl AgentStrategy {
             name: name.into(),
             windows: vec![VecDeque::with_capacity(history + 1); n],
             long: vec![false; n],
-            pending: vec![None; n],
+            last: vec![None; n],
             per_agent: vec![Vec::with_capacity(n); agents.len()],
             signals: Vec::with_capacity(agents.len()),
             symbols,
@@ -127,6 +141,13 @@ impl AgentStrategy {
     /// The agents, in seat order.
     pub fn agents(&self) -> &[Box<dyn Agent + Send>] {
         &self.agents
+    }
+
+    /// The last decision of every symbol of the universe (`None` before its first bar).
+    pub fn last_decisions(&self) -> impl Iterator<Item = (&Symbol, Option<&SymbolDecision>)> {
+        self.symbols
+            .iter()
+            .zip(self.last.iter().map(Option::as_ref))
     }
 
     /// The symbols held now.
@@ -175,9 +196,9 @@ impl Strategy for AgentStrategy {
                 continue;
             }
             let window = &mut self.windows[i];
-            if let (Some(&prev), Some(signals)) = (window.back(), self.pending[i].take()) {
+            if let (Some(&prev), Some(last)) = (window.back(), self.last[i].as_ref()) {
                 let ret = close / prev - 1.0;
-                for (seat, s) in signals.iter().enumerate() {
+                for (seat, s) in last.signals.iter().enumerate() {
                     if s.action != Action::Hold && s.confidence > 0.0 {
                         self.ensemble.book(seat, s.action.direction() * ret > 0.0);
                         booked = true;
@@ -246,7 +267,12 @@ impl Strategy for AgentStrategy {
                 Action::Hold if decision.confidence > 0.0 => stats.below_threshold += 1,
                 _ => {}
             }
-            self.pending[i] = Some(self.signals.clone());
+            self.last[i] = Some(SymbolDecision {
+                ts: snapshot.ts,
+                signals: self.signals.clone(),
+                decision,
+                long: self.long[i],
+            });
         }
         if counted {
             self.stats.decisions += stats.decisions;

@@ -14,7 +14,7 @@ use pulse_agents::ensemble::EnsembleConfig;
 use pulse_agents::factor::{FactorAgent, FactorCoverage, FactorWeights, FundamentalsTable};
 use pulse_agents::strategy::{AgentStats, AgentStrategy};
 use pulse_agents::technical::{TechnicalAgent, TechnicalConfig};
-use pulse_agents::{Agent, AgentError, AgentKind};
+use pulse_agents::{Action, Agent, AgentError, AgentKind, AgentSignal};
 use pulse_analytics::Metrics;
 use pulse_core::ports::Store;
 use pulse_core::{Currency, Periodicity, Portfolio, Symbol, Timeframe};
@@ -31,19 +31,12 @@ pub struct FundamentalsSource {
     pub as_of: Timestamp,
 }
 
-/// A backtest of the agents.
+/// The agents and their settings: who sits in the ensemble, on which universe.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AgentsBacktestRequest {
+pub struct AgentSet {
     /// The universe (daily bars stored for each; one currency).
     pub symbols: Vec<Symbol>,
-    /// First bar evaluated (at or after every agent's warm-up); `None`: the first possible.
-    pub from: Option<Timestamp>,
-    /// Last bar evaluated; `None`: the last stored.
-    pub to: Option<Timestamp>,
-    /// Cash, costs, fill price, share rounding, drift band, minimum trade and risk-free rate
-    /// (its `strategy`, `timeframe`, `trades` and `risk` are not used).
-    pub settings: RunSettings,
-    /// The ensemble's agents (at least one).
+    /// The ensemble's agents (at least one, each once).
     pub agents: Vec<AgentKind>,
     /// The ensemble's threshold, window, floor.
     pub ensemble: EnsembleConfig,
@@ -55,6 +48,88 @@ pub struct AgentsBacktestRequest {
     pub fundamentals: Option<FundamentalsSource>,
     /// The DQN agent's model directory (`pulse agents train-dqn`; needs the `deep` feature).
     pub dqn_model: Option<PathBuf>,
+}
+
+/// The agents' inputs read once: the fundamentals table.
+struct Loaded {
+    fundamentals: Option<FundamentalsTable>,
+}
+
+impl AgentSet {
+    /// Checks the set (symbols, agents named once, the ensemble's settings) and reads its files.
+    fn load(&self) -> Result<Loaded, AppError> {
+        if self.symbols.is_empty() {
+            return Err(AppError::setting(
+                "symbols",
+                "at least one symbol is needed",
+            ));
+        }
+        if self.agents.is_empty() {
+            return Err(AppError::setting("agents", "at least one agent is needed"));
+        }
+        let mut kinds = self.agents.clone();
+        kinds.sort();
+        kinds.dedup();
+        if kinds.len() != self.agents.len() {
+            return Err(AppError::setting("agents", "an agent is named twice"));
+        }
+        self.ensemble.validate(kinds.len()).map_err(agent_error)?;
+        let fundamentals = match &self.fundamentals {
+            None => None,
+            Some(src) => {
+                let text = crate::data::read_text_file(&src.path)?;
+                Some(
+                    FundamentalsTable::parse_csv(&src.path.display().to_string(), &text, src.as_of)
+                        .map_err(agent_error)?,
+                )
+            }
+        };
+        Ok(Loaded { fundamentals })
+    }
+
+    /// One agent of `kind`.
+    fn agent(&self, kind: AgentKind, loaded: &Loaded) -> Result<Box<dyn Agent + Send>, AppError> {
+        match kind {
+            AgentKind::Technical => Ok(Box::new(
+                TechnicalAgent::try_new(self.technical.clone()).map_err(agent_error)?,
+            )),
+            AgentKind::Factor => Ok(Box::new(
+                FactorAgent::try_new(self.factor_weights, loaded.fundamentals.clone())
+                    .map_err(agent_error)?,
+            )),
+            AgentKind::Dqn => dqn_agent(self.dqn_model.as_ref()),
+        }
+    }
+
+    /// The ensemble of every agent of the set, as a strategy.
+    fn ensemble_strategy(&self, loaded: &Loaded) -> Result<AgentStrategy, AppError> {
+        let agents = self
+            .agents
+            .iter()
+            .map(|k| self.agent(*k, loaded))
+            .collect::<Result<Vec<_>, _>>()?;
+        AgentStrategy::try_new(
+            "Ensemble",
+            self.symbols.clone(),
+            agents,
+            self.ensemble.clone(),
+        )
+        .map_err(agent_error)
+    }
+}
+
+/// A backtest of the agents.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentsBacktestRequest {
+    /// The agents and the universe.
+    pub set: AgentSet,
+    /// First bar evaluated (at or after every agent's warm-up); `None`: the first possible.
+    pub from: Option<Timestamp>,
+    /// Last bar evaluated; `None`: the last stored.
+    pub to: Option<Timestamp>,
+    /// Cash, costs, fill price, share rounding, drift band, minimum trade and risk-free rate
+    /// (its `strategy`, `timeframe`, `trades` and `risk` are not used).
+    pub settings: RunSettings,
 }
 
 /// One replayed strategy.
@@ -124,24 +199,6 @@ fn agent_error(e: AgentError) -> AppError {
     }
 }
 
-/// Builds one agent of `kind` (the factor agent with the fundamentals read once).
-fn build_agent(
-    kind: AgentKind,
-    request: &AgentsBacktestRequest,
-    fundamentals: &Option<FundamentalsTable>,
-) -> Result<Box<dyn Agent + Send>, AppError> {
-    match kind {
-        AgentKind::Technical => Ok(Box::new(
-            TechnicalAgent::try_new(request.technical.clone()).map_err(agent_error)?,
-        )),
-        AgentKind::Factor => Ok(Box::new(
-            FactorAgent::try_new(request.factor_weights, fundamentals.clone())
-                .map_err(agent_error)?,
-        )),
-        AgentKind::Dqn => dqn_agent(request.dqn_model.as_ref()),
-    }
-}
-
 #[cfg(feature = "deep")]
 fn dqn_agent(model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError> {
     let Some(dir) = model else {
@@ -162,19 +219,19 @@ fn dqn_agent(_model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError
 
 /// The last bar the DQN model was trained on (when the ensemble has one and it is recorded).
 #[cfg(feature = "deep")]
-fn dqn_trained_through(request: &AgentsBacktestRequest) -> Result<Option<Timestamp>, AppError> {
-    match (&request.dqn_model, request.agents.contains(&AgentKind::Dqn)) {
+fn dqn_trained_through(set: &AgentSet) -> Result<Option<Timestamp>, AppError> {
+    match (&set.dqn_model, set.agents.contains(&AgentKind::Dqn)) {
         (Some(dir), true) => Ok(crate::agents_dqn::load_model(dir)?.meta().trained_through),
         _ => Ok(None),
     }
 }
 
 #[cfg(not(feature = "deep"))]
-fn dqn_trained_through(_request: &AgentsBacktestRequest) -> Result<Option<Timestamp>, AppError> {
+fn dqn_trained_through(_set: &AgentSet) -> Result<Option<Timestamp>, AppError> {
     Ok(None)
 }
 
-/// Backtests the ensemble of `request.agents`, each of them alone, and an equal-weight buy and
+/// Backtests the ensemble of the set's agents, each of them alone, and an equal-weight buy and
 /// hold of the universe, on the stored daily bars.
 pub async fn backtest<S: Store>(
     store: &S,
@@ -182,56 +239,18 @@ pub async fn backtest<S: Store>(
 ) -> Result<AgentsBacktestOutcome, AppError> {
     let settings = &request.settings;
     settings.validate()?;
-    if request.symbols.is_empty() {
-        return Err(AppError::setting(
-            "symbols",
-            "at least one symbol is needed",
-        ));
-    }
-    if request.agents.is_empty() {
-        return Err(AppError::setting("agents", "at least one agent is needed"));
-    }
-    let mut kinds = request.agents.clone();
-    kinds.sort();
-    kinds.dedup();
-    if kinds.len() != request.agents.len() {
-        return Err(AppError::setting("agents", "an agent is named twice"));
-    }
-    request
-        .ensemble
-        .validate(kinds.len())
-        .map_err(agent_error)?;
-    let fundamentals = match &request.fundamentals {
-        None => None,
-        Some(src) => {
-            let text = crate::data::read_text_file(&src.path)?;
-            Some(
-                FundamentalsTable::parse_csv(&src.path.display().to_string(), &text, src.as_of)
-                    .map_err(agent_error)?,
-            )
-        }
-    };
+    let set = &request.set;
     // The request's own inputs before the data: a bad model or file is reported as such.
-    let ensemble_agents: Vec<Box<dyn Agent + Send>> = request
-        .agents
-        .iter()
-        .map(|k| build_agent(*k, request, &fundamentals))
-        .collect::<Result<_, _>>()?;
-    let currency = account_currency(store, &request.symbols).await?;
-    let market = load_market(store, &request.symbols, &[], Timeframe::D1).await?;
+    let loaded = set.load()?;
+    let ensemble = set.ensemble_strategy(&loaded)?;
+    let currency = account_currency(store, &set.symbols).await?;
+    let market = load_market(store, &set.symbols, &[], Timeframe::D1).await?;
     let timeline = &market.data.timeline;
     let Some(&last_bar) = timeline.last() else {
         return Err(AppError::Data(
             "no daily bars stored for these symbols".into(),
         ));
     };
-    let ensemble = AgentStrategy::try_new(
-        "Ensemble",
-        request.symbols.clone(),
-        ensemble_agents,
-        request.ensemble.clone(),
-    )
-    .map_err(agent_error)?;
     let warmup = pulse_strategy::Strategy::warmup_bars(&ensemble);
     let first_eval = market.data.first_common_index() + warmup;
     let Some(&first) = timeline.get(first_eval) else {
@@ -255,7 +274,7 @@ pub async fn backtest<S: Store>(
         None => first,
     };
     // The DQN is evaluated out of sample only: after the last bar it was trained on.
-    if let Some(through) = dqn_trained_through(request)?.filter(|t| start <= *t) {
+    if let Some(through) = dqn_trained_through(set)?.filter(|t| start <= *t) {
         return Err(AppError::setting(
             "from",
             format!(
@@ -320,17 +339,17 @@ pub async fn backtest<S: Store>(
     replay(&mut ensemble)?;
     let factor_coverage = coverage_of(&ensemble);
     // Each agent alone, acting on every buy and sell it gives (threshold 0).
-    if request.agents.len() > 1 {
-        for kind in &request.agents {
-            let agent = build_agent(*kind, request, &fundamentals)?;
+    if set.agents.len() > 1 {
+        for kind in &set.agents {
+            let agent = set.agent(*kind, &loaded)?;
             let mut alone = AgentStrategy::try_new(
                 format!("{} alone", agent.name()),
-                request.symbols.clone(),
+                set.symbols.clone(),
                 vec![agent],
                 EnsembleConfig {
                     threshold: 0.0,
                     floor: 0.0,
-                    ..request.ensemble.clone()
+                    ..set.ensemble.clone()
                 },
             )
             .map_err(agent_error)?
@@ -339,14 +358,10 @@ pub async fn backtest<S: Store>(
         }
     }
     // The reference: equal weights bought once and held, without the agents.
-    let n = request.symbols.len() as f64;
+    let n = set.symbols.len() as f64;
     let hold = FixedWeights::new(
         "Buy & hold (equal weight)",
-        request
-            .symbols
-            .iter()
-            .map(|s| (s.clone(), 1.0 / n))
-            .collect(),
+        set.symbols.iter().map(|s| (s.clone(), 1.0 / n)).collect(),
         Rebalance::Never,
     );
     let r = pulse_backtest::run(&market.data, hold, account.clone(), &config, |_| {})?;
@@ -367,12 +382,12 @@ pub async fn backtest<S: Store>(
         _ => (String::new(), String::new()),
     };
     Ok(AgentsBacktestOutcome {
-        symbols: request.symbols.clone(),
+        symbols: set.symbols.clone(),
         currency,
         from,
         to,
-        agents: request.agents.clone(),
-        ensemble: request.ensemble.clone(),
+        agents: set.agents.clone(),
+        ensemble: set.ensemble.clone(),
         risk_free: rf.describe(),
         runs,
         factor_coverage,
@@ -406,5 +421,128 @@ fn deflation(evaluated: &[Evaluated]) -> Option<Deflation> {
     Some(Deflation {
         configurations: sharpes.len(),
         deflated_sharpe: d.dsr,
+    })
+}
+
+/// Today's decision of the agents: what the ensemble would do at the next open.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentsSignalRequest {
+    /// The agents and the universe.
+    pub set: AgentSet,
+}
+
+/// One symbol's latest decision.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignalRow {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The bar the decision was taken at (its last stored daily bar).
+    pub bar: String,
+    /// Every agent's signal.
+    pub signals: BTreeMap<AgentKind, AgentSignal>,
+    /// The ensemble's score `Σ wᵢ·cᵢ·dᵢ` in [−1, 1].
+    pub score: f64,
+    /// What to do at the next open: buy / sell only past the threshold, else hold.
+    pub action: Action,
+    /// Whether the ensemble holds the symbol after the decision.
+    pub holding: bool,
+}
+
+/// The agents' latest decisions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentsSignalOutcome {
+    /// The latest stored bar of the universe.
+    pub as_of: String,
+    /// The first bar whose outcome the ensemble's weights learned from (after the DQN's
+    /// training window when a DQN sits in the ensemble, else the first bar).
+    pub learned_from: String,
+    /// The ensemble's threshold.
+    pub threshold: f64,
+    /// The ensemble's weights now, per agent.
+    pub weights: BTreeMap<AgentKind, f64>,
+    /// One row per symbol that has bars.
+    pub rows: Vec<SignalRow>,
+    /// Which factors had data (when the factor agent sits in the ensemble).
+    pub factor_coverage: Option<FactorCoverage>,
+}
+
+/// Replays the ensemble over every stored daily bar of the universe (its weights adapting as in
+/// a backtest) and returns its decision at the last bar: what it would do at the next open.
+pub async fn signal<S: Store>(
+    store: &S,
+    request: &AgentsSignalRequest,
+) -> Result<AgentsSignalOutcome, AppError> {
+    let set = &request.set;
+    let loaded = set.load()?;
+    let mut ensemble = set.ensemble_strategy(&loaded)?;
+    let market = load_market(store, &set.symbols, &[], Timeframe::D1).await?;
+    let timeline = &market.data.timeline;
+    let (Some(&first), Some(&last)) = (timeline.first(), timeline.last()) else {
+        return Err(AppError::Data(
+            "no daily bars stored for these symbols".into(),
+        ));
+    };
+    let mut learned_from = first;
+    if let Some(through) = dqn_trained_through(set)? {
+        let after = market
+            .data
+            .timeline
+            .iter()
+            .find(|t| **t > through)
+            .copied()
+            .ok_or_else(|| {
+                AppError::Data(format!(
+                    "the last stored bar {} is inside the DQN model's training window (trained through {}): its signal would be in sample",
+                    date_of(last, Timeframe::D1),
+                    date_of(through, Timeframe::D1)
+                ))
+            })?;
+        learned_from = after;
+        ensemble = ensemble.count_from(after);
+    }
+    let context = BTreeMap::new();
+    let mut bars = BTreeMap::new();
+    for (i, ts) in timeline.iter().enumerate() {
+        market.data.fill_bars_at(i, &mut bars);
+        pulse_strategy::Strategy::on_bar_close(
+            &mut ensemble,
+            &pulse_strategy::MarketSnapshot {
+                ts: *ts,
+                bars: &bars,
+                context: &context,
+            },
+        );
+    }
+    let kinds: Vec<AgentKind> = ensemble.agents().iter().map(|a| a.kind()).collect();
+    let rows = ensemble
+        .last_decisions()
+        .filter_map(|(symbol, d)| {
+            let d = d?;
+            Some(SignalRow {
+                symbol: symbol.clone(),
+                bar: date_of(d.ts, Timeframe::D1),
+                signals: kinds
+                    .iter()
+                    .copied()
+                    .zip(d.signals.iter().copied())
+                    .collect(),
+                score: d.decision.score,
+                action: d.decision.action,
+                holding: d.long,
+            })
+        })
+        .collect();
+    Ok(AgentsSignalOutcome {
+        as_of: date_of(last, Timeframe::D1),
+        learned_from: date_of(learned_from, Timeframe::D1),
+        threshold: set.ensemble.threshold,
+        weights: ensemble
+            .ensemble()
+            .seats()
+            .iter()
+            .map(|s| (s.kind, s.weight))
+            .collect(),
+        rows,
+        factor_coverage: coverage_of(&ensemble),
     })
 }

@@ -324,3 +324,67 @@ fn train_dqn_then_trade_it_out_of_sample() {
     let w = v["runs"][0]["final_weights"].as_object().unwrap();
     assert_eq!(w.len(), 2);
 }
+
+#[test]
+fn signal_gives_the_decision_at_the_last_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let v = ok_json(pulse_db(
+        &db,
+        &[
+            "--json",
+            "agents",
+            "signal",
+            "--symbols",
+            "AAPL,MSFT,JPM,XOM,KO",
+            "--threshold",
+            "0.3",
+        ],
+    ));
+    // The last stored bar of daily-adjclose.
+    assert_eq!(v["as_of"], "2026-08-03");
+    let weights = v["weights"].as_object().unwrap();
+    assert_eq!(weights.len(), 2);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        assert_eq!(row["bar"], "2026-08-03");
+        // The score is the weighted sum of the agents' signals under the reported weights.
+        let mut score = 0.0;
+        for (kind, s) in row["signals"].as_object().unwrap() {
+            let d = match s["action"].as_str().unwrap() {
+                "buy" => 1.0,
+                "sell" => -1.0,
+                _ => 0.0,
+            };
+            score += weights[kind].as_f64().unwrap() * s["confidence"].as_f64().unwrap() * d;
+        }
+        assert!(
+            (score - row["score"].as_f64().unwrap()).abs() < 1e-12,
+            "{row}"
+        );
+        let expected = if score > 0.3 {
+            "buy"
+        } else if score < -0.3 {
+            "sell"
+        } else {
+            "hold"
+        };
+        assert_eq!(row["action"], expected, "{row}");
+        if expected != "hold" {
+            assert_eq!(row["holding"], expected == "buy");
+        }
+    }
+    // The text table has one line per symbol.
+    let out = pulse_db(&db, &["agents", "signal", "--symbols", "AAPL,MSFT"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("as of 2026-08-03"), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("AAPL ") || l.starts_with("MSFT "))
+            .count(),
+        2,
+        "{text}"
+    );
+}

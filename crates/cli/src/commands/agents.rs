@@ -8,13 +8,16 @@ use pulse_agents::AgentKind;
 use pulse_agents::ensemble::EnsembleConfig;
 use pulse_agents::factor::FactorWeights;
 use pulse_agents::technical::TechnicalConfig;
-use pulse_app::agents::{AgentsBacktestOutcome, AgentsBacktestRequest, FundamentalsSource};
+use pulse_app::agents::{
+    AgentSet, AgentsBacktestOutcome, AgentsBacktestRequest, AgentsSignalOutcome,
+    AgentsSignalRequest, FundamentalsSource,
+};
 
 use crate::app::{App, usage};
 use crate::cli::RunArgs;
 use crate::commands::backtest::{SUMMARY, run_settings};
 use crate::commands::{parse_instant, parse_optional_instant, parse_symbols};
-use crate::output::{bar, outln, print_json, print_metrics, print_table};
+use crate::output::{outln, print_json, print_metrics, print_table};
 
 /// `pulse agents …`
 #[derive(Debug, Subcommand)]
@@ -23,6 +26,9 @@ pub enum AgentsCommand {
     /// agent alone and an equal-weight buy and hold (figures, final weights, which factors had
     /// data, the deflated Sharpe over the configurations run).
     Backtest(Box<AgentsBacktestArgs>),
+    /// The ensemble's decision at the last stored bar for every symbol (what it would do at the
+    /// next open), with each agent's signal and the current weights.
+    Signal(AgentSetArgs),
     /// Train the DQN agent (SPEC §4: 30 daily returns + position in, buy/sell/hold out) on stored
     /// daily closes into a new model directory (needs a build with `--features deep`).
     TrainDqn(TrainDqnArgs),
@@ -88,9 +94,9 @@ impl From<AgentArg> for AgentKind {
     }
 }
 
-/// `pulse agents backtest`
+/// The agents and their settings (`pulse agents backtest` and `signal`).
 #[derive(Debug, Args)]
-pub struct AgentsBacktestArgs {
+pub struct AgentSetArgs {
     /// The universe: symbols with stored daily bars (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', required = true)]
     pub symbols: Vec<String>,
@@ -102,12 +108,6 @@ pub struct AgentsBacktestArgs {
         default_value = "technical,factor"
     )]
     pub agents: Vec<AgentArg>,
-    /// First bar evaluated (YYYY-MM-DD or RFC 3339; default: once every agent has warmed up).
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
-    /// Last bar evaluated (YYYY-MM-DD: through that day, or RFC 3339).
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<String>,
     /// Act only when the ensemble's confidence exceeds this (SPEC §4: 0.7).
     #[arg(long, default_value_t = 0.7)]
     pub threshold: f64,
@@ -130,6 +130,45 @@ pub struct AgentsBacktestArgs {
     /// The DQN agent's model directory (`pulse agents train-dqn`).
     #[arg(long, value_name = "DIR")]
     pub dqn_model: Option<PathBuf>,
+}
+
+impl AgentSetArgs {
+    fn set(&self) -> anyhow::Result<AgentSet> {
+        Ok(AgentSet {
+            symbols: parse_symbols(&self.symbols, "--symbols")?,
+            agents: self.agents.iter().map(|a| AgentKind::from(*a)).collect(),
+            ensemble: EnsembleConfig {
+                threshold: self.threshold,
+                window: self.window,
+                min_signals: self.min_signals,
+                floor: self.floor,
+            },
+            technical: TechnicalConfig::default(),
+            factor_weights: FactorWeights::default(),
+            fundamentals: match (&self.fundamentals, &self.fundamentals_as_of) {
+                (Some(path), Some(as_of)) => Some(FundamentalsSource {
+                    path: path.clone(),
+                    as_of: parse_instant(as_of, false, "--fundamentals-as-of")?,
+                }),
+                _ => None,
+            },
+            dqn_model: self.dqn_model.clone(),
+        })
+    }
+}
+
+/// `pulse agents backtest`
+#[derive(Debug, Args)]
+pub struct AgentsBacktestArgs {
+    /// The agents and the universe.
+    #[command(flatten)]
+    pub set: AgentSetArgs,
+    /// First bar evaluated (YYYY-MM-DD or RFC 3339; default: once every agent has warmed up).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last bar evaluated (YYYY-MM-DD: through that day, or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
     /// Cash, costs, fills, rounding, risk-free rate (the Pulse-only flags are refused).
     #[command(flatten)]
     pub run: RunArgs,
@@ -140,6 +179,7 @@ pub async fn run(app: &App, cmd: AgentsCommand) -> anyhow::Result<()> {
     match cmd {
         AgentsCommand::Backtest(args) => backtest(app, *args).await,
         AgentsCommand::TrainDqn(args) => train_dqn(app, args).await,
+        AgentsCommand::Signal(args) => signal(app, args).await,
     }
 }
 
@@ -152,6 +192,7 @@ async fn train_dqn(_app: &App, _args: TrainDqnArgs) -> anyhow::Result<()> {
 
 #[cfg(feature = "deep")]
 async fn train_dqn(app: &App, args: TrainDqnArgs) -> anyhow::Result<()> {
+    use crate::output::bar;
     use pulse_app::agents_dqn::TrainDqnRequest;
     use pulse_app::agents_dqn::{DqnConfig, SellReward};
     let request = TrainDqnRequest {
@@ -244,27 +285,10 @@ async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
         }
     }
     let request = AgentsBacktestRequest {
-        symbols: parse_symbols(&args.symbols, "--symbols")?,
+        set: args.set.set()?,
         from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
         to: parse_optional_instant(args.to.as_deref(), true, "--to")?,
         settings: run_settings(&args.run)?,
-        agents: args.agents.iter().map(|a| AgentKind::from(*a)).collect(),
-        ensemble: EnsembleConfig {
-            threshold: args.threshold,
-            window: args.window,
-            min_signals: args.min_signals,
-            floor: args.floor,
-        },
-        technical: TechnicalConfig::default(),
-        factor_weights: FactorWeights::default(),
-        fundamentals: match (&args.fundamentals, &args.fundamentals_as_of) {
-            (Some(path), Some(as_of)) => Some(FundamentalsSource {
-                path: path.clone(),
-                as_of: parse_instant(as_of, false, "--fundamentals-as-of")?,
-            }),
-            _ => None,
-        },
-        dqn_model: args.dqn_model.clone(),
     };
     let store = app.store().await?;
     let outcome = pulse_app::agents::backtest(&store, &request).await?;
@@ -362,4 +386,57 @@ fn print_outcome(o: &AgentsBacktestOutcome) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+async fn signal(app: &App, args: AgentSetArgs) -> anyhow::Result<()> {
+    let request = AgentsSignalRequest { set: args.set()? };
+    let store = app.store().await?;
+    let outcome = pulse_app::agents::signal(&store, &request).await?;
+    if app.json {
+        return print_json(&outcome);
+    }
+    print_signal(&outcome)
+}
+
+fn print_signal(o: &AgentsSignalOutcome) -> anyhow::Result<()> {
+    let weights: Vec<String> = o
+        .weights
+        .iter()
+        .map(|(k, w)| format!("{} {w:.2}", k.as_str()))
+        .collect();
+    outln!(
+        "as of {} (weights learned from {}): {}; act when |score| > {}",
+        o.as_of,
+        o.learned_from,
+        weights.join(", "),
+        o.threshold
+    )?;
+    let kinds: Vec<_> = o.weights.keys().copied().collect();
+    let mut header = vec!["symbol", "bar"];
+    header.extend(kinds.iter().map(|k| k.as_str()));
+    header.extend(["score", "action", "holding"]);
+    let rows: Vec<Vec<String>> = o
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.symbol.to_string(), r.bar.clone()];
+            row.extend(kinds.iter().map(|k| match r.signals.get(k) {
+                Some(s) => format!("{} {:.2}", action_name(s.action), s.confidence),
+                None => "—".into(),
+            }));
+            row.push(format!("{:+.3}", r.score));
+            row.push(action_name(r.action).to_string());
+            row.push(if r.holding { "yes" } else { "no" }.to_string());
+            row
+        })
+        .collect();
+    print_table(&header, &rows)
+}
+
+fn action_name(a: pulse_agents::Action) -> &'static str {
+    match a {
+        pulse_agents::Action::Buy => "buy",
+        pulse_agents::Action::Sell => "sell",
+        pulse_agents::Action::Hold => "hold",
+    }
 }
