@@ -17,6 +17,7 @@ use pulse_deep::cycle::{
 use serde::Serialize;
 
 use crate::AppError;
+use pulse_core::ports::Store;
 
 use crate::export::write_atomic;
 /// The model's domain types (regimes, settings, figures), for front ends.
@@ -223,5 +224,79 @@ pub fn predict(req: &PredictRequest) -> Result<PredictOutcome, AppError> {
         test_accuracy: t.model.accuracy,
         persistence_accuracy: t.persistence.accuracy,
         majority_accuracy: t.majority.accuracy,
+    })
+}
+
+/// The model's allocation as the rebalancer's MP signal (an alternative to the macro prompt at
+/// 08:30): its stocks / bonds / cash weights under the rebalancer's own class names.
+#[derive(Debug, Clone)]
+pub struct SignalRequest {
+    /// The forecast to make.
+    pub predict: PredictRequest,
+    /// The rebalancer's class names for stocks, bonds and cash, in that order.
+    pub classes: [String; 3],
+    /// The stocks class's securities, held in equal weight (empty: its Sub-MP so far).
+    pub stocks: Vec<pulse_core::Symbol>,
+    /// The bonds class's securities, held in equal weight (empty: its Sub-MP so far).
+    pub bonds: Vec<pulse_core::Symbol>,
+    /// Store the signal for the next intake (`false`: only check it against the rebalancer).
+    pub submit: bool,
+}
+
+/// The forecast and the MP signal made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalOutcome {
+    /// The forecast.
+    pub forecast: PredictOutcome,
+    /// The signal as stored (or as it would be stored, with what it omits carried over).
+    pub signal: pulse_rebalance::Signal,
+    /// Whether it was stored.
+    pub submitted: bool,
+}
+
+/// The MP of a forecast's allocation under `classes` (stocks, bonds, cash).
+pub fn mp_of(
+    prediction: &Prediction,
+    classes: &[String; 3],
+) -> Result<pulse_rebalance::Mp, AppError> {
+    let a = &prediction.allocation;
+    let mut mp = pulse_rebalance::Mp::new();
+    for (class, weight) in classes.iter().zip([a.stocks, a.bonds, a.cash]) {
+        if class.trim().is_empty() || mp.insert(class.trim().to_string(), weight).is_some() {
+            return Err(AppError::setting(
+                "classes",
+                format!("{classes:?}: three distinct class names are needed (stocks, bonds, cash)"),
+            ));
+        }
+    }
+    Ok(mp)
+}
+
+/// Forecasts the regime and turns its allocation into the rebalancer's MP signal: checked against
+/// the rebalancer's model, and stored for the next intake when `submit` (the 3-day rule applies to
+/// it like to any signal).
+pub async fn signal<S: Store>(store: &S, req: &SignalRequest) -> Result<SignalOutcome, AppError> {
+    let forecast = predict(&req.predict)?;
+    let mut signal = pulse_rebalance::Signal {
+        mp: Some(mp_of(&forecast.prediction, &req.classes)?),
+        ..pulse_rebalance::Signal::default()
+    };
+    for (class, symbols) in req.classes.iter().zip([&req.stocks, &req.bonds]) {
+        if !symbols.is_empty() {
+            signal.sub_mp.insert(
+                class.trim().to_string(),
+                pulse_rebalance::SubMpSpec::EqualWeight(symbols.clone()),
+            );
+        }
+    }
+    let signal = if req.submit {
+        crate::rebalance::signal(store, signal).await?
+    } else {
+        crate::rebalance::check_signal(store, signal).await?
+    };
+    Ok(SignalOutcome {
+        forecast,
+        signal,
+        submitted: req.submit,
     })
 }

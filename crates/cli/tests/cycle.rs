@@ -288,4 +288,61 @@ mod with_deep {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("--horizon"));
     }
+
+    /// The forecast's allocation as the rebalancer's MP signal: checked, then stored, then carried.
+    #[test]
+    fn signal_feeds_the_rebalancer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fred, vix, nber) = (
+            shared("macro/FRED_MD_2026-08.csv"),
+            shared("daily-ohlcv/VIX.csv"),
+            shared("macro/NBER_recessions.csv"),
+        );
+        let model = dir.path().join("model");
+        let model_s = model.display().to_string();
+        let t = ok_json(pulse(dir.path(), &train_args(&fred, &vix, &nber, &model_s)));
+        let alloc = &t["latest"]["allocation"];
+        let base = ["--model", &model_s, "--fred-md", &fred, "--vix", &vix];
+        let signal = |extra: &[&str]| {
+            let mut args = vec!["--json", "cycle", "signal"];
+            args.extend(base);
+            args.extend(extra);
+            pulse(dir.path(), &args)
+        };
+        // No rebalancer yet: a runtime error naming the fix.
+        let out = signal(&["--stocks", "SPY", "--bonds", "TLT"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pulse rebalance init"));
+        assert!(
+            pulse(
+                dir.path(),
+                &["-q", "rebalance", "init", "--calendar", "nyse"]
+            )
+            .status
+            .success()
+        );
+        // Without securities for bonds the rebalancer refuses the class.
+        let out = signal(&["--stocks", "SPY"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("bonds"));
+        let v = ok_json(signal(&["--stocks", "SPY,QQQ", "--bonds", "TLT"]));
+        assert_eq!(v["submitted"], false);
+        for (class, key) in [("stocks", "stocks"), ("bonds", "bonds"), ("cash", "cash")] {
+            assert_eq!(v["signal"]["mp"][class], alloc[key], "{class}");
+        }
+        assert_eq!(
+            v["signal"]["sub_mp"]["stocks"],
+            serde_json::json!(["SPY", "QQQ"])
+        );
+        // Stored, then a later signal without securities carries the stored Sub-MPs over.
+        let v = ok_json(signal(&[
+            "--stocks", "SPY,QQQ", "--bonds", "TLT", "--submit",
+        ]));
+        assert_eq!(v["submitted"], true);
+        let v = ok_json(signal(&[]));
+        assert_eq!(v["signal"]["sub_mp"]["bonds"], serde_json::json!(["TLT"]));
+        let out = signal(&["--classes", "stocks,bonds"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--classes"));
+    }
 }

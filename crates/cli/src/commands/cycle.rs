@@ -19,6 +19,29 @@ pub enum CycleCommand {
     /// Forecast the regime from the latest complete window with a trained model: class
     /// probabilities and the stocks/bonds/cash allocation (needs a build with `--features deep`).
     Predict(PredictArgs),
+    /// The forecast's stocks/bonds/cash allocation as the rebalancer's MP signal (an alternative
+    /// to the macro prompt at 08:30): checked against the rebalancer, stored with `--submit`.
+    Signal(CycleSignalArgs),
+}
+
+/// `pulse cycle signal`
+#[derive(Debug, Args)]
+pub struct CycleSignalArgs {
+    /// The model and the data to forecast from.
+    #[command(flatten)]
+    pub predict: PredictArgs,
+    /// The rebalancer's class names for stocks, bonds and cash, in that order.
+    #[arg(long, value_delimiter = ',', default_value = "stocks,bonds,cash")]
+    pub classes: Vec<String>,
+    /// The stocks class's securities, held in equal weight (default: its Sub-MP so far).
+    #[arg(long, value_delimiter = ',')]
+    pub stocks: Vec<String>,
+    /// The bonds class's securities, held in equal weight (default: its Sub-MP so far).
+    #[arg(long, value_delimiter = ',')]
+    pub bonds: Vec<String>,
+    /// Store the signal for the next 08:30 intake (default: only check it).
+    #[arg(long)]
+    pub submit: bool,
 }
 
 /// `pulse cycle train`
@@ -87,7 +110,54 @@ pub async fn run(app: &App, cmd: CycleCommand) -> anyhow::Result<()> {
     match cmd {
         CycleCommand::Train(args) => train(app, args).await,
         CycleCommand::Predict(args) => predict(app, args).await,
+        CycleCommand::Signal(args) => signal(app, args).await,
     }
+}
+
+#[cfg(not(feature = "deep"))]
+async fn signal(_app: &App, _args: CycleSignalArgs) -> anyhow::Result<()> {
+    Err(usage(NO_DEEP))
+}
+
+#[cfg(feature = "deep")]
+async fn signal(app: &App, args: CycleSignalArgs) -> anyhow::Result<()> {
+    use crate::output::outln;
+    let [stocks, bonds, cash] = <[String; 3]>::try_from(args.classes)
+        .map_err(|_| usage("--classes: give three class names: stocks,bonds,cash"))?;
+    let req = pulse_app::cycle::SignalRequest {
+        predict: pulse_app::cycle::PredictRequest {
+            model: args.predict.model,
+            fred_md: args.predict.fred_md,
+            vix: args.predict.vix,
+        },
+        classes: [stocks, bonds, cash],
+        stocks: crate::commands::parse_symbols(&args.stocks, "--stocks")?,
+        bonds: crate::commands::parse_symbols(&args.bonds, "--bonds")?,
+        submit: args.submit,
+    };
+    let store = app.store().await?;
+    let outcome = pulse_app::cycle::signal(&store, &req).await?;
+    if app.json {
+        return crate::output::print_json(&outcome);
+    }
+    print_prediction(&outcome.forecast.prediction)?;
+    let mp = outcome
+        .signal
+        .mp
+        .iter()
+        .flatten()
+        .map(|(class, w)| format!("{class} {:.0} %", w * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    outln!(
+        "MP signal {}: {mp}",
+        if outcome.submitted {
+            "stored for the next intake"
+        } else {
+            "checked against the rebalancer (not stored; --submit stores it)"
+        }
+    )?;
+    Ok(())
 }
 
 #[cfg(not(feature = "deep"))]
