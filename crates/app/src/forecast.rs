@@ -95,7 +95,9 @@ pub struct Expected {
     pub horizon_log_return: f64,
     /// N-BEATS annual expected return, a fraction: `exp(P/H · Σ f) − 1`.
     pub annual: f64,
-    /// The EWMA stand-in's annual expected return at the same bar, a fraction:
+    /// An EWMA annual expected return at the same bar for comparison, a fraction (on log
+    /// returns: the optimizer's stand-in averages simple returns over its price window, so its
+    /// figure differs a little):
     /// `exp(P · m) − 1` with `m` the EWMA (span [`NbeatsConfig::ewma_span`]) of every loaded
     /// stored daily log return up to the bar (from the first stored bar, whatever the training
     /// period).
@@ -464,4 +466,81 @@ pub async fn expected_rows<S: Store>(
         });
     }
     Ok(rows)
+}
+
+/// Target weights of one of the forecast-informed strategies of SPEC §5 (the `-forecast`
+/// presets) with N-BEATS expected returns in place of the EWMA stand-in.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ForecastOptimizeRequest {
+    /// The N-BEATS model directory.
+    pub model: PathBuf,
+    /// The universe: at least two symbols the model was trained on.
+    pub symbols: Vec<Symbol>,
+    /// One of `min-vol-forecast`, `max-sharpe-forecast`, `hrp-forecast`, `blend-forecast`.
+    pub strategy: crate::portfolio::Preset,
+    /// Annual risk-free rate (fraction).
+    pub rf: f64,
+    /// First bar of the price window the covariance is estimated on (`None`: the first stored).
+    pub from: Option<Timestamp>,
+    /// Last bar of the price window, and the bar the forecasts are made at (each symbol's last
+    /// stored bar up to it; `None`: the last stored).
+    pub to: Option<Timestamp>,
+}
+
+/// The weights and the N-BEATS expected returns they were optimized with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastOptimizeOutcome {
+    /// The N-BEATS annual expected returns, in universe order.
+    pub expected: Vec<ExpectedRow>,
+    /// Weights, the portfolio's expected return (from the N-BEATS returns), volatility and
+    /// Sharpe ratio, and the price window.
+    pub optimized: crate::portfolio::OptimizeOutcome,
+}
+
+/// Optimizes a `-forecast` preset over `request.symbols` with the annual expected returns N-BEATS
+/// forecasts at `request.to` ([`crate::portfolio::optimize_preset_with_returns`] with
+/// `ReturnModel::Supplied`); the covariance is the preset's, from the closes in `[from, to]`.
+pub async fn optimize<S: Store>(
+    store: &S,
+    request: &ForecastOptimizeRequest,
+) -> Result<ForecastOptimizeOutcome, AppError> {
+    use crate::portfolio::Preset;
+    if !matches!(
+        request.strategy,
+        Preset::MinVolForecast
+            | Preset::MaxSharpeForecast
+            | Preset::HrpForecast
+            | Preset::BlendForecast
+    ) {
+        return Err(AppError::setting(
+            "strategy",
+            format!(
+                "{} is not a forecast strategy: expected min-vol-forecast, max-sharpe-forecast, hrp-forecast or blend-forecast",
+                request.strategy
+            ),
+        ));
+    }
+    if request.symbols.len() < 2 {
+        return Err(AppError::setting(
+            "symbols",
+            "a portfolio needs at least two symbols",
+        ));
+    }
+    let model = load_model(&request.model)?;
+    let expected = expected_rows(store, &model, &request.symbols, request.to).await?;
+    let supplied: Vec<f64> = expected.iter().map(|r| r.expected.annual).collect();
+    let optimized = crate::portfolio::optimize_preset_with_returns(
+        store,
+        &request.symbols,
+        request.strategy,
+        request.rf,
+        request.from,
+        request.to,
+        Some(supplied),
+    )
+    .await?;
+    Ok(ForecastOptimizeOutcome {
+        expected,
+        optimized,
+    })
 }

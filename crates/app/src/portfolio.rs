@@ -880,6 +880,21 @@ pub async fn optimize_preset<S: Store>(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 ) -> Result<OptimizeOutcome, AppError> {
+    optimize_preset_with_returns(store, symbols, preset, rf, from, to, None).await
+}
+
+/// [`optimize_preset`] with the preset's expected returns replaced by `supplied` when given:
+/// annual expected returns (fractions), one per symbol in `symbols` order, e.g. a forecaster's
+/// (the N-BEATS ones of `pulse_app::forecast` for the `-forecast` presets).
+pub async fn optimize_preset_with_returns<S: Store>(
+    store: &S,
+    symbols: &[Symbol],
+    preset: Preset,
+    rf: f64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    supplied: Option<Vec<f64>>,
+) -> Result<OptimizeOutcome, AppError> {
     let Some(first_symbol) = symbols.first() else {
         return Err(AppError::setting("symbols", "must not be empty"));
     };
@@ -888,7 +903,10 @@ pub async fn optimize_preset<S: Store>(
     let exchange = instrument_of(store, first_symbol).await?.exchange;
     let periodicity = Periodicity::of_bars(Timeframe::D1, exchange);
     let names: Vec<String> = symbols.iter().map(Symbol::to_string).collect();
-    let spec = preset.spec(rf, periodicity);
+    let mut spec = preset.spec(rf, periodicity);
+    if let Some(v) = supplied {
+        spec.returns = ReturnModel::Supplied(v);
+    }
     let portfolio = pulse_optimize::build_portfolio(&names, &closes.prices, None, &spec)?;
     let (Some(&first), Some(&last)) = (closes.dates.first(), closes.dates.last()) else {
         return Err(AppError::Data("no common dates".into()));

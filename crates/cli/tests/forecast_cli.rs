@@ -35,6 +35,14 @@ fn forecast_needs_the_deep_feature() {
             m.to_str().unwrap(),
         ],
         vec!["forecast", "expected", "--model", m.to_str().unwrap()],
+        vec![
+            "forecast",
+            "optimize",
+            "--model",
+            m.to_str().unwrap(),
+            "--symbols",
+            "SPY,TLT",
+        ],
     ] {
         let out = pulse_db(&db, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -179,6 +187,63 @@ fn train_scores_out_of_sample_and_forecasts_expected_returns() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("N-BEATS") && text.contains("TLT"), "{text}");
+
+    // The forecast-informed strategies of SPEC §5 with the N-BEATS returns at --to.
+    let o = ok_json(pulse_db(
+        &db,
+        &[
+            "--json",
+            "forecast",
+            "optimize",
+            "--model",
+            m,
+            "--symbols",
+            "SPY,TLT,GLD",
+            "--strategy",
+            "min-vol-forecast",
+            "--from",
+            "2017-01-01",
+            "--to",
+            "2019-12-31",
+        ],
+    ));
+    assert_eq!(o["return_source"], "N-BEATS");
+    assert_eq!(o["window"]["last"], "2019-12-31");
+    let w: f64 = ["SPY", "TLT", "GLD"]
+        .iter()
+        .map(|s| o["weights"][s].as_f64().unwrap())
+        .sum();
+    assert!((w - 1.0).abs() < 1e-9);
+    // The portfolio's expected return is the weighted N-BEATS returns at the training end.
+    let mu: f64 = (0..3)
+        .map(|i| {
+            let s = v["expected"][i]["symbol"].as_str().unwrap();
+            assert_eq!(
+                o["expected"][i]["expected"],
+                v["expected"][i]["at_training_end"]
+            );
+            o["weights"][s].as_f64().unwrap()
+                * v["expected"][i]["at_training_end"]["annual"]
+                    .as_f64()
+                    .unwrap()
+        })
+        .sum();
+    assert!((o["expected_return"].as_f64().unwrap() - mu).abs() < 1e-9);
+    let out = pulse_db(
+        &db,
+        &[
+            "forecast",
+            "optimize",
+            "--model",
+            m,
+            "--symbols",
+            "SPY,TLT",
+            "--strategy",
+            "hrp",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--strategy"));
 
     // A model is never overwritten; a symbol the model does not know is named.
     let out = pulse_db(&db, &train_args("SPY", m, "7"));

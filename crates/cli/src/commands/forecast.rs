@@ -19,6 +19,35 @@ pub enum ForecastCommand {
     /// Annual expected returns of the symbols from a trained model and the stored daily closes
     /// (needs a build with `--features deep`).
     Expected(ForecastExpectedArgs),
+    /// Target weights of a forecast-informed strategy of SPEC §5 (min-vol-forecast,
+    /// max-sharpe-forecast, hrp-forecast, blend-forecast) with the model's N-BEATS annual
+    /// expected returns in place of the EWMA stand-in of `pulse portfolio` (needs a build with
+    /// `--features deep`).
+    Optimize(ForecastOptimizeArgs),
+}
+
+/// `pulse forecast optimize`
+#[derive(Debug, Args)]
+pub struct ForecastOptimizeArgs {
+    /// The model directory (from `pulse forecast train`).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The universe: at least two symbols the model was trained on.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// min-vol-forecast, max-sharpe-forecast, hrp-forecast or blend-forecast.
+    #[arg(long, default_value = "max-sharpe-forecast")]
+    pub strategy: String,
+    /// Annual risk-free rate (fraction).
+    #[arg(long, default_value_t = 0.02, allow_hyphen_values = true)]
+    pub rf: f64,
+    /// First date of the price window (covariance; default: the first stored).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last date of the price window and the date the forecasts are made at (default: the last
+    /// stored).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
 }
 
 /// `pulse forecast train`
@@ -100,7 +129,101 @@ pub async fn run(app: &App, cmd: ForecastCommand) -> anyhow::Result<()> {
     match cmd {
         ForecastCommand::Train(args) => train(app, *args).await,
         ForecastCommand::Expected(args) => expected(app, args).await,
+        ForecastCommand::Optimize(args) => optimize(app, args).await,
     }
+}
+
+#[cfg(not(feature = "deep"))]
+async fn optimize(_app: &App, _args: ForecastOptimizeArgs) -> anyhow::Result<()> {
+    Err(usage(
+        "built without deep learning: cargo build --features deep (pulse forecast optimize)",
+    ))
+}
+
+#[cfg(feature = "deep")]
+async fn optimize(app: &App, args: ForecastOptimizeArgs) -> anyhow::Result<()> {
+    use crate::commands::{parse_instant, parse_symbols};
+    use crate::output::{outln, print_json, print_table};
+    use pulse_app::forecast::ForecastOptimizeRequest;
+
+    let instant = |s: &Option<String>, end, flag| {
+        s.as_deref()
+            .map(|s| parse_instant(s, end, flag))
+            .transpose()
+    };
+    let request = ForecastOptimizeRequest {
+        model: args.model.clone(),
+        symbols: parse_symbols(&args.symbols, "--symbols")?,
+        strategy: args
+            .strategy
+            .trim()
+            .parse()
+            .map_err(|e: pulse_app::AppError| {
+                usage(format!(
+                    "--strategy {}",
+                    e.to_string().trim_start_matches("strategies ")
+                ))
+            })?,
+        rf: args.rf,
+        from: instant(&args.from, false, "--from")?,
+        to: instant(&args.to, true, "--to")?,
+    };
+    let store = app.store().await?;
+    let outcome = pulse_app::forecast::optimize(&store, &request).await?;
+    let (p, w) = (&outcome.optimized.portfolio, &outcome.optimized.window);
+    if app.json {
+        let weights: serde_json::Map<String, serde_json::Value> = p
+            .symbols
+            .iter()
+            .zip(&p.weights)
+            .map(|(s, x)| (s.clone(), (*x).into()))
+            .collect();
+        return print_json(&serde_json::json!({
+            "strategy": request.strategy.as_str(),
+            "weights": weights,
+            "expected_return": p.expected_return,
+            "volatility": p.volatility,
+            "sharpe": p.sharpe,
+            "return_source": "N-BEATS",
+            "warnings": p.warnings,
+            "window": { "first": day(w.first), "last": day(w.last), "rows": w.rows },
+            "expected": outcome.expected,
+        }));
+    }
+    outln!(
+        "{} on prices {}..{} ({} common days); expected returns: N-BEATS {} at each symbol's last bar up to {}",
+        request.strategy,
+        day(w.first),
+        day(w.last),
+        w.rows,
+        args.model.display(),
+        day(w.last)
+    )?;
+    let rows: Vec<Vec<String>> = p
+        .symbols
+        .iter()
+        .zip(&p.weights)
+        .zip(&outcome.expected)
+        .map(|((s, x), e)| {
+            vec![
+                s.clone(),
+                format!("{:.2} %", 100.0 * x),
+                pct(e.expected.annual),
+                pct(e.expected.ewma_annual),
+            ]
+        })
+        .collect();
+    print_table(&["symbol", "weight", "N-BEATS", "EWMA"], &rows)?;
+    outln!(
+        "expected return {} · volatility {} · Sharpe {:.2}",
+        pct(p.expected_return),
+        pct(p.volatility),
+        p.sharpe
+    )?;
+    for warning in &p.warnings {
+        outln!("warning: {warning}")?;
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "deep"))]
