@@ -130,6 +130,9 @@ pub struct AgentsBacktestRequest {
     /// Cash, costs, fill price, share rounding, drift band, minimum trade and risk-free rate
     /// (its `strategy`, `timeframe`, `trades` and `risk` are not used).
     pub settings: RunSettings,
+    /// More ensemble thresholds to run besides the set's (each one more configuration in the
+    /// deflated Sharpe); the first run is always the set's own threshold.
+    pub more_thresholds: Vec<f64>,
 }
 
 /// One replayed strategy.
@@ -242,6 +245,16 @@ pub async fn backtest<S: Store>(
     let set = &request.set;
     // The request's own inputs before the data: a bad model or file is reported as such.
     let loaded = set.load()?;
+    if let Some(t) = request
+        .more_thresholds
+        .iter()
+        .find(|t| !(t.is_finite() && (0.0..1.0).contains(*t)))
+    {
+        return Err(AppError::setting(
+            "also_thresholds",
+            format!("{t} must be in [0, 1)"),
+        ));
+    }
     let ensemble = set.ensemble_strategy(&loaded)?;
     let currency = account_currency(store, &set.symbols).await?;
     let market = load_market(store, &set.symbols, &[], Timeframe::D1).await?;
@@ -338,6 +351,27 @@ pub async fn backtest<S: Store>(
     };
     replay(&mut ensemble)?;
     let factor_coverage = coverage_of(&ensemble);
+    // The same ensemble under the other thresholds asked for.
+    for &threshold in &request.more_thresholds {
+        let config = EnsembleConfig {
+            threshold,
+            ..set.ensemble.clone()
+        };
+        let agents = set
+            .agents
+            .iter()
+            .map(|k| set.agent(*k, &loaded))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut other = AgentStrategy::try_new(
+            format!("Ensemble (threshold {threshold})"),
+            set.symbols.clone(),
+            agents,
+            config,
+        )
+        .map_err(agent_error)?
+        .count_from(start);
+        replay(&mut other)?;
+    }
     // Each agent alone, acting on every buy and sell it gives (threshold 0).
     if set.agents.len() > 1 {
         for kind in &set.agents {

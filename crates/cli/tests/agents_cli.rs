@@ -35,6 +35,8 @@ fn agents_backtest_runs_the_ensemble_each_agent_and_buy_and_hold() {
             "2025-06-30",
             "--threshold",
             "0.5",
+            "--also-thresholds",
+            "0.3",
             "--fundamentals",
             snapshot.to_str().unwrap(),
             "--fundamentals-as-of",
@@ -54,6 +56,7 @@ fn agents_backtest_runs_the_ensemble_each_agent_and_buy_and_hold() {
         names,
         [
             "Ensemble",
+            "Ensemble (threshold 0.3)",
             "Technical alone",
             "Factor alone",
             "Buy & hold (equal weight)"
@@ -70,10 +73,15 @@ fn agents_backtest_runs_the_ensemble_each_agent_and_buy_and_hold() {
     }
     // Each agent alone trades; the buy and hold buys once per symbol and never sells.
     let runs = v["runs"].as_array().unwrap();
-    assert!(runs[1]["stats"]["entries"].as_u64().unwrap() > 5);
     assert!(runs[2]["stats"]["entries"].as_u64().unwrap() > 5);
-    assert_eq!(runs[3]["metrics"]["fills"], 5);
-    assert!(runs[3]["stats"].is_null());
+    assert!(runs[3]["stats"]["entries"].as_u64().unwrap() > 5);
+    assert_eq!(runs[4]["metrics"]["fills"], 5);
+    assert!(runs[4]["stats"].is_null());
+    // A lower threshold acts at least as often.
+    assert!(
+        runs[1]["stats"]["entries"].as_u64().unwrap()
+            >= runs[0]["stats"]["entries"].as_u64().unwrap()
+    );
     // Decisions counted on the evaluated bars only: every trading day of the window.
     let bars = runs[0]["stats"]["decisions"].as_u64().unwrap();
     assert_eq!(
@@ -91,7 +99,7 @@ fn agents_backtest_runs_the_ensemble_each_agent_and_buy_and_hold() {
     for f in ["value", "quality", "momentum", "growth"] {
         assert_eq!(c["scored"][f].as_array().unwrap().len(), 5, "{f}");
     }
-    assert_eq!(v["deflation"]["configurations"], 3);
+    assert_eq!(v["deflation"]["configurations"], 4);
     let dsr = v["deflation"]["deflated_sharpe"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&dsr));
 }
@@ -165,6 +173,7 @@ fn bad_input_is_named() {
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec!["--threshold", "1.5"], 2, "--threshold"),
         (vec!["--floor", "0.9"], 2, "--floor"),
+        (vec!["--also-thresholds", "0.5,1.2"], 2, "--also-thresholds"),
         (vec!["--trades", "t.csv"], 2, "--trades"),
         (vec!["--from", "1986-04-01"], 2, "--from"),
         (

@@ -169,6 +169,10 @@ pub struct AgentsBacktestArgs {
     /// Last bar evaluated (YYYY-MM-DD: through that day, or RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
+    /// More ensemble thresholds to run next to --threshold (comma-separated); every one counts
+    /// as a configuration tried in the deflated Sharpe.
+    #[arg(long, value_delimiter = ',', value_name = "T")]
+    pub also_thresholds: Vec<f64>,
     /// Cash, costs, fills, rounding, risk-free rate (the Pulse-only flags are refused).
     #[command(flatten)]
     pub run: RunArgs,
@@ -289,6 +293,7 @@ async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
         from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
         to: parse_optional_instant(args.to.as_deref(), true, "--to")?,
         settings: run_settings(&args.run)?,
+        more_thresholds: args.also_thresholds.clone(),
     };
     let store = app.store().await?;
     let outcome = pulse_app::agents::backtest(&store, &request).await?;
