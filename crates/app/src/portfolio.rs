@@ -173,8 +173,10 @@ impl std::fmt::Display for RebalancePeriod {
 
 /// A walk-forward strategy: a construction method with fixed estimators. The eight of SPEC §5
 /// ([`Preset::SPEC`]) pair min-vol, max-sharpe, HRP and the 50/50 blend with mean historical
-/// returns or, in their `-forecast` variants, the forecaster's returns (until the forecasting
-/// issue lands: the EWMA estimate, span 180 days, named as such in the output). Min-vol and HRP do
+/// returns or, in their `-forecast` variants, the forecaster's returns: here the EWMA estimate
+/// (span 180 days, named as such in the output) stands in; with the `deep` feature
+/// `pulse_app::forecast::optimize` (`pulse forecast optimize`) runs them with N-BEATS expected
+/// returns through [`optimize_preset_with_returns`]. Min-vol and HRP do
 /// not use expected returns, so their forecast variants differ from the base only through the
 /// reported expected return. Inverse-vol, ERC and equal weight are the simple baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
