@@ -377,3 +377,60 @@ fn bad_settings_exit_2_naming_the_flag() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GLD"));
 }
+
+/// Ctrl-C during training: exit 1, nothing saved (neither the model directory nor a temporary
+/// sibling).
+#[cfg(all(feature = "deep", unix))]
+#[test]
+fn ctrl_c_during_training_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    import_shared_adjclose(&db, &["SPY"]);
+    let out = dir.path().join("stopped");
+    let child = common::isolated(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "forecast",
+            "train",
+            "--symbols",
+            "SPY",
+            "--to",
+            "2019-12-31",
+            "--epochs",
+            "100000",
+            "--validation",
+            "0",
+            "--width",
+            "8",
+            "--out",
+        ])
+        .arg(&out)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Loading the closes takes well under a second; then the epochs run until stopped.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("nothing was saved"));
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("stopped"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
