@@ -153,6 +153,9 @@ pub struct ExpectedRow {
     pub symbol: Symbol,
     /// The expected return.
     pub expected: Expected,
+    /// Whether the forecast bar lies inside the model's training period (at or before its
+    /// `trained_through`): the model has seen the returns it reads.
+    pub in_sample: bool,
 }
 
 /// Annual expected returns from a saved model, with what the model is.
@@ -463,6 +466,10 @@ pub async fn expected_rows<S: Store>(
         rows.push(ExpectedRow {
             symbol: symbol.clone(),
             expected: expected_at(model, symbol, &closes, last.ts)?,
+            in_sample: model
+                .meta()
+                .trained_through
+                .is_some_and(|through| last.ts <= through),
         });
     }
     Ok(rows)

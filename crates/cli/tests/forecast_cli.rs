@@ -162,6 +162,7 @@ fn train_scores_out_of_sample_and_forecasts_expected_returns() {
     for i in 0..3 {
         assert_eq!(e["rows"][i]["symbol"], v["expected"][i]["symbol"]);
         same(&e["rows"][i]["expected"], &v["expected"][i]["latest"]);
+        assert_eq!(e["rows"][i]["in_sample"], false);
     }
     let e = ok_json(pulse_db(
         &db,
@@ -182,6 +183,7 @@ fn train_scores_out_of_sample_and_forecasts_expected_returns() {
         e["rows"][0]["expected"],
         v["expected"][2]["at_training_end"]
     );
+    assert_eq!(e["rows"][0]["in_sample"], true);
     // The text output: the MASE table and the expected returns.
     let out = pulse_db(&db, &["forecast", "expected", "--model", m]);
     assert!(out.status.success());

@@ -456,7 +456,11 @@ async fn expected(app: &App, args: ForecastExpectedArgs) -> anyhow::Result<()> {
         .map(|r| {
             vec![
                 r.symbol.to_string(),
-                day(r.expected.as_of),
+                if r.in_sample {
+                    format!("{} (in sample)", day(r.expected.as_of))
+                } else {
+                    day(r.expected.as_of)
+                },
                 format!("{:.4}", r.expected.horizon_log_return),
                 pct(r.expected.annual),
                 pct(r.expected.ewma_annual),
