@@ -8,4 +8,5 @@
 
 pub mod cycle;
 pub mod dqn;
+mod files;
 pub mod nbeats;

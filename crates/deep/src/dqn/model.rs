@@ -5,12 +5,7 @@ use super::{DqnConfig, DqnError, TrainReport};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Distinguishes the temporary directories of concurrent saves within one process.
-static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
+use std::path::Path;
 
 /// File name of the weights in a model directory (safetensors, f32; tensors `fc{i}.weight`
 /// `[out, in]` and `fc{i}.bias` `[out]`, `i` from 0 at the input side, as PyTorch's `nn.Linear`).
@@ -193,73 +188,7 @@ impl DqnModel {
     /// never leaves a half-written model under `dir` (at worst the previous model under a
     /// `.<name>.old-*` sibling, or a `.<name>.tmp-*` sibling to delete).
     pub fn save(&self, dir: &Path) -> Result<(), DqnError> {
-        let name = dir
-            .file_name()
-            .ok_or_else(|| model_err(dir, "a model directory needs a name"))?
-            .to_string_lossy()
-            .into_owned();
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        // A fresh sibling: the process id and a counter, skipping names a crashed save left.
-        let (tmp, nonce) = loop {
-            let nonce = format!(
-                "{}-{}",
-                std::process::id(),
-                SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
-            let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
-            match std::fs::create_dir(&tmp) {
-                Ok(()) => break (tmp, nonce),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&tmp)(e)),
-            }
-        };
-        let written = self.write_files(&tmp);
-        if let Err(e) = written {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-        if dir.exists() {
-            let old = parent.join(format!(".{name}.old-{nonce}"));
-            if let Err(e) = std::fs::rename(dir, &old) {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(io_err(dir)(e));
-            }
-            if let Err(e) = std::fs::rename(&tmp, dir) {
-                let _ = std::fs::rename(&old, dir);
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(io_err(dir)(e));
-            }
-            std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-        } else if let Err(e) = std::fs::rename(&tmp, dir) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(io_err(dir)(e));
-        }
-        // Make the rename durable (best effort: not every platform can sync a directory).
-        if let Ok(d) = std::fs::File::open(&parent) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    fn write_files(&self, dir: &Path) -> Result<(), DqnError> {
-        let weights = dir.join(WEIGHTS_FILE);
-        let mut tensors: HashMap<String, Tensor> = HashMap::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let w = Tensor::from_slice(&layer.weight, (layer.outputs, layer.inputs), &Device::Cpu)?;
-            let b = Tensor::from_slice(&layer.bias, layer.outputs, &Device::Cpu)?;
-            tensors.insert(format!("fc{i}.weight"), w);
-            tensors.insert(format!("fc{i}.bias"), b);
-        }
-        candle_core::safetensors::save(&tensors, &weights)
-            .map_err(|e| model_err(&weights, format!("cannot write: {e}")))?;
-        std::fs::File::open(&weights)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err(&weights))?;
-
+        let tensors = self.tensors()?;
         let json_path = dir.join(MODEL_FILE);
         let file = ModelFile {
             format: FORMAT,
@@ -269,10 +198,30 @@ impl DqnModel {
         let mut bytes = serde_json::to_vec_pretty(&file)
             .map_err(|e| model_err(&json_path, format!("cannot serialize: {e}")))?;
         bytes.push(b'\n');
-        let mut f = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
-        f.write_all(&bytes).map_err(io_err(&json_path))?;
-        f.sync_all().map_err(io_err(&json_path))?;
-        Ok(())
+        crate::files::save_model_dir(
+            dir,
+            true,
+            &crate::files::ModelDir {
+                weights: (WEIGHTS_FILE, &tensors),
+                card: (MODEL_FILE, &bytes),
+            },
+        )
+        .map_err(|e| match e {
+            crate::files::SaveError::Io(path, source) => io_err(&path)(source),
+            crate::files::SaveError::Other(path, reason) => model_err(&path, reason),
+        })
+    }
+
+    /// The weights as named tensors (the safetensors file's content).
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, DqnError> {
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let w = Tensor::from_slice(&layer.weight, (layer.outputs, layer.inputs), &Device::Cpu)?;
+            let b = Tensor::from_slice(&layer.bias, layer.outputs, &Device::Cpu)?;
+            tensors.insert(format!("fc{i}.weight"), w);
+            tensors.insert(format!("fc{i}.bias"), b);
+        }
+        Ok(tensors)
     }
 
     /// Loads a model saved by [`DqnModel::save`] from the directory `dir`. Errors name the file at

@@ -5,12 +5,7 @@ use super::{NbeatsConfig, NbeatsError, TrainReport};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Distinguishes the temporary directories of concurrent saves within one process.
-static SAVE_COUNTER: AtomicU64 = AtomicU64::new(0);
+use std::path::Path;
 
 /// File name of the weights in a model directory (safetensors, f32). Per block `k` (0 at the
 /// input side): `block{k}.fc{i}.weight` `[out, in]` and `.bias` `[out]` for the fully connected
@@ -310,62 +305,7 @@ impl NbeatsModel {
     /// directory which is then renamed to `dir`, so a crash never leaves a half-written model
     /// under `dir`. Fails when `dir` exists (a model is never overwritten).
     pub fn save(&self, dir: &Path) -> Result<(), NbeatsError> {
-        if dir.exists() {
-            return Err(model_err(dir, "exists: a model is never overwritten"));
-        }
-        let name = dir
-            .file_name()
-            .ok_or_else(|| model_err(dir, "a model directory needs a name"))?
-            .to_string_lossy()
-            .into_owned();
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        let tmp = loop {
-            let nonce = format!(
-                "{}-{}",
-                std::process::id(),
-                SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
-            let tmp = parent.join(format!(".{name}.tmp-{nonce}"));
-            match std::fs::create_dir(&tmp) {
-                Ok(()) => break tmp,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&tmp)(e)),
-            }
-        };
-        if let Err(e) = self.write_files(&tmp) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-        if dir.exists() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(model_err(dir, "exists: a model is never overwritten"));
-        }
-        if let Err(e) = std::fs::rename(&tmp, dir) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(io_err(dir)(e));
-        }
-        if let Ok(d) = std::fs::File::open(&parent) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    fn write_files(&self, dir: &Path) -> Result<(), NbeatsError> {
-        let weights = dir.join(WEIGHTS_FILE);
-        let mut tensors: HashMap<String, Tensor> = HashMap::new();
-        for ((name, shape), values) in param_shapes(&self.config).into_iter().zip(&self.params) {
-            let t = Tensor::from_slice(values, shape.as_slice(), &Device::Cpu)?;
-            tensors.insert(name, t);
-        }
-        candle_core::safetensors::save(&tensors, &weights)
-            .map_err(|e| model_err(&weights, format!("cannot write: {e}")))?;
-        std::fs::File::open(&weights)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err(&weights))?;
+        let tensors = self.tensors()?;
         let json_path = dir.join(MODEL_FILE);
         let file = ModelFile {
             format: FORMAT,
@@ -375,10 +315,28 @@ impl NbeatsModel {
         let mut bytes = serde_json::to_vec_pretty(&file)
             .map_err(|e| model_err(&json_path, format!("cannot serialize: {e}")))?;
         bytes.push(b'\n');
-        let mut f = std::fs::File::create(&json_path).map_err(io_err(&json_path))?;
-        f.write_all(&bytes).map_err(io_err(&json_path))?;
-        f.sync_all().map_err(io_err(&json_path))?;
-        Ok(())
+        crate::files::save_model_dir(
+            dir,
+            false,
+            &crate::files::ModelDir {
+                weights: (WEIGHTS_FILE, &tensors),
+                card: (MODEL_FILE, &bytes),
+            },
+        )
+        .map_err(|e| match e {
+            crate::files::SaveError::Io(path, source) => io_err(&path)(source),
+            crate::files::SaveError::Other(path, reason) => model_err(&path, reason),
+        })
+    }
+
+    /// The weights as named tensors (the safetensors file's content).
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, NbeatsError> {
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        for ((name, shape), values) in param_shapes(&self.config).into_iter().zip(&self.params) {
+            let t = Tensor::from_slice(values, shape.as_slice(), &Device::Cpu)?;
+            tensors.insert(name, t);
+        }
+        Ok(tensors)
     }
 
     /// Loads a model saved by [`NbeatsModel::save`] from the directory `dir`. Errors name the
