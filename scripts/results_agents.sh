@@ -22,7 +22,7 @@ for reward in spec negated; do
   "$PULSE" --db "$DB" --json agents train-dqn --symbols "$SYMBOLS" --from 2005-01-01 --to 2014-12-31 \
     --episodes 20 --seed 42 --sell-reward "$reward" --out "$OUT/dqn-$reward" > "$OUT/train-$reward.json"
   "$PULSE" --db "$DB" --json agents backtest --symbols "$SYMBOLS" --agents dqn,factor,technical \
-    --dqn-model "$OUT/dqn-$reward" --from 2015-01-02 \
+    --dqn-model "$OUT/dqn-$reward" --from 2015-01-02 --also-thresholds 0.5,0.3 \
     --fundamentals "$SHARED/fundamentals/sp500_yfinance_fundamentals_snapshot_2024-12.csv" \
     --fundamentals-as-of 2024-12-08 > "$OUT/backtest-$reward.json"
 done
