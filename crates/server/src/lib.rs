@@ -14,6 +14,7 @@
 // answers with; the response is large but built once per refused request.
 #![allow(clippy::result_large_err)]
 
+mod agents;
 mod backtests;
 mod ml;
 mod overview;
@@ -292,6 +293,8 @@ pub fn router<S: Store + Send + Sync + 'static>(dashboard: Arc<Dashboard<S>>) ->
         .route("/prompt/schedule", post(prompt::schedule_form::<S>))
         .route("/api/prompt/run", post(prompt::run_api::<S>))
         .route("/api/prompt/submit", post(prompt::submit_api::<S>))
+        .route("/agents", get(agents::page::<S>))
+        .route("/api/agents/signal", get(agents::api::<S>))
         .route("/ml", get(ml::page::<S>))
         .route("/api/ml/runs", get(ml::api::<S>))
         .route("/pipeline", get(pipeline::page::<S>))

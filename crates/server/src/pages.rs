@@ -28,7 +28,7 @@ pub fn page(title: &str, csrf: &str, body: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Portfolio Pulse</title><style>{STYLE}</style></head>\
-<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/prompt\">Prompt</a><a href=\"/pipeline\">Holdings</a><a href=\"/ml\">ML</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
+<body><header><span>Portfolio Pulse</span><a href=\"/\">Overview</a><a href=\"/backtest\">Backtest</a><a href=\"/sweeps\">Sweeps</a><a href=\"/portfolio\">Portfolio</a><a href=\"/risk\">Risk</a><a href=\"/trade\">Trading</a><a href=\"/rebalance\">Rebalancing</a><a href=\"/prompt\">Prompt</a><a href=\"/pipeline\">Holdings</a><a href=\"/ml\">ML</a><a href=\"/agents\">Agents</a><a href=\"/data\">Data</a><span style=\"flex:1\"></span>{logout}</header><main>{body}</main></body></html>",
         html(title)
     ))
 }
@@ -441,6 +441,7 @@ pub const OPENAPI: &str = r##"{
     "/api/backtests/jobs/{id}": {"get": {"summary": "A backtest started from the dashboard's form (it runs in the background): {id, state: running|done|failed, done, total (bars of the window Pulse has stepped through / in all), run_id, report, error}",
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
       "responses": {"200": {"description": "The job's state"}, "404": {"description": "No such job (the last 20 are kept)"}}}},
+    "/api/agents/signal": {"get": {"summary": "The SPEC §4 ensemble (technical and factor agents, momentum only) replayed over every stored daily bar and its decision at the last one per symbol: {as_of, learned_from, threshold, weights: {agent: weight}, rows: [{symbol, bar, signals: {agent: {action: buy|sell|hold, confidence}}, score, action, holding}], factor_coverage}. Query: symbols (comma-separated, required), agents (technical,factor; default both), threshold (default 0.7). 400 naming the field on bad input."}},
     "/api/ml/runs": {"get": {"summary": "Every recorded ML run (pulse ml train / evaluate), newest first: {id, kind: train|evaluate, status: running|finished|cancelled|failed, created_at, finished_at, parent, params, metrics (an evaluation's `test` and a training's `validation`: trades, wins, hit_rate, gross_profit, gross_loss, profit_factor, expectancy_pct (percent), total_net_return, mean_bars_held, max_drawdown; after 0.1 % costs per side), features, symbols, window, artifacts (paths on the machine that ran it), error}",
       "responses": {"200": {"description": "[run]"}}}},
     "/api/pipeline": {"get": {"summary": "The daily portfolio pipeline's stored analysis table (every holding, broker and manual, valued in KRW at the day's FX: cost, P&L, weight, target weight, gap; totals per asset and class; the rates) with that date's strategy target allocations and every date the pipeline ran for",
