@@ -242,6 +242,23 @@ pub async fn backtest<S: Store>(
 ) -> Result<AgentsBacktestOutcome, AppError> {
     let settings = &request.settings;
     settings.validate()?;
+    // The Pulse-only settings do not apply: daily bars, a cash start, no risk layer.
+    for (given, setting) in [
+        (
+            settings.strategy != crate::backtest::StrategySource::Default,
+            "strategy_config",
+        ),
+        (settings.trades.is_some(), "trades"),
+        (settings.risk.is_some(), "risk"),
+        (settings.timeframe != Timeframe::D1, "timeframe"),
+    ] {
+        if given {
+            return Err(AppError::setting(
+                setting,
+                "does not apply to the agents' backtest (daily bars, cash only, no risk layer)",
+            ));
+        }
+    }
     let set = &request.set;
     // The request's own inputs before the data: a bad model or file is reported as such.
     let loaded = set.load()?;

@@ -276,18 +276,6 @@ async fn train_dqn(app: &App, args: TrainDqnArgs) -> anyhow::Result<()> {
 }
 
 async fn backtest(app: &App, args: AgentsBacktestArgs) -> anyhow::Result<()> {
-    for (given, flag) in [
-        (args.run.strategy_config.is_some(), "--strategy-config"),
-        (args.run.trades.is_some(), "--trades"),
-        (args.run.risk || args.run.risk_config.is_some(), "--risk"),
-        (args.run.timeframe != "1d", "--timeframe"),
-    ] {
-        if given {
-            return Err(usage(format!(
-                "{flag} does not apply to pulse agents backtest (daily bars, cash only, no risk layer)"
-            )));
-        }
-    }
     let request = AgentsBacktestRequest {
         set: args.set.set()?,
         from: parse_optional_instant(args.from.as_deref(), false, "--from")?,

@@ -142,15 +142,10 @@ async fn optimize(_app: &App, _args: ForecastOptimizeArgs) -> anyhow::Result<()>
 
 #[cfg(feature = "deep")]
 async fn optimize(app: &App, args: ForecastOptimizeArgs) -> anyhow::Result<()> {
-    use crate::commands::{parse_instant, parse_symbols};
+    use crate::commands::{parse_optional_instant, parse_symbols};
     use crate::output::{outln, print_json, print_table};
     use pulse_app::forecast::ForecastOptimizeRequest;
 
-    let instant = |s: &Option<String>, end, flag| {
-        s.as_deref()
-            .map(|s| parse_instant(s, end, flag))
-            .transpose()
-    };
     let request = ForecastOptimizeRequest {
         model: args.model.clone(),
         symbols: parse_symbols(&args.symbols, "--symbols")?,
@@ -165,8 +160,8 @@ async fn optimize(app: &App, args: ForecastOptimizeArgs) -> anyhow::Result<()> {
                 ))
             })?,
         rf: args.rf,
-        from: instant(&args.from, false, "--from")?,
-        to: instant(&args.to, true, "--to")?,
+        from: parse_optional_instant(args.from.as_deref(), false, "--from")?,
+        to: parse_optional_instant(args.to.as_deref(), true, "--to")?,
     };
     let store = app.store().await?;
     let outcome = pulse_app::forecast::optimize(&store, &request).await?;
