@@ -13,7 +13,7 @@ use pulse_app::agents::{
     AgentsSignalRequest, FundamentalsSource,
 };
 
-use crate::app::{App, usage};
+use crate::app::App;
 use crate::cli::RunArgs;
 use crate::commands::backtest::{SUMMARY, run_settings};
 use crate::commands::{parse_instant, parse_optional_instant, parse_symbols};
@@ -189,7 +189,7 @@ pub async fn run(app: &App, cmd: AgentsCommand) -> anyhow::Result<()> {
 
 #[cfg(not(feature = "deep"))]
 async fn train_dqn(_app: &App, _args: TrainDqnArgs) -> anyhow::Result<()> {
-    Err(usage(
+    Err(crate::app::usage(
         "built without deep learning: cargo build --features deep (pulse agents train-dqn)",
     ))
 }
