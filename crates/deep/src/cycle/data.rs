@@ -114,14 +114,53 @@ fn open(path: &Path) -> Result<std::fs::File, CycleError> {
     })
 }
 
-/// The line (1-based) of a CSV record, from the reader's position.
-fn line_of(rec: &csv::StringRecord, fallback: u64) -> u64 {
-    rec.position().map_or(fallback, |p| p.line())
-}
-
 fn csv_error(file: &Path, e: csv::Error, fallback_line: u64) -> CycleError {
     let line = e.position().map_or(fallback_line, |p| p.line());
     parse_error(file, line, None, e.to_string())
+}
+
+/// The rows of a CSV text with a header line (fields may vary in number), each with its 1-based
+/// line; a CSV error names the file `source` and the line.
+struct CsvRows<'a, R: Read> {
+    rdr: csv::Reader<R>,
+    source: &'a Path,
+    header: csv::StringRecord,
+    rec: csv::StringRecord,
+    line: u64,
+}
+
+impl<'a, R: Read> CsvRows<'a, R> {
+    /// Reads the header line of `reader`; `source` names it in errors.
+    fn new(reader: R, source: &'a Path) -> Result<Self, CycleError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(reader);
+        let header = rdr.headers().map_err(|e| csv_error(source, e, 1))?.clone();
+        Ok(CsvRows {
+            rdr,
+            source,
+            header,
+            rec: csv::StringRecord::new(),
+            line: 1,
+        })
+    }
+
+    /// The header's fields.
+    fn header(&self) -> &csv::StringRecord {
+        &self.header
+    }
+
+    /// The next row and its line (from the reader's position), `None` at the end.
+    fn next_row(&mut self) -> Result<Option<(&csv::StringRecord, u64)>, CycleError> {
+        match self.rdr.read_record(&mut self.rec) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(self.source, e, self.line + 1)),
+        }
+        self.line = self.rec.position().map_or(self.line + 1, |p| p.line());
+        Ok(Some((&self.rec, self.line)))
+    }
 }
 
 /// Monthly FRED-MD series in levels, one value per month (`None` = not published), from the
@@ -148,11 +187,8 @@ impl FredMd {
     /// `period` then series names; each row a `YYYY-MM` month, one after the other with no gap,
     /// and finite numbers or empty cells.
     pub fn from_reader<R: Read>(reader: R, source: &Path) -> Result<FredMd, CycleError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(reader);
-        let header = rdr.headers().map_err(|e| csv_error(source, e, 1))?.clone();
+        let mut rows = CsvRows::new(reader, source)?;
+        let header = rows.header();
         if header.get(0).map(str::trim) != Some("period") {
             return Err(parse_error(
                 source,
@@ -175,15 +211,7 @@ impl FredMd {
         let mut first: Option<Month> = None;
         let mut prev: Option<Month> = None;
         let mut columns: Vec<Vec<Option<f64>>> = vec![Vec::new(); names.len() - 1];
-        let mut rec = csv::StringRecord::new();
-        let mut line = 1;
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, e, line + 1)),
-            }
-            line = line_of(&rec, line + 1);
+        while let Some((rec, line)) = rows.next_row()? {
             if rec.len() != names.len() {
                 return Err(parse_error(
                     source,
@@ -280,11 +308,8 @@ impl VixMonthly {
 
     /// Parses daily OHLCV CSV text from `reader`; `source` names it in errors.
     pub fn from_reader<R: Read>(reader: R, source: &Path) -> Result<VixMonthly, CycleError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(reader);
-        let header = rdr.headers().map_err(|e| csv_error(source, e, 1))?.clone();
+        let mut rows = CsvRows::new(reader, source)?;
+        let header = rows.header();
         let find = |name: &str| header.iter().position(|h| h.trim() == name);
         let (Some(date_col), Some(close_col)) = (find("date"), find("close")) else {
             return Err(parse_error(
@@ -295,15 +320,7 @@ impl VixMonthly {
             ));
         };
         let mut sums: BTreeMap<Month, (f64, u32)> = BTreeMap::new();
-        let mut rec = csv::StringRecord::new();
-        let mut line = 1;
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, e, line + 1)),
-            }
-            line = line_of(&rec, line + 1);
+        while let Some((rec, line)) = rows.next_row()? {
             let date = rec.get(date_col).unwrap_or("").trim();
             let month = Month::parse(date, true)
                 .filter(|_| date.len() == 10)
@@ -373,11 +390,8 @@ impl NberDates {
 
     /// Parses NBER CSV text from `reader`; `source` names it in errors.
     pub fn from_reader<R: Read>(reader: R, source: &Path) -> Result<NberDates, CycleError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(reader);
-        let header = rdr.headers().map_err(|e| csv_error(source, e, 1))?.clone();
+        let mut rows = CsvRows::new(reader, source)?;
+        let header = rows.header();
         let find = |name: &str| header.iter().position(|h| h.trim() == name);
         let (Some(peak_col), Some(trough_col)) = (find("peak"), find("trough")) else {
             return Err(parse_error(
@@ -388,15 +402,7 @@ impl NberDates {
             ));
         };
         let mut out = NberDates::default();
-        let mut rec = csv::StringRecord::new();
-        let mut line = 1;
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, e, line + 1)),
-            }
-            line = line_of(&rec, line + 1);
+        while let Some((rec, line)) = rows.next_row()? {
             let cell = |col: usize, name: &str| -> Result<Option<Month>, CycleError> {
                 let text = rec.get(col).unwrap_or("").trim();
                 if text.is_empty() {

@@ -2,7 +2,7 @@
 //! (`dqn.safetensors` + `dqn.json`) written atomically.
 
 use super::{DqnConfig, DqnError, TrainReport};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -74,10 +74,38 @@ fn model_err(path: &Path, reason: impl Into<String>) -> DqnError {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DqnError + '_ {
-    move |source| DqnError::Io {
-        path: path.to_path_buf(),
-        source,
+fn dir_err(e: crate::files::DirError) -> DqnError {
+    match e {
+        crate::files::DirError::Io(path, source) => DqnError::Io { path, source },
+        crate::files::DirError::Other(path, reason) => DqnError::Model { path, reason },
+    }
+}
+
+impl crate::files::Card for ModelFile {
+    const CARD_FILE: &'static str = MODEL_FILE;
+    const WEIGHTS_FILE: &'static str = WEIGHTS_FILE;
+    const FORMAT: u32 = FORMAT;
+
+    fn format(&self) -> u32 {
+        self.format
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.config.validate().map_err(|e| e.to_string())
+    }
+
+    /// `fc{i}.weight` `[out, in]` then `fc{i}.bias` `[out]`, layer by layer from the input side.
+    fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        layer_shapes(&self.config)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, (inputs, outputs))| {
+                [
+                    (format!("fc{i}.weight"), vec![outputs, inputs]),
+                    (format!("fc{i}.bias"), vec![outputs]),
+                ]
+            })
+            .collect()
     }
 }
 
@@ -206,10 +234,7 @@ impl DqnModel {
                 card: (MODEL_FILE, &bytes),
             },
         )
-        .map_err(|e| match e {
-            crate::files::SaveError::Io(path, source) => io_err(&path)(source),
-            crate::files::SaveError::Other(path, reason) => model_err(&path, reason),
-        })
+        .map_err(dir_err)
     }
 
     /// The weights as named tensors (the safetensors file's content).
@@ -228,52 +253,22 @@ impl DqnModel {
     /// fault: a missing or unreadable file, malformed JSON, an unknown format version, an invalid
     /// configuration, a missing tensor or one of the wrong shape or type.
     pub fn load(dir: &Path) -> Result<DqnModel, DqnError> {
-        let json_path = dir.join(MODEL_FILE);
-        let text = std::fs::read_to_string(&json_path).map_err(io_err(&json_path))?;
-        let file: ModelFile = serde_json::from_str(&text)
-            .map_err(|e| model_err(&json_path, format!("malformed: {e}")))?;
-        if file.format != FORMAT {
-            return Err(model_err(
-                &json_path,
-                format!(
-                    "format {} is not supported (expected {FORMAT})",
-                    file.format
-                ),
-            ));
-        }
-        file.config
-            .validate()
-            .map_err(|e| model_err(&json_path, e.to_string()))?;
-
-        let weights = dir.join(WEIGHTS_FILE);
-        let bytes = std::fs::read(&weights).map_err(io_err(&weights))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| model_err(&weights, format!("not a safetensors file: {e}")))?;
-        let shapes = layer_shapes(&file.config);
-        if tensors.len() != 2 * shapes.len() {
-            return Err(model_err(
-                &weights,
-                format!(
-                    "{} tensors, the configured network has {}",
-                    tensors.len(),
-                    2 * shapes.len()
-                ),
-            ));
-        }
-        let mut layers = Vec::with_capacity(shapes.len());
-        for (i, &(inputs, outputs)) in shapes.iter().enumerate() {
-            let w = take(
-                &tensors,
-                &format!("fc{i}.weight"),
-                &[outputs, inputs],
-                &weights,
-            )?;
-            let b = take(&tensors, &format!("fc{i}.bias"), &[outputs], &weights)?;
+        let (file, params) = crate::files::read_model_dir::<ModelFile>(dir).map_err(dir_err)?;
+        let mut params = params.into_iter();
+        let mut layers = Vec::new();
+        for (inputs, outputs) in layer_shapes(&file.config) {
+            // `read_model_dir` returned one weight and one bias per layer, in this order.
+            let (Some(weight), Some(bias)) = (params.next(), params.next()) else {
+                return Err(model_err(
+                    &dir.join(WEIGHTS_FILE),
+                    "fewer tensors than layers",
+                ));
+            };
             layers.push(Dense {
                 inputs,
                 outputs,
-                weight: w,
-                bias: b,
+                weight,
+                bias,
             });
         }
         Ok(DqnModel {
@@ -293,40 +288,6 @@ impl DqnModel {
         }
         out
     }
-}
-
-fn take(
-    tensors: &HashMap<String, Tensor>,
-    name: &str,
-    shape: &[usize],
-    path: &Path,
-) -> Result<Vec<f32>, DqnError> {
-    let t = tensors
-        .get(name)
-        .ok_or_else(|| model_err(path, format!("tensor {name} is missing")))?;
-    if t.dtype() != DType::F32 {
-        return Err(model_err(
-            path,
-            format!("tensor {name} is {:?}, expected f32", t.dtype()),
-        ));
-    }
-    if t.dims() != shape {
-        return Err(model_err(
-            path,
-            format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
-        ));
-    }
-    let values = t
-        .flatten_all()
-        .and_then(|f| f.to_vec1::<f32>())
-        .map_err(|e| model_err(path, format!("tensor {name}: {e}")))?;
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(model_err(
-            path,
-            format!("tensor {name} has a non-finite value"),
-        ));
-    }
-    Ok(values)
 }
 
 /// `y = W x + b`, then ReLU when `relu`.

@@ -2,7 +2,7 @@
 //! directory (`nbeats.safetensors` + `nbeats.json`) written atomically.
 
 use super::{NbeatsConfig, NbeatsError, TrainReport};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -88,10 +88,41 @@ fn model_err(path: &Path, reason: impl Into<String>) -> NbeatsError {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> NbeatsError + '_ {
-    move |source| NbeatsError::Io {
-        path: path.to_path_buf(),
-        source,
+fn dir_err(e: crate::files::DirError) -> NbeatsError {
+    match e {
+        crate::files::DirError::Io(path, source) => NbeatsError::Io { path, source },
+        crate::files::DirError::Other(path, reason) => NbeatsError::Model { path, reason },
+    }
+}
+
+impl crate::files::Card for ModelFile {
+    const CARD_FILE: &'static str = MODEL_FILE;
+    const WEIGHTS_FILE: &'static str = WEIGHTS_FILE;
+    const FORMAT: u32 = FORMAT;
+
+    fn format(&self) -> u32 {
+        self.format
+    }
+
+    /// The configuration, and a positive scale for every series.
+    fn check(&self) -> Result<(), String> {
+        self.config.validate().map_err(|e| e.to_string())?;
+        match self
+            .meta
+            .series
+            .iter()
+            .find(|s| !(s.scale.is_finite() && s.scale > 0.0))
+        {
+            Some(s) => Err(format!(
+                "series {}: scale {} is not positive",
+                s.name, s.scale
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        param_shapes(&self.config)
     }
 }
 
@@ -323,10 +354,7 @@ impl NbeatsModel {
                 card: (MODEL_FILE, &bytes),
             },
         )
-        .map_err(|e| match e {
-            crate::files::SaveError::Io(path, source) => io_err(&path)(source),
-            crate::files::SaveError::Other(path, reason) => model_err(&path, reason),
-        })
+        .map_err(dir_err)
     }
 
     /// The weights as named tensors (the safetensors file's content).
@@ -344,90 +372,11 @@ impl NbeatsModel {
     /// invalid configuration, a missing tensor or one of the wrong shape or type or with a
     /// non-finite value.
     pub fn load(dir: &Path) -> Result<NbeatsModel, NbeatsError> {
-        let json_path = dir.join(MODEL_FILE);
-        let text = std::fs::read_to_string(&json_path).map_err(io_err(&json_path))?;
-        let file: ModelFile = serde_json::from_str(&text)
-            .map_err(|e| model_err(&json_path, format!("malformed: {e}")))?;
-        if file.format != FORMAT {
-            return Err(model_err(
-                &json_path,
-                format!(
-                    "format {} is not supported (expected {FORMAT})",
-                    file.format
-                ),
-            ));
-        }
-        file.config
-            .validate()
-            .map_err(|e| model_err(&json_path, e.to_string()))?;
-        if let Some(s) = file
-            .meta
-            .series
-            .iter()
-            .find(|s| !(s.scale.is_finite() && s.scale > 0.0))
-        {
-            return Err(model_err(
-                &json_path,
-                format!("series {}: scale {} is not positive", s.name, s.scale),
-            ));
-        }
-        let weights = dir.join(WEIGHTS_FILE);
-        let bytes = std::fs::read(&weights).map_err(io_err(&weights))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| model_err(&weights, format!("not a safetensors file: {e}")))?;
-        let shapes = param_shapes(&file.config);
-        if tensors.len() != shapes.len() {
-            return Err(model_err(
-                &weights,
-                format!(
-                    "{} tensors, the configured network has {}",
-                    tensors.len(),
-                    shapes.len()
-                ),
-            ));
-        }
-        let mut params = Vec::with_capacity(shapes.len());
-        for (name, shape) in &shapes {
-            params.push(take(&tensors, name, shape, &weights)?);
-        }
+        let (file, params) = crate::files::read_model_dir::<ModelFile>(dir).map_err(dir_err)?;
         Ok(NbeatsModel {
             config: file.config,
             meta: file.meta,
             params,
         })
     }
-}
-
-fn take(
-    tensors: &HashMap<String, Tensor>,
-    name: &str,
-    shape: &[usize],
-    path: &Path,
-) -> Result<Vec<f32>, NbeatsError> {
-    let t = tensors
-        .get(name)
-        .ok_or_else(|| model_err(path, format!("tensor {name} is missing")))?;
-    if t.dtype() != DType::F32 {
-        return Err(model_err(
-            path,
-            format!("tensor {name} is {:?}, expected f32", t.dtype()),
-        ));
-    }
-    if t.dims() != shape {
-        return Err(model_err(
-            path,
-            format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
-        ));
-    }
-    let values = t
-        .flatten_all()
-        .and_then(|f| f.to_vec1::<f32>())
-        .map_err(|e| model_err(path, format!("tensor {name}: {e}")))?;
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(model_err(
-            path,
-            format!("tensor {name} has a non-finite value"),
-        ));
-    }
-    Ok(values)
 }
