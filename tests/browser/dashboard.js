@@ -1,7 +1,7 @@
 // Browser test of the dashboard (`pulse serve`) in headless Chromium, driven by playwright-core:
 // log in with the access token, see the overview, time-travel on the rebalancing admin (08:30,
 // run now, +1 day, 08:30, run now) and see the pending MP's day counter go 1 → 2, log out and be
-// sent back to the login page; run the macro prompt against a fake chat model and see its view pending; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset); start and stop a paper runner, see its curve, pie and live state on the overview; schedule the prompt. Screenshots go to ARTIFACTS for a person to look at.
+// sent back to the login page; run the macro prompt against a fake chat model and see its view pending; edit the risk settings (a refused value, a stored one, the sliders persisted after a reload, reset); start and stop a paper runner, see its curve, pie and live state on the overview; schedule the prompt; ask the agents for their decision at the last bar (the table checked against the weights, the threshold and the JSON API; a bad threshold named). Screenshots go to ARTIFACTS for a person to look at.
 //
 // Usage: node dashboard.js BASE_URL TOKEN_FILE ARTIFACTS_DIR
 const { chromium } = require('playwright-core');
@@ -224,6 +224,107 @@ function check(cond, what) {
     await page.reload();
     check((await page.textContent('#schedule-state')).includes('Scheduled'), 'the prompt is scheduled for 08:30 from its page');
     check(await page.isChecked('#schedule-enabled'), 'the schedule stays on after a reload');
+
+    // The agents (issue 17): from the nav link, the ensemble's decision at the last bar for the
+    // bundled TSLA and TSLL (daily, years of bars: past the 60-bar warm-up; both end on the same
+    // day, so every row is decided with the weights the page shows). Each score is
+    // recomputed from the shown weights and signals (S = Σ weight · confidence · direction), each
+    // action from the score and the threshold, and the table is checked against
+    // /api/agents/signal fetched from the page; a threshold of 2 is named, not a 500.
+    await page.click('header a[href="/agents"]');
+    await page.waitForURL(`${base}/agents`);
+    check((await page.$('form[action="/agents"] input[name=symbols]')) !== null && (await page.$('#signals')) === null,
+      'the nav link opens the agents form, with no table yet');
+    await page.fill('form[action="/agents"] input[name=symbols]', 'TSLA,TSLL');
+    await page.fill('form[action="/agents"] input[name=agents]', 'technical,factor');
+    await page.fill('form[action="/agents"] input[name=threshold]', '0.3');
+    await page.click('form[action="/agents"] button');
+    await page.waitForURL(/\/agents\?/);
+    await page.waitForSelector('#signals');
+    check((await page.inputValue('input[name=symbols]')) === 'TSLA,TSLL' && (await page.inputValue('input[name=threshold]')) === '0.3',
+      'the agents form keeps what was asked');
+    const asOfText = (await page.textContent('#as-of')).trim();
+    const shownWeights = {};
+    for (const m of asOfText.matchAll(/(technical|factor) (\d+\.\d+)/g)) shownWeights[m[1]] = parseFloat(m[2]);
+    const shownThreshold = parseFloat(asOfText.match(/act when \|score\| > ([\d.]+)/)[1]);
+    check(Object.keys(shownWeights).sort().join(',') === 'factor,technical'
+      && Math.abs(shownWeights.factor + shownWeights.technical - 1) <= 0.011 && shownThreshold === 0.3,
+      `the agents page shows the two agents' weights and the threshold (${asOfText})`);
+    const table = await page.$eval('#signals', (t) => ({
+      head: [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim()),
+      rows: [...t.querySelectorAll('tbody tr')].map((tr) => ({
+        symbol: tr.dataset.symbol,
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()),
+      })),
+    }));
+    const agentCols = table.head.slice(2, table.head.indexOf('Score'));
+    check(agentCols.slice().sort().join(',') === 'factor,technical' && table.head.slice(-3).join(',') === 'Score,Action,Held',
+      `the agents table has a column per agent (${table.head.join(' | ')})`);
+    check(table.rows.map((r) => r.symbol).sort().join(',') === 'TSLA,TSLL',
+      `the agents table has one row per symbol (${table.rows.map((r) => r.symbol).join(', ')})`);
+    const direction = { buy: 1, sell: -1, hold: 0 };
+    const actionAt = (score, threshold) => (Math.abs(score) > threshold ? (score > 0 ? 'buy' : 'sell') : 'hold');
+    const shown = {};
+    for (const r of table.rows) {
+      const signals = {};
+      let score = 0;
+      agentCols.forEach((kind, i) => {
+        const [action, confidence] = r.cells[2 + i].split(' ');
+        signals[kind] = { action, confidence: parseFloat(confidence) };
+        score += shownWeights[kind] * parseFloat(confidence) * direction[action];
+      });
+      const n = 2 + agentCols.length;
+      shown[r.symbol] = { bar: r.cells[1], signals, score: parseFloat(r.cells[n]), action: r.cells[n + 1], held: r.cells[n + 2] };
+      // Weights and confidences are shown to 2 decimals, the score to 3: at most 0.0155 apart.
+      check(Math.abs(score - shown[r.symbol].score) <= 0.016 && /^\d{4}-\d{2}-\d{2}$/.test(r.cells[1]),
+        `${r.symbol}: the shown score ${r.cells[n]} is Σ weight · confidence · direction of the shown signals (${score.toFixed(4)})`);
+      // Exactly at the threshold the rounding of the shown score could decide; the API's exact
+      // score is checked against the action below.
+      if (Math.abs(Math.abs(shown[r.symbol].score) - shownThreshold) > 0.0005) {
+        check(shown[r.symbol].action === actionAt(shown[r.symbol].score, shownThreshold),
+          `${r.symbol}: the action ${shown[r.symbol].action} follows from the score and the threshold ${shownThreshold}`);
+      }
+    }
+    check(Object.values(shown).some((r) => r.action !== 'hold') && Object.values(shown).some((r) => r.action === 'hold'),
+      `at threshold 0.3 one symbol acts and one holds (${Object.entries(shown).map(([s, r]) => `${s} ${r.action}`).join(', ')})`);
+    // The same decision as JSON, fetched from the page with the API's bearer token.
+    const fromApi = await page.evaluate(async (bearer) => {
+      const get = async (q) => {
+        const r = await fetch(`/api/agents/signal?${q}`, { headers: { authorization: `Bearer ${bearer}` } });
+        return { status: r.status, body: await r.json() };
+      };
+      return { ok: await get('symbols=TSLA,TSLL&agents=technical,factor&threshold=0.3'),
+        bad: await get('symbols=TSLA,TSLL&agents=technical,factor&threshold=2') };
+    }, token);
+    const v = fromApi.ok.body;
+    check(fromApi.ok.status === 200 && v.threshold === 0.3 && asOfText.includes(`As of ${v.as_of} `), `the agents API answers from the page (as of ${v.as_of})`);
+    check(Object.keys(v.weights).join(',') === agentCols.join(',')
+      && agentCols.every((k) => Math.abs(v.weights[k] - shownWeights[k]) <= 0.005 + 1e-9),
+      `the API's weights are the page's (${agentCols.map((k) => `${k} ${v.weights[k].toFixed(4)}`).join(', ')})`);
+    check(v.rows.map((r) => r.symbol).sort().join(',') === 'TSLA,TSLL', 'the API has a row per symbol');
+    for (const r of v.rows) {
+      const s = shown[r.symbol];
+      let score = 0;
+      for (const [kind, sig] of Object.entries(r.signals)) score += v.weights[kind] * sig.confidence * direction[sig.action];
+      check(Math.abs(score - r.score) < 1e-12 && r.action === actionAt(r.score, v.threshold),
+        `${r.symbol}: the API's score ${r.score.toFixed(6)} is Σ weight · confidence · direction, its action ${r.action} follows from it`);
+      check(s.bar === r.bar && Math.abs(s.score - r.score) <= 0.0005 + 1e-9 && s.action === r.action
+        && s.held === (r.holding ? 'yes' : 'no')
+        && agentCols.every((k) => s.signals[k].action === r.signals[k].action && Math.abs(s.signals[k].confidence - r.signals[k].confidence) <= 0.005 + 1e-9),
+        `${r.symbol}: the table's row is the API's (${r.bar}, score ${r.score.toFixed(3)}, ${r.action}, held ${r.holding})`);
+    }
+    check(fromApi.bad.status === 400 && fromApi.bad.body.field === 'threshold', `the API refuses a threshold of 2 naming the field (${JSON.stringify(fromApi.bad.body)})`);
+    await page.screenshot({ path: path.join(artifacts, 'agents.png'), fullPage: true });
+    // A threshold of 2: the form's field refuses it, and the page asked for it directly names
+    // the field instead of failing.
+    await page.fill('form[action="/agents"] input[name=threshold]', '2');
+    check(!(await page.$eval('form[action="/agents"] input[name=threshold]', (el) => el.checkValidity())),
+      'the agents form\'s threshold field refuses 2');
+    const badPage = await page.goto(`${base}/agents?symbols=TSLA,TSLL&agents=technical,factor&threshold=2`);
+    const badText = (await page.textContent('#signal-error')).trim();
+    check(badPage.status() < 500 && badText.startsWith('threshold') && badText.includes('[0, 1)') && (await page.$('#signals')) === null,
+      `a threshold of 2 is named on the agents page, not a server error (${badPage.status()}: ${badText})`);
+    await page.screenshot({ path: path.join(artifacts, 'agents-error.png'), fullPage: true });
 
     // A CSV imported by upload on the data page.
     if (process.env.UPLOAD_CSV) {
