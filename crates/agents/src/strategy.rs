@@ -39,15 +39,30 @@ pub struct SymbolDecision {
     pub signals: Vec<AgentSignal>,
     /// The ensemble's combination.
     pub decision: EnsembleDecision,
+    /// The ensemble's weights it was combined with, in seat order (`decision.score` is
+    /// `Σ weights[i] · confidence[i] · direction[i]`); a symbol whose last bar is older than
+    /// the universe's was scored with the weights of that bar.
+    #[serde(default)]
+    pub weights: Vec<f64>,
     /// Whether the symbol is held after the decision.
     pub long: bool,
 }
 
 /// Agents combined by an [`Ensemble`] into long-only, equal-weight targets (module docs).
-pub struct AgentStrategy {
+///
+/// `A` is the agents' type: any agent boxed by default; an enum of concrete agents makes the
+/// whole strategy serializable (the state a trading runner stores at every step: the closes
+/// windows, the holdings, the last decisions, the ensemble's weights and outcomes, and each
+/// agent's own state).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "A: serde::Serialize",
+    deserialize = "A: serde::Deserialize<'de>"
+))]
+pub struct AgentStrategy<A = Box<dyn Agent + Send>> {
     name: String,
     symbols: Vec<Symbol>,
-    agents: Vec<Box<dyn Agent + Send>>,
+    agents: Vec<A>,
     ensemble: Ensemble,
     history: usize,
     windows: Vec<VecDeque<f64>>,
@@ -58,12 +73,14 @@ pub struct AgentStrategy {
     count_from: Option<jiff::Timestamp>,
     /// Whether the ensemble was reset at `count_from`.
     started: bool,
-    // Scratch buffers reused at every bar.
+    // Scratch buffers reused at every bar (rebuilt at the first bar after a restore).
+    #[serde(skip)]
     signals: Vec<AgentSignal>,
+    #[serde(skip)]
     per_agent: Vec<Vec<AgentSignal>>,
 }
 
-impl std::fmt::Debug for AgentStrategy {
+impl<A: Agent> std::fmt::Debug for AgentStrategy<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentStrategy")
             .field("name", &self.name)
@@ -77,13 +94,13 @@ impl std::fmt::Debug for AgentStrategy {
     }
 }
 
-impl AgentStrategy {
+impl<A: Agent> AgentStrategy<A> {
     /// A strategy named `name` trading `symbols` on the signals of `agents` combined under
     /// `config`. One agent with `threshold` 0 trades that agent's own buy and sell signals.
     pub fn try_new(
         name: impl Into<String>,
         symbols: Vec<Symbol>,
-        agents: Vec<Box<dyn Agent + Send>>,
+        agents: Vec<A>,
         config: EnsembleConfig,
     ) -> Result<Self, AgentError> {
         if symbols.is_empty() {
@@ -128,6 +145,11 @@ impl AgentStrategy {
         self
     }
 
+    /// The universe, in the order given (never empty).
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
+    }
+
     /// The ensemble (current weights and outcomes).
     pub fn ensemble(&self) -> &Ensemble {
         &self.ensemble
@@ -139,7 +161,7 @@ impl AgentStrategy {
     }
 
     /// The agents, in seat order.
-    pub fn agents(&self) -> &[Box<dyn Agent + Send>] {
+    pub fn agents(&self) -> &[A] {
         &self.agents
     }
 
@@ -170,7 +192,7 @@ impl AgentStrategy {
     }
 }
 
-impl Strategy for AgentStrategy {
+impl<A: Agent> Strategy for AgentStrategy<A> {
     fn name(&self) -> &str {
         &self.name
     }
@@ -237,6 +259,9 @@ impl Strategy for AgentStrategy {
             ts: snapshot.ts,
             symbols: &views,
         };
+        if self.per_agent.len() != self.agents.len() {
+            self.per_agent.resize_with(self.agents.len(), Vec::new);
+        }
         for (agent, out) in self.agents.iter_mut().zip(self.per_agent.iter_mut()) {
             out.clear();
             agent.decide(&view, out);
@@ -249,6 +274,7 @@ impl Strategy for AgentStrategy {
         let mut stats = AgentStats::default();
         stats.decisions += 1;
         let mut changed = false;
+        let weights = self.ensemble.weights();
         for (k, &i) in present.iter().enumerate() {
             self.signals.clear();
             self.signals.extend(self.per_agent.iter().map(|out| out[k]));
@@ -271,6 +297,7 @@ impl Strategy for AgentStrategy {
                 ts: snapshot.ts,
                 signals: self.signals.clone(),
                 decision,
+                weights: weights.clone(),
                 long: self.long[i],
             });
         }

@@ -437,6 +437,59 @@ fn drive(
 }
 
 #[test]
+fn each_decision_keeps_the_weights_it_was_scored_with() {
+    // MSFT's closes stop a year early: its last decision was scored with the weights then.
+    let symbols = [sym("AAPL"), sym("MSFT")];
+    let mut data: Vec<(Symbol, Vec<(Timestamp, f64)>)> = symbols
+        .iter()
+        .map(|s| (s.clone(), closes(s.as_str(), "2022-06-01", "2025-06-30")))
+        .collect();
+    let n = data[0].1.len();
+    let context = BTreeMap::new();
+    let mut s = strategy(&symbols);
+    let mut at_msft_end = Vec::new();
+    for i in 0..n {
+        let ts = data[0].1[i].0;
+        let bars: BTreeMap<Symbol, Bar> = data
+            .iter_mut()
+            .filter(|(sym, _)| sym.as_str() == "AAPL" || i < n - 250)
+            .map(|(sym, series)| (sym.clone(), bar(ts, series[i].1)))
+            .collect();
+        s.on_bar_close(&MarketSnapshot {
+            ts,
+            bars: &bars,
+            context: &context,
+        });
+        if i == n - 251 {
+            at_msft_end = s.ensemble().weights();
+        }
+    }
+    let now = s.ensemble().weights();
+    assert!(
+        now.iter()
+            .zip(&at_msft_end)
+            .any(|(a, b)| (a - b).abs() > 1e-6),
+        "the weights moved in the last year: {now:?} {at_msft_end:?}"
+    );
+    for (symbol, d) in s.last_decisions() {
+        let d = d.unwrap();
+        let expected = if symbol.as_str() == "MSFT" {
+            &at_msft_end
+        } else {
+            &now
+        };
+        assert_eq!(&d.weights, expected, "{symbol}");
+        let score: f64 = d
+            .weights
+            .iter()
+            .zip(&d.signals)
+            .map(|(w, sig)| w * sig.confidence * sig.action.direction())
+            .sum();
+        assert!((score - d.decision.score).abs() < 1e-12, "{symbol}");
+    }
+}
+
+#[test]
 fn the_strategy_never_looks_ahead() {
     let symbols = [sym("AAPL"), sym("MSFT"), sym("JPM")];
     let data: Vec<(Symbol, Vec<(Timestamp, f64)>)> = symbols

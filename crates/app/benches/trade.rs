@@ -40,6 +40,7 @@ async fn main() {
         mode: TradeMode::Paper,
         settings: RunSettings::default(),
         limit_offset_bps: None,
+        agents: None,
     };
     let set = |t: &str| ClockChange::Set(t.parse().unwrap());
     clock(&store, Some(set("2023-01-03T12:00:00Z")))

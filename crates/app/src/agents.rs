@@ -88,12 +88,12 @@ impl AgentSet {
     }
 
     /// One agent of `kind`.
-    fn agent(&self, kind: AgentKind, loaded: &Loaded) -> Result<Box<dyn Agent + Send>, AppError> {
+    fn agent(&self, kind: AgentKind, loaded: &Loaded) -> Result<SetAgent, AppError> {
         match kind {
-            AgentKind::Technical => Ok(Box::new(
+            AgentKind::Technical => Ok(SetAgent::Technical(
                 TechnicalAgent::try_new(self.technical.clone()).map_err(agent_error)?,
             )),
-            AgentKind::Factor => Ok(Box::new(
+            AgentKind::Factor => Ok(SetAgent::Factor(
                 FactorAgent::try_new(self.factor_weights, loaded.fundamentals.clone())
                     .map_err(agent_error)?,
             )),
@@ -102,7 +102,7 @@ impl AgentSet {
     }
 
     /// The ensemble of every agent of the set, as a strategy.
-    fn ensemble_strategy(&self, loaded: &Loaded) -> Result<AgentStrategy, AppError> {
+    fn ensemble_strategy(&self, loaded: &Loaded) -> Result<SetStrategy, AppError> {
         let agents = self
             .agents
             .iter()
@@ -116,6 +116,60 @@ impl AgentSet {
         )
         .map_err(agent_error)
     }
+}
+
+/// The ensemble a trading runner starts with: the set's agents (files read now; the runner
+/// stores them with its state) counting from `live_from`, the runner's first live bar — the
+/// weights learned during the warm-up are forgotten there, as in a backtest's evaluation. A
+/// DQN trained through `live_from` or later is refused: its decisions would be in sample.
+pub(crate) fn trading_strategy(
+    set: &AgentSet,
+    live_from: Timestamp,
+) -> Result<SetStrategy, AppError> {
+    let loaded = set.load()?;
+    if let Some(through) = dqn_trained_through(set)?.filter(|t| *t >= live_from) {
+        return Err(AppError::setting(
+            "dqn_model",
+            format!(
+                "the DQN model was trained through {}: a runner starting {} would trade on its training window",
+                date_of(through, Timeframe::D1),
+                date_of(live_from, Timeframe::D1)
+            ),
+        ));
+    }
+    Ok(set.ensemble_strategy(&loaded)?.count_from(live_from))
+}
+
+/// Prepares a trading run of the set's ensemble (the market of its symbols, one currency, the
+/// starting account, costs and risk layer of `settings`) for an ensemble warming up over
+/// `warmup` bars. Daily bars only; a Pulse rule set does not apply.
+pub(crate) async fn prepare_trading<S: Store>(
+    store: &S,
+    settings: &RunSettings,
+    set: &AgentSet,
+    warmup: usize,
+) -> Result<crate::backtest::Prepared, AppError> {
+    if settings.strategy != crate::backtest::StrategySource::Default {
+        return Err(AppError::setting(
+            "strategy_config",
+            "does not apply to an agents' runner (its strategy is the agents' ensemble)",
+        ));
+    }
+    if settings.timeframe != Timeframe::D1 {
+        return Err(AppError::setting(
+            "timeframe",
+            "the agents trade daily bars (1d)",
+        ));
+    }
+    let universe = crate::backtest::Universe {
+        traded: set.symbols.clone(),
+        context: Vec::new(),
+        currency: account_currency(store, &set.symbols).await?,
+        warmup,
+    };
+    // The default rule set rides along unused (a Pulse run's field).
+    let (cfg, cfg_text) = settings.load_strategy()?;
+    crate::backtest::prepare_universe(store, settings, cfg, cfg_text, universe).await
 }
 
 /// A backtest of the agents.
@@ -203,22 +257,83 @@ fn agent_error(e: AgentError) -> AppError {
 }
 
 #[cfg(feature = "deep")]
-fn dqn_agent(model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError> {
+fn dqn_agent(model: Option<&PathBuf>) -> Result<SetAgent, AppError> {
     let Some(dir) = model else {
         return Err(AppError::setting(
             "dqn_model",
             "the DQN agent needs a trained model (pulse agents train-dqn)",
         ));
     };
-    Ok(crate::agents_dqn::load_agent(dir)?.0)
+    Ok(SetAgent::Dqn(Box::new(crate::agents_dqn::DqnSeat::load(
+        dir,
+    )?)))
 }
 
 #[cfg(not(feature = "deep"))]
-fn dqn_agent(_model: Option<&PathBuf>) -> Result<Box<dyn Agent + Send>, AppError> {
+fn dqn_agent(_model: Option<&PathBuf>) -> Result<SetAgent, AppError> {
     Err(AppError::Usage(
         "the DQN agent needs a build with the `deep` feature (cargo build --features deep)".into(),
     ))
 }
+
+/// One agent of an [`AgentSet`]: a concrete type, so that an ensemble of them serializes (a
+/// trading runner stores it at every step). The DQN is stored as a reference to its model
+/// directory (`pulse_app::agents_dqn::DqnSeat`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "agent", rename_all = "lowercase")]
+pub enum SetAgent {
+    /// The technical agent with its indicator state.
+    Technical(TechnicalAgent),
+    /// The factor agent with its fundamentals table.
+    Factor(FactorAgent),
+    /// The DQN agent of a trained model (the `deep` feature).
+    #[cfg(feature = "deep")]
+    Dqn(Box<crate::agents_dqn::DqnSeat>),
+}
+
+impl SetAgent {
+    fn agent(&self) -> &dyn Agent {
+        match self {
+            SetAgent::Technical(a) => a,
+            SetAgent::Factor(a) => a,
+            #[cfg(feature = "deep")]
+            SetAgent::Dqn(a) => a.as_ref(),
+        }
+    }
+
+    fn agent_mut(&mut self) -> &mut dyn Agent {
+        match self {
+            SetAgent::Technical(a) => a,
+            SetAgent::Factor(a) => a,
+            #[cfg(feature = "deep")]
+            SetAgent::Dqn(a) => a.as_mut(),
+        }
+    }
+}
+
+impl Agent for SetAgent {
+    fn kind(&self) -> AgentKind {
+        self.agent().kind()
+    }
+    fn name(&self) -> &str {
+        self.agent().name()
+    }
+    fn history_bars(&self) -> usize {
+        self.agent().history_bars()
+    }
+    fn warmup_bars(&self) -> usize {
+        self.agent().warmup_bars()
+    }
+    fn decide(&mut self, view: &pulse_agents::AgentView<'_>, out: &mut Vec<AgentSignal>) {
+        self.agent_mut().decide(view, out)
+    }
+    fn factor_coverage(&self) -> Option<&FactorCoverage> {
+        self.agent().factor_coverage()
+    }
+}
+
+/// The ensemble of an [`AgentSet`] as the engine's strategy (serializable).
+pub type SetStrategy = AgentStrategy<SetAgent>;
 
 /// The last bar the DQN model was trained on (when the ensemble has one and it is recorded).
 #[cfg(feature = "deep")]
@@ -341,7 +456,7 @@ pub async fn backtest<S: Store>(
     let mut ensemble = ensemble.count_from(start);
     let mut runs = Vec::new();
     let mut evaluated = Vec::new();
-    let mut replay = |strategy: &mut AgentStrategy| -> Result<(), AppError> {
+    let mut replay = |strategy: &mut SetStrategy| -> Result<(), AppError> {
         let r = pulse_backtest::run(
             &market.data,
             &mut *strategy,
@@ -448,7 +563,7 @@ pub async fn backtest<S: Store>(
 }
 
 /// The factor agent's coverage, when the strategy has one.
-fn coverage_of(strategy: &AgentStrategy) -> Option<FactorCoverage> {
+fn coverage_of(strategy: &SetStrategy) -> Option<FactorCoverage> {
     strategy.agents().iter().find_map(|a| {
         (a.kind() == AgentKind::Factor)
             .then(|| a.factor_coverage().cloned())
@@ -491,6 +606,9 @@ pub struct SignalRow {
     pub bar: String,
     /// Every agent's signal.
     pub signals: BTreeMap<AgentKind, AgentSignal>,
+    /// The weights the score was computed with: the ensemble's at the row's bar (they differ
+    /// from the outcome's `weights` when the symbol's last bar is older than the universe's).
+    pub weights: BTreeMap<AgentKind, f64>,
     /// The ensemble's score `Σ wᵢ·cᵢ·dᵢ` in [−1, 1].
     pub score: f64,
     /// What to do at the next open: buy / sell only past the threshold, else hold.
@@ -576,6 +694,11 @@ pub async fn signal<S: Store>(
                     .iter()
                     .copied()
                     .zip(d.signals.iter().copied())
+                    .collect(),
+                weights: kinds
+                    .iter()
+                    .copied()
+                    .zip(d.weights.iter().copied())
                     .collect(),
                 score: d.decision.score,
                 action: d.decision.action,

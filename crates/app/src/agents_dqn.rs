@@ -142,9 +142,86 @@ pub fn load_model(dir: &Path) -> Result<DqnModel, AppError> {
     DqnModel::load(dir).map_err(dqn_error)
 }
 
-/// The DQN agent of a trained model, and the last bar it was trained on (when recorded).
-pub fn load_agent(dir: &Path) -> Result<(Box<dyn Agent + Send>, Option<Timestamp>), AppError> {
-    let model = load_model(dir)?;
-    let through = model.meta().trained_through;
-    Ok((Box::new(DqnAgent::new(model)), through))
+/// The DQN agent of a trained model directory, as a seat of an ensemble that serializes: it
+/// is stored as a reference (the directory and the last bar the model was trained on) and
+/// loaded again when restored, refusing a model that changed since (retrained in place).
+#[derive(Debug)]
+pub struct DqnSeat {
+    dir: PathBuf,
+    trained_through: Option<Timestamp>,
+    agent: DqnAgent,
+}
+
+/// What a [`DqnSeat`] is stored as.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DqnReference {
+    model: PathBuf,
+    trained_through: Option<Timestamp>,
+}
+
+impl DqnSeat {
+    /// The agent of the model in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, AppError> {
+        let model = load_model(dir)?;
+        Ok(DqnSeat {
+            dir: dir.to_path_buf(),
+            trained_through: model.meta().trained_through,
+            agent: DqnAgent::new(model),
+        })
+    }
+
+    /// The last bar the model was trained on (when recorded).
+    pub fn trained_through(&self) -> Option<Timestamp> {
+        self.trained_through
+    }
+}
+
+impl serde::Serialize for DqnSeat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        DqnReference {
+            model: self.dir.clone(),
+            trained_through: self.trained_through,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DqnSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = DqnReference::deserialize(deserializer)?;
+        let seat = DqnSeat::load(&r.model).map_err(D::Error::custom)?;
+        if seat.trained_through != r.trained_through {
+            return Err(D::Error::custom(format!(
+                "the DQN model in {} changed since it was stored (trained through {:?}, now {:?}): restore the model or start a new runner",
+                r.model.display(),
+                r.trained_through,
+                seat.trained_through
+            )));
+        }
+        Ok(seat)
+    }
+}
+
+impl Agent for DqnSeat {
+    fn kind(&self) -> pulse_agents::AgentKind {
+        self.agent.kind()
+    }
+    fn name(&self) -> &str {
+        self.agent.name()
+    }
+    fn history_bars(&self) -> usize {
+        self.agent.history_bars()
+    }
+    fn warmup_bars(&self) -> usize {
+        self.agent.warmup_bars()
+    }
+    fn decide(
+        &mut self,
+        view: &pulse_agents::AgentView<'_>,
+        out: &mut Vec<pulse_agents::AgentSignal>,
+    ) {
+        self.agent.decide(view, out)
+    }
 }

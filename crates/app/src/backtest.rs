@@ -344,20 +344,58 @@ fn starting_account(
 pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prepared, AppError> {
     settings.validate()?;
     let (cfg, cfg_text) = settings.load_strategy()?;
+    let s = &cfg.symbols;
+    let warmup = PulseStrategy::try_new(cfg.clone())
+        .map_err(|source| AppError::Strategy {
+            origin: "rule set".into(),
+            source,
+        })?
+        .warmup_bars();
+    let universe = Universe {
+        traded: vec![s.base.clone(), s.leveraged.clone()],
+        context: vec![s.vix.clone(), s.fear_greed.clone()],
+        currency: instrument_of(store, &s.base).await?.currency,
+        warmup,
+    };
+    prepare_universe(store, settings, cfg, cfg_text, universe).await
+}
+
+/// What a strategy trades and reads, for [`prepare_universe`].
+#[derive(Debug, Clone)]
+pub(crate) struct Universe {
+    /// The traded symbols (the account may hold only these).
+    pub traded: Vec<Symbol>,
+    /// Context series read alongside (mood, volatility), never traded.
+    pub context: Vec<Symbol>,
+    /// The account currency.
+    pub currency: Currency,
+    /// Bars every traded symbol needs before the first decision.
+    pub warmup: usize,
+}
+
+/// [`prepare`] for any strategy's universe: the starting account, the market of the traded and
+/// context symbols, the replay settings with the risk layer, the first evaluable bar (after
+/// `warmup` common bars and any trade history) and the risk-free rate. `cfg` is kept for Pulse
+/// runs (the default rule set, unused, for another strategy).
+pub(crate) async fn prepare_universe<S: Store>(
+    store: &S,
+    settings: &RunSettings,
+    cfg: PulseConfig,
+    cfg_text: String,
+    universe: Universe,
+) -> Result<Prepared, AppError> {
+    settings.validate()?;
     // The request's own files before the data: a bad trades file is reported as such.
     let (account, after, account_note) = starting_account(settings)?;
     let timeframe = settings.timeframe;
-    let s = &cfg.symbols;
-    let traded = [s.base.clone(), s.leveraged.clone()];
-    let market = load_market(
-        store,
-        &traded,
-        &[s.vix.clone(), s.fear_greed.clone()],
-        timeframe,
-    )
-    .await?;
-    let base = instrument_of(store, &s.base).await?;
-    let price_dp = match base.currency {
+    let Universe {
+        traded,
+        context,
+        currency,
+        warmup,
+    } = universe;
+    let market = load_market(store, &traded, &context, timeframe).await?;
+    let price_dp = match currency {
         Currency::Usdt => 8,
         _ => 2,
     };
@@ -387,23 +425,20 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
         .collect();
     if !unpriced.is_empty() {
         return Err(AppError::Data(format!(
-            "the trade history leaves positions in {} that the strategy does not trade ({} and {}): they would be valued at 0; close them in the history or trade them",
+            "the trade history leaves positions in {} that the strategy does not trade ({}): they would be valued at 0; close them in the history or trade them",
             unpriced.join(", "),
-            s.base,
-            s.leveraged
+            traded
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
         )));
     }
-    let warmup = PulseStrategy::try_new(cfg.clone())
-        .map_err(|source| AppError::Strategy {
-            origin: "rule set".into(),
-            source,
-        })?
-        .warmup_bars();
     let timeline = &market.data.timeline;
     let Some(&last_bar) = timeline.last() else {
         return Err(AppError::Data("no bars to replay".into()));
     };
-    // First step where both legs have `warmup` bars behind them.
+    // First step where every traded symbol has `warmup` bars behind it.
     let first_common = market.data.first_common_index();
     let mut first_eval = (first_common + warmup).min(timeline.len().saturating_sub(1));
     let mut history_end = None;
@@ -433,7 +468,7 @@ pub async fn prepare<S: Store>(store: &S, settings: &RunSettings) -> Result<Prep
         cfg_text,
         timeframe,
         periodicity,
-        currency: base.currency,
+        currency,
         market,
         config,
         account,

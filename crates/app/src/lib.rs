@@ -68,5 +68,6 @@ pub mod sweep;
 pub mod sweep_run;
 pub mod sweep_study;
 pub mod trade;
+pub mod traded;
 
 pub use error::AppError;

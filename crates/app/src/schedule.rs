@@ -129,6 +129,7 @@ pub async fn tick<S: Store + Sync, M: ChatModel + Sync>(
             // The runner's own settings (kept at its start) are used.
             settings: crate::backtest::RunSettings::default(),
             limit_offset_bps: None,
+            agents: None,
         };
         let none: Option<&NoBroker> = None;
         jobs.push(

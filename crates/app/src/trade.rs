@@ -23,6 +23,7 @@ use crate::AppError;
 use crate::alerts::Delivery;
 use crate::backtest::{Prepared, RunSettings, prepare};
 use crate::rebalance::{StoreCloses, clock_now, session_close};
+use crate::traded::TradedStrategy;
 use broker_paper::{PaperBook, PaperBroker};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -32,6 +33,7 @@ use pulse_engine::{Engine, Event};
 use pulse_execution::{Broker, OrderState, OrderStatus, RiskApproved};
 use pulse_risk::RiskEvent;
 use pulse_strategy::MarketSnapshot;
+use pulse_strategy::Strategy;
 use pulse_strategy::pulse::PulseStrategy;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -123,6 +125,9 @@ pub struct RunnerMeta {
     /// stored before it (those use the request's settings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<RunSettings>,
+    /// The agent set whose ensemble it trades (`None`: Pulse's rule set of `settings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<crate::agents::AgentSet>,
     /// Equity at the last daily summary (account currency, marked at that day's closes).
     #[serde(default)]
     pub summary_equity: Option<f64>,
@@ -167,7 +172,7 @@ fn ends_day(exchange: Exchange, close: Timestamp, next: Option<Timestamp>) -> bo
 /// The summary of the day ending at `close`, resetting the counters in `meta`.
 fn summarise_day(
     meta: &mut RunnerMeta,
-    engine: &Engine<PulseStrategy>,
+    engine: &Engine<TradedStrategy>,
     exchange: Exchange,
     close: Timestamp,
 ) -> DaySummary {
@@ -273,6 +278,9 @@ pub struct TradeRequest {
     pub mode: TradeMode,
     /// Strategy, starting cash, costs, sizing, risk (as for a backtest).
     pub settings: RunSettings,
+    /// Trade the ensemble of these agents instead of Pulse's rule set (daily bars; the
+    /// settings' strategy must be the default). Fixed when the runner starts.
+    pub agents: Option<crate::agents::AgentSet>,
     /// Marketable limit orders this many basis points through the last close instead of market
     /// orders (`None`: market orders, except on KIS, which takes none for US stocks:
     /// [`KIS_LIMIT_OFFSET_BPS`]). Fixed when the runner starts.
@@ -344,7 +352,7 @@ fn key(name: &str, part: &str) -> String {
 /// The stored state of a runner.
 struct Stored {
     meta: RunnerMeta,
-    engine: Engine<PulseStrategy>,
+    engine: Engine<TradedStrategy>,
     book: PaperBook,
 }
 
@@ -549,12 +557,32 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
 ) -> Result<TradeOutcome, AppError> {
     validate_name(&request.name)?;
     let (now, _) = clock_now(store).await?;
-    // An existing runner runs on the settings it was started with.
-    let kept = load(store, &request.name)
-        .await?
-        .and_then(|s| s.meta.settings);
-    let settings = kept.as_ref().unwrap_or(&request.settings);
-    let prepared: Prepared = prepare(store, settings).await?;
+    let existing = load(store, &request.name).await?;
+    // An existing runner runs on the settings (and agents) it was started with.
+    let (settings, agents) = match &existing {
+        Some(s) => (
+            s.meta.settings.as_ref().unwrap_or(&request.settings),
+            s.meta.agents.as_ref(),
+        ),
+        None => (&request.settings, request.agents.as_ref()),
+    };
+    // A new agents' runner's ensemble, its files read once, here.
+    let fresh_agents = match (&existing, agents) {
+        (None, Some(set)) => Some(crate::agents::trading_strategy(set, now)?),
+        _ => None,
+    };
+    let prepared: Prepared = match agents {
+        None => prepare(store, settings).await?,
+        Some(set) => {
+            let warmup = match (&fresh_agents, &existing) {
+                (Some(fresh), _) => fresh.warmup_bars(),
+                (None, Some(s)) => s.engine.strategy().warmup_bars(),
+                (None, None) => 0,
+            };
+            crate::agents::prepare_trading(store, settings, set, warmup).await?
+        }
+    };
+    let agents = agents.cloned();
     let exchange = prepared.market.exchange;
     let timeframe = prepared.timeframe;
     let data = &prepared.market.data;
@@ -579,6 +607,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             timeframe,
             cash_currency: Some(prepared.currency),
             settings: Some(frozen_settings(&request.settings, &prepared)),
+            agents,
             summary_equity: None,
             fills_since_summary: 0,
             orders_since_summary: 0,
@@ -597,17 +626,22 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
     };
     let mut bars = BTreeMap::new();
     let mut context = BTreeMap::new();
-    let mut stored = match load(store, &request.name).await? {
+    let mut stored = match existing {
         Some(s) => s,
         None => {
             // Start: warm up on every bar closed by now (decisions discarded: the account has
             // not traded them), then the next close is the first of the live window.
-            let strategy = PulseStrategy::try_new(prepared.cfg.clone()).map_err(|source| {
-                AppError::Strategy {
-                    origin: "strategy".to_string(),
-                    source,
-                }
-            })?;
+            let strategy = match fresh_agents {
+                Some(ensemble) => TradedStrategy::Agents(Box::new(ensemble)),
+                None => TradedStrategy::Pulse(Box::new(
+                    PulseStrategy::try_new(prepared.cfg.clone()).map_err(|source| {
+                        AppError::Strategy {
+                            origin: "strategy".to_string(),
+                            source,
+                        }
+                    })?,
+                )),
+            };
             // A live broker's account is the truth from the start; the paper book starts with
             // the requested cash.
             let account = match (request.broker, live) {
@@ -840,6 +874,23 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         if close > now {
             break;
         }
+        // A paper book is paid its holdings' dividends at their ex-date, before the bar's
+        // fills (as in a backtest); a live broker pays its own, which reconciliation shows.
+        if let Venue::Paper(paper) = &broker {
+            let date = data.timeline[i].to_zoned(TimeZone::UTC).date();
+            for (symbol, cash_per_share) in data.dividends.get(&date).into_iter().flatten() {
+                if paper.credit_dividend(symbol, *cash_per_share) > Decimal::ZERO {
+                    stored
+                        .engine
+                        .process(Event::Dividend {
+                            symbol,
+                            cash_per_share: *cash_per_share,
+                            ts: close,
+                        })
+                        .map_err(|e| AppError::State(format!("dividend of {symbol}: {e}")))?;
+                }
+            }
+        }
         broker.advance(close).await?;
         let (fills, updated) = take_new_fills(
             store,
@@ -970,7 +1021,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
 async fn take_new_fills<S: Store + Sync, B: Broker + Sync>(
     store: &S,
     broker: &Venue<'_, S, B>,
-    engine: &mut Engine<PulseStrategy>,
+    engine: &mut Engine<TradedStrategy>,
     seen: &mut BTreeSet<String>,
     (name, submitted, journal): (&str, &[OrderRequest], &[TradeOrderRecord]),
     at: Timestamp,
@@ -1298,7 +1349,7 @@ pub async fn view<S: Store>(store: &S, name: &str) -> Result<RunnerView, AppErro
     let history = equity_history(store, name).await?;
     let benchmark = match (history.first(), s.meta.last_close) {
         (Some(first), Some(last)) => {
-            let symbol = s.engine.strategy().config().symbols.base.clone();
+            let symbol = s.engine.strategy().benchmark_symbol();
             // A day before the first point, so that the first point has a close at or before it.
             let from = first
                 .at

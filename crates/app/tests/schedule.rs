@@ -72,6 +72,7 @@ async fn a_tick_runs_what_the_clock_says_is_due_once() {
         mode: TradeMode::Paper,
         settings: RunSettings::default(),
         limit_offset_bps: None,
+        agents: None,
     };
     let none: Option<&pulse_execution::NoBroker> = None;
     pulse_app::trade::run(&store, &trader, none, |_| ControlFlow::Continue(()))

@@ -26,6 +26,7 @@ fn request() -> TradeRequest {
         mode: pulse_app::trade::TradeMode::Paper,
         settings: RunSettings::default(),
         limit_offset_bps: None,
+        agents: None,
     }
 }
 

@@ -657,47 +657,55 @@ pub struct RunArgs {
     pub risk: bool,
 }
 
+/// `pulse trade run`
+#[derive(Debug, Args)]
+pub struct TradeRunArgs {
+    /// The runner's name.
+    #[arg(long, default_value = "pulse")]
+    pub name: String,
+    /// The broker to trade through (alpaca: keys from APCA_API_KEY_ID and
+    /// APCA_API_SECRET_KEY, APCA_API_BASE_URL overrides the host; kis: KIS_APP_KEY,
+    /// KIS_APP_SECRET, KIS_ACCOUNT, KIS_BASE_URL).
+    #[arg(long, value_enum, default_value = "paper")]
+    pub broker: BrokerArg,
+    /// The broker's paper account or real money.
+    #[arg(long, value_enum, default_value = "paper")]
+    pub mode: ModeArg,
+    /// POST every order, fill, target change, risk event, restart and error as JSON to this
+    /// webhook URL (Slack/Discord/Telegram bridges); a failing webhook never stops trading.
+    #[arg(long, env = "PULSE_WEBHOOK_URL")]
+    pub webhook: Option<String>,
+    /// The webhook's body: json (the whole alert, with `text`), slack, discord, or telegram
+    /// (the Bot API's sendMessage; needs --telegram-chat-id).
+    #[arg(long, value_enum, default_value = "json")]
+    pub webhook_format: WebhookFormatArg,
+    /// The Telegram chat to post to (with --webhook-format telegram).
+    #[arg(long, env = "PULSE_TELEGRAM_CHAT_ID")]
+    pub telegram_chat_id: Option<String>,
+    /// Keep running: catch up again every SECONDS (bars stored or fetched meanwhile, or the
+    /// clock moved by time travel) until Ctrl-C, which stops between two steps.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub every: Option<u64>,
+    /// Send marketable limit orders this many basis points through the last close (buys
+    /// above, sells below) instead of market orders (default with --broker kis: 50, since
+    /// KIS takes no market orders for US stocks). Used when the runner starts.
+    #[arg(long, value_name = "BPS", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub limit_offset_bps: Option<u32>,
+    /// Strategy, cash, costs and risk settings (used when the runner starts).
+    #[command(flatten)]
+    pub run: Box<RunArgs>,
+    /// Trade the agents' ensemble on `--symbols` (daily bars) instead of Pulse's rule set,
+    /// with the flags of `pulse agents backtest` (used when the runner starts).
+    #[command(flatten)]
+    pub agents: Option<crate::commands::agents::AgentSetArgs>,
+}
+
 /// `pulse trade`
 #[derive(Debug, Subcommand)]
 pub enum TradeCommand {
     /// Start the runner (warm-up on the bars closed by now) or catch it up to the clock: every
     /// bar closed since its last step is decided, its orders recorded, then sent.
-    Run {
-        /// The runner's name.
-        #[arg(long, default_value = "pulse")]
-        name: String,
-        /// The broker to trade through (alpaca: keys from APCA_API_KEY_ID and
-        /// APCA_API_SECRET_KEY, APCA_API_BASE_URL overrides the host; kis: KIS_APP_KEY,
-        /// KIS_APP_SECRET, KIS_ACCOUNT, KIS_BASE_URL).
-        #[arg(long, value_enum, default_value = "paper")]
-        broker: BrokerArg,
-        /// The broker's paper account or real money.
-        #[arg(long, value_enum, default_value = "paper")]
-        mode: ModeArg,
-        /// POST every order, fill, target change, risk event, restart and error as JSON to this
-        /// webhook URL (Slack/Discord/Telegram bridges); a failing webhook never stops trading.
-        #[arg(long, env = "PULSE_WEBHOOK_URL")]
-        webhook: Option<String>,
-        /// The webhook's body: json (the whole alert, with `text`), slack, discord, or telegram
-        /// (the Bot API's sendMessage; needs --telegram-chat-id).
-        #[arg(long, value_enum, default_value = "json")]
-        webhook_format: WebhookFormatArg,
-        /// The Telegram chat to post to (with --webhook-format telegram).
-        #[arg(long, env = "PULSE_TELEGRAM_CHAT_ID")]
-        telegram_chat_id: Option<String>,
-        /// Keep running: catch up again every SECONDS (bars stored or fetched meanwhile, or the
-        /// clock moved by time travel) until Ctrl-C, which stops between two steps.
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        every: Option<u64>,
-        /// Send marketable limit orders this many basis points through the last close (buys
-        /// above, sells below) instead of market orders (default with --broker kis: 50, since
-        /// KIS takes no market orders for US stocks). Used when the runner starts.
-        #[arg(long, value_name = "BPS", value_parser = clap::value_parser!(u32).range(1..=2000))]
-        limit_offset_bps: Option<u32>,
-        /// Strategy, cash, costs and risk settings (used when the runner starts).
-        #[command(flatten)]
-        run: Box<RunArgs>,
-    },
+    Run(Box<TradeRunArgs>),
     /// The runner's state, account, orders (with status) and fills.
     Status {
         /// The runner's name.

@@ -77,6 +77,68 @@ fn trade_from_the_cli_starts_catches_up_and_flattens() {
 }
 
 #[test]
+fn an_agents_runner_trades_the_ensemble_and_keeps_its_set() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(h, &["clock", "set", "2024-03-01T12:00:00Z"]);
+    let started = ok(
+        h,
+        &[
+            "trade",
+            "run",
+            "--name",
+            "ens",
+            "--symbols",
+            "TSLA,TSLL",
+            "--agents",
+            "technical,factor",
+            "--threshold",
+            "0.3",
+        ],
+    );
+    assert!(started.contains("Runner ens started"), "{started}");
+    ok(h, &["clock", "set", "2024-10-01T12:00:00Z"]);
+    // Caught up without the flags: the runner trades the set it was started with.
+    let caught_up = ok(h, &["trade", "run", "--name", "ens"]);
+    assert!(caught_up.contains("FILL "), "{caught_up}");
+    let st = ok_json(pulse_home(
+        h,
+        &["--json", "trade", "status", "--name", "ens"],
+    ));
+    assert_eq!(
+        st["meta"]["agents"]["symbols"],
+        serde_json::json!(["TSLA", "TSLL"])
+    );
+    assert_eq!(st["meta"]["agents"]["ensemble"]["threshold"], 0.3);
+    let symbols: std::collections::BTreeSet<&str> = st["fills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["TSLA", "TSLL"].into());
+    // Flags that do not apply, or out of range, are usage errors naming the flag; nothing is
+    // started.
+    for (args, flag) in [
+        (vec!["--symbols", "TSLA", "--threshold", "2"], "--threshold"),
+        (
+            vec!["--symbols", "TSLA", "--timeframe", "1h"],
+            "--timeframe",
+        ),
+        (vec!["--agents", "technical"], "--symbols"),
+    ] {
+        let mut all = vec!["trade", "run", "--name", "bad"];
+        all.extend(args);
+        let out = pulse_home(h, &all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{all:?}: {err}");
+    }
+    let out = pulse_home(h, &["trade", "status", "--name", "bad"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn kill_9_anywhere_loses_nothing_and_sends_nothing_twice() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for h in [a.path(), b.path()] {

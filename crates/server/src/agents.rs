@@ -191,5 +191,26 @@ fn render(o: &AgentsSignalOutcome) -> String {
         );
     }
     body.push_str("</tbody></table></div>");
+    // A symbol whose last bar is older than the universe's was scored with the weights then.
+    let older: Vec<String> = o
+        .rows
+        .iter()
+        .filter(|r| r.weights != o.weights)
+        .map(|r| {
+            let w: Vec<String> = r
+                .weights
+                .iter()
+                .map(|(k, w)| format!("{} {:.2}", k.as_str(), w))
+                .collect();
+            format!("{} (last bar {}): {}", r.symbol, r.bar, w.join(", "))
+        })
+        .collect();
+    if !older.is_empty() {
+        let _ = write!(
+            body,
+            "<p class=\"muted\" id=\"older-weights\">Scored with the weights at their own last bar: {}.</p>",
+            html(&older.join("; "))
+        );
+    }
     body
 }

@@ -61,6 +61,7 @@ async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<Str
                 mode: TradeMode::Paper,
                 settings: RunSettings::default(),
                 limit_offset_bps: None,
+                agents: None,
             };
             let o = app::run(store, &request, NO_LIVE, |_| ControlFlow::Continue(())).await?;
             Ok(if o.started {
@@ -83,6 +84,7 @@ async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<Str
                 mode: TradeMode::Paper,
                 settings: RunSettings::default(),
                 limit_offset_bps: None,
+                agents: None,
             };
             let o = app::run(store, &request, NO_LIVE, |_| ControlFlow::Continue(())).await?;
             Ok(format!(

@@ -130,6 +130,15 @@ impl<P: PriceSource> PaperBroker<P> {
         self.book.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Credits a cash dividend of `cash_per_share` on the shares of `symbol` held now (its
+    /// ex-date has come) to the book's cash; returns the amount credited (0 when none is held).
+    pub fn credit_dividend(&self, symbol: &Symbol, cash_per_share: Decimal) -> Decimal {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let cash = book.account.quantity(symbol) * cash_per_share;
+        book.account.cash += cash;
+        cash
+    }
+
     /// True when the book has an order with this client id (submitted before, in any state).
     pub fn knows(&self, client_id: &ClientOrderId) -> bool {
         self.book

@@ -97,29 +97,24 @@ impl From<AgentArg> for AgentKind {
 /// The agents and their settings (`pulse agents backtest` and `signal`).
 #[derive(Debug, Args)]
 pub struct AgentSetArgs {
-    /// The universe: symbols with stored daily bars (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// The universe: symbols with stored daily bars (comma-separated or repeated; required).
+    #[arg(long, value_delimiter = ',')]
     pub symbols: Vec<String>,
-    /// The ensemble's agents.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "technical,factor"
-    )]
+    /// The ensemble's agents [default: technical,factor].
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub agents: Vec<AgentArg>,
-    /// Act only when the ensemble's confidence exceeds this (SPEC §4: 0.7).
-    #[arg(long, default_value_t = 0.7)]
-    pub threshold: f64,
-    /// Scored signals per agent its hit rate is measured over.
-    #[arg(long, default_value_t = 60)]
-    pub window: usize,
-    /// Scored signals an agent needs before its hit rate moves its weight.
-    #[arg(long, default_value_t = 10)]
-    pub min_signals: usize,
-    /// Lowest weight an agent can fall to.
-    #[arg(long, default_value_t = 0.1)]
-    pub floor: f64,
+    /// Act only when the ensemble's confidence exceeds this [default: 0.7, SPEC §4].
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Scored signals per agent its hit rate is measured over [default: 60].
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Scored signals an agent needs before its hit rate moves its weight [default: 10].
+    #[arg(long)]
+    pub min_signals: Option<usize>,
+    /// Lowest weight an agent can fall to [default: 0.1].
+    #[arg(long)]
+    pub floor: Option<f64>,
     /// A fundamentals CSV for the factor agent (Yahoo's column names, as in
     /// ../shared/data/fundamentals, or plain ones); without it the factor agent ranks momentum.
     #[arg(long, value_name = "FILE.csv", requires = "fundamentals_as_of")]
@@ -133,15 +128,29 @@ pub struct AgentSetArgs {
 }
 
 impl AgentSetArgs {
-    fn set(&self) -> anyhow::Result<AgentSet> {
+    /// The agent set the flags describe.
+    pub(crate) fn set(&self) -> anyhow::Result<AgentSet> {
+        // Defaults applied here, not by clap, so that `pulse trade run` without any agent flag
+        // trades Pulse's rule set.
+        let defaults = EnsembleConfig::default();
+        let symbols = parse_symbols(&self.symbols, "--symbols")?;
+        if symbols.is_empty() {
+            return Err(crate::app::usage(
+                "--symbols: the agents need at least one symbol",
+            ));
+        }
         Ok(AgentSet {
-            symbols: parse_symbols(&self.symbols, "--symbols")?,
-            agents: self.agents.iter().map(|a| AgentKind::from(*a)).collect(),
+            symbols,
+            agents: if self.agents.is_empty() {
+                vec![AgentKind::Technical, AgentKind::Factor]
+            } else {
+                self.agents.iter().map(|a| AgentKind::from(*a)).collect()
+            },
             ensemble: EnsembleConfig {
-                threshold: self.threshold,
-                window: self.window,
-                min_signals: self.min_signals,
-                floor: self.floor,
+                threshold: self.threshold.unwrap_or(defaults.threshold),
+                window: self.window.unwrap_or(defaults.window),
+                min_signals: self.min_signals.unwrap_or(defaults.min_signals),
+                floor: self.floor.unwrap_or(defaults.floor),
             },
             technical: TechnicalConfig::default(),
             factor_weights: FactorWeights::default(),

@@ -2,7 +2,7 @@
 //! JSON with `--json`).
 
 use crate::app::App;
-use crate::cli::{BrokerArg, ModeArg, TradeCommand};
+use crate::cli::{BrokerArg, ModeArg, TradeCommand, TradeRunArgs};
 use crate::commands::backtest::run_settings;
 use crate::live::{LiveBroker, live_broker};
 use crate::output::{outln, print_json, print_table};
@@ -28,17 +28,19 @@ async fn broker_of(
 pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
     let store = app.store().await?;
     match cmd {
-        TradeCommand::Run {
-            name,
-            broker,
-            mode,
-            webhook,
-            webhook_format,
-            telegram_chat_id,
-            every,
-            limit_offset_bps,
-            run,
-        } => {
+        TradeCommand::Run(args) => {
+            let TradeRunArgs {
+                name,
+                broker,
+                mode,
+                webhook,
+                webhook_format,
+                telegram_chat_id,
+                every,
+                limit_offset_bps,
+                run,
+                agents,
+            } = *args;
             let notifier = crate::commands::webhook_notifier(
                 webhook.as_deref(),
                 webhook_format,
@@ -57,6 +59,7 @@ pub async fn run(app: &App, cmd: TradeCommand) -> anyhow::Result<()> {
                 },
                 settings: run_settings(&run)?,
                 limit_offset_bps,
+                agents: agents.map(|a| a.set()).transpose()?,
             };
             let live = live_broker(request.broker, request.mode, &store)?;
             let Some(every) = every else {

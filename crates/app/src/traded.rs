@@ -1,0 +1,62 @@
+//! What a trading runner trades: Pulse's two-leg rule set or the agents' ensemble of an
+//! [`AgentSet`](crate::agents::AgentSet) — one strategy type for the runner's engine, so that the
+//! same runner (journal, intent records, reconciliation, scheduler catch-up) trades either, and
+//! its whole state serializes at every step.
+
+use crate::agents::SetStrategy;
+use pulse_core::Symbol;
+use pulse_strategy::pulse::PulseStrategy;
+use pulse_strategy::{MarketSnapshot, PositionSizing, Strategy, TargetWeights};
+use serde::{Deserialize, Serialize};
+
+/// The strategy of a trading runner.
+///
+/// Stored untagged: a runner stored before the agents could trade holds a bare Pulse strategy,
+/// which still reads as [`TradedStrategy::Pulse`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TradedStrategy {
+    /// Pulse's rule set (`--strategy-config`, or the default one).
+    Pulse(Box<PulseStrategy>),
+    /// The ensemble of an agent set (`pulse trade run --agents …`).
+    Agents(Box<SetStrategy>),
+}
+
+impl TradedStrategy {
+    /// The symbol a runner's equity curve is compared with: Pulse's base leg, the agents'
+    /// first symbol.
+    pub fn benchmark_symbol(&self) -> Symbol {
+        match self {
+            TradedStrategy::Pulse(p) => p.config().symbols.base.clone(),
+            TradedStrategy::Agents(a) => a.symbols()[0].clone(),
+        }
+    }
+
+    fn strategy(&self) -> &dyn Strategy {
+        match self {
+            TradedStrategy::Pulse(p) => p.as_ref(),
+            TradedStrategy::Agents(a) => a.as_ref(),
+        }
+    }
+}
+
+impl Strategy for TradedStrategy {
+    fn name(&self) -> &str {
+        self.strategy().name()
+    }
+
+    fn on_bar_close(&mut self, snapshot: &MarketSnapshot<'_>) -> Option<TargetWeights> {
+        match self {
+            TradedStrategy::Pulse(p) => p.on_bar_close(snapshot),
+            TradedStrategy::Agents(a) => a.on_bar_close(snapshot),
+        }
+    }
+
+    fn warmup_bars(&self) -> usize {
+        self.strategy().warmup_bars()
+    }
+
+    fn position_sizing(&self) -> Option<PositionSizing> {
+        self.strategy().position_sizing()
+    }
+}
