@@ -359,3 +359,54 @@ async fn every_finished_day_is_summarised_with_equity_at_its_closes() {
     let first = &next.summaries[0];
     assert!((first.change.unwrap() - (first.equity / last.equity - 1.0)).abs() < 1e-12);
 }
+
+/// Fills as (date, symbol, side, quantity, price, fee), comparable across the runner (close
+/// instants) and the backtest (bar stamps).
+fn fill_essence(fills: &[pulse_core::Fill]) -> Vec<String> {
+    fills
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {} {}",
+                f.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
+                f.symbol,
+                f.side,
+                f.quantity,
+                f.price,
+                f.fee
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_runner_trades_as_the_backtest_of_the_same_window() {
+    // The paper book fills at the close of the bar after the decision: the backtest's
+    // `NextClose`. Same engine, same decisions, same fills and account to the last decimal
+    // (dividends included).
+    let mut req = request();
+    req.settings.fill_price = pulse_backtest::FillPrice::NextClose;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bundled_store(&dir).await;
+    travel(&store, "2023-03-01T12:00:00Z").await;
+    run(&store, &req, NONE, go).await.unwrap();
+    for day in ["2023-06-01", "2023-12-01", "2024-06-03", "2024-12-31"] {
+        travel(&store, &format!("{day}T23:00:00Z")).await;
+        run(&store, &req, NONE, go).await.unwrap();
+    }
+    let st = status(&store, "pulse").await.unwrap();
+    assert!(st.fills.len() > 10, "{}", st.fills.len());
+    let bt = pulse_app::backtest::backtest(
+        &store,
+        &pulse_app::backtest::BacktestRequest {
+            settings: req.settings.clone(),
+            from: Some("2023-03-01T00:00:00Z".parse().unwrap()),
+            to: st.meta.last_close,
+        },
+    )
+    .await
+    .unwrap();
+    let pulse = &bt.runs[0].result;
+    assert_eq!(fill_essence(&st.fills), fill_essence(&pulse.fills));
+    assert_eq!(st.account, pulse.final_portfolio);
+}
