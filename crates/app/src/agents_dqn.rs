@@ -41,6 +41,8 @@ pub struct TrainDqnOutcome {
     pub series: Vec<TrainingSeries>,
     /// How training went.
     pub report: TrainReport,
+    /// The model version recorded in the tracking store (`None` when cancelled).
+    pub version: Option<crate::ml::runs::MlRun>,
 }
 
 /// One training series.
@@ -122,6 +124,7 @@ pub async fn train_dqn<S: Store>(
             model: None,
             series,
             report,
+            version: None,
         });
     }
     model
@@ -130,10 +133,34 @@ pub async fn train_dqn<S: Store>(
     let trained_through = series.iter().map(|s| s.last).max().unwrap_or(request.to);
     model.set_trained_through(Some(trained_through));
     model.save(&request.out).map_err(dqn_error)?;
+    let first = series
+        .iter()
+        .map(|s| s.first)
+        .min()
+        .unwrap_or(trained_through);
+    let version = crate::model_registry::record(
+        store,
+        crate::model_registry::ModelVersion {
+            kind: crate::ml::runs::MlRunKind::Dqn,
+            symbols: request.symbols.iter().map(ToString::to_string).collect(),
+            params: crate::model_registry::json_of(request)?,
+            window: Some(crate::ml::runs::DataWindow {
+                from: first,
+                to: trained_through,
+                split: None,
+            }),
+            dir: request.out.clone(),
+            metrics: crate::model_registry::json_of(&report)?,
+            // Training holds no period out: judged by a backtest after its window.
+            out_of_sample: None,
+        },
+    )
+    .await?;
     Ok(TrainDqnOutcome {
         model: Some(request.out.clone()),
         series,
         report,
+        version: Some(version),
     })
 }
 

@@ -99,6 +99,68 @@ pub struct TrainOutcome {
     /// The forecast from the latest complete window (the last months are the test set's
     /// inputs, so this is what the model says today).
     pub latest: Prediction,
+    /// The model version recorded in the tracking store ([`record`]; `None` until recorded).
+    pub version: Option<crate::ml::runs::MlRun>,
+}
+
+/// Records a trained cycle model as a version of the tracking store
+/// ([`crate::model_registry`]): its configuration and input files, the macro features, the
+/// training months, the validation and test figures; the test accuracy is its out-of-sample
+/// score over the test months (a better one on the same test months becomes the champion).
+pub async fn record<S: Store>(
+    store: &S,
+    req: &TrainRequest,
+    outcome: &TrainOutcome,
+) -> Result<crate::ml::runs::MlRun, AppError> {
+    let card = &outcome.card;
+    use crate::model_registry::json_of as json;
+    let month_start = |m: pulse_deep::cycle::Month| -> Option<jiff::Timestamp> {
+        jiff::civil::date(
+            i16::try_from(m.year()).ok()?,
+            i8::try_from(m.month()).ok()?,
+            1,
+        )
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+    };
+    let window = match (
+        month_start(card.split.train.first),
+        month_start(card.split.train.last),
+    ) {
+        (Some(from), Some(to)) => Some(crate::ml::runs::DataWindow {
+            from,
+            to,
+            split: None,
+        }),
+        _ => None,
+    };
+    let test = &card.split.test;
+    crate::model_registry::record(
+        store,
+        crate::model_registry::ModelVersion {
+            kind: crate::ml::runs::MlRunKind::Cycle,
+            symbols: card.features.iter().map(|f| f.name.clone()).collect(),
+            params: serde_json::json!({
+                "config": json(&req.config)?,
+                "fred_md": req.fred_md.display().to_string(),
+                "vix": req.vix.display().to_string(),
+                "nber": req.nber.as_ref().map(|p| p.display().to_string()),
+            }),
+            window,
+            dir: outcome.dir.clone(),
+            metrics: serde_json::json!({
+                "validation": json(&card.validation)?,
+                "test": json(&card.test)?,
+                "split": json(&card.split)?,
+            }),
+            out_of_sample: Some((
+                card.test.model.accuracy,
+                format!("{} .. {}", test.first_target, test.last_target),
+            )),
+        },
+    )
+    .await
 }
 
 /// Trains the model and writes the model directory. `progress` is called after each epoch;
@@ -147,6 +209,7 @@ pub fn train(
         dir: req.out.clone(),
         card: model.card,
         latest,
+        version: None,
     })
 }
 

@@ -132,6 +132,8 @@ pub struct ForecastTrainOutcome {
     pub mean: Option<MeanAccuracy>,
     /// Annual expected returns per symbol.
     pub expected: Vec<ExpectedReturn>,
+    /// The model version recorded in the tracking store (`None` when cancelled).
+    pub version: Option<crate::ml::runs::MlRun>,
 }
 
 /// Annual expected returns from a saved model.
@@ -334,6 +336,7 @@ pub async fn train<S: Store>(
             accuracy: Vec::new(),
             mean: None,
             expected: Vec::new(),
+            version: None,
         });
     }
     let trained_through = out_series
@@ -377,6 +380,34 @@ pub async fn train<S: Store>(
             ewma: avg(|a| a.ewma),
         }
     });
+    let first = out_series
+        .iter()
+        .map(|s| s.first)
+        .min()
+        .unwrap_or(trained_through);
+    let version = crate::model_registry::record(
+        store,
+        crate::model_registry::ModelVersion {
+            kind: crate::ml::runs::MlRunKind::Forecast,
+            symbols: request.symbols.iter().map(ToString::to_string).collect(),
+            params: crate::model_registry::json_of(request)?,
+            window: Some(crate::ml::runs::DataWindow {
+                from: first,
+                to: trained_through,
+                split: None,
+            }),
+            dir: request.out.clone(),
+            metrics: serde_json::json!({"mean_mase": crate::model_registry::json_of(&mean)?, "report": crate::model_registry::json_of(&report)?}),
+            // Lower MASE is better: the score is its negation, over the test window.
+            out_of_sample: mean.as_ref().map(|m| {
+                let test_to = request
+                    .test_to
+                    .map_or_else(|| "the last bar".to_string(), |t| t.to_string());
+                (-m.nbeats, format!("{trained_through} .. {test_to}"))
+            }),
+        },
+    )
+    .await?;
     Ok(ForecastTrainOutcome {
         model: Some(request.out.clone()),
         config: cfg.clone(),
@@ -385,6 +416,7 @@ pub async fn train<S: Store>(
         accuracy,
         mean,
         expected,
+        version: Some(version),
     })
 }
 

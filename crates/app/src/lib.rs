@@ -55,6 +55,7 @@ pub mod forecast;
 pub mod input;
 pub mod market;
 pub mod ml;
+pub mod model_registry;
 pub mod overview;
 pub mod pipeline;
 pub mod portfolio;

@@ -27,6 +27,48 @@ pub enum MlRunKind {
     Train,
     /// Models evaluated on the test period.
     Evaluate,
+    /// A DQN agent trained (`pulse agents train-dqn`; [`crate::model_registry`]).
+    Dqn,
+    /// The economic-cycle model trained (`pulse cycle train`).
+    Cycle,
+    /// An N-BEATS forecaster trained (`pulse forecast train`).
+    Forecast,
+}
+
+impl MlRunKind {
+    /// Lower-case name (`train`, `evaluate`, `dqn`, `cycle`, `forecast`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MlRunKind::Train => "train",
+            MlRunKind::Evaluate => "evaluate",
+            MlRunKind::Dqn => "dqn",
+            MlRunKind::Cycle => "cycle",
+            MlRunKind::Forecast => "forecast",
+        }
+    }
+}
+
+/// Where a trained model version stands in the registry ([`crate::model_registry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelStage {
+    /// Recorded, not the one in use.
+    Candidate,
+    /// The one in use for its kind and universe (at most one).
+    Champion,
+    /// Replaced by a better one, or retired by a person.
+    Retired,
+}
+
+impl ModelStage {
+    /// Lower-case name (`candidate`, `champion`, `retired`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStage::Candidate => "candidate",
+            ModelStage::Champion => "champion",
+            ModelStage::Retired => "retired",
+        }
+    }
 }
 
 /// Where the run is.
@@ -98,6 +140,9 @@ pub struct MlRun {
     pub artifacts: Artifacts,
     /// Why it failed.
     pub error: Option<String>,
+    /// The model version's stage (the deep models' registry; `None` for the LightGBM runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<ModelStage>,
 }
 
 async fn index<S: Store>(store: &S) -> Result<Vec<u64>, AppError> {
@@ -137,6 +182,7 @@ pub async fn begin<S: Store, C: Clock>(
         window: None,
         artifacts: Artifacts::default(),
         error: None,
+        stage: None,
     };
     let key = run_key(id);
     store

@@ -256,6 +256,11 @@ fn train_dqn_then_trade_it_out_of_sample() {
     assert_eq!(v["series"][1]["last"], "2014-12-31T00:00:00Z");
     assert_eq!(v["report"]["episodes_run"], 2);
     assert!(v["report"]["replays"].as_u64().unwrap() > 0);
+    // Recorded in the tracking store; no held-out period: a candidate until a person decides.
+    assert_eq!(v["version"]["kind"], "dqn");
+    assert_eq!(v["version"]["stage"], "candidate");
+    assert_eq!(v["version"]["symbols"], serde_json::json!(["AAPL", "MSFT"]));
+    assert_eq!(v["version"]["window"]["to"], "2014-12-31T00:00:00Z");
     // Same seed, same data: the same weights, bit for bit.
     let again = dir.path().join("dqn-again");
     train(&again, "7");

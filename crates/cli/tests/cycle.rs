@@ -194,6 +194,51 @@ mod with_deep {
         let out = pulse(dir.path(), &train_args(&fred, &vix, &nber, &model_s));
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+
+        // The model registry: the first version became the champion on its test accuracy; the
+        // second, with the same score on the same test months, stays a candidate.
+        let v = &t["version"];
+        assert_eq!(v["kind"], "cycle");
+        assert_eq!(v["stage"], "champion");
+        assert_eq!(v["metrics"]["oos_score"], card["test"]["model"]["accuracy"]);
+        assert_eq!(v["artifacts"]["models_dir"], model_s.as_str());
+        let runs = ok_json(pulse(dir.path(), &["--json", "ml", "runs"]));
+        let stages: Vec<(&str, &str)> = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["kind"].as_str().unwrap(), r["stage"].as_str().unwrap()))
+            .collect();
+        assert_eq!(stages, [("cycle", "candidate"), ("cycle", "champion")]);
+        let (first, second) = (v["id"].as_u64().unwrap(), runs[0]["id"].as_u64().unwrap());
+        // A person promotes the second: the first is retired; then retires it.
+        let p = ok_json(pulse(
+            dir.path(),
+            &["--json", "ml", "promote", &second.to_string()],
+        ));
+        assert_eq!(p["stage"], "champion");
+        let runs = ok_json(pulse(dir.path(), &["--json", "ml", "runs"]));
+        let stage_of = |id: u64| {
+            runs.as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .unwrap()["stage"]
+                .clone()
+        };
+        assert_eq!(stage_of(first), "retired");
+        assert_eq!(stage_of(second), "champion");
+        let r = ok_json(pulse(
+            dir.path(),
+            &["--json", "ml", "retire", &second.to_string()],
+        ));
+        assert_eq!(r["stage"], "retired");
+        let text = String::from_utf8_lossy(&pulse(dir.path(), &["ml", "runs"]).stdout).to_string();
+        assert!(text.contains("retired") && text.contains("stage"), "{text}");
+        // An unknown id is refused (exit 2, as every unknown name given on the command line).
+        let out = pulse(dir.path(), &["ml", "promote", "99"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no ML run 99"));
     }
 
     #[test]

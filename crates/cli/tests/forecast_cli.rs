@@ -125,6 +125,16 @@ fn train_scores_out_of_sample_and_forecasts_expected_returns() {
         .sum::<f64>()
         / 3.0;
     assert!((mean["nbeats"].as_f64().unwrap() - avg).abs() < 1e-12);
+    // Recorded in the tracking store: the first version of its kind and universe with an
+    // out-of-sample score (minus the mean MASE over the test window) is the champion.
+    let version = &v["version"];
+    assert_eq!(version["kind"], "forecast");
+    assert_eq!(version["stage"], "champion");
+    assert_eq!(
+        version["metrics"]["oos_score"].as_f64().unwrap(),
+        -mean["nbeats"].as_f64().unwrap()
+    );
+    assert_eq!(version["symbols"], serde_json::json!(["SPY", "TLT", "GLD"]));
     assert_eq!(v["report"]["epochs_run"], 2);
     assert_eq!(v["report"]["loss"].as_array().unwrap().len(), 2);
 

@@ -58,6 +58,8 @@ fn headline(run: &MlRun) -> Option<&serde_json::Value> {
     match run.kind {
         MlRunKind::Evaluate => run.metrics.get("test"),
         MlRunKind::Train => run.metrics.get("validation"),
+        // The deep models' versions carry no trading figures.
+        MlRunKind::Dqn | MlRunKind::Cycle | MlRunKind::Forecast => None,
     }
 }
 
@@ -105,10 +107,10 @@ fn render(runs: &[MlRun]) -> String {
             "<tr data-run=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td style=\"white-space:normal\">{}</td></tr>",
             r.id,
             r.id,
-            match r.kind {
-                MlRunKind::Train => "train",
-                MlRunKind::Evaluate => "evaluate",
-            },
+            html(&match r.stage {
+                Some(stage) => format!("{} ({})", r.kind.as_str(), stage.as_str()),
+                None => r.kind.as_str().to_string(),
+            }),
             html(&status),
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             html(&window),

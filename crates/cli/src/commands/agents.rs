@@ -268,6 +268,9 @@ async fn train_dqn(app: &App, args: TrainDqnArgs) -> anyhow::Result<()> {
             return Err(anyhow::Error::new(pulse_app::AppError::Interrupted));
         }
     }
+    if let Some(v) = &outcome.version {
+        outln!("{}", crate::commands::ml::version_line(v))?;
+    }
     let rows: Vec<Vec<String>> = r
         .total_reward
         .iter()

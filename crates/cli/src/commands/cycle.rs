@@ -203,14 +203,18 @@ async fn train(app: &App, args: TrainArgs) -> anyhow::Result<()> {
     let outcome = tokio::task::block_in_place(|| pulse_app::cycle::train(&req, &progress, &cancel));
     pb.finish_and_clear();
     ctrl_c.abort();
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Err(pulse_app::AppError::Interrupted) => {
             anyhow::bail!("interrupted: training stopped, no model directory was written")
         }
         other => other?,
     };
+    outcome.version = Some(pulse_app::cycle::record(&app.store().await?, &req, &outcome).await?);
     if app.json {
         return crate::output::print_json(&outcome);
+    }
+    if let Some(v) = &outcome.version {
+        outln!("{}", crate::commands::ml::version_line(v))?;
     }
     let card = &outcome.card;
     let s = &card.split;

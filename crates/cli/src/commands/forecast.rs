@@ -309,6 +309,9 @@ async fn train(app: &App, args: ForecastTrainArgs) -> anyhow::Result<()> {
     if app.json {
         return print_json(&outcome);
     }
+    if let Some(v) = &outcome.version {
+        outln!("{}", crate::commands::ml::version_line(v))?;
+    }
     let r = &outcome.report;
     let series: Vec<String> = outcome
         .series

@@ -29,6 +29,17 @@ pub enum MlCommand {
     Evaluate(EvaluateArgs),
     /// Recorded ML runs (train and evaluate), newest first.
     Runs(MlRunsArgs),
+    /// Make a model version (a trained DQN, cycle or N-BEATS model) the champion of its kind
+    /// and universe, retiring the one before.
+    Promote {
+        /// The version's run id (from `pulse ml runs`).
+        id: u64,
+    },
+    /// Retire a model version.
+    Retire {
+        /// The version's run id (from `pulse ml runs`).
+        id: u64,
+    },
 }
 
 /// `pulse ml features`
@@ -173,7 +184,49 @@ pub async fn run(app: &App, cmd: MlCommand) -> anyhow::Result<()> {
         MlCommand::Train(args) => train(app, args).await,
         MlCommand::Evaluate(args) => evaluate(app, args).await,
         MlCommand::Runs(args) => runs(app, args).await,
+        MlCommand::Promote { id } => {
+            let run = pulse_app::model_registry::promote(&app.store().await?, id).await?;
+            stage_changed(app, &run)
+        }
+        MlCommand::Retire { id } => {
+            let run = pulse_app::model_registry::retire(&app.store().await?, id).await?;
+            stage_changed(app, &run)
+        }
     }
+}
+
+/// One line saying how a trained model was recorded in the tracking store.
+#[cfg(feature = "deep")]
+pub(crate) fn version_line(run: &MlRun) -> String {
+    let oos = match (
+        run.metrics
+            .get("oos_score")
+            .and_then(serde_json::Value::as_f64),
+        run.metrics
+            .get("oos_window")
+            .and_then(serde_json::Value::as_str),
+    ) {
+        (Some(score), Some(window)) => format!("; out-of-sample score {score:.4} over {window}"),
+        _ => "; no out-of-sample score: `pulse ml promote` decides".to_string(),
+    };
+    format!(
+        "Recorded as model version {} ({}, {}{oos}).",
+        run.id,
+        run.kind.as_str(),
+        run.stage.map_or("-", |s| s.as_str())
+    )
+}
+
+fn stage_changed(app: &App, run: &MlRun) -> anyhow::Result<()> {
+    if app.json {
+        return print_json(run);
+    }
+    Ok(outln!(
+        "Model version {} ({}): {}.",
+        run.id,
+        run.kind.as_str(),
+        run.stage.map_or("-", |s| s.as_str())
+    )?)
 }
 
 async fn features(app: &App, args: FeaturesArgs) -> anyhow::Result<()> {
@@ -443,7 +496,8 @@ async fn runs(app: &App, args: MlRunsArgs) -> anyhow::Result<()> {
         .map(|r| {
             vec![
                 r.id.to_string(),
-                format!("{:?}", r.kind).to_lowercase(),
+                r.kind.as_str().to_string(),
+                r.stage.map_or(String::new(), |s| s.as_str().to_string()),
                 format!("{:?}", r.status).to_lowercase(),
                 r.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
                 r.parent.map_or(String::new(), |p| p.to_string()),
@@ -451,14 +505,18 @@ async fn runs(app: &App, args: MlRunsArgs) -> anyhow::Result<()> {
                 metric(r, "trades"),
                 metric(r, "profit_factor"),
                 metric(r, "expectancy_pct"),
+                r.metrics
+                    .get("oos_score")
+                    .and_then(serde_json::Value::as_f64)
+                    .map_or(String::new(), |v| format!("{v:.3}")),
                 r.artifacts.models_dir.clone().unwrap_or_default(),
             ]
         })
         .collect();
     print_table(
         &[
-            "id", "kind", "status", "created", "parent", "symbols", "trades", "PF", "exp %",
-            "models",
+            "id", "kind", "stage", "status", "created", "parent", "symbols", "trades", "PF",
+            "exp %", "oos", "models",
         ],
         &rows,
     )
