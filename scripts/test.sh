@@ -41,7 +41,7 @@ cargo test -p pulse-ml --features lightgbm --locked
 # (half the training speed); the weights are bit-identical with any thread count.
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-2}"
 echo "== ML and deep-learning use cases and CLI (pulse-app/pulse --features ml,deep: LightGBM, candle)"
-cargo test -p pulse-app --features ml,deep --locked --test ml --test cycle
+cargo test -p pulse-app --features ml,deep --locked --test ml --test cycle --test trade_agents_dqn
 cargo test -p pulse --features ml,deep --locked --test ml_cli --test agents_cli --test cycle --test forecast_cli
 echo "== browser test (headless Chromium)"
 bash scripts/browser_test.sh
