@@ -119,25 +119,44 @@ impl AgentSet {
 }
 
 /// The ensemble a trading runner starts with: the set's agents (files read now; the runner
-/// stores them with its state) counting from `live_from`, the runner's first live bar — the
-/// weights learned during the warm-up are forgotten there, as in a backtest's evaluation. A
-/// DQN trained through `live_from` or later is refused: its decisions would be in sample.
+/// stores them with its state) counting from `live_from`, the runner's start — the weights
+/// learned during the warm-up are forgotten at its first live bar, as in a backtest's
+/// evaluation. [`refuse_dqn_in_sample`] then checks its DQN against the first live bar.
 pub(crate) fn trading_strategy(
     set: &AgentSet,
     live_from: Timestamp,
 ) -> Result<SetStrategy, AppError> {
     let loaded = set.load()?;
-    if let Some(through) = dqn_trained_through(set)?.filter(|t| *t >= live_from) {
-        return Err(AppError::setting(
-            "dqn_model",
-            format!(
-                "the DQN model was trained through {}: a runner starting {} would trade on its training window",
-                date_of(through, Timeframe::D1),
-                date_of(live_from, Timeframe::D1)
-            ),
-        ));
-    }
     Ok(set.ensemble_strategy(&loaded)?.count_from(live_from))
+}
+
+/// Refuses an ensemble whose DQN was trained on a bar the runner would decide live: the bar
+/// stamped with its `trained_through` closes (by `close_of`) after `now`, the runner's start.
+pub(crate) fn refuse_dqn_in_sample(
+    strategy: &SetStrategy,
+    now: Timestamp,
+    close_of: impl Fn(Timestamp) -> Option<Timestamp>,
+) -> Result<(), AppError> {
+    for agent in strategy.agents() {
+        #[cfg(feature = "deep")]
+        if let SetAgent::Dqn(seat) = agent {
+            let Some(through) = seat.trained_through() else {
+                continue;
+            };
+            if close_of(through).is_none_or(|close| close > now) {
+                return Err(AppError::setting(
+                    "dqn_model",
+                    format!(
+                        "the DQN model was trained through {}, a bar this runner (starting {now}) would decide live: start it after that bar's close or train the model on earlier data",
+                        date_of(through, Timeframe::D1)
+                    ),
+                ));
+            }
+        }
+        #[cfg(not(feature = "deep"))]
+        let _ = (agent, now, &close_of);
+    }
+    Ok(())
 }
 
 /// Prepares a trading run of the set's ensemble (the market of its symbols, one currency, the

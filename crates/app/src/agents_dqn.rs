@@ -133,26 +133,19 @@ pub async fn train_dqn<S: Store>(
     let trained_through = series.iter().map(|s| s.last).max().unwrap_or(request.to);
     model.set_trained_through(Some(trained_through));
     model.save(&request.out).map_err(dqn_error)?;
-    let first = series
-        .iter()
-        .map(|s| s.first)
-        .min()
-        .unwrap_or(trained_through);
+    let first = series.iter().map(|s| s.first).min();
     let version = crate::model_registry::record(
         store,
         crate::model_registry::ModelVersion {
-            kind: crate::ml::runs::MlRunKind::Dqn,
-            symbols: request.symbols.iter().map(ToString::to_string).collect(),
-            params: crate::model_registry::json_of(request)?,
-            window: Some(crate::ml::runs::DataWindow {
-                from: first,
-                to: trained_through,
-                split: None,
-            }),
-            dir: request.out.clone(),
             metrics: crate::model_registry::json_of(&report)?,
             // Training holds no period out: judged by a backtest after its window.
-            out_of_sample: None,
+            ..crate::model_registry::ModelVersion::of_series(
+                crate::ml::runs::MlRunKind::Dqn,
+                &request.symbols,
+                request,
+                (first.unwrap_or(trained_through), trained_through),
+                &request.out,
+            )?
         },
     )
     .await?;
@@ -170,12 +163,14 @@ pub fn load_model(dir: &Path) -> Result<DqnModel, AppError> {
 }
 
 /// The DQN agent of a trained model directory, as a seat of an ensemble that serializes: it
-/// is stored as a reference (the directory and the last bar the model was trained on) and
-/// loaded again when restored, refusing a model that changed since (retrained in place).
+/// is stored as a reference (the directory, the last bar the model was trained on and the
+/// SHA-256 of its weights file) and loaded again when restored, refusing a model that changed
+/// since (retrained in place, even on the same window).
 #[derive(Debug)]
 pub struct DqnSeat {
     dir: PathBuf,
     trained_through: Option<Timestamp>,
+    weights_sha256: String,
     agent: DqnAgent,
 }
 
@@ -185,15 +180,24 @@ pub struct DqnSeat {
 struct DqnReference {
     model: PathBuf,
     trained_through: Option<Timestamp>,
+    weights_sha256: String,
 }
 
 impl DqnSeat {
     /// The agent of the model in `dir`.
     pub fn load(dir: &Path) -> Result<Self, AppError> {
+        use sha2::Digest;
+        let weights = dir.join(pulse_deep::dqn::WEIGHTS_FILE);
+        let bytes = std::fs::read(&weights).map_err(|source| AppError::File {
+            path: weights.clone(),
+            source,
+        })?;
+        let weights_sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
         let model = load_model(dir)?;
         Ok(DqnSeat {
             dir: dir.to_path_buf(),
             trained_through: model.meta().trained_through,
+            weights_sha256,
             agent: DqnAgent::new(model),
         })
     }
@@ -209,6 +213,7 @@ impl serde::Serialize for DqnSeat {
         DqnReference {
             model: self.dir.clone(),
             trained_through: self.trained_through,
+            weights_sha256: self.weights_sha256.clone(),
         }
         .serialize(serializer)
     }
@@ -218,13 +223,20 @@ impl<'de> serde::Deserialize<'de> for DqnSeat {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let r = DqnReference::deserialize(deserializer)?;
-        let seat = DqnSeat::load(&r.model).map_err(D::Error::custom)?;
-        if seat.trained_through != r.trained_through {
+        let seat = DqnSeat::load(&r.model).map_err(|e| {
+            D::Error::custom(format!(
+                "the DQN model in {} cannot be loaded again ({e}): restore it or start a new runner",
+                r.model.display()
+            ))
+        })?;
+        if seat.trained_through != r.trained_through || seat.weights_sha256 != r.weights_sha256 {
             return Err(D::Error::custom(format!(
-                "the DQN model in {} changed since it was stored (trained through {:?}, now {:?}): restore the model or start a new runner",
+                "the DQN model in {} changed since the runner stored it (trained through {:?}, weights {}; now {:?}, weights {}): restore the model or start a new runner",
                 r.model.display(),
                 r.trained_through,
-                seat.trained_through
+                &r.weights_sha256[..r.weights_sha256.len().min(12)],
+                seat.trained_through,
+                &seat.weights_sha256[..seat.weights_sha256.len().min(12)]
             )));
         }
         Ok(seat)

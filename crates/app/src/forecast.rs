@@ -380,31 +380,28 @@ pub async fn train<S: Store>(
             ewma: avg(|a| a.ewma),
         }
     });
-    let first = out_series
-        .iter()
-        .map(|s| s.first)
-        .min()
-        .unwrap_or(trained_through);
+    let first = out_series.iter().map(|s| s.first).min();
+    let test_to = request
+        .test_to
+        .map_or_else(|| "the last bar".to_string(), |t| t.to_string());
     let version = crate::model_registry::record(
         store,
         crate::model_registry::ModelVersion {
-            kind: crate::ml::runs::MlRunKind::Forecast,
-            symbols: request.symbols.iter().map(ToString::to_string).collect(),
-            params: crate::model_registry::json_of(request)?,
-            window: Some(crate::ml::runs::DataWindow {
-                from: first,
-                to: trained_through,
-                split: None,
+            metrics: serde_json::json!({
+                "mean_mase": crate::model_registry::json_of(&mean)?,
+                "report": crate::model_registry::json_of(&report)?,
             }),
-            dir: request.out.clone(),
-            metrics: serde_json::json!({"mean_mase": crate::model_registry::json_of(&mean)?, "report": crate::model_registry::json_of(&report)?}),
             // Lower MASE is better: the score is its negation, over the test window.
-            out_of_sample: mean.as_ref().map(|m| {
-                let test_to = request
-                    .test_to
-                    .map_or_else(|| "the last bar".to_string(), |t| t.to_string());
-                (-m.nbeats, format!("{trained_through} .. {test_to}"))
-            }),
+            out_of_sample: mean
+                .as_ref()
+                .map(|m| (-m.nbeats, format!("{trained_through} .. {test_to}"))),
+            ..crate::model_registry::ModelVersion::of_series(
+                crate::ml::runs::MlRunKind::Forecast,
+                &request.symbols,
+                request,
+                (first.unwrap_or(trained_through), trained_through),
+                &request.out,
+            )?
         },
     )
     .await?;

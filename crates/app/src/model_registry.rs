@@ -42,6 +42,32 @@ pub struct ModelVersion {
     pub out_of_sample: Option<(f64, String)>,
 }
 
+impl ModelVersion {
+    /// A version of `kind` trained on `symbols`' bars from `from` to `to` into `dir` with the
+    /// request `params`; no figures yet, no out-of-sample score.
+    pub fn of_series<P: serde::Serialize>(
+        kind: MlRunKind,
+        symbols: &[pulse_core::Symbol],
+        params: &P,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        dir: &std::path::Path,
+    ) -> Result<Self, AppError> {
+        Ok(ModelVersion {
+            kind,
+            symbols: symbols.iter().map(ToString::to_string).collect(),
+            params: json_of(params)?,
+            window: Some(DataWindow {
+                from,
+                to,
+                split: None,
+            }),
+            dir: dir.to_path_buf(),
+            metrics: serde_json::Value::Object(serde_json::Map::new()),
+            out_of_sample: None,
+        })
+    }
+}
+
 /// `value` as JSON, for a version's parameters and figures.
 pub fn json_of<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(value).map_err(|source| AppError::Encode {

@@ -582,6 +582,12 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
             crate::agents::prepare_trading(store, settings, set, warmup).await?
         }
     };
+    if let Some(fresh) = &fresh_agents {
+        let exchange = prepared.market.exchange;
+        crate::agents::refuse_dqn_in_sample(fresh, now, |ts| {
+            close_of(exchange, Timeframe::D1, ts)
+        })?;
+    }
     let agents = agents.cloned();
     let exchange = prepared.market.exchange;
     let timeframe = prepared.timeframe;
@@ -1225,10 +1231,16 @@ fn mismatch(engine: &Portfolio, broker: &Portfolio) -> Option<String> {
 
 /// A runner's progress and settings (its broker, mode, state), without its journal.
 pub async fn meta<S: Store>(store: &S, name: &str) -> Result<RunnerMeta, AppError> {
-    Ok(load(store, name)
-        .await?
-        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?
-        .meta)
+    // The progress record alone: a runner whose engine cannot be restored (its DQN model
+    // changed) still shows here, and does not hide the others.
+    let k = key(name, "meta");
+    let text = store
+        .document(&k)
+        .await
+        .map_err(AppError::port)?
+        .ok_or_else(|| AppError::State(format!("no runner named {name}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::State(format!("runner {name}: stored meta is corrupt: {e}")))
 }
 
 /// [`run`] with its alerts ([`alert_records`], or [`error_record`] when it fails) delivered

@@ -7,19 +7,38 @@ use crate::agents::SetStrategy;
 use pulse_core::Symbol;
 use pulse_strategy::pulse::PulseStrategy;
 use pulse_strategy::{MarketSnapshot, PositionSizing, Strategy, TargetWeights};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The strategy of a trading runner.
 ///
 /// Stored untagged: a runner stored before the agents could trade holds a bare Pulse strategy,
-/// which still reads as [`TradedStrategy::Pulse`].
-#[derive(Debug, Serialize, Deserialize)]
+/// which still reads as [`TradedStrategy::Pulse`]; an agents' strategy is told apart by its
+/// `agents` and `ensemble` fields, and the error of the one it is read as is kept (e.g. a DQN
+/// model that changed since).
+#[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum TradedStrategy {
     /// Pulse's rule set (`--strategy-config`, or the default one).
     Pulse(Box<PulseStrategy>),
     /// The ensemble of an agent set (`pulse trade run --agents …`).
     Agents(Box<SetStrategy>),
+}
+
+impl<'de> Deserialize<'de> for TradedStrategy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let agents = value.get("agents").is_some() && value.get("ensemble").is_some();
+        if agents {
+            SetStrategy::deserialize(value)
+                .map(|s| TradedStrategy::Agents(Box::new(s)))
+                .map_err(|e| D::Error::custom(format!("the agents' strategy: {e}")))
+        } else {
+            PulseStrategy::deserialize(value)
+                .map(|s| TradedStrategy::Pulse(Box::new(s)))
+                .map_err(|e| D::Error::custom(format!("the Pulse strategy: {e}")))
+        }
+    }
 }
 
 impl TradedStrategy {

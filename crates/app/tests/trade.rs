@@ -360,25 +360,6 @@ async fn every_finished_day_is_summarised_with_equity_at_its_closes() {
     assert!((first.change.unwrap() - (first.equity / last.equity - 1.0)).abs() < 1e-12);
 }
 
-/// Fills as (date, symbol, side, quantity, price, fee), comparable across the runner (close
-/// instants) and the backtest (bar stamps).
-fn fill_essence(fills: &[pulse_core::Fill]) -> Vec<String> {
-    fills
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {} {} {}",
-                f.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
-                f.symbol,
-                f.side,
-                f.quantity,
-                f.price,
-                f.fee
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_runner_trades_as_the_backtest_of_the_same_window() {
     // The paper book fills at the close of the bar after the decision: the backtest's
@@ -407,6 +388,9 @@ async fn the_runner_trades_as_the_backtest_of_the_same_window() {
     .await
     .unwrap();
     let pulse = &bt.runs[0].result;
-    assert_eq!(fill_essence(&st.fills), fill_essence(&pulse.fills));
+    assert_eq!(
+        common::fill_essence(&st.fills),
+        common::fill_essence(&pulse.fills)
+    );
     assert_eq!(st.account, pulse.final_portfolio);
 }

@@ -73,25 +73,6 @@ fn go(_: usize) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-/// Fills as (date, symbol, side, quantity, price, fee), comparable across the runner (close
-/// instants) and the backtest (bar stamps).
-fn essence(fills: &[pulse_core::Fill]) -> Vec<String> {
-    fills
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {} {} {}",
-                f.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
-                f.symbol,
-                f.side,
-                f.quantity,
-                f.price,
-                f.fee
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn caught_up_in_pieces_the_runner_trades_as_the_agents_backtest() {
     // A threshold the ensemble of two agents reaches often enough to trade both ways.
@@ -117,7 +98,7 @@ async fn caught_up_in_pieces_the_runner_trades_as_the_agents_backtest() {
     assert!(st.meta.agents.is_some(), "the set is kept with the runner");
     // The last decision's orders fill at the next bar, after the window: the backtest of the
     // same decisions has those fills only when it runs one bar further.
-    let runner_fills = essence(&st.fills);
+    let runner_fills = common::fill_essence(&st.fills);
     let sells = st
         .fills
         .iter()
@@ -139,7 +120,7 @@ async fn caught_up_in_pieces_the_runner_trades_as_the_agents_backtest() {
     )
     .await
     .unwrap();
-    let replayed = essence(&bt.evaluated[0].result.fills);
+    let replayed = common::fill_essence(&bt.evaluated[0].result.fills);
     assert_eq!(runner_fills, replayed);
     // The same account to the last decimal: TSLL's ex-dividend in 2024 is paid to the paper
     // book as to the backtest.

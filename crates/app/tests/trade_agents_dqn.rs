@@ -3,10 +3,9 @@
 //! trained through 2023 sits with the technical and factor agents; caught up in pieces (the DQN
 //! stored as a reference to its model directory and loaded again at every restart) the runner
 //! trades exactly as the agents' backtest of the same window; a DQN trained through the start
-//! or later is refused; a model retrained in place after the start stops the runner.
-//!
-//! The `#[ignore]`d tests are what should hold and does not yet (product bugs, each named in
-//! its ignore reason): run them with `--include-ignored` once fixed.
+//! or later is refused (also during the day of its last trained bar); a model retrained in
+//! place after the start (even on the same window) stops the runner with an error naming it,
+//! and the other runners' states stay readable.
 #![cfg(feature = "deep")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -120,25 +119,6 @@ fn go(_: usize) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-/// Fills as (date, symbol, side, quantity, price, fee), comparable across the runner (close
-/// instants) and the backtest (bar stamps).
-fn essence(fills: &[pulse_core::Fill]) -> Vec<String> {
-    fills
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {} {} {}",
-                f.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
-                f.symbol,
-                f.side,
-                f.quantity,
-                f.price,
-                f.fee
-            )
-        })
-        .collect()
-}
-
 fn model_dir(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("dqn")
 }
@@ -180,7 +160,7 @@ async fn with_the_dqn_caught_up_in_pieces_the_runner_trades_as_the_agents_backte
         Some(&set(&model)),
         "the set is kept with the runner"
     );
-    let runner_fills = essence(&st.fills);
+    let runner_fills = common::fill_essence(&st.fills);
     let sells = st
         .fills
         .iter()
@@ -211,7 +191,7 @@ async fn with_the_dqn_caught_up_in_pieces_the_runner_trades_as_the_agents_backte
             .contains_key(&AgentKind::Dqn),
         "the DQN sits in the ensemble"
     );
-    let replayed = essence(&bt.evaluated[0].result.fills);
+    let replayed = common::fill_essence(&bt.evaluated[0].result.fills);
     assert_eq!(runner_fills, replayed);
     assert_eq!(st.account, bt.evaluated[0].result.final_portfolio);
     // The DQN's votes count: without it the technical and factor agents trade otherwise.
@@ -227,7 +207,10 @@ async fn with_the_dqn_caught_up_in_pieces_the_runner_trades_as_the_agents_backte
         more_thresholds: Vec::new(),
     };
     let without = backtest(&store, &without).await.unwrap();
-    assert_ne!(runner_fills, essence(&without.evaluated[0].result.fills));
+    assert_ne!(
+        runner_fills,
+        common::fill_essence(&without.evaluated[0].result.fills)
+    );
 }
 
 /// Starts the runner "dqn" with `model` at the clock instant `at`: refused naming
@@ -269,10 +252,8 @@ async fn a_dqn_trained_through_the_start_or_later_is_refused() {
 
 /// Started during the trading day of the model's last trained bar (12:00 UTC, before that bar's
 /// close), the runner's first live decision is at that bar's close: in sample, so it must be
-/// refused. It is not: `trading_strategy` compares the bar's stamp (midnight UTC) with the
-/// clock instant of the start.
+/// refused (the bar's close, not its stamp, is compared with the start).
 #[tokio::test]
-#[ignore = "product bug: agents::trading_strategy compares the trained-through bar's stamp with the start instant, not its close"]
 async fn a_dqn_trained_through_the_start_day_is_refused_during_that_day() {
     let dir = tempfile::tempdir().unwrap();
     let store = bundled_store(&dir).await;
@@ -281,8 +262,8 @@ async fn a_dqn_trained_through_the_start_day_is_refused_during_that_day() {
     refused_at(&store, &through, "2024-03-01T12:00:00Z").await;
 }
 
-/// The runner's last processed close, read from its stored progress record itself: `trade::meta`,
-/// `status` and `states` restore the whole runner, DQN included, and fail once it changed.
+/// The runner's last processed close, read from its stored progress record itself (`status`
+/// restores the whole runner, DQN included, and fails once it changed).
 async fn last_close(store: &SqliteStore) -> jiff::Timestamp {
     let text = store.document("trade/dqn/meta").await.unwrap().unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -339,11 +320,8 @@ async fn a_dqn_retrained_in_place_after_the_start_stops_the_runner() {
 }
 
 /// The error of a run after the model changed says so (`DqnSeat`'s message), naming the model
-/// directory. It does not: the runner's strategy is stored as an untagged enum
-/// (`TradedStrategy`), and serde replaces the error of the variant that failed with "data did
-/// not match any variant of untagged enum TradedStrategy".
+/// directory (the runner's strategy keeps the error of the variant it is read as).
 #[tokio::test]
-#[ignore = "product bug: the untagged TradedStrategy hides DqnSeat's 'changed since it was stored' error"]
 async fn a_dqn_retrained_in_place_after_the_start_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, model, _, e) = retrained_after_the_start(&dir).await;
@@ -355,13 +333,9 @@ async fn a_dqn_retrained_in_place_after_the_start_is_named_in_the_error() {
     assert!(msg.contains(&model.display().to_string()), "{msg}");
 }
 
-/// The dashboard's list of every runner's state ([`pulse_app::trade::states`], documented as
-/// reading only the runners' progress records) stays readable when a runner's DQN changed. It
-/// does not: `states` reads each runner through `trade::meta`, which restores the whole runner
-/// (`trade::load` deserializes its engine, hence loads the DQN), so one runner whose model
-/// changed makes `states` fail for every runner.
+/// The dashboard's list of every runner's state ([`pulse_app::trade::states`], reading only the
+/// runners' progress records) stays readable when a runner's DQN changed.
 #[tokio::test]
-#[ignore = "product bug: trade::states restores every runner's engine (loading the DQN) and fails once a model changed"]
 async fn the_runners_states_stay_readable_when_a_dqn_changed() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _model, before, _) = retrained_after_the_start(&dir).await;
@@ -371,11 +345,9 @@ async fn the_runners_states_stay_readable_when_a_dqn_changed() {
 }
 
 /// A model retrained in place on the same window with another seed (other weights, the same
-/// `trained_through`) is a changed model too: the runner must refuse it. It does not: the stored
-/// reference (`DqnSeat`) compares only `trained_through`, so the runner goes on with the new
-/// weights, silently.
+/// `trained_through`) is a changed model too: the runner refuses it (`DqnSeat` keeps the
+/// SHA-256 of the weights).
 #[tokio::test]
-#[ignore = "product bug: DqnSeat detects a changed model by trained_through only, not by its weights"]
 async fn a_dqn_retrained_in_place_on_the_same_window_stops_the_runner() {
     let dir = tempfile::tempdir().unwrap();
     let store = bundled_store(&dir).await;

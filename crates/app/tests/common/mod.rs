@@ -24,3 +24,22 @@ pub async fn bundled_store(dir: &tempfile::TempDir) -> SqliteStore {
     store.import(&batches).await.unwrap();
     store
 }
+
+/// Fills as `date symbol side quantity price fee`, comparable across a trading runner (stamped
+/// with close instants) and a backtest (stamped with bar times).
+pub fn fill_essence(fills: &[pulse_core::Fill]) -> Vec<String> {
+    fills
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {} {}",
+                f.ts.to_zoned(jiff::tz::TimeZone::UTC).date(),
+                f.symbol,
+                f.side,
+                f.quantity,
+                f.price,
+                f.fee
+            )
+        })
+        .collect()
+}
