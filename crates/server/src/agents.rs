@@ -35,6 +35,25 @@ pub(crate) struct SignalQuery {
 }
 
 impl SignalQuery {
+    /// The query of a form or URL naming an agent set (`symbols`, `agents`, `threshold`).
+    pub(crate) fn new(symbols: String, agents: String, threshold: Option<f64>) -> Self {
+        SignalQuery {
+            symbols,
+            agents,
+            threshold,
+        }
+    }
+
+    /// Whether it names any symbol (an agent set is asked for).
+    pub(crate) fn is_given(&self) -> bool {
+        !self.symbols.trim().is_empty()
+    }
+
+    /// The agent set it names (errors name the field).
+    pub(crate) fn set(&self) -> Result<AgentSet, AppError> {
+        self.request().map(|r| r.set)
+    }
+
     fn request(&self) -> Result<AgentsSignalRequest, AppError> {
         let symbols = self
             .symbols
@@ -119,7 +138,10 @@ pub(crate) async fn page<S: Store + Send + Sync + 'static>(
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(o) => body.push_str(&render(&o)),
+            Ok(o) => {
+                body.push_str(&render(&o));
+                body.push_str(&trade_form(&q, &csrf));
+            }
             Err(e) if e.is_usage() || matches!(e, AppError::Data(_)) => {
                 let _ = write!(
                     body,
@@ -138,6 +160,17 @@ fn form(q: &SignalQuery) -> String {
     format!(
         "<section><h1>Agents</h1><p class=\"muted\">The SPEC §4 ensemble (technical and factor agents; momentum only here — fundamentals and the DQN are given to <code>pulse agents signal</code>) replayed over every stored daily bar, and its decision at the last one: what it would do at the next open. The score is Σ weight × confidence × direction; it acts past the threshold.</p>\
 <form method=\"get\" action=\"/agents\" class=\"inline\"><label>Symbols <input name=\"symbols\" value=\"{}\" placeholder=\"AAPL,MSFT\"></label> <label>Agents <input name=\"agents\" value=\"{}\" placeholder=\"technical,factor\"></label> <label>Threshold <input name=\"threshold\" type=\"number\" step=\"0.05\" min=\"0\" max=\"0.95\" value=\"{}\"></label> <button>Show</button></form>",
+        html(&q.symbols),
+        html(&q.agents),
+        q.threshold.unwrap_or(0.7)
+    )
+}
+
+/// The form that starts a paper runner trading this ensemble (`POST /trade/start`).
+fn trade_form(q: &SignalQuery, csrf: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/trade/start\" id=\"trade-agents\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"symbols\" value=\"{}\"><input type=\"hidden\" name=\"agents\" value=\"{}\"><input type=\"hidden\" name=\"threshold\" value=\"{}\"><label>Trade it on paper as runner <input name=\"name\" value=\"agents\" size=\"16\"></label> <button>Start</button> <span class=\"muted\">(100,000 cash; it warms up on the bars closed by the clock, then trades this ensemble at every close: the Trading page)</span></form>",
+        html(csrf),
         html(&q.symbols),
         html(&q.agents),
         q.threshold.unwrap_or(0.7)

@@ -3,13 +3,16 @@
 //! to the clock ("run now", time travel drives it); stop, resume and flatten any runner. A
 //! runner trading through a live broker runs from the command line, whose environment holds
 //! the broker's keys (the server never sees them). JSON: `GET /api/trade`,
-//! `POST /api/trade/{name}/{start|run|stop|resume|flatten}` (start: a paper runner).
+//! `POST /api/trade/{name}/{start|run|stop|resume|flatten}` (start: a paper runner; with
+//! `?symbols=&agents=&threshold=`, or from the agents page's form, the agents' ensemble).
 
+use crate::agents::SignalQuery;
 use crate::{Dashboard, api_caller, app_error, csrf_of, form_caller, json_error, to_login};
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use pulse_app::AppError;
+use pulse_app::agents::AgentSet;
 use pulse_app::backtest::RunSettings;
 use pulse_app::trade::{
     self as app, BrokerChoice, RunnerStatus, TradeMode, TradeRequest, TradeStatus,
@@ -32,6 +35,52 @@ pub struct ActionForm {
     /// A new runner's name (the start form).
     #[serde(default)]
     name: String,
+    /// An agents' runner: its symbols (the agents page's start form; empty: Pulse's rule set).
+    #[serde(default)]
+    symbols: String,
+    /// Its agents (`technical`, `factor`).
+    #[serde(default)]
+    agents: String,
+    /// Its ensemble's threshold (empty: 0.7).
+    #[serde(default)]
+    threshold: String,
+}
+
+impl ActionForm {
+    /// The agent set a start form names, if any.
+    fn agents(&self) -> Result<Option<AgentSet>, AppError> {
+        let threshold = match self.threshold.trim() {
+            "" => None,
+            t => Some(t.parse::<f64>().map_err(|e| {
+                AppError::setting("threshold", format!("{t:?} is not a number: {e}"))
+            })?),
+        };
+        agent_set(SignalQuery::new(
+            self.symbols.clone(),
+            self.agents.clone(),
+            threshold,
+        ))
+    }
+}
+
+/// What `POST /api/trade/{name}/start` may name: an agents' runner.
+#[derive(Debug, Default, Deserialize)]
+pub struct StartQuery {
+    #[serde(default)]
+    symbols: String,
+    #[serde(default)]
+    agents: String,
+    #[serde(default)]
+    threshold: Option<f64>,
+}
+
+/// The set of an agents' runner, when symbols are given.
+fn agent_set(q: SignalQuery) -> Result<Option<AgentSet>, AppError> {
+    if q.is_given() {
+        q.set().map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Every runner's status, in start order.
@@ -52,7 +101,13 @@ fn status_text(s: &RunnerStatus) -> String {
 }
 
 /// Runs one action on a runner through the application layer.
-async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<String, AppError> {
+/// `agents`: a starting runner trades that set's ensemble (else Pulse's rule set).
+async fn act<S: Store + Sync>(
+    store: &S,
+    name: &str,
+    action: &str,
+    agents: Option<AgentSet>,
+) -> Result<String, AppError> {
     match action {
         "start" => {
             let request = TradeRequest {
@@ -61,7 +116,7 @@ async fn act<S: Store + Sync>(store: &S, name: &str, action: &str) -> Result<Str
                 mode: TradeMode::Paper,
                 settings: RunSettings::default(),
                 limit_offset_bps: None,
-                agents: None,
+                agents,
             };
             let o = app::run(store, &request, NO_LIVE, |_| ControlFlow::Continue(())).await?;
             Ok(if o.started {
@@ -162,6 +217,17 @@ fn render(list: &[TradeStatus], csrf: &str, note: Option<&str>) -> Html<String> 
             s.orders.len(),
             s.fills.len()
         );
+        if let Some(set) = &s.meta.agents {
+            let agents: Vec<&str> = set.agents.iter().map(|a| a.as_str()).collect();
+            let symbols: Vec<&str> = set.symbols.iter().map(|s| s.as_str()).collect();
+            let _ = write!(
+                body,
+                "<span class=\"strategy\">the agents' ensemble ({}) on {} · threshold {}</span></p><p>",
+                html(&agents.join(", ")),
+                html(&symbols.join(", ")),
+                set.ensemble.threshold
+            );
+        }
         for (action, label) in [
             ("run", "Run now (to the clock)"),
             ("stop", "Stop"),
@@ -215,7 +281,11 @@ pub async fn start_form<S: Store + Send + Sync + 'static>(
     if let Err(r) = form_caller(&d, &headers, &form.csrf) {
         return r;
     }
-    match act(&d.store, form.name.trim(), "start").await {
+    let started = match form.agents() {
+        Ok(agents) => act(&d.store, form.name.trim(), "start", agents).await,
+        Err(e) => Err(e),
+    };
+    match started {
         Ok(_) => Redirect::to("/trade").into_response(),
         Err(e) => action_page(&d, &headers, e).await,
     }
@@ -253,7 +323,7 @@ pub async fn action_form<S: Store + Send + Sync + 'static>(
     if let Err(r) = form_caller(&d, &headers, &form.csrf) {
         return r;
     }
-    match act(&d.store, &name, &action).await {
+    match act(&d.store, &name, &action, None).await {
         Ok(_) => Redirect::to("/trade").into_response(),
         Err(e) => action_page(&d, &headers, e).await,
     }
@@ -273,16 +343,28 @@ pub async fn list_api<S: Store + Send + Sync + 'static>(
     }
 }
 
-/// `POST /api/trade/{name}/{action}`: `{"done": "…"}`, or the error.
+/// `POST /api/trade/{name}/{action}[?symbols=&agents=&threshold=]`: `{"done": "…"}`, or the
+/// error. `start` with `symbols` starts an agents' runner.
 pub async fn action_api<S: Store + Send + Sync + 'static>(
     State(d): State<Arc<Dashboard<S>>>,
     headers: HeaderMap,
     Path((name, action)): Path<(String, String)>,
+    Query(q): Query<StartQuery>,
 ) -> Response {
     if let Err(r) = api_caller(&d, &headers, true) {
         return r;
     }
-    match act(&d.store, &name, &action).await {
+    let agents = match agent_set(SignalQuery::new(q.symbols, q.agents, q.threshold)) {
+        Ok(a) => a,
+        Err(e) => return app_error(e),
+    };
+    if agents.is_some() && action != "start" {
+        return app_error(AppError::setting(
+            "symbols",
+            "names an agents' runner to start: only with the start action",
+        ));
+    }
+    match act(&d.store, &name, &action, agents).await {
         Ok(done) => axum::Json(serde_json::json!({ "done": done })).into_response(),
         Err(e @ AppError::NotFound(_)) => json_error(StatusCode::NOT_FOUND, e.to_string(), None),
         Err(e) => app_error(e),

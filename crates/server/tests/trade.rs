@@ -189,3 +189,105 @@ async fn runners_are_started_run_flattened_and_shown_from_the_dashboard() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_agents_runner_is_started_from_the_api_and_from_the_agents_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = ["TSLA", "TSLL"]
+        .iter()
+        .map(|n| pulse_testkit::bundle_dir().join(format!("{n}.csv")))
+        .collect();
+    let store = common::store_with(&dir, &files).await;
+    let (base, http) = common::serve(Dashboard::new(store, TOKEN.into())).await;
+    let clock = |t: &str| json!({"action": "set", "time": t});
+    post(
+        &http,
+        format!("{base}/api/clock"),
+        Some(clock("2024-03-01T12:00:00Z")),
+    )
+    .await;
+    // Bad fields are named; a set only with start.
+    for (query, field) in [
+        ("start?symbols=TSLA&threshold=1.5", "threshold"),
+        ("start?symbols=TSLA&agents=magic", "agents"),
+        ("run?symbols=TSLA", "symbols"),
+    ] {
+        let (st, v) = post(&http, format!("{base}/api/trade/ens/{query}"), None).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{query}: {v}");
+        assert_eq!(v["field"], field, "{query}: {v}");
+    }
+    let (st, v) = post(
+        &http,
+        format!(
+            "{base}/api/trade/ens/start?symbols=TSLA,TSLL&agents=technical,factor&threshold=0.3"
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    post(
+        &http,
+        format!("{base}/api/clock"),
+        Some(clock("2024-10-01T12:00:00Z")),
+    )
+    .await;
+    let (st, v) = post(&http, format!("{base}/api/trade/ens/run"), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let list: Value = http
+        .get(format!("{base}/api/trade"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ens = &list[0];
+    assert_eq!(ens["meta"]["agents"]["symbols"], json!(["TSLA", "TSLL"]));
+    assert_eq!(ens["meta"]["agents"]["ensemble"]["threshold"], 0.3);
+    assert!(!ens["fills"].as_array().unwrap().is_empty(), "{ens}");
+    // The agents page offers to trade the ensemble shown; its form starts a second runner.
+    let cookie = common::login(&http, &base, TOKEN).await;
+    let page = http
+        .get(format!(
+            "{base}/agents?symbols=TSLA,TSLL&agents=technical,factor&threshold=0.3"
+        ))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"trade-agents\""), "{page}");
+    let csrf = common::csrf_of(&page);
+    let r = http
+        .post(format!("{base}/trade/start"))
+        .header(COOKIE, &cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&name=ens-2&symbols=TSLA%2CTSLL&agents=technical%2Cfactor&threshold=0.3"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let trade = http
+        .get(format!("{base}/trade"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(trade.contains("data-name=\"ens-2\""), "{trade}");
+    assert!(
+        trade.contains("ensemble (technical, factor) on TSLA, TSLL · threshold 0.3"),
+        "{trade}"
+    );
+}
