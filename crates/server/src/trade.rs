@@ -92,6 +92,23 @@ pub(crate) async fn statuses<S: Store + Sync>(store: &S) -> Result<Vec<TradeStat
     Ok(out)
 }
 
+/// Every runner's status for the page: the runners that cannot be restored (a DQN model that
+/// changed since) are listed apart with the reason, not hiding the others.
+async fn page_statuses<S: Store + Sync>(
+    store: &S,
+) -> Result<(Vec<TradeStatus>, Vec<String>), AppError> {
+    let mut out = Vec::new();
+    let mut unreadable = Vec::new();
+    for name in app::runners(store).await? {
+        match app::status(store, &name).await {
+            Ok(s) => out.push(s),
+            Err(e @ AppError::State(_)) => unreadable.push(format!("{name}: {e}")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((out, unreadable))
+}
+
 fn status_text(s: &RunnerStatus) -> String {
     match s {
         RunnerStatus::Running => "running".into(),
@@ -176,7 +193,12 @@ async fn act<S: Store + Sync>(
     }
 }
 
-fn render(list: &[TradeStatus], csrf: &str, note: Option<&str>) -> Html<String> {
+fn render(
+    list: &[TradeStatus],
+    unreadable: &[String],
+    csrf: &str,
+    note: Option<&str>,
+) -> Html<String> {
     let h = format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         html(csrf)
@@ -189,8 +211,15 @@ fn render(list: &[TradeStatus], csrf: &str, note: Option<&str>) -> Html<String> 
         body,
         "<form method=\"post\" action=\"/trade/start\">{h}<label>New paper runner <input name=\"name\" value=\"pulse\" size=\"16\"></label> <button>Start</button> <span class=\"muted\">(the Pulse strategy, 100,000 cash; it warms up on the bars closed by the clock)</span></form></section>"
     );
-    if list.is_empty() {
+    if list.is_empty() && unreadable.is_empty() {
         body.push_str("<section><p class=\"muted\">No runner yet.</p></section>");
+    }
+    for problem in unreadable {
+        let _ = write!(
+            body,
+            "<section class=\"unreadable\"><p class=\"err\">Cannot be restored: {}</p></section>",
+            html(problem)
+        );
     }
     for s in list {
         let name = html(&s.meta.name);
@@ -266,8 +295,10 @@ pub async fn page<S: Store + Send + Sync + 'static>(
     let Some(caller) = d.caller(&headers) else {
         return to_login();
     };
-    match statuses(&d.store).await {
-        Ok(list) => render(&list, &csrf_of(&caller), None).into_response(),
+    match page_statuses(&d.store).await {
+        Ok((list, unreadable)) => {
+            render(&list, &unreadable, &csrf_of(&caller), None).into_response()
+        }
         Err(e) => app_error(e),
     }
 }
@@ -303,10 +334,10 @@ async fn action_page<S: Store + Send + Sync + 'static>(
         StatusCode::CONFLICT
     };
     let csrf = d.caller(headers).map(|c| csrf_of(&c)).unwrap_or_default();
-    match statuses(&d.store).await {
-        Ok(list) => (
+    match page_statuses(&d.store).await {
+        Ok((list, unreadable)) => (
             status,
-            render(&list, &csrf, Some(&format!("Not done: {e}"))),
+            render(&list, &unreadable, &csrf, Some(&format!("Not done: {e}"))),
         )
             .into_response(),
         Err(e2) => app_error(e2),

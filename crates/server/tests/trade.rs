@@ -291,3 +291,48 @@ async fn an_agents_runner_is_started_from_the_api_and_from_the_agents_page() {
         "{trade}"
     );
 }
+
+#[tokio::test]
+async fn a_runner_that_cannot_be_restored_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = ["TSLA", "TSLL", "VIX", "FEAR_GREED"]
+        .iter()
+        .map(|n| pulse_testkit::bundle_dir().join(format!("{n}.csv")))
+        .collect();
+    let store = common::store_with(&dir, &files).await;
+    let (base, http) = common::serve(Dashboard::new(store.clone(), TOKEN.into())).await;
+    post(
+        &http,
+        format!("{base}/api/clock"),
+        Some(json!({"action": "set", "time": "2024-03-01T12:00:00Z"})),
+    )
+    .await;
+    for name in ["good", "broken"] {
+        let (st, v) = post(&http, format!("{base}/api/trade/{name}/start"), None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    // The broken runner's engine no longer restores (as a DQN model changed since would).
+    use pulse_core::ports::Store;
+    store
+        .save_documents(
+            &[(
+                "trade/broken/engine",
+                "{\"not\": \"an engine\"}".to_string(),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    let cookie = common::login(&http, &base, TOKEN).await;
+    let page = http
+        .get(format!("{base}/trade"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-name=\"good\""), "{page}");
+    assert!(page.contains("Cannot be restored: broken"), "{page}");
+}
