@@ -401,4 +401,21 @@ fn signal_gives_the_decision_at_the_last_bar() {
         2,
         "{text}"
     );
+    assert!(!text.contains("was scored at its last bar"), "{text}");
+    // The bundled TSLA ends on 2025-09-29: its row was scored with the weights of that bar,
+    // and the text says so.
+    let tsla = pulse_testkit::bundle_dir().join("TSLA.csv");
+    let out = pulse_db(&db, &["data", "import", tsla.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pulse_db(&db, &["agents", "signal", "--symbols", "AAPL,TSLA"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("TSLA was scored at its last bar 2025-09-29 with the weights then: factor "),
+        "{text}"
+    );
 }

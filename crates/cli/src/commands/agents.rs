@@ -435,7 +435,22 @@ fn print_signal(o: &AgentsSignalOutcome) -> anyhow::Result<()> {
             row
         })
         .collect();
-    print_table(&header, &rows)
+    print_table(&header, &rows)?;
+    // A symbol whose last bar is older than the universe's was scored with the weights then.
+    for r in o.rows.iter().filter(|r| r.weights != o.weights) {
+        let w: Vec<String> = r
+            .weights
+            .iter()
+            .map(|(k, w)| format!("{} {w:.2}", k.as_str()))
+            .collect();
+        outln!(
+            "{} was scored at its last bar {} with the weights then: {}",
+            r.symbol,
+            r.bar,
+            w.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 fn action_name(a: pulse_agents::Action) -> &'static str {
