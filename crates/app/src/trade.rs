@@ -156,6 +156,10 @@ pub struct DaySummary {
     pub fills: usize,
     /// Orders sent since the previous summary.
     pub orders: usize,
+    /// An agents runner's models evaluated at the close: each agent's weight and rolling hit
+    /// rate (empty for Pulse).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<crate::traded::AgentDay>,
 }
 
 /// True when the bar closing at `close` is the last of its trading day: the next bar closes on
@@ -190,6 +194,7 @@ fn summarise_day(
         account: engine.portfolio().clone(),
         fills: meta.fills_since_summary,
         orders: meta.orders_since_summary,
+        agents: engine.strategy().agent_days(),
     };
     meta.summary_equity = Some(equity);
     meta.fills_since_summary = 0;
@@ -1582,8 +1587,23 @@ pub fn summary_message(name: &str, d: &DaySummary) -> String {
         .filter(|(_, q)| !q.is_zero())
         .map(|(s, q)| format!("{} {s}", q.normalize()))
         .collect();
+    let agents: String = d
+        .agents
+        .iter()
+        .map(|a| {
+            let hit = a
+                .hit_rate
+                .map_or("—".to_string(), |h| format!("{:.0} %", h * 100.0));
+            format!(
+                ", {} {:.2} (hit {hit} of {})",
+                a.kind.as_str(),
+                a.weight,
+                a.scored
+            )
+        })
+        .collect();
     format!(
-        "SUMMARY {name} {}: equity {:.2} ({change}), cash {}, positions {}; {} fill(s), {} order(s)",
+        "SUMMARY {name} {}: equity {:.2} ({change}), cash {}, positions {}; {} fill(s), {} order(s){}",
         d.day,
         d.equity,
         d.account.cash.round_dp(2),
@@ -1593,7 +1613,12 @@ pub fn summary_message(name: &str, d: &DaySummary) -> String {
             held.join(", ")
         },
         d.fills,
-        d.orders
+        d.orders,
+        if agents.is_empty() {
+            String::new()
+        } else {
+            format!("; agents{}", agents.replacen(',', ":", 1))
+        }
     )
 }
 

@@ -41,7 +41,40 @@ impl<'de> Deserialize<'de> for TradedStrategy {
     }
 }
 
+/// One agent of an agents runner at a day's close: the post-market evaluation of each model
+/// (its rolling hit rate) and the weight the ensemble gives it for the next day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentDay {
+    /// The agent.
+    pub kind: pulse_agents::AgentKind,
+    /// Its weight in the ensemble now, in [0, 1].
+    pub weight: f64,
+    /// Its hit rate over its last `scored` signals, a fraction (`None` before the ensemble's
+    /// `min_signals`).
+    pub hit_rate: Option<f64>,
+    /// Signals scored in its rolling window.
+    pub scored: usize,
+}
+
 impl TradedStrategy {
+    /// Each agent's weight and rolling hit rate now (empty for Pulse).
+    pub fn agent_days(&self) -> Vec<AgentDay> {
+        let TradedStrategy::Agents(a) = self else {
+            return Vec::new();
+        };
+        let min_signals = a.ensemble().config().min_signals;
+        a.ensemble()
+            .seats()
+            .iter()
+            .map(|s| AgentDay {
+                kind: s.kind,
+                weight: s.weight,
+                hit_rate: s.hit_rate(min_signals),
+                scored: s.scored(),
+            })
+            .collect()
+    }
+
     /// The symbol a runner's equity curve is compared with: Pulse's base leg, the agents'
     /// first symbol.
     pub fn benchmark_symbol(&self) -> Symbol {

@@ -83,6 +83,7 @@ async fn caught_up_in_pieces_the_runner_trades_as_the_agents_backtest() {
     let o = run(&store, &request(threshold), NONE, go).await.unwrap();
     assert!(o.started);
     assert_eq!(o.steps, 0, "warm-up only at the start");
+    let mut summaries = Vec::new();
     for day in [
         "2024-03-15",
         "2024-03-18",
@@ -91,8 +92,30 @@ async fn caught_up_in_pieces_the_runner_trades_as_the_agents_backtest() {
         "2024-12-31",
     ] {
         travel(&store, &format!("{day}T23:00:00Z")).await;
-        run(&store, &request(threshold), NONE, go).await.unwrap();
+        let o = run(&store, &request(threshold), NONE, go).await.unwrap();
+        summaries.extend(o.summaries);
     }
+    // Every day's summary evaluates each agent: its weight (summing to 1) and rolling hit rate.
+    assert!(summaries.len() > 200, "{}", summaries.len());
+    for d in &summaries {
+        assert_eq!(d.agents.len(), 2, "{d:?}");
+        let total: f64 = d.agents.iter().map(|a| a.weight).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{d:?}");
+        assert!(
+            d.agents
+                .iter()
+                .all(|a| a.hit_rate.is_none_or(|h| (0.0..=1.0).contains(&h)))
+        );
+    }
+    let last = summaries.last().unwrap();
+    assert!(
+        last.agents
+            .iter()
+            .all(|a| a.hit_rate.is_some() && a.scored > 0)
+    );
+    let message = pulse_app::trade::summary_message("agents", last);
+    assert!(message.contains("; agents: technical "), "{message}");
+    assert!(message.contains(", factor "), "{message}");
     let st = status(&store, "agents").await.unwrap();
     let last = st.meta.last_close.unwrap();
     assert!(st.meta.agents.is_some(), "the set is kept with the runner");
