@@ -888,8 +888,7 @@ async fn run_steps<S: Store + Sync, B: Broker + Sync>(
         // A paper book is paid its holdings' dividends at their ex-date, before the bar's
         // fills (as in a backtest); a live broker pays its own, which reconciliation shows.
         if let Venue::Paper(paper) = &broker {
-            let date = data.timeline[i].to_zoned(TimeZone::UTC).date();
-            for (symbol, cash_per_share) in data.dividends.get(&date).into_iter().flatten() {
+            for (symbol, cash_per_share) in data.dividends_at(i, false) {
                 if paper.credit_dividend(symbol, *cash_per_share) > Decimal::ZERO {
                     stored
                         .engine

@@ -7,7 +7,6 @@
 
 use pulse_app::AppError;
 use pulse_app::backtest::RunSettings;
-use pulse_app::rebalance::{ClockChange, clock};
 use pulse_app::trade::{
     BrokerChoice, RunnerStatus, TradeRequest, flatten, resume, run, status, stop,
 };
@@ -17,7 +16,7 @@ use std::ops::ControlFlow;
 use store_sqlite::SqliteStore;
 
 mod common;
-use common::bundled_store;
+use common::{NONE, bundled_store, go, travel};
 
 fn request() -> TradeRequest {
     TradeRequest {
@@ -28,19 +27,6 @@ fn request() -> TradeRequest {
         limit_offset_bps: None,
         agents: None,
     }
-}
-
-async fn travel(store: &SqliteStore, to: &str) {
-    clock(store, Some(ClockChange::Set(to.parse().unwrap())))
-        .await
-        .unwrap();
-}
-
-/// No live broker: these runners trade on paper.
-const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
-
-fn go(_: usize) -> ControlFlow<()> {
-    ControlFlow::Continue(())
 }
 
 /// Client ids, quantities, statuses; fills by execution id.

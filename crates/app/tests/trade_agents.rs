@@ -13,7 +13,6 @@ use pulse_agents::technical::TechnicalConfig;
 use pulse_app::AppError;
 use pulse_app::agents::{AgentSet, AgentsBacktestRequest, backtest};
 use pulse_app::backtest::RunSettings;
-use pulse_app::rebalance::{ClockChange, clock};
 use pulse_app::trade::{BrokerChoice, TradeRequest, run, status};
 use pulse_backtest::FillPrice;
 use pulse_core::Symbol;
@@ -22,7 +21,7 @@ use std::ops::ControlFlow;
 use store_sqlite::SqliteStore;
 
 mod common;
-use common::bundled_store;
+use common::{NONE, bundled_store, go, travel};
 
 fn set(threshold: f64) -> AgentSet {
     AgentSet {
@@ -59,18 +58,6 @@ fn request(threshold: f64) -> TradeRequest {
         limit_offset_bps: None,
         agents: Some(set(threshold)),
     }
-}
-
-async fn travel(store: &SqliteStore, to: &str) {
-    clock(store, Some(ClockChange::Set(to.parse().unwrap())))
-        .await
-        .unwrap();
-}
-
-const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
-
-fn go(_: usize) -> ControlFlow<()> {
-    ControlFlow::Continue(())
 }
 
 #[tokio::test]

@@ -17,18 +17,16 @@ use pulse_app::AppError;
 use pulse_app::agents::{AgentSet, AgentsBacktestRequest, backtest};
 use pulse_app::agents_dqn::{DqnConfig, TrainDqnRequest, train_dqn};
 use pulse_app::backtest::RunSettings;
-use pulse_app::rebalance::{ClockChange, clock};
 use pulse_app::trade::{BrokerChoice, TradeRequest, meta, run, runners, status};
 use pulse_backtest::FillPrice;
 use pulse_core::Symbol;
 use pulse_core::ports::Store;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use store_sqlite::SqliteStore;
 
 mod common;
-use common::bundled_store;
+use common::{NONE, bundled_store, go, travel};
 
 /// A threshold the ensemble of three agents reaches often enough to trade.
 const THRESHOLD: f64 = 0.3;
@@ -105,18 +103,6 @@ async fn train(store: &SqliteStore, out: &Path, to: &str) {
             .parse::<jiff::Timestamp>()
             .unwrap()
     );
-}
-
-async fn travel(store: &SqliteStore, to: &str) {
-    clock(store, Some(ClockChange::Set(to.parse().unwrap())))
-        .await
-        .unwrap();
-}
-
-const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
-
-fn go(_: usize) -> ControlFlow<()> {
-    ControlFlow::Continue(())
 }
 
 fn model_dir(dir: &tempfile::TempDir) -> PathBuf {

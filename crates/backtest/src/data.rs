@@ -118,6 +118,26 @@ impl AlignedData {
         }
     }
 
+    /// The cash dividends due at step `i` (per share, by symbol): those whose ex-date is step
+    /// `i`'s UTC date, when step `i` is the first of that date on the timeline or the first step
+    /// a run credits (`first_step`); empty otherwise. The one rule of every replay and runner:
+    /// a dividend is credited once, at its ex-date's first step (intraday runs have many).
+    pub fn dividends_at(&self, i: usize, first_step: bool) -> &[(Symbol, Decimal)] {
+        let Some(ts) = self.timeline.get(i) else {
+            return &[];
+        };
+        let date = ts.to_zoned(TimeZone::UTC).date();
+        let opens_date = i == 0
+            || self
+                .timeline
+                .get(i - 1)
+                .is_none_or(|p| p.to_zoned(TimeZone::UTC).date() != date);
+        match self.dividends.get(&date) {
+            Some(due) if first_step || opens_date => due,
+            _ => &[],
+        }
+    }
+
     /// Index of the first step at or after `ts`.
     pub fn index_at_or_after(&self, ts: Timestamp) -> usize {
         self.timeline.partition_point(|t| *t < ts)

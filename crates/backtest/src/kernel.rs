@@ -20,7 +20,6 @@ use crate::broker::Unfillable;
 use crate::data::AlignedData;
 use crate::runner::BacktestConfig;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use pulse_core::money::{money_to_f64, price_to_money};
 use pulse_core::sizing::SizedOrder;
 use pulse_core::{Bar, Portfolio, Side, Symbol};
@@ -217,14 +216,8 @@ impl PulseMarket {
         let base = usize::from(b.symbol == syms.base);
         let symbol_index = |s: &Symbol| [&a, &b].iter().position(|l| &l.symbol == s);
         let mut dividends = Vec::new();
-        let mut last_date = None;
-        for (i, ts) in data.timeline.iter().enumerate() {
-            let date = ts.to_zoned(TimeZone::UTC).date();
-            if last_date == Some(date) {
-                continue;
-            }
-            last_date = Some(date);
-            for (symbol, cash) in data.dividends.get(&date).into_iter().flatten() {
+        for i in 0..data.timeline.len() {
+            for (symbol, cash) in data.dividends_at(i, false) {
                 if let Some(leg) = symbol_index(symbol) {
                     dividends.push((i, leg, *cash));
                 }

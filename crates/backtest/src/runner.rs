@@ -3,7 +3,6 @@
 use crate::broker::{FillPrice, Rejection, SimBroker};
 use crate::data::AlignedData;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use pulse_core::{Fill, OrderRequest, Portfolio, Symbol};
 use pulse_engine::{Alert, Engine, EngineConfig, EngineError, Event};
 use pulse_risk::{RiskApproved, RiskEvent};
@@ -196,7 +195,6 @@ pub fn run<S: Strategy>(
     let mut pending: Vec<RiskApproved<OrderRequest>> = Vec::new();
     let mut bars = BTreeMap::new();
     let mut context = BTreeMap::new();
-    let mut dividend_date = None;
     for i in 0..end_idx {
         let ts = data.timeline[i];
         data.fill_bars_at(i, &mut bars);
@@ -205,12 +203,7 @@ pub fn run<S: Strategy>(
         let mut step_fills = Vec::new();
         let mut step_rejections = Vec::new();
         if recording {
-            let date = ts.to_zoned(TimeZone::UTC).date();
-            // Credited once per ex-date: at its first step (intraday runs have many per date).
-            let new_date = dividend_date != Some(date);
-            dividend_date = Some(date);
-            let due = data.dividends.get(&date).filter(|_| new_date);
-            for (symbol, cash_per_share) in due.into_iter().flatten() {
+            for (symbol, cash_per_share) in data.dividends_at(i, i == start_idx) {
                 let out = engine.process(Event::Dividend {
                     symbol,
                     cash_per_share: *cash_per_share,

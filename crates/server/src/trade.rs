@@ -63,17 +63,6 @@ impl ActionForm {
     }
 }
 
-/// What `POST /api/trade/{name}/start` may name: an agents' runner.
-#[derive(Debug, Default, Deserialize)]
-pub struct StartQuery {
-    #[serde(default)]
-    symbols: String,
-    #[serde(default)]
-    agents: String,
-    #[serde(default)]
-    threshold: Option<f64>,
-}
-
 /// The set of an agents' runner, when symbols are given.
 fn agent_set(q: SignalQuery) -> Result<Option<AgentSet>, AppError> {
     if q.is_given() {
@@ -380,12 +369,12 @@ pub async fn action_api<S: Store + Send + Sync + 'static>(
     State(d): State<Arc<Dashboard<S>>>,
     headers: HeaderMap,
     Path((name, action)): Path<(String, String)>,
-    Query(q): Query<StartQuery>,
+    Query(q): Query<SignalQuery>,
 ) -> Response {
     if let Err(r) = api_caller(&d, &headers, true) {
         return r;
     }
-    let agents = match agent_set(SignalQuery::new(q.symbols, q.agents, q.threshold)) {
+    let agents = match agent_set(q) {
         Ok(a) => a,
         Err(e) => return app_error(e),
     };

@@ -43,3 +43,21 @@ pub fn fill_essence(fills: &[pulse_core::Fill]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Sets the store's clock to `to` (time travel).
+pub async fn travel(store: &SqliteStore, to: &str) {
+    pulse_app::rebalance::clock(
+        store,
+        Some(pulse_app::rebalance::ClockChange::Set(to.parse().unwrap())),
+    )
+    .await
+    .unwrap();
+}
+
+/// No live broker: these runners trade on paper.
+pub const NONE: Option<&broker_alpaca::AlpacaBroker> = None;
+
+/// A step callback that never stops the run.
+pub fn go(_: usize) -> std::ops::ControlFlow<()> {
+    std::ops::ControlFlow::Continue(())
+}
